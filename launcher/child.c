@@ -1,0 +1,221 @@
+/* child.c — init (pid 1 inside) builds the sandbox, forks the target, forwards signals, reaps
+ * every orphan and reports the target's wait status. When init exits, the kernel kills every
+ * process left in the pid namespace: no daemon outlives a run. */
+#include "child.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "mount.h"
+#include "ns.h"
+#include "seccomp.h"
+#include "util.h"
+
+static int report_fd_g = -1;
+
+static void send_report(int32_t kind, int32_t a, int32_t b, int32_t c) {
+  struct report r = {kind, a, b, c};
+  (void)write_full(report_fd_g, &r, sizeof r);
+}
+
+static _Noreturn void die_with(const struct config *cfg, const struct sbx_err *e) {
+  report_err(e, config_op_path(cfg, e->op));
+  send_report(REPORT_ERROR, e->step, e->err, e->op);
+  _exit(125);
+}
+
+/* Closes every fd >= 3 except keep (close_range on the gaps). */
+static void close_except(int keep1, int keep2) {
+  int lo = keep1 < keep2 ? keep1 : keep2, hi = keep1 < keep2 ? keep2 : keep1;
+  if (lo > 3) syscall(SYS_close_range, 3, lo - 1, 0);
+  if (hi - lo > 1) syscall(SYS_close_range, lo + 1, hi - 1, 0);
+  syscall(SYS_close_range, hi + 1, ~0U, 0);
+}
+
+static int drop_privileges(const struct config *cfg, struct sbx_err *e) {
+  /* Bounding and ambient sets first: both need CAP_SETPCAP, which capset() removes. */
+  for (int cap = 0; cap <= 63; cap++)
+    if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL) return fail(e, STEP_CAPS, -1);
+  if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+    return fail(e, STEP_CAPS, -1);
+  if (!(cfg->ns_flags & CLONE_NEWUSER) && setgroups(0, NULL) < 0) return fail(e, STEP_SETGID, -1);
+  if (cfg->run_gid_set && setresgid(cfg->run_gid, cfg->run_gid, cfg->run_gid) < 0)
+    return fail(e, STEP_SETGID, -1);
+  if (cfg->run_uid_set && setresuid(cfg->run_uid, cfg->run_uid, cfg->run_uid) < 0)
+    return fail(e, STEP_SETUID, -1);
+  struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
+  struct __user_cap_data_struct data[2];
+  memset(data, 0, sizeof data);
+  if (syscall(SYS_capset, &hdr, data) < 0) return fail(e, STEP_CAPS, -1);
+  return 0;
+}
+
+/* After the parent wrote the maps, switch to the mapped inside ids, keeping the capabilities
+ * held in the new user namespace. A privileged caller's host root is not mapped, and files
+ * (tmpfs roots, mount points) cannot be created with an unmapped owner (EOVERFLOW). */
+static int become_mapped_ids(const struct config *cfg, struct sbx_err *e) {
+  if (!cfg->uid_map_set || !cfg->gid_map_set) return 0;
+  struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
+  struct __user_cap_data_struct data[2];
+  if (syscall(SYS_capget, &hdr, data) < 0) return fail(e, STEP_CAPS, -1);
+  if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) return fail(e, STEP_CAPS, -1);
+  if (setresgid(cfg->gid_inside, cfg->gid_inside, cfg->gid_inside) < 0) return fail(e, STEP_SETGID, -1);
+  if (setresuid(cfg->uid_inside, cfg->uid_inside, cfg->uid_inside) < 0) return fail(e, STEP_SETUID, -1);
+  data[0].effective = data[0].permitted;
+  data[1].effective = data[1].permitted;
+  if (syscall(SYS_capset, &hdr, data) < 0) return fail(e, STEP_CAPS, -1);
+  if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0) return fail(e, STEP_CAPS, -1);
+  return 0;
+}
+
+static const char *env_get(char **envp, const char *key) {
+  size_t n = strlen(key);
+  for (char **p = envp; *p; p++)
+    if (strncmp(*p, key, n) == 0 && (*p)[n] == '=') return *p + n + 1;
+  return NULL;
+}
+
+/* execvpe without the heap: PATH from the sandbox's own environment, resolved inside the new
+ * root. Returns with errno set: EACCES if some candidate was not executable, else the error. */
+static void exec_program(const struct config *cfg) {
+  if (strchr(cfg->exec, '/')) {
+    execve(cfg->exec, cfg->argv, cfg->envp);
+    return;
+  }
+  const char *path = env_get(cfg->envp, "PATH");
+  if (!path) path = "/usr/local/bin:/usr/bin:/bin";
+  static char buf[8192];
+  bool eacces = false;
+  for (const char *s = path;; s++) {
+    const char *end = strchrnul(s, ':');
+    if (end > s && (size_t)(end - s) + strlen(cfg->exec) + 2 <= sizeof buf) {
+      snprintf(buf, sizeof buf, "%.*s/%s", (int)(end - s), s, cfg->exec);
+      execve(buf, cfg->argv, cfg->envp);
+      if (errno == EACCES) eacces = true;
+      else if (errno != ENOENT && errno != ENOTDIR) return;
+    }
+    if (!*end) break;
+    s = end;
+  }
+  errno = eacces ? EACCES : ENOENT;
+}
+
+/* The target: last steps in the order that matters, then exec. Errors go to exec_fd. */
+static _Noreturn void target_main(const struct config *cfg, int exec_fd) {
+  struct sbx_err e = {0, 0, -1};
+  sigset_t none;
+  sigemptyset(&none);
+  /* Dispositions and mask are inherited across exec: give the program the defaults. */
+  for (int sig = 1; sig < NSIG; sig++)
+    if (sig != SIGKILL && sig != SIGSTOP) signal(sig, SIG_DFL);
+  if (sigprocmask(SIG_SETMASK, &none, NULL) < 0) fail(&e, STEP_SIGNALS, -1);
+  /* A new session: no controlling terminal, so TIOCSTI has no terminal to inject into. */
+  else if (setsid() < 0) fail(&e, STEP_SETSID, -1);
+  else if (chdir(cfg->cwd ? cfg->cwd : "/") < 0) fail(&e, STEP_CHDIR, -1);
+  else {
+    for (size_t i = 0; i < cfg->n_rlimits && !e.step; i++) {
+      const struct rlimit_op *r = &cfg->rlimits[i];
+      struct rlimit rl = {r->soft == UINT64_MAX ? RLIM_INFINITY : r->soft,
+                          r->hard == UINT64_MAX ? RLIM_INFINITY : r->hard};
+      if (setrlimit(r->resource, &rl) < 0) fail(&e, STEP_RLIMIT, -1);
+    }
+  }
+  if (!e.step) {
+    /* Every fd but 0-2 and the exec pipe is closed at exec (Deno leaks fds into children). */
+    syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
+    if (drop_privileges(cfg, &e) == 0 && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+      fail(&e, STEP_NO_NEW_PRIVS, -1);
+  }
+  /* seccomp last: the filter then only has to allow execve, not our setup. */
+  if (!e.step && seccomp_apply(cfg, &e) == 0) {
+    exec_program(cfg);
+    fail(&e, STEP_EXEC, cfg->exec_op);
+  }
+  (void)write_full(exec_fd, &e, sizeof e);
+  _exit(e.step == STEP_EXEC ? (e.err == ENOENT ? 127 : 126) : 125);
+}
+
+_Noreturn void child_main(const struct config *cfg, int sync_fd, int report_fd) {
+  struct sbx_err e = {0, 0, -1};
+  report_fd_g = report_fd;
+  /* Die with the monitor. If it died before this prctl, the sync read sees EOF instead. */
+  prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  close_except(sync_fd, report_fd);
+  char go;
+  if (read_full(sync_fd, &go, 1) != 1) _exit(125);
+  close(sync_fd);
+  if (become_mapped_ids(cfg, &e) < 0) die_with(cfg, &e);
+  /* The target must not read init's memory or environment through /proc. */
+  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+
+  if (cfg->newroot && mount_apply(cfg, &e) < 0) die_with(cfg, &e);
+  if (ns_apply(cfg, &e) < 0) die_with(cfg, &e);
+
+  int exec_pipe[2];
+  if (pipe2(exec_pipe, O_CLOEXEC) < 0) die_with(cfg, (fail(&e, STEP_PIPE, -1), &e));
+  pid_t target = fork();
+  if (target < 0) die_with(cfg, (fail(&e, STEP_FORK, -1), &e));
+  if (target == 0) {
+    close(exec_pipe[0]);
+    close(report_fd);
+    target_main(cfg, exec_pipe[1]);
+  }
+  close(exec_pipe[1]);
+  struct sbx_err te;
+  ssize_t n = read_full(exec_pipe[0], &te, sizeof te);
+  close(exec_pipe[0]);
+  if (n == (ssize_t)sizeof te) {
+    int st;
+    waitpid(target, &st, 0);
+    report_err(&te, te.step == STEP_EXEC ? cfg->exec : config_op_path(cfg, te.op));
+    send_report(REPORT_ERROR, te.step, te.err, te.op);
+    _exit(125);
+  }
+  send_report(REPORT_STARTED, 0, 0, 0);
+
+  /* Signals were blocked by the monitor before clone, so none is lost before this point. */
+  sigset_t set;
+  sigemptyset(&set);
+  static const int forwarded[] = {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1,
+                                  SIGUSR2, SIGCONT, SIGWINCH, SIGALRM};
+  for (size_t i = 0; i < sizeof forwarded / sizeof forwarded[0]; i++) sigaddset(&set, forwarded[i]);
+  sigaddset(&set, SIGCHLD);
+  int sfd = signalfd(-1, &set, SFD_CLOEXEC);
+  for (;;) {
+    struct signalfd_siginfo si;
+    if (sfd < 0 || read_full(sfd, &si, sizeof si) != (ssize_t)sizeof si) {
+      /* No signalfd: fall back to blocking waits (no forwarding). */
+      int st;
+      pid_t p = waitpid(-1, &st, 0);
+      if (p == target) {
+        send_report(REPORT_EXIT, st, 0, 0);
+        _exit(0);
+      }
+      continue;
+    }
+    if (si.ssi_signo != SIGCHLD) {
+      kill(target, (int)si.ssi_signo);
+      continue;
+    }
+    int st;
+    pid_t p;
+    while ((p = waitpid(-1, &st, WNOHANG)) > 0) {
+      if (p == target) {
+        send_report(REPORT_EXIT, st, 0, 0);
+        _exit(0);
+      }
+    }
+  }
+}

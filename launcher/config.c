@@ -1,0 +1,326 @@
+/* config.c — frame reading and op parsing. Validate at the boundary, then trust:
+ * unknown ops, wrong arity, repeated single-use ops, bad numbers and oversized input are all
+ * refused here with exit 125 — an ignored restriction would be an escape. */
+#include "config.h"
+
+#include <errno.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "util.h"
+
+static char frame_buf[FRAME_MAX + 1];
+static char *token_ptrs[TOKENS_MAX + 1];
+static char *argv_store[TOKENS_MAX + 1];
+static char *envp_store[TOKENS_MAX + 1];
+
+/* op index -> path, for messages */
+static const char *op_paths[TOKENS_MAX];
+
+static int bad(const char *what, const char *op, size_t index) {
+  dprintf(2, "sandbox-launcher: %s: op \"%s\" (op %zu)\n", what, op, index);
+  return -1;
+}
+
+int frame_read(int fd, char ***tokens, size_t *count) {
+  unsigned char header[8];
+  ssize_t n = read_full(fd, header, sizeof header);
+  if (n != (ssize_t)sizeof header || memcmp(header, FRAME_MAGIC, 4) != 0) {
+    dprintf(2, "sandbox-launcher: malformed frame: expected magic \"%s\" and a length\n",
+            FRAME_MAGIC);
+    return -1;
+  }
+  uint32_t len = (uint32_t)header[4] | (uint32_t)header[5] << 8 | (uint32_t)header[6] << 16 |
+                 (uint32_t)header[7] << 24;
+  if (len == 0 || len > FRAME_MAX) {
+    dprintf(2, "sandbox-launcher: oversized frame: %u bytes (max %u)\n", len, FRAME_MAX);
+    return -1;
+  }
+  /* Read exactly the frame: what follows on stdin belongs to the target. */
+  if (read_full(fd, frame_buf, len) != (ssize_t)len) {
+    dprintf(2, "sandbox-launcher: malformed frame: truncated\n");
+    return -1;
+  }
+  if (frame_buf[len - 1] != '\0') {
+    dprintf(2, "sandbox-launcher: malformed frame: last token not terminated\n");
+    return -1;
+  }
+  size_t c = 0;
+  for (size_t i = 0; i < len;) {
+    if (c == TOKENS_MAX) {
+      dprintf(2, "sandbox-launcher: oversized frame: more than %u tokens\n", TOKENS_MAX);
+      return -1;
+    }
+    token_ptrs[c++] = &frame_buf[i];
+    i += strlen(&frame_buf[i]) + 1;
+  }
+  token_ptrs[c] = NULL;
+  *tokens = token_ptrs;
+  *count = c;
+  return 0;
+}
+
+struct ns_name {
+  const char *name;
+  unsigned long flag;
+};
+static const struct ns_name NS_NAMES[] = {
+    {"user", CLONE_NEWUSER}, {"pid", CLONE_NEWPID}, {"mount", CLONE_NEWNS},
+    {"uts", CLONE_NEWUTS},   {"ipc", CLONE_NEWIPC}, {"net", CLONE_NEWNET},
+    {"cgroup", CLONE_NEWCGROUP},
+};
+
+struct rlimit_name {
+  const char *name;
+  int resource;
+};
+static const struct rlimit_name RLIMIT_NAMES[] = {
+    {"as", RLIMIT_AS},       {"core", RLIMIT_CORE},       {"cpu", RLIMIT_CPU},
+    {"data", RLIMIT_DATA},   {"fsize", RLIMIT_FSIZE},     {"memlock", RLIMIT_MEMLOCK},
+    {"nofile", RLIMIT_NOFILE}, {"nproc", RLIMIT_NPROC},   {"stack", RLIMIT_STACK},
+    {"msgqueue", RLIMIT_MSGQUEUE}, {"sigpending", RLIMIT_SIGPENDING},
+};
+
+/* Paths the launcher handles are absolute, without "." or ".." components. */
+static bool path_ok(const char *p) {
+  if (p[0] != '/') return false;
+  size_t len = strlen(p);
+  if (len >= 4096) return false;
+  for (const char *s = p; *s;) {
+    while (*s == '/') s++;
+    const char *e = s;
+    while (*e && *e != '/') e++;
+    size_t n = (size_t)(e - s);
+    if ((n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.')) return false;
+    s = e;
+  }
+  return true;
+}
+
+static bool parse_limit(const char *s, uint64_t *out) {
+  if (strcmp(s, "inf") == 0) {
+    *out = UINT64_MAX;
+    return true;
+  }
+  return parse_u64(s, out) && *out != UINT64_MAX;
+}
+
+static int hexval(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;
+}
+
+enum op_id {
+  OP_STATUS, OP_UNSHARE, OP_UID_MAP, OP_GID_MAP, OP_UID, OP_GID, OP_HOSTNAME, OP_LOOPBACK,
+  OP_NEWROOT, OP_RO_BIND, OP_BIND, OP_RO_BIND_TRY, OP_TMPFS, OP_PROC, OP_DEV, OP_SYMLINK,
+  OP_DIR, OP_CHDIR, OP_TIMEOUT, OP_RLIMIT, OP_SECCOMP, OP_ENV, OP_ARG, OP_EXEC, OP_COUNT
+};
+
+struct op_spec {
+  const char *name;
+  unsigned arity;
+  bool single; /* may appear at most once */
+};
+
+static const struct op_spec OPS[OP_COUNT] = {
+    [OP_STATUS] = {"status", 1, true},       [OP_UNSHARE] = {"unshare", 1, false},
+    [OP_UID_MAP] = {"uid-map", 2, true},     [OP_GID_MAP] = {"gid-map", 2, true},
+    [OP_UID] = {"uid", 1, true},             [OP_GID] = {"gid", 1, true},
+    [OP_HOSTNAME] = {"hostname", 1, true},   [OP_LOOPBACK] = {"loopback", 0, true},
+    [OP_NEWROOT] = {"newroot", 0, true},     [OP_RO_BIND] = {"ro-bind", 2, false},
+    [OP_BIND] = {"bind", 2, false},          [OP_RO_BIND_TRY] = {"ro-bind-try", 2, false},
+    [OP_TMPFS] = {"tmpfs", 3, false},        [OP_PROC] = {"proc", 1, false},
+    [OP_DEV] = {"dev", 1, false},            [OP_SYMLINK] = {"symlink", 2, false},
+    [OP_DIR] = {"dir", 2, false},            [OP_CHDIR] = {"chdir", 1, true},
+    [OP_TIMEOUT] = {"timeout", 1, true},     [OP_RLIMIT] = {"rlimit", 3, false},
+    [OP_SECCOMP] = {"seccomp", 1, true},     [OP_ENV] = {"env", 1, false},
+    [OP_ARG] = {"arg", 1, false},            [OP_EXEC] = {"exec", 1, true},
+};
+
+static int add_mount(struct config *cfg, enum mount_kind kind, int op, const char *src,
+                     const char *dst, const char *name, size_t idx) {
+  if (cfg->n_mounts == MOUNTS_MAX) return bad("too many mounts", name, idx);
+  if (!path_ok(dst)) return bad("destination must be an absolute path without . or ..", name, idx);
+  if (src && kind != M_SYMLINK && !path_ok(src))
+    return bad("source must be an absolute path without . or ..", name, idx);
+  if (kind == M_SYMLINK && (!src[0] || strlen(src) >= 4096)) return bad("bad symlink target", name, idx);
+  struct mount_op *m = &cfg->mounts[cfg->n_mounts++];
+  memset(m, 0, sizeof *m);
+  m->kind = kind;
+  m->op = op;
+  m->src = src;
+  m->dst = dst;
+  op_paths[op] = dst;
+  return 0;
+}
+
+int config_parse(char **t, size_t count, struct config *cfg) {
+  memset(cfg, 0, sizeof *cfg);
+  cfg->exec_op = -1;
+  bool seen[OP_COUNT] = {0};
+  size_t i = 0;
+  int op = 0;
+  for (; i < count; op++) {
+    const char *name = t[i];
+    size_t idx = (size_t)op;
+    enum op_id id = OP_COUNT;
+    for (int k = 0; k < OP_COUNT; k++)
+      if (strcmp(OPS[k].name, name) == 0) id = (enum op_id)k;
+    if (id == OP_COUNT) return bad("unknown op", name, idx);
+    if (OPS[id].single && seen[id]) return bad("repeated single-use op", name, idx);
+    seen[id] = true;
+    if (OPS[id].arity > 0 && i + OPS[id].arity >= count)
+      return bad("missing arguments for", name, idx);
+    char *a = OPS[id].arity > 0 ? t[i + 1] : NULL;
+    char *b = OPS[id].arity > 1 ? t[i + 2] : NULL;
+    char *c = OPS[id].arity > 2 ? t[i + 3] : NULL;
+    i += 1 + OPS[id].arity;
+    uint64_t v1, v2;
+    switch (id) {
+    case OP_STATUS:
+      if (!path_ok(a)) return bad("status path must be absolute", name, idx);
+      cfg->status_path = a;
+      break;
+    case OP_UNSHARE: {
+      unsigned long flag = 0;
+      for (size_t k = 0; k < sizeof NS_NAMES / sizeof NS_NAMES[0]; k++)
+        if (strcmp(NS_NAMES[k].name, a) == 0) flag = NS_NAMES[k].flag;
+      if (!flag) return bad("unknown namespace (user pid mount uts ipc net cgroup)", name, idx);
+      if (cfg->ns_flags & flag) return bad("repeated namespace", name, idx);
+      cfg->ns_flags |= flag;
+      break;
+    }
+    case OP_UID_MAP:
+    case OP_GID_MAP:
+      if (!parse_u64(a, &v1) || !parse_u64(b, &v2) || v1 >= UINT32_MAX || v2 >= UINT32_MAX)
+        return bad("bad id", name, idx);
+      if (id == OP_UID_MAP) {
+        cfg->uid_map_set = true;
+        cfg->uid_inside = (uint32_t)v1;
+        cfg->uid_outside = (uint32_t)v2;
+      } else {
+        cfg->gid_map_set = true;
+        cfg->gid_inside = (uint32_t)v1;
+        cfg->gid_outside = (uint32_t)v2;
+      }
+      break;
+    case OP_UID:
+    case OP_GID:
+      if (!parse_u64(a, &v1) || v1 >= UINT32_MAX) return bad("bad id", name, idx);
+      if (id == OP_UID) {
+        cfg->run_uid_set = true;
+        cfg->run_uid = (uint32_t)v1;
+      } else {
+        cfg->run_gid_set = true;
+        cfg->run_gid = (uint32_t)v1;
+      }
+      break;
+    case OP_HOSTNAME:
+      if (!a[0] || strlen(a) > 64) return bad("hostname must be 1-64 bytes", name, idx);
+      cfg->hostname = a;
+      break;
+    case OP_LOOPBACK: cfg->loopback = true; break;
+    case OP_NEWROOT: cfg->newroot = true; break;
+    case OP_RO_BIND:
+    case OP_BIND:
+    case OP_RO_BIND_TRY: {
+      enum mount_kind k = id == OP_RO_BIND ? M_RO_BIND : id == OP_BIND ? M_BIND : M_RO_BIND_TRY;
+      if (add_mount(cfg, k, op, a, b, name, idx) < 0) return -1;
+      break;
+    }
+    case OP_TMPFS: {
+      unsigned mode;
+      if (!parse_u64(b, &v1)) return bad("bad tmpfs size", name, idx);
+      if (!parse_octal(c, &mode) || mode > 07777) return bad("bad tmpfs mode", name, idx);
+      if (add_mount(cfg, M_TMPFS, op, NULL, a, name, idx) < 0) return -1;
+      cfg->mounts[cfg->n_mounts - 1].size = v1;
+      cfg->mounts[cfg->n_mounts - 1].mode = mode;
+      break;
+    }
+    case OP_PROC:
+    case OP_DEV:
+      if (add_mount(cfg, id == OP_PROC ? M_PROC : M_DEV, op, NULL, a, name, idx) < 0) return -1;
+      break;
+    case OP_SYMLINK:
+      if (add_mount(cfg, M_SYMLINK, op, a, b, name, idx) < 0) return -1;
+      break;
+    case OP_DIR: {
+      unsigned mode;
+      if (!parse_octal(b, &mode) || mode > 07777) return bad("bad dir mode", name, idx);
+      if (add_mount(cfg, M_DIR, op, NULL, a, name, idx) < 0) return -1;
+      cfg->mounts[cfg->n_mounts - 1].mode = mode;
+      break;
+    }
+    case OP_CHDIR:
+      if (!path_ok(a)) return bad("cwd must be an absolute path", name, idx);
+      cfg->cwd = a;
+      op_paths[op] = a;
+      break;
+    case OP_TIMEOUT:
+      if (!parse_u64(a, &v1) || v1 == 0 || v1 > 1000ull * 86400 * 365)
+        return bad("timeout must be 1..31536000000 ms", name, idx);
+      cfg->timeout_ms = v1;
+      break;
+    case OP_RLIMIT: {
+      int res = -1;
+      for (size_t k = 0; k < sizeof RLIMIT_NAMES / sizeof RLIMIT_NAMES[0]; k++)
+        if (strcmp(RLIMIT_NAMES[k].name, a) == 0) res = RLIMIT_NAMES[k].resource;
+      if (res < 0) return bad("unknown rlimit resource", name, idx);
+      for (size_t k = 0; k < cfg->n_rlimits; k++)
+        if (cfg->rlimits[k].resource == res) return bad("repeated rlimit resource", name, idx);
+      if (!parse_limit(b, &v1) || !parse_limit(c, &v2) || v1 > v2)
+        return bad("rlimit values must be numbers or inf with soft <= hard", name, idx);
+      cfg->rlimits[cfg->n_rlimits++] = (struct rlimit_op){res, v1, v2};
+      break;
+    }
+    case OP_SECCOMP: {
+      size_t len = strlen(a);
+      /* bubblewrap's rule: a BPF program is a whole number of 8-byte instructions. */
+      if (len == 0 || len % 16 != 0 || len / 2 > sizeof cfg->bpf)
+        return bad("seccomp program must be 1..4096 instructions of 8 bytes, in hex", name, idx);
+      for (size_t k = 0; k < len; k += 2) {
+        int hi = hexval(a[k]), lo = hexval(a[k + 1]);
+        if (hi < 0 || lo < 0) return bad("seccomp program is not lowercase hex", name, idx);
+        cfg->bpf[k / 2] = (unsigned char)(hi << 4 | lo);
+      }
+      cfg->bpf_len = len / 2;
+      break;
+    }
+    case OP_ENV:
+      if (!strchr(a, '=') || a[0] == '=') return bad("env must be KEY=VALUE", name, idx);
+      envp_store[cfg->envc++] = a;
+      break;
+    case OP_ARG: argv_store[cfg->argc++] = a; break;
+    case OP_EXEC:
+      if (!a[0]) return bad("empty program", name, idx);
+      cfg->exec = a;
+      cfg->exec_op = op;
+      op_paths[op] = a;
+      break;
+    case OP_COUNT: break;
+    }
+  }
+  if (!cfg->exec) return bad("missing required op", "exec", (size_t)op);
+  if (!cfg->status_path) return bad("missing required op", "status", (size_t)op);
+  if (cfg->argc == 0) argv_store[cfg->argc++] = (char *)cfg->exec;
+  argv_store[cfg->argc] = NULL;
+  envp_store[cfg->envc] = NULL;
+  cfg->argv = argv_store;
+  cfg->envp = envp_store;
+  if ((cfg->uid_map_set || cfg->gid_map_set) && !(cfg->ns_flags & CLONE_NEWUSER))
+    return bad("id maps need", "unshare user", (size_t)op);
+  if (cfg->n_mounts && !cfg->newroot) return bad("mounts need", "newroot", (size_t)op);
+  if (cfg->newroot && !(cfg->ns_flags & CLONE_NEWNS)) return bad("newroot needs", "unshare mount", (size_t)op);
+  if (cfg->hostname && !(cfg->ns_flags & CLONE_NEWUTS)) return bad("hostname needs", "unshare uts", (size_t)op);
+  if (cfg->loopback && !(cfg->ns_flags & CLONE_NEWNET)) return bad("loopback needs", "unshare net", (size_t)op);
+  return 0;
+}
+
+const char *config_op_path(const struct config *cfg, int op) {
+  (void)cfg;
+  if (op < 0 || op >= (int)TOKENS_MAX) return NULL;
+  return op_paths[op];
+}

@@ -1,0 +1,67 @@
+/* config.h — the launcher's whole input: one frame of NUL-separated tokens (or argv).
+ * The launcher knows verbs, not policy: every op below is a mechanism TypeScript asks for. */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Hard caps: a frame larger than this, or with more tokens, is refused (fail closed). */
+#define FRAME_MAGIC "SBX1"
+#define FRAME_MAX (8u << 20)
+#define TOKENS_MAX (1u << 17)
+#define MOUNTS_MAX 256
+#define RLIMITS_MAX 16
+#define BPF_MAX_INSNS 4096 /* BPF_MAXINSNS */
+
+enum mount_kind { M_RO_BIND, M_BIND, M_RO_BIND_TRY, M_TMPFS, M_PROC, M_DEV, M_SYMLINK, M_DIR };
+
+struct mount_op {
+  enum mount_kind kind;
+  int op;          /* op index, for error reports */
+  const char *src; /* bind source (host path) or symlink target */
+  const char *dst; /* path inside the new root */
+  uint64_t size;   /* tmpfs size in bytes, 0 = kernel default */
+  unsigned mode;   /* tmpfs / dir mode */
+};
+
+struct rlimit_op {
+  int resource;
+  uint64_t soft, hard; /* UINT64_MAX = RLIM_INFINITY */
+};
+
+struct config {
+  const char *status_path;
+  unsigned long ns_flags; /* CLONE_NEW* */
+  bool uid_map_set, gid_map_set;
+  uint32_t uid_inside, uid_outside, gid_inside, gid_outside;
+  bool run_uid_set, run_gid_set;
+  uint32_t run_uid, run_gid; /* ids the target runs as (inside) */
+  const char *hostname;
+  bool loopback;
+  bool newroot;
+  struct mount_op mounts[MOUNTS_MAX];
+  size_t n_mounts;
+  const char *cwd;
+  uint64_t timeout_ms; /* 0 = none */
+  struct rlimit_op rlimits[RLIMITS_MAX];
+  size_t n_rlimits;
+  unsigned char bpf[BPF_MAX_INSNS * 8];
+  size_t bpf_len;
+  const char *exec;
+  char **argv; /* NULL-terminated, into the token storage */
+  char **envp;
+  size_t argc, envc;
+  int exec_op;
+};
+
+/* Reads one frame from fd into static storage and returns its tokens (NULL-terminated
+ * array) and their count; prints a message and returns -1 on a malformed frame. */
+int frame_read(int fd, char ***tokens, size_t *count);
+
+/* Parses tokens into cfg. On error prints "sandbox-launcher: ..." naming the op and returns -1.
+ * argv/envp point into a static array sized TOKENS_MAX. */
+int config_parse(char **tokens, size_t count, struct config *cfg);
+
+/* The path an op refers to (for error messages), or NULL. */
+const char *config_op_path(const struct config *cfg, int op);

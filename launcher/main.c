@@ -1,0 +1,220 @@
+/* main.c — sandbox-launcher: the monitor. Reads one config (framed on stdin, or as argv),
+ * clones init into new namespaces, maps ids, releases it, then enforces the wall clock, forwards
+ * signals, reaps, and writes the status records. The whole order is readable in main(). */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <sys/timerfd.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "child.h"
+#include "config.h"
+#include "features.h"
+#include "ns.h"
+#include "status.h"
+#include "util.h"
+
+/* The monitor's own control signal: "kill the sandbox now and report". Everything else in
+ * FORWARDED is passed on to the target through init. */
+#define SIG_KILL_SANDBOX SIGPWR
+
+static struct config cfg;
+
+static uint64_t now_us(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static uint64_t tv_us(struct timeval tv) { return (uint64_t)tv.tv_sec * 1000000u + (uint64_t)tv.tv_usec; }
+
+static pid_t clone_child(int *pidfd, struct sbx_err *e) {
+  struct clone_args args;
+  memset(&args, 0, sizeof args);
+  args.flags = cfg.ns_flags | CLONE_PIDFD;
+  args.pidfd = (uint64_t)(uintptr_t)pidfd;
+  args.exit_signal = SIGCHLD;
+  long pid = syscall(SYS_clone3, &args, sizeof args);
+  if (pid < 0) return fail(e, STEP_CLONE, -1);
+  return (pid_t)pid;
+}
+
+static int block_signals(sigset_t *set) {
+  static const int sigs[] = {SIGHUP,  SIGINT,   SIGQUIT, SIGTERM, SIGUSR1,         SIGUSR2,
+                             SIGCONT, SIGWINCH, SIGALRM, SIGCHLD, SIG_KILL_SANDBOX, SIGPIPE};
+  sigemptyset(set);
+  for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) sigaddset(set, sigs[i]);
+  return sigprocmask(SIG_BLOCK, set, NULL);
+}
+
+static void handle_report(const struct report *r, int status_fd, struct sbx_err *err,
+                          bool *have_exit, int *wstatus) {
+  if (r->kind == REPORT_STARTED) {
+    status_started(status_fd);
+  } else if (r->kind == REPORT_ERROR) {
+    err->step = r->a;
+    err->err = r->b;
+    err->op = r->c;
+    status_error(status_fd, err);
+  } else if (r->kind == REPORT_EXIT) {
+    *have_exit = true;
+    *wstatus = r->a;
+  }
+}
+
+int main(int argc, char **argv) {
+  /* Die with the parent (Deno). The getppid() check closes the race with an early death. */
+  pid_t ppid = getppid();
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != ppid) return 125;
+  /* Deno leaks some of its own fds into children: close everything but stdio. */
+  syscall(SYS_close_range, 3, ~0U, 0);
+
+  if (argc == 2 && strcmp(argv[1], "--features") == 0) return features_print();
+  if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+    puts("sandbox-launcher " SANDBOX_VERSION);
+    return 0;
+  }
+  char **tokens;
+  size_t count;
+  if (argc > 1) {
+    tokens = argv + 1;
+    count = (size_t)argc - 1;
+  } else if (frame_read(0, &tokens, &count) < 0) {
+    return 125;
+  }
+  if (config_parse(tokens, count, &cfg) < 0) return 125;
+
+  struct sbx_err e = {0, 0, -1};
+  int status_fd = status_open(cfg.status_path);
+  if (status_fd < 0) {
+    fail(&e, STEP_STATUS, -1);
+    report_err(&e, cfg.status_path);
+    return 125;
+  }
+  sigset_t sigs;
+  int sync_pipe[2], report_pipe[2];
+  if (block_signals(&sigs) < 0) fail(&e, STEP_SIGNALS, -1);
+  else if (pipe2(sync_pipe, O_CLOEXEC) < 0 || pipe2(report_pipe, O_CLOEXEC) < 0) fail(&e, STEP_PIPE, -1);
+  int sfd = e.step ? -1 : signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
+  int tfd = e.step ? -1 : timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+  if (!e.step && (sfd < 0 || tfd < 0)) fail(&e, STEP_SIGNALS, -1);
+  if (e.step) {
+    report_err(&e, NULL);
+    status_error(status_fd, &e);
+    return 125;
+  }
+
+  uint64_t start = now_us();
+  int pidfd = -1;
+  pid_t child = clone_child(&pidfd, &e);
+  if (child == 0) {
+    close(sync_pipe[1]);
+    close(report_pipe[0]);
+    child_main(&cfg, sync_pipe[0], report_pipe[1]);
+  }
+  if (child < 0) {
+    report_err(&e, NULL);
+    status_error(status_fd, &e);
+    return 125;
+  }
+  close(sync_pipe[0]);
+  close(report_pipe[1]);
+
+  /* Parent side of the setup, then release the child. On failure the child is killed before
+   * it ran a single step: nothing half-built keeps running. */
+  if (ns_prepare(&cfg, child, &e) < 0 || write_full(sync_pipe[1], "1", 1) < 0) {
+    if (!e.step) fail(&e, STEP_SYNC, -1);
+    kill(child, SIGKILL);
+    waitpid(child, NULL, 0);
+    report_err(&e, NULL);
+    status_error(status_fd, &e);
+    return 125;
+  }
+  close(sync_pipe[1]);
+
+  if (cfg.timeout_ms) {
+    uint64_t deadline = start + cfg.timeout_ms * 1000u;
+    struct itimerspec its = {{0, 0}, {(time_t)(deadline / 1000000u), (long)(deadline % 1000000u) * 1000}};
+    timerfd_settime(tfd, TFD_TIMER_ABSTIME, &its, NULL);
+  }
+
+  struct exit_info x = {.code = -1};
+  struct sbx_err child_err = {0, 0, -1};
+  bool have_exit = false;
+  int wstatus = 0;
+  struct pollfd pfd[4] = {
+      {pidfd, POLLIN, 0}, {report_pipe[0], POLLIN, 0}, {sfd, POLLIN, 0}, {tfd, POLLIN, 0}};
+  for (;;) {
+    if (poll(pfd, 4, -1) < 0) {
+      if (errno == EINTR) continue;
+      kill(child, SIGKILL);
+      break;
+    }
+    if (pfd[1].revents & POLLIN) {
+      struct report r;
+      if (read_full(report_pipe[0], &r, sizeof r) == (ssize_t)sizeof r)
+        handle_report(&r, status_fd, &child_err, &have_exit, &wstatus);
+    }
+    if (pfd[1].revents & (POLLHUP | POLLERR)) pfd[1].fd = -1;
+    if (pfd[3].revents & POLLIN) {
+      /* Wall clock: SIGKILL to init takes the whole pid namespace with it. */
+      x.timed_out = true;
+      kill(child, SIGKILL);
+      pfd[3].fd = -1;
+    }
+    if (pfd[2].revents & POLLIN) {
+      struct signalfd_siginfo si;
+      while (read(sfd, &si, sizeof si) == (ssize_t)sizeof si) {
+        if (si.ssi_signo == SIG_KILL_SANDBOX) {
+          x.killed = true;
+          kill(child, SIGKILL);
+        } else if (si.ssi_signo != SIGCHLD && si.ssi_signo != SIGPIPE) {
+          kill(child, (int)si.ssi_signo);
+        }
+      }
+    }
+    if (pfd[0].revents & POLLIN) break;
+  }
+
+  struct rusage ru;
+  int init_status = 0;
+  while (wait4(child, &init_status, 0, &ru) < 0 && errno == EINTR) {
+  }
+  x.wall_us = now_us() - start;
+  /* Whatever init wrote before it exited is still in the pipe. */
+  struct report r;
+  while (pfd[1].fd >= 0 && read_full(report_pipe[0], &r, sizeof r) == (ssize_t)sizeof r)
+    handle_report(&r, status_fd, &child_err, &have_exit, &wstatus);
+  x.user_us = tv_us(ru.ru_utime);
+  x.sys_us = tv_us(ru.ru_stime);
+  x.max_rss_kb = (uint64_t)ru.ru_maxrss;
+
+  int rc;
+  if (have_exit && WIFEXITED(wstatus)) {
+    x.code = WEXITSTATUS(wstatus);
+    rc = x.code;
+  } else if (have_exit && WIFSIGNALED(wstatus)) {
+    x.signal = WTERMSIG(wstatus);
+    rc = 128 + x.signal;
+  } else if (child_err.step) {
+    rc = child_err.step == STEP_EXEC ? (child_err.err == ENOENT ? 127 : 126) : 125;
+  } else {
+    /* init died without a report: killed by us (timeout, request) or from outside. */
+    x.signal = WIFSIGNALED(init_status) ? WTERMSIG(init_status) : SIGKILL;
+    rc = 128 + x.signal;
+  }
+  if (x.timed_out) rc = 124;
+  if (!child_err.step || have_exit) status_exit(status_fd, &x);
+  return rc;
+}

@@ -1,0 +1,39 @@
+/* status.c — the status file. Each record is formatted on the stack and written with one
+ * write(), so a reader never sees half a record. */
+#include "status.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <unistd.h>
+
+int status_open(const char *path) {
+  /* O_EXCL|O_NOFOLLOW: the file is created here, in the private dir TypeScript made. */
+  return open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+}
+
+static void put(int fd, const char *buf, int len) {
+  if (fd >= 0 && len > 0) (void)write_full(fd, buf, (size_t)len);
+}
+
+void status_started(int fd) {
+  char buf[64];
+  put(fd, buf, snprintf(buf, sizeof buf, "{\"type\":\"started\"}\n"));
+}
+
+void status_error(int fd, const struct sbx_err *e) {
+  char buf[160];
+  put(fd, buf,
+      snprintf(buf, sizeof buf, "{\"type\":\"error\",\"step\":\"%s\",\"op\":%d,\"errno\":%d}\n",
+               step_name(e->step), e->op, e->err));
+}
+
+void status_exit(int fd, const struct exit_info *x) {
+  char buf[320];
+  put(fd, buf,
+      snprintf(buf, sizeof buf,
+               "{\"type\":\"exit\",\"code\":%d,\"signal\":%d,\"timedOut\":%s,\"killed\":%s,"
+               "\"wallUs\":%llu,\"userUs\":%llu,\"sysUs\":%llu,\"maxRssKb\":%llu}\n",
+               x->code, x->signal, x->timed_out ? "true" : "false", x->killed ? "true" : "false",
+               (unsigned long long)x->wall_us, (unsigned long long)x->user_us,
+               (unsigned long long)x->sys_us, (unsigned long long)x->max_rss_kb));
+}

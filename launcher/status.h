@@ -1,0 +1,19 @@
+/* status.h — newline-delimited JSON records of integers and fixed words (no escaping in C). */
+#pragma once
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "util.h"
+
+struct exit_info {
+  int code;          /* exit code of the target, or -1 */
+  int signal;        /* signal that ended the target, or 0 */
+  bool timed_out;    /* the wall clock ran out */
+  bool killed;       /* killed on request (SIGPWR to the launcher) */
+  uint64_t wall_us, user_us, sys_us, max_rss_kb;
+};
+
+int status_open(const char *path);
+void status_started(int fd);
+void status_error(int fd, const struct sbx_err *e);
+void status_exit(int fd, const struct exit_info *x);

@@ -1,0 +1,130 @@
+/* util.c — error bookkeeping and small I/O helpers. */
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char *const STEP_NAMES[STEP_COUNT] = {
+    [STEP_NONE] = "none",
+    [STEP_PARSE] = "parse",
+    [STEP_STATUS] = "status",
+    [STEP_PIPE] = "pipe",
+    [STEP_SIGNALS] = "signals",
+    [STEP_CGROUP] = "cgroup",
+    [STEP_CLONE] = "clone",
+    [STEP_UID_MAP] = "uid-map",
+    [STEP_GID_MAP] = "gid-map",
+    [STEP_SYNC] = "sync",
+    [STEP_MOUNT_PRIVATE] = "mount-private",
+    [STEP_MOUNT_BASE] = "mount-base",
+    [STEP_PIVOT] = "pivot-root",
+    [STEP_MKDIR] = "mkdir",
+    [STEP_BIND] = "bind",
+    [STEP_REMOUNT] = "remount",
+    [STEP_TMPFS] = "tmpfs",
+    [STEP_PROC] = "proc",
+    [STEP_DEV] = "dev",
+    [STEP_SYMLINK] = "symlink",
+    [STEP_HOSTNAME] = "hostname",
+    [STEP_LOOPBACK] = "loopback",
+    [STEP_FORK] = "fork",
+    [STEP_CHDIR] = "chdir",
+    [STEP_RLIMIT] = "rlimit",
+    [STEP_SETSID] = "setsid",
+    [STEP_SETGID] = "setgid",
+    [STEP_SETUID] = "setuid",
+    [STEP_CAPS] = "caps",
+    [STEP_NO_NEW_PRIVS] = "no-new-privs",
+    [STEP_LANDLOCK] = "landlock",
+    [STEP_SECCOMP] = "seccomp",
+    [STEP_EXEC] = "exec",
+};
+
+const char *step_name(int step) {
+  if (step < 0 || step >= STEP_COUNT) return "unknown";
+  return STEP_NAMES[step];
+}
+
+int fail(struct sbx_err *e, int step, int op) { return fail_errno(e, step, op, errno); }
+
+int fail_errno(struct sbx_err *e, int step, int op, int err) {
+  e->step = step;
+  e->err = err;
+  e->op = op;
+  return -1;
+}
+
+void report_err(const struct sbx_err *e, const char *path) {
+  if (path)
+    dprintf(2, "sandbox-launcher: %s %s: %s\n", step_name(e->step), path, strerror(e->err));
+  else
+    dprintf(2, "sandbox-launcher: %s: %s\n", step_name(e->step), strerror(e->err));
+}
+
+ssize_t read_full(int fd, void *buf, size_t len) {
+  size_t got = 0;
+  while (got < len) {
+    ssize_t n = read(fd, (char *)buf + got, len - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return -1;
+    if (n == 0) break;
+    got += (size_t)n;
+  }
+  return (ssize_t)got;
+}
+
+int write_full(int fd, const void *buf, size_t len) {
+  size_t done = 0;
+  while (done < len) {
+    ssize_t n = write(fd, (const char *)buf + done, len - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return -1;
+    done += (size_t)n;
+  }
+  return 0;
+}
+
+int write_file(const char *path, const char *data) {
+  int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return -1;
+  int rc = write_full(fd, data, strlen(data));
+  int saved = errno;
+  close(fd);
+  errno = saved;
+  return rc;
+}
+
+bool parse_u64(const char *s, uint64_t *out) {
+  if (!*s || strlen(s) > 20) return false;
+  uint64_t v = 0;
+  for (const char *p = s; *p; p++) {
+    if (*p < '0' || *p > '9') return false;
+    uint64_t d = (uint64_t)(*p - '0');
+    if (v > (UINT64_MAX - d) / 10) return false;
+    v = v * 10 + d;
+  }
+  *out = v;
+  return true;
+}
+
+bool parse_octal(const char *s, unsigned *out) {
+  if (!*s || strlen(s) > 4) return false;
+  unsigned v = 0;
+  for (const char *p = s; *p; p++) {
+    if (*p < '0' || *p > '7') return false;
+    v = v * 8 + (unsigned)(*p - '0');
+  }
+  *out = v;
+  return true;
+}
+
+void close_fdp(int *fd) {
+  if (*fd >= 0) {
+    int saved = errno;
+    close(*fd);
+    errno = saved;
+  }
+}
