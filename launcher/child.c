@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/capability.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -150,13 +151,18 @@ static _Noreturn void target_main(const struct config *cfg, int exec_fd) {
 _Noreturn void child_main(const struct config *cfg, int sync_fd, int report_fd) {
   struct sbx_err e = {0, 0, -1};
   report_fd_g = report_fd;
-  /* Die with the monitor. If it died before this prctl, the sync read sees EOF instead. */
   prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   close_except(sync_fd, report_fd);
   char go;
   if (read_full(sync_fd, &go, 1) != 1) _exit(125);
-  close(sync_fd);
   if (become_mapped_ids(cfg, &e) < 0) die_with(cfg, &e);
+  /* Die with the monitor. Changing ids cleared the parent-death signal, so set it again; the
+   * monitor holds the sync pipe's write end until it exits, so a hang-up now means it died
+   * before the prctl took effect. */
+  prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  struct pollfd alive = {sync_fd, POLLIN, 0};
+  if (poll(&alive, 1, 0) != 0) _exit(125);
+  close(sync_fd);
   /* The target must not read init's memory or environment through /proc. */
   prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 

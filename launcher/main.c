@@ -141,7 +141,7 @@ int main(int argc, char **argv) {
     status_error(status_fd, &e);
     return 125;
   }
-  close(sync_pipe[1]);
+  /* sync_pipe[1] stays open until the monitor exits: init checks it for a hang-up. */
 
   if (cfg.timeout_ms) {
     uint64_t deadline = start + cfg.timeout_ms * 1000u;

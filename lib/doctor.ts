@@ -1,0 +1,170 @@
+/**
+ * What this machine supports, probed for real, and which mode `auto` picks — with the fix for
+ * each missing piece.
+ *
+ * @module
+ */
+
+import { findLauncher, launcherFeatures } from "./launcher.ts";
+import { resolveMode } from "./policy.ts";
+import type { ResolvedMode } from "./types.ts";
+
+/** One line of the report. */
+export interface DoctorCheck {
+  name: string;
+  ok: boolean;
+  detail: string;
+  /** How to fix it, when not ok. */
+  fix?: string;
+}
+
+/** The whole report. */
+export interface DoctorReport {
+  euid: number;
+  autoMode: ResolvedMode;
+  userns: boolean;
+  cgroup: { version: 1 | 2 | null; controllers: string[]; root: string | null };
+  landlockAbi: number | null;
+  seccompActions: string[];
+  overlay: boolean;
+  checks: DoctorCheck[];
+}
+
+function read(path: string): string | null {
+  try {
+    return Deno.readTextFileSync(path);
+  } catch {
+    return null;
+  }
+}
+
+const RESOURCE_CONTROLLERS = ["memory", "pids", "cpu"];
+
+/** Finds cgroup mounts: v2 with controllers wins; else v1 controllers. */
+export function detectCgroups(mounts: string): DoctorReport["cgroup"] {
+  const v1: string[] = [];
+  let v2root: string | null = null;
+  let v1root: string | null = null;
+  for (const line of mounts.split("\n")) {
+    const [, mnt, type, opts] = line.split(" ");
+    if (!mnt || !type) continue;
+    if (type === "cgroup2") {
+      // A v2 hierarchy counts only with a resource controller (here it may hold only hugetlb).
+      const ctl = (read(`${mnt}/cgroup.controllers`) ?? "").trim().split(/\s+/).filter(Boolean);
+      if (ctl.some((c) => RESOURCE_CONTROLLERS.includes(c))) {
+        return { version: 2, controllers: ctl, root: mnt };
+      }
+      v2root ??= mnt;
+    } else if (type === "cgroup") {
+      for (const o of (opts ?? "").split(",")) {
+        if (["memory", "pids", "cpu", "cpuacct", "cpuset", "blkio", "freezer"].includes(o)) {
+          v1.push(o);
+          v1root ??= mnt.slice(0, mnt.lastIndexOf("/")) || "/";
+        }
+      }
+    }
+  }
+  if (v1.length) return { version: 1, controllers: [...new Set(v1)].sort(), root: v1root };
+  return { version: v2root ? 2 : null, controllers: [], root: v2root };
+}
+
+/**
+ * Probes the machine (runs the launcher's `--features`, which creates a real user namespace).
+ *
+ * @example
+ * ```ts ignore
+ * import { doctor } from "./doctor.ts";
+ * const report = doctor();
+ * console.log(report.autoMode, report.userns);
+ * ```
+ */
+export function doctor(launcherPath?: string): DoctorReport {
+  const features = launcherFeatures(findLauncher(launcherPath));
+  const euid = features.euid;
+  const checks: DoctorCheck[] = [];
+  const apparmor = read("/proc/sys/kernel/apparmor_restrict_unprivileged_userns")?.trim();
+  const maxUserns = read("/proc/sys/user/max_user_namespaces")?.trim();
+  checks.push({
+    name: "User namespaces",
+    ok: features.userns,
+    detail: features.userns
+      ? "a user namespace with id maps, mount, pid and net namespaces works"
+      : `failed at ${features.usernsStep} (errno ${features.usernsErrno})`,
+    ...(features.userns ? {} : {
+      fix: apparmor === "1"
+        ? "Ubuntu's AppArmor restricts unprivileged user namespaces: sysctl -w kernel.apparmor_restrict_unprivileged_userns=0, or add an AppArmor profile granting userns to the deno binary"
+        : maxUserns === "0"
+        ? "sysctl -w user.max_user_namespaces=15000"
+        : "a container runtime's seccomp profile may block unshare/clone: run the container with --security-opt seccomp=unconfined or a profile that allows user namespaces",
+    }),
+  });
+  const cg = detectCgroups(read("/proc/self/mounts") ?? "");
+  checks.push({
+    name: "Cgroups",
+    ok: cg.version !== null && cg.controllers.length > 0,
+    detail: cg.version
+      ? `cgroup v${cg.version} at ${cg.root} (${cg.controllers.join(" ") || "no controllers"})`
+      : "no cgroup hierarchy mounted",
+    ...(cg.controllers.length ? {} : {
+      fix:
+        "mount cgroup2 at /sys/fs/cgroup (mount -t cgroup2 none /sys/fs/cgroup) and enable controllers",
+    }),
+  });
+  checks.push({
+    name: "Landlock LSM",
+    ok: features.landlockAbi > 0,
+    detail: features.landlockAbi > 0
+      ? `ABI ${features.landlockAbi}`
+      : features.landlockErrno === 95
+      ? "built in but disabled at boot"
+      : "not available",
+    ...(features.landlockAbi > 0 ? {} : {
+      fix: features.landlockErrno === 95
+        ? 'add "landlock" to the lsm= kernel boot parameter'
+        : "needs Linux 5.13+ built with CONFIG_SECURITY_LANDLOCK",
+    }),
+  });
+  checks.push({
+    name: "Seccomp BPF",
+    ok: features.seccomp.includes("kill_process"),
+    detail: `actions: ${features.seccomp.join(" ") || "none"}`,
+    ...(features.seccomp.length ? {} : { fix: "needs a kernel with CONFIG_SECCOMP_FILTER" }),
+  });
+  const overlay = /\toverlay$/m.test(read("/proc/filesystems") ?? "");
+  checks.push({
+    name: "OverlayFS",
+    ok: overlay,
+    detail: overlay ? "available" : "not loaded",
+    ...(overlay ? {} : { fix: "modprobe overlay" }),
+  });
+  checks.push({
+    name: "Root privileges",
+    ok: euid === 0,
+    detail: euid === 0 ? "running as root" : `running as uid ${euid}`,
+    ...(euid === 0 ? {} : { fix: "not needed: unprivileged mode uses user namespaces" }),
+  });
+  return {
+    euid,
+    autoMode: resolveMode("auto", euid),
+    userns: features.userns,
+    cgroup: cg,
+    landlockAbi: features.landlockAbi > 0 ? features.landlockAbi : null,
+    seccompActions: features.seccomp,
+    overlay,
+    checks,
+  };
+}
+
+/** The report as text, in the seed's `[ok]` / `[--]` style. */
+export function formatDoctor(r: DoctorReport): string {
+  const lines = ["Sandbox capabilities:"];
+  for (const c of r.checks) {
+    lines.push(`  ${c.ok ? "[ok]" : "[--]"} ${c.name}: ${c.detail}`);
+    if (!c.ok && c.fix) lines.push(`       fix: ${c.fix}`);
+  }
+  lines.push("", `Resolved mode (auto): ${r.autoMode}`);
+  if (!r.userns) {
+    lines.push("Warning: without user namespaces runs fail with a setup error (see the fix above)");
+  }
+  return lines.join("\n");
+}

@@ -1,0 +1,188 @@
+/**
+ * Finds the launcher binary — explicit path, `SANDBOX_LAUNCHER`, the copy built next to this
+ * module, a per-user cache — and builds it with `make` on first use when it is missing.
+ *
+ * @module
+ */
+
+import { LauncherError } from "./errors.ts";
+import { runSync } from "./spawn.ts";
+
+/** The launcher's C sources, as shipped with the module (checked by a test against the dir). */
+export const LAUNCHER_SOURCES = [
+  "Makefile",
+  "child.c",
+  "child.h",
+  "config.c",
+  "config.h",
+  "features.c",
+  "features.h",
+  "main.c",
+  "mount.c",
+  "mount.h",
+  "ns.c",
+  "ns.h",
+  "seccomp.c",
+  "seccomp.h",
+  "status.c",
+  "status.h",
+  "util.c",
+  "util.h",
+];
+
+/** The module version; also the launcher's (`sandbox-launcher --version`). */
+export const VERSION = "0.1.0";
+const BINARY = "sandbox-launcher";
+
+function isExecutable(path: string): boolean {
+  try {
+    const st = Deno.statSync(path);
+    return st.isFile && ((st.mode ?? 0o755) & 0o111) !== 0;
+  } catch {
+    return false;
+  }
+}
+
+function envVar(name: string): string | undefined {
+  try {
+    return Deno.env.get(name);
+  } catch {
+    return undefined; // no --allow-env: not an error
+  }
+}
+
+function make(dir: string): void {
+  let res;
+  try {
+    res = runSync("make", ["-s", "-C", dir, BINARY]);
+  } catch (e) {
+    throw new LauncherError(
+      `Cannot build the sandbox launcher in "${dir}": "make" could not be run (${
+        (e as Error).message
+      }). Install make and a C compiler (Debian/Ubuntu: apt-get install make gcc), or set SANDBOX_LAUNCHER`,
+    );
+  }
+  if (res.code !== 0) {
+    throw new LauncherError(
+      `Cannot build the sandbox launcher in "${dir}": make exited with ${res.code}: ${
+        res.stderr.trim().split("\n").slice(-3).join(" | ")
+      }. Install make, gcc and the Linux headers (Debian/Ubuntu: apt-get install make gcc linux-libc-dev)`,
+    );
+  }
+}
+
+function moduleDir(): URL {
+  return new URL("../launcher/", import.meta.url);
+}
+
+function cacheDir(): string {
+  const base = envVar("XDG_CACHE_HOME") || `${envVar("HOME") ?? "/tmp"}/.cache`;
+  return `${base}/sandbox-ts/${VERSION}`;
+}
+
+/** Copies (or downloads, for a remote module) the sources into dir. */
+function stageSources(dir: string): void {
+  Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const src = moduleDir();
+  for (const name of LAUNCHER_SOURCES) {
+    const url = new URL(name, src);
+    if (url.protocol === "file:") {
+      Deno.copyFileSync(url, `${dir}/${name}`);
+    } else {
+      throw new LauncherError(
+        `Cannot build the sandbox launcher from a remote module (${src.href}): download the sources, run "make -C launcher" and set SANDBOX_LAUNCHER to the binary`,
+      );
+    }
+  }
+}
+
+const found = new Map<string, string>();
+
+/**
+ * The path of a working launcher binary, building it if needed. Memoised per process.
+ *
+ * @example
+ * ```ts ignore
+ * import { findLauncher } from "./launcher.ts";
+ * console.log(findLauncher());
+ * ```
+ */
+export function findLauncher(explicit?: string): string {
+  const key = explicit ?? "";
+  const hit = found.get(key);
+  if (hit) return hit;
+  let path: string;
+  if (explicit) {
+    if (!isExecutable(explicit)) {
+      throw new LauncherError(`Sandbox launcher "${explicit}" is missing or not executable`);
+    }
+    path = explicit;
+  } else if (envVar("SANDBOX_LAUNCHER")) {
+    path = envVar("SANDBOX_LAUNCHER")!;
+    if (!isExecutable(path)) {
+      throw new LauncherError(
+        `SANDBOX_LAUNCHER "${path}" is missing or not executable`,
+      );
+    }
+  } else {
+    path = locateOrBuild();
+  }
+  found.set(key, path);
+  return path;
+}
+
+function locateOrBuild(): string {
+  const dir = moduleDir();
+  if (dir.protocol === "file:") {
+    const local = decodeURIComponent(dir.pathname) + BINARY;
+    if (isExecutable(local)) return local;
+    try {
+      make(decodeURIComponent(dir.pathname));
+      if (isExecutable(local)) return local;
+    } catch (e) {
+      // Not writable (a read-only install): fall through to the cache dir.
+      if (!(e instanceof LauncherError) || isWritable(decodeURIComponent(dir.pathname))) throw e;
+    }
+  }
+  const cache = cacheDir();
+  const cached = `${cache}/${BINARY}`;
+  if (isExecutable(cached)) return cached;
+  const staging = `${cache}.build-${Deno.pid}`;
+  stageSources(staging);
+  make(staging);
+  Deno.mkdirSync(cache, { recursive: true, mode: 0o700 });
+  Deno.renameSync(`${staging}/${BINARY}`, cached);
+  Deno.removeSync(staging, { recursive: true });
+  return cached;
+}
+
+function isWritable(dir: string): boolean {
+  try {
+    Deno.removeSync(Deno.makeTempFileSync({ dir }));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Kernel facts from `sandbox-launcher --features`. */
+export interface LauncherFeatures {
+  version: string;
+  euid: number;
+  userns: boolean;
+  usernsStep: string;
+  usernsErrno: number;
+  landlockAbi: number;
+  landlockErrno: number;
+  seccomp: string[];
+  clone3: boolean;
+}
+
+/** Runs `sandbox-launcher --features` (a real user-namespace probe; not for the hot path). */
+export function launcherFeatures(path: string): LauncherFeatures {
+  const res = runSync(path, ["--features"]);
+  if (res.code !== 0) {
+    throw new LauncherError(`"${path} --features" failed with ${res.code}: ${res.stderr.trim()}`);
+  }
+  return JSON.parse(res.stdout) as LauncherFeatures;
+}

@@ -1,0 +1,186 @@
+/**
+ * Parsing and validation of user-facing values: sizes, durations, ids, paths. Errors name the
+ * field, quote the value and say what is allowed.
+ *
+ * @module
+ */
+
+const SIZE_UNITS: Record<string, number> = {
+  "": 1,
+  B: 1,
+  K: 1024,
+  KB: 1024,
+  KIB: 1024,
+  M: 1024 ** 2,
+  MB: 1024 ** 2,
+  MIB: 1024 ** 2,
+  G: 1024 ** 3,
+  GB: 1024 ** 3,
+  GIB: 1024 ** 3,
+  T: 1024 ** 4,
+  TB: 1024 ** 4,
+  TIB: 1024 ** 4,
+};
+
+function describe(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value);
+  if (typeof value === "number" || typeof value === "boolean" || value === null) {
+    return String(value);
+  }
+  if (value === undefined) return "undefined";
+  return Object.prototype.toString.call(value);
+}
+
+/**
+ * Parses a size: a non-negative integer number of bytes, or a string like `"64M"`, `"1.5G"`,
+ * `"256MB"`, `"512KiB"` (all units are powers of 1024).
+ *
+ * @example
+ * ```ts
+ * import { parseSize } from "./parse.ts";
+ * console.assert(parseSize("1.5G", "memory") === 1610612736);
+ * ```
+ */
+export function parseSize(value: unknown, field: string): number {
+  const allowed = 'a size like 1048576, "64M", "1.5G" or "256MB"';
+  if (typeof value === "number") {
+    if (!Number.isSafeInteger(value) || value < 0) {
+      throw new RangeError(`Invalid ${field} ${describe(value)}: expected ${allowed}`);
+    }
+    return value;
+  }
+  if (typeof value !== "string") {
+    throw new TypeError(`Invalid ${field} ${describe(value)}: expected ${allowed}`);
+  }
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(value);
+  const unit = m ? SIZE_UNITS[m[2]!.toUpperCase()] : undefined;
+  if (!m || unit === undefined) {
+    throw new RangeError(`Invalid ${field} ${describe(value)}: expected ${allowed}`);
+  }
+  const bytes = Math.floor(Number(m[1]) * unit);
+  if (!Number.isSafeInteger(bytes)) {
+    throw new RangeError(`Invalid ${field} ${describe(value)}: too large`);
+  }
+  return bytes;
+}
+
+const DURATION_UNITS: Record<string, number> = {
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+};
+
+/** The largest duration accepted: one year, in milliseconds. */
+export const MAX_DURATION_MS = 365 * 24 * 3_600_000;
+
+/**
+ * Parses a duration: a positive number of milliseconds, or a string like `"500ms"`, `"2s"`,
+ * `"1.5m"`, `"1h"`. Fractions of a millisecond are rounded up.
+ *
+ * @example
+ * ```ts
+ * import { parseDuration } from "./parse.ts";
+ * console.assert(parseDuration("2s", "timeout") === 2000);
+ * ```
+ */
+export function parseDuration(value: unknown, field: string): number {
+  const allowed = 'a duration like 500, "500ms", "2s" or "1m" (at most one year)';
+  let ms: number;
+  if (typeof value === "number") {
+    ms = value;
+  } else if (typeof value === "string") {
+    const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)\s*$/.exec(value);
+    if (!m) throw new RangeError(`Invalid ${field} ${describe(value)}: expected ${allowed}`);
+    ms = Number(m[1]) * DURATION_UNITS[m[2]!]!;
+  } else {
+    throw new TypeError(`Invalid ${field} ${describe(value)}: expected ${allowed}`);
+  }
+  if (!Number.isFinite(ms) || ms <= 0 || ms > MAX_DURATION_MS) {
+    throw new RangeError(`Invalid ${field} ${describe(value)}: expected ${allowed}`);
+  }
+  return Math.ceil(ms);
+}
+
+/**
+ * Checks a sandbox id: `^[A-Za-z0-9_.-]{1,64}$`, and not `.` or `..`.
+ *
+ * @example
+ * ```ts
+ * import { validateId } from "./parse.ts";
+ * console.assert(validateId("job-1") === "job-1");
+ * ```
+ */
+export function validateId(value: unknown, field = "id"): string {
+  if (typeof value !== "string") {
+    throw new TypeError(`Invalid ${field} ${describe(value)}: expected a string`);
+  }
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(value) || value === "." || value === "..") {
+    throw new RangeError(
+      `Invalid ${field} ${describe(value)}: expected 1-64 characters of A-Z a-z 0-9 _ . -`,
+    );
+  }
+  return value;
+}
+
+/** Rejects non-strings and strings containing NUL bytes. */
+export function validateString(value: unknown, field: string): string {
+  if (typeof value !== "string") {
+    throw new TypeError(`Invalid ${field} ${describe(value)}: expected a string`);
+  }
+  if (value.includes("\0")) {
+    throw new RangeError(`Invalid ${field} ${describe(value)}: NUL bytes are not allowed`);
+  }
+  return value;
+}
+
+/**
+ * Checks an absolute path without `.` or `..` components or NUL bytes, and normalises repeated
+ * and trailing slashes.
+ *
+ * @example
+ * ```ts
+ * import { validateAbsolutePath } from "./parse.ts";
+ * console.assert(validateAbsolutePath("/srv//data/", "cwd") === "/srv/data");
+ * ```
+ */
+export function validateAbsolutePath(value: unknown, field: string): string {
+  const s = validateString(value, field);
+  const parts = s.split("/").filter((p) => p !== "");
+  if (!s.startsWith("/") || parts.some((p) => p === "." || p === "..") || s.length > 4000) {
+    throw new RangeError(
+      `Invalid ${field} ${
+        describe(value)
+      }: expected an absolute path without "." or ".." components`,
+    );
+  }
+  return "/" + parts.join("/");
+}
+
+/** Checks one environment variable name and value. */
+export function validateEnvEntry(key: string, value: unknown, field: string): void {
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
+    throw new RangeError(
+      `Invalid ${field} name ${describe(key)}: expected letters, digits and _ (not first a digit)`,
+    );
+  }
+  validateString(value, `${field}.${key}`);
+}
+
+/** Checks that a value is one of the allowed words. */
+export function validateChoice<T extends string>(
+  value: unknown,
+  field: string,
+  allowed: readonly T[],
+): T {
+  if (typeof value !== "string" || !(allowed as readonly string[]).includes(value)) {
+    throw new RangeError(
+      `Invalid ${field} ${describe(value)}: expected one of ${
+        allowed.map((a) => JSON.stringify(a)).join(", ")
+      }`,
+    );
+  }
+  return value as T;
+}
+
+export { describe as describeValue };

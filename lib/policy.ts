@@ -1,0 +1,285 @@
+/**
+ * Policy: validates a {@linkcode SandboxConfig} and turns it into launcher ops, including the
+ * embedded default root. Pure: facts about the host come in as {@linkcode HostLayout}.
+ *
+ * @module
+ */
+
+import type { Op } from "./config.ts";
+import {
+  describeValue,
+  parseDuration,
+  parseSize,
+  validateAbsolutePath,
+  validateChoice,
+  validateEnvEntry,
+  validateId,
+  validateString,
+} from "./parse.ts";
+import type {
+  NamespaceName,
+  PrivilegeMode,
+  ResolvedConfig,
+  ResolvedMode,
+  SandboxConfig,
+} from "./types.ts";
+import { UnsupportedError } from "./errors.ts";
+
+/** The `PATH` every sandbox gets unless the policy sets its own. */
+export const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+/** The uid and gid the target runs as, inside the sandbox. */
+export const SANDBOX_UID = 1000;
+/** Host uid/gid a root caller's sandbox maps to (never host root). */
+export const NOBODY = 65534;
+
+/** Top-level host entries of the default root: directories are bound read-only, symlinks copied. */
+export const SYSTEM_DIRS = ["/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32"];
+
+/** The parts of `/etc` programs need. Never `shadow`, `gshadow`, `sudoers` or keys. */
+export const ETC_ENTRIES = [
+  "passwd",
+  "group",
+  "hosts",
+  "host.conf",
+  "nsswitch.conf",
+  "resolv.conf",
+  "gai.conf",
+  "protocols",
+  "services",
+  "networks",
+  "ld.so.cache",
+  "ld.so.conf",
+  "ld.so.conf.d",
+  "localtime",
+  "timezone",
+  "alternatives",
+  "ssl",
+  "ca-certificates",
+  "ca-certificates.conf",
+  "mime.types",
+  "os-release",
+  "debian_version",
+  "inputrc",
+  "magic",
+  "magic.mime",
+  "python3",
+  "python3.11",
+  "perl",
+];
+
+/** What the policy needs to know about the host's root directory. */
+export interface HostLayout {
+  /** For each of {@linkcode SYSTEM_DIRS}: "dir", a symlink target, or absent. */
+  system: Record<string, { dir: true } | { link: string }>;
+}
+
+const KEYS: readonly (keyof SandboxConfig)[] = [
+  "id",
+  "timeout",
+  "env",
+  "cwd",
+  "network",
+  "hostname",
+  "privilegeMode",
+  "tmpSize",
+];
+
+/**
+ * Validates a plain configuration and fills in the defaults. Unknown fields are rejected.
+ *
+ * @example
+ * ```ts
+ * import { validateConfig } from "./policy.ts";
+ * const c = validateConfig({ id: "job", timeout: "2s" });
+ * console.assert(c.timeoutMs === 2000 && c.network === "none");
+ * ```
+ */
+export function validateConfig(config: SandboxConfig): ResolvedConfig {
+  if (typeof config !== "object" || config === null || Array.isArray(config)) {
+    throw new TypeError(`Invalid config ${describeValue(config)}: expected an object`);
+  }
+  for (const key of Object.keys(config)) {
+    if (!(KEYS as readonly string[]).includes(key)) {
+      throw new RangeError(
+        `Unknown config field "${key}": expected one of ${KEYS.join(", ")}`,
+      );
+    }
+  }
+  const c = config;
+  return {
+    id: c.id === undefined ? "sandbox" : validateId(c.id),
+    timeoutMs: c.timeout === undefined ? null : parseDuration(c.timeout, "timeout"),
+    env: validateEnv(c.env ?? {}, "env"),
+    cwd: c.cwd === undefined ? "/" : validateAbsolutePath(c.cwd, "cwd"),
+    network: c.network === undefined ? "none" : validateChoice(
+      c.network,
+      "network",
+      [
+        "none",
+        "host",
+      ] as const,
+    ),
+    hostname: c.hostname === undefined ? "sandbox" : validateHostname(c.hostname),
+    privilegeMode: c.privilegeMode === undefined ? "auto" : validateChoice(
+      c.privilegeMode,
+      "privilegeMode",
+      [
+        "auto",
+        "privileged",
+        "unprivileged",
+      ] as const,
+    ),
+    tmpSizeBytes: c.tmpSize === undefined ? 64 << 20 : positiveSize(c.tmpSize, "tmpSize"),
+  };
+}
+
+function positiveSize(value: unknown, field: string): number {
+  const n = parseSize(value, field);
+  if (n === 0) throw new RangeError(`Invalid ${field} ${describeValue(value)}: must not be 0`);
+  return n;
+}
+
+/** Validates an environment object. */
+export function validateEnv(env: unknown, field: string): Record<string, string> {
+  if (typeof env !== "object" || env === null || Array.isArray(env)) {
+    throw new TypeError(`Invalid ${field} ${describeValue(env)}: expected an object of strings`);
+  }
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) {
+    validateEnvEntry(k, v, field);
+    out[k] = v as string;
+  }
+  return out;
+}
+
+function validateHostname(value: unknown): string {
+  const s = validateString(value, "hostname");
+  if (!/^[A-Za-z0-9]([A-Za-z0-9.-]{0,62})$/.test(s)) {
+    throw new RangeError(
+      `Invalid hostname ${describeValue(value)}: expected 1-63 characters of A-Z a-z 0-9 . -`,
+    );
+  }
+  return s;
+}
+
+/**
+ * Resolves the privilege mode for a caller with effective uid `euid`.
+ *
+ * @example
+ * ```ts
+ * import { resolveMode } from "./policy.ts";
+ * console.assert(resolveMode("auto", 0) === "privileged");
+ * console.assert(resolveMode("auto", 1000) === "unprivileged");
+ * ```
+ */
+export function resolveMode(mode: PrivilegeMode, euid: number): ResolvedMode {
+  if (mode === "privileged" && euid !== 0) {
+    throw new UnsupportedError(
+      `Privileged mode needs root (euid is ${euid}): run as root, or use privilegeMode "unprivileged"`,
+    );
+  }
+  if (mode === "auto") return euid === 0 ? "privileged" : "unprivileged";
+  return mode;
+}
+
+/** The namespaces a configuration creates. */
+export function namespacesFor(config: ResolvedConfig): NamespaceName[] {
+  const ns: NamespaceName[] = ["user", "pid", "mount", "uts", "ipc"];
+  if (config.network === "none") ns.push("net");
+  ns.push("cgroup");
+  return ns;
+}
+
+interface MountSpec {
+  op: Op;
+  dst: string;
+}
+
+function depth(path: string): number {
+  return path === "/" ? 0 : path.split("/").length - 1;
+}
+
+/** The default root: read-only system dirs, `/etc` essentials, proc, dev, tmp. */
+function defaultRootMounts(config: ResolvedConfig, host: HostLayout): MountSpec[] {
+  const mounts: MountSpec[] = [];
+  for (const dir of SYSTEM_DIRS) {
+    const entry = host.system[dir];
+    if (!entry) continue;
+    if ("link" in entry) mounts.push({ op: ["symlink", entry.link, dir], dst: dir });
+    else mounts.push({ op: ["ro-bind", dir, dir], dst: dir });
+  }
+  for (const name of ETC_ENTRIES) {
+    mounts.push({ op: ["ro-bind-try", `/etc/${name}`, `/etc/${name}`], dst: `/etc/${name}` });
+  }
+  mounts.push({ op: ["proc", "/proc"], dst: "/proc" });
+  mounts.push({ op: ["dev", "/dev"], dst: "/dev" });
+  mounts.push({ op: ["tmpfs", "/tmp", String(config.tmpSizeBytes), "1777"], dst: "/tmp" });
+  // Parents before children: a stable sort by destination depth.
+  return mounts.map((m, i) => ({ m, i })).sort((a, b) =>
+    depth(a.m.dst) - depth(b.m.dst) || a.i - b.i
+  ).map(({ m }) => m);
+}
+
+/** Identity facts of the calling process. */
+export interface Caller {
+  euid: number;
+  egid: number;
+}
+
+/**
+ * The ops that are the same for every run of a sandbox (everything but the status file, the
+ * program, its arguments, per-run environment and cwd).
+ */
+export function staticOps(
+  config: ResolvedConfig,
+  mode: ResolvedMode,
+  caller: Caller,
+  host: HostLayout,
+): Op[] {
+  const ops: Op[] = [];
+  for (const ns of namespacesFor(config)) ops.push(["unshare", ns]);
+  // A root caller's sandbox maps to host nobody, never to host root; an unprivileged caller can
+  // only map its own ids.
+  const hostUid = mode === "privileged" || caller.euid === 0 ? NOBODY : caller.euid;
+  const hostGid = mode === "privileged" || caller.euid === 0 ? NOBODY : caller.egid;
+  ops.push(["uid-map", String(SANDBOX_UID), String(hostUid)]);
+  ops.push(["gid-map", String(SANDBOX_UID), String(hostGid)]);
+  ops.push(["uid", String(SANDBOX_UID)], ["gid", String(SANDBOX_UID)]);
+  ops.push(["hostname", config.hostname]);
+  if (config.network === "none") ops.push(["loopback"]);
+  ops.push(["newroot"]);
+  for (const m of defaultRootMounts(config, host)) ops.push(m.op);
+  // No core dumps: they would land in the sandbox's cwd and can leak memory contents.
+  ops.push(["rlimit", "core", "0", "0"]);
+  if (config.timeoutMs !== null) ops.push(["timeout", String(config.timeoutMs)]);
+  return ops;
+}
+
+/** What changes per run. */
+export interface RunSpec {
+  statusPath: string;
+  program: string;
+  args: readonly string[];
+  env: Record<string, string>;
+  cwd: string;
+}
+
+/** Validates a program and its arguments. */
+export function validateCommand(program: unknown, args: unknown): [string, string[]] {
+  const p = validateString(program, "program");
+  if (p === "") throw new RangeError(`Invalid program "": expected a program name or path`);
+  if (!Array.isArray(args)) {
+    throw new TypeError(`Invalid args ${describeValue(args)}: expected an array of strings`);
+  }
+  return [p, args.map((a, i) => validateString(a, `args[${i}]`))];
+}
+
+/** The per-run ops. */
+export function runOps(spec: RunSpec): Op[] {
+  const ops: Op[] = [["status", spec.statusPath], ["chdir", spec.cwd]];
+  const env = { PATH: DEFAULT_PATH, ...spec.env };
+  for (const [k, v] of Object.entries(env)) ops.push(["env", `${k}=${v}`]);
+  ops.push(["exec", spec.program], ["arg", spec.program]);
+  for (const a of spec.args) ops.push(["arg", a]);
+  return ops;
+}

@@ -1,0 +1,312 @@
+/**
+ * One run's lifecycle: a private status dir, the launcher process, stdin, kill/abort, the
+ * result, and cleanup on every path.
+ *
+ * @module
+ */
+
+import { encodeFrame, joinFrames } from "./config.ts";
+import { SandboxError, SandboxSetupError } from "./errors.ts";
+import { runOps } from "./policy.ts";
+import { makeRunDir } from "./rundir.ts";
+import { spawnLauncher, type Stdio } from "./spawn.ts";
+import { decodeResult } from "./status.ts";
+import type {
+  CapturedResult,
+  Enforced,
+  ResolvedMode,
+  RunOptions,
+  SandboxResult,
+  StdinOption,
+} from "./types.ts";
+import type { Op } from "./config.ts";
+
+/** Everything a sandbox prepares once and reuses for every run. */
+export interface Prepared {
+  launcher: string;
+  /** The encoded static ops. */
+  frame: Uint8Array;
+  staticOps: readonly Op[];
+  mode: ResolvedMode;
+  enforced: Enforced;
+  env: Record<string, string>;
+  cwd: string;
+}
+
+/** One chunk of output, in arrival order. */
+export interface OutputChunk {
+  stream: "stdout" | "stderr";
+  data: Uint8Array;
+}
+
+/** Signals the launcher forwards to the target; anything else kills the whole sandbox. */
+const FORWARDED = new Set<Deno.Signal>([
+  "SIGHUP",
+  "SIGINT",
+  "SIGQUIT",
+  "SIGTERM",
+  "SIGUSR1",
+  "SIGUSR2",
+  "SIGCONT",
+  "SIGWINCH",
+  "SIGALRM",
+]);
+
+/** How long a launcher gets to report after being told to kill the sandbox. */
+const KILL_GRACE_MS = 2000;
+
+/**
+ * A running sandboxed process: streams, a result promise, kill and disposal.
+ */
+export class SandboxChild implements AsyncDisposable {
+  /** The launcher's pid on the host (the target's own pid is 2 inside its pid namespace). */
+  readonly pid: number;
+  /** The target's stdout, as raw bytes (empty when captured by `run()` or inherited). */
+  readonly stdout: ReadableStream<Uint8Array>;
+  /** The target's stderr, as raw bytes. */
+  readonly stderr: ReadableStream<Uint8Array>;
+  /** The target's stdin when `stdin: "piped"`, else null. */
+  readonly stdin: WritableStream<Uint8Array> | null;
+  /** Resolves with the result once the sandbox is gone; rejects with a setup error. */
+  readonly status: Promise<SandboxResult>;
+  #proc: Deno.ChildProcess;
+  #aborted = false;
+  #exited = false;
+  #killTimer: ReturnType<typeof setTimeout> | undefined;
+
+  /** @internal Use `Sandbox.spawn()`. */
+  constructor(
+    prepared: Prepared,
+    program: string,
+    args: readonly string[],
+    options: RunOptions & { stdio?: Stdio },
+  ) {
+    options.signal?.throwIfAborted();
+    const dir = makeRunDir();
+    const ops = runOps({
+      statusPath: `${dir}/status`,
+      program,
+      args,
+      env: { ...prepared.env, ...options.env },
+      cwd: options.cwd ?? prepared.cwd,
+    });
+    let frame: Uint8Array;
+    try {
+      frame = joinFrames(prepared.frame, encodeFrame(ops));
+    } catch (e) {
+      Deno.removeSync(dir, { recursive: true });
+      throw e;
+    }
+    const stdio = options.stdio ?? "piped";
+    try {
+      this.#proc = spawnLauncher(prepared.launcher, stdio, stdio);
+    } catch (e) {
+      Deno.removeSync(dir, { recursive: true });
+      throw new SandboxError(
+        `Cannot start the sandbox launcher "${prepared.launcher}": ${(e as Error).message}`,
+      );
+    }
+    this.pid = this.#proc.pid;
+    const empty = () => new ReadableStream<Uint8Array>({ start: (c) => c.close() });
+    this.stdout = stdio === "piped" ? this.#proc.stdout : empty();
+    this.stderr = stdio === "piped" ? this.#proc.stderr : empty();
+    const writer = this.#proc.stdin.getWriter();
+    const frameWritten = writer.write(frame);
+    const input = options.stdin ?? "null";
+    this.stdin = input === "piped" ? pipedStdin(writer, frameWritten) : null;
+    if (input !== "piped") feedStdin(writer, frameWritten, input);
+
+    const onAbort = () => this.#terminate();
+    options.signal?.addEventListener("abort", onAbort, { once: true });
+    const allStaticOps = [...prepared.staticOps, ...ops];
+    this.status = this.#proc.status.then(async (st) => {
+      this.#exited = true;
+      clearTimeout(this.#killTimer);
+      options.signal?.removeEventListener("abort", onAbort);
+      let text = "";
+      try {
+        text = await Deno.readTextFile(`${dir}/status`);
+      } catch {
+        // no status file: the launcher died early; decodeResult reports it
+      } finally {
+        await Deno.remove(dir, { recursive: true }).catch(() => {});
+      }
+      return decodeResult(text, {
+        mode: prepared.mode,
+        enforced: prepared.enforced,
+        opPath: (i) => opPath(allStaticOps, i),
+        launcherCode: st.code,
+        launcherSignal: st.signal,
+        aborted: this.#aborted,
+      });
+    });
+  }
+
+  /**
+   * Sends a signal. `SIGKILL` (the default) kills the whole sandbox and still yields a result;
+   * the forwardable signals (`SIGTERM`, `SIGINT`, `SIGHUP`, `SIGUSR1`…) go to the target.
+   */
+  kill(signal: Deno.Signal = "SIGKILL"): void {
+    if (this.#exited) return;
+    if (FORWARDED.has(signal)) {
+      try {
+        this.#proc.kill(signal);
+      } catch {
+        // already gone
+      }
+      return;
+    }
+    this.#terminate();
+  }
+
+  /** Kills the sandbox through the launcher, which then reports; escalates if it hangs. */
+  #terminate(): void {
+    if (this.#exited || this.#aborted) return;
+    this.#aborted = true;
+    try {
+      this.#proc.kill("SIGPWR");
+    } catch {
+      return;
+    }
+    this.#killTimer = setTimeout(() => {
+      try {
+        this.#proc.kill("SIGKILL");
+      } catch {
+        // gone
+      }
+    }, KILL_GRACE_MS);
+  }
+
+  /** Interleaves stdout and stderr chunks in arrival order. Takes both streams. */
+  async *output(): AsyncGenerator<OutputChunk> {
+    yield* mergeStreams(this.stdout, this.stderr);
+  }
+
+  /** Kills the sandbox if it still runs and waits until everything is cleaned up. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.kill();
+    await this.stdout.cancel().catch(() => {});
+    await this.stderr.cancel().catch(() => {});
+    await this.status.catch(() => {});
+  }
+}
+
+function opPath(ops: readonly Op[], index: number): string | null {
+  const op = ops[index];
+  if (!op) return null;
+  // The path an op is about: the destination for mounts, the program for exec.
+  switch (op[0]) {
+    case "ro-bind":
+    case "bind":
+    case "ro-bind-try":
+    case "symlink":
+      return op[2] ?? null;
+    default:
+      return op[1] ?? null;
+  }
+}
+
+function pipedStdin(
+  writer: WritableStreamDefaultWriter<Uint8Array>,
+  ready: Promise<void>,
+): WritableStream<Uint8Array> {
+  return new WritableStream<Uint8Array>({
+    async write(chunk) {
+      await ready;
+      await writer.write(chunk);
+    },
+    async close() {
+      await ready;
+      await writer.close();
+    },
+    async abort() {
+      await writer.abort().catch(() => {});
+    },
+  });
+}
+
+function feedStdin(
+  writer: WritableStreamDefaultWriter<Uint8Array>,
+  ready: Promise<void>,
+  input: Exclude<StdinOption, "piped">,
+): void {
+  const done = (async () => {
+    await ready;
+    if (typeof input === "string" && input !== "null") {
+      await writer.write(new TextEncoder().encode(input));
+    } else if (input instanceof Uint8Array) {
+      await writer.write(input);
+    } else if (input instanceof ReadableStream) {
+      for await (const chunk of input) await writer.write(chunk);
+    }
+    await writer.close();
+  })();
+  // The target may exit without reading its input (EPIPE): that is not an error.
+  done.catch(() => writer.abort().catch(() => {}));
+}
+
+async function* mergeStreams(
+  a: ReadableStream<Uint8Array>,
+  b: ReadableStream<Uint8Array>,
+): AsyncGenerator<OutputChunk> {
+  const readers = [
+    { stream: "stdout" as const, reader: a.getReader() },
+    { stream: "stderr" as const, reader: b.getReader() },
+  ];
+  const pending = new Map<
+    number,
+    Promise<{ i: number; r: ReadableStreamReadResult<Uint8Array> }>
+  >();
+  const pull = (i: number) => pending.set(i, readers[i]!.reader.read().then((r) => ({ i, r })));
+  pull(0);
+  pull(1);
+  try {
+    while (pending.size) {
+      const { i, r } = await Promise.race(pending.values());
+      if (r.done) {
+        pending.delete(i);
+        continue;
+      }
+      pull(i);
+      yield { stream: readers[i]!.stream, data: r.value };
+    }
+  } finally {
+    for (const { reader } of readers) reader.releaseLock();
+  }
+}
+
+/** Reads a whole stream into one byte array. */
+export async function collect(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let len = 0;
+  for await (const c of stream) {
+    chunks.push(c);
+    len += c.length;
+  }
+  const out = new Uint8Array(len);
+  let off = 0;
+  for (const c of chunks) {
+    out.set(c, off);
+    off += c.length;
+  }
+  return out;
+}
+
+/** Runs to completion and captures stdout/stderr as text. */
+export async function runToCompletion(
+  prepared: Prepared,
+  program: string,
+  args: readonly string[],
+  options: RunOptions,
+): Promise<CapturedResult> {
+  const child = new SandboxChild(prepared, program, args, options);
+  const dec = new TextDecoder();
+  const [out, err] = await Promise.all([collect(child.stdout), collect(child.stderr)]);
+  try {
+    const result = await child.status;
+    return { ...result, stdout: dec.decode(out), stderr: dec.decode(err) };
+  } catch (e) {
+    if (e instanceof SandboxSetupError) e.stderr = dec.decode(err);
+    throw e;
+  }
+}

@@ -1,0 +1,49 @@
+// Shared helpers for the tests (not a test file: the leading "_" keeps deno test off it).
+import { SandboxBuilder } from "../mod.ts";
+import type { SandboxConfig } from "../mod.ts";
+
+export const ROOT = new URL("../", import.meta.url).pathname;
+export const LAUNCHER = `${ROOT}launcher/sandbox-launcher`;
+export const euid = Deno.uid() ?? 0;
+export const isRoot = euid === 0;
+export const modeLabel = isRoot ? "root" : `uid ${euid}`;
+
+/** A sandbox with the embedded defaults plus `config`. */
+export function sandbox(config: SandboxConfig = {}) {
+  return new SandboxBuilder(config.id ?? "test", { timeout: "20s", ...config }).build();
+}
+
+/** Runs `sh -c script` in a default sandbox. */
+export function sh(script: string, config: SandboxConfig = {}) {
+  return sandbox(config).run("sh", ["-c", script]);
+}
+
+/** Host pids whose command line starts with `marker` (the host sees every pid namespace). */
+export function hostProcesses(marker: string): number[] {
+  const pids: number[] = [];
+  for (const e of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(e.name)) continue;
+    try {
+      const cmd = Deno.readTextFileSync(`/proc/${e.name}/cmdline`).replaceAll("\0", " ");
+      if (cmd.startsWith(marker)) pids.push(Number(e.name));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return pids;
+}
+
+/** Polls `cond` every 20 ms until it holds or `ms` pass; returns whether it held. */
+export async function waitFor(cond: () => boolean, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (cond()) return true;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return cond();
+}
+
+/** A unique number to tag processes of one test. */
+export function marker(): string {
+  return String(900000 + Math.floor(Math.random() * 99999));
+}

@@ -1,0 +1,106 @@
+// The CLI as a user runs it: a subprocess per call.
+import { assert, assertEquals, assertMatch } from "./_assert.ts";
+import { modeLabel, ROOT } from "./_helpers.ts";
+
+const t = (name: string, fn: () => Promise<void>) => Deno.test(`${name} [${modeLabel}]`, fn);
+
+async function cli(...args: string[]) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--quiet", `${ROOT}cli.ts`, ...args],
+    stdin: "null",
+  }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+t("run passes output through and exits with the program's code", async () => {
+  const r = await cli("run", "--", "sh", "-c", "echo out; echo err >&2; exit 3");
+  assertEquals(r.code, 3);
+  assertEquals(r.stdout, "out\n");
+  assertMatch(r.stderr, /^err\n/);
+  assertMatch(
+    r.stderr,
+    /exit_code=3 \| wall_time_ms=\d+ \| memory_peak_bytes=\d+ \| cpu_time_us=\d+/,
+  );
+});
+
+t("run: timeout → 124, signal → 128+N, missing → 127, not executable → 126", async () => {
+  const to = await cli("run", "-q", "--timeout", "300ms", "--", "sleep", "10");
+  assertEquals(to.code, 124);
+  assertEquals((await cli("run", "-q", "--", "sh", "-c", "kill -TERM $$")).code, 143);
+  const nf = await cli("run", "-q", "--", "no-such-cmd");
+  assertEquals(nf.code, 127);
+  assertMatch(nf.stderr, /not found/);
+  assertEquals((await cli("run", "-q", "--", "/etc")).code, 126);
+});
+
+t("usage errors exit 2 and name the flag", async () => {
+  const cases: [string[], RegExp][] = [
+    [["run", "--bogus", "ls"], /Unknown option "--bogus"/],
+    [["run", "--timeout", "soon", "ls"], /Invalid timeout "soon"/],
+    [["run", "--net", "wifi", "ls"], /Invalid network "wifi"/],
+    [["run", "--env", "NOVALUE", "ls"], /Invalid --env "NOVALUE"/],
+    [["run", "--timeout"], /needs a value/],
+    [["run"], /Missing PROGRAM/],
+    [["frobnicate"], /Unknown command "frobnicate"/],
+    [["run", "--config", "/nonexistent.json", "ls"], /Cannot read --config/],
+  ];
+  for (const [args, re] of cases) {
+    const r = await cli(...args);
+    assertEquals(r.code, 2, args.join(" "));
+    assertMatch(r.stderr, re);
+  }
+});
+
+t(
+  "-- ends options: a program named like an option is a program; its flags are its own",
+  async () => {
+    const r = await cli("run", "-q", "--", "--bind");
+    assertEquals(r.code, 127);
+    const ls = await cli("run", "-q", "ls", "-d", "/tmp");
+    assertEquals([ls.code, ls.stdout], [0, "/tmp\n"]);
+  },
+);
+
+t("--json, --result-file, --env, --cwd, --hostname and --config", async () => {
+  const dir = await Deno.makeTempDir();
+  const cfg = `${dir}/c.json`;
+  await Deno.writeTextFile(cfg, JSON.stringify({ hostname: "fromfile", env: { A: "1" } }));
+  const r = await cli(
+    "run",
+    "--config",
+    cfg,
+    "--env",
+    "B=2",
+    "--cwd",
+    "/tmp",
+    "--json",
+    "--result-file",
+    `${dir}/r.json`,
+    "--",
+    "sh",
+    "-c",
+    'echo "$(hostname) $A$B $(pwd)"',
+  );
+  assertEquals(r.stdout, "fromfile 12 /tmp\n");
+  const result = JSON.parse(await Deno.readTextFile(`${dir}/r.json`));
+  assertEquals(result.exitCode, 0);
+  assertEquals(result.reason, "exited");
+  assert(r.stderr.includes('"exitCode": 0'));
+  await Deno.remove(dir, { recursive: true });
+});
+
+t("doctor reports the machine, as text and JSON; help everywhere", async () => {
+  const text = await cli("doctor");
+  assertEquals(text.code, 0);
+  assertMatch(text.stdout, /\[(ok|--)\] User namespaces/);
+  assertMatch(text.stdout, /Resolved mode \(auto\): (privileged|unprivileged)/);
+  const json = JSON.parse((await cli("doctor", "--json")).stdout);
+  assertEquals(json.autoMode, Deno.uid() === 0 ? "privileged" : "unprivileged");
+  assertEquals(typeof json.userns, "boolean");
+  for (const args of [["--help"], ["run", "--help"], ["doctor", "-h"], ["help", "run"]]) {
+    const h = await cli(...args);
+    assertEquals(h.code, 0);
+    assertMatch(h.stdout, /Usage/);
+  }
+});

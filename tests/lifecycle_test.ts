@@ -1,0 +1,131 @@
+// Control of a running sandbox: abort, kill, disposal, stdin, concurrency, and what happens to
+// everything when Deno itself is killed.
+import { assert, assertEquals } from "./_assert.ts";
+import { hostProcesses, marker, modeLabel, ROOT, sandbox, waitFor } from "./_helpers.ts";
+import { collect } from "../lib/run.ts";
+
+const t = (name: string, fn: () => Promise<void>) => Deno.test(`${name} [${modeLabel}]`, fn);
+
+t("SIGKILL of the Deno process leaves no sandbox process behind", async () => {
+  const tag = marker();
+  const script = `
+    import { SandboxBuilder } from "${ROOT}mod.ts";
+    const child = new SandboxBuilder("orphan").build()
+      .spawn("sh", ["-c", "setsid sh -c 'sleep ${tag}1 &'; sleep ${tag}"]);
+    await child.status;`;
+  const deno = new Deno.Command(Deno.execPath(), {
+    args: ["eval", script],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  assert(await waitFor(() => hostProcesses(`sleep ${tag}`).length === 2, 10_000), "did not start");
+  deno.kill("SIGKILL");
+  await deno.status;
+  // The launcher dies with its parent (PDEATHSIG), init with the launcher, the pid namespace
+  // with init.
+  assert(
+    await waitFor(() => hostProcesses(`sleep ${tag}`).length === 0, 3000),
+    `left behind: ${hostProcesses(`sleep ${tag}`)}`,
+  );
+});
+
+t("aborting kills the whole sandbox within a second and the result says so", async () => {
+  const tag = marker();
+  const ac = new AbortController();
+  const started = performance.now();
+  const p = sandbox().run("sh", ["-c", `sleep ${tag} & sleep ${tag}`], { signal: ac.signal });
+  await waitFor(() => hostProcesses(`sleep ${tag}`).length === 2, 5000);
+  ac.abort();
+  const r = await p;
+  assert(r.aborted);
+  assertEquals(r.reason, "signaled");
+  assertEquals(r.signal, "SIGKILL");
+  assert(performance.now() - started < 5000);
+  assertEquals(hostProcesses(`sleep ${tag}`), []);
+});
+
+t("an already aborted signal rejects before starting anything", async () => {
+  const ac = new AbortController();
+  ac.abort(new Error("stop"));
+  let err: unknown;
+  try {
+    await sandbox().run("true", [], { signal: ac.signal });
+  } catch (e) {
+    err = e;
+  }
+  assertEquals((err as Error).message, "stop");
+});
+
+t("kill() forwards SIGTERM to the target and SIGKILL kills the sandbox", async () => {
+  const sb = sandbox();
+  const a = sb.spawn("sh", ["-c", "trap 'exit 9' TERM; while :; do sleep 0.05; done"]);
+  await new Promise((r) => setTimeout(r, 300));
+  a.kill("SIGTERM");
+  const ra = await a.status;
+  await Promise.all([a.stdout.cancel(), a.stderr.cancel()]);
+  assertEquals(ra.exitCode, 9, "the target's TERM trap did not run");
+  const b = sb.spawn("sleep", ["30"]);
+  b.kill();
+  const rb = await b.status;
+  await Promise.all([b.stdout.cancel(), b.stderr.cancel()]);
+  assert(rb.aborted);
+  assertEquals(rb.signal, "SIGKILL");
+});
+
+t("await using disposes: the sandbox is killed and cleaned up", async () => {
+  const tag = marker();
+  {
+    await using child = sandbox().spawn("sleep", [tag]);
+    await waitFor(() => hostProcesses(`sleep ${tag}`).length === 1, 5000);
+    assert(child.pid > 0);
+  }
+  assertEquals(hostProcesses(`sleep ${tag}`), []);
+});
+
+t("stdin: a string, bytes, a stream, and a piped writer all round-trip", async () => {
+  const sb = sandbox();
+  assertEquals((await sb.run("cat", [], { stdin: "hello\n" })).stdout, "hello\n");
+  const bytes = new Uint8Array([0, 1, 2, 255, 10]);
+  const r = await sb.run("od", ["-An", "-tu1"], { stdin: bytes });
+  assertEquals(r.stdout.trim().split(/\s+/).map(Number), [0, 1, 2, 255, 10]);
+  const stream = ReadableStream.from([
+    new TextEncoder().encode("a"),
+    new TextEncoder().encode("b"),
+  ]);
+  assertEquals((await sb.run("cat", [], { stdin: stream })).stdout, "ab");
+  const child = sb.spawn("tr", ["a-z", "A-Z"], { stdin: "piped" });
+  const w = child.stdin!.getWriter();
+  await w.write(new TextEncoder().encode("piped input"));
+  await w.close();
+  const out = new TextDecoder().decode(await collect(child.stdout));
+  await child.stderr.cancel();
+  assertEquals(out, "PIPED INPUT");
+  assertEquals((await child.status).exitCode, 0);
+  // Default stdin is empty: a reader sees EOF at once.
+  assertEquals((await sb.run("wc", ["-c"])).stdout.trim(), "0");
+});
+
+t("one Sandbox runs four programs concurrently, each isolated", async () => {
+  const sb = sandbox();
+  const rs = await Promise.all(
+    [1, 2, 3, 4].map((i) =>
+      sb.run("sh", ["-c", `echo ${i} > /tmp/mine; sleep 0.2; cat /tmp/mine; ls /tmp | wc -l`])
+    ),
+  );
+  assertEquals(rs.map((r) => r.stdout), ["1\n1\n", "2\n1\n", "3\n1\n", "4\n1\n"]);
+});
+
+t("binary output of 300 KB arrives intact", async () => {
+  const child = sandbox().spawn("head", ["-c", "300000", "/dev/urandom"]);
+  const out = await collect(child.stdout);
+  await child.stderr.cancel();
+  assertEquals((await child.status).exitCode, 0);
+  assertEquals(out.length, 300000);
+});
+
+t("no status directory is left behind after runs", async () => {
+  const base = `/tmp/sandbox-ts-${Deno.uid()}`;
+  await sandbox().run("true");
+  const mine = [...Deno.readDirSync(base)].filter((e) => e.name.startsWith(`${Deno.pid}-`));
+  assertEquals(mine, []);
+});

@@ -1,0 +1,200 @@
+import { assert, assertEquals, assertThrows } from "./_assert.ts";
+import {
+  ETC_ENTRIES,
+  resolveMode,
+  runOps,
+  staticOps,
+  validateCommand,
+  validateConfig,
+} from "../lib/policy.ts";
+import { encodeFrame, joinFrames } from "../lib/config.ts";
+import { decodeResult, exitCodeFor } from "../lib/status.ts";
+import { Sandbox, SandboxBuilder } from "../mod.ts";
+import {
+  ProgramNotFoundError,
+  SandboxError,
+  SandboxSetupError,
+  UnsupportedError,
+} from "../lib/errors.ts";
+
+const host = { system: { "/usr": { dir: true as const }, "/bin": { link: "usr/bin" } } };
+
+Deno.test("bad config values are rejected naming the field, the value and what is allowed", () => {
+  const cases: [Record<string, unknown>, string, typeof TypeError | typeof RangeError][] = [
+    [{ id: "a/b" }, 'Invalid id "a/b"', RangeError],
+    [{ timeout: "forever" }, 'Invalid timeout "forever"', RangeError],
+    [{ timeout: -1 }, "Invalid timeout -1", RangeError],
+    [{ timeout: true }, "Invalid timeout true", TypeError],
+    [{ cwd: "tmp" }, 'Invalid cwd "tmp"', RangeError],
+    [{ network: "bridge" }, 'Invalid network "bridge": expected one of "none", "host"', RangeError],
+    [{ privilegeMode: "root" }, 'Invalid privilegeMode "root"', RangeError],
+    [{ hostname: "a b" }, 'Invalid hostname "a b"', RangeError],
+    [{ env: { "A=B": "x" } }, 'Invalid env name "A=B"', RangeError],
+    [{ env: { A: 1 } }, "Invalid env.A 1", TypeError],
+    [{ env: { A: "x\0y" } }, "NUL", RangeError],
+    [{ env: [] }, "Invalid env", TypeError],
+    [{ tmpSize: "0" }, "must not be 0", RangeError],
+    [{ memory: "1G" }, 'Unknown config field "memory"', RangeError],
+  ];
+  for (const [config, msg, type] of cases) {
+    assertThrows(() => validateConfig(config), type, msg);
+    assertThrows(() => new Sandbox(config), type, msg);
+  }
+  assertThrows(() => validateConfig(null as never), TypeError, "expected an object");
+});
+
+Deno.test("program and args are validated: NUL bytes, empty program, non-arrays", () => {
+  assertThrows(() => validateCommand("", []), RangeError, 'Invalid program ""');
+  assertThrows(() => validateCommand("a\0", []), RangeError, "NUL");
+  assertThrows(() => validateCommand("ls", ["ok", "b\0"]), RangeError, "Invalid args[1]");
+  assertThrows(() => validateCommand("ls", "x"), TypeError, "Invalid args");
+  assertThrows(() => validateCommand(5, []), TypeError, "Invalid program 5");
+});
+
+Deno.test("the builder is immutable and validates on build", () => {
+  const a = new SandboxBuilder("a");
+  const b = a.timeout("1s");
+  assert(a !== b);
+  assertEquals(a.toConfig().timeout, undefined);
+  assertEquals(b.toConfig().timeout, "1s");
+  assertThrows(() => a.timeout("soon").build(), RangeError, "Invalid timeout");
+  assertThrows(() => new SandboxBuilder("bad id").build(), RangeError, "Invalid id");
+  assertEquals(b.env({ X: "1" }).env({ Y: "2" }).toConfig().env, { X: "1", Y: "2" });
+  assert(!("then" in b), "a builder must not be thenable");
+});
+
+Deno.test("modes: auto picks privileged for root; privileged needs root", () => {
+  assertEquals(resolveMode("auto", 0), "privileged");
+  assertEquals(resolveMode("auto", 1000), "unprivileged");
+  assertEquals(resolveMode("unprivileged", 0), "unprivileged");
+  assertThrows(() => resolveMode("privileged", 1000), UnsupportedError, "needs root");
+});
+
+Deno.test("the sandbox never maps to host root, and an unprivileged caller maps itself", () => {
+  const c = validateConfig({});
+  const find = (ops: readonly (readonly string[])[], name: string) =>
+    ops.find((o) => o[0] === name);
+  for (const mode of ["privileged", "unprivileged"] as const) {
+    const ops = staticOps(c, mode, { euid: 0, egid: 0 }, host);
+    assertEquals(find(ops, "uid-map"), ["uid-map", "1000", "65534"]);
+    assertEquals(find(ops, "gid-map"), ["gid-map", "1000", "65534"]);
+  }
+  const user = staticOps(c, "unprivileged", { euid: 1234, egid: 99 }, host);
+  assertEquals(find(user, "uid-map"), ["uid-map", "1000", "1234"]);
+  assertEquals(find(user, "gid-map"), ["gid-map", "1000", "99"]);
+});
+
+Deno.test("the default root: ro system dirs, symlinks copied, no secrets of /etc, parents first", () => {
+  const ops = staticOps(validateConfig({}), "privileged", { euid: 0, egid: 0 }, host);
+  const mounts = ops.filter((o) =>
+    ["ro-bind", "ro-bind-try", "symlink", "proc", "dev", "tmpfs"].includes(o[0])
+  );
+  assertEquals(mounts[0], ["ro-bind", "/usr", "/usr"]);
+  assertEquals(mounts[1], ["symlink", "usr/bin", "/bin"]);
+  assert(mounts.some((o) => o[0] === "tmpfs" && o[1] === "/tmp" && o[3] === "1777"));
+  for (const secret of ["shadow", "gshadow", "sudoers", "ssh"]) {
+    assert(!ETC_ENTRIES.includes(secret), secret);
+  }
+  assert(!ops.some((o) => o.join(" ").includes("shadow")));
+  const depths = mounts.map((o) => (o[0] === "symlink" || o[0].includes("bind") ? o[2] : o[1])!)
+    .map((p) => p.split("/").length);
+  assertEquals(depths, [...depths].sort((x, y) => x - y));
+  assertEquals(ops.filter((o) => o[0] === "unshare").map((o) => o[1]), [
+    "user",
+    "pid",
+    "mount",
+    "uts",
+    "ipc",
+    "net",
+    "cgroup",
+  ]);
+  const hostNet = staticOps(validateConfig({ network: "host" }), "privileged", {
+    euid: 0,
+    egid: 0,
+  }, host);
+  assert(!hostNet.some((o) => o[1] === "net" || o[0] === "loopback"));
+});
+
+Deno.test("per-run ops: PATH default, env override, argv0, args in order", () => {
+  const ops = runOps({
+    statusPath: "/s",
+    program: "ls",
+    args: ["-l", "/"],
+    env: { PATH: "/bin", A: "1" },
+    cwd: "/tmp",
+  });
+  assertEquals(ops, [
+    ["status", "/s"],
+    ["chdir", "/tmp"],
+    ["env", "PATH=/bin"],
+    ["env", "A=1"],
+    ["exec", "ls"],
+    ["arg", "ls"],
+    ["arg", "-l"],
+    ["arg", "/"],
+  ]);
+});
+
+Deno.test("frames: magic, little-endian length, NUL-terminated tokens, joined", () => {
+  const f = encodeFrame([["exec", "ab"]]);
+  assertEquals([...f], [
+    0x53,
+    0x42,
+    0x58,
+    0x31,
+    8,
+    0,
+    0,
+    0,
+    ...new TextEncoder().encode("exec\0ab\0"),
+  ]);
+  const j = joinFrames(f, encodeFrame([["arg", "x"]]));
+  assertEquals(new TextDecoder().decode(j.subarray(8)), "exec\0ab\0arg\0x\0");
+  assertEquals(new DataView(j.buffer).getUint32(4, true), 14);
+  assertThrows(() => encodeFrame([["arg", "a\0b"]]), RangeError, "NUL");
+  assertThrows(() => encodeFrame([["arg", "x".repeat(9 << 20)]]), RangeError, "too large");
+});
+
+const ctx = {
+  mode: "unprivileged" as const,
+  enforced: { namespaces: [], seccomp: null, landlock: null, limits: "none" as const, uid: 1000 },
+  opPath: (i: number) => (i === 3 ? "/srv/data" : i === 9 ? "nope" : null),
+  launcherCode: 0,
+  launcherSignal: null,
+  aborted: false,
+};
+
+Deno.test("status records decode into results and typed errors", () => {
+  const exit = (extra: string) =>
+    `{"type":"started"}\n{"type":"exit","code":-1,"signal":9,${extra}"wallUs":1500,"userUs":3,"sysUs":4,"maxRssKb":2}\n`;
+  const timeout = decodeResult(exit('"timedOut":true,"killed":false,'), ctx);
+  assertEquals([timeout.reason, timeout.timedOut, timeout.exitCode, timeout.signal], [
+    "timeout",
+    true,
+    null,
+    "SIGKILL",
+  ]);
+  assertEquals(exitCodeFor(timeout), 124);
+  assertEquals([timeout.wallTimeMs, timeout.cpuTimeUs, timeout.memoryPeakBytes], [1.5, 7, 2048]);
+  const killed = decodeResult(exit('"timedOut":false,"killed":true,'), ctx);
+  assertEquals([killed.reason, killed.aborted], ["signaled", true]);
+  assertEquals(exitCodeFor(killed), 137);
+  const err = assertThrows(
+    () => decodeResult('{"type":"error","step":"bind","op":3,"errno":2}\n', ctx),
+    SandboxSetupError,
+    'step "bind" for "/srv/data": ENOENT',
+  );
+  assertEquals([err.exitCode, err.errno, err.path], [125, "ENOENT", "/srv/data"]);
+  const nf = assertThrows(
+    () => decodeResult('{"type":"error","step":"exec","op":9,"errno":2}\n', ctx),
+    ProgramNotFoundError,
+  );
+  assertEquals(nf.exitCode, 127);
+  assertThrows(
+    () => decodeResult("", { ...ctx, launcherCode: 137 }),
+    SandboxError,
+    "without a result",
+  );
+  // A cut last line (launcher killed mid-write) is ignored, not fatal.
+  assertThrows(() => decodeResult('{"type":"exi', ctx), SandboxError, "without a result");
+});
