@@ -46,18 +46,26 @@ static void close_except(int keep1, int keep2) {
 }
 
 static int drop_privileges(const struct config *cfg, struct sbx_err *e) {
-  /* Bounding and ambient sets first: both need CAP_SETPCAP, which capset() removes. */
-  for (int cap = 0; cap <= 63; cap++)
-    if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL) return fail(e, STEP_CAPS, -1);
+  /* Bounding set first: dropping needs CAP_SETPCAP, which capset() removes below. A caller
+   * without it (no user namespace, not root) holds no capabilities, and no_new_privs keeps
+   * it from gaining any, so there is nothing to drop. */
+  struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
+  struct __user_cap_data_struct data[2];
+  if (syscall(SYS_capget, &hdr, data) < 0) return fail(e, STEP_CAPS, -1);
+  if (data[0].effective & (1u << CAP_SETPCAP))
+    for (int cap = 0; cap <= 63; cap++)
+      if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL) return fail(e, STEP_CAPS, -1);
   if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
     return fail(e, STEP_CAPS, -1);
-  if (!(cfg->ns_flags & CLONE_NEWUSER) && setgroups(0, NULL) < 0) return fail(e, STEP_SETGID, -1);
+  /* Supplementary groups: in a user namespace setgroups is denied (and there are none);
+   * outside one, a root caller must shed its groups. */
+  if (!(cfg->ns_flags & CLONE_NEWUSER) && (data[0].effective & (1u << CAP_SETGID)) &&
+      setgroups(0, NULL) < 0)
+    return fail(e, STEP_SETGID, -1);
   if (cfg->run_gid_set && setresgid(cfg->run_gid, cfg->run_gid, cfg->run_gid) < 0)
     return fail(e, STEP_SETGID, -1);
   if (cfg->run_uid_set && setresuid(cfg->run_uid, cfg->run_uid, cfg->run_uid) < 0)
     return fail(e, STEP_SETUID, -1);
-  struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
-  struct __user_cap_data_struct data[2];
   memset(data, 0, sizeof data);
   if (syscall(SYS_capset, &hdr, data) < 0) return fail(e, STEP_CAPS, -1);
   return 0;
