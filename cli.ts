@@ -19,13 +19,24 @@ import {
 import { doctor, formatDoctor } from "./lib/doctor.ts";
 import { parseArgs, type ParsedArgs, UsageError } from "./lib/cli_args.ts";
 import { VERSION } from "./lib/launcher.ts";
+import {
+  compileSeccomp,
+  disassemble,
+  PROFILE_DESCRIPTIONS,
+  PROFILE_NAMES,
+  profileSyscalls,
+  type SeccompProfileName,
+} from "./lib/seccomp.ts";
+import { syscallNumber } from "./lib/syscalls.ts";
 
 const MAIN_HELP = `sandbox ${VERSION} — run programs in an isolated Linux sandbox
 
 Usage:
   sandbox run [OPTIONS] [--] PROGRAM [ARGS...]   run one program; exit with its code
   sandbox doctor [--json]                        what this machine supports (alias: check)
+  sandbox profiles [NAME] [--numbers] [--bpf]    seccomp profiles and their syscalls (alias: seccomp)
   sandbox help [COMMAND]                         this help, or a command's
+  --list-seccomp, --list-profiles, --check       the seed's aliases of profiles and doctor
 
 Exit codes of run: the program's own; 128+N when killed by signal N; 124 timeout;
 125 sandbox setup failed; 126 program not executable; 127 program not found; 2 usage error.
@@ -45,6 +56,13 @@ Options:
       --hostname NAME       hostname inside (default "sandbox")
       --mode MODE           auto (default), privileged (root) or unprivileged
       --tmp-size SIZE       size of the private /tmp (default 64M)
+  -s, --seccomp PROFILE     essential, minimal, io-heavy, compute (default), network,
+                            unrestricted, or none (no filter: debugging only)
+      --seccomp-allow A,B   also allow these syscalls (repeatable; never-list names refused)
+      --seccomp-deny C,D    refuse these syscalls although the profile allows them
+      --seccomp-action kill|errno
+                            a refused syscall kills the sandbox (default, exit 159) or fails
+                            with EPERM; either way the result names the syscall
   -i, --id ID               sandbox id ([A-Za-z0-9_.-]{1,64})
       --config FILE.json    load a JSON config (same fields as the API); flags override it
       --json                print the result as JSON on stderr at the end
@@ -54,6 +72,13 @@ Options:
   -h, --help                this help
 
 Everything after PROGRAM (or after --) is passed to the program unchanged.
+`;
+
+const PROFILES_HELP = `Usage: sandbox profiles [NAME] [--numbers] [--bpf] [--json]
+
+Without NAME: the seccomp profiles, cumulative, with their syscall counts on this machine.
+With NAME: its allowed syscalls; --numbers prints "name number" lines for this machine's
+architecture; --bpf prints the compiled filter, disassembled.
 `;
 
 const DOCTOR_HELP = `Usage: sandbox doctor [--json]
@@ -70,6 +95,10 @@ const RUN_SPECS = {
   hostname: { value: true },
   mode: { value: true },
   "tmp-size": { value: true },
+  seccomp: { value: true, short: "s" },
+  "seccomp-allow": { value: true, multiple: true },
+  "seccomp-deny": { value: true, multiple: true },
+  "seccomp-action": { value: true },
   id: { value: true, short: "i" },
   config: { value: true },
   json: {},
@@ -111,6 +140,21 @@ function buildConfig(p: ParsedArgs): SandboxConfig {
   set("privilegeMode", "mode");
   set("tmpSize", "tmp-size");
   set("id", "id");
+  const list = (flag: string) =>
+    p.options.get(flag)?.flatMap((v) => v.split(",")).map((v) => v.trim()).filter(Boolean);
+  const sc = ["seccomp", "seccomp-allow", "seccomp-deny", "seccomp-action"];
+  if (sc.some((f) => p.options.has(f))) {
+    const base = typeof c.seccomp === "string" ? { profile: c.seccomp } : { ...c.seccomp };
+    const profile = one(p, "seccomp");
+    if (profile !== undefined) base.profile = profile;
+    const allow = list("seccomp-allow");
+    if (allow) base.allow = allow;
+    const deny = list("seccomp-deny");
+    if (deny) base.deny = deny;
+    const action = one(p, "seccomp-action");
+    if (action !== undefined) base.action = action as "kill" | "errno";
+    c.seccomp = base;
+  }
   const env = p.options.get("env");
   if (env) {
     c.env = { ...c.env };
@@ -171,6 +215,7 @@ async function cmdRun(argv: string[]): Promise<number> {
       ];
       if (result.timedOut) parts.push("timed_out=true");
       if (result.reason !== "exited") parts.push(`reason=${result.reason}`);
+      if (result.seccompViolation) parts.push(`seccomp=${result.seccompViolation.syscall}`);
       console.error(parts.join(" | "));
     }
     if (p.options.has("json")) console.error(json);
@@ -209,6 +254,63 @@ function cmdDoctor(argv: string[]): number {
   return 0;
 }
 
+function machineArch(): "x86_64" | "aarch64" {
+  return Deno.build.arch === "aarch64" ? "aarch64" : "x86_64";
+}
+
+function cmdProfiles(argv: string[]): number {
+  const p = parseArgs(argv, { numbers: {}, bpf: {}, json: {}, help: { short: "h" } }, false);
+  if (p.options.has("help")) {
+    console.log(PROFILES_HELP);
+    return 0;
+  }
+  const arch = machineArch();
+  const [name, extra] = p.positionals;
+  if (extra !== undefined) throw new UsageError(`Unexpected argument "${extra}"`);
+  if (name === undefined) {
+    const rows = PROFILE_NAMES.map((n) => ({
+      name: n,
+      syscalls: profileSyscalls(n, arch).length,
+      description: PROFILE_DESCRIPTIONS[n],
+    }));
+    if (p.options.has("json")) {
+      console.log(JSON.stringify(rows, null, 2));
+      return 0;
+    }
+    console.log(`Seccomp profiles (cumulative; counts for ${arch}):\n`);
+    for (const r of rows) {
+      const note = r.name === "essential"
+        ? " (most secure)"
+        : r.name === "unrestricted"
+        ? " (least secure)"
+        : "";
+      console.log(
+        `  ${r.name.padEnd(13)} ${String(r.syscalls).padStart(4)}  ${r.description}${note}`,
+      );
+    }
+    console.log(
+      `\nDefault: compute. Every profile refuses the never-list (kexec, modules, bpf, keyctl, ptrace, mount, namespaces, ...).\nUse --seccomp PROFILE with run; "sandbox profiles NAME" lists a profile's syscalls.`,
+    );
+    return 0;
+  }
+  if (!(PROFILE_NAMES as readonly string[]).includes(name)) {
+    throw new UsageError(
+      `Unknown seccomp profile "${name}": expected one of ${PROFILE_NAMES.join(", ")}`,
+    );
+  }
+  const profile = name as SeccompProfileName;
+  if (p.options.has("bpf")) {
+    console.log(disassemble(compileSeccomp({ profile }, arch), arch));
+    return 0;
+  }
+  const names = profileSyscalls(profile, arch);
+  if (p.options.has("json")) console.log(JSON.stringify(names));
+  else if (p.options.has("numbers")) {
+    for (const n of names) console.log(`${n} ${syscallNumber(arch, n)}`);
+  } else console.log(names.join("\n"));
+  return 0;
+}
+
 /** Runs the CLI with `argv`; returns the exit code. */
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
@@ -218,13 +320,24 @@ export async function main(argv: string[]): Promise<number> {
         return await cmdRun(rest);
       case "doctor":
       case "check":
+      case "--check":
         return cmdDoctor(rest);
+      case "profiles":
+      case "seccomp":
+      case "--list-seccomp":
+      case "--list-profiles":
+        return cmdProfiles(rest);
       case undefined:
       case "help":
       case "-h":
       case "--help": {
         const topic = rest[0];
-        console.log(topic === "run" ? RUN_HELP : topic === "doctor" ? DOCTOR_HELP : MAIN_HELP);
+        const topics: Record<string, string> = {
+          run: RUN_HELP,
+          doctor: DOCTOR_HELP,
+          profiles: PROFILES_HELP,
+        };
+        console.log(topics[topic ?? ""] ?? MAIN_HELP);
         return 0;
       }
       case "--version":
@@ -232,7 +345,7 @@ export async function main(argv: string[]): Promise<number> {
         console.log(`sandbox ${VERSION}`);
         return 0;
       default:
-        throw new UsageError(`Unknown command "${cmd}": expected run, doctor or help`);
+        throw new UsageError(`Unknown command "${cmd}": expected run, doctor, profiles or help`);
     }
   } catch (e) {
     if (e instanceof UsageError) {

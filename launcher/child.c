@@ -15,6 +15,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -29,6 +30,26 @@ static int report_fd_g = -1;
 static void send_report(int32_t kind, int32_t a, int32_t b, int32_t c) {
   struct report r = {kind, a, b, c};
   (void)write_full(report_fd_g, &r, sizeof r);
+}
+
+/* REPORT_LISTENER with the target's pidfd attached. */
+static int send_listener(pid_t target, int listener_fd) {
+  int pidfd cleanup_fd = (int)syscall(SYS_pidfd_open, target, 0);
+  if (pidfd < 0) return -1;
+  struct report r = {REPORT_LISTENER, listener_fd, 0, 0};
+  struct iovec iov = {&r, sizeof r};
+  union {
+    char buf[CMSG_SPACE(sizeof(int))];
+    struct cmsghdr align;
+  } u;
+  memset(&u, 0, sizeof u);
+  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
+  struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(c), &pidfd, sizeof(int));
+  return sendmsg(report_fd_g, &msg, MSG_NOSIGNAL) == (ssize_t)sizeof r ? 0 : -1;
 }
 
 static _Noreturn void die_with(const struct config *cfg, const struct sbx_err *e) {
@@ -121,8 +142,21 @@ static void exec_program(const struct config *cfg) {
   errno = eacces ? EACCES : ENOENT;
 }
 
+/* With a listener: tell init its fd number (init passes our pidfd to the monitor, which takes
+ * the fd with pidfd_getfd), wait for the monitor's ack, then drop our copy. Only write, read
+ * and close run here, under the filter. */
+static int hand_over_listener(int listener, int exec_fd, int report_fd, struct sbx_err *e) {
+  struct sbx_err msg = {STEP_SECCOMP_LISTENER, listener, -1};
+  char ack;
+  if (write_full(exec_fd, &msg, sizeof msg) < 0) return fail(e, STEP_SECCOMP_LISTENER, -1);
+  if (read(report_fd, &ack, 1) != 1) return fail_errno(e, STEP_SECCOMP_LISTENER, -1, EPIPE);
+  close(listener);
+  close(report_fd);
+  return 0;
+}
+
 /* The target: last steps in the order that matters, then exec. Errors go to exec_fd. */
-static _Noreturn void target_main(const struct config *cfg, int exec_fd) {
+static _Noreturn void target_main(const struct config *cfg, int exec_fd, int report_fd) {
   struct sbx_err e = {0, 0, -1};
   sigset_t none;
   sigemptyset(&none);
@@ -146,9 +180,15 @@ static _Noreturn void target_main(const struct config *cfg, int exec_fd) {
     syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
     if (drop_privileges(cfg, &e) == 0 && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
       fail(&e, STEP_NO_NEW_PRIVS, -1);
+    /* Changing ids made us non-dumpable; the monitor's pidfd_getfd() needs ptrace access.
+     * exec resets this flag anyway. */
+    if (!e.step && cfg->seccomp_notify && prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
+      fail(&e, STEP_SECCOMP_LISTENER, -1);
   }
   /* seccomp last: the filter then only has to allow execve, not our setup. */
-  if (!e.step && seccomp_apply(cfg, &e) == 0) {
+  int listener = e.step ? -1 : seccomp_apply(cfg, &e);
+  if (listener > 0) hand_over_listener(listener, exec_fd, report_fd, &e);
+  if (!e.step) {
     exec_program(cfg);
     fail(&e, STEP_EXEC, cfg->exec_op);
   }
@@ -183,12 +223,20 @@ _Noreturn void child_main(const struct config *cfg, int sync_fd, int report_fd) 
   if (target < 0) die_with(cfg, (fail(&e, STEP_FORK, -1), &e));
   if (target == 0) {
     close(exec_pipe[0]);
-    close(report_fd);
-    target_main(cfg, exec_pipe[1]);
+    if (!cfg->seccomp_notify) close(report_fd);
+    target_main(cfg, exec_pipe[1], report_fd);
   }
   close(exec_pipe[1]);
   struct sbx_err te;
-  ssize_t n = read_full(exec_pipe[0], &te, sizeof te);
+  ssize_t n;
+  while ((n = read_full(exec_pipe[0], &te, sizeof te)) == (ssize_t)sizeof te &&
+         te.step == STEP_SECCOMP_LISTENER) {
+    if (send_listener(target, te.err) < 0) {
+      fail(&e, STEP_SECCOMP_LISTENER, -1);
+      kill(target, SIGKILL);
+      die_with(cfg, &e);
+    }
+  }
   close(exec_pipe[0]);
   if (n == (ssize_t)sizeof te) {
     int st;

@@ -116,7 +116,8 @@ static int hexval(char c) {
 enum op_id {
   OP_STATUS, OP_UNSHARE, OP_UID_MAP, OP_GID_MAP, OP_UID, OP_GID, OP_HOSTNAME, OP_LOOPBACK,
   OP_NEWROOT, OP_RO_BIND, OP_BIND, OP_RO_BIND_TRY, OP_TMPFS, OP_PROC, OP_DEV, OP_SYMLINK,
-  OP_DIR, OP_CHDIR, OP_TIMEOUT, OP_RLIMIT, OP_SECCOMP, OP_ENV, OP_ARG, OP_EXEC, OP_COUNT
+  OP_DIR, OP_CHDIR, OP_TIMEOUT, OP_RLIMIT, OP_SECCOMP, OP_SECCOMP_NOTIFY, OP_ENV, OP_ARG, OP_EXEC,
+  OP_COUNT
 };
 
 struct op_spec {
@@ -136,7 +137,8 @@ static const struct op_spec OPS[OP_COUNT] = {
     [OP_DEV] = {"dev", 1, false},            [OP_SYMLINK] = {"symlink", 2, false},
     [OP_DIR] = {"dir", 2, false},            [OP_CHDIR] = {"chdir", 1, true},
     [OP_TIMEOUT] = {"timeout", 1, true},     [OP_RLIMIT] = {"rlimit", 3, false},
-    [OP_SECCOMP] = {"seccomp", 1, true},     [OP_ENV] = {"env", 1, false},
+    [OP_SECCOMP] = {"seccomp", 1, true},     [OP_SECCOMP_NOTIFY] = {"seccomp-notify", 1, true},
+    [OP_ENV] = {"env", 1, false},
     [OP_ARG] = {"arg", 1, false},            [OP_EXEC] = {"exec", 1, true},
 };
 
@@ -289,6 +291,11 @@ int config_parse(char **t, size_t count, struct config *cfg) {
       cfg->bpf_len = len / 2;
       break;
     }
+    case OP_SECCOMP_NOTIFY:
+      if (strcmp(a, "kill") == 0) cfg->seccomp_notify = SECCOMP_NOTIFY_KILL;
+      else if (strcmp(a, "errno") == 0) cfg->seccomp_notify = SECCOMP_NOTIFY_ERRNO;
+      else return bad("seccomp-notify action must be kill or errno", name, idx);
+      break;
     case OP_ENV:
       if (!strchr(a, '=') || a[0] == '=') return bad("env must be KEY=VALUE", name, idx);
       envp_store[cfg->envc++] = a;
@@ -316,6 +323,7 @@ int config_parse(char **t, size_t count, struct config *cfg) {
   if (cfg->newroot && !(cfg->ns_flags & CLONE_NEWNS)) return bad("newroot needs", "unshare mount", (size_t)op);
   if (cfg->hostname && !(cfg->ns_flags & CLONE_NEWUTS)) return bad("hostname needs", "unshare uts", (size_t)op);
   if (cfg->loopback && !(cfg->ns_flags & CLONE_NEWNET)) return bad("loopback needs", "unshare net", (size_t)op);
+  if (cfg->seccomp_notify && !cfg->bpf_len) return bad("seccomp-notify needs", "seccomp", (size_t)op);
   return 0;
 }
 

@@ -14,6 +14,8 @@
 #define RLIMITS_MAX 16
 #define BPF_MAX_INSNS 4096 /* BPF_MAXINSNS */
 
+enum seccomp_notify_mode { SECCOMP_NOTIFY_NONE, SECCOMP_NOTIFY_KILL, SECCOMP_NOTIFY_ERRNO };
+
 enum mount_kind { M_RO_BIND, M_BIND, M_RO_BIND_TRY, M_TMPFS, M_PROC, M_DEV, M_SYMLINK, M_DIR };
 
 struct mount_op {
@@ -48,6 +50,9 @@ struct config {
   size_t n_rlimits;
   unsigned char bpf[BPF_MAX_INSNS * 8];
   size_t bpf_len;
+  /* The filter returns USER_NOTIF for refusals; the monitor names the syscall, then kills the
+   * sandbox (SECCOMP_NOTIFY_KILL) or answers EPERM (SECCOMP_NOTIFY_ERRNO). */
+  int seccomp_notify;
   const char *exec;
   char **argv; /* NULL-terminated, into the token storage */
   char **envp;

@@ -12,6 +12,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <sys/wait.h>
@@ -22,6 +23,7 @@
 #include "config.h"
 #include "features.h"
 #include "ns.h"
+#include "seccomp.h"
 #include "status.h"
 #include "util.h"
 
@@ -56,6 +58,35 @@ static int block_signals(sigset_t *set) {
   sigemptyset(set);
   for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) sigaddset(set, sigs[i]);
   return sigprocmask(SIG_BLOCK, set, NULL);
+}
+
+/* Receives one report; a passed fd (the target's pidfd) lands in *passed_fd. */
+static ssize_t recv_report(int sock, struct report *r, int *passed_fd) {
+  struct iovec iov = {r, sizeof *r};
+  union {
+    char buf[CMSG_SPACE(sizeof(int))];
+    struct cmsghdr align;
+  } u;
+  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
+  ssize_t n;
+  do n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+  while (n < 0 && errno == EINTR);
+  *passed_fd = -1;
+  for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) memcpy(passed_fd, CMSG_DATA(c), sizeof(int));
+  return n;
+}
+
+/* Takes the seccomp listener out of the target and acks; -1 (sandbox to be killed) on failure. */
+static int take_listener(int sock, int pidfd, int fdnum) {
+  int listener = pidfd < 0 ? -1 : (int)syscall(SYS_pidfd_getfd, pidfd, fdnum, 0);
+  if (pidfd >= 0) close(pidfd);
+  if (listener < 0) return -1;
+  if (write_full(sock, "1", 1) < 0) {
+    close(listener);
+    return -1;
+  }
+  return listener;
 }
 
 static void handle_report(const struct report *r, int status_fd, struct sbx_err *err,
@@ -105,7 +136,9 @@ int main(int argc, char **argv) {
   sigset_t sigs;
   int sync_pipe[2], report_pipe[2];
   if (block_signals(&sigs) < 0) fail(&e, STEP_SIGNALS, -1);
-  else if (pipe2(sync_pipe, O_CLOEXEC) < 0 || pipe2(report_pipe, O_CLOEXEC) < 0) fail(&e, STEP_PIPE, -1);
+  else if (pipe2(sync_pipe, O_CLOEXEC) < 0 ||
+           socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, report_pipe) < 0)
+    fail(&e, STEP_PIPE, -1);
   int sfd = e.step ? -1 : signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
   int tfd = e.step ? -1 : timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
   if (!e.step && (sfd < 0 || tfd < 0)) fail(&e, STEP_SIGNALS, -1);
@@ -149,22 +182,47 @@ int main(int argc, char **argv) {
     timerfd_settime(tfd, TFD_TIMER_ABSTIME, &its, NULL);
   }
 
-  struct exit_info x = {.code = -1};
+  struct exit_info x = {.code = -1, .seccomp_nr = -1};
   struct sbx_err child_err = {0, 0, -1};
   bool have_exit = false;
   int wstatus = 0;
-  struct pollfd pfd[4] = {
-      {pidfd, POLLIN, 0}, {report_pipe[0], POLLIN, 0}, {sfd, POLLIN, 0}, {tfd, POLLIN, 0}};
+  struct seccomp_seen seen = {-1, 0, 0};
+  bool seccomp_killed = false;
+  struct pollfd pfd[5] = {{pidfd, POLLIN, 0},
+                          {report_pipe[0], POLLIN, 0},
+                          {sfd, POLLIN, 0},
+                          {tfd, POLLIN, 0},
+                          {-1, POLLIN, 0}};
   for (;;) {
-    if (poll(pfd, 4, -1) < 0) {
+    if (poll(pfd, 5, -1) < 0) {
       if (errno == EINTR) continue;
       kill(child, SIGKILL);
       break;
     }
+    if (pfd[4].revents & POLLIN) {
+      if (seccomp_handle(pfd[4].fd, cfg.seccomp_notify, &seen) && !seccomp_killed) {
+        seccomp_killed = true;
+        kill(child, SIGKILL);
+      }
+    }
+    if (pfd[4].revents & (POLLHUP | POLLERR)) pfd[4].fd = -1;
     if (pfd[1].revents & POLLIN) {
       struct report r;
-      if (read_full(report_pipe[0], &r, sizeof r) == (ssize_t)sizeof r)
-        handle_report(&r, status_fd, &child_err, &have_exit, &wstatus);
+      int passed = -1;
+      /* Drain: several reports (started, exit) can be queued behind one wake-up. */
+      while (recv_report(report_pipe[0], &r, &passed) == (ssize_t)sizeof r) {
+        if (r.kind == REPORT_LISTENER) {
+          /* Fail closed: a filter whose refusals nobody answers must not run. */
+          if (pfd[4].fd >= 0 || (pfd[4].fd = take_listener(report_pipe[0], passed, r.a)) < 0) {
+            fail(&child_err, STEP_SECCOMP_LISTENER, -1);
+            status_error(status_fd, &child_err);
+            kill(child, SIGKILL);
+          }
+        } else {
+          if (passed >= 0) close(passed);
+          handle_report(&r, status_fd, &child_err, &have_exit, &wstatus);
+        }
+      }
     }
     if (pfd[1].revents & (POLLHUP | POLLERR)) pfd[1].fd = -1;
     if (pfd[3].revents & POLLIN) {
@@ -194,8 +252,15 @@ int main(int argc, char **argv) {
   x.wall_us = now_us() - start;
   /* Whatever init wrote before it exited is still in the pipe. */
   struct report r;
-  while (pfd[1].fd >= 0 && read_full(report_pipe[0], &r, sizeof r) == (ssize_t)sizeof r)
+  int passed;
+  while (recv_report(report_pipe[0], &r, &passed) == (ssize_t)sizeof r) {
+    if (passed >= 0) close(passed);
     handle_report(&r, status_fd, &child_err, &have_exit, &wstatus);
+  }
+  x.seccomp_nr = seen.first_nr;
+  x.seccomp_arch = seen.first_arch;
+  x.seccomp_count = seen.count;
+  x.seccomp_killed = seccomp_killed;
   x.user_us = tv_us(ru.ru_utime);
   x.sys_us = tv_us(ru.ru_stime);
   x.max_rss_kb = (uint64_t)ru.ru_maxrss;
@@ -213,6 +278,12 @@ int main(int argc, char **argv) {
     /* init died without a report: killed by us (timeout, request) or from outside. */
     x.signal = WIFSIGNALED(init_status) ? WTERMSIG(init_status) : SIGKILL;
     rc = 128 + x.signal;
+  }
+  if (seccomp_killed) {
+    /* Reported like a SIGSYS death (the seed's convention: 128 + SIGSYS = 159). */
+    x.signal = SIGSYS;
+    x.code = -1;
+    rc = 128 + SIGSYS;
   }
   if (x.timed_out) rc = 124;
   if (!child_err.step || have_exit) status_exit(status_fd, &x);

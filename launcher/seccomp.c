@@ -1,8 +1,11 @@
-/* seccomp.c — install a validated BPF blob (length checked in config.c). */
+/* seccomp.c — install a validated BPF blob (length checked in config.c); answer notifications. */
 #include "seccomp.h"
 
+#include <errno.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <string.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -12,6 +15,22 @@ int seccomp_apply(const struct config *cfg, struct sbx_err *e) {
       .len = (unsigned short)(cfg->bpf_len / 8),
       .filter = (struct sock_filter *)(void *)cfg->bpf,
   };
-  if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0) return fail(e, STEP_SECCOMP, -1);
-  return 0;
+  unsigned flags = cfg->seccomp_notify ? SECCOMP_FILTER_FLAG_NEW_LISTENER : 0;
+  long rc = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
+  if (rc < 0) return fail(e, STEP_SECCOMP, -1);
+  return cfg->seccomp_notify ? (int)rc : 0;
+}
+
+bool seccomp_handle(int listener, int mode, struct seccomp_seen *seen) {
+  struct seccomp_notif req;
+  memset(&req, 0, sizeof req); /* the kernel insists on a zeroed request */
+  if (ioctl(listener, SECCOMP_IOCTL_NOTIF_RECV, &req) < 0) return false; /* caller died: ENOENT */
+  if (seen->count++ == 0) {
+    seen->first_nr = req.data.nr;
+    seen->first_arch = req.data.arch;
+  }
+  if (mode == SECCOMP_NOTIFY_KILL) return true; /* the syscall never runs: the sandbox dies */
+  struct seccomp_notif_resp resp = {.id = req.id, .val = 0, .error = -EPERM, .flags = 0};
+  (void)ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
+  return false;
 }

@@ -28,12 +28,14 @@ void status_error(int fd, const struct sbx_err *e) {
 }
 
 void status_exit(int fd, const struct exit_info *x) {
-  char buf[320];
+  char buf[512];
   put(fd, buf,
       snprintf(buf, sizeof buf,
                "{\"type\":\"exit\",\"code\":%d,\"signal\":%d,\"timedOut\":%s,\"killed\":%s,"
-               "\"wallUs\":%llu,\"userUs\":%llu,\"sysUs\":%llu,\"maxRssKb\":%llu}\n",
+               "\"wallUs\":%llu,\"userUs\":%llu,\"sysUs\":%llu,\"maxRssKb\":%llu,"
+               "\"seccompNr\":%d,\"seccompArch\":%u,\"seccompCount\":%u,\"seccompKilled\":%s}\n",
                x->code, x->signal, x->timed_out ? "true" : "false", x->killed ? "true" : "false",
                (unsigned long long)x->wall_us, (unsigned long long)x->user_us,
-               (unsigned long long)x->sys_us, (unsigned long long)x->max_rss_kb));
+               (unsigned long long)x->sys_us, (unsigned long long)x->max_rss_kb, x->seccomp_nr,
+               x->seccomp_arch, x->seccomp_count, x->seccomp_killed ? "true" : "false"));
 }

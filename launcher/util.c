@@ -40,6 +40,7 @@ static const char *const STEP_NAMES[STEP_COUNT] = {
     [STEP_NO_NEW_PRIVS] = "no-new-privs",
     [STEP_LANDLOCK] = "landlock",
     [STEP_SECCOMP] = "seccomp",
+    [STEP_SECCOMP_LISTENER] = "seccomp-listener",
     [STEP_EXEC] = "exec",
 };
 

@@ -24,6 +24,7 @@ import type {
   SandboxConfig,
 } from "./types.ts";
 import { UnsupportedError } from "./errors.ts";
+import { type Arch, compileSeccomp, PROFILE_NAMES, resolvePolicy } from "./seccomp.ts";
 
 /** The `PATH` every sandbox gets unless the policy sets its own. */
 export const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -67,8 +68,10 @@ export const ETC_ENTRIES = [
   "perl",
 ];
 
-/** What the policy needs to know about the host's root directory. */
+/** What the policy needs to know about the host's root directory and CPU. */
 export interface HostLayout {
+  /** The syscall architecture. */
+  arch: Arch;
   /** For each of {@linkcode SYSTEM_DIRS}: "dir", a symlink target, or absent. */
   system: Record<string, { dir: true } | { link: string }>;
 }
@@ -82,7 +85,11 @@ const KEYS: readonly (keyof SandboxConfig)[] = [
   "hostname",
   "privilegeMode",
   "tmpSize",
+  "seccomp",
 ];
+
+/** The default seccomp profile: runs python3, node, gcc, sh and coreutils. */
+export const DEFAULT_SECCOMP_PROFILE = "compute";
 
 /**
  * Validates a plain configuration and fills in the defaults. Unknown fields are rejected.
@@ -130,7 +137,70 @@ export function validateConfig(config: SandboxConfig): ResolvedConfig {
       ] as const,
     ),
     tmpSizeBytes: c.tmpSize === undefined ? 64 << 20 : positiveSize(c.tmpSize, "tmpSize"),
+    seccomp: validateSeccomp(c.seccomp),
   };
+}
+
+function stringList(value: unknown, field: string): string[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) {
+    throw new TypeError(`Invalid ${field} ${describeValue(value)}: expected an array of names`);
+  }
+  return value.map((v, i) => validateString(v, `${field}[${i}]`));
+}
+
+/** Validates a seccomp setting; unknown syscalls and never-list allows are rejected here. */
+export function validateSeccomp(value: unknown): ResolvedConfig["seccomp"] {
+  const obj = typeof value === "string" || value === undefined ? { profile: value } : value;
+  if (typeof obj !== "object" || obj === null || Array.isArray(obj)) {
+    throw new TypeError(
+      `Invalid seccomp ${
+        describeValue(value)
+      }: expected a profile name or { profile, allow, deny, action }`,
+    );
+  }
+  const o = obj as Record<string, unknown>;
+  for (const key of Object.keys(o)) {
+    if (!["profile", "allow", "deny", "action"].includes(key)) {
+      throw new RangeError(
+        `Unknown seccomp field "${key}": expected one of profile, allow, deny, action`,
+      );
+    }
+  }
+  const seccomp = {
+    profile: o.profile === undefined
+      ? DEFAULT_SECCOMP_PROFILE
+      : validateChoice(o.profile, "seccomp.profile", [...PROFILE_NAMES, "none"]),
+    allow: stringList(o.allow, "seccomp.allow"),
+    deny: stringList(o.deny, "seccomp.deny"),
+    action: o.action === undefined
+      ? "kill" as const
+      : validateChoice(o.action, "seccomp.action", ["kill", "errno"] as const),
+  };
+  // Resolving checks every name against both architectures' tables.
+  for (const arch of ["x86_64", "aarch64"] as const) resolvePolicy(toPolicy(seccomp), arch);
+  return seccomp;
+}
+
+function toPolicy(s: ResolvedConfig["seccomp"]) {
+  return {
+    profile: s.profile as Parameters<typeof resolvePolicy>[0]["profile"],
+    allow: s.allow,
+    deny: s.deny,
+    defaultAction: s.action,
+  };
+}
+
+/**
+ * The ops that install the seccomp filter: the BPF (refusals as USER_NOTIF, so the launcher's
+ * monitor can name them) and what the monitor does with a refusal.
+ */
+export function seccompOps(s: ResolvedConfig["seccomp"], arch: Arch): Op[] {
+  const bpf = compileSeccomp(toPolicy(s), arch, { notify: true });
+  if (bpf.length === 0) return [];
+  let hex = "";
+  for (const b of bpf) hex += b.toString(16).padStart(2, "0");
+  return [["seccomp", hex], ["seccomp-notify", s.action]];
 }
 
 function positiveSize(value: unknown, field: string): number {
@@ -251,6 +321,7 @@ export function staticOps(
   for (const m of defaultRootMounts(config, host)) ops.push(m.op);
   // No core dumps: they would land in the sandbox's cwd and can leak memory contents.
   ops.push(["rlimit", "core", "0", "0"]);
+  ops.push(...seccompOps(config.seccomp, host.arch));
   if (config.timeoutMs !== null) ops.push(["timeout", String(config.timeoutMs)]);
   return ops;
 }

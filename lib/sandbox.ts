@@ -20,6 +20,8 @@ import {
 } from "./policy.ts";
 import { validateAbsolutePath } from "./parse.ts";
 import { type Prepared, runToCompletion, SandboxChild } from "./run.ts";
+import type { Arch } from "./seccomp.ts";
+import { UnsupportedError } from "./errors.ts";
 import type {
   CapturedResult,
   NetworkMode,
@@ -28,9 +30,18 @@ import type {
   ResolvedMode,
   RunOptions,
   SandboxConfig,
+  SeccompConfig,
 } from "./types.ts";
 
 let hostLayout: HostLayout | undefined;
+
+function hostArch(): Arch {
+  const arch = Deno.build.arch;
+  if (arch !== "x86_64" && arch !== "aarch64") {
+    throw new UnsupportedError(`Unsupported architecture "${arch}": expected x86_64 or aarch64`);
+  }
+  return arch;
+}
 
 /** Reads which system directories exist on the host and which are symlinks (once). */
 function readHostLayout(): HostLayout {
@@ -45,7 +56,7 @@ function readHostLayout(): HostLayout {
       // absent on this host
     }
   }
-  hostLayout = { system };
+  hostLayout = { system, arch: hostArch() };
   return hostLayout;
 }
 
@@ -104,7 +115,7 @@ export class Sandbox {
       mode,
       enforced: {
         namespaces: namespacesFor(this.config),
-        seccomp: null,
+        seccomp: this.config.seccomp.profile === "none" ? null : this.config.seccomp.profile,
         landlock: null,
         limits: "none",
         uid: SANDBOX_UID,
@@ -218,6 +229,31 @@ export class SandboxBuilder {
   /** `auto`, `privileged` (root) or `unprivileged`. */
   privilegeMode(mode: PrivilegeMode): SandboxBuilder {
     return this.#with({ privilegeMode: mode });
+  }
+
+  /** The seccomp profile: `essential` … `unrestricted`, or `none` (debugging only). */
+  seccompProfile(profile: string): SandboxBuilder {
+    return this.#with({ seccomp: { ...this.#seccomp(), profile } });
+  }
+
+  /** Allows extra syscalls on top of the profile (never-list names are refused). */
+  seccompAllow(names: string[]): SandboxBuilder {
+    return this.#with({ seccomp: { ...this.#seccomp(), allow: names } });
+  }
+
+  /** Refuses syscalls the profile would allow. */
+  seccompDeny(names: string[]): SandboxBuilder {
+    return this.#with({ seccomp: { ...this.#seccomp(), deny: names } });
+  }
+
+  /** What a refused syscall does: `kill` the sandbox (default) or fail with `errno` EPERM. */
+  seccompAction(action: "kill" | "errno"): SandboxBuilder {
+    return this.#with({ seccomp: { ...this.#seccomp(), action } });
+  }
+
+  #seccomp(): SeccompConfig {
+    const s = this.#config.seccomp;
+    return typeof s === "string" ? { profile: s } : { ...s };
   }
 
   /** Size of the private `/tmp`. */

@@ -404,6 +404,9 @@ const TIERS: Readonly<Record<Exclude<SeccompProfileName, "unrestricted">, readon
     "getresgid",
     "getgroups",
     "capget",
+    // Only shrinks the sets of a process that holds no capabilities under no_new_privs; `ip`
+    // and other tools drop capabilities at start.
+    "capset",
     "personality",
     "umask",
     "uname",

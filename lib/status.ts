@@ -12,7 +12,8 @@ import {
   SandboxError,
   SandboxSetupError,
 } from "./errors.ts";
-import type { Enforced, ResolvedMode, SandboxResult } from "./types.ts";
+import type { Enforced, ResolvedMode, SandboxResult, SeccompViolation } from "./types.ts";
+import { AUDIT_ARCH, syscallName } from "./syscalls.ts";
 
 /** One record of the status file. */
 export type StatusRecord =
@@ -28,6 +29,10 @@ export type StatusRecord =
     userUs: number;
     sysUs: number;
     maxRssKb: number;
+    seccompNr: number;
+    seccompArch: number;
+    seccompCount: number;
+    seccompKilled: boolean;
   };
 
 /** Parses the status file text; malformed lines are skipped (a killed launcher may cut one). */
@@ -153,6 +158,9 @@ export function decodeResult(text: string, ctx: DecodeContext): SandboxResult {
         cpuUserUs: 0,
         cpuSystemUs: 0,
         memoryPeakBytes: 0,
+        seccompViolation: null,
+        seccompViolations: 0,
+        killedBySeccomp: false,
         mode: ctx.mode,
         enforced: ctx.enforced,
       };
@@ -167,7 +175,13 @@ export function decodeResult(text: string, ctx: DecodeContext): SandboxResult {
   return {
     exitCode: exit.signal ? null : exit.code,
     signal,
-    reason: exit.timedOut ? "timeout" : signal ? "signaled" : "exited",
+    reason: exit.timedOut
+      ? "timeout"
+      : exit.seccompKilled
+      ? "seccomp"
+      : signal
+      ? "signaled"
+      : "exited",
     timedOut: exit.timedOut,
     oomKilled: false,
     aborted: exit.killed || ctx.aborted,
@@ -176,9 +190,32 @@ export function decodeResult(text: string, ctx: DecodeContext): SandboxResult {
     cpuUserUs: exit.userUs,
     cpuSystemUs: exit.sysUs,
     memoryPeakBytes: exit.maxRssKb * 1024,
+    seccompViolation: violation(exit.seccompNr, exit.seccompArch),
+    seccompViolations: exit.seccompCount ?? 0,
+    killedBySeccomp: exit.seccompKilled ?? false,
     mode: ctx.mode,
     enforced: ctx.enforced,
   };
+}
+
+function violation(nr: number | undefined, auditArch: number | undefined): SeccompViolation | null {
+  if (nr === undefined || nr < 0) return null;
+  const arch = auditArch === AUDIT_ARCH.aarch64
+    ? "aarch64"
+    : auditArch === AUDIT_ARCH.x86_64
+    ? "x86_64"
+    : null;
+  if (arch === null) {
+    return {
+      syscall: `unknown (arch 0x${(auditArch ?? 0).toString(16)})`,
+      number: nr,
+      arch: "other",
+    };
+  }
+  // x32 numbers carry bit 30; name the call they alias.
+  const name = syscallName(arch, nr) ??
+    (nr & 0x40000000 ? `x32:${syscallName(arch, nr & ~0x40000000) ?? nr}` : `#${nr}`);
+  return { syscall: name, number: nr, arch };
 }
 
 /** The process exit code the CLI uses for a result (the launcher's convention). */

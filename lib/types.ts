@@ -52,6 +52,29 @@ export interface SandboxConfig {
   privilegeMode?: PrivilegeMode;
   /** Size of the private `/tmp` tmpfs. @default "64M" */
   tmpSize?: number | string;
+  /**
+   * The seccomp filter: a profile name (`essential`, `minimal`, `io-heavy`, `compute`,
+   * `network`, `unrestricted`, or `none` to install no filter — debugging only), or a profile
+   * with allow/deny lists and the action for refused syscalls.
+   * @default "compute" (runs python3, node, gcc, sh and coreutils)
+   */
+  seccomp?: string | SeccompConfig;
+}
+
+/** A seccomp policy in a config. */
+export interface SeccompConfig {
+  /** @default "compute" */
+  profile?: string;
+  /** Extra syscalls to allow (the never-list cannot be allowed). */
+  allow?: string[];
+  /** Syscalls to refuse although the profile allows them. */
+  deny?: string[];
+  /**
+   * `kill`: the first refused syscall kills the whole sandbox (reason `"seccomp"`); `errno`: it
+   * fails with EPERM and the program goes on. Both name the syscall in `seccompViolation`.
+   * @default "kill"
+   */
+  action?: "kill" | "errno";
 }
 
 /** The validated, normalised form of {@linkcode SandboxConfig}. */
@@ -64,6 +87,12 @@ export interface ResolvedConfig {
   hostname: string;
   privilegeMode: PrivilegeMode;
   tmpSizeBytes: number;
+  seccomp: {
+    profile: string;
+    allow: string[];
+    deny: string[];
+    action: "kill" | "errno";
+  };
 }
 
 /** Where the target's stdin comes from. */
@@ -94,6 +123,16 @@ export interface Enforced {
   uid: number;
 }
 
+/** A syscall refused by the seccomp filter. */
+export interface SeccompViolation {
+  /** Its name on the architecture it was made for, e.g. `"ptrace"`. */
+  syscall: string;
+  /** Its number, e.g. 101. */
+  number: number;
+  /** The architecture, e.g. `"x86_64"`. */
+  arch: string;
+}
+
 /** The outcome of a run. JSON field names are part of the public API. */
 export interface SandboxResult {
   /** The exit code, or null when the target died by a signal or was killed. */
@@ -110,6 +149,12 @@ export interface SandboxResult {
   cpuUserUs: number;
   cpuSystemUs: number;
   memoryPeakBytes: number;
+  /** The first syscall the seccomp filter refused, or null. */
+  seccompViolation: SeccompViolation | null;
+  /** How many syscalls the filter refused (errno mode counts every one). */
+  seccompViolations: number;
+  /** True when the filter killed the sandbox (`reason` is then `"seccomp"`). */
+  killedBySeccomp: boolean;
   /** Captured stdout (by `run()`), as text. */
   stdout?: string;
   /** Captured stderr (by `run()`), as text. */

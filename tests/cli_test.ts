@@ -104,3 +104,42 @@ t("doctor reports the machine, as text and JSON; help everywhere", async () => {
     assertMatch(h.stdout, /Usage/);
   }
 });
+
+t("seccomp flags: a refused syscall exits 159 and is named; bad names exit 2", async () => {
+  const probe = "import ctypes; ctypes.CDLL(None).syscall(101)";
+  const r = await cli("run", "-s", "minimal", "--", "python3", "-c", probe);
+  assertEquals(r.code, 159);
+  assertMatch(r.stderr, /reason=seccomp \| seccomp=ptrace/);
+  const e = await cli("run", "-q", "--seccomp-action", "errno", "--", "python3", "-c", probe);
+  assertEquals(e.code, 0);
+  const d = await cli("run", "-q", "--seccomp-deny", "uname", "--", "uname");
+  assertEquals(d.code, 159);
+  for (
+    const [args, re] of [
+      [["--seccomp", "strictest"], /Invalid seccomp.profile "strictest"/],
+      [["--seccomp-allow", "ptrace"], /can never be allowed/],
+      [["--seccomp-allow", "opne"], /Unknown syscall "opne"/],
+      [["--seccomp-action", "trap"], /Invalid seccomp.action "trap"/],
+    ] as const
+  ) {
+    const bad = await cli("run", ...args, "true");
+    assertEquals(bad.code, 2, args.join(" "));
+    assertMatch(bad.stderr, re);
+  }
+});
+
+t("profiles lists profiles with counts, a profile's syscalls, numbers and BPF", async () => {
+  const list = await cli("profiles");
+  assertEquals(list.code, 0);
+  for (const name of ["essential", "minimal", "io-heavy", "compute", "network", "unrestricted"]) {
+    assertMatch(list.stdout, new RegExp(`^  ${name}\\s+\\d+`, "m"));
+  }
+  assertEquals((await cli("seccomp")).stdout, list.stdout);
+  assertEquals((await cli("--list-seccomp")).stdout, list.stdout);
+  const names = (await cli("profiles", "essential")).stdout.trim().split("\n");
+  assert(names.includes("execve") && names.includes("pread64"));
+  const nums = (await cli("profiles", "minimal", "--numbers")).stdout;
+  assertMatch(nums, Deno.build.arch === "x86_64" ? /^read 0$/m : /^read 63$/m);
+  assertMatch((await cli("profiles", "essential", "--bpf")).stdout, /^0000: ld \[4\]/);
+  assertEquals((await cli("profiles", "nope")).code, 2);
+});

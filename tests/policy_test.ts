@@ -17,7 +17,10 @@ import {
   UnsupportedError,
 } from "../lib/errors.ts";
 
-const host = { system: { "/usr": { dir: true as const }, "/bin": { link: "usr/bin" } } };
+const host = {
+  arch: "x86_64" as const,
+  system: { "/usr": { dir: true as const }, "/bin": { link: "usr/bin" } },
+};
 
 Deno.test("bad config values are rejected naming the field, the value and what is allowed", () => {
   const cases: [Record<string, unknown>, string, typeof TypeError | typeof RangeError][] = [

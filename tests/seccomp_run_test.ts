@@ -1,0 +1,212 @@
+// Seccomp on the real kernel: every never-list call attempted from inside, argument filters,
+// x32, named violations, and the profile compatibility matrix.
+import { assert, assertEquals, assertMatch } from "./_assert.ts";
+import { modeLabel, sandbox } from "./_helpers.ts";
+import { NEVER_ALLOWED, PROFILE_NAMES } from "../lib/seccomp.ts";
+import { syscallNumber } from "../lib/syscalls.ts";
+
+const t = (name: string, fn: () => Promise<void>) => Deno.test(`${name} [${modeLabel}]`, fn);
+const arch = Deno.build.arch === "aarch64" ? "aarch64" : "x86_64";
+
+// A python3 probe: calls each syscall number with harmless arguments and prints "nr errno".
+const PROBE = `
+import ctypes, sys
+libc = ctypes.CDLL(None, use_errno=True)
+libc.syscall.restype = ctypes.c_long
+for nr in map(int, sys.argv[1:]):
+    ctypes.set_errno(0)
+    r = libc.syscall(ctypes.c_long(nr), ctypes.c_long(0), ctypes.c_long(0), ctypes.c_long(0), ctypes.c_long(0), ctypes.c_long(0))
+    print(nr, r, ctypes.get_errno(), flush=True)
+`;
+
+const never = NEVER_ALLOWED.map((n) => [n, syscallNumber(arch, n)] as const)
+  .filter((e): e is readonly [string, number] => e[1] !== undefined);
+
+for (const profile of ["compute", "unrestricted"]) {
+  t(
+    `every never-list syscall is refused by "${profile}" (errno mode: EPERM, each one counted)`,
+    async () => {
+      const sb = sandbox({ seccomp: { profile, action: "errno" } });
+      const r = await sb.run("python3", ["-c", PROBE, ...never.map(([, nr]) => String(nr))]);
+      assertEquals(r.exitCode, 0, r.stderr);
+      const lines = r.stdout.trim().split("\n").map((l) => l.split(" ").map(Number));
+      assertEquals(lines.length, never.length);
+      for (const [nr, ret, errno] of lines) {
+        const name = never.find(([, n]) => n === nr)![0];
+        // io_uring_setup is answered ENOSYS by design (programs fall back); all else EPERM.
+        const expected = name === "io_uring_setup" ? 38 : 1;
+        assertEquals([name, ret, errno], [name, -1, expected]);
+      }
+      // Every refusal reached the monitor (so none was the kernel's own EPERM), io_uring_setup aside.
+      assertEquals(r.seccompViolations, never.length - 1);
+      assert(r.seccompViolation !== null);
+      assertEquals(r.reason, "exited");
+    },
+  );
+
+  t(`a never-list call kills the sandbox under "${profile}" and is named`, async () => {
+    const nr = syscallNumber(arch, "ptrace")!;
+    const r = await sandbox({ seccomp: profile }).run("python3", ["-c", PROBE, String(nr)]);
+    assertEquals(r.reason, "seccomp");
+    assert(r.killedBySeccomp);
+    assertEquals(r.signal, "SIGSYS");
+    assertEquals(r.seccompViolation, { syscall: "ptrace", number: nr, arch });
+  });
+}
+
+t("violations are named for keyctl, bpf, mount, unshare and setns", async () => {
+  for (const name of ["keyctl", "bpf", "mount", "unshare", "setns", "perf_event_open"]) {
+    const nr = syscallNumber(arch, name)!;
+    const r = await sandbox().run("python3", ["-c", PROBE, String(nr)]);
+    assertEquals([r.reason, r.seccompViolation?.syscall], ["seccomp", name]);
+  }
+});
+
+t("TIOCSTI and TIOCLINUX are refused, including with high bits set (CVE-2019-10063)", async () => {
+  const ioctl = syscallNumber(arch, "ioctl")!;
+  const script = `
+import ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+libc.syscall.restype = ctypes.c_long
+for req in (0x5412, 0x541C, 0x100005412, 0xffffffff00005412, 0x5413):
+    ctypes.set_errno(0)
+    c = ctypes.c_char(b"x")
+    r = libc.syscall(ctypes.c_long(${ioctl}), ctypes.c_long(0), ctypes.c_ulong(req), ctypes.byref(c))
+    print(hex(req), r, ctypes.get_errno())
+`;
+  const r = await sandbox().run("python3", ["-c", script]);
+  const rows = r.stdout.trim().split("\n").map((l) => l.split(" "));
+  // EPERM from the filter; TIOCGWINSZ (0x5413) on a pipe passes the filter and gets ENOTTY.
+  assertEquals(rows, [
+    ["0x5412", "-1", "1"],
+    ["0x541c", "-1", "1"],
+    ["0x100005412", "-1", "1"],
+    ["0xffffffff00005412", "-1", "1"],
+    ["0x5413", "-1", "25"],
+  ]);
+});
+
+t("namespace creation through clone and foreign socket families are refused", async () => {
+  const script = `
+import ctypes, os, socket, errno
+libc = ctypes.CDLL(None, use_errno=True)
+libc.syscall.restype = ctypes.c_long
+r = libc.syscall(ctypes.c_long(${
+    syscallNumber(arch, "clone")
+  }), ctypes.c_long(0x10000000 | 17), 0, 0, 0, 0)
+print("clone-newuser", r, ctypes.get_errno())
+for fam in (socket.AF_NETLINK, socket.AF_PACKET, 40):
+    try:
+        socket.socket(fam, socket.SOCK_RAW if fam != 40 else socket.SOCK_STREAM, 0); print("socket", fam, "ok")
+    except OSError as e:
+        print("socket", fam, e.errno)
+pid = os.fork()
+if pid == 0: os._exit(7)
+print("fork", os.waitpid(pid, 0)[1] >> 8)
+`;
+  const r = await sandbox({ seccomp: "network" }).run("python3", ["-c", script]);
+  assertEquals(
+    r.stdout,
+    "clone-newuser -1 1\nsocket 16 97\nsocket 17 97\nsocket 40 97\nfork 7\n",
+    r.stderr,
+  );
+});
+
+t("an x32 syscall is refused", async () => {
+  if (arch !== "x86_64") {
+    console.log("skipped: x32 exists only on x86_64");
+    return;
+  }
+  const getpid = syscallNumber(arch, "getpid")!;
+  const r = await sandbox({ seccomp: "unrestricted" }).run("python3", [
+    "-c",
+    PROBE,
+    String(getpid | 0x40000000),
+  ]);
+  assertEquals(r.reason, "seccomp");
+  assertEquals(r.seccompViolation?.number, getpid | 0x40000000);
+  assertMatch(r.seccompViolation!.syscall, /x32:getpid|getpid/);
+});
+
+// The compatibility matrix: each profile runs what it claims (cumulative).
+const MATRIX: Record<string, [string, string[]][]> = {
+  essential: [["true", []], ["/bin/true", []]],
+  minimal: [
+    ["sh", ["-c", "echo hi; sleep 0.01"]],
+    ["bash", ["-c", "for i in 1 2; do echo $i; done; sleep 0.01 & wait"]],
+    ["cat", ["/etc/passwd"]],
+    ["ls", ["-l", "/usr/bin/env", "/"]],
+    ["echo", ["x"]],
+    ["sleep", ["0.01"]],
+    ["python3", ["-c", "import json; print(json.dumps([1]))"]],
+    ["id", []],
+  ],
+  "io-heavy": [
+    ["sh", [
+      "-c",
+      "cd /tmp && mkdir d && echo a > d/f && cp d/f d/g && mv d/g d/h && chmod 600 d/h && ln -s h d/l && rm -r d",
+    ]],
+  ],
+  compute: [
+    ["python3", [
+      "-c",
+      "import threading; t=threading.Thread(target=print, args=(1,)); t.start(); t.join()",
+    ]],
+    ["sh", [
+      "-c",
+      "cd /tmp && printf '#include <stdio>\\n' >/dev/null; printf 'int main(){return 3;}' > a.c && gcc -o a a.c && ./a; test $? = 3",
+    ]],
+    ["node", [
+      "-e",
+      "const {Worker}=require('worker_threads'); new Worker('1', {eval:true}).on('exit', c => process.exit(c))",
+    ]],
+  ],
+  network: [
+    ["python3", [
+      "-c",
+      "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); s.listen(); c=socket.create_connection(s.getsockname()); a,_=s.accept(); c.send(b'x'); assert a.recv(1)==b'x'",
+    ]],
+  ],
+  unrestricted: [["sh", ["-c", "nproc >/dev/null && uname -a >/dev/null"]]],
+};
+
+for (const [i, profile] of PROFILE_NAMES.entries()) {
+  t(`profile "${profile}" runs what it claims (and what the profiles below it claim)`, async () => {
+    const sb = sandbox({ seccomp: profile });
+    for (const lower of PROFILE_NAMES.slice(0, i + 1)) {
+      for (const [program, args] of MATRIX[lower] ?? []) {
+        const r = await sb.run(program, args);
+        assertEquals(
+          [r.exitCode, r.seccompViolation],
+          [0, null],
+          `${profile}: ${program} ${args.join(" ")}: ${r.reason} ${r.stderr}`,
+        );
+      }
+    }
+  });
+}
+
+t("the default profile runs python3, node, gcc, sh and coreutils", async () => {
+  const r = await sandbox().run("sh", [
+    "-c",
+    "python3 -c 'print(1)' && node -e 'console.log(2)' && cd /tmp && echo 'int main(){return 0;}' > m.c && gcc m.c -o m && ./m && ls -l / >/dev/null && echo ok",
+  ]);
+  assertEquals([r.stdout, r.exitCode, r.enforced.seccomp], ["1\n2\nok\n", 0, "compute"], r.stderr);
+});
+
+t("seccomp none installs no filter (debugging opt-out)", async () => {
+  const r = await sandbox({ seccomp: "none" }).run("grep", ["Seccomp:", "/proc/self/status"]);
+  assertMatch(r.stdout, /Seccomp:\s+0/);
+  assertEquals(r.enforced.seccomp, null);
+  const f = await sandbox().run("grep", ["Seccomp:", "/proc/self/status"]);
+  assertMatch(f.stdout, /Seccomp:\s+2/);
+});
+
+t("deny refuses a syscall the profile allows; allow adds one", async () => {
+  const uname = syscallNumber(arch, "uname")!;
+  const r = await sandbox({ seccomp: { profile: "compute", deny: ["uname"] } }).run("uname");
+  assertEquals([r.reason, r.seccompViolation?.syscall], ["seccomp", "uname"]);
+  assertEquals(r.seccompViolation?.number, uname);
+  const a = await sandbox({ seccomp: { profile: "minimal", allow: ["uname"] } }).run("uname");
+  assertEquals(a.exitCode, 0);
+});
