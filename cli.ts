@@ -10,6 +10,7 @@
  */
 
 import {
+  type Enforced,
   exitCodeFor,
   type RunOptions,
   SandboxBuilder,
@@ -17,6 +18,7 @@ import {
   SandboxSetupError,
 } from "./mod.ts";
 import { doctor, formatDoctor } from "./lib/doctor.ts";
+import { filesystemFromFlags } from "./lib/mounts.ts";
 import { parseArgs, type ParsedArgs, UsageError } from "./lib/cli_args.ts";
 import { VERSION } from "./lib/launcher.ts";
 import {
@@ -49,13 +51,45 @@ read-only root (host /usr, /bin, /lib*, parts of /etc; fresh /proc, minimal /dev
 as uid 1000 with no capabilities, in a new session, with a clean environment.
 
 Options:
-  -t, --timeout DURATION    wall-clock limit (500ms, 2s, 1m); kills every process of the run
+  -P, --profile PRESET      the seed's presets, applied first (flags override them):
+                            strict: 128M, 50% CPU, 30s, seccomp minimal
+                            moderate: 512M, 75% CPU, 5m, seccomp io-heavy
+                            permissive: 2G, 90% CPU, 1h, seccomp unrestricted
+  -t, --timeout DURATION    wall-clock limit (500ms, 2s, 1m; a bare number is seconds);
+                            kills every process of the run
+  -m, --memory SIZE         memory limit, swap off (64M, 1.5G, 256MB)
+  -c, --cpu PERCENT         CPU share in percent of one CPU (up to 100 x CPUs)
+      --pids N              maximum processes and threads
+      --cpu-time DURATION   CPU time per process (1 s granularity)
+      --open-files N        maximum open files per process
+      --file-size SIZE      maximum size of a written file
+      --max-output SIZE     cap on stdout + stderr (default 64M); past it the run is stopped
+      --limits strict|best-effort
+                            strict (default): fail when a limit cannot be enforced here;
+                            best-effort: approximate with rlimits or drop, and report it
       --env KEY=VALUE       set an environment variable (repeatable); default only PATH
       --cwd DIR             working directory inside the sandbox (default /)
       --net none|host       network: private loopback only (default), or the host's
       --hostname NAME       hostname inside (default "sandbox")
       --mode MODE           auto (default), privileged (root) or unprivileged
       --tmp-size SIZE       size of the private /tmp (default 64M)
+      --bind SRC[:DST]      bind a host path read-write (nosuid, nodev; repeatable)
+      --ro-bind SRC[:DST]   bind a host path read-only (repeatable)
+      --tmpfs DST[:SIZE]    a fresh tmpfs (default 64M)
+      --overlay SRC[:DST[:UPPER]]
+                            copy-on-write over a host dir; changes are discarded, or kept
+                            in the host dir UPPER (work dir UPPER.work). In every path
+                            option "\:" is a literal colon
+      --dir DST[:MODE]      create a directory (mode in octal, default 755)
+      --symlink CONTENTS:DST
+                            create a symlink
+      --rootfs DIR          use DIR's entries as the root (read-only) instead of the host's
+                            system dirs; /proc, /dev, /tmp stay fresh
+      --rootfs-writable     bind the rootfs entries read-write
+      --no-namespaces       no namespaces: Landlock alone confines the filesystem to the
+                            same view (host /tmp is then not writable unless bound)
+      --landlock MODE       best-effort (default), required (fail when the kernel cannot
+                            enforce the whole policy) or off
   -s, --seccomp PROFILE     essential, minimal, io-heavy, compute (default), network,
                             unrestricted, or none (no filter: debugging only)
       --seccomp-allow A,B   also allow these syscalls (repeatable; never-list names refused)
@@ -87,14 +121,40 @@ Probes this machine for real (user namespaces, cgroups, Landlock, seccomp, overl
 what works, the fix for what does not, and which mode "auto" picks.
 `;
 
+/** The seed's security presets (sandbox-ctl profiles.rs). */
+const PRESETS: Record<string, { memory: string; cpu: number; timeout: string; seccomp: string }> = {
+  strict: { memory: "128M", cpu: 50, timeout: "30s", seccomp: "minimal" },
+  moderate: { memory: "512M", cpu: 75, timeout: "300s", seccomp: "io-heavy" },
+  permissive: { memory: "2G", cpu: 90, timeout: "3600s", seccomp: "unrestricted" },
+};
+
 const RUN_SPECS = {
+  profile: { value: true, short: "P" },
   timeout: { value: true, short: "t" },
+  memory: { value: true, short: "m" },
+  cpu: { value: true, short: "c" },
+  pids: { value: true },
+  "cpu-time": { value: true },
+  "open-files": { value: true },
+  "file-size": { value: true },
+  "max-output": { value: true },
+  limits: { value: true },
   env: { value: true, multiple: true },
   cwd: { value: true },
   net: { value: true },
   hostname: { value: true },
   mode: { value: true },
   "tmp-size": { value: true },
+  bind: { value: true, multiple: true },
+  "ro-bind": { value: true, multiple: true },
+  tmpfs: { value: true, multiple: true },
+  overlay: { value: true, multiple: true },
+  dir: { value: true, multiple: true },
+  symlink: { value: true, multiple: true },
+  rootfs: { value: true },
+  "rootfs-writable": {},
+  "no-namespaces": {},
+  landlock: { value: true },
   seccomp: { value: true, short: "s" },
   "seccomp-allow": { value: true, multiple: true },
   "seccomp-deny": { value: true, multiple: true },
@@ -126,14 +186,64 @@ function loadConfigFile(path: string): SandboxConfig {
   }
 }
 
+/** A CLI duration: a bare number is seconds (the seed's -t SECONDS), else "500ms", "2s"... */
+function cliDuration(v: string): string {
+  return /^\d+(\.\d+)?$/.test(v) ? `${v}s` : v;
+}
+
+/** A CLI integer: digits only, so "12abc" or "1e3" are refused rather than half-read. */
+function cliInt(v: string, flag: string): number {
+  if (!/^\d+$/.test(v)) throw new UsageError(`Invalid --${flag} "${v}": expected a whole number`);
+  return Number(v);
+}
+
+function cliNumber(v: string, flag: string): number {
+  if (!/^\d+(\.\d+)?$/.test(v)) throw new UsageError(`Invalid --${flag} "${v}": expected a number`);
+  return Number(v);
+}
+
 function buildConfig(p: ParsedArgs): SandboxConfig {
   const path = one(p, "config");
   const c: SandboxConfig = path ? loadConfigFile(path) : {};
+  const preset = one(p, "profile");
+  if (preset !== undefined) {
+    const v = PRESETS[preset];
+    if (!v) {
+      throw new UsageError(
+        `Invalid --profile "${preset}": expected one of ${Object.keys(PRESETS).join(", ")}`,
+      );
+    }
+    Object.assign(c, {
+      memory: v.memory,
+      cpuPercent: v.cpu,
+      timeout: v.timeout,
+      seccomp: v.seccomp,
+    });
+  }
   const set = <K extends keyof SandboxConfig>(key: K, flag: string) => {
     const v = one(p, flag);
     if (v !== undefined) c[key] = v as SandboxConfig[K];
   };
-  set("timeout", "timeout");
+  const setWith = <K extends keyof SandboxConfig>(
+    key: K,
+    flag: string,
+    conv: (v: string, flag: string) => SandboxConfig[K],
+  ) => {
+    const v = one(p, flag);
+    if (v !== undefined) c[key] = conv(v, flag);
+  };
+  setWith("timeout", "timeout", cliDuration);
+  setWith("cpuTime", "cpu-time", cliDuration);
+  set("memory", "memory");
+  setWith("cpuPercent", "cpu", cliNumber);
+  setWith("maxPids", "pids", cliInt);
+  setWith("openFiles", "open-files", cliInt);
+  set("fileSize", "file-size");
+  set("maxOutput", "max-output");
+  set("limits", "limits");
+  if (preset !== undefined && one(p, "cpu") === undefined && c.cpuQuota !== undefined) {
+    delete c.cpuPercent; // a config file's cpuQuota wins over the preset's percent
+  }
   set("cwd", "cwd");
   set("network", "net");
   set("hostname", "hostname");
@@ -155,6 +265,7 @@ function buildConfig(p: ParsedArgs): SandboxConfig {
     if (action !== undefined) base.action = action as "kill" | "errno";
     c.seccomp = base;
   }
+  Object.assign(c, filesystemFromFlags(p.options, c));
   const env = p.options.get("env");
   if (env) {
     c.env = { ...c.env };
@@ -165,6 +276,27 @@ function buildConfig(p: ParsedArgs): SandboxConfig {
     }
   }
   return c;
+}
+
+/** Says so on stderr when the sandbox is weaker than the defaults ask (never silently). */
+function warnDegraded(e: Enforced, asked: boolean | "auto", quiet: boolean): void {
+  const notes: string[] = [];
+  if (e.namespaces.length === 0) {
+    const wall = e.landlock ? "Landlock" : "nothing";
+    notes.push(
+      asked === false
+        ? `namespaces turned off: only ${wall} confines the files`
+        : `no namespaces: user namespaces are unavailable here, so only ${wall} confines the files (see "sandbox doctor")`,
+    );
+  }
+  if (e.limits.approximated.length) {
+    notes.push(`limits approximated with rlimits: ${e.limits.approximated.join(", ")}`);
+  }
+  if (e.limits.dropped.length) notes.push(`limits not enforced: ${e.limits.dropped.join(", ")}`);
+  if (e.landlockDropped?.length) {
+    notes.push(`Landlock cannot enforce: ${e.landlockDropped.join(", ")}`);
+  }
+  if (!quiet) { for (const n of notes) console.error(`sandbox: warning: ${n}`); }
 }
 
 async function cmdRun(argv: string[]): Promise<number> {
@@ -189,6 +321,7 @@ async function cmdRun(argv: string[]): Promise<number> {
     if (e instanceof TypeError || e instanceof RangeError) throw new UsageError(e.message);
     throw e;
   }
+  warnDegraded(sandbox.enforced, sandbox.config.namespaces, p.options.has("quiet"));
   const abort = new AbortController();
   const onSignal = () => abort.abort();
   const forwarded: Deno.Signal[] = ["SIGINT", "SIGTERM", "SIGHUP"];
@@ -291,6 +424,14 @@ function cmdProfiles(argv: string[]): number {
     console.log(
       `\nDefault: compute. Every profile refuses the never-list (kexec, modules, bpf, keyctl, ptrace, mount, namespaces, ...).\nUse --seccomp PROFILE with run; "sandbox profiles NAME" lists a profile's syscalls.`,
     );
+    console.log(`\nSecurity presets (run --profile PRESET; explicit flags override):\n`);
+    for (const [n, v] of Object.entries(PRESETS)) {
+      console.log(
+        `  ${
+          n.padEnd(12)
+        } Memory: ${v.memory} | CPU: ${v.cpu}% | Timeout: ${v.timeout} | Seccomp: ${v.seccomp}`,
+      );
+    }
     return 0;
   }
   if (!(PROFILE_NAMES as readonly string[]).includes(name)) {

@@ -29,10 +29,13 @@ export { exitCodeFor } from "./lib/status.ts";
 export type {
   CapturedResult,
   Enforced,
+  LandlockMode,
+  MountConfig,
   NamespaceName,
   NetworkMode,
   PrivilegeMode,
   ResolvedMode,
+  RootfsConfig,
   RunOptions,
   SandboxConfig,
   SandboxReason,

@@ -20,6 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "landlock.h"
 #include "mount.h"
 #include "ns.h"
 #include "seccomp.h"
@@ -185,6 +186,9 @@ static _Noreturn void target_main(const struct config *cfg, int exec_fd, int rep
     if (!e.step && cfg->seccomp_notify && prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
       fail(&e, STEP_SECCOMP_LISTENER, -1);
   }
+  /* Landlock after no_new_privs (it needs it), and before seccomp (whose filter then need not
+   * allow the landlock syscalls). */
+  if (!e.step) landlock_apply(cfg, &e);
   /* seccomp last: the filter then only has to allow execve, not our setup. */
   int listener = e.step ? -1 : seccomp_apply(cfg, &e);
   if (listener > 0) hand_over_listener(listener, exec_fd, report_fd, &e);
@@ -203,6 +207,7 @@ _Noreturn void child_main(const struct config *cfg, int sync_fd, int report_fd) 
   close_except(sync_fd, report_fd);
   char go;
   if (read_full(sync_fd, &go, 1) != 1) _exit(125);
+  if (cfg->late_cgroupns && unshare(CLONE_NEWCGROUP) < 0) die_with(cfg, (fail(&e, STEP_CGROUP, -1), &e));
   if (become_mapped_ids(cfg, &e) < 0) die_with(cfg, &e);
   /* Die with the monitor. Changing ids cleared the parent-death signal, so set it again; the
    * monitor holds the sync pipe's write end until it exits, so a hang-up now means it died

@@ -117,6 +117,9 @@ enum op_id {
   OP_STATUS, OP_UNSHARE, OP_UID_MAP, OP_GID_MAP, OP_UID, OP_GID, OP_HOSTNAME, OP_LOOPBACK,
   OP_NEWROOT, OP_RO_BIND, OP_BIND, OP_RO_BIND_TRY, OP_TMPFS, OP_PROC, OP_DEV, OP_SYMLINK,
   OP_DIR, OP_CHDIR, OP_TIMEOUT, OP_RLIMIT, OP_SECCOMP, OP_SECCOMP_NOTIFY, OP_ENV, OP_ARG, OP_EXEC,
+  OP_CGROUP_NAME, OP_CGROUP_V2, OP_CGROUP_V1, OP_MEMORY_MAX, OP_PIDS_MAX, OP_CPU_MAX,
+  OP_OVERLAY, OP_OVERLAY_KEEP, OP_REMOUNT_RO, OP_MASK, OP_LANDLOCK, OP_LANDLOCK_PATH,
+  OP_LANDLOCK_PATH_TRY,
   OP_COUNT
 };
 
@@ -140,6 +143,13 @@ static const struct op_spec OPS[OP_COUNT] = {
     [OP_SECCOMP] = {"seccomp", 1, true},     [OP_SECCOMP_NOTIFY] = {"seccomp-notify", 1, true},
     [OP_ENV] = {"env", 1, false},
     [OP_ARG] = {"arg", 1, false},            [OP_EXEC] = {"exec", 1, true},
+    [OP_CGROUP_NAME] = {"cgroup-name", 1, true}, [OP_CGROUP_V2] = {"cgroup-v2", 1, true},
+    [OP_CGROUP_V1] = {"cgroup-v1", 2, false}, [OP_MEMORY_MAX] = {"memory-max", 1, true},
+    [OP_PIDS_MAX] = {"pids-max", 1, true},   [OP_CPU_MAX] = {"cpu-max", 2, true},
+    [OP_OVERLAY] = {"overlay", 3, false},     [OP_OVERLAY_KEEP] = {"overlay-keep", 4, false},
+    [OP_REMOUNT_RO] = {"remount-ro", 1, false}, [OP_MASK] = {"mask", 1, false},
+    [OP_LANDLOCK] = {"landlock", 3, true},   [OP_LANDLOCK_PATH] = {"landlock-path", 2, false},
+    [OP_LANDLOCK_PATH_TRY] = {"landlock-path-try", 2, false},
 };
 
 static int add_mount(struct config *cfg, enum mount_kind kind, int op, const char *src,
@@ -179,6 +189,7 @@ int config_parse(char **t, size_t count, struct config *cfg) {
     char *a = OPS[id].arity > 0 ? t[i + 1] : NULL;
     char *b = OPS[id].arity > 1 ? t[i + 2] : NULL;
     char *c = OPS[id].arity > 2 ? t[i + 3] : NULL;
+    char *d = OPS[id].arity > 3 ? t[i + 4] : NULL;
     i += 1 + OPS[id].arity;
     uint64_t v1, v2;
     switch (id) {
@@ -301,11 +312,90 @@ int config_parse(char **t, size_t count, struct config *cfg) {
       envp_store[cfg->envc++] = a;
       break;
     case OP_ARG: argv_store[cfg->argc++] = a; break;
+    case OP_OVERLAY:
+      if (!parse_u64(c, &v1)) return bad("bad overlay tmpfs size", name, idx);
+      if (add_mount(cfg, M_OVERLAY, op, a, b, name, idx) < 0) return -1;
+      cfg->mounts[cfg->n_mounts - 1].size = v1;
+      break;
+    case OP_OVERLAY_KEEP:
+      if (!path_ok(b) || !path_ok(c)) return bad("overlay upper and work dirs must be absolute paths", name, idx);
+      if (add_mount(cfg, M_OVERLAY, op, a, d, name, idx) < 0) return -1;
+      cfg->mounts[cfg->n_mounts - 1].upper = b;
+      cfg->mounts[cfg->n_mounts - 1].work = c;
+      break;
+    case OP_REMOUNT_RO:
+    case OP_MASK:
+      if (add_mount(cfg, id == OP_MASK ? M_MASK : M_REMOUNT_RO, op, NULL, a, name, idx) < 0) return -1;
+      break;
+    case OP_LANDLOCK:
+      if (!parse_u64(a, &cfg->landlock_fs) || !parse_u64(b, &cfg->landlock_net) ||
+          !parse_u64(c, &cfg->landlock_scope) ||
+          !(cfg->landlock_fs | cfg->landlock_net | cfg->landlock_scope))
+        return bad("landlock needs FS NET SCOPE bitmasks, not all 0", name, idx);
+      cfg->landlock = true;
+      break;
+    case OP_LANDLOCK_PATH:
+    case OP_LANDLOCK_PATH_TRY: {
+      if (cfg->n_landlock_rules == LANDLOCK_RULES_MAX) return bad("too many landlock rules", name, idx);
+      if (!path_ok(a)) return bad("landlock path must be absolute, without . or ..", name, idx);
+      if (!parse_u64(b, &v1) || v1 == 0) return bad("landlock rights must be a non-zero bitmask", name, idx);
+      struct landlock_rule *r = &cfg->landlock_rules[cfg->n_landlock_rules++];
+      *r = (struct landlock_rule){a, v1, id == OP_LANDLOCK_PATH_TRY, op};
+      op_paths[op] = a;
+      break;
+    }
     case OP_EXEC:
       if (!a[0]) return bad("empty program", name, idx);
       cfg->exec = a;
       cfg->exec_op = op;
       op_paths[op] = a;
+      break;
+    case OP_CGROUP_NAME:
+      if (!a[0] || strlen(a) > 128 || strspn(a, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") != strlen(a) ||
+          a[0] == '.')
+        return bad("cgroup name must be 1-128 of A-Z a-z 0-9 _ . - (not starting with .)", name, idx);
+      cfg->cgroup_name = a;
+      break;
+    case OP_CGROUP_V2:
+      if (!path_ok(a)) return bad("cgroup parent must be an absolute path", name, idx);
+      cfg->cgroup_v2_parent = a;
+      cfg->cgroup_v2_op = op;
+      op_paths[op] = a;
+      break;
+    case OP_CGROUP_V1: {
+      static const char *const ctls[] = {"memory", "pids", "cpu", "cpuacct"};
+      bool known = false;
+      for (size_t k = 0; k < sizeof ctls / sizeof ctls[0]; k++) known |= strcmp(ctls[k], a) == 0;
+      if (!known) return bad("cgroup-v1 controller must be memory, pids, cpu or cpuacct", name, idx);
+      for (size_t k = 0; k < cfg->n_cgroup_v1; k++)
+        if (strcmp(cfg->cgroup_v1[k].controller, a) == 0) return bad("repeated cgroup-v1 controller", name, idx);
+      if (!path_ok(b)) return bad("cgroup parent must be an absolute path", name, idx);
+      if (cfg->n_cgroup_v1 == CGROUP_V1_MAX) return bad("too many cgroup-v1 hierarchies", name, idx);
+      cfg->cgroup_v1[cfg->n_cgroup_v1].controller = a;
+      cfg->cgroup_v1[cfg->n_cgroup_v1].parent = b;
+      cfg->cgroup_v1[cfg->n_cgroup_v1].op = op;
+      cfg->n_cgroup_v1++;
+      op_paths[op] = b;
+      break;
+    }
+    case OP_MEMORY_MAX:
+      if (!parse_u64(a, &v1) || v1 < 4096) return bad("memory-max must be >= 4096 bytes", name, idx);
+      cfg->limits.memory_max = v1;
+      cfg->limits.memory_op = op;
+      break;
+    case OP_PIDS_MAX:
+      if (!parse_u64(a, &v1) || v1 == 0 || v1 > 4194304) return bad("pids-max must be 1..4194304", name, idx);
+      cfg->limits.pids_max = v1;
+      cfg->limits.pids_op = op;
+      break;
+    case OP_CPU_MAX:
+      /* cgroup bounds: period 1 ms..1 s, quota >= 1 ms */
+      if (!parse_u64(a, &v1) || !parse_u64(b, &v2) || v1 < 1000 || v2 < 1000 || v2 > 1000000 ||
+          v1 > 1000000ull * 1000000)
+        return bad("cpu-max needs quota >= 1000 us and period 1000..1000000 us", name, idx);
+      cfg->limits.cpu_quota = v1;
+      cfg->limits.cpu_period = v2;
+      cfg->limits.cpu_op = op;
       break;
     case OP_COUNT: break;
     }
@@ -324,6 +414,17 @@ int config_parse(char **t, size_t count, struct config *cfg) {
   if (cfg->hostname && !(cfg->ns_flags & CLONE_NEWUTS)) return bad("hostname needs", "unshare uts", (size_t)op);
   if (cfg->loopback && !(cfg->ns_flags & CLONE_NEWNET)) return bad("loopback needs", "unshare net", (size_t)op);
   if (cfg->seccomp_notify && !cfg->bpf_len) return bad("seccomp-notify needs", "seccomp", (size_t)op);
+  for (size_t k = 0; k < cfg->n_landlock_rules; k++) {
+    if (!cfg->landlock) return bad("landlock rules need", "landlock", (size_t)cfg->landlock_rules[k].op);
+    if (cfg->landlock_rules[k].rights & ~cfg->landlock_fs)
+      return bad("landlock rule grants rights the ruleset does not handle", "landlock-path",
+                 (size_t)cfg->landlock_rules[k].op);
+  }
+  if (cfg->cgroup_v2_parent && cfg->n_cgroup_v1) return bad("cgroup v1 and v2 are exclusive", "cgroup-v2", (size_t)op);
+  bool have_cgroup = cfg->cgroup_v2_parent || cfg->n_cgroup_v1;
+  if (have_cgroup != (cfg->cgroup_name != NULL)) return bad("a cgroup needs both a parent and", "cgroup-name", (size_t)op);
+  if ((cfg->limits.memory_max || cfg->limits.pids_max || cfg->limits.cpu_quota) && !have_cgroup)
+    return bad("cgroup limits need", "cgroup-v2 or cgroup-v1", (size_t)op);
   return 0;
 }
 

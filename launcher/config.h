@@ -16,7 +16,10 @@
 
 enum seccomp_notify_mode { SECCOMP_NOTIFY_NONE, SECCOMP_NOTIFY_KILL, SECCOMP_NOTIFY_ERRNO };
 
-enum mount_kind { M_RO_BIND, M_BIND, M_RO_BIND_TRY, M_TMPFS, M_PROC, M_DEV, M_SYMLINK, M_DIR };
+enum mount_kind {
+  M_RO_BIND, M_BIND, M_RO_BIND_TRY, M_TMPFS, M_PROC, M_DEV, M_SYMLINK, M_DIR,
+  M_OVERLAY, M_REMOUNT_RO, M_MASK
+};
 
 struct mount_op {
   enum mount_kind kind;
@@ -25,12 +28,30 @@ struct mount_op {
   const char *dst; /* path inside the new root */
   uint64_t size;   /* tmpfs size in bytes, 0 = kernel default */
   unsigned mode;   /* tmpfs / dir mode */
+  const char *upper, *work; /* overlay: kept-changes dirs (host paths), or NULL = private tmpfs */
+};
+
+/* Landlock: handled rights (decimal bitmasks computed by TypeScript for the kernel's ABI) and
+ * path rules, applied by the target after no_new_privs (launcher/landlock.c). */
+#define LANDLOCK_RULES_MAX 1024
+struct landlock_rule {
+  const char *path; /* inside the final root (or the host's, without a mount namespace) */
+  uint64_t rights;
+  bool optional;    /* landlock-path-try: a missing path is skipped */
+  int op;
 };
 
 struct rlimit_op {
   int resource;
   uint64_t soft, hard; /* UINT64_MAX = RLIM_INFINITY */
 };
+
+struct cgroup_limits {
+  uint64_t memory_max, pids_max, cpu_quota, cpu_period; /* 0 = not limited */
+  int memory_op, pids_op, cpu_op;
+};
+
+#define CGROUP_V1_MAX 8
 
 struct config {
   const char *status_path;
@@ -44,8 +65,27 @@ struct config {
   bool newroot;
   struct mount_op mounts[MOUNTS_MAX];
   size_t n_mounts;
+  bool landlock;
+  uint64_t landlock_fs, landlock_net, landlock_scope;
+  struct landlock_rule landlock_rules[LANDLOCK_RULES_MAX];
+  size_t n_landlock_rules;
   const char *cwd;
   uint64_t timeout_ms; /* 0 = none */
+  /* cgroup: a v2 parent dir, or one parent dir per v1 controller hierarchy; the launcher
+   * creates cgroup_name under each and removes it after the run. */
+  const char *cgroup_name;
+  const char *cgroup_v2_parent;
+  int cgroup_v2_op;
+  struct {
+    const char *controller;
+    const char *parent;
+    int op;
+  } cgroup_v1[CGROUP_V1_MAX];
+  size_t n_cgroup_v1;
+  struct cgroup_limits limits;
+  /* Set by the monitor: v1 joins after clone, so init creates its cgroup namespace itself
+   * once it is inside its cgroup (else the sandbox would see the path of the launcher's). */
+  bool late_cgroupns;
   struct rlimit_op rlimits[RLIMITS_MAX];
   size_t n_rlimits;
   unsigned char bpf[BPF_MAX_INSNS * 8];

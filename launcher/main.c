@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cgroup.h"
 #include "child.h"
 #include "config.h"
 #include "features.h"
@@ -41,12 +42,17 @@ static uint64_t now_us(void) {
 
 static uint64_t tv_us(struct timeval tv) { return (uint64_t)tv.tv_sec * 1000000u + (uint64_t)tv.tv_usec; }
 
-static pid_t clone_child(int *pidfd, struct sbx_err *e) {
+static pid_t clone_child(int *pidfd, int cgroup_fd, struct sbx_err *e) {
   struct clone_args args;
   memset(&args, 0, sizeof args);
-  args.flags = cfg.ns_flags | CLONE_PIDFD;
+  args.flags = (cfg.ns_flags & ~(cfg.late_cgroupns ? (unsigned long)CLONE_NEWCGROUP : 0)) | CLONE_PIDFD;
   args.pidfd = (uint64_t)(uintptr_t)pidfd;
   args.exit_signal = SIGCHLD;
+  if (cgroup_fd >= 0) {
+    /* v2: the child starts inside its cgroup — no window before the limits apply. */
+    args.flags |= CLONE_INTO_CGROUP;
+    args.cgroup = (uint64_t)cgroup_fd;
+  }
   long pid = syscall(SYS_clone3, &args, sizeof args);
   if (pid < 0) return fail(e, STEP_CLONE, -1);
   return (pid_t)pid;
@@ -148,15 +154,25 @@ int main(int argc, char **argv) {
     return 125;
   }
 
+  static struct cgroup_state cg;
+  if (cgroup_prepare(&cfg, &cg, &e) < 0) {
+    report_err(&e, config_op_path(&cfg, e.op));
+    status_error(status_fd, &e);
+    return 125;
+  }
+
+  cfg.late_cgroupns = cg.version == 1 && (cfg.ns_flags & CLONE_NEWCGROUP);
   uint64_t start = now_us();
   int pidfd = -1;
-  pid_t child = clone_child(&pidfd, &e);
+  pid_t child = clone_child(&pidfd, cgroup_clone_fd(&cg), &e);
   if (child == 0) {
     close(sync_pipe[1]);
     close(report_pipe[0]);
     child_main(&cfg, sync_pipe[0], report_pipe[1]);
   }
   if (child < 0) {
+    struct cgroup_usage unused;
+    cgroup_finish(&cg, &unused);
     report_err(&e, NULL);
     status_error(status_fd, &e);
     return 125;
@@ -166,10 +182,13 @@ int main(int argc, char **argv) {
 
   /* Parent side of the setup, then release the child. On failure the child is killed before
    * it ran a single step: nothing half-built keeps running. */
-  if (ns_prepare(&cfg, child, &e) < 0 || write_full(sync_pipe[1], "1", 1) < 0) {
+  if (ns_prepare(&cfg, child, &e) < 0 || cgroup_join(&cg, child, &e) < 0 ||
+      write_full(sync_pipe[1], "1", 1) < 0) {
     if (!e.step) fail(&e, STEP_SYNC, -1);
     kill(child, SIGKILL);
     waitpid(child, NULL, 0);
+    struct cgroup_usage unused;
+    cgroup_finish(&cg, &unused);
     report_err(&e, NULL);
     status_error(status_fd, &e);
     return 125;
@@ -264,6 +283,12 @@ int main(int argc, char **argv) {
   x.user_us = tv_us(ru.ru_utime);
   x.sys_us = tv_us(ru.ru_stime);
   x.max_rss_kb = (uint64_t)ru.ru_maxrss;
+  /* init has exited, so the kernel has killed and reaped the whole pid namespace: the cgroup
+   * is empty, its counters final. */
+  struct cgroup_usage cu;
+  cgroup_finish(&cg, &cu);
+  x.cgroup_version = cg.version;
+  x.cg = cu;
 
   int rc;
   if (have_exit && WIFEXITED(wstatus)) {

@@ -1,11 +1,19 @@
-/* mount.c — private root: fresh tmpfs, binds via the new mount API (recursive read-only in one
- * call), proc, a minimal /dev, pivot_root, old root detached. Host paths are reached under
- * /oldroot after the first pivot (bubblewrap's layout), so even binds of host /tmp work. */
+/* mount.c — private root: fresh tmpfs, binds, tmpfs, overlay, proc, a minimal /dev, pivot_root,
+ * old root detached. Host paths are reached under /oldroot after the first pivot (bubblewrap's
+ * layout), so even binds of host /tmp work.
+ *
+ * Every path is resolved with openat2(): sources with RESOLVE_IN_ROOT against the host root (host
+ * symlinks are followed the way the host sees them), destinations with RESOLVE_IN_ROOT against the
+ * new root, and every mount is attached to the resulting fd (move_mount to an fd). A symlink
+ * planted in a writable bind therefore resolves inside the new root: it can never send a mount, a
+ * mkdir or a chmod to the host. Filesystems are created with the new mount API (fsopen/fsconfig),
+ * one option per call, so paths containing ",", ":" or "\" need no escaping (overlay lowerdir+). */
 #include "mount.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/mount.h>
+#include <linux/openat2.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -29,152 +37,338 @@ static int sys_move_mount(int from, const char *fp, int to, const char *tp, unsi
 static int sys_pivot_root(const char *new_root, const char *put_old) {
   return (int)syscall(SYS_pivot_root, new_root, put_old);
 }
-
-static char pbuf[2][4160]; /* config caps paths at 4095 bytes */
-
-/* "/newroot" + dst, or "/oldroot" + src; paths were validated (absolute, no ..) by config. */
-static const char *join(int slot, const char *prefix, const char *path) {
-  snprintf(pbuf[slot], sizeof pbuf[slot], "%s%s", prefix, path);
-  return pbuf[slot];
+static int sys_fsopen(const char *type) { return (int)syscall(SYS_fsopen, type, FSOPEN_CLOEXEC); }
+static int sys_fsconfig(int fd, unsigned cmd, const char *key, const char *value) {
+  return (int)syscall(SYS_fsconfig, fd, cmd, key, value, 0);
+}
+static int sys_fsmount(int fd, unsigned attrs) {
+  return (int)syscall(SYS_fsmount, fd, FSMOUNT_CLOEXEC, attrs);
+}
+static int sys_openat2(int dfd, const char *path, uint64_t flags, uint64_t resolve) {
+  struct open_how how = {.flags = flags, .resolve = resolve};
+  /* RESOLVE_IN_ROOT fails with EAGAIN when any mount or rename on the system raced the lookup
+   * (other sandboxes starting at the same time do exactly that): retry, boundedly. */
+  int fd = -1;
+  for (int tries = 0; tries < 100; tries++) {
+    fd = (int)syscall(SYS_openat2, dfd, path, &how, sizeof how);
+    if (fd >= 0 || errno != EAGAIN) break;
+  }
+  return fd;
 }
 
-/* mkdir -p, refusing to follow symlinks on the way: the new root is ours, so every component
- * we create is a plain directory; an existing symlink component is an error (ELOOP). */
-static int mkdir_p(char *path, unsigned mode) {
-  for (char *p = path + 1;; p++) {
-    if (*p == '/' || *p == '\0') {
-      char saved = *p;
-      *p = '\0';
-      struct stat st;
-      if (lstat(path, &st) < 0) {
-        if (errno != ENOENT || mkdir(path, saved ? 0755 : mode) < 0) return -1;
-      } else if (!S_ISDIR(st.st_mode)) {
-        errno = S_ISLNK(st.st_mode) ? ELOOP : ENOTDIR;
-        return -1;
-      }
-      *p = saved;
-      if (!saved) return 0;
+/* fds of the two roots while the tree is built (the scratch root is "/"). */
+static int newroot_fd = -1, oldroot_fd = -1;
+
+#define IN_ROOT (RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)
+
+/* A host path, resolved inside the host root (its symlinks as the host sees them). */
+static int open_src(const char *src) {
+  return sys_openat2(oldroot_fd, src, O_PATH | O_CLOEXEC, IN_ROOT);
+}
+
+/* A path inside the new root, or -1 with errno (ENOENT when it does not exist). */
+static int open_in_root(const char *path, uint64_t flags) {
+  return sys_openat2(newroot_fd, path, O_PATH | O_CLOEXEC | flags, IN_ROOT);
+}
+
+enum dst_kind { DST_DIR, DST_FILE, DST_PARENT };
+
+/* Opens dst inside the new root, creating what is missing: parents as 0755 directories, the last
+ * component as a directory (mode) or an empty file. With DST_PARENT, returns the parent directory
+ * and leaves the last component to the caller (*leaf points to it). A dangling symlink on the way
+ * is refused (ELOOP): we never create through a link. */
+static int open_dst(const char *dst, enum dst_kind kind, unsigned mode, const char **leaf) {
+  static char prefix[4160];
+  size_t len = strlen(dst);
+  if (len >= sizeof prefix) return errno = ENAMETOOLONG, -1;
+  int parent = open_in_root("/", O_DIRECTORY);
+  if (parent < 0) return -1;
+  const char *s = dst;
+  for (;;) {
+    while (*s == '/') s++;
+    const char *e = strchrnul(s, '/');
+    const char *next = e;
+    while (*next == '/') next++;
+    bool last = *next == '\0';
+    if (e == s) { /* dst is "/" */
+      if (leaf) *leaf = ".";
+      return parent;
     }
+    if (last && kind == DST_PARENT) {
+      if (leaf) *leaf = s;
+      return parent;
+    }
+    size_t plen = (size_t)(e - dst);
+    memcpy(prefix, dst, plen);
+    prefix[plen] = '\0';
+    char name[256];
+    size_t nlen = (size_t)(e - s);
+    if (nlen >= sizeof name) {
+      close(parent);
+      return errno = ENAMETOOLONG, -1;
+    }
+    memcpy(name, s, nlen);
+    name[nlen] = '\0';
+    bool want_dir = !last || kind == DST_DIR;
+    int fd = open_in_root(prefix, want_dir ? O_DIRECTORY : 0);
+    if (fd < 0 && errno == ENOENT) {
+      int rc;
+      if (want_dir) {
+        rc = mkdirat(parent, name, last ? mode : 0755);
+      } else {
+        rc = openat(parent, name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0444);
+        if (rc >= 0) rc = close(rc);
+      }
+      if (rc < 0 && errno == EEXIST) errno = ELOOP; /* a dangling symlink is in the way */
+      if (rc < 0) {
+        int saved = errno;
+        close(parent);
+        return errno = saved, -1;
+      }
+      fd = open_in_root(prefix, want_dir ? O_DIRECTORY : 0);
+    }
+    int saved = errno;
+    close(parent);
+    if (fd < 0) return errno = saved, -1;
+    if (last) return fd;
+    parent = fd;
+    s = next;
   }
 }
 
-/* Creates the mount point for dst: a directory, or an empty file when the source is not one. */
-static int make_mountpoint(const char *dst, bool dir) {
-  static char tmp[8192];
-  snprintf(tmp, sizeof tmp, "%s", dst);
-  if (dir) return mkdir_p(tmp, 0755);
-  char *slash = strrchr(tmp, '/');
-  if (slash && slash != tmp) {
-    *slash = '\0';
-    if (mkdir_p(tmp, 0755) < 0) return -1;
-  }
-  int fd = open(dst, O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0444);
-  if (fd < 0 && errno != EEXIST) return -1;
-  if (fd >= 0) close(fd);
-  return 0;
+/* Attaches a detached mount (from open_tree or fsmount) on top of the path behind target_fd. */
+static int attach(int mnt_fd, int target_fd) {
+  return sys_move_mount(mnt_fd, "", target_fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
 }
 
-/* Recursive bind of src at dst with attributes set on the whole tree in one call. */
-static int bind_tree(const char *src, const char *dst, uint64_t attrs) {
-  int fd cleanup_fd = sys_open_tree(AT_FDCWD, src, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+/* A detached recursive clone of the tree at src_fd, with attrs set on all of it in one call. */
+static int clone_tree(int src_fd, uint64_t attrs) {
+  int fd = sys_open_tree(src_fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_EMPTY_PATH);
   if (fd < 0) return -1;
   struct mount_attr attr = {.attr_set = attrs};
-  if (attrs && sys_mount_setattr(fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr) < 0) return -1;
-  return sys_move_mount(fd, "", AT_FDCWD, dst, MOVE_MOUNT_F_EMPTY_PATH);
+  if (attrs && sys_mount_setattr(fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr) < 0) {
+    int saved = errno;
+    close(fd);
+    return errno = saved, -1;
+  }
+  return fd;
+}
+
+/* A new detached tmpfs. */
+static int new_tmpfs(uint64_t size, unsigned mode, unsigned attrs) {
+  int fs cleanup_fd = sys_fsopen("tmpfs");
+  if (fs < 0) return -1;
+  char v[32];
+  snprintf(v, sizeof v, "%04o", mode);
+  if (sys_fsconfig(fs, FSCONFIG_SET_STRING, "mode", v) < 0) return -1;
+  if (size) {
+    snprintf(v, sizeof v, "%llu", (unsigned long long)size);
+    if (sys_fsconfig(fs, FSCONFIG_SET_STRING, "size", v) < 0) return -1;
+  }
+  if (sys_fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL) < 0) return -1;
+  return sys_fsmount(fs, attrs | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
 }
 
 static int mount_bind(const struct mount_op *m, struct sbx_err *e) {
-  const char *src = join(0, OLDROOT, m->src);
-  const char *dst = join(1, NEWROOT, m->dst);
-  struct stat st;
-  if (stat(src, &st) < 0) {
+  int src cleanup_fd = open_src(m->src);
+  if (src < 0) {
     if (m->kind == M_RO_BIND_TRY && (errno == ENOENT || errno == ENOTDIR)) return 0;
     return fail(e, STEP_BIND, m->op);
   }
-  if (make_mountpoint(dst, S_ISDIR(st.st_mode)) < 0) return fail(e, STEP_MKDIR, m->op);
+  struct stat st;
+  if (fstat(src, &st) < 0) return fail(e, STEP_BIND, m->op);
+  int dst cleanup_fd = open_dst(m->dst, S_ISDIR(st.st_mode) ? DST_DIR : DST_FILE, 0755, NULL);
+  if (dst < 0) return fail(e, STEP_MKDIR, m->op);
   uint64_t attrs = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
   if (m->kind != M_BIND) attrs |= MOUNT_ATTR_RDONLY;
-  if (bind_tree(src, dst, attrs) < 0) return fail(e, STEP_BIND, m->op);
+  int tree cleanup_fd = clone_tree(src, attrs);
+  if (tree < 0 || attach(tree, dst) < 0) return fail(e, STEP_BIND, m->op);
   return 0;
 }
 
-static int mount_tmpfs(const char *dst, uint64_t size, unsigned mode, unsigned long flags) {
-  char opts[64];
-  if (size)
-    snprintf(opts, sizeof opts, "mode=%04o,size=%llu", mode, (unsigned long long)size);
-  else
-    snprintf(opts, sizeof opts, "mode=%04o", mode);
-  return mount("tmpfs", dst, "tmpfs", MS_NOSUID | MS_NODEV | flags, opts);
+static int mount_tmpfs(const struct mount_op *m, struct sbx_err *e) {
+  int dst cleanup_fd = open_dst(m->dst, DST_DIR, 0755, NULL);
+  if (dst < 0) return fail(e, STEP_MKDIR, m->op);
+  int mnt cleanup_fd = new_tmpfs(m->size, m->mode, 0);
+  if (mnt < 0 || attach(mnt, dst) < 0) return fail(e, STEP_TMPFS, m->op);
+  return 0;
+}
+
+/* overlayfs' upperdir/workdir (and the old lowerdir) strings are unescaped by the kernel: every
+ * "\" escapes the next character, and ":" separates lower layers. */
+static const char *ovl_escape(const char *prefix, const char *path) {
+  static char out[2][8400];
+  static int slot;
+  char *o = out[slot ^= 1];
+  size_t n = 0;
+  for (const char *p = prefix; *p && n < sizeof out[0] - 3; p++) o[n++] = *p;
+  for (const char *p = path; *p && n < sizeof out[0] - 3; p++) {
+    if (*p == '\\' || *p == ':' || *p == ',') o[n++] = '\\';
+    o[n++] = *p;
+  }
+  o[n] = '\0';
+  return o;
+}
+
+static int ovl_dirs = 0;
+
+/* Copy-on-write over a host directory. Without an upper dir, changes go to a private tmpfs that
+ * vanishes with the run; with one (a host path), they are kept there. */
+static int mount_overlay(const struct mount_op *m, struct sbx_err *e) {
+  static char lower[4200], upper[4200], work[4200];
+  int src cleanup_fd = open_src(m->src);
+  if (src < 0) return fail(e, STEP_OVERLAY, m->op);
+  snprintf(lower, sizeof lower, OLDROOT "%s", m->src);
+  if (m->upper) {
+    snprintf(upper, sizeof upper, "%s", ovl_escape(OLDROOT, m->upper));
+    snprintf(work, sizeof work, "%s", ovl_escape(OLDROOT, m->work));
+  } else {
+    /* The private upper: a tmpfs on the scratch root, detached with it after the pivot (the
+     * overlay keeps its own reference). */
+    char dir[64];
+    snprintf(dir, sizeof dir, "/ovl%d", ovl_dirs++);
+    if (mkdir(dir, 0700) < 0) return fail(e, STEP_OVERLAY, m->op);
+    int t cleanup_fd = new_tmpfs(m->size, 0755, 0);
+    int d cleanup_fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (t < 0 || d < 0 || attach(t, d) < 0) return fail(e, STEP_OVERLAY, m->op);
+    snprintf(upper, sizeof upper, "%s/upper", dir);
+    snprintf(work, sizeof work, "%s/work", dir);
+    if (mkdir(upper, 0755) < 0 || mkdir(work, 0700) < 0) return fail(e, STEP_OVERLAY, m->op);
+  }
+  int fs cleanup_fd = sys_fsopen("overlay");
+  if (fs < 0) return fail(e, STEP_OVERLAY, m->op);
+  /* lowerdir+ (6.8) takes one layer per call, unescaped; older kernels get an escaped lowerdir. */
+  if (sys_fsconfig(fs, FSCONFIG_SET_STRING, "lowerdir+", lower) < 0 &&
+      sys_fsconfig(fs, FSCONFIG_SET_STRING, "lowerdir", ovl_escape(OLDROOT, m->src)) < 0)
+    return fail(e, STEP_OVERLAY, m->op);
+  if (sys_fsconfig(fs, FSCONFIG_SET_STRING, "upperdir", upper) < 0 ||
+      sys_fsconfig(fs, FSCONFIG_SET_STRING, "workdir", work) < 0)
+    return fail(e, STEP_OVERLAY, m->op);
+  /* Inside a user namespace only user.* xattrs can be written (unprivileged overlay, 5.11). */
+  if (sys_fsconfig(fs, FSCONFIG_SET_FLAG, "userxattr", NULL) < 0) return fail(e, STEP_OVERLAY, m->op);
+  if (sys_fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL) < 0) return fail(e, STEP_OVERLAY, m->op);
+  int mnt cleanup_fd = sys_fsmount(fs, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
+  if (mnt < 0) return fail(e, STEP_OVERLAY, m->op);
+  int dst cleanup_fd = open_dst(m->dst, DST_DIR, 0755, NULL);
+  if (dst < 0) return fail(e, STEP_MKDIR, m->op);
+  if (attach(mnt, dst) < 0) return fail(e, STEP_OVERLAY, m->op);
+  return 0;
+}
+
+static int mount_proc(const struct mount_op *m, struct sbx_err *e) {
+  int dst cleanup_fd = open_dst(m->dst, DST_DIR, 0555, NULL);
+  if (dst < 0) return fail(e, STEP_MKDIR, m->op);
+  /* A fresh proc for the new pid namespace: only the sandbox's processes are visible. */
+  int fs cleanup_fd = sys_fsopen("proc");
+  if (fs < 0 || sys_fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL) < 0) return fail(e, STEP_PROC, m->op);
+  int mnt cleanup_fd = sys_fsmount(fs, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+  if (mnt < 0 || attach(mnt, dst) < 0) return fail(e, STEP_PROC, m->op);
+  return 0;
+}
+
+/* Binds a path of the new root onto itself, read-only (bubblewrap's --remount-ro). A path that
+ * does not exist has nothing to protect and is left. */
+static int remount_ro(const struct mount_op *m, struct sbx_err *e) {
+  int dst cleanup_fd = open_in_root(m->dst, 0);
+  if (dst < 0) return errno == ENOENT ? 0 : fail(e, STEP_REMOUNT, m->op);
+  int tree cleanup_fd = clone_tree(dst, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
+  if (tree < 0 || attach(tree, dst) < 0) return fail(e, STEP_REMOUNT, m->op);
+  return 0;
+}
+
+/* Hides a path of the new root: an empty read-only tmpfs over a directory, the host's /dev/null
+ * with nodev over a file (opening it fails with EACCES). A path that does not exist is left. */
+static int mask(const struct mount_op *m, struct sbx_err *e) {
+  int dst cleanup_fd = open_in_root(m->dst, 0);
+  if (dst < 0) {
+    if (errno == ENOENT) return 0;
+    return fail(e, STEP_MASK, m->op);
+  }
+  struct stat st;
+  if (fstat(dst, &st) < 0) return fail(e, STEP_MASK, m->op);
+  int mnt cleanup_fd = -1;
+  if (S_ISDIR(st.st_mode)) {
+    mnt = new_tmpfs(4096, 0555, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOEXEC);
+  } else {
+    int null cleanup_fd = open_src("/dev/null");
+    mnt = null < 0 ? -1 : clone_tree(null, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+  }
+  if (mnt < 0 || attach(mnt, dst) < 0) return fail(e, STEP_MASK, m->op);
+  return 0;
 }
 
 /* A minimal /dev: tmpfs with binds of the harmless host character devices (mknod is not
- * allowed in a user namespace), the fd links, a private devpts and shm. */
+ * allowed in a user namespace), the fd links, a private devpts and shm; then read-only. */
 static int mount_dev(const struct mount_op *m, struct sbx_err *e) {
   static const char *const nodes[] = {"null", "zero", "full", "random", "urandom", "tty"};
   static const char *const links[][2] = {
       {"/proc/self/fd", "fd"},     {"/proc/self/fd/0", "stdin"}, {"/proc/self/fd/1", "stdout"},
       {"/proc/self/fd/2", "stderr"}, {"pts/ptmx", "ptmx"},
   };
-  static char d[4352], s[4352];
-  const char *dst = join(1, NEWROOT, m->dst);
-  snprintf(d, sizeof d, "%s", dst);
-  if (mkdir_p(d, 0755) < 0) return fail(e, STEP_MKDIR, m->op);
-  if (mount_tmpfs(dst, 1 << 20, 0755, MS_NOEXEC) < 0) return fail(e, STEP_DEV, m->op);
+  static char s[64];
+  int dst cleanup_fd = open_dst(m->dst, DST_DIR, 0755, NULL);
+  if (dst < 0) return fail(e, STEP_MKDIR, m->op);
+  int dev cleanup_fd = new_tmpfs(1 << 20, 0755, MOUNT_ATTR_NOEXEC);
+  if (dev < 0 || attach(dev, dst) < 0) return fail(e, STEP_DEV, m->op);
+  /* dev is the root of the attached tmpfs: create and mount relative to it. */
   for (size_t i = 0; i < sizeof nodes / sizeof nodes[0]; i++) {
-    snprintf(d, sizeof d, "%s/%s", dst, nodes[i]);
-    snprintf(s, sizeof s, OLDROOT "/dev/%s", nodes[i]);
-    if (make_mountpoint(d, false) < 0) return fail(e, STEP_DEV, m->op);
-    if (bind_tree(s, d, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC) < 0) return fail(e, STEP_DEV, m->op);
+    snprintf(s, sizeof s, "/dev/%s", nodes[i]);
+    int node cleanup_fd = openat(dev, nodes[i], O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0444);
+    int src cleanup_fd = open_src(s);
+    int tree cleanup_fd = src < 0 ? -1 : clone_tree(src, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC);
+    if (node < 0 || tree < 0 || attach(tree, node) < 0) return fail(e, STEP_DEV, m->op);
   }
-  for (size_t i = 0; i < sizeof links / sizeof links[0]; i++) {
-    snprintf(d, sizeof d, "%s/%s", dst, links[i][1]);
-    if (symlink(links[i][0], d) < 0) return fail(e, STEP_DEV, m->op);
-  }
-  snprintf(d, sizeof d, "%s/pts", dst);
-  if (mkdir(d, 0755) < 0) return fail(e, STEP_DEV, m->op);
-  if (mount("devpts", d, "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=620") < 0)
+  for (size_t i = 0; i < sizeof links / sizeof links[0]; i++)
+    if (symlinkat(links[i][0], dev, links[i][1]) < 0) return fail(e, STEP_DEV, m->op);
+  if (mkdirat(dev, "pts", 0755) < 0 || mkdirat(dev, "shm", 0755) < 0) return fail(e, STEP_DEV, m->op);
+  int pts_dir cleanup_fd = openat(dev, "pts", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  int shm_dir cleanup_fd = openat(dev, "shm", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (pts_dir < 0 || shm_dir < 0) return fail(e, STEP_DEV, m->op);
+  int fs cleanup_fd = sys_fsopen("devpts");
+  if (fs < 0 || sys_fsconfig(fs, FSCONFIG_SET_FLAG, "newinstance", NULL) < 0 ||
+      sys_fsconfig(fs, FSCONFIG_SET_STRING, "ptmxmode", "0666") < 0 ||
+      sys_fsconfig(fs, FSCONFIG_SET_STRING, "mode", "620") < 0 ||
+      sys_fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL) < 0)
     return fail(e, STEP_DEV, m->op);
-  snprintf(d, sizeof d, "%s/shm", dst);
-  if (mkdir(d, 0755) < 0) return fail(e, STEP_DEV, m->op);
-  if (mount_tmpfs(d, 64 << 20, 01777, 0) < 0) return fail(e, STEP_DEV, m->op);
+  int pts cleanup_fd = sys_fsmount(fs, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC);
+  if (pts < 0 || attach(pts, pts_dir) < 0) return fail(e, STEP_DEV, m->op);
+  int shm cleanup_fd = new_tmpfs(64 << 20, 01777, 0);
+  if (shm < 0 || attach(shm, shm_dir) < 0) return fail(e, STEP_DEV, m->op);
   /* The /dev tmpfs itself is read-only: no device nodes or files can be added. */
-  if (mount(NULL, dst, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
-    return fail(e, STEP_DEV, m->op);
+  struct mount_attr ro = {.attr_set = MOUNT_ATTR_RDONLY};
+  if (sys_mount_setattr(dev, "", AT_EMPTY_PATH, &ro) < 0) return fail(e, STEP_DEV, m->op);
+  return 0;
+}
+
+static int make_symlink(const struct mount_op *m, struct sbx_err *e) {
+  const char *leaf;
+  int parent cleanup_fd = open_dst(m->dst, DST_PARENT, 0755, &leaf);
+  if (parent < 0) return fail(e, STEP_MKDIR, m->op);
+  if (symlinkat(m->src, parent, leaf) < 0) return fail(e, STEP_SYMLINK, m->op);
+  return 0;
+}
+
+static int make_dir(const struct mount_op *m, struct sbx_err *e) {
+  int dst cleanup_fd = open_dst(m->dst, DST_DIR, m->mode, NULL);
+  /* An O_PATH fd cannot be chmod'ed; "." below it is the same directory, opened for real. */
+  int dir cleanup_fd = dst < 0 ? -1 : openat(dst, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir < 0 || fchmod(dir, m->mode) < 0) return fail(e, STEP_MKDIR, m->op);
   return 0;
 }
 
 static int apply_one(const struct mount_op *m, struct sbx_err *e) {
-  static char d[8192];
   switch (m->kind) {
   case M_RO_BIND:
   case M_BIND:
   case M_RO_BIND_TRY: return mount_bind(m, e);
-  case M_TMPFS:
-    snprintf(d, sizeof d, "%s", join(1, NEWROOT, m->dst));
-    if (mkdir_p(d, 0755) < 0) return fail(e, STEP_MKDIR, m->op);
-    if (mount_tmpfs(d, m->size, m->mode, 0) < 0) return fail(e, STEP_TMPFS, m->op);
-    return 0;
-  case M_PROC:
-    snprintf(d, sizeof d, "%s", join(1, NEWROOT, m->dst));
-    if (mkdir_p(d, 0555) < 0) return fail(e, STEP_MKDIR, m->op);
-    /* A fresh proc for the new pid namespace: only the sandbox's processes are visible. */
-    if (mount("proc", d, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
-      return fail(e, STEP_PROC, m->op);
-    return 0;
+  case M_TMPFS: return mount_tmpfs(m, e);
+  case M_OVERLAY: return mount_overlay(m, e);
+  case M_PROC: return mount_proc(m, e);
   case M_DEV: return mount_dev(m, e);
-  case M_SYMLINK: {
-    snprintf(d, sizeof d, "%s", join(1, NEWROOT, m->dst));
-    char *slash = strrchr(d, '/');
-    *slash = '\0';
-    if (slash != d && mkdir_p(d, 0755) < 0) return fail(e, STEP_MKDIR, m->op);
-    *slash = '/';
-    if (symlink(m->src, d) < 0) return fail(e, STEP_SYMLINK, m->op);
-    return 0;
-  }
-  case M_DIR:
-    snprintf(d, sizeof d, "%s", join(1, NEWROOT, m->dst));
-    if (mkdir_p(d, m->mode) < 0 || chmod(d, m->mode) < 0) return fail(e, STEP_MKDIR, m->op);
-    return 0;
+  case M_REMOUNT_RO: return remount_ro(m, e);
+  case M_MASK: return mask(m, e);
+  case M_SYMLINK: return make_symlink(m, e);
+  case M_DIR: return make_dir(m, e);
   }
   return 0;
 }
@@ -183,14 +377,24 @@ int mount_apply(const struct config *cfg, struct sbx_err *e) {
   /* Nothing we mount may propagate back to the host. */
   if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) return fail(e, STEP_MOUNT_PRIVATE, -1);
   /* A scratch tmpfs becomes the root for a moment; the host root moves to /oldroot. */
-  if (mount_tmpfs(BASE, 1 << 20, 0755, 0) < 0) return fail(e, STEP_MOUNT_BASE, -1);
+  if (mount("tmpfs", BASE, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=1048576") < 0)
+    return fail(e, STEP_MOUNT_BASE, -1);
   if (chdir(BASE) < 0) return fail(e, STEP_MOUNT_BASE, -1);
   if (mkdir("newroot", 0755) < 0 || mkdir("oldroot", 0755) < 0) return fail(e, STEP_MOUNT_BASE, -1);
   if (sys_pivot_root(".", "oldroot") < 0) return fail(e, STEP_PIVOT, -1);
   if (chdir("/") < 0) return fail(e, STEP_PIVOT, -1);
-  if (mount_tmpfs(NEWROOT, 1 << 20, 0755, 0) < 0) return fail(e, STEP_MOUNT_BASE, -1);
+  if (mount("tmpfs", NEWROOT, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=1048576") < 0)
+    return fail(e, STEP_MOUNT_BASE, -1);
+  newroot_fd = open(NEWROOT, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  oldroot_fd = open(OLDROOT, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (newroot_fd < 0 || oldroot_fd < 0) return fail(e, STEP_MOUNT_BASE, -1);
+  /* Modes below are exact: the caller's umask must not change them. */
+  mode_t saved_umask = umask(0);
   for (size_t i = 0; i < cfg->n_mounts; i++)
     if (apply_one(&cfg->mounts[i], e) < 0) return -1;
+  umask(saved_umask);
+  close(newroot_fd);
+  close(oldroot_fd);
   /* The root itself is read-only: nothing can be created beside the mounts. */
   if (mount(NULL, NEWROOT, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) < 0)
     return fail(e, STEP_REMOUNT, -1);

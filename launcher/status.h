@@ -3,6 +3,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "cgroup.h"
 #include "util.h"
 
 struct exit_info {
@@ -15,6 +16,8 @@ struct exit_info {
   uint32_t seccomp_arch;  /* its AUDIT_ARCH_* */
   uint32_t seccomp_count; /* refusals in all */
   bool seccomp_killed;    /* the sandbox was killed for a refusal */
+  int cgroup_version;     /* 0 when no cgroup was used */
+  struct cgroup_usage cg;
 };
 
 int status_open(const char *path);

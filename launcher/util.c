@@ -42,6 +42,8 @@ static const char *const STEP_NAMES[STEP_COUNT] = {
     [STEP_SECCOMP] = "seccomp",
     [STEP_SECCOMP_LISTENER] = "seccomp-listener",
     [STEP_EXEC] = "exec",
+    [STEP_OVERLAY] = "overlay",
+    [STEP_MASK] = "mask",
 };
 
 const char *step_name(int step) {

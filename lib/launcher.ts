@@ -11,12 +11,16 @@ import { runSync } from "./spawn.ts";
 /** The launcher's C sources, as shipped with the module (checked by a test against the dir). */
 export const LAUNCHER_SOURCES = [
   "Makefile",
+  "cgroup.c",
+  "cgroup.h",
   "child.c",
   "child.h",
   "config.c",
   "config.h",
   "features.c",
   "features.h",
+  "landlock.c",
+  "landlock.h",
   "main.c",
   "mount.c",
   "mount.h",

@@ -24,6 +24,8 @@ import type {
   SandboxConfig,
 } from "./types.ts";
 import { UnsupportedError } from "./errors.ts";
+import { validateLimits } from "./limits.ts";
+import { filesystemPlan, type FsHost, usesNamespaces, validateFilesystem } from "./mounts.ts";
 import { type Arch, compileSeccomp, PROFILE_NAMES, resolvePolicy } from "./seccomp.ts";
 
 /** The `PATH` every sandbox gets unless the policy sets its own. */
@@ -33,47 +35,12 @@ export const SANDBOX_UID = 1000;
 /** Host uid/gid a root caller's sandbox maps to (never host root). */
 export const NOBODY = 65534;
 
-/** Top-level host entries of the default root: directories are bound read-only, symlinks copied. */
-export const SYSTEM_DIRS = ["/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32"];
+export { ETC_ENTRIES, SYSTEM_DIRS } from "./mounts.ts";
 
-/** The parts of `/etc` programs need. Never `shadow`, `gshadow`, `sudoers` or keys. */
-export const ETC_ENTRIES = [
-  "passwd",
-  "group",
-  "hosts",
-  "host.conf",
-  "nsswitch.conf",
-  "resolv.conf",
-  "gai.conf",
-  "protocols",
-  "services",
-  "networks",
-  "ld.so.cache",
-  "ld.so.conf",
-  "ld.so.conf.d",
-  "localtime",
-  "timezone",
-  "alternatives",
-  "ssl",
-  "ca-certificates",
-  "ca-certificates.conf",
-  "mime.types",
-  "os-release",
-  "debian_version",
-  "inputrc",
-  "magic",
-  "magic.mime",
-  "python3",
-  "python3.11",
-  "perl",
-];
-
-/** What the policy needs to know about the host's root directory and CPU. */
-export interface HostLayout {
+/** What the policy needs to know about the host: its root directory, kernel and CPU. */
+export interface HostLayout extends FsHost {
   /** The syscall architecture. */
   arch: Arch;
-  /** For each of {@linkcode SYSTEM_DIRS}: "dir", a symlink target, or absent. */
-  system: Record<string, { dir: true } | { link: string }>;
 }
 
 const KEYS: readonly (keyof SandboxConfig)[] = [
@@ -86,6 +53,19 @@ const KEYS: readonly (keyof SandboxConfig)[] = [
   "privilegeMode",
   "tmpSize",
   "seccomp",
+  "memory",
+  "maxPids",
+  "cpuPercent",
+  "cpuQuota",
+  "cpuTime",
+  "openFiles",
+  "fileSize",
+  "maxOutput",
+  "limits",
+  "mounts",
+  "rootfs",
+  "namespaces",
+  "landlock",
 ];
 
 /** The default seccomp profile: runs python3, node, gcc, sh and coreutils. */
@@ -101,7 +81,10 @@ export const DEFAULT_SECCOMP_PROFILE = "compute";
  * console.assert(c.timeoutMs === 2000 && c.network === "none");
  * ```
  */
-export function validateConfig(config: SandboxConfig): ResolvedConfig {
+export function validateConfig(
+  config: SandboxConfig,
+  cpus: number = navigator.hardwareConcurrency ?? 1,
+): ResolvedConfig {
   if (typeof config !== "object" || config === null || Array.isArray(config)) {
     throw new TypeError(`Invalid config ${describeValue(config)}: expected an object`);
   }
@@ -138,6 +121,8 @@ export function validateConfig(config: SandboxConfig): ResolvedConfig {
     ),
     tmpSizeBytes: c.tmpSize === undefined ? 64 << 20 : positiveSize(c.tmpSize, "tmpSize"),
     seccomp: validateSeccomp(c.seccomp),
+    ...validateFilesystem(c),
+    limits: validateLimits(c, cpus),
   };
 }
 
@@ -252,42 +237,13 @@ export function resolveMode(mode: PrivilegeMode, euid: number): ResolvedMode {
   return mode;
 }
 
-/** The namespaces a configuration creates. */
-export function namespacesFor(config: ResolvedConfig): NamespaceName[] {
+/** The namespaces a configuration creates (none when it runs under Landlock alone on host). */
+export function namespacesFor(config: ResolvedConfig, host?: FsHost): NamespaceName[] {
+  if (host && !usesNamespaces(config, host)) return [];
   const ns: NamespaceName[] = ["user", "pid", "mount", "uts", "ipc"];
   if (config.network === "none") ns.push("net");
   ns.push("cgroup");
   return ns;
-}
-
-interface MountSpec {
-  op: Op;
-  dst: string;
-}
-
-function depth(path: string): number {
-  return path === "/" ? 0 : path.split("/").length - 1;
-}
-
-/** The default root: read-only system dirs, `/etc` essentials, proc, dev, tmp. */
-function defaultRootMounts(config: ResolvedConfig, host: HostLayout): MountSpec[] {
-  const mounts: MountSpec[] = [];
-  for (const dir of SYSTEM_DIRS) {
-    const entry = host.system[dir];
-    if (!entry) continue;
-    if ("link" in entry) mounts.push({ op: ["symlink", entry.link, dir], dst: dir });
-    else mounts.push({ op: ["ro-bind", dir, dir], dst: dir });
-  }
-  for (const name of ETC_ENTRIES) {
-    mounts.push({ op: ["ro-bind-try", `/etc/${name}`, `/etc/${name}`], dst: `/etc/${name}` });
-  }
-  mounts.push({ op: ["proc", "/proc"], dst: "/proc" });
-  mounts.push({ op: ["dev", "/dev"], dst: "/dev" });
-  mounts.push({ op: ["tmpfs", "/tmp", String(config.tmpSizeBytes), "1777"], dst: "/tmp" });
-  // Parents before children: a stable sort by destination depth.
-  return mounts.map((m, i) => ({ m, i })).sort((a, b) =>
-    depth(a.m.dst) - depth(b.m.dst) || a.i - b.i
-  ).map(({ m }) => m);
 }
 
 /** Identity facts of the calling process. */
@@ -306,6 +262,7 @@ export function staticOps(
   caller: Caller,
   host: HostLayout,
 ): Op[] {
+  const fs = filesystemPlan(config, host);
   const ops: Op[] = [];
   for (const ns of namespacesFor(config)) ops.push(["unshare", ns]);
   // A root caller's sandbox maps to host nobody, never to host root; an unprivileged caller can
@@ -318,17 +275,45 @@ export function staticOps(
   ops.push(["hostname", config.hostname]);
   if (config.network === "none") ops.push(["loopback"]);
   ops.push(["newroot"]);
-  for (const m of defaultRootMounts(config, host)) ops.push(m.op);
+  ops.push(...fs.mountOps);
   // No core dumps: they would land in the sandbox's cwd and can leak memory contents.
   ops.push(["rlimit", "core", "0", "0"]);
+  // Landlock is applied by the target after no_new_privs, before seccomp (launcher/child.c).
+  ops.push(...fs.landlock.ops);
   ops.push(...seccompOps(config.seccomp, host.arch));
   if (config.timeoutMs !== null) ops.push(["timeout", String(config.timeoutMs)]);
-  return ops;
+  return fs.namespaces ? ops : withoutNamespaces(ops, caller);
+}
+
+/** Ops that need namespaces (or a new root); dropped when Landlock confines alone. */
+const NAMESPACE_OPS = new Set([
+  "unshare",
+  "uid-map",
+  "gid-map",
+  "uid",
+  "gid",
+  "hostname",
+  "loopback",
+  "newroot",
+]);
+
+/** The uid the target runs as: 1000 inside namespaces; without, the caller (root: nobody). */
+export function targetUid(namespaces: boolean, caller: Caller): number {
+  return namespaces ? SANDBOX_UID : caller.euid === 0 ? NOBODY : caller.euid;
+}
+
+function withoutNamespaces(ops: readonly Op[], caller: Caller): Op[] {
+  const out = ops.filter((op) => !NAMESPACE_OPS.has(op[0]));
+  // Without a user namespace a root caller still never runs the target as root.
+  if (caller.euid === 0) out.unshift(["uid", String(NOBODY)], ["gid", String(NOBODY)]);
+  return out;
 }
 
 /** What changes per run. */
 export interface RunSpec {
   statusPath: string;
+  /** The run's cgroup name when a cgroup backend is in use. */
+  cgroupName?: string;
   program: string;
   args: readonly string[];
   env: Record<string, string>;
@@ -348,6 +333,7 @@ export function validateCommand(program: unknown, args: unknown): [string, strin
 /** The per-run ops. */
 export function runOps(spec: RunSpec): Op[] {
   const ops: Op[] = [["status", spec.statusPath], ["chdir", spec.cwd]];
+  if (spec.cgroupName) ops.push(["cgroup-name", spec.cgroupName]);
   const env = { PATH: DEFAULT_PATH, ...spec.env };
   for (const [k, v] of Object.entries(env)) ops.push(["env", `${k}=${v}`]);
   ops.push(["exec", spec.program], ["arg", spec.program]);

@@ -9,6 +9,7 @@ import { encodeFrame, joinFrames } from "./config.ts";
 import { SandboxError, SandboxSetupError } from "./errors.ts";
 import { runOps } from "./policy.ts";
 import { makeRunDir } from "./rundir.ts";
+import { runCgroupName } from "./cgroups.ts";
 import { spawnLauncher, type Stdio } from "./spawn.ts";
 import { decodeResult } from "./status.ts";
 import type {
@@ -31,6 +32,8 @@ export interface Prepared {
   enforced: Enforced;
   env: Record<string, string>;
   cwd: string;
+  /** The sandbox id when runs get a cgroup, else null. */
+  cgroupId: string | null;
 }
 
 /** One chunk of output, in arrival order. */
@@ -71,6 +74,7 @@ export class SandboxChild implements AsyncDisposable {
   readonly status: Promise<SandboxResult>;
   #proc: Deno.ChildProcess;
   #aborted = false;
+  #outputLimited = false;
   #exited = false;
   #killTimer: ReturnType<typeof setTimeout> | undefined;
 
@@ -85,6 +89,7 @@ export class SandboxChild implements AsyncDisposable {
     const dir = makeRunDir();
     const ops = runOps({
       statusPath: `${dir}/status`,
+      ...(prepared.cgroupId ? { cgroupName: runCgroupName(prepared.cgroupId) } : {}),
       program,
       args,
       env: { ...prepared.env, ...options.env },
@@ -108,8 +113,32 @@ export class SandboxChild implements AsyncDisposable {
     }
     this.pid = this.#proc.pid;
     const empty = () => new ReadableStream<Uint8Array>({ start: (c) => c.close() });
-    this.stdout = stdio === "piped" ? this.#proc.stdout : empty();
-    this.stderr = stdio === "piped" ? this.#proc.stderr : empty();
+    // One budget for both streams: past it, the sandbox is killed and what fits is kept.
+    let budget = prepared.enforced.limits.maxOutputBytes;
+    // Each pipe is pumped into a capped transform; `pumped` settles once the launcher's pipe hit
+    // EOF and every byte went into the transform (the pid namespace is dead by then, so EOF
+    // comes promptly even if a daemon had the pipe: nothing can hang the result).
+    const pumped = new Map<ReadableStream<Uint8Array>, Promise<void>>();
+    const capped = (stream: ReadableStream<Uint8Array>) => {
+      const ts = new TransformStream<Uint8Array, Uint8Array>({
+        transform: (chunk, ctl) => {
+          if (chunk.length <= budget) {
+            budget -= chunk.length;
+            ctl.enqueue(chunk);
+            return;
+          }
+          if (budget > 0) ctl.enqueue(chunk.subarray(0, budget));
+          budget = 0;
+          this.#outputLimited = true;
+          this.#terminate(false);
+          ctl.terminate();
+        },
+      });
+      pumped.set(ts.readable, stream.pipeTo(ts.writable).catch(() => {}));
+      return ts.readable;
+    };
+    this.stdout = stdio === "piped" ? capped(this.#proc.stdout) : empty();
+    this.stderr = stdio === "piped" ? capped(this.#proc.stderr) : empty();
     const writer = this.#proc.stdin.getWriter();
     const frameWritten = writer.write(frame);
     const input = options.stdin ?? "null";
@@ -121,6 +150,11 @@ export class SandboxChild implements AsyncDisposable {
     const allStaticOps = [...prepared.staticOps, ...ops];
     this.status = this.#proc.status.then(async (st) => {
       this.#exited = true;
+      // Drained: the streams someone reads have delivered everything into them. A stream
+      // nobody reads does not hold the result back.
+      await Promise.all(
+        [this.stdout, this.stderr].filter((s) => s.locked).map((s) => pumped.get(s)),
+      );
       clearTimeout(this.#killTimer);
       options.signal?.removeEventListener("abort", onAbort);
       let text = "";
@@ -138,6 +172,7 @@ export class SandboxChild implements AsyncDisposable {
         launcherCode: st.code,
         launcherSignal: st.signal,
         aborted: this.#aborted,
+        outputLimited: this.#outputLimited,
       });
     });
   }
@@ -160,9 +195,9 @@ export class SandboxChild implements AsyncDisposable {
   }
 
   /** Kills the sandbox through the launcher, which then reports; escalates if it hangs. */
-  #terminate(): void {
-    if (this.#exited || this.#aborted) return;
-    this.#aborted = true;
+  #terminate(byCaller = true): void {
+    if (this.#exited || this.#aborted || (!byCaller && this.#killTimer)) return;
+    if (byCaller) this.#aborted = true;
     try {
       this.#proc.kill("SIGPWR");
     } catch {
@@ -175,6 +210,23 @@ export class SandboxChild implements AsyncDisposable {
         // gone
       }
     }, KILL_GRACE_MS);
+  }
+
+  /**
+   * The lines of one stream as text (UTF-8, split on `\n`, without the newline). Takes that
+   * stream.
+   */
+  async *lines(stream: "stdout" | "stderr" = "stdout"): AsyncGenerator<string> {
+    let rest = "";
+    const source = (stream === "stdout" ? this.stdout : this.stderr).pipeThrough(
+      new TextDecoderStream(),
+    );
+    for await (const text of source) {
+      const parts = (rest + text).split("\n");
+      rest = parts.pop()!;
+      yield* parts;
+    }
+    if (rest) yield rest;
   }
 
   /** Interleaves stdout and stderr chunks in arrival order. Takes both streams. */
@@ -201,6 +253,10 @@ function opPath(ops: readonly Op[], index: number): string | null {
     case "ro-bind-try":
     case "symlink":
       return op[2] ?? null;
+    case "memory-max":
+    case "pids-max":
+    case "cpu-max":
+      return op[0]; // a limit knob, not a path
     default:
       return op[1] ?? null;
   }

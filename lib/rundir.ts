@@ -1,5 +1,6 @@
 /**
- * Private per-run directories for the launcher's status file: `$TMPDIR/sandbox-ts-<uid>/` (0700,
+ * Private per-run directories for the launcher's status file: `sandbox-ts-<uid>/` (0700,
+ * in `$XDG_RUNTIME_DIR` or `/dev/shm` when present, else `$TMPDIR` or `/tmp`;
  * verified to be ours), one `<pid>-<n>` dir per run. Directories left by a process that died
  * (a Deno killed with SIGKILL) are swept the first time a process uses the base.
  *
@@ -9,12 +10,26 @@
 let base: string | null | undefined;
 let counter = 0;
 
-function tmpRoot(): string {
+function env(name: string): string | undefined {
   try {
-    return Deno.env.get("TMPDIR") || "/tmp";
+    return Deno.env.get(name);
   } catch {
-    return "/tmp";
+    return undefined;
   }
+}
+
+/** A tmpfs is preferred: the status file is written and removed on every run. */
+function tmpRoot(): string {
+  for (const dir of [env("XDG_RUNTIME_DIR"), "/dev/shm"]) {
+    if (!dir) continue;
+    try {
+      const st = Deno.statSync(dir);
+      if (st.isDirectory) return dir;
+    } catch {
+      // absent
+    }
+  }
+  return env("TMPDIR") || "/tmp";
 }
 
 /** The base dir if it is safe to use (a real 0700 directory owned by us), else null. */
@@ -69,4 +84,9 @@ export function makeRunDir(): string {
       if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
     }
   }
+}
+
+/** The directory that holds this process's run dirs (for leak checks), or null if unusable. */
+export function runDirBase(): string | null {
+  return ensureBase();
 }

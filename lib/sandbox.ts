@@ -6,24 +6,31 @@
  */
 
 import { encodeFrame } from "./config.ts";
-import { findLauncher } from "./launcher.ts";
+import { findLauncher, launcherFeatures } from "./launcher.ts";
+import { type DirEntry, filesystemPlan } from "./mounts.ts";
 import {
   type HostLayout,
   namespacesFor,
+  NOBODY,
   resolveMode,
-  SANDBOX_UID,
   staticOps,
   SYSTEM_DIRS,
+  targetUid,
   validateCommand,
   validateConfig,
   validateEnv,
 } from "./policy.ts";
 import { validateAbsolutePath } from "./parse.ts";
 import { type Prepared, runToCompletion, SandboxChild } from "./run.ts";
+import { limitOps } from "./limits.ts";
+import { cgroupHost } from "./cgroups.ts";
 import type { Arch } from "./seccomp.ts";
 import { UnsupportedError } from "./errors.ts";
 import type {
   CapturedResult,
+  Enforced,
+  LandlockMode,
+  MountConfig,
   NetworkMode,
   PrivilegeMode,
   ResolvedConfig,
@@ -58,6 +65,60 @@ function readHostLayout(): HostLayout {
   }
   hostLayout = { system, arch: hostArch() };
   return hostLayout;
+}
+
+/** The kernel's Landlock ABI and user-namespace support, once per launcher (a real probe). */
+const kernelFacts = new Map<string, { landlockAbi: number; userns?: boolean }>();
+
+function readKernelFacts(launcher: string): { landlockAbi: number; userns?: boolean } {
+  let facts = kernelFacts.get(launcher);
+  if (!facts) {
+    try {
+      const f = launcherFeatures(launcher);
+      facts = { landlockAbi: f.landlockAbi, userns: f.userns };
+    } catch {
+      facts = { landlockAbi: 0 }; // not a launcher that answers --features: assume nothing
+    }
+    kernelFacts.set(launcher, facts);
+  }
+  return facts;
+}
+
+/** The host facts one sandbox needs: layout, kernel facts, its rootfs entries, overlay dirs. */
+function readHost(config: ResolvedConfig, launcher: string, euid: number): HostLayout {
+  const host: HostLayout = { ...readHostLayout() };
+  if (config.landlock !== "off" || config.namespaces === "auto") {
+    Object.assign(host, readKernelFacts(launcher));
+  }
+  if (config.rootfs) {
+    const entries: Record<string, DirEntry> = {};
+    try {
+      for (const e of Deno.readDirSync(config.rootfs.path)) {
+        const p = `${config.rootfs.path}/${e.name}`;
+        if (e.isSymlink) entries[e.name] = { link: Deno.readLinkSync(p) };
+        else if (e.isDirectory) entries[e.name] = { dir: true };
+        else if (e.isFile) entries[e.name] = { file: true };
+      }
+    } catch (e) {
+      throw new UnsupportedError(
+        `Cannot read rootfs "${config.rootfs.path}": ${(e as Error).message}`,
+      );
+    }
+    host.rootfs = entries;
+  }
+  // An overlay's kept-changes dirs: created when missing, owned by the uid the sandbox maps to.
+  for (const m of config.mounts) {
+    if (m.type !== "overlay" || m.upper === null) continue;
+    for (const dir of [m.upper, m.work!]) {
+      try {
+        Deno.mkdirSync(dir, { mode: 0o700 });
+        if (euid === 0) Deno.chownSync(dir, NOBODY, NOBODY);
+      } catch (e) {
+        if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
+      }
+    }
+  }
+  return host;
 }
 
 /** Options that are not part of the serialisable config. */
@@ -95,6 +156,15 @@ export class Sandbox {
     return this.config.id;
   }
 
+  /**
+   * What every run of this sandbox enforces: namespaces, seccomp profile, Landlock ABI and
+   * what it dropped, the limits applied (and approximated or dropped), the uid. Known before
+   * the first run, so a caller can refuse a weaker sandbox than it needs.
+   */
+  get enforced(): Readonly<Enforced> {
+    return this.#prepare().enforced;
+  }
+
   /** The mode runs use (`privileged` as root under `auto`). */
   get mode(): ResolvedMode {
     return this.#prepare().mode;
@@ -107,21 +177,26 @@ export class Sandbox {
     const euid = Deno.uid() ?? 0;
     const egid = Deno.gid() ?? 0;
     const mode = resolveMode(this.config.privilegeMode, euid);
-    const ops = staticOps(this.config, mode, { euid, egid }, readHostLayout());
+    const limits = limitOps(this.config.limits, cgroupHost(euid));
+    const host = readHost(this.config, launcher, euid);
+    const fs = filesystemPlan(this.config, host);
+    const ops = [...staticOps(this.config, mode, { euid, egid }, host), ...limits.ops];
     this.#prepared = {
       launcher,
       frame: encodeFrame(ops),
       staticOps: ops,
       mode,
       enforced: {
-        namespaces: namespacesFor(this.config),
+        namespaces: namespacesFor(this.config, host),
         seccomp: this.config.seccomp.profile === "none" ? null : this.config.seccomp.profile,
-        landlock: null,
-        limits: "none",
-        uid: SANDBOX_UID,
+        landlock: fs.landlock.abi,
+        landlockDropped: fs.landlock.dropped,
+        limits: limits.applied,
+        uid: targetUid(fs.namespaces, { euid, egid }),
       },
       env: this.config.env,
       cwd: this.config.cwd,
+      cgroupId: limits.applied.backend.startsWith("cgroup") ? this.config.id : null,
     };
     return this.#prepared;
   }
@@ -256,9 +331,111 @@ export class SandboxBuilder {
     return typeof s === "string" ? { profile: s } : { ...s };
   }
 
+  /** Hard memory limit (swap off): bytes or a size like `"256M"`. */
+  memoryLimit(size: number | string): SandboxBuilder {
+    return this.#with({ memory: size });
+  }
+
+  /** The seed's string form of {@linkcode memoryLimit}: `"256M"`, `"1.5G"`, `"512MB"`. */
+  memoryLimitStr(size: string): SandboxBuilder {
+    return this.#with({ memory: size });
+  }
+
+  /** Maximum processes and threads in the sandbox. */
+  maxPids(n: number): SandboxBuilder {
+    return this.#with({ maxPids: n });
+  }
+
+  /** CPU share in percent of one CPU (above 100 allowed, up to 100 × CPUs). */
+  cpuLimitPercent(percent: number): SandboxBuilder {
+    const { cpuQuota: _, ...rest } = this.#config;
+    return new SandboxBuilder(
+      this.#config.id ?? "sandbox",
+      { ...rest, cpuPercent: percent },
+      this.#options,
+    );
+  }
+
+  /** CPU share as quota and period in microseconds (the seed's `cpu_quota`). */
+  cpuQuota(quota: number, period = 100_000): SandboxBuilder {
+    const { cpuPercent: _, ...rest } = this.#config;
+    return new SandboxBuilder(this.#config.id ?? "sandbox", {
+      ...rest,
+      cpuQuota: { quota, period },
+    }, this.#options);
+  }
+
+  /** CPU time per process: milliseconds or `"2s"` (RLIMIT_CPU, rounded up to seconds). */
+  cpuTimeLimit(duration: number | string): SandboxBuilder {
+    return this.#with({ cpuTime: duration });
+  }
+
+  /** Maximum open files per process. */
+  openFiles(n: number): SandboxBuilder {
+    return this.#with({ openFiles: n });
+  }
+
+  /** Maximum size of any file written. */
+  fileSizeLimit(size: number | string): SandboxBuilder {
+    return this.#with({ fileSize: size });
+  }
+
+  /** Cap on captured output per run. */
+  maxOutput(size: number | string): SandboxBuilder {
+    return this.#with({ maxOutput: size });
+  }
+
+  /** `strict` (default) or `best-effort` limits. */
+  limitsMode(mode: "strict" | "best-effort"): SandboxBuilder {
+    return this.#with({ limits: mode });
+  }
+
   /** Size of the private `/tmp`. */
   tmpSize(size: number | string): SandboxBuilder {
     return this.#with({ tmpSize: size });
+  }
+
+  #mount(m: MountConfig): SandboxBuilder {
+    return this.#with({ mounts: [...(this.#config.mounts ?? []), m] });
+  }
+
+  /** Binds a host path (read-write unless `readOnly`) at `target` (default: the same path). */
+  bind(source: string, target?: string, options: { readOnly?: boolean } = {}): SandboxBuilder {
+    return this.#mount({ type: "bind", source, ...(target ? { target } : {}), ...options });
+  }
+
+  /** Binds a host path read-only. */
+  roBind(source: string, target?: string): SandboxBuilder {
+    return this.bind(source, target, { readOnly: true });
+  }
+
+  /** A fresh tmpfs at `target` (default size 64M, mode 0o755). */
+  tmpfs(target: string, options: { size?: number | string; mode?: number } = {}): SandboxBuilder {
+    return this.#mount({ type: "tmpfs", target, ...options });
+  }
+
+  /** Copy-on-write over a host directory; writes discarded, or kept in the host dir `upper`. */
+  overlay(
+    source: string,
+    target?: string,
+    options: { upper?: string; size?: number | string } = {},
+  ): SandboxBuilder {
+    return this.#mount({ type: "overlay", source, ...(target ? { target } : {}), ...options });
+  }
+
+  /** Uses a directory's entries as the root (read-only unless `writable`). */
+  rootfs(path: string, options: { writable?: boolean } = {}): SandboxBuilder {
+    return this.#with({ rootfs: { path, ...options } });
+  }
+
+  /** `true`, `false` (Landlock alone) or `"auto"` (the default). */
+  namespaces(value: boolean | "auto"): SandboxBuilder {
+    return this.#with({ namespaces: value });
+  }
+
+  /** `best-effort` (default), `required` or `off`. */
+  landlock(mode: LandlockMode): SandboxBuilder {
+    return this.#with({ landlock: mode });
   }
 
   /** Uses a specific launcher binary. */
@@ -271,8 +448,14 @@ export class SandboxBuilder {
     return structuredClone(this.#config);
   }
 
-  /** Validates everything and returns a reusable {@linkcode Sandbox}. */
+  /**
+   * Validates everything and returns a reusable {@linkcode Sandbox}. Also prepares it (finds or
+   * builds the launcher, picks the limits backend), so a limit this machine cannot enforce
+   * fails here with an `UnsupportedError`.
+   */
   build(): Sandbox {
-    return new Sandbox(this.#config, this.#options);
+    const sandbox = new Sandbox(this.#config, this.#options);
+    void sandbox.mode;
+    return sandbox;
   }
 }

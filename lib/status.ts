@@ -12,7 +12,13 @@ import {
   SandboxError,
   SandboxSetupError,
 } from "./errors.ts";
-import type { Enforced, ResolvedMode, SandboxResult, SeccompViolation } from "./types.ts";
+import type {
+  Enforced,
+  ResolvedMode,
+  SandboxReason,
+  SandboxResult,
+  SeccompViolation,
+} from "./types.ts";
 import { AUDIT_ARCH, syscallName } from "./syscalls.ts";
 
 /** One record of the status file. */
@@ -33,6 +39,16 @@ export type StatusRecord =
     seccompArch: number;
     seccompCount: number;
     seccompKilled: boolean;
+  }
+  | {
+    type: "cgroup";
+    version: 1 | 2;
+    memoryPeak: number;
+    oomKills: number;
+    pidsMaxHits: number;
+    cpuUs: number;
+    userUs: number;
+    sysUs: number;
   };
 
 /** Parses the status file text; malformed lines are skipped (a killed launcher may cut one). */
@@ -106,6 +122,8 @@ export interface DecodeContext {
   launcherCode: number;
   launcherSignal: string | null;
   aborted: boolean;
+  /** The library killed the run because its output passed `maxOutput`. */
+  outputLimited?: boolean;
 }
 
 /**
@@ -119,7 +137,7 @@ export interface DecodeContext {
  *     '"wallUs":2000,"userUs":10,"sysUs":5,"maxRssKb":100}\n',
  *   {
  *     mode: "unprivileged",
- *     enforced: { namespaces: [], seccomp: null, landlock: null, limits: "none", uid: 1000 },
+ *     enforced: { namespaces: [], seccomp: null, landlock: null, limits: { backend: "none", maxOutputBytes: 1, approximated: [], dropped: [] }, uid: 1000 },
  *     opPath: () => null,
  *     launcherCode: 3,
  *     launcherSignal: null,
@@ -141,7 +159,14 @@ export function decodeResult(text: string, ctx: DecodeContext): SandboxResult {
       exitCode: error.step === "exec" ? (error.errno === 2 ? 127 : 126) : 125,
     };
     if (failure.exitCode === 127) throw new ProgramNotFoundError(failure);
-    if (failure.exitCode === 126) throw new ProgramNotExecutableError(failure);
+    // Not executable: a directory, no x bit, not a binary format, busy. Other exec errors
+    // (E2BIG, ENOMEM) stay generic setup errors with the same exit code.
+    if (
+      ["EACCES", "ENOEXEC", "EISDIR", "ETXTBSY", "EPERM"].includes(failure.errno) &&
+      error.step === "exec"
+    ) {
+      throw new ProgramNotExecutableError(failure);
+    }
     throw new SandboxSetupError(failure);
   }
   if (!exit || exit.type !== "exit") {
@@ -158,6 +183,7 @@ export function decodeResult(text: string, ctx: DecodeContext): SandboxResult {
         cpuUserUs: 0,
         cpuSystemUs: 0,
         memoryPeakBytes: 0,
+        pidsLimitHit: false,
         seccompViolation: null,
         seccompViolations: 0,
         killedBySeccomp: false,
@@ -172,24 +198,44 @@ export function decodeResult(text: string, ctx: DecodeContext): SandboxResult {
     );
   }
   const signal = exit.signal ? signalName(exit.signal) : null;
+  const cg = records.find((r) => r.type === "cgroup");
+  const usage = cg && cg.type === "cgroup" ? cg : null;
+  const cpuUs = usage ? usage.cpuUs : exit.userUs + exit.sysUs;
+  const limits = ctx.enforced.limits;
+  const oomKilled = (usage?.oomKills ?? 0) > 0;
+  const exitCode = exit.signal ? null : exit.code;
+  // The most specific cause wins: a limit that fired explains the signal or exit code.
+  const reason: SandboxReason = exit.timedOut
+    ? "timeout"
+    : ctx.outputLimited
+    ? "output-limit"
+    : exit.seccompKilled
+    ? "seccomp"
+    : oomKilled
+    ? "memory"
+    : signal === "SIGXCPU" ||
+        (signal === "SIGKILL" && limits.cpuTimeMs !== undefined && cpuUs >= limits.cpuTimeMs * 1000)
+    ? "cpu-time"
+    : signal === "SIGXFSZ"
+    ? "file-size"
+    : (usage?.pidsMaxHits ?? 0) > 0 && exitCode !== 0
+    ? "pids"
+    : signal
+    ? "signaled"
+    : "exited";
   return {
-    exitCode: exit.signal ? null : exit.code,
+    exitCode,
     signal,
-    reason: exit.timedOut
-      ? "timeout"
-      : exit.seccompKilled
-      ? "seccomp"
-      : signal
-      ? "signaled"
-      : "exited",
+    reason,
     timedOut: exit.timedOut,
-    oomKilled: false,
-    aborted: exit.killed || ctx.aborted,
+    oomKilled,
+    aborted: ctx.aborted || (exit.killed && !ctx.outputLimited),
     wallTimeMs: Math.round(exit.wallUs / 100) / 10,
-    cpuTimeUs: exit.userUs + exit.sysUs,
-    cpuUserUs: exit.userUs,
-    cpuSystemUs: exit.sysUs,
-    memoryPeakBytes: exit.maxRssKb * 1024,
+    cpuTimeUs: cpuUs,
+    ...splitCpu(cpuUs, usage, exit),
+    // The cgroup's peak covers every process (and tmpfs pages); ru_maxrss the largest one.
+    memoryPeakBytes: usage && usage.memoryPeak > 0 ? usage.memoryPeak : exit.maxRssKb * 1024,
+    pidsLimitHit: (usage?.pidsMaxHits ?? 0) > 0,
     seccompViolation: violation(exit.seccompNr, exit.seccompArch),
     seccompViolations: exit.seccompCount ?? 0,
     killedBySeccomp: exit.seccompKilled ?? false,
@@ -218,9 +264,28 @@ function violation(nr: number | undefined, auditArch: number | undefined): Secco
   return { syscall: name, number: nr, arch };
 }
 
+/**
+ * User/system split of the total CPU time. cgroup v2 reports µs; v1 reports only 10 ms ticks,
+ * so the precise total is split by their ratio (or by rusage's when no tick was counted).
+ */
+function splitCpu(
+  total: number,
+  usage: { version: number; userUs: number; sysUs: number } | null,
+  ru: { userUs: number; sysUs: number },
+): { cpuUserUs: number; cpuSystemUs: number } {
+  if (usage?.version === 2) return { cpuUserUs: usage.userUs, cpuSystemUs: usage.sysUs };
+  if (!usage) return { cpuUserUs: ru.userUs, cpuSystemUs: ru.sysUs };
+  const [u, s] = usage.userUs + usage.sysUs > 0
+    ? [usage.userUs, usage.sysUs]
+    : [ru.userUs, ru.sysUs];
+  const user = u + s > 0 ? Math.round((total * u) / (u + s)) : total;
+  return { cpuUserUs: user, cpuSystemUs: total - user };
+}
+
 /** The process exit code the CLI uses for a result (the launcher's convention). */
 export function exitCodeFor(result: SandboxResult): number {
   if (result.timedOut) return 124;
+  if (result.reason === "output-limit") return result.signal ? 128 + 9 : result.exitCode ?? 137;
   if (result.signal) return 128 + (signalNumber(result.signal) ?? 9);
   return result.exitCode ?? 1;
 }

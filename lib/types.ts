@@ -5,6 +5,8 @@
  * @module
  */
 
+import type { AppliedLimits, Limits } from "./limits.ts";
+
 /** How the sandbox gets its privileges. `auto` picks `privileged` when running as root. */
 export type PrivilegeMode = "auto" | "privileged" | "unprivileged";
 
@@ -59,7 +61,101 @@ export interface SandboxConfig {
    * @default "compute" (runs python3, node, gcc, sh and coreutils)
    */
   seccomp?: string | SeccompConfig;
+  /** Memory limit (hard, swap off), e.g. `"256M"`. Needs a cgroup unless `limits` is best-effort. */
+  memory?: number | string;
+  /** Maximum number of processes and threads in the sandbox. */
+  maxPids?: number;
+  /** CPU share in percent of one CPU (above 100 allowed, up to 100 × CPUs). */
+  cpuPercent?: number;
+  /** CPU share as a cgroup quota and period in µs (period defaults to 100000). */
+  cpuQuota?: { quota: number; period?: number };
+  /** CPU time per process (RLIMIT_CPU, 1 s granularity), e.g. `"2s"`. */
+  cpuTime?: number | string;
+  /** Maximum open files per process (RLIMIT_NOFILE). */
+  openFiles?: number;
+  /** Maximum size of a file the sandbox writes (RLIMIT_FSIZE). */
+  fileSize?: number | string;
+  /** Cap on captured stdout + stderr per run; past it the run stops with reason `output-limit`. @default "64M" */
+  maxOutput?: number | string;
+  /**
+   * `strict`: a limit this machine or mode cannot enforce makes `build()` throw; `best-effort`:
+   * it is approximated with rlimits or dropped, and `enforced.limits` says which.
+   * @default "strict"
+   */
+  limits?: "strict" | "best-effort";
+  /**
+   * Extra mounts, applied in destination-depth order over the default root (a mount replaces
+   * the default entries at or below its target). See {@linkcode MountConfig}.
+   * @default []
+   */
+  mounts?: MountConfig[];
+  /**
+   * A whole root directory instead of the host's system directories: its top-level entries are
+   * bound read-only (or read-write with `{ path, writable: true }`); `/proc`, `/dev` and `/tmp`
+   * are still fresh. The entries are read when the sandbox is built.
+   */
+  rootfs?: string | RootfsConfig;
+  /**
+   * `true`: user, pid, mount, … namespaces (fail when unavailable); `false`: none, the
+   * filesystem is confined by Landlock alone to the same view (no private `/tmp`: the host's is
+   * not writable unless bound); `"auto"`: namespaces when this machine allows them, else
+   * Landlock alone (`enforced.namespaces` is then `[]`).
+   * @default "auto"
+   */
+  namespaces?: boolean | "auto";
+  /**
+   * Landlock, derived from the filesystem policy: `best-effort` uses what the kernel's ABI can
+   * do and names the rest in `enforced.landlockDropped`; `required` fails when the kernel cannot
+   * do everything the policy asks; `off` never applies it.
+   * @default "best-effort"
+   */
+  landlock?: LandlockMode;
 }
+
+/** How Landlock is applied. */
+export type LandlockMode = "best-effort" | "required" | "off";
+
+/**
+ * A mount inside the sandbox. `target` is always the absolute path inside; `source` a host path
+ * (its symlinks are followed on the host). Binds are `nosuid,nodev`.
+ */
+export type MountConfig =
+  /** A host path, read-write unless `readOnly` (`target` defaults to `source`). */
+  | { type: "bind"; source: string; target?: string; readOnly?: boolean }
+  /** A fresh tmpfs. @default size "64M", mode 0o755 */
+  | { type: "tmpfs"; target: string; size?: number | string; mode?: number }
+  /**
+   * Copy-on-write over a host directory: writes are discarded with the run (kept in a private
+   * tmpfs of `size`, default "64M"), or kept in the host directory `upper` (its work directory
+   * is `upper + ".work"`; both are created when missing and must be on one filesystem).
+   */
+  | { type: "overlay"; source: string; target?: string; upper?: string; size?: number | string }
+  /** An empty directory (mode default 0o755). */
+  | { type: "dir"; target: string; mode?: number }
+  /** A symlink at `target` whose contents are `source`. */
+  | { type: "symlink"; source: string; target: string };
+
+/** A root directory for the sandbox. */
+export interface RootfsConfig {
+  path: string;
+  /** Bind its entries read-write. @default false */
+  writable?: boolean;
+}
+
+/** A validated mount. */
+export type ResolvedMount =
+  | { type: "bind"; source: string; target: string; readOnly: boolean }
+  | { type: "tmpfs"; target: string; sizeBytes: number; mode: number }
+  | {
+    type: "overlay";
+    source: string;
+    target: string;
+    upper: string | null;
+    work: string | null;
+    sizeBytes: number;
+  }
+  | { type: "dir"; target: string; mode: number }
+  | { type: "symlink"; source: string; target: string };
 
 /** A seccomp policy in a config. */
 export interface SeccompConfig {
@@ -87,6 +183,11 @@ export interface ResolvedConfig {
   hostname: string;
   privilegeMode: PrivilegeMode;
   tmpSizeBytes: number;
+  limits: Limits;
+  mounts: ResolvedMount[];
+  rootfs: { path: string; writable: boolean } | null;
+  namespaces: boolean | "auto";
+  landlock: LandlockMode;
   seccomp: {
     profile: string;
     allow: string[];
@@ -117,8 +218,10 @@ export interface Enforced {
   seccomp: string | null;
   /** The Landlock ABI used, or null when Landlock was not applied. */
   landlock: number | null;
-  /** The resource-limit backend: `none` until limits are configured. */
-  limits: "cgroup-v2" | "cgroup-v1" | "rlimit" | "none";
+  /** The limits backend and every limit actually applied (and what was approximated or dropped). */
+  limits: AppliedLimits;
+  /** What the filesystem policy wanted from Landlock but the kernel's ABI cannot do. */
+  landlockDropped?: string[];
   /** The uid the target ran as, inside the sandbox. */
   uid: number;
 }
@@ -149,6 +252,8 @@ export interface SandboxResult {
   cpuUserUs: number;
   cpuSystemUs: number;
   memoryPeakBytes: number;
+  /** True when a fork or clone failed on the pids limit during the run. */
+  pidsLimitHit: boolean;
   /** The first syscall the seccomp filter refused, or null. */
   seccompViolation: SeccompViolation | null;
   /** How many syscalls the filter refused (errno mode counts every one). */

@@ -143,3 +143,11 @@ t("profiles lists profiles with counts, a profile's syscalls, numbers and BPF", 
   assertMatch((await cli("profiles", "essential", "--bpf")).stdout, /^0000: ld \[4\]/);
   assertEquals((await cli("profiles", "nope")).code, 2);
 });
+
+t("a weaker sandbox is never silent: the CLI warns on stderr", async () => {
+  const r = await cli("run", "--no-namespaces", "--", "true");
+  assertEquals(r.code, 0);
+  assertMatch(r.stderr, /warning: namespaces turned off: only Landlock confines the files/);
+  const q = await cli("run", "-q", "--no-namespaces", "--", "true");
+  assertEquals(q.stderr, "");
+});

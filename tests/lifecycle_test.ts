@@ -3,6 +3,7 @@
 import { assert, assertEquals } from "./_assert.ts";
 import { hostProcesses, marker, modeLabel, ROOT, sandbox, waitFor } from "./_helpers.ts";
 import { collect } from "../lib/run.ts";
+import { runDirBase } from "../lib/rundir.ts";
 
 const t = (name: string, fn: () => Promise<void>) => Deno.test(`${name} [${modeLabel}]`, fn);
 
@@ -124,7 +125,7 @@ t("binary output of 300 KB arrives intact", async () => {
 });
 
 t("no status directory is left behind after runs", async () => {
-  const base = `/tmp/sandbox-ts-${Deno.uid()}`;
+  const base = runDirBase()!;
   await sandbox().run("true");
   const mine = [...Deno.readDirSync(base)].filter((e) => e.name.startsWith(`${Deno.pid}-`));
   assertEquals(mine, []);

@@ -37,7 +37,23 @@ Deno.test("bad config values are rejected naming the field, the value and what i
     [{ env: { A: "x\0y" } }, "NUL", RangeError],
     [{ env: [] }, "Invalid env", TypeError],
     [{ tmpSize: "0" }, "must not be 0", RangeError],
-    [{ memory: "1G" }, 'Unknown config field "memory"', RangeError],
+    [{ memry: "1G" }, 'Unknown config field "memry"', RangeError],
+    [{ memory: "12QB" }, 'Invalid memory "12QB"', RangeError],
+    [{ maxPids: 0 }, "Invalid maxPids 0: expected an integer from 1", RangeError],
+    [{ maxPids: 1.5 }, "Invalid maxPids 1.5", RangeError],
+    [{ cpuPercent: NaN }, "Invalid cpuPercent NaN", RangeError],
+    [{ cpuPercent: 100000 }, "Invalid cpuPercent 100000", RangeError],
+    [
+      { cpuPercent: 50, cpuQuota: { quota: 5000 } },
+      "Conflicting cpuPercent and cpuQuota",
+      RangeError,
+    ],
+    [{ cpuQuota: { quota: 10, period: 100000 } }, "Invalid cpuQuota.quota 10", RangeError],
+    [{ cpuTime: "1 hour" }, 'Invalid cpuTime "1 hour"', RangeError],
+    [{ openFiles: -1 }, "Invalid openFiles -1", RangeError],
+    [{ fileSize: "0" }, "Invalid fileSize", RangeError],
+    [{ maxOutput: "lots" }, 'Invalid maxOutput "lots"', RangeError],
+    [{ limits: "loose" }, 'Invalid limits "loose"', RangeError],
   ];
   for (const [config, msg, type] of cases) {
     assertThrows(() => validateConfig(config), type, msg);
@@ -160,7 +176,13 @@ Deno.test("frames: magic, little-endian length, NUL-terminated tokens, joined", 
 
 const ctx = {
   mode: "unprivileged" as const,
-  enforced: { namespaces: [], seccomp: null, landlock: null, limits: "none" as const, uid: 1000 },
+  enforced: {
+    namespaces: [],
+    seccomp: null,
+    landlock: null,
+    limits: { backend: "none" as const, maxOutputBytes: 1, approximated: [], dropped: [] },
+    uid: 1000,
+  },
   opPath: (i: number) => (i === 3 ? "/srv/data" : i === 9 ? "nope" : null),
   launcherCode: 0,
   launcherSignal: null,

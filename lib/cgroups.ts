@@ -1,0 +1,180 @@
+/**
+ * Finds where this process may create cgroups, once per process: a `sandbox-ts` directory of
+ * our own (created here) under which the launcher creates one cgroup per run. Also sweeps the
+ * per-run cgroups of processes that died (a launcher killed with SIGKILL cannot remove its own).
+ *
+ * - cgroup v2, root: `<mount>/sandbox-ts`, with memory/pids/cpu enabled in its subtree_control
+ *   (they must be enabled in the mount root's; we never change a cgroup we did not create).
+ * - cgroup v2, unprivileged: the highest ancestor of our own cgroup that is delegated to us
+ *   (writable `cgroup.procs`) and is not our own leaf gets a `sandbox-ts` child. Moving the
+ *   child there needs write access to the common ancestor, which delegation gives.
+ * - cgroup v1: in each hierarchy, `sandbox-ts` under our own cgroup (so the container's or
+ *   service's limits still apply), when writable.
+ *
+ * @module
+ */
+
+import type { CgroupHost, V1Controller } from "./limits.ts";
+
+const CONTAINER = "sandbox-ts";
+const V1_CONTROLLERS: V1Controller[] = ["memory", "pids", "cpu", "cpuacct"];
+const V2_CONTROLLERS = ["memory", "pids", "cpu"];
+
+function read(path: string): string | null {
+  try {
+    return Deno.readTextFileSync(path);
+  } catch {
+    return null;
+  }
+}
+
+function writable(path: string): boolean {
+  try {
+    const f = Deno.openSync(path, { write: true });
+    f.close();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function ensureDir(path: string): boolean {
+  try {
+    Deno.mkdirSync(path, { mode: 0o755 });
+  } catch (e) {
+    if (!(e instanceof Deno.errors.AlreadyExists)) return false;
+  }
+  return writable(`${path}/cgroup.procs`);
+}
+
+/** Removes per-run cgroups (`<pid>-<n>-<id>`) whose Deno process is gone and that are empty. */
+function sweep(container: string): void {
+  let entries: Deno.DirEntry[];
+  try {
+    entries = [...Deno.readDirSync(container)];
+  } catch {
+    return;
+  }
+  for (const e of entries) {
+    const m = /^(\d+)-\d+-/.exec(e.name);
+    if (!e.isDirectory || !m) continue;
+    const pid = Number(m[1]);
+    if (pid === Deno.pid || read(`/proc/${pid}/stat`) !== null) continue;
+    try {
+      Deno.removeSync(`${container}/${e.name}`); // rmdir: fails (EBUSY) if still populated
+    } catch {
+      // busy or raced: leave it
+    }
+  }
+}
+
+interface Mount {
+  dir: string;
+  type: string;
+  opts: string[];
+}
+
+function mounts(): Mount[] {
+  return (read("/proc/self/mounts") ?? "").split("\n").map((l) => l.split(" ")).filter((f) =>
+    f.length > 3
+  ).map((f) => ({ dir: f[1]!, type: f[2]!, opts: f[3]!.split(",") }));
+}
+
+/** Our own cgroup path per v1 controller, and the v2 path ("" key). */
+function selfCgroups(): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const line of (read("/proc/self/cgroup") ?? "").split("\n")) {
+    const [, ctls, path] = line.split(":");
+    if (ctls === undefined || path === undefined) continue;
+    if (ctls === "") out.set("", path);
+    for (const c of ctls.split(",")) if (c) out.set(c, path);
+  }
+  return out;
+}
+
+/** Detects a usable cgroup v2 parent under `mount` (exported for tests on a fake tree). */
+export function detectV2(mount: string, self: string, euid: number): CgroupHost | null {
+  const ctl = (read(`${mount}/cgroup.controllers`) ?? "").trim().split(/\s+/);
+  if (!V2_CONTROLLERS.some((c) => ctl.includes(c))) return null;
+  let base: string | null = null;
+  if (euid === 0) {
+    base = mount;
+  } else {
+    // Walk up from our own cgroup to the top of what is delegated to us.
+    const parts = self.split("/").filter(Boolean);
+    for (let i = parts.length - 1; i >= 1; i--) {
+      const dir = `${mount}/${parts.slice(0, i).join("/")}`;
+      if (!writable(`${dir}/cgroup.procs`)) break;
+      base = dir;
+    }
+  }
+  if (base === null) {
+    return {
+      version: null,
+      reason: `no cgroup v2 subtree is delegated to uid ${euid} (our cgroup is "${self}")`,
+    };
+  }
+  const container = `${base}/${CONTAINER}`;
+  if (!ensureDir(container)) {
+    return { version: null, reason: `cannot create "${container}"` };
+  }
+  const available = (read(`${container}/cgroup.controllers`) ?? "").trim().split(/\s+/);
+  const wanted = V2_CONTROLLERS.filter((c) => available.includes(c));
+  try {
+    if (wanted.length) {
+      Deno.writeTextFileSync(
+        `${container}/cgroup.subtree_control`,
+        wanted.map((c) => `+${c}`).join(" "),
+      );
+    }
+  } catch (e) {
+    return { version: null, reason: `cannot enable controllers in "${container}": ${e}` };
+  }
+  sweep(container);
+  return { version: 2, parent: container };
+}
+
+function detectV1(all: Mount[], self: Map<string, string>, euid: number): CgroupHost | null {
+  const parents: Partial<Record<V1Controller, string>> = {};
+  let found = false;
+  for (const ctl of V1_CONTROLLERS) {
+    const m = all.find((x) => x.type === "cgroup" && x.opts.includes(ctl));
+    if (!m) continue;
+    found = true;
+    const path = self.get(ctl) ?? "/";
+    const container = `${m.dir}${path === "/" ? "" : path}/${CONTAINER}`;
+    if (euid !== 0 && !writable(`${m.dir}${path === "/" ? "" : path}/cgroup.procs`)) continue;
+    if (!ensureDir(container)) continue;
+    sweep(container);
+    parents[ctl] = container;
+  }
+  if (!found) return null;
+  if (!Object.keys(parents).length) {
+    return { version: null, reason: `the cgroup v1 hierarchies are not writable by uid ${euid}` };
+  }
+  return { version: 1, parents };
+}
+
+let cached: CgroupHost | undefined;
+
+/** The cgroup facilities for this process (detected once; sweeps stale runs). */
+export function cgroupHost(euid: number): CgroupHost {
+  if (cached) return cached;
+  const all = mounts();
+  const self = selfCgroups();
+  let host: CgroupHost | null = null;
+  for (const m of all.filter((x) => x.type === "cgroup2")) {
+    host = detectV2(m.dir, self.get("") ?? "/", euid);
+    if (host) break;
+  }
+  if (!host || host.version === null) host = detectV1(all, self, euid) ?? host;
+  cached = host ?? { version: null, reason: "no cgroup hierarchy with memory, pids or cpu" };
+  return cached;
+}
+
+let counter = 0;
+
+/** A unique cgroup name for one run: `<deno pid>-<n>-<id>` (the sweep reads the pid). */
+export function runCgroupName(id: string): string {
+  return `${Deno.pid}-${++counter}-${id}`;
+}

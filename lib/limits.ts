@@ -1,0 +1,281 @@
+/**
+ * Resource limits: validation, the backend that enforces each limit, and the launcher ops.
+ * Pure: what the host offers comes in as {@linkcode CgroupHost}.
+ *
+ * | limit | cgroup v2 | cgroup v1 | rlimit fallback |
+ * |---|---|---|---|
+ * | memory | `memory.max`, `memory.swap.max` 0 | `memory.limit_in_bytes`, `memsw` | `RLIMIT_DATA` per process (best effort) |
+ * | pids | `pids.max` | `pids.max` | `RLIMIT_NPROC` of uid 1000 in the sandbox's user namespace (best effort) |
+ * | cpu share | `cpu.max` | `cpu.cfs_quota_us`/`cfs_period_us` | none (dropped in best effort) |
+ * | cpu time | `RLIMIT_CPU` per process, every backend (1 s granularity: SIGXCPU, then SIGKILL 1 s later) |
+ * | open files | `RLIMIT_NOFILE`, every backend |
+ * | file size | `RLIMIT_FSIZE`, every backend (SIGXFSZ) |
+ * | output | counted by the library; past it the sandbox is killed (`output-limit`) |
+ *
+ * @module
+ */
+
+import type { Op } from "./config.ts";
+import { describeValue, parseDuration, parseSize } from "./parse.ts";
+import { UnsupportedError } from "./errors.ts";
+
+/** The cgroup facilities of this host, as found by `lib/cgroups.ts`. */
+export type CgroupHost =
+  | { version: 2; parent: string }
+  | { version: 1; parents: Partial<Record<V1Controller, string>> }
+  | { version: null; reason: string };
+
+/** The cgroup v1 controllers the launcher uses. */
+export type V1Controller = "memory" | "pids" | "cpu" | "cpuacct";
+
+/** Validated limits (all optional). */
+export interface Limits {
+  memoryBytes: number | null;
+  pids: number | null;
+  cpu: { quotaUs: number; periodUs: number } | null;
+  cpuTimeMs: number | null;
+  openFiles: number | null;
+  fileSizeBytes: number | null;
+  maxOutputBytes: number;
+  /** `strict`: a limit this mode cannot apply fails the build; `best-effort`: it is dropped or approximated and reported. */
+  mode: "strict" | "best-effort";
+}
+
+/** The default cap on captured output (stdout + stderr) per run. */
+export const DEFAULT_MAX_OUTPUT = 64 << 20;
+
+function positiveInt(value: unknown, field: string, max: number): number {
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 1 || value > max) {
+    throw new (typeof value === "number" ? RangeError : TypeError)(
+      `Invalid ${field} ${describeValue(value)}: expected an integer from 1 to ${max}`,
+    );
+  }
+  return value;
+}
+
+/** The raw limit fields of a config. */
+export interface LimitsConfig {
+  memory?: number | string;
+  maxPids?: number;
+  cpuPercent?: number;
+  cpuQuota?: { quota: number; period?: number };
+  cpuTime?: number | string;
+  openFiles?: number;
+  fileSize?: number | string;
+  maxOutput?: number | string;
+  limits?: "strict" | "best-effort";
+}
+
+/**
+ * Validates limit fields. `cpus` bounds `cpuPercent` (100 × CPUs).
+ *
+ * @example
+ * ```ts
+ * import { validateLimits } from "./limits.ts";
+ * const l = validateLimits({ memory: "256M", cpuPercent: 150, maxPids: 64 }, 2);
+ * console.assert(l.memoryBytes === 256 << 20 && l.cpu?.quotaUs === 150_000);
+ * ```
+ */
+export function validateLimits(c: LimitsConfig, cpus: number): Limits {
+  let memoryBytes: number | null = null;
+  if (c.memory !== undefined) {
+    memoryBytes = parseSize(c.memory, "memory");
+    if (memoryBytes < 1 << 20) {
+      throw new RangeError(`Invalid memory ${describeValue(c.memory)}: expected at least 1M`);
+    }
+  }
+  if (c.cpuPercent !== undefined && c.cpuQuota !== undefined) {
+    throw new RangeError(`Conflicting cpuPercent and cpuQuota: set one of them`);
+  }
+  let cpu: Limits["cpu"] = null;
+  if (c.cpuPercent !== undefined) {
+    const max = 100 * cpus;
+    const p = c.cpuPercent;
+    if (typeof p !== "number" || !Number.isFinite(p) || p <= 0 || p > max) {
+      throw new (typeof p === "number" ? RangeError : TypeError)(
+        `Invalid cpuPercent ${
+          describeValue(p)
+        }: expected a number above 0 and at most ${max} (100 × ${cpus} CPUs)`,
+      );
+    }
+    cpu = { quotaUs: Math.max(1000, Math.round(p * 1000)), periodUs: 100_000 };
+  }
+  if (c.cpuQuota !== undefined) {
+    if (typeof c.cpuQuota !== "object" || c.cpuQuota === null) {
+      throw new TypeError(
+        `Invalid cpuQuota ${describeValue(c.cpuQuota)}: expected { quota, period }`,
+      );
+    }
+    const periodUs = c.cpuQuota.period === undefined
+      ? 100_000
+      : positiveInt(c.cpuQuota.period, "cpuQuota.period", 1_000_000);
+    if (periodUs < 1000) {
+      throw new RangeError(`Invalid cpuQuota.period ${periodUs}: expected 1000 to 1000000 µs`);
+    }
+    const quotaUs = positiveInt(c.cpuQuota.quota, "cpuQuota.quota", 1_000_000_000);
+    if (quotaUs < 1000) {
+      throw new RangeError(`Invalid cpuQuota.quota ${quotaUs}: expected at least 1000 µs`);
+    }
+    cpu = { quotaUs, periodUs };
+  }
+  const mode = c.limits ?? "strict";
+  if (mode !== "strict" && mode !== "best-effort") {
+    throw new RangeError(
+      `Invalid limits ${describeValue(mode)}: expected one of "strict", "best-effort"`,
+    );
+  }
+  return {
+    memoryBytes,
+    pids: c.maxPids === undefined ? null : positiveInt(c.maxPids, "maxPids", 4_194_304),
+    cpu,
+    cpuTimeMs: c.cpuTime === undefined ? null : parseDuration(c.cpuTime, "cpuTime"),
+    openFiles: c.openFiles === undefined ? null : positiveInt(c.openFiles, "openFiles", 1 << 20),
+    fileSizeBytes: c.fileSize === undefined ? null : nonZero(c.fileSize, "fileSize"),
+    maxOutputBytes: c.maxOutput === undefined
+      ? DEFAULT_MAX_OUTPUT
+      : nonZero(c.maxOutput, "maxOutput"),
+    mode,
+  };
+}
+
+function nonZero(value: unknown, field: string): number {
+  const n = parseSize(value, field);
+  if (n === 0) throw new RangeError(`Invalid ${field} ${describeValue(value)}: must not be 0`);
+  return n;
+}
+
+/** What a run enforces, for `enforced` in the result. */
+export interface AppliedLimits {
+  backend: "cgroup-v2" | "cgroup-v1" | "rlimit" | "none";
+  memoryBytes?: number;
+  pids?: number;
+  cpu?: { quotaUs: number; periodUs: number };
+  cpuTimeMs?: number;
+  openFiles?: number;
+  fileSizeBytes?: number;
+  maxOutputBytes: number;
+  /** Limits that were asked for but are only approximated (best effort). */
+  approximated: string[];
+  /** Limits that were asked for but could not be applied (best effort). */
+  dropped: string[];
+}
+
+/** A limit that cannot be applied in strict mode. */
+export class LimitUnavailableError extends UnsupportedError {
+  override name = "LimitUnavailableError";
+}
+
+/**
+ * Chooses the backend and produces the static ops for the limits.
+ *
+ * @example
+ * ```ts
+ * import { limitOps, validateLimits } from "./limits.ts";
+ * const { ops, applied } = limitOps(validateLimits({ maxPids: 32 }, 2), {
+ *   version: 2,
+ *   parent: "/sys/fs/cgroup/sandbox-ts",
+ * });
+ * console.assert(applied.backend === "cgroup-v2" && ops.some((o) => o[0] === "pids-max"));
+ * ```
+ */
+export function limitOps(limits: Limits, host: CgroupHost): { ops: Op[]; applied: AppliedLimits } {
+  const ops: Op[] = [];
+  const applied: AppliedLimits = {
+    backend: "none",
+    maxOutputBytes: limits.maxOutputBytes,
+    approximated: [],
+    dropped: [],
+  };
+  // A cgroup only when a cgroup limit is asked for: without one, init's rusage already counts
+  // every process of the run (init reaps them all), and a per-run cgroup costs ~0.3-0.6 ms.
+  const wantsCgroup = limits.memoryBytes !== null || limits.pids !== null || limits.cpu !== null;
+  if (!wantsCgroup) {
+    // nothing to create
+  } else if (host.version === 2) {
+    ops.push(["cgroup-v2", host.parent]);
+    applied.backend = "cgroup-v2";
+  } else if (host.version === 1) {
+    const needed: V1Controller[] = ["cpuacct"];
+    if (limits.memoryBytes !== null) needed.push("memory");
+    if (limits.pids !== null) needed.push("pids");
+    if (limits.cpu !== null) needed.push("cpu");
+    // Accounting hierarchies are joined whenever present, limits only where asked.
+    for (const ctl of ["memory", "pids", "cpu", "cpuacct"] as const) {
+      const dir = host.parents[ctl];
+      if (dir) ops.push(["cgroup-v1", ctl, dir]);
+      else if (needed.includes(ctl) && ctl !== "cpuacct") {
+        unavailable(limits, applied, ctl, `the cgroup v1 "${ctl}" hierarchy is not writable`);
+      }
+    }
+    if (ops.length) applied.backend = "cgroup-v1";
+  }
+  const cg = applied.backend !== "none";
+  const reason = host.version === null ? host.reason : "no cgroup";
+  if (limits.memoryBytes !== null) {
+    if (cg && !applied.dropped.includes("memory")) {
+      ops.push(["memory-max", String(limits.memoryBytes)]);
+      applied.memoryBytes = limits.memoryBytes;
+    } else if (!cg) {
+      unavailable(limits, applied, "memory", reason, true);
+      // Approximation: private writable memory per process (RLIMIT_AS would break V8/JVM/Go).
+      const v = String(limits.memoryBytes);
+      ops.push(["rlimit", "data", v, v]);
+      applied.memoryBytes = limits.memoryBytes;
+    }
+  }
+  if (limits.pids !== null) {
+    if (cg && !applied.dropped.includes("pids")) {
+      ops.push(["pids-max", String(limits.pids)]);
+      applied.pids = limits.pids;
+    } else if (!cg) {
+      unavailable(limits, applied, "pids", reason, true);
+      // Counted per uid in the sandbox's own user namespace (kernel >= 5.14 ucounts).
+      const v = String(limits.pids + 1); // + init
+      ops.push(["rlimit", "nproc", v, v]);
+      applied.pids = limits.pids;
+    }
+  }
+  if (limits.cpu !== null) {
+    if (cg && !applied.dropped.includes("cpu")) {
+      ops.push(["cpu-max", String(limits.cpu.quotaUs), String(limits.cpu.periodUs)]);
+      applied.cpu = limits.cpu;
+    } else if (!cg) {
+      unavailable(limits, applied, "cpu", reason);
+    }
+  }
+  if (!cg && (limits.memoryBytes !== null || limits.pids !== null)) applied.backend = "rlimit";
+  if (limits.cpuTimeMs !== null) {
+    // SIGXCPU at the soft limit, SIGKILL one second later if it is ignored.
+    const soft = Math.max(1, Math.ceil(limits.cpuTimeMs / 1000));
+    ops.push(["rlimit", "cpu", String(soft), String(soft + 1)]);
+    applied.cpuTimeMs = soft * 1000;
+    if (applied.backend === "none") applied.backend = "rlimit";
+  }
+  if (limits.openFiles !== null) {
+    ops.push(["rlimit", "nofile", String(limits.openFiles), String(limits.openFiles)]);
+    applied.openFiles = limits.openFiles;
+  }
+  if (limits.fileSizeBytes !== null) {
+    const v = String(limits.fileSizeBytes);
+    ops.push(["rlimit", "fsize", v, v]);
+    applied.fileSizeBytes = limits.fileSizeBytes;
+  }
+  return { ops, applied };
+}
+
+function unavailable(
+  limits: Limits,
+  applied: AppliedLimits,
+  what: string,
+  reason: string,
+  approximated = false,
+): void {
+  if (limits.mode === "strict") {
+    throw new LimitUnavailableError(
+      `Cannot enforce the ${what} limit: ${reason || "no writable cgroup"}. ` +
+        `Run as root, or with a delegated cgroup v2 subtree (systemd-run --user --scope -p Delegate=yes ...), ` +
+        `or accept approximations with limits "best-effort" (CLI: --limits best-effort)`,
+    );
+  }
+  (approximated ? applied.approximated : applied.dropped).push(what);
+}

@@ -1,0 +1,63 @@
+// Streaming: raw bytes, arrival order, lines, and a status that waits for the output but can
+// never be hung by it.
+import { assert, assertEquals } from "./_assert.ts";
+import { modeLabel, sandbox } from "./_helpers.ts";
+import { collect } from "../lib/run.ts";
+
+const t = (name: string, fn: () => Promise<void>) => Deno.test(`${name} [${modeLabel}]`, fn);
+const dec = new TextDecoder();
+
+t("output() yields stdout and stderr chunks in arrival order", async () => {
+  const child = sandbox().spawn("sh", [
+    "-c",
+    "echo o1; sleep 0.05; echo e1 >&2; sleep 0.05; echo o2; sleep 0.05; echo e2 >&2",
+  ]);
+  const seen: string[] = [];
+  for await (const c of child.output()) seen.push(`${c.stream}:${dec.decode(c.data).trim()}`);
+  assertEquals(seen, ["stdout:o1", "stderr:e1", "stdout:o2", "stderr:e2"]);
+  assertEquals((await child.status).exitCode, 0);
+});
+
+t("lines() splits text output, keeping a last line without newline", async () => {
+  const child = sandbox().spawn("sh", ["-c", "printf 'a\\nżółw\\n\\nlast'"]);
+  const lines: string[] = [];
+  for await (const l of child.lines()) lines.push(l);
+  await child.stderr.cancel();
+  assertEquals(lines, ["a", "żółw", "", "last"]);
+  await child.status;
+});
+
+t("raw bytes survive: every byte value, split multi-byte sequences", async () => {
+  const child = sandbox().spawn("python3", [
+    "-c",
+    "import sys; sys.stdout.buffer.write(bytes(range(256)) * 1000); sys.stdout.flush()",
+  ]);
+  const out = await collect(child.stdout);
+  await child.stderr.cancel();
+  assertEquals(out.length, 256_000);
+  assert(out.every((b, i) => b === i % 256));
+  await child.status;
+});
+
+t("status resolves after the output that is being read has been delivered", async () => {
+  const child = sandbox().spawn("sh", ["-c", "head -c 200000 /dev/zero; echo done >&2"]);
+  let got = 0;
+  const reading = (async () => {
+    for await (const c of child.stdout) got += c.length;
+  })();
+  const errText = collect(child.stderr);
+  const result = await child.status;
+  // By the time status resolves, the pipe has been read to its end.
+  await reading;
+  assertEquals([result.exitCode, got, dec.decode(await errText)], [0, 200000, "done\n"]);
+});
+
+t("status does not wait for a stream nobody reads, nor for a daemon holding the pipe", async () => {
+  const child = sandbox({ timeout: "10s" }).spawn("sh", ["-c", "(sleep 30 &); echo hi"]);
+  const started = performance.now();
+  const result = await child.status;
+  assert(performance.now() - started < 5000);
+  assertEquals(result.exitCode, 0);
+  assertEquals(dec.decode(await collect(child.stdout)), "hi\n");
+  await child.stderr.cancel();
+});
