@@ -16,8 +16,9 @@ static char *token_ptrs[TOKENS_MAX + 1];
 static char *argv_store[TOKENS_MAX + 1];
 static char *envp_store[TOKENS_MAX + 1];
 
-/* op index -> path, for messages */
+/* op index -> path, for messages; entries [0, op_paths_len) belong to the last parse */
 static const char *op_paths[TOKENS_MAX];
+static size_t op_paths_len;
 
 static int bad(const char *what, const char *op, size_t index) {
   dprintf(2, "sandbox-launcher: %s: op \"%s\" (op %zu)\n", what, op, index);
@@ -170,6 +171,14 @@ static int add_mount(struct config *cfg, enum mount_kind kind, int op, const cha
 }
 
 int config_parse(char **t, size_t count, struct config *cfg) {
+  /* argv is not capped by frame_read: without this, argv_store/envp_store/op_paths overflow. */
+  if (count > TOKENS_MAX) {
+    dprintf(2, "sandbox-launcher: too many tokens: %zu (max %u)\n", count, TOKENS_MAX);
+    return -1;
+  }
+  /* Forget the paths of an earlier parse (every op index is below count). */
+  memset(op_paths, 0, op_paths_len * sizeof op_paths[0]);
+  op_paths_len = count;
   memset(cfg, 0, sizeof *cfg);
   cfg->exec_op = -1;
   bool seen[OP_COUNT] = {0};
@@ -430,6 +439,6 @@ int config_parse(char **t, size_t count, struct config *cfg) {
 
 const char *config_op_path(const struct config *cfg, int op) {
   (void)cfg;
-  if (op < 0 || op >= (int)TOKENS_MAX) return NULL;
+  if (op < 0 || (size_t)op >= op_paths_len) return NULL;
   return op_paths[op];
 }

@@ -10,10 +10,15 @@ cd "$root"
 deno=$(scripts/ensure-deno.sh) || exit 1
 export DENO_NO_UPDATE_CHECK=1 NO_COLOR=1
 
-if [ "$(id -u)" = 0 ] && ! command -v scmp_sys_resolver >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
-  echo "== installing Debian's seccomp tools (scmp_sys_resolver) for the syscall-table cross-check"
-  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq seccomp) >/dev/null 2>&1 ||
-    echo "note: could not install the seccomp package; that cross-check will be skipped with a reason"
+# Debian tools some tests cross-check with: scmp_sys_resolver (syscall tables), clang with
+# libFuzzer (the fuzz corpus regression). Missing ones are skipped with a printed reason.
+need=()
+command -v scmp_sys_resolver >/dev/null 2>&1 || need+=(seccomp)
+command -v clang >/dev/null 2>&1 || need+=(clang libclang-rt-14-dev)
+if [ "$(id -u)" = 0 ] && [ ${#need[@]} -gt 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "== installing ${need[*]} from Debian"
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}") >/dev/null 2>&1 ||
+    echo "note: could not install ${need[*]}; the tests that need them print why they are skipped"
 fi
 
 echo "== building the launcher (-Wall -Wextra -Werror)"
@@ -21,6 +26,13 @@ make -s -C launcher || { echo "tests: 0 passed, 1 failed"; exit 1; }
 
 passed=0
 failed=0
+count_line() { # $1 = log, $2 = prefix of a "PREFIX: N passed, M failed" line
+  local line
+  line=$(grep -E "^$2: [0-9]+ passed, [0-9]+ failed" "$1" | tail -1)
+  if [ -z "$line" ]; then failed=$((failed + 1)); return; fi
+  passed=$((passed + $(sed -E 's/.*: ([0-9]+) passed.*/\1/' <<<"$line")))
+  failed=$((failed + $(sed -E 's/.*, ([0-9]+) failed.*/\1/' <<<"$line")))
+}
 count() { # $1 = log file; adds deno test's summary to the totals
   local line p f
   line=$(grep -E '^(ok|FAILED) \| [0-9]+ passed' "$1" | tail -1)
@@ -42,6 +54,10 @@ else
 fi
 
 log=$(mktemp)
+echo "== launcher unit tests (ASan + UBSan) and the fuzz corpus"
+launcher/tests/run_unit.sh 2>&1 | tee "$log" | grep -E "^(unit|config_test|regress|skipped|note)"
+count_line "$log" unit
+
 echo "== deno test as uid $(id -u)"
 "$deno" test --allow-all --doc --quiet tests/ lib/ mod.ts 2>&1 | tee "$log"
 count "$log"
