@@ -121,6 +121,7 @@ enum op_id {
   OP_CGROUP_NAME, OP_CGROUP_V2, OP_CGROUP_V1, OP_MEMORY_MAX, OP_PIDS_MAX, OP_CPU_MAX,
   OP_OVERLAY, OP_OVERLAY_KEEP, OP_REMOUNT_RO, OP_MASK, OP_LANDLOCK, OP_LANDLOCK_PATH,
   OP_LANDLOCK_PATH_TRY,
+  OP_COPY_TRY,
   OP_COUNT
 };
 
@@ -146,7 +147,8 @@ static const struct op_spec OPS[OP_COUNT] = {
     [OP_ARG] = {"arg", 1, false},            [OP_EXEC] = {"exec", 1, true},
     [OP_CGROUP_NAME] = {"cgroup-name", 1, true}, [OP_CGROUP_V2] = {"cgroup-v2", 1, true},
     [OP_CGROUP_V1] = {"cgroup-v1", 2, false}, [OP_MEMORY_MAX] = {"memory-max", 1, true},
-    [OP_PIDS_MAX] = {"pids-max", 1, true},   [OP_CPU_MAX] = {"cpu-max", 2, true},
+    [OP_PIDS_MAX] = {"pids-max", 1, true},
+    [OP_COPY_TRY] = {"copy-try", 2, false},   [OP_CPU_MAX] = {"cpu-max", 2, true},
     [OP_OVERLAY] = {"overlay", 3, false},     [OP_OVERLAY_KEEP] = {"overlay-keep", 4, false},
     [OP_REMOUNT_RO] = {"remount-ro", 1, false}, [OP_MASK] = {"mask", 1, false},
     [OP_LANDLOCK] = {"landlock", 3, true},   [OP_LANDLOCK_PATH] = {"landlock-path", 2, false},
@@ -405,6 +407,9 @@ int config_parse(char **t, size_t count, struct config *cfg) {
       cfg->limits.cpu_quota = v1;
       cfg->limits.cpu_period = v2;
       cfg->limits.cpu_op = op;
+      break;
+    case OP_COPY_TRY:
+      if (add_mount(cfg, M_COPY_TRY, op, a, b, name, idx) < 0) return -1;
       break;
     case OP_COUNT: break;
     }

@@ -18,7 +18,7 @@ enum seccomp_notify_mode { SECCOMP_NOTIFY_NONE, SECCOMP_NOTIFY_KILL, SECCOMP_NOT
 
 enum mount_kind {
   M_RO_BIND, M_BIND, M_RO_BIND_TRY, M_TMPFS, M_PROC, M_DEV, M_SYMLINK, M_DIR,
-  M_OVERLAY, M_REMOUNT_RO, M_MASK
+  M_OVERLAY, M_REMOUNT_RO, M_MASK, M_COPY_TRY
 };
 
 struct mount_op {

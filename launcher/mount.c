@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -340,6 +341,39 @@ static int mount_dev(const struct mount_op *m, struct sbx_err *e) {
   return 0;
 }
 
+/* A small regular host file is copied into the (soon read-only) root tmpfs: a few cheap
+ * syscalls instead of three mount operations under the namespace lock (~24 us each). Anything
+ * else — a directory, a large or special file — is bound read-only, so the target sees the
+ * same content either way. A missing source is skipped. */
+#define COPY_MAX (256u << 10)
+static int copy_file(const struct mount_op *m, struct sbx_err *e) {
+  int src cleanup_fd = sys_openat2(oldroot_fd, m->src, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, IN_ROOT);
+  if (src < 0) {
+    if (errno == ENOENT || errno == ENOTDIR) return 0;
+    return fail(e, STEP_BIND, m->op);
+  }
+  struct stat st;
+  if (fstat(src, &st) < 0) return fail(e, STEP_BIND, m->op);
+  if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > COPY_MAX) {
+    struct mount_op bind = *m;
+    bind.kind = M_RO_BIND_TRY;
+    return mount_bind(&bind, e);
+  }
+  const char *leaf;
+  int parent cleanup_fd = open_dst(m->dst, DST_PARENT, 0755, &leaf);
+  if (parent < 0) return fail(e, STEP_MKDIR, m->op);
+  int out cleanup_fd = openat(parent, leaf, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC,
+                              (st.st_mode & 0555) | 0444);
+  if (out < 0) return fail(e, STEP_BIND, m->op);
+  for (off_t left = st.st_size; left > 0;) {
+    ssize_t n = sendfile(out, src, NULL, (size_t)left);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return n < 0 ? fail(e, STEP_BIND, m->op) : 0; /* shrank meanwhile: keep what is there */
+    left -= n;
+  }
+  return 0;
+}
+
 static int make_symlink(const struct mount_op *m, struct sbx_err *e) {
   const char *leaf;
   int parent cleanup_fd = open_dst(m->dst, DST_PARENT, 0755, &leaf);
@@ -368,6 +402,7 @@ static int apply_one(const struct mount_op *m, struct sbx_err *e) {
   case M_REMOUNT_RO: return remount_ro(m, e);
   case M_MASK: return mask(m, e);
   case M_SYMLINK: return make_symlink(m, e);
+  case M_COPY_TRY: return copy_file(m, e);
   case M_DIR: return make_dir(m, e);
   }
   return 0;
@@ -383,7 +418,9 @@ int mount_apply(const struct config *cfg, struct sbx_err *e) {
   if (mkdir("newroot", 0755) < 0 || mkdir("oldroot", 0755) < 0) return fail(e, STEP_MOUNT_BASE, -1);
   if (sys_pivot_root(".", "oldroot") < 0) return fail(e, STEP_PIVOT, -1);
   if (chdir("/") < 0) return fail(e, STEP_PIVOT, -1);
-  if (mount("tmpfs", NEWROOT, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=1048576") < 0)
+  /* Mount points and the small copied files (copy-try) live here; pages are used only when
+   * written, and the tmpfs turns read-only before the target runs. */
+  if (mount("tmpfs", NEWROOT, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=4194304") < 0)
     return fail(e, STEP_MOUNT_BASE, -1);
   newroot_fd = open(NEWROOT, O_PATH | O_DIRECTORY | O_CLOEXEC);
   oldroot_fd = open(OLDROOT, O_PATH | O_DIRECTORY | O_CLOEXEC);

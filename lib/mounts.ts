@@ -86,6 +86,11 @@ export interface FsHost {
   landlockAbi?: number;
   /** Whether user namespaces work here (absent: assumed to). Decides `namespaces: "auto"`. */
   userns?: boolean;
+  /**
+   * Which {@linkcode ETC_ENTRIES} exist on the host (symlinks followed): regular files are
+   * copied into the root, directories bound. Absent: every entry is bound if present.
+   */
+  etc?: Record<string, "file" | "dir">;
   /** The top-level entries of the configured rootfs, by name. */
   rootfs?: Record<string, DirEntry>;
 }
@@ -335,7 +340,11 @@ function rootSpecs(config: ResolvedConfig, host: FsHost): Spec[] {
     }
     for (const name of ETC_ENTRIES) {
       const p = `/etc/${name}`;
-      base.push({ op: ["ro-bind-try", p, p], dst: p, access: "read", optional: true });
+      const kind = host.etc ? host.etc[name] : "dir";
+      if (!kind) continue; // absent on this host: no op at all
+      // Small files are copied (much cheaper than a bind); directories are bound read-only.
+      const op = kind === "file" ? "copy-try" : "ro-bind-try";
+      base.push({ op: [op, p, p], dst: p, access: "read", optional: true });
     }
   }
   base.push({ op: ["proc", "/proc"], dst: "/proc", access: "proc" });

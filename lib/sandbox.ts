@@ -9,6 +9,7 @@ import { encodeFrame } from "./config.ts";
 import { findLauncher, launcherFeatures } from "./launcher.ts";
 import { type DirEntry, filesystemPlan } from "./mounts.ts";
 import {
+  ETC_ENTRIES,
   type HostLayout,
   namespacesFor,
   NOBODY,
@@ -63,7 +64,17 @@ function readHostLayout(): HostLayout {
       // absent on this host
     }
   }
-  hostLayout = { system, arch: hostArch() };
+  const etc: Record<string, "file" | "dir"> = {};
+  for (const name of ETC_ENTRIES) {
+    try {
+      const st = Deno.statSync(`/etc/${name}`);
+      if (st.isFile) etc[name] = "file";
+      else if (st.isDirectory) etc[name] = "dir";
+    } catch {
+      // absent on this host
+    }
+  }
+  hostLayout = { system, etc, arch: hostArch() };
   return hostLayout;
 }
 
