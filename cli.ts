@@ -84,6 +84,7 @@ Options:
       --symlink CONTENTS:DST
                             create a symlink
       --rootfs DIR          use DIR's entries as the root (read-only) instead of the host's
+  -r, --root DIR            the seed's name for --rootfs
                             system dirs; /proc, /dev, /tmp stay fresh
       --rootfs-writable     bind the rootfs entries read-write
       --no-namespaces       no namespaces: Landlock alone confines the filesystem to the
@@ -102,6 +103,7 @@ Options:
       --json                print the result as JSON on stderr at the end
       --result-file PATH    write the result as JSON to PATH
   -q, --quiet               no summary line on stderr
+  -v, --verbose             print the mode and what is enforced before running
       --launcher PATH       use this sandbox-launcher binary
   -h, --help                this help
 
@@ -152,6 +154,8 @@ const RUN_SPECS = {
   dir: { value: true, multiple: true },
   symlink: { value: true, multiple: true },
   rootfs: { value: true },
+  root: { value: true, short: "r" },
+  verbose: { short: "v" },
   "rootfs-writable": {},
   "no-namespaces": {},
   landlock: { value: true },
@@ -265,6 +269,12 @@ function buildConfig(p: ParsedArgs): SandboxConfig {
     if (action !== undefined) base.action = action as "kill" | "errno";
     c.seccomp = base;
   }
+  const root = p.options.get("root");
+  if (root) {
+    // -r/--root is the seed's name for the sandbox's root directory: --rootfs.
+    if (p.options.has("rootfs")) throw new UsageError(`Options "--root" and "--rootfs" conflict`);
+    p.options.set("rootfs", root);
+  }
   Object.assign(c, filesystemFromFlags(p.options, c));
   const env = p.options.get("env");
   if (env) {
@@ -322,6 +332,9 @@ async function cmdRun(argv: string[]): Promise<number> {
     throw e;
   }
   warnDegraded(sandbox.enforced, sandbox.config.namespaces, p.options.has("quiet"));
+  if (p.options.has("verbose")) {
+    console.error(`sandbox: mode ${sandbox.mode}; enforced ${JSON.stringify(sandbox.enforced)}`);
+  }
   const abort = new AbortController();
   const onSignal = () => abort.abort();
   const forwarded: Deno.Signal[] = ["SIGINT", "SIGTERM", "SIGHUP"];

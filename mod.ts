@@ -13,7 +13,12 @@
  * @module
  */
 
-export { Sandbox, SandboxBuilder, type SandboxOptions } from "./lib/sandbox.ts";
+export {
+  Sandbox,
+  SandboxBuilder,
+  type SandboxOptions,
+  type SeedNamespaces,
+} from "./lib/sandbox.ts";
 export { type OutputChunk, SandboxChild } from "./lib/run.ts";
 export {
   LauncherError,

@@ -132,6 +132,16 @@ function readHost(config: ResolvedConfig, launcher: string, euid: number): HostL
   return host;
 }
 
+/** The seed's `NamespaceConfig`: which namespaces to create. */
+export interface SeedNamespaces {
+  pid?: boolean;
+  ipc?: boolean;
+  net?: boolean;
+  mount?: boolean;
+  uts?: boolean;
+  user?: boolean;
+}
+
 /** Options that are not part of the serialisable config. */
 export interface SandboxOptions {
   /** Path of the launcher binary (else `SANDBOX_LAUNCHER`, else built next to the module). */
@@ -439,9 +449,35 @@ export class SandboxBuilder {
     return this.#with({ rootfs: { path, ...options } });
   }
 
-  /** `true`, `false` (Landlock alone) or `"auto"` (the default). */
-  namespaces(value: boolean | "auto"): SandboxBuilder {
-    return this.#with({ namespaces: value });
+  /** The seed's `root(path)`: the sandbox's root directory, i.e. {@linkcode rootfs} (read-only). */
+  root(path: string): SandboxBuilder {
+    return this.rootfs(path);
+  }
+
+  /**
+   * `true`, `false` (Landlock alone) or `"auto"` (the default: namespaces where the machine
+   * allows them, else Landlock alone). The seed's `NamespaceConfig` object is accepted too:
+   * `{ net: false }` shares the host network; switching off pid, mount, user, uts or ipc alone
+   * is refused (a run's processes could then outlive it or see the host), use `false` instead.
+   */
+  namespaces(value: boolean | "auto" | SeedNamespaces): SandboxBuilder {
+    if (typeof value !== "object" || value === null) return this.#with({ namespaces: value });
+    for (const [k, v] of Object.entries(value)) {
+      if (!["pid", "ipc", "net", "mount", "uts", "user"].includes(k)) {
+        throw new RangeError(
+          `Unknown namespaces field "${k}": expected one of pid, ipc, net, mount, uts, user`,
+        );
+      }
+      if (typeof v !== "boolean") {
+        throw new TypeError(`Invalid namespaces.${k} ${JSON.stringify(v)}: expected a boolean`);
+      }
+      if (k !== "net" && v === false) {
+        throw new RangeError(
+          `Invalid namespaces.${k} false: the sandbox always uses ${k} namespaces; use namespaces(false) for Landlock-only confinement`,
+        );
+      }
+    }
+    return this.#with({ namespaces: true, network: value.net === false ? "host" : "none" });
   }
 
   /** `best-effort` (default), `required` or `off`. */
