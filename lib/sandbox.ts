@@ -21,7 +21,7 @@ import {
   validateConfig,
   validateEnv,
 } from "./policy.ts";
-import { validateAbsolutePath } from "./parse.ts";
+import { describeValue, validateAbsolutePath } from "./parse.ts";
 import { type Prepared, runToCompletion, SandboxChild } from "./run.ts";
 import { limitOps } from "./limits.ts";
 import { cgroupHost } from "./cgroups.ts";
@@ -224,11 +224,34 @@ export class Sandbox {
 
   #check(program: unknown, args: unknown, options: RunOptions): [string, string[], RunOptions] {
     const [p, a] = validateCommand(program, args);
+    if (typeof options !== "object" || options === null) {
+      throw new TypeError(`Invalid options ${describeValue(options)}: expected an object`);
+    }
+    for (const key of Object.keys(options)) {
+      if (!["stdin", "signal", "env", "cwd", "stdio"].includes(key)) {
+        throw new RangeError(
+          `Unknown options field "${key}": expected one of stdin, signal, env, cwd`,
+        );
+      }
+    }
+    const stdin = options.stdin;
+    if (
+      stdin !== undefined && typeof stdin !== "string" && !(stdin instanceof Uint8Array) &&
+      !(stdin instanceof ReadableStream)
+    ) {
+      throw new TypeError(
+        `Invalid options.stdin ${
+          describeValue(stdin)
+        }: expected "null", "piped", a string, a Uint8Array or a ReadableStream`,
+      );
+    }
     const o: RunOptions = { ...options };
     if (options.env !== undefined) o.env = validateEnv(options.env, "options.env");
     if (options.cwd !== undefined) o.cwd = validateAbsolutePath(options.cwd, "options.cwd");
     if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
-      throw new TypeError("Invalid options.signal: expected an AbortSignal");
+      throw new TypeError(
+        `Invalid options.signal ${describeValue(options.signal)}: expected an AbortSignal`,
+      );
     }
     return [p, a, o];
   }
