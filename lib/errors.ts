@@ -4,12 +4,37 @@
  * @module
  */
 
-/** Base class of every sandbox error. */
+/**
+ * Base class of every sandbox error. Also thrown as is when the launcher cannot be started or
+ * ends without a result.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { SandboxBuilder, SandboxError } from "../mod.ts";
+ *
+ * const error = await new SandboxBuilder("e").build().run("/no/such/program")
+ *   .catch((e) => e);
+ * assert.ok(error instanceof SandboxError);
+ * ```
+ */
 export class SandboxError extends Error {
   override name = "SandboxError";
 }
 
-/** Describes where a sandbox setup failed. */
+/**
+ * Describes where a sandbox setup failed; every {@linkcode SandboxSetupError} carries these
+ * fields.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { SandboxSetupError, type SetupFailure } from "../mod.ts";
+ *
+ * const failure: SetupFailure = { step: "bind", errno: "ENOENT", path: "/data", exitCode: 125 };
+ * assert.equal(new SandboxSetupError(failure).path, "/data");
+ * ```
+ */
 export interface SetupFailure {
   /** The launcher step, e.g. `"bind"`, `"exec"`, `"uid-map"`. */
   step: string;
@@ -22,13 +47,23 @@ export interface SetupFailure {
 }
 
 /**
- * The sandbox could not be set up; the target never ran.
+ * The sandbox could not be set up; the target never ran. `step` is the launcher step that failed
+ * (`bind`, `tmpfs`, `uid-map`, `landlock`, `exec`, …), `errno` its error, `path` the path of the
+ * mount or program involved (for a mount, its destination inside the sandbox), `exitCode` the
+ * CLI's exit code (125; 126/127 for the subclasses). `Sandbox.run()` also sets `stderr`, where
+ * the launcher wrote its own message.
  *
  * @example
  * ```ts
- * import { SandboxSetupError } from "./errors.ts";
- * const e = new SandboxSetupError({ step: "bind", errno: "ENOENT", path: "/srv", exitCode: 125 });
- * console.assert(e.message.includes("/srv"));
+ * import assert from "node:assert/strict";
+ * import { SandboxBuilder, SandboxSetupError } from "../mod.ts";
+ *
+ * const sandbox = new SandboxBuilder("e").bind("/no/such/dir", "/data").build();
+ * const error = await sandbox.run("true").catch((e) => e);
+ * assert.ok(error instanceof SandboxSetupError);
+ * assert.equal(error.step, "bind");
+ * assert.equal(error.errno, "ENOENT");
+ * assert.equal(error.exitCode, 125);
  * ```
  */
 export class SandboxSetupError extends SandboxError implements SetupFailure {
@@ -51,7 +86,21 @@ export class SandboxSetupError extends SandboxError implements SetupFailure {
   }
 }
 
-/** The program was not found inside the sandbox (exit code 127). */
+/**
+ * The program was not found inside the sandbox (exit code 127). Programs are looked up on the
+ * sandbox's `PATH` inside the sandbox's root, not the host's.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ProgramNotFoundError, SandboxBuilder } from "../mod.ts";
+ *
+ * const error = await new SandboxBuilder("e").build().run("no-such-program").catch((e) => e);
+ * assert.ok(error instanceof ProgramNotFoundError);
+ * assert.equal(error.exitCode, 127);
+ * assert.equal(error.path, "no-such-program");
+ * ```
+ */
 export class ProgramNotFoundError extends SandboxSetupError {
   override name = "ProgramNotFoundError";
   constructor(f: SetupFailure) {
@@ -59,7 +108,20 @@ export class ProgramNotFoundError extends SandboxSetupError {
   }
 }
 
-/** The program exists inside the sandbox but cannot be executed (exit code 126). */
+/**
+ * The program exists inside the sandbox but cannot be executed (exit code 126): a directory, no
+ * execute permission, not an executable format, busy.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ProgramNotExecutableError, SandboxBuilder } from "../mod.ts";
+ *
+ * const error = await new SandboxBuilder("e").build().run("/etc").catch((e) => e);
+ * assert.ok(error instanceof ProgramNotExecutableError);
+ * assert.equal(error.exitCode, 126);
+ * ```
+ */
 export class ProgramNotExecutableError extends SandboxSetupError {
   override name = "ProgramNotExecutableError";
   constructor(f: SetupFailure) {
@@ -67,12 +129,38 @@ export class ProgramNotExecutableError extends SandboxSetupError {
   }
 }
 
-/** The launcher binary is missing and could not be built. */
+/**
+ * The launcher binary is missing, not executable or could not be built (no `make` or C
+ * compiler); thrown by `build()` (or the first run of a `new Sandbox()`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { LauncherError, SandboxBuilder } from "../mod.ts";
+ *
+ * const builder = new SandboxBuilder("e").launcherPath("/no/such/launcher");
+ * assert.throws(() => builder.build(), LauncherError);
+ * ```
+ */
 export class LauncherError extends SandboxError {
   override name = "LauncherError";
 }
 
-/** The machine cannot provide what the configuration requires (e.g. user namespaces). */
+/**
+ * The machine cannot provide what the configuration requires: namespaces asked for with
+ * `namespaces: true` where user namespaces are refused, Landlock `required` on a kernel that
+ * cannot do it, an unreadable rootfs, an unsupported architecture, or (as its subclass
+ * `LimitUnavailableError`) a limit that cannot be enforced in `strict` mode. Thrown by `build()`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { SandboxBuilder, UnsupportedError } from "../mod.ts";
+ *
+ * const builder = new SandboxBuilder("e").rootfs("/no/such/rootfs");
+ * assert.throws(() => builder.build(), UnsupportedError);
+ * ```
+ */
 export class UnsupportedError extends SandboxError {
   override name = "UnsupportedError";
 }

@@ -195,17 +195,16 @@ export function limitOps(limits: Limits, host: CgroupHost): { ops: Op[]; applied
     ops.push(["cgroup-v2", host.parent]);
     applied.backend = "cgroup-v2";
   } else if (host.version === 1) {
-    const needed: V1Controller[] = ["cpuacct"];
+    // Only the hierarchies of the limits asked for: each costs a mkdir, a join and an rmdir
+    // per run, and init's rusage already counts the CPU of every process of the run.
+    const needed: V1Controller[] = [];
     if (limits.memoryBytes !== null) needed.push("memory");
     if (limits.pids !== null) needed.push("pids");
     if (limits.cpu !== null) needed.push("cpu");
-    // Accounting hierarchies are joined whenever present, limits only where asked.
-    for (const ctl of ["memory", "pids", "cpu", "cpuacct"] as const) {
+    for (const ctl of needed) {
       const dir = host.parents[ctl];
       if (dir) ops.push(["cgroup-v1", ctl, dir]);
-      else if (needed.includes(ctl) && ctl !== "cpuacct") {
-        unavailable(limits, applied, ctl, `the cgroup v1 "${ctl}" hierarchy is not writable`);
-      }
+      else unavailable(limits, applied, ctl, `the cgroup v1 "${ctl}" hierarchy is not writable`);
     }
     if (ops.length) applied.backend = "cgroup-v1";
   }

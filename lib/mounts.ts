@@ -35,8 +35,6 @@ export const ETC_ENTRIES = [
   "services",
   "networks",
   "ld.so.cache",
-  "ld.so.conf",
-  "ld.so.conf.d",
   "localtime",
   "timezone",
   "alternatives",
@@ -49,9 +47,6 @@ export const ETC_ENTRIES = [
   "inputrc",
   "magic",
   "magic.mime",
-  "python3",
-  "python3.11",
-  "perl",
 ];
 
 /** `/proc` entries bound read-only over themselves (bubblewrap/Docker's list). */

@@ -8,7 +8,7 @@
 import { encodeFrame, joinFrames } from "./config.ts";
 import { SandboxError, SandboxSetupError } from "./errors.ts";
 import { runOps } from "./policy.ts";
-import { makeRunDir } from "./rundir.ts";
+import { makeRunStatus } from "./rundir.ts";
 import { runCgroupName } from "./cgroups.ts";
 import { spawnLauncher, type Stdio } from "./spawn.ts";
 import { decodeResult } from "./status.ts";
@@ -86,9 +86,9 @@ export class SandboxChild implements AsyncDisposable {
     options: RunOptions & { stdio?: Stdio },
   ) {
     options.signal?.throwIfAborted();
-    const dir = makeRunDir();
+    const status = makeRunStatus();
     const ops = runOps({
-      statusPath: `${dir}/status`,
+      statusPath: status.path,
       ...(prepared.cgroupId ? { cgroupName: runCgroupName(prepared.cgroupId) } : {}),
       program,
       args,
@@ -99,14 +99,14 @@ export class SandboxChild implements AsyncDisposable {
     try {
       frame = joinFrames(prepared.frame, encodeFrame(ops));
     } catch (e) {
-      Deno.removeSync(dir, { recursive: true });
+      status.cleanup();
       throw e;
     }
     const stdio = options.stdio ?? "piped";
     try {
       this.#proc = spawnLauncher(prepared.launcher, stdio, stdio);
     } catch (e) {
-      Deno.removeSync(dir, { recursive: true });
+      status.cleanup();
       throw new SandboxError(
         `Cannot start the sandbox launcher "${prepared.launcher}": ${(e as Error).message}`,
       );
@@ -157,13 +157,15 @@ export class SandboxChild implements AsyncDisposable {
       );
       clearTimeout(this.#killTimer);
       options.signal?.removeEventListener("abort", onAbort);
+      // A few hundred bytes, usually on tmpfs: read and remove synchronously (cheaper than a
+      // trip through the thread pool).
       let text = "";
       try {
-        text = await Deno.readTextFile(`${dir}/status`);
+        text = Deno.readTextFileSync(status.path);
       } catch {
         // no status file: the launcher died early; decodeResult reports it
       } finally {
-        await Deno.remove(dir, { recursive: true }).catch(() => {});
+        status.cleanup();
       }
       return decodeResult(text, {
         mode: prepared.mode,

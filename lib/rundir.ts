@@ -1,7 +1,7 @@
 /**
  * Private per-run directories for the launcher's status file: `sandbox-ts-<uid>/` (0700,
  * in `$XDG_RUNTIME_DIR` or `/dev/shm` when present, else `$TMPDIR` or `/tmp`;
- * verified to be ours), one `<pid>-<n>` dir per run. Directories left by a process that died
+ * verified to be ours), one `<pid>-<n>` status file per run. Files left by a process that died
  * (a Deno killed with SIGKILL) are swept the first time a process uses the base.
  *
  * @module
@@ -62,7 +62,9 @@ function alive(pid: number): boolean {
 function sweep(dir: string): void {
   for (const entry of Deno.readDirSync(dir)) {
     const pid = Number(entry.name.split("-")[0]);
-    if (!Number.isInteger(pid) || pid === Deno.pid || alive(pid)) continue;
+    // Entries of our own pid are from an earlier process that had it: the sweep runs before
+    // our first run.
+    if (!Number.isInteger(pid) || (pid !== Deno.pid && alive(pid))) continue;
     try {
       Deno.removeSync(`${dir}/${entry.name}`, { recursive: true });
     } catch {
@@ -71,18 +73,32 @@ function sweep(dir: string): void {
   }
 }
 
-/** Creates a fresh private directory for one run. */
-export function makeRunDir(): string {
+/** Where one run's status file goes, and how to remove it afterwards. */
+export interface RunStatus {
+  path: string;
+  cleanup(): void;
+}
+
+/**
+ * A fresh status-file path for one run: `<base>/<pid>-<n>`, created by the launcher itself
+ * (O_EXCL|O_NOFOLLOW) inside our private 0700 base — no directory per run. Without a usable
+ * base, a private temp dir is made instead.
+ */
+export function makeRunStatus(): RunStatus {
   const b = ensureBase();
-  if (b === null) return Deno.makeTempDirSync({ prefix: "sandbox-ts-" });
-  for (;;) {
-    const dir = `${b}/${Deno.pid}-${++counter}`;
-    try {
-      Deno.mkdirSync(dir, { mode: 0o700 });
-      return dir;
-    } catch (e) {
-      if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
-    }
+  if (b === null) {
+    const dir = Deno.makeTempDirSync({ prefix: "sandbox-ts-" });
+    return { path: `${dir}/status`, cleanup: () => removeQuietly(dir, true) };
+  }
+  const path = `${b}/${Deno.pid}-${++counter}`;
+  return { path, cleanup: () => removeQuietly(path, false) };
+}
+
+function removeQuietly(path: string, recursive: boolean): void {
+  try {
+    Deno.removeSync(path, { recursive });
+  } catch {
+    // already gone (the launcher never created it)
   }
 }
 

@@ -200,7 +200,10 @@ export function decodeResult(text: string, ctx: DecodeContext): SandboxResult {
   const signal = exit.signal ? signalName(exit.signal) : null;
   const cg = records.find((r) => r.type === "cgroup");
   const usage = cg && cg.type === "cgroup" ? cg : null;
-  const cpuUs = usage ? usage.cpuUs : exit.userUs + exit.sysUs;
+  // CPU from the cgroup when it accounted any (v2 always; v1 only with cpuacct), else from
+  // init's rusage, which covers every process of the run (init reaps them all).
+  const cgCpu = usage && usage.cpuUs > 0 ? usage : null;
+  const cpuUs = cgCpu ? cgCpu.cpuUs : exit.userUs + exit.sysUs;
   const limits = ctx.enforced.limits;
   const oomKilled = (usage?.oomKills ?? 0) > 0;
   const exitCode = exit.signal ? null : exit.code;
@@ -232,7 +235,7 @@ export function decodeResult(text: string, ctx: DecodeContext): SandboxResult {
     aborted: ctx.aborted || (exit.killed && !ctx.outputLimited),
     wallTimeMs: Math.round(exit.wallUs / 100) / 10,
     cpuTimeUs: cpuUs,
-    ...splitCpu(cpuUs, usage, exit),
+    ...splitCpu(cpuUs, cgCpu, exit),
     // The cgroup's peak covers every process (and tmpfs pages); ru_maxrss the largest one.
     memoryPeakBytes: usage && usage.memoryPeak > 0 ? usage.memoryPeak : exit.maxRssKb * 1024,
     pidsLimitHit: (usage?.pidsMaxHits ?? 0) > 0,

@@ -7,19 +7,98 @@
 
 import type { AppliedLimits, Limits } from "./limits.ts";
 
-/** How the sandbox gets its privileges. `auto` picks `privileged` when running as root. */
+/**
+ * How the sandbox gets its privileges. `privileged` needs root (the sandbox's uid 1000 is then
+ * host uid 65534, and cgroups are created under `/sys/fs/cgroup/sandbox-ts`); `unprivileged`
+ * maps uid 1000 to the caller; `auto` picks `privileged` when running as root.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type PrivilegeMode, SandboxBuilder } from "../mod.ts";
+ *
+ * const mode: PrivilegeMode = "auto";
+ * const sandbox = new SandboxBuilder("job").privilegeMode(mode).build();
+ * assert.equal(sandbox.mode, Deno.uid() === 0 ? "privileged" : "unprivileged");
+ * ```
+ */
 export type PrivilegeMode = "auto" | "privileged" | "unprivileged";
 
-/** The mode a run actually used. */
+/**
+ * The mode a sandbox actually uses, after `auto` is resolved: `Sandbox.mode` and
+ * `SandboxResult.mode`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type ResolvedMode, SandboxBuilder } from "../mod.ts";
+ *
+ * const mode: ResolvedMode = new SandboxBuilder("job").privilegeMode("unprivileged").build().mode;
+ * assert.equal(mode, "unprivileged");
+ * ```
+ */
 export type ResolvedMode = "privileged" | "unprivileged";
 
-/** Network policy: `none` is a private network namespace with only `lo` (up); `host` shares it. */
+/**
+ * Network policy: `none` is a private network namespace with only `lo` (up); `host` shares the
+ * host's network namespace.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type NetworkMode, SandboxBuilder } from "../mod.ts";
+ *
+ * const network: NetworkMode = "none";
+ * const result = await new SandboxBuilder("net").network(network).build()
+ *   .run("cat", ["/proc/net/dev"]);
+ * assert.match(result.stdout, /\blo:/);
+ * assert.doesNotMatch(result.stdout, /eth0/);
+ * ```
+ */
 export type NetworkMode = "none" | "host";
 
-/** Namespaces the sandbox can create. */
+/**
+ * Namespaces the sandbox can create; `enforced.namespaces` lists those a sandbox uses (`[]` when
+ * Landlock alone confines it).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type NamespaceName, SandboxBuilder } from "../mod.ts";
+ *
+ * const sandbox = new SandboxBuilder("ns").namespaces(true).build();
+ * const expected: NamespaceName[] = ["user", "pid", "mount", "uts", "ipc", "net", "cgroup"];
+ * assert.deepEqual([...sandbox.enforced.namespaces].sort(), [...expected].sort());
+ * ```
+ */
 export type NamespaceName = "user" | "pid" | "mount" | "uts" | "ipc" | "net" | "cgroup";
 
-/** Why a run ended. */
+/**
+ * Why a run ended (`SandboxResult.reason`). When several causes apply, the most specific wins, in
+ * this order:
+ *
+ * - `timeout`: the wall-clock `timeout` ran out; the whole sandbox was killed (`timedOut: true`).
+ * - `output-limit`: stdout + stderr passed `maxOutput`; the sandbox was killed, what fit is kept.
+ * - `seccomp`: the filter refused a syscall with action `kill` (`killedBySeccomp: true`).
+ * - `memory`: the cgroup's OOM killer fired (`oomKilled: true`).
+ * - `cpu-time`: the target died of `SIGXCPU`, or of `SIGKILL` after using its `cpuTime`.
+ * - `file-size`: the target died of `SIGXFSZ` (it wrote past `fileSize`).
+ * - `pids`: a fork or clone failed on `maxPids` and the target exited non-zero.
+ * - `signaled`: the target died of another signal (also after `kill()` or an abort).
+ * - `exited`: the target exited on its own; `exitCode` says how.
+ * - `setup-failed`: reserved; a failed setup rejects with a {@linkcode SandboxSetupError}
+ *   instead of producing a result.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { SandboxBuilder, type SandboxReason } from "../mod.ts";
+ *
+ * const result = await new SandboxBuilder("t").timeout(50).build().run("sleep", ["5"]);
+ * const reason: SandboxReason = result.reason;
+ * assert.equal(reason, "timeout");
+ * ```
+ */
 export type SandboxReason =
   | "exited"
   | "signaled"
@@ -33,9 +112,27 @@ export type SandboxReason =
   | "setup-failed";
 
 /**
- * A sandbox configuration as plain data (the shape of a `--config FILE.json`). Every field is
- * validated by {@linkcode validateConfig}; sizes accept bytes or strings like `"64M"`, durations
- * milliseconds or strings like `"2s"`.
+ * A sandbox configuration as plain data (the shape of a `--config FILE.json`, and what
+ * {@linkcode SandboxBuilder} setters write). Every field is validated when the
+ * {@linkcode Sandbox} is constructed (`TypeError`/`RangeError` naming the field); sizes accept
+ * bytes or strings like `"64M"`, durations milliseconds or strings like `"2s"`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Sandbox, type SandboxConfig } from "../mod.ts";
+ *
+ * const config: SandboxConfig = {
+ *   id: "job-7",
+ *   timeout: "5s",
+ *   env: { LANG: "C.UTF-8" },
+ *   cwd: "/tmp",
+ *   seccomp: { profile: "minimal", deny: ["uname"] },
+ *   mounts: [{ type: "tmpfs", target: "/scratch", size: "8M" }],
+ * };
+ * const result = await new Sandbox(config).run("sh", ["-c", "pwd; echo $LANG"]);
+ * assert.equal(result.stdout, "/tmp\nC.UTF-8\n");
+ * ```
  */
 export interface SandboxConfig {
   /** Identifier, `^[A-Za-z0-9_.-]{1,64}$`. @default "sandbox" */
@@ -61,21 +158,49 @@ export interface SandboxConfig {
    * @default "compute" (runs python3, node, gcc, sh and coreutils)
    */
   seccomp?: string | SeccompConfig;
-  /** Memory limit (hard, swap off), e.g. `"256M"`. Needs a cgroup unless `limits` is best-effort. */
+  /**
+   * Memory limit (hard, swap off), at least `"1M"`, e.g. `"256M"`. Needs a cgroup unless
+   * `limits` is best-effort (then `RLIMIT_DATA` per process).
+   * @default no limit
+   */
   memory?: number | string;
-  /** Maximum number of processes and threads in the sandbox. */
+  /**
+   * Maximum number of processes and threads in the sandbox (1 to 4194304; cgroup `pids.max`).
+   * @default no limit
+   */
   maxPids?: number;
-  /** CPU share in percent of one CPU (above 100 allowed, up to 100 × CPUs). */
+  /**
+   * CPU share in percent of one CPU (above 100 allowed, up to 100 × CPUs). Conflicts with
+   * `cpuQuota`.
+   * @default no limit
+   */
   cpuPercent?: number;
-  /** CPU share as a cgroup quota and period in µs (period defaults to 100000). */
+  /**
+   * CPU share as a cgroup quota and period in µs (each 1000 to 1000000; the period defaults to
+   * 100000). Conflicts with `cpuPercent`.
+   * @default no limit
+   */
   cpuQuota?: { quota: number; period?: number };
-  /** CPU time per process (RLIMIT_CPU, 1 s granularity), e.g. `"2s"`. */
+  /**
+   * CPU time per process (RLIMIT_CPU, rounded up to whole seconds), e.g. `"2s"`.
+   * @default no limit
+   */
   cpuTime?: number | string;
-  /** Maximum open files per process (RLIMIT_NOFILE). */
+  /**
+   * Maximum open files per process (RLIMIT_NOFILE).
+   * @default the launcher's inherited limit
+   */
   openFiles?: number;
-  /** Maximum size of a file the sandbox writes (RLIMIT_FSIZE). */
+  /**
+   * Maximum size of a file the sandbox writes (RLIMIT_FSIZE; past it, `SIGXFSZ`).
+   * @default no limit
+   */
   fileSize?: number | string;
-  /** Cap on captured stdout + stderr per run; past it the run stops with reason `output-limit`. @default "64M" */
+  /**
+   * Cap on captured stdout + stderr per run (both together); past it the run is killed with
+   * reason `output-limit` and what fit is kept.
+   * @default "64M"
+   */
   maxOutput?: number | string;
   /**
    * `strict`: a limit this machine or mode cannot enforce makes `build()` throw; `best-effort`:
@@ -93,6 +218,7 @@ export interface SandboxConfig {
    * A whole root directory instead of the host's system directories: its top-level entries are
    * bound read-only (or read-write with `{ path, writable: true }`); `/proc`, `/dev` and `/tmp`
    * are still fresh. The entries are read when the sandbox is built.
+   * @default null (the host's `/usr`, `/bin`, `/sbin`, `/lib*` and parts of `/etc`)
    */
   rootfs?: string | RootfsConfig;
   /**
@@ -112,15 +238,45 @@ export interface SandboxConfig {
   landlock?: LandlockMode;
 }
 
-/** How Landlock is applied. */
+/**
+ * How Landlock is applied: `best-effort` (the default) uses what the kernel's ABI can do and
+ * names the rest in `enforced.landlockDropped`; `required` fails the build when the kernel
+ * cannot enforce the whole filesystem policy; `off` never applies it.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type LandlockMode, SandboxBuilder } from "../mod.ts";
+ *
+ * const mode: LandlockMode = "best-effort";
+ * const sandbox = new SandboxBuilder("ll").landlock(mode).build();
+ * // The ABI version used, or null where the kernel has no Landlock.
+ * assert.ok(sandbox.enforced.landlock === null || sandbox.enforced.landlock >= 1);
+ * ```
+ */
 export type LandlockMode = "best-effort" | "required" | "off";
 
 /**
  * A mount inside the sandbox. `target` is always the absolute path inside; `source` a host path
- * (its symlinks are followed on the host). Binds are `nosuid,nodev`.
+ * (its symlinks are followed on the host). Binds are `nosuid,nodev`. Mounts are applied parents
+ * first; a mount replaces the default entries at or below its target.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type MountConfig, Sandbox } from "../mod.ts";
+ *
+ * const mounts: MountConfig[] = [
+ *   { type: "tmpfs", target: "/work", size: "4M" },
+ *   { type: "dir", target: "/work/out", mode: 0o700 },
+ *   { type: "symlink", source: "/work/out", target: "/out" },
+ * ];
+ * const result = await new Sandbox({ mounts }).run("sh", ["-c", "echo hi > /out/f; cat /work/out/f"]);
+ * assert.equal(result.stdout, "hi\n");
+ * ```
  */
 export type MountConfig =
-  /** A host path, read-write unless `readOnly` (`target` defaults to `source`). */
+  /** A host path, read-write unless `readOnly` (`target` defaults to `source`; `readOnly` to false). */
   | { type: "bind"; source: string; target?: string; readOnly?: boolean }
   /** A fresh tmpfs. @default size "64M", mode 0o755 */
   | { type: "tmpfs"; target: string; size?: number | string; mode?: number }
@@ -130,13 +286,27 @@ export type MountConfig =
    * is `upper + ".work"`; both are created when missing and must be on one filesystem).
    */
   | { type: "overlay"; source: string; target?: string; upper?: string; size?: number | string }
-  /** An empty directory (mode default 0o755). */
+  /** An empty directory. @default mode 0o755 */
   | { type: "dir"; target: string; mode?: number }
   /** A symlink at `target` whose contents are `source`. */
   | { type: "symlink"; source: string; target: string };
 
-/** A root directory for the sandbox. */
+/**
+ * A root directory for the sandbox (`SandboxConfig.rootfs`): its top-level entries are bound
+ * over the sandbox's read-only root; `/proc`, `/dev` and `/tmp` stay fresh.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type RootfsConfig, Sandbox } from "../mod.ts";
+ *
+ * const rootfs: RootfsConfig = { path: "/", writable: false };
+ * const result = await new Sandbox({ rootfs }).run("test", ["-d", "/etc"]);
+ * assert.equal(result.exitCode, 0);
+ * ```
+ */
 export interface RootfsConfig {
+  /** The host directory whose entries become the root. */
   path: string;
   /** Bind its entries read-write. @default false */
   writable?: boolean;
@@ -157,13 +327,31 @@ export type ResolvedMount =
   | { type: "dir"; target: string; mode: number }
   | { type: "symlink"; source: string; target: string };
 
-/** A seccomp policy in a config. */
+/**
+ * A seccomp policy in a config: a profile, syscalls added to or removed from it, and what a
+ * refused syscall does.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Sandbox } from "../mod.ts";
+ *
+ * const sandbox = new Sandbox({ seccomp: { profile: "minimal", deny: ["uname"], action: "errno" } });
+ * const result = await sandbox.run("uname");
+ * assert.equal(result.exitCode, 1); // uname(2) failed with EPERM; the program went on
+ * assert.equal(result.seccompViolation?.syscall, "uname");
+ * ```
+ */
 export interface SeccompConfig {
-  /** @default "compute" */
+  /**
+   * `essential`, `minimal`, `io-heavy`, `compute`, `network`, `unrestricted`, or `none` (no
+   * filter; debugging only).
+   * @default "compute"
+   */
   profile?: string;
-  /** Extra syscalls to allow (the never-list cannot be allowed). */
+  /** Extra syscalls to allow (the never-list cannot be allowed). @default [] */
   allow?: string[];
-  /** Syscalls to refuse although the profile allows them. */
+  /** Syscalls to refuse although the profile allows them. @default [] */
   deny?: string[];
   /**
    * `kill`: the first refused syscall kills the whole sandbox (reason `"seccomp"`); `errno`: it
@@ -196,23 +384,69 @@ export interface ResolvedConfig {
   };
 }
 
-/** Where the target's stdin comes from. */
+/**
+ * Where the target's stdin comes from: `"null"` (`/dev/null`), `"piped"` (write to
+ * `SandboxChild.stdin`), or the input itself: any other string (sent as UTF-8), bytes, or a
+ * stream; stdin is closed after it.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { SandboxBuilder, type StdinOption } from "../mod.ts";
+ *
+ * const stdin: StdinOption = "3\n1\n2\n";
+ * const result = await new SandboxBuilder("sort").build().run("sort", [], { stdin });
+ * assert.equal(result.stdout, "1\n2\n3\n");
+ * ```
+ */
 export type StdinOption = "null" | "piped" | string | Uint8Array | ReadableStream<Uint8Array>;
 
-/** Options for one run. */
+/**
+ * Options for one run (`Sandbox.run()` and `Sandbox.spawn()`); unknown fields are refused.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type RunOptions, SandboxBuilder } from "../mod.ts";
+ *
+ * const options: RunOptions = { env: { NAME: "world" }, cwd: "/tmp", stdin: "null" };
+ * const result = await new SandboxBuilder("opts").build()
+ *   .run("sh", ["-c", "echo hello $NAME from $(pwd)"], options);
+ * assert.equal(result.stdout, "hello world from /tmp\n");
+ * ```
+ */
 export interface RunOptions {
   /** The target's stdin. @default "null" */
   stdin?: StdinOption;
-  /** Aborting kills the whole sandbox; the result has `aborted: true`. */
+  /**
+   * Aborting kills the whole sandbox; the result has `aborted: true` (a signal already aborted
+   * throws at once).
+   * @default none
+   */
   signal?: AbortSignal;
-  /** Extra environment for this run (merged over the sandbox's). */
+  /** Extra environment for this run (merged over the sandbox's). @default {} */
   env?: Record<string, string>;
-  /** Working directory for this run (absolute, inside the sandbox). */
+  /** Working directory for this run (absolute, inside the sandbox). @default the sandbox's `cwd` */
   cwd?: string;
 }
 
-/** What was actually enforced for a run. */
+/**
+ * What was actually enforced for a run (`SandboxResult.enforced`, also `Sandbox.enforced`
+ * before any run), so a caller can refuse a weaker sandbox than it needs.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type Enforced, SandboxBuilder } from "../mod.ts";
+ *
+ * const enforced: Enforced = new SandboxBuilder("e").seccompProfile("minimal").build().enforced;
+ * assert.equal(enforced.seccomp, "minimal");
+ * assert.equal(enforced.uid, Deno.uid() === 0 && enforced.namespaces.length === 0 ? 65534 : 1000);
+ * assert.deepEqual(enforced.limits.dropped, []);
+ * ```
+ */
 export interface Enforced {
+  /** The namespaces created; `[]` when Landlock alone confines the run. */
   namespaces: NamespaceName[];
   /** The seccomp profile installed, or null. */
   seccomp: string | null;
@@ -226,7 +460,10 @@ export interface Enforced {
   uid: number;
 }
 
-/** A syscall refused by the seccomp filter. */
+/**
+ * A syscall refused by the seccomp filter (`SandboxResult.seccompViolation`), named by the
+ * launcher's user-notification listener.
+ */
 export interface SeccompViolation {
   /** Its name on the architecture it was made for, e.g. `"ptrace"`. */
   syscall: string;
@@ -236,21 +473,48 @@ export interface SeccompViolation {
   arch: string;
 }
 
-/** The outcome of a run. JSON field names are part of the public API. */
+/**
+ * The outcome of a run. JSON field names are part of the public API (the CLI's `--json` and
+ * `--result-file` print this object).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { SandboxBuilder, type SandboxResult } from "../mod.ts";
+ *
+ * const child = new SandboxBuilder("r").build().spawn("sh", ["-c", "exit 3"]);
+ * const result: SandboxResult = await child.status;
+ * assert.equal(result.exitCode, 3);
+ * assert.equal(result.signal, null);
+ * assert.equal(result.reason, "exited");
+ * assert.ok(result.wallTimeMs > 0 && result.memoryPeakBytes > 0);
+ * ```
+ */
 export interface SandboxResult {
   /** The exit code, or null when the target died by a signal or was killed. */
   exitCode: number | null;
   /** The signal name (`"SIGKILL"`) that ended the target, or null. */
   signal: string | null;
+  /** Why the run ended; see {@linkcode SandboxReason}. */
   reason: SandboxReason;
+  /** True when the wall-clock `timeout` ran out. */
   timedOut: boolean;
+  /** True when the cgroup's OOM killer killed a process of the run. */
   oomKilled: boolean;
   /** True when the run was stopped through `kill()`, an AbortSignal or disposal. */
   aborted: boolean;
+  /** Wall-clock time of the run in milliseconds (0.1 ms resolution). */
   wallTimeMs: number;
+  /** CPU time of every process of the run, in µs (the cgroup's, else rusage of init's children). */
   cpuTimeUs: number;
+  /** The user-mode part of `cpuTimeUs`. */
   cpuUserUs: number;
+  /** The kernel-mode part of `cpuTimeUs`. */
   cpuSystemUs: number;
+  /**
+   * Peak memory in bytes: the cgroup's peak (every process, tmpfs pages included) when the run
+   * had a cgroup, else the largest process's peak RSS.
+   */
   memoryPeakBytes: number;
   /** True when a fork or clone failed on the pids limit during the run. */
   pidsLimitHit: boolean;
@@ -264,11 +528,27 @@ export interface SandboxResult {
   stdout?: string;
   /** Captured stderr (by `run()`), as text. */
   stderr?: string;
+  /** The mode the run used. */
   mode: ResolvedMode;
+  /** What the run enforced. */
   enforced: Enforced;
 }
 
-/** The result of `Sandbox.run()`: a {@linkcode SandboxResult} with the captured output. */
+/**
+ * The result of `Sandbox.run()`: a {@linkcode SandboxResult} with the captured output as text
+ * (UTF-8).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type CapturedResult, SandboxBuilder } from "../mod.ts";
+ *
+ * const result: CapturedResult = await new SandboxBuilder("c").build()
+ *   .run("sh", ["-c", "echo out; echo err >&2"]);
+ * assert.equal(result.stdout, "out\n");
+ * assert.equal(result.stderr, "err\n");
+ * ```
+ */
 export interface CapturedResult extends SandboxResult {
   stdout: string;
   stderr: string;

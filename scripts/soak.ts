@@ -68,7 +68,7 @@ function runCgroups(): number {
   return n;
 }
 
-function statusDirs(): number {
+function statusFiles(): number {
   const base = runDirBase();
   if (!base) return 0;
   return [...Deno.readDirSync(base)].filter((e) => e.name.startsWith(`${Deno.pid}-`)).length;
@@ -79,7 +79,7 @@ function snapshot() {
     processes: descendants().length,
     cgroups: runCgroups(),
     mounts: Deno.readTextFileSync("/proc/self/mountinfo").trim().split("\n").length,
-    statusDirs: statusDirs(),
+    statusFiles: statusFiles(),
     fds: [...Deno.readDirSync("/proc/self/fd")].length,
   };
 }
