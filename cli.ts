@@ -20,7 +20,7 @@ import {
 import { doctor, formatDoctor } from "./lib/doctor.ts";
 import { filesystemFromFlags } from "./lib/mounts.ts";
 import { parseArgs, type ParsedArgs, UsageError } from "./lib/cli_args.ts";
-import { VERSION } from "./lib/launcher.ts";
+import { prepareLauncher, VERSION } from "./lib/launcher.ts";
 import {
   compileSeccomp,
   disassemble,
@@ -319,6 +319,8 @@ async function cmdRun(argv: string[]): Promise<number> {
   if (!program) {
     throw new UsageError("Missing PROGRAM: sandbox run [OPTIONS] [--] PROGRAM [ARGS...]");
   }
+  // From a remote module (JSR) the launcher is fetched and built here, once.
+  await prepareLauncher(one(p, "launcher"));
   let builder: SandboxBuilder;
   let sandbox;
   try {
@@ -388,14 +390,14 @@ async function cmdRun(argv: string[]): Promise<number> {
   }
 }
 
-function cmdDoctor(argv: string[]): number {
+async function cmdDoctor(argv: string[]): Promise<number> {
   const p = parseArgs(argv, { json: {}, help: { short: "h" }, launcher: { value: true } }, false);
   if (p.options.has("help")) {
     console.log(DOCTOR_HELP);
     return 0;
   }
   if (p.positionals.length) throw new UsageError(`Unexpected argument "${p.positionals[0]}"`);
-  const report = doctor(one(p, "launcher"));
+  const report = doctor(await prepareLauncher(one(p, "launcher")));
   console.log(p.options.has("json") ? JSON.stringify(report, null, 2) : formatDoctor(report));
   return 0;
 }
@@ -475,7 +477,7 @@ export async function main(argv: string[]): Promise<number> {
       case "doctor":
       case "check":
       case "--check":
-        return cmdDoctor(rest);
+        return await cmdDoctor(rest);
       case "profiles":
       case "seccomp":
       case "--list-seccomp":

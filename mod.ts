@@ -1,13 +1,28 @@
 /**
  * sandbox-ts: run untrusted programs in a Linux sandbox from Deno — user, pid, mount, uts, ipc,
- * net and cgroup namespaces, a private read-only root, a pid-1 reaper, no capabilities, a
- * wall-clock limit that kills every process of the run.
+ * net and cgroup namespaces, a private read-only root, a pid-1 reaper, no capabilities, seccomp,
+ * Landlock, cgroup and rlimit limits, and a wall-clock limit that kills every process of the
+ * run. A small C launcher (`launcher/`, built with `make` on first use) applies the policy.
  *
- * ```ts ignore
- * import { SandboxBuilder } from "@sandbox-ts/sandbox";
- * const sandbox = new SandboxBuilder("job-1").timeout("5s").build();
+ * Entry points: {@linkcode SandboxBuilder} (or `new Sandbox(config)` from plain data),
+ * `Sandbox.run()` for a captured result, `Sandbox.spawn()` for a {@linkcode SandboxChild} with
+ * streams. The package name is `@sandbox-ts/sandbox`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { SandboxBuilder } from "./mod.ts";
+ *
+ * const sandbox = new SandboxBuilder("job-1").timeout("5s").env({ LANG: "C.UTF-8" }).build();
  * const result = await sandbox.run("python3", ["-c", "print(6 * 7)"]);
- * console.log(result.exitCode, result.stdout); // 0 "42\n"
+ * assert.equal(result.exitCode, 0);
+ * assert.equal(result.stdout, "42\n");
+ *
+ * const child = sandbox.spawn("sh", ["-c", "yes | head -3"]);
+ * let lines = 0;
+ * for await (const _line of child.lines()) lines++;
+ * assert.equal(lines, 3);
+ * assert.equal((await child.status).reason, "exited");
  * ```
  *
  * @module
@@ -30,6 +45,7 @@ export {
   UnsupportedError,
 } from "./lib/errors.ts";
 export { parseDuration, parseSize } from "./lib/parse.ts";
+export { prepareLauncher } from "./lib/launcher.ts";
 export { exitCodeFor } from "./lib/status.ts";
 export type {
   CapturedResult,

@@ -84,20 +84,55 @@ function cacheDir(): string {
   return `${base}/sandbox-ts/${VERSION}`;
 }
 
-/** Copies (or downloads, for a remote module) the sources into dir. */
+/** Copies the sources of a local module into dir. */
 function stageSources(dir: string): void {
   Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const src = moduleDir();
-  for (const name of LAUNCHER_SOURCES) {
-    const url = new URL(name, src);
-    if (url.protocol === "file:") {
-      Deno.copyFileSync(url, `${dir}/${name}`);
-    } else {
-      throw new LauncherError(
-        `Cannot build the sandbox launcher from a remote module (${src.href}): download the sources, run "make -C launcher" and set SANDBOX_LAUNCHER to the binary`,
-      );
-    }
+  for (const name of LAUNCHER_SOURCES) Deno.copyFileSync(new URL(name, moduleDir()), `${dir}/${name}`);
+}
+
+/** Builds staged sources and moves the binary into the cache dir atomically. */
+function buildInCache(staging: string): string {
+  const cache = cacheDir();
+  make(staging);
+  Deno.mkdirSync(cache, { recursive: true, mode: 0o700 });
+  Deno.renameSync(`${staging}/${BINARY}`, `${cache}/${BINARY}`);
+  Deno.removeSync(staging, { recursive: true });
+  return `${cache}/${BINARY}`;
+}
+
+/**
+ * Makes sure a launcher exists, fetching its C sources first when this module was imported
+ * from a remote URL (JSR, https) — which the synchronous lookup cannot do. The CLI calls it;
+ * a library imported from JSR calls it once before building sandboxes.
+ *
+ * @example
+ * ```ts
+ * import { prepareLauncher } from "../mod.ts";
+ * const path = await prepareLauncher();
+ * console.assert(path.endsWith("sandbox-launcher"));
+ * ```
+ */
+export async function prepareLauncher(explicit?: string): Promise<string> {
+  const dir = moduleDir();
+  if (explicit || dir.protocol === "file:" || envVar("SANDBOX_LAUNCHER")) {
+    return findLauncher(explicit);
   }
+  const cached = `${cacheDir()}/${BINARY}`;
+  if (!isExecutable(cached)) {
+    const staging = `${cacheDir()}.build-${Deno.pid}`;
+    Deno.mkdirSync(staging, { recursive: true, mode: 0o700 });
+    for (const name of LAUNCHER_SOURCES) {
+      const url = new URL(name, dir);
+      const res = await fetch(url);
+      if (!res.ok) {
+        await res.body?.cancel();
+        throw new LauncherError(`Cannot fetch the launcher source "${url.href}": HTTP ${res.status}`);
+      }
+      Deno.writeFileSync(`${staging}/${name}`, new Uint8Array(await res.arrayBuffer()));
+    }
+    buildInCache(staging);
+  }
+  return findLauncher();
 }
 
 const found = new Map<string, string>();
@@ -148,16 +183,16 @@ function locateOrBuild(): string {
       if (!(e instanceof LauncherError) || isWritable(decodeURIComponent(dir.pathname))) throw e;
     }
   }
-  const cache = cacheDir();
-  const cached = `${cache}/${BINARY}`;
+  const cached = `${cacheDir()}/${BINARY}`;
   if (isExecutable(cached)) return cached;
-  const staging = `${cache}.build-${Deno.pid}`;
+  if (dir.protocol !== "file:") {
+    throw new LauncherError(
+      `The sandbox launcher for ${dir.href} is not built yet: call "await prepareLauncher()" once before building sandboxes (it fetches the C sources and runs make; needs make and gcc), or set SANDBOX_LAUNCHER`,
+    );
+  }
+  const staging = `${cacheDir()}.build-${Deno.pid}`;
   stageSources(staging);
-  make(staging);
-  Deno.mkdirSync(cache, { recursive: true, mode: 0o700 });
-  Deno.renameSync(`${staging}/${BINARY}`, cached);
-  Deno.removeSync(staging, { recursive: true });
-  return cached;
+  return buildInCache(staging);
 }
 
 function isWritable(dir: string): boolean {
