@@ -17,7 +17,7 @@ Deno.test(`a remote import builds its launcher with prepareLauncher() [${modeLab
   const url = `http://127.0.0.1:${server.addr.port}/mod.ts`;
   const run = (code: string) =>
     new Deno.Command(Deno.execPath(), {
-      args: ["eval", code],
+      args: ["eval", "--no-lock", code],
       env: { XDG_CACHE_HOME: `${home}/cache`, DENO_DIR: `${home}/deno`, SANDBOX_LAUNCHER: "" },
       stdin: "null",
     }).output();
