@@ -53,8 +53,17 @@ static int send_listener(pid_t target, int listener_fd) {
   return sendmsg(report_fd_g, &msg, MSG_NOSIGNAL) == (ssize_t)sizeof r ? 0 : -1;
 }
 
+/* The path a failed step was about: for a bind that could not be opened or attached, its
+ * source; otherwise what the op names (a mount's destination, the program). */
+static const char *failed_path(const struct config *cfg, const struct sbx_err *e) {
+  if (e->step == STEP_BIND)
+    for (size_t i = 0; i < cfg->n_mounts; i++)
+      if (cfg->mounts[i].op == e->op && cfg->mounts[i].src) return cfg->mounts[i].src;
+  return config_op_path(cfg, e->op);
+}
+
 static _Noreturn void die_with(const struct config *cfg, const struct sbx_err *e) {
-  report_err(e, config_op_path(cfg, e->op));
+  report_err(e, failed_path(cfg, e));
   send_report(REPORT_ERROR, e->step, e->err, e->op);
   _exit(125);
 }
@@ -143,6 +152,17 @@ static void exec_program(const struct config *cfg) {
   errno = eacces ? EACCES : ENOENT;
 }
 
+/* Sets the rlimits: all but RLIMIT_NOFILE (nofile = false), or only it (nofile = true). */
+static void apply_rlimits(const struct config *cfg, bool nofile, struct sbx_err *e) {
+  for (size_t i = 0; i < cfg->n_rlimits && !e->step; i++) {
+    const struct rlimit_op *r = &cfg->rlimits[i];
+    if ((r->resource == RLIMIT_NOFILE) != nofile) continue;
+    struct rlimit rl = {r->soft == UINT64_MAX ? RLIM_INFINITY : r->soft,
+                        r->hard == UINT64_MAX ? RLIM_INFINITY : r->hard};
+    if (setrlimit(r->resource, &rl) < 0) fail(e, STEP_RLIMIT, -1);
+  }
+}
+
 /* With a listener: tell init its fd number (init passes our pidfd to the monitor, which takes
  * the fd with pidfd_getfd), wait for the monitor's ack, then drop our copy. Only write, read
  * and close run here, under the filter. */
@@ -168,14 +188,7 @@ static _Noreturn void target_main(const struct config *cfg, int exec_fd, int rep
   /* A new session: no controlling terminal, so TIOCSTI has no terminal to inject into. */
   else if (setsid() < 0) fail(&e, STEP_SETSID, -1);
   else if (chdir(cfg->cwd ? cfg->cwd : "/") < 0) fail(&e, STEP_CHDIR, -1);
-  else {
-    for (size_t i = 0; i < cfg->n_rlimits && !e.step; i++) {
-      const struct rlimit_op *r = &cfg->rlimits[i];
-      struct rlimit rl = {r->soft == UINT64_MAX ? RLIM_INFINITY : r->soft,
-                          r->hard == UINT64_MAX ? RLIM_INFINITY : r->hard};
-      if (setrlimit(r->resource, &rl) < 0) fail(&e, STEP_RLIMIT, -1);
-    }
-  }
+  else apply_rlimits(cfg, false, &e);
   if (!e.step) {
     /* Every fd but 0-2 and the exec pipe is closed at exec (Deno leaks fds into children). */
     syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
@@ -192,6 +205,9 @@ static _Noreturn void target_main(const struct config *cfg, int exec_fd, int rep
   /* seccomp last: the filter then only has to allow execve, not our setup. */
   int listener = e.step ? -1 : seccomp_apply(cfg, &e);
   if (listener > 0) hand_over_listener(listener, exec_fd, report_fd, &e);
+  /* The open-files limit last: Landlock and the seccomp listener need descriptors of their own.
+   * prlimit64 is allowed by every profile. */
+  if (!e.step) apply_rlimits(cfg, true, &e);
   if (!e.step) {
     exec_program(cfg);
     fail(&e, STEP_EXEC, cfg->exec_op);

@@ -76,9 +76,10 @@ export const DEFAULT_SECCOMP_PROFILE = "compute";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { validateConfig } from "./policy.ts";
  * const c = validateConfig({ id: "job", timeout: "2s" });
- * console.assert(c.timeoutMs === 2000 && c.network === "none");
+ * assert(c.timeoutMs === 2000 && c.network === "none");
  * ```
  */
 export function validateConfig(
@@ -96,7 +97,7 @@ export function validateConfig(
     }
   }
   const c = config;
-  return {
+  const resolved: ResolvedConfig = {
     id: c.id === undefined ? "sandbox" : validateId(c.id),
     timeoutMs: c.timeout === undefined ? null : parseDuration(c.timeout, "timeout"),
     env: validateEnv(c.env ?? {}, "env"),
@@ -124,6 +125,17 @@ export function validateConfig(
     ...validateFilesystem(c),
     limits: validateLimits(c, cpus),
   };
+  // The open-files limit is set after the filter is installed (Landlock and the seccomp
+  // listener need descriptors first), with prlimit64: a filter refusing it would kill the run.
+  const denied = resolved.seccomp.deny.filter((n) => n === "prlimit64" || n === "setrlimit");
+  if (resolved.limits.openFiles !== null && denied.length) {
+    throw new RangeError(
+      `Conflicting openFiles and seccomp.deny "${
+        denied[0]
+      }": the open-files limit is applied with prlimit64 under the filter`,
+    );
+  }
+  return resolved;
 }
 
 function stringList(value: unknown, field: string): string[] {
@@ -222,9 +234,10 @@ function validateHostname(value: unknown): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { resolveMode } from "./policy.ts";
- * console.assert(resolveMode("auto", 0) === "privileged");
- * console.assert(resolveMode("auto", 1000) === "unprivileged");
+ * assert(resolveMode("auto", 0) === "privileged");
+ * assert(resolveMode("auto", 1000) === "unprivileged");
  * ```
  */
 export function resolveMode(mode: PrivilegeMode, euid: number): ResolvedMode {
