@@ -36,9 +36,29 @@ export interface Prepared {
   cgroupId: string | null;
 }
 
-/** One chunk of output, in arrival order. */
+/**
+ * One chunk of output from `SandboxChild.output()`: the bytes of one read from one stream (not a
+ * line), in arrival order. The seed's `StreamChunk::Stdout`/`Stderr`, as raw bytes.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type OutputChunk, SandboxBuilder } from "../mod.ts";
+ *
+ * const child = new SandboxBuilder("chunks").build().spawn("sh", ["-c", "echo out; echo err >&2"]);
+ * const chunks: OutputChunk[] = [];
+ * for await (const chunk of child.output()) chunks.push(chunk);
+ * const decoder = new TextDecoder();
+ * const text = (stream: string) =>
+ *   chunks.filter((c) => c.stream === stream).map((c) => decoder.decode(c.data)).join("");
+ * assert.equal(text("stdout"), "out\n");
+ * assert.equal(text("stderr"), "err\n");
+ * ```
+ */
 export interface OutputChunk {
+  /** Which stream the bytes came from. */
   stream: "stdout" | "stderr";
+  /** The bytes, as read. */
   data: Uint8Array;
 }
 
@@ -59,7 +79,24 @@ const FORWARDED = new Set<Deno.Signal>([
 const KILL_GRACE_MS = 2000;
 
 /**
- * A running sandboxed process: streams, a result promise, kill and disposal.
+ * A running sandboxed process, from `Sandbox.spawn()`: streams, a result promise, kill and
+ * disposal. `status` resolves only after the whole sandbox is gone (every process of the run is
+ * dead) and the streams being read have delivered everything; a stream nobody reads does not
+ * hold the result back.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { SandboxBuilder } from "../mod.ts";
+ *
+ * const sandbox = new SandboxBuilder("child").timeout("5s").build();
+ * const child = sandbox.spawn("sh", ["-c", "echo one; echo two"]);
+ * const lines: string[] = [];
+ * for await (const line of child.lines()) lines.push(line);
+ * const result = await child.status;
+ * assert.deepEqual(lines, ["one", "two"]);
+ * assert.equal(result.exitCode, 0);
+ * ```
  */
 export class SandboxChild implements AsyncDisposable {
   /** The launcher's pid on the host (the target's own pid is 2 inside its pid namespace). */
@@ -68,9 +105,29 @@ export class SandboxChild implements AsyncDisposable {
   readonly stdout: ReadableStream<Uint8Array>;
   /** The target's stderr, as raw bytes. */
   readonly stderr: ReadableStream<Uint8Array>;
-  /** The target's stdin when `stdin: "piped"`, else null. */
+  /**
+   * The target's stdin when `stdin: "piped"`, else null. Close it to send end-of-file.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { SandboxBuilder } from "../mod.ts";
+   *
+   * const child = new SandboxBuilder("stdin").build().spawn("wc", ["-l"], { stdin: "piped" });
+   * const writer = child.stdin!.getWriter();
+   * await writer.write(new TextEncoder().encode("a\nb\n"));
+   * await writer.close();
+   * const out = await new Response(child.stdout).text();
+   * assert.equal(out.trim(), "2");
+   * assert.equal((await child.status).exitCode, 0);
+   * ```
+   */
   readonly stdin: WritableStream<Uint8Array> | null;
-  /** Resolves with the result once the sandbox is gone; rejects with a setup error. */
+  /**
+   * Resolves with the result once the sandbox is gone; rejects with a
+   * {@linkcode SandboxSetupError} (or a subclass) when the target never ran. The seed's
+   * `StreamChunk::Exit { exit_code, signal }`, with the whole result.
+   */
   readonly status: Promise<SandboxResult>;
   #proc: Deno.ChildProcess;
   #aborted = false;
@@ -170,7 +227,7 @@ export class SandboxChild implements AsyncDisposable {
       return decodeResult(text, {
         mode: prepared.mode,
         enforced: prepared.enforced,
-        opPath: (i) => opPath(allStaticOps, i),
+        opPath: (i, step) => opPath(allStaticOps, i, step),
         launcherCode: st.code,
         launcherSignal: st.signal,
         aborted: this.#aborted,
@@ -180,8 +237,27 @@ export class SandboxChild implements AsyncDisposable {
   }
 
   /**
-   * Sends a signal. `SIGKILL` (the default) kills the whole sandbox and still yields a result;
-   * the forwardable signals (`SIGTERM`, `SIGINT`, `SIGHUP`, `SIGUSR1`…) go to the target.
+   * Sends a signal. `SIGKILL` (the default) and any signal that is not forwarded kill the whole
+   * sandbox and still yield a result with `aborted: true`; the forwardable signals (`SIGHUP`,
+   * `SIGINT`, `SIGQUIT`, `SIGTERM`, `SIGUSR1`, `SIGUSR2`, `SIGCONT`, `SIGWINCH`, `SIGALRM`) go to
+   * the target. Does nothing once the sandbox has exited.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { SandboxBuilder } from "../mod.ts";
+   *
+   * const sandbox = new SandboxBuilder("kill").build();
+   * const child = sandbox.spawn("sleep", ["10"]);
+   * child.kill();
+   * const result = await child.status;
+   * assert.equal(result.aborted, true);
+   * assert.equal(result.signal, "SIGKILL");
+   *
+   * const polite = sandbox.spawn("sleep", ["10"]);
+   * setTimeout(() => polite.kill("SIGTERM"), 50); // forwarded to sleep
+   * assert.equal((await polite.status).signal, "SIGTERM");
+   * ```
    */
   kill(signal: Deno.Signal = "SIGKILL"): void {
     if (this.#exited) return;
@@ -215,8 +291,21 @@ export class SandboxChild implements AsyncDisposable {
   }
 
   /**
-   * The lines of one stream as text (UTF-8, split on `\n`, without the newline). Takes that
-   * stream.
+   * The lines of one stream as text (UTF-8, split on `\n`, without the newline; a last line
+   * without a newline is yielded too). Takes that stream: read the other one separately or not
+   * at all.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { SandboxBuilder } from "../mod.ts";
+   *
+   * const sandbox = new SandboxBuilder("lines").build();
+   * const child = sandbox.spawn("sh", ["-c", "echo a >&2; printf 'b\\nc'"]);
+   * const errors: string[] = [];
+   * for await (const line of child.lines("stderr")) errors.push(line);
+   * assert.deepEqual(errors, ["a"]);
+   * ```
    */
   async *lines(stream: "stdout" | "stderr" = "stdout"): AsyncGenerator<string> {
     let rest = "";
@@ -231,12 +320,46 @@ export class SandboxChild implements AsyncDisposable {
     if (rest) yield rest;
   }
 
-  /** Interleaves stdout and stderr chunks in arrival order. Takes both streams. */
+  /**
+   * Interleaves stdout and stderr chunks in arrival order, as raw bytes; ends when both streams
+   * end. Takes both streams. Await `status` afterwards for the exit.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { SandboxBuilder } from "../mod.ts";
+   *
+   * const child = new SandboxBuilder("out").build().spawn("sh", ["-c", "yes | head -3"]);
+   * let text = "";
+   * for await (const chunk of child.output()) {
+   *   if (chunk.stream === "stdout") text += new TextDecoder().decode(chunk.data);
+   * }
+   * assert.equal(text, "y\ny\ny\n");
+   * assert.equal((await child.status).reason, "exited");
+   * ```
+   */
   async *output(): AsyncGenerator<OutputChunk> {
     yield* mergeStreams(this.stdout, this.stderr);
   }
 
-  /** Kills the sandbox if it still runs and waits until everything is cleaned up. */
+  /**
+   * Kills the sandbox if it still runs and waits until everything is cleaned up, for
+   * `await using`.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { SandboxBuilder } from "../mod.ts";
+   *
+   * const sandbox = new SandboxBuilder("dispose").build();
+   * let status;
+   * {
+   *   await using child = sandbox.spawn("sleep", ["10"]);
+   *   status = child.status;
+   * } // killed here
+   * assert.equal((await status).aborted, true);
+   * ```
+   */
   async [Symbol.asyncDispose](): Promise<void> {
     this.kill();
     await this.stdout.cancel().catch(() => {});
@@ -245,14 +368,17 @@ export class SandboxChild implements AsyncDisposable {
   }
 }
 
-function opPath(ops: readonly Op[], index: number): string | null {
+function opPath(ops: readonly Op[], index: number, step: string): string | null {
   const op = ops[index];
   if (!op) return null;
-  // The path an op is about: the destination for mounts, the program for exec.
+  // The path the failed step was about: a bind's source when it could not be opened or
+  // attached, its destination when the mount point could not be made; the program for exec.
   switch (op[0]) {
     case "ro-bind":
     case "bind":
     case "ro-bind-try":
+    case "copy-try":
+      return (step === "mkdir" ? op[2] : op[1]) ?? null;
     case "symlink":
       return op[2] ?? null;
     case "memory-max":

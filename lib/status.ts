@@ -117,7 +117,7 @@ export interface DecodeContext {
   mode: ResolvedMode;
   enforced: Enforced;
   /** The path each op index refers to, for error messages. */
-  opPath: (op: number) => string | null;
+  opPath: (op: number, step: string) => string | null;
   /** The launcher's own exit code (a fallback when no record was written). */
   launcherCode: number;
   launcherSignal: string | null;
@@ -131,6 +131,7 @@ export interface DecodeContext {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decodeResult } from "./status.ts";
  * const r = decodeResult(
  *   '{"type":"started"}\n{"type":"exit","code":3,"signal":0,"timedOut":false,"killed":false,' +
@@ -144,7 +145,7 @@ export interface DecodeContext {
  *     aborted: false,
  *   },
  * );
- * console.assert(r.exitCode === 3 && r.reason === "exited");
+ * assert(r.exitCode === 3 && r.reason === "exited");
  * ```
  */
 export function decodeResult(text: string, ctx: DecodeContext): SandboxResult {
@@ -155,7 +156,7 @@ export function decodeResult(text: string, ctx: DecodeContext): SandboxResult {
     const failure = {
       step: error.step,
       errno: errnoName(error.errno),
-      path: ctx.opPath(error.op),
+      path: ctx.opPath(error.op, error.step),
       exitCode: error.step === "exec" ? (error.errno === 2 ? 127 : 126) : 125,
     };
     if (failure.exitCode === 127) throw new ProgramNotFoundError(failure);
@@ -285,7 +286,21 @@ function splitCpu(
   return { cpuUserUs: user, cpuSystemUs: total - user };
 }
 
-/** The process exit code the CLI uses for a result (the launcher's convention). */
+/**
+ * The process exit code the CLI uses for a result: 124 on timeout; 128 + N when the target died
+ * of signal N (159 for a seccomp kill, 137 for `SIGKILL`); else the target's exit code. Setup
+ * failures have no result: their code is `SandboxSetupError.exitCode` (125, 126, 127).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { exitCodeFor, SandboxBuilder } from "../mod.ts";
+ *
+ * const sandbox = new SandboxBuilder("x").timeout("2s").build();
+ * assert.equal(exitCodeFor(await sandbox.run("sh", ["-c", "exit 7"])), 7);
+ * assert.equal(exitCodeFor(await sandbox.run("sh", ["-c", "kill -TERM $$"])), 143);
+ * ```
+ */
 export function exitCodeFor(result: SandboxResult): number {
   if (result.timedOut) return 124;
   if (result.reason === "output-limit") return result.signal ? 128 + 9 : result.exitCode ?? 137;
