@@ -36,7 +36,8 @@ const MAIN_HELP = `sandbox ${VERSION} — run programs in an isolated Linux sand
 Usage:
   sandbox run [OPTIONS] [--] PROGRAM [ARGS...]   run one program; exit with its code
   sandbox doctor [--json]                        what this machine supports (alias: check)
-  sandbox profiles [NAME] [--numbers] [--bpf]    seccomp profiles and their syscalls (alias: seccomp)
+  sandbox profiles [NAME] [--numbers] [--bpf] [--json]
+                                                 seccomp profiles and their syscalls (alias: seccomp)
   sandbox help [COMMAND]                         this help, or a command's
   --list-seccomp, --list-profiles, --check       the seed's aliases of profiles and doctor
 
@@ -79,13 +80,13 @@ Options:
       --overlay SRC[:DST[:UPPER]]
                             copy-on-write over a host dir; changes are discarded, or kept
                             in the host dir UPPER (work dir UPPER.work). In every path
-                            option "\:" is a literal colon
+                            option "\\:" is a literal colon
       --dir DST[:MODE]      create a directory (mode in octal, default 755)
       --symlink CONTENTS:DST
                             create a symlink
       --rootfs DIR          use DIR's entries as the root (read-only) instead of the host's
-  -r, --root DIR            the seed's name for --rootfs
                             system dirs; /proc, /dev, /tmp stay fresh
+  -r, --root DIR            the seed's name for --rootfs
       --rootfs-writable     bind the rootfs entries read-write
       --no-namespaces       no namespaces: Landlock alone confines the filesystem to the
                             same view (host /tmp is then not writable unless bound)
@@ -117,7 +118,7 @@ With NAME: its allowed syscalls; --numbers prints "name number" lines for this m
 architecture; --bpf prints the compiled filter, disassembled.
 `;
 
-const DOCTOR_HELP = `Usage: sandbox doctor [--json]
+const DOCTOR_HELP = `Usage: sandbox doctor [--json] [--launcher PATH]
 
 Probes this machine for real (user namespaces, cgroups, Landlock, seccomp, overlayfs), prints
 what works, the fix for what does not, and which mode "auto" picks.
@@ -370,17 +371,19 @@ async function cmdRun(argv: string[]): Promise<number> {
     return exitCodeFor(result);
   } catch (e) {
     if (e instanceof SandboxSetupError) {
-      if (p.options.has("json")) {
-        console.error(
-          JSON.stringify({
-            error: e.name,
-            message: e.message,
-            step: e.step,
-            errno: e.errno,
-            path: e.path,
-          }),
-        );
-      }
+      // The target never ran: the result says so, with the error, so that a --result-file
+      // from an earlier run is never left standing.
+      const failed = {
+        exitCode: null,
+        signal: null,
+        reason: "setup-failed",
+        error: { name: e.name, message: e.message, step: e.step, errno: e.errno, path: e.path },
+        launcherExitCode: e.exitCode,
+      };
+      const json = JSON.stringify(failed, null, 2);
+      const resultFile = one(p, "result-file");
+      if (resultFile) Deno.writeTextFileSync(resultFile, json + "\n");
+      if (p.options.has("json")) console.error(json);
       console.error(`sandbox: ${e.message}`);
       return e.exitCode;
     }

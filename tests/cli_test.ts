@@ -151,3 +151,17 @@ t("a weaker sandbox is never silent: the CLI warns on stderr", async () => {
   const q = await cli("run", "-q", "--no-namespaces", "--", "true");
   assertEquals(q.stderr, "");
 });
+
+t("a setup failure still writes --result-file, with reason setup-failed", async () => {
+  const dir = await Deno.makeTempDir();
+  await Deno.writeTextFile(`${dir}/r.json`, '{"stale":true}');
+  const r = await cli("run", "-q", "--result-file", `${dir}/r.json`, "--", "/no/such/program");
+  assertEquals(r.code, 127);
+  const result = JSON.parse(await Deno.readTextFile(`${dir}/r.json`));
+  assertEquals([result.reason, result.error.step, result.error.errno], [
+    "setup-failed",
+    "exec",
+    "ENOENT",
+  ]);
+  await Deno.remove(dir, { recursive: true });
+});
