@@ -61,5 +61,8 @@ export type {
   SandboxConfig,
   SandboxReason,
   SandboxResult,
+  SeccompConfig,
+  SeccompViolation,
   StdinOption,
 } from "./lib/types.ts";
+export { type AppliedLimits, LimitUnavailableError } from "./lib/limits.ts";

@@ -33,9 +33,10 @@ export class UsageError extends Error {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseArgs } from "./cli_args.ts";
  * const p = parseArgs(["-t", "2s", "--", "ls", "-l"], { timeout: { value: true, short: "t" } }, true);
- * console.assert(p.options.get("timeout")?.[0] === "2s" && p.positionals.join(" ") === "ls -l");
+ * assert(p.options.get("timeout")?.[0] === "2s" && p.positionals.join(" ") === "ls -l");
  * ```
  */
 export function parseArgs(

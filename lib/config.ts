@@ -20,9 +20,10 @@ const encoder = new TextEncoder();
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { encodeFrame } from "./config.ts";
  * const frame = encodeFrame([["exec", "/bin/true"]]);
- * console.assert(new TextDecoder().decode(frame.subarray(0, 4)) === "SBX1");
+ * assert(new TextDecoder().decode(frame.subarray(0, 4)) === "SBX1");
  * ```
  */
 export function encodeFrame(ops: readonly Op[]): Uint8Array {

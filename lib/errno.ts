@@ -55,8 +55,9 @@ const EXTRA: Record<number, string> = { 75: "EOVERFLOW", 95: "EOPNOTSUPP", 110: 
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { errnoName } from "./errno.ts";
- * console.assert(errnoName(2) === "ENOENT");
+ * assert(errnoName(2) === "ENOENT");
  * ```
  */
 export function errnoName(n: number): string {

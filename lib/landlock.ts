@@ -88,8 +88,9 @@ const ACCESS_RIGHTS: Record<PathAccess, readonly FsRight[]> = {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { handledFs } from "./landlock.ts";
- * console.assert(handledFs(1) === 0x1fff && handledFs(3) === 0x7fff && handledFs(5) === 0xffff);
+ * assert(handledFs(1) === 0x1fff && handledFs(3) === 0x7fff && handledFs(5) === 0xffff);
  * ```
  */
 export function handledFs(abi: number): number {
@@ -130,12 +131,13 @@ export interface LandlockPlan {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { planLandlock } from "./landlock.ts";
  * const plan = planLandlock([{ path: "/usr", access: "read", optional: false }], {
  *   abi: 3, mode: "best-effort", network: "none", namespaces: true,
  * });
- * console.assert(plan.abi === 3 && plan.dropped.join() === "ioctl-dev,scope");
- * console.assert(plan.ops[1]!.join(" ") === "landlock-path /usr 13");
+ * assert(plan.abi === 3 && plan.dropped.join() === "ioctl-dev,scope");
+ * assert(plan.ops[1]!.join(" ") === "landlock-path /usr 13");
  * ```
  */
 export function planLandlock(view: readonly ViewEntry[], o: LandlockOptions): LandlockPlan {

@@ -87,7 +87,9 @@ function cacheDir(): string {
 /** Copies the sources of a local module into dir. */
 function stageSources(dir: string): void {
   Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  for (const name of LAUNCHER_SOURCES) Deno.copyFileSync(new URL(name, moduleDir()), `${dir}/${name}`);
+  for (const name of LAUNCHER_SOURCES) {
+    Deno.copyFileSync(new URL(name, moduleDir()), `${dir}/${name}`);
+  }
 }
 
 /** Builds staged sources and moves the binary into the cache dir atomically. */
@@ -103,13 +105,20 @@ function buildInCache(staging: string): string {
 /**
  * Makes sure a launcher exists, fetching its C sources first when this module was imported
  * from a remote URL (JSR, https) — which the synchronous lookup cannot do. The CLI calls it;
- * a library imported from JSR calls it once before building sandboxes.
+ * a library imported from JSR calls it once before building sandboxes. Returns the launcher's
+ * path: `explicit`, else `SANDBOX_LAUNCHER`, else `launcher/sandbox-launcher` next to the module
+ * (built with `make` when missing), else `~/.cache/sandbox-ts/<version>/sandbox-launcher`.
+ * Throws `LauncherError` when none can be found or built.
  *
  * @example
  * ```ts
- * import { prepareLauncher } from "../mod.ts";
+ * import assert from "node:assert/strict";
+ * import { prepareLauncher, SandboxBuilder } from "../mod.ts";
+ *
  * const path = await prepareLauncher();
- * console.assert(path.endsWith("sandbox-launcher"));
+ * assert.ok(path.endsWith("sandbox-launcher"));
+ * const sandbox = new SandboxBuilder("job").launcherPath(path).build();
+ * assert.equal((await sandbox.run("true")).exitCode, 0);
  * ```
  */
 export async function prepareLauncher(explicit?: string): Promise<string> {
@@ -126,7 +135,9 @@ export async function prepareLauncher(explicit?: string): Promise<string> {
       const res = await fetch(url);
       if (!res.ok) {
         await res.body?.cancel();
-        throw new LauncherError(`Cannot fetch the launcher source "${url.href}": HTTP ${res.status}`);
+        throw new LauncherError(
+          `Cannot fetch the launcher source "${url.href}": HTTP ${res.status}`,
+        );
       }
       Deno.writeFileSync(`${staging}/${name}`, new Uint8Array(await res.arrayBuffer()));
     }

@@ -18,6 +18,7 @@
 import type { Op } from "./config.ts";
 import { describeValue, parseDuration, parseSize } from "./parse.ts";
 import { UnsupportedError } from "./errors.ts";
+import type { SandboxConfig } from "./types.ts";
 
 /** The cgroup facilities of this host, as found by `lib/cgroups.ts`. */
 export type CgroupHost =
@@ -53,27 +54,29 @@ function positiveInt(value: unknown, field: string, max: number): number {
   return value;
 }
 
-/** The raw limit fields of a config. */
-export interface LimitsConfig {
-  memory?: number | string;
-  maxPids?: number;
-  cpuPercent?: number;
-  cpuQuota?: { quota: number; period?: number };
-  cpuTime?: number | string;
-  openFiles?: number;
-  fileSize?: number | string;
-  maxOutput?: number | string;
-  limits?: "strict" | "best-effort";
-}
+/** The limit fields of a config (documented on {@linkcode SandboxConfig}). */
+export type LimitsConfig = Pick<
+  SandboxConfig,
+  | "memory"
+  | "maxPids"
+  | "cpuPercent"
+  | "cpuQuota"
+  | "cpuTime"
+  | "openFiles"
+  | "fileSize"
+  | "maxOutput"
+  | "limits"
+>;
 
 /**
  * Validates limit fields. `cpus` bounds `cpuPercent` (100 × CPUs).
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { validateLimits } from "./limits.ts";
  * const l = validateLimits({ memory: "256M", cpuPercent: 150, maxPids: 64 }, 2);
- * console.assert(l.memoryBytes === 256 << 20 && l.cpu?.quotaUs === 150_000);
+ * assert(l.memoryBytes === 256 << 20 && l.cpu?.quotaUs === 150_000);
  * ```
  */
 export function validateLimits(c: LimitsConfig, cpus: number): Limits {
@@ -160,7 +163,29 @@ export interface AppliedLimits {
   dropped: string[];
 }
 
-/** A limit that cannot be applied in strict mode. */
+/**
+ * A memory, pids or CPU-share limit that cannot be applied in `strict` mode (no writable cgroup:
+ * not root and no delegated cgroup v2 subtree, or a cgroup v1 hierarchy that is not writable).
+ * Thrown by `SandboxBuilder.build()`; the message names the limit, the reason and the ways out.
+ * A subclass of `UnsupportedError`; not re-exported by `mod.ts` (import it from `lib/limits.ts`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { SandboxBuilder } from "../mod.ts";
+ * import { LimitUnavailableError } from "./limits.ts";
+ *
+ * const builder = new SandboxBuilder("job").memoryLimit("256M");
+ * let sandbox;
+ * try {
+ *   sandbox = builder.build();
+ * } catch (e) {
+ *   if (!(e instanceof LimitUnavailableError)) throw e;
+ *   sandbox = builder.limitsMode("best-effort").build(); // RLIMIT_DATA instead, and reported
+ * }
+ * assert.equal(sandbox.enforced.limits.memoryBytes, 256 * 1024 * 1024);
+ * ```
+ */
 export class LimitUnavailableError extends UnsupportedError {
   override name = "LimitUnavailableError";
 }
@@ -170,12 +195,13 @@ export class LimitUnavailableError extends UnsupportedError {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { limitOps, validateLimits } from "./limits.ts";
  * const { ops, applied } = limitOps(validateLimits({ maxPids: 32 }, 2), {
  *   version: 2,
  *   parent: "/sys/fs/cgroup/sandbox-ts",
  * });
- * console.assert(applied.backend === "cgroup-v2" && ops.some((o) => o[0] === "pids-max"));
+ * assert(applied.backend === "cgroup-v2" && ops.some((o) => o[0] === "pids-max"));
  * ```
  */
 export function limitOps(limits: Limits, host: CgroupHost): { ops: Op[]; applied: AppliedLimits } {

@@ -437,14 +437,15 @@ export interface FilesystemPlan {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { filesystemPlan, validateFilesystem } from "./mounts.ts";
  * import { validateConfig } from "./policy.ts";
  * const config = validateConfig({
  *   mounts: [{ type: "bind", source: "/srv/data", target: "/data", readOnly: true }],
  * });
  * const plan = filesystemPlan(config, { system: { "/usr": { dir: true } }, landlockAbi: 7 });
- * console.assert(plan.mountOps.some((op) => op.join(" ") === "ro-bind /srv/data /data"));
- * console.assert(plan.landlock.ops.some((op) => op.join(" ") === "landlock-path /data 13"));
+ * assert(plan.mountOps.some((op) => op.join(" ") === "ro-bind /srv/data /data"));
+ * assert(plan.landlock.ops.some((op) => op.join(" ") === "landlock-path /data 13"));
  * void validateFilesystem;
  * ```
  */
@@ -485,8 +486,9 @@ export function filesystemPlan(config: ResolvedConfig, host: FsHost): Filesystem
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { splitColons } from "./mounts.ts";
- * console.assert(splitColons("/a\\:b:/c", 2).join("|") === "/a:b|/c");
+ * assert(splitColons("/a\\:b:/c", 2).join("|") === "/a:b|/c");
  * ```
  */
 export function splitColons(value: string, max: number): string[] {
@@ -515,9 +517,10 @@ export type FilesystemFlags = ReadonlyMap<string, readonly string[]>;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { filesystemFromFlags } from "./mounts.ts";
  * const c = filesystemFromFlags(new Map([["ro-bind", ["/srv:/data"]], ["tmpfs", ["/scratch:1M"]]]));
- * console.assert(c.mounts?.length === 2 && c.mounts[0]!.type === "bind");
+ * assert(c.mounts?.length === 2 && c.mounts[0]!.type === "bind");
  * ```
  */
 export function filesystemFromFlags(

@@ -33,12 +33,19 @@ function describe(value: unknown): string {
 
 /**
  * Parses a size: a non-negative integer number of bytes, or a string like `"64M"`, `"1.5G"`,
- * `"256MB"`, `"512KiB"` (all units are powers of 1024).
+ * `"256MB"`, `"512KiB"` (units `B`, `K`/`KB`/`KiB`, `M`…, `G`…, `T`…, case-insensitive, all
+ * powers of 1024; fractions of a byte are dropped). Throws a `RangeError` (or `TypeError` for a
+ * value of the wrong type) naming `field`, the value and what is allowed.
  *
  * @example
  * ```ts
- * import { parseSize } from "./parse.ts";
- * console.assert(parseSize("1.5G", "memory") === 1610612736);
+ * import assert from "node:assert/strict";
+ * import { parseSize } from "../mod.ts";
+ *
+ * assert.equal(parseSize("1.5G", "memory"), 1610612736);
+ * assert.equal(parseSize("256MB", "memory"), 256 * 1024 * 1024);
+ * assert.equal(parseSize(4096, "memory"), 4096);
+ * assert.throws(() => parseSize("lots", "memory"), RangeError);
  * ```
  */
 export function parseSize(value: unknown, field: string): number {
@@ -75,13 +82,19 @@ const DURATION_UNITS: Record<string, number> = {
 export const MAX_DURATION_MS = 365 * 24 * 3_600_000;
 
 /**
- * Parses a duration: a positive number of milliseconds, or a string like `"500ms"`, `"2s"`,
- * `"1.5m"`, `"1h"`. Fractions of a millisecond are rounded up.
+ * Parses a duration into milliseconds: a positive number of milliseconds, or a string like
+ * `"500ms"`, `"2s"`, `"1.5m"`, `"1h"`, at most one year. Fractions of a millisecond are rounded
+ * up. (The CLI also reads a bare number as seconds; the API does not.)
  *
  * @example
  * ```ts
- * import { parseDuration } from "./parse.ts";
- * console.assert(parseDuration("2s", "timeout") === 2000);
+ * import assert from "node:assert/strict";
+ * import { parseDuration } from "../mod.ts";
+ *
+ * assert.equal(parseDuration("2s", "timeout"), 2000);
+ * assert.equal(parseDuration("1.5m", "timeout"), 90_000);
+ * assert.equal(parseDuration(250, "timeout"), 250);
+ * assert.throws(() => parseDuration("soon", "timeout"), /Invalid timeout "soon"/);
  * ```
  */
 export function parseDuration(value: unknown, field: string): number {
@@ -107,8 +120,9 @@ export function parseDuration(value: unknown, field: string): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { validateId } from "./parse.ts";
- * console.assert(validateId("job-1") === "job-1");
+ * assert(validateId("job-1") === "job-1");
  * ```
  */
 export function validateId(value: unknown, field = "id"): string {
@@ -140,8 +154,9 @@ export function validateString(value: unknown, field: string): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { validateAbsolutePath } from "./parse.ts";
- * console.assert(validateAbsolutePath("/srv//data/", "cwd") === "/srv/data");
+ * assert(validateAbsolutePath("/srv//data/", "cwd") === "/srv/data");
  * ```
  */
 export function validateAbsolutePath(value: unknown, field: string): string {

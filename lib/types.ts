@@ -271,12 +271,13 @@ export type LandlockMode = "best-effort" | "required" | "off";
  *   { type: "dir", target: "/work/out", mode: 0o700 },
  *   { type: "symlink", source: "/work/out", target: "/out" },
  * ];
- * const result = await new Sandbox({ mounts }).run("sh", ["-c", "echo hi > /out/f; cat /work/out/f"]);
+ * const sandbox = new Sandbox({ mounts });
+ * const result = await sandbox.run("sh", ["-c", "echo hi > /out/f; cat /work/out/f"]);
  * assert.equal(result.stdout, "hi\n");
  * ```
  */
 export type MountConfig =
-  /** A host path, read-write unless `readOnly` (`target` defaults to `source`; `readOnly` to false). */
+  /** A host path, read-write unless `readOnly` (default false); `target` defaults to `source`. */
   | { type: "bind"; source: string; target?: string; readOnly?: boolean }
   /** A fresh tmpfs. @default size "64M", mode 0o755 */
   | { type: "tmpfs"; target: string; size?: number | string; mode?: number }
@@ -336,7 +337,8 @@ export type ResolvedMount =
  * import assert from "node:assert/strict";
  * import { Sandbox } from "../mod.ts";
  *
- * const sandbox = new Sandbox({ seccomp: { profile: "minimal", deny: ["uname"], action: "errno" } });
+ * const seccomp = { profile: "minimal", deny: ["uname"], action: "errno" as const };
+ * const sandbox = new Sandbox({ seccomp });
  * const result = await sandbox.run("uname");
  * assert.equal(result.exitCode, 1); // uname(2) failed with EPERM; the program went on
  * assert.equal(result.seccompViolation?.syscall, "uname");
@@ -505,7 +507,7 @@ export interface SandboxResult {
   aborted: boolean;
   /** Wall-clock time of the run in milliseconds (0.1 ms resolution). */
   wallTimeMs: number;
-  /** CPU time of every process of the run, in µs (the cgroup's, else rusage of init's children). */
+  /** CPU time of every process of the run, in µs (the cgroup's, else init's rusage). */
   cpuTimeUs: number;
   /** The user-mode part of `cpuTimeUs`. */
   cpuUserUs: number;
