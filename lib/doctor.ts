@@ -7,6 +7,7 @@
 
 import { findLauncher, launcherFeatures } from "./launcher.ts";
 import { resolveMode } from "./policy.ts";
+import { cgroupHost } from "./cgroups.ts";
 import type { ResolvedMode } from "./types.ts";
 
 /** One line of the report. */
@@ -24,6 +25,8 @@ export interface DoctorReport {
   autoMode: ResolvedMode;
   userns: boolean;
   cgroup: { version: 1 | 2 | null; controllers: string[]; root: string | null };
+  /** The cgroup backend runs of this user get for memory, pids and CPU limits, or null. */
+  cgroupLimits: "cgroup-v2" | "cgroup-v1" | null;
   landlockAbi: number | null;
   seccompActions: string[];
   overlay: boolean;
@@ -110,6 +113,22 @@ export function doctor(launcherPath?: string): DoctorReport {
         "mount cgroup2 at /sys/fs/cgroup (mount -t cgroup2 none /sys/fs/cgroup) and enable controllers",
     }),
   });
+  // Whether this user can create the cgroups that memory, pids and CPU limits need.
+  const usable = cgroupHost(euid);
+  checks.push({
+    name: "Cgroup limits",
+    ok: usable.version !== null,
+    detail: usable.version === 2
+      ? `usable: runs get a cgroup under ${usable.parent}`
+      : usable.version === 1
+      ? `usable: runs get cgroups in the v1 hierarchies (${Object.keys(usable.parents).join(" ")})`
+      : `not usable by uid ${euid}: ${usable.reason}`,
+    ...(usable.version !== null ? {} : {
+      fix: euid === 0
+        ? "enable the memory, pids and cpu controllers (cgroup v2) or mount their v1 hierarchies"
+        : 'run inside a delegated cgroup v2 subtree (systemd-run --user --scope -p Delegate=yes deno ...), or accept rlimit approximations with limits "best-effort"',
+    }),
+  });
   checks.push({
     name: "Landlock LSM",
     ok: features.landlockAbi > 0,
@@ -148,6 +167,7 @@ export function doctor(launcherPath?: string): DoctorReport {
     autoMode: resolveMode("auto", euid),
     userns: features.userns,
     cgroup: cg,
+    cgroupLimits: usable.version === null ? null : `cgroup-v${usable.version}`,
     landlockAbi: features.landlockAbi > 0 ? features.landlockAbi : null,
     seccompActions: features.seccomp,
     overlay,
