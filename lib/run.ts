@@ -234,6 +234,9 @@ export class SandboxChild implements AsyncDisposable {
         outputLimited: this.#outputLimited,
       });
     });
+    // Callers read the output first and await status after: a setup error must not count as
+    // an unhandled rejection meanwhile (Deno would end the process). Awaiting still rejects.
+    this.status.catch(() => {});
   }
 
   /**

@@ -61,3 +61,18 @@ t("status does not wait for a stream nobody reads, nor for a daemon holding the 
   assertEquals(dec.decode(await collect(child.stdout)), "hi\n");
   await child.stderr.cancel();
 });
+
+t("a setup error in status is not an unhandled rejection while the output is read", async () => {
+  // Without care, status rejects while the caller still reads stdout, and Deno ends the process.
+  const child = sandbox().spawn("no-such-program-here");
+  await collect(child.stdout);
+  await collect(child.stderr);
+  await new Promise((r) => setTimeout(r, 200)); // status has long rejected by now
+  let err: unknown;
+  try {
+    await child.status;
+  } catch (e) {
+    err = e;
+  }
+  assertEquals((err as Error).name, "ProgramNotFoundError");
+});
