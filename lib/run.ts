@@ -198,6 +198,9 @@ export class SandboxChild implements AsyncDisposable {
     this.stderr = stdio === "piped" ? capped(this.#proc.stderr) : empty();
     const writer = this.#proc.stdin.getWriter();
     const frameWritten = writer.write(frame);
+    // A launcher that dies before reading its frame fails this write; whoever awaits it (the
+    // stdin feeder, a piped stdin's first write) sees that, but it must never go unhandled.
+    frameWritten.catch(() => {});
     const input = options.stdin ?? "null";
     this.stdin = input === "piped" ? pipedStdin(writer, frameWritten) : null;
     if (input !== "piped") feedStdin(writer, frameWritten, input);

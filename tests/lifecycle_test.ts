@@ -1,6 +1,7 @@
 // Control of a running sandbox: abort, kill, disposal, stdin, concurrency, and what happens to
 // everything when Deno itself is killed.
-import { assert, assertEquals } from "./_assert.ts";
+import { assert, assertEquals, assertMatch } from "./_assert.ts";
+import { SandboxBuilder, SandboxError } from "../mod.ts";
 import { hostProcesses, marker, modeLabel, ROOT, sandbox, waitFor } from "./_helpers.ts";
 import { collect } from "../lib/run.ts";
 import { runDirBase } from "../lib/rundir.ts";
@@ -129,4 +130,20 @@ t("no status directory is left behind after runs", async () => {
   await sandbox().run("true");
   const mine = [...Deno.readDirSync(base)].filter((e) => e.name.startsWith(`${Deno.pid}-`));
   assertEquals(mine, []);
+});
+
+t("a launcher that dies before reading its config gives an error, not a crash", async () => {
+  // /bin/false stands in for a launcher killed at start: stdin is never read.
+  const sb = new SandboxBuilder("dead").launcherPath("/bin/false").landlock("off").build();
+  const child = sb.spawn("true", [], { stdin: "piped" });
+  await new Promise((r) => setTimeout(r, 200));
+  let err: unknown;
+  try {
+    await child.status;
+  } catch (e) {
+    err = e;
+  }
+  assert(err instanceof SandboxError, String(err));
+  assertMatch((err as Error).message, /ended without a result \(exit code 1\)/);
+  await Promise.all([child.stdout.cancel(), child.stderr.cancel()]);
 });
