@@ -103,6 +103,8 @@ Options:
       --config FILE.json    load a JSON config (same fields as the API); flags override it
       --json                print the result as JSON on stderr at the end
       --result-file PATH    write the result as JSON to PATH
+      --stdin inherit|null  pass this command's stdin on to the program as bytes (default),
+                            or give it an empty stdin; it never gets the terminal itself
   -q, --quiet               no summary line on stderr
   -v, --verbose             print the mode and what is enforced before running
       --launcher PATH       use this sandbox-launcher binary
@@ -169,6 +171,7 @@ const RUN_SPECS = {
   json: {},
   "result-file": { value: true },
   quiet: { short: "q" },
+  stdin: { value: true },
   launcher: { value: true },
   help: { short: "h" },
 };
@@ -341,7 +344,16 @@ async function cmdRun(argv: string[]): Promise<number> {
   const abort = new AbortController();
   const onSignal = () => abort.abort();
   const forwarded: Deno.Signal[] = ["SIGINT", "SIGTERM", "SIGHUP"];
-  const options: RunOptions = { signal: abort.signal };
+  // The CLI's stdin goes on to the program as a byte stream (never as the terminal itself:
+  // the target only ever holds pipes and has no controlling tty).
+  const stdinMode = one(p, "stdin") ?? "inherit";
+  if (stdinMode !== "inherit" && stdinMode !== "null") {
+    throw new UsageError(`Invalid --stdin "${stdinMode}": expected "inherit" or "null"`);
+  }
+  const options: RunOptions = {
+    signal: abort.signal,
+    stdin: stdinMode === "inherit" ? Deno.stdin.readable : "null",
+  };
   const child = sandbox.spawn(program, args, options);
   const forward = (sig: Deno.Signal) => () => child.kill(sig);
   const listeners = forwarded.map((s) => [s, s === "SIGTERM" ? onSignal : forward(s)] as const);

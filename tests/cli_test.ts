@@ -167,3 +167,21 @@ t("a setup failure still writes --result-file, with reason setup-failed", async 
   ]);
   await Deno.remove(dir, { recursive: true });
 });
+
+t("stdin is passed on to the program as bytes, or empty with --stdin null", async () => {
+  const run = async (stdinFlag: string[]) => {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--quiet", `${ROOT}cli.ts`, "run", "-q", ...stdinFlag, "--", "wc", "-c"],
+      stdin: "piped",
+      stdout: "piped",
+    }).spawn();
+    const w = child.stdin.getWriter();
+    await w.write(new Uint8Array(12345));
+    await w.close();
+    const out = await child.output();
+    return new TextDecoder().decode(out.stdout).trim();
+  };
+  assertEquals(await run([]), "12345");
+  assertEquals(await run(["--stdin", "null"]), "0");
+  assertEquals((await cli("run", "--stdin", "tty", "--", "true")).code, 2);
+});
