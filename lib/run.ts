@@ -10,7 +10,7 @@ import { SandboxError, SandboxSetupError } from "./errors.ts";
 import { runOps } from "./policy.ts";
 import { makeRunStatus } from "./rundir.ts";
 import { runCgroupName } from "./cgroups.ts";
-import { spawnLauncher, type Stdio } from "./spawn.ts";
+import { spawnLauncher } from "./spawn.ts";
 import { decodeResult } from "./status.ts";
 import type {
   CapturedResult,
@@ -101,7 +101,7 @@ const KILL_GRACE_MS = 2000;
 export class SandboxChild implements AsyncDisposable {
   /** The launcher's pid on the host (the target's own pid is 2 inside its pid namespace). */
   readonly pid: number;
-  /** The target's stdout, as raw bytes (empty when captured by `run()` or inherited). */
+  /** The target's stdout, as raw bytes. */
   readonly stdout: ReadableStream<Uint8Array>;
   /** The target's stderr, as raw bytes. */
   readonly stderr: ReadableStream<Uint8Array>;
@@ -140,7 +140,7 @@ export class SandboxChild implements AsyncDisposable {
     prepared: Prepared,
     program: string,
     args: readonly string[],
-    options: RunOptions & { stdio?: Stdio },
+    options: RunOptions,
   ) {
     options.signal?.throwIfAborted();
     const status = makeRunStatus();
@@ -159,9 +159,8 @@ export class SandboxChild implements AsyncDisposable {
       status.cleanup();
       throw e;
     }
-    const stdio = options.stdio ?? "piped";
     try {
-      this.#proc = spawnLauncher(prepared.launcher, stdio, stdio);
+      this.#proc = spawnLauncher(prepared.launcher);
     } catch (e) {
       status.cleanup();
       throw new SandboxError(
@@ -169,7 +168,6 @@ export class SandboxChild implements AsyncDisposable {
       );
     }
     this.pid = this.#proc.pid;
-    const empty = () => new ReadableStream<Uint8Array>({ start: (c) => c.close() });
     // One budget for both streams: past it, the sandbox is killed and what fits is kept.
     let budget = prepared.enforced.limits.maxOutputBytes;
     // Each pipe is pumped into a capped transform; `pumped` settles once the launcher's pipe hit
@@ -194,8 +192,8 @@ export class SandboxChild implements AsyncDisposable {
       pumped.set(ts.readable, stream.pipeTo(ts.writable).catch(() => {}));
       return ts.readable;
     };
-    this.stdout = stdio === "piped" ? capped(this.#proc.stdout) : empty();
-    this.stderr = stdio === "piped" ? capped(this.#proc.stderr) : empty();
+    this.stdout = capped(this.#proc.stdout);
+    this.stderr = capped(this.#proc.stderr);
     const writer = this.#proc.stdin.getWriter();
     const frameWritten = writer.write(frame);
     // A launcher that dies before reading its frame fails this write; whoever awaits it (the

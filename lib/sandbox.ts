@@ -311,7 +311,7 @@ export class Sandbox {
       throw new TypeError(`Invalid options ${describeValue(options)}: expected an object`);
     }
     for (const key of Object.keys(options)) {
-      if (!["stdin", "signal", "env", "cwd", "stdio"].includes(key)) {
+      if (!["stdin", "signal", "env", "cwd"].includes(key)) {
         throw new RangeError(
           `Unknown options field "${key}": expected one of stdin, signal, env, cwd`,
         );
@@ -397,16 +397,6 @@ export class Sandbox {
   spawn(program: string, args: string[] = [], options: RunOptions = {}): SandboxChild {
     const [p, a, o] = this.#check(program, args, options);
     return new SandboxChild(this.#prepare(), p, a, o);
-  }
-
-  /** @internal Spawns with the launcher's stdio inherited (used by the CLI for `--inherit`). */
-  spawnWithStdio(
-    program: string,
-    args: string[],
-    options: RunOptions & { stdio: "piped" | "inherit" },
-  ): SandboxChild {
-    const [p, a, o] = this.#check(program, args, options);
-    return new SandboxChild(this.#prepare(), p, a, { ...o, stdio: options.stdio });
   }
 }
 

@@ -4,18 +4,16 @@
  * @module
  */
 
-/** How a launcher's stdout/stderr are connected. */
-export type Stdio = "piped" | "inherit" | "null";
-
 /**
- * Starts the launcher with an empty environment; its stdin is always piped (the config frame
- * goes first, the target's input after it).
+ * Starts the launcher with an empty environment and all three stdio streams piped: the config
+ * frame goes first on stdin, the target's input after it; stdout and stderr are the target's.
+ * The caller's terminal is never handed to the launcher or the target.
  */
-export function spawnLauncher(path: string, stdout: Stdio, stderr: Stdio): Deno.ChildProcess {
+export function spawnLauncher(path: string): Deno.ChildProcess {
   return new Deno.Command(path, {
     stdin: "piped",
-    stdout,
-    stderr,
+    stdout: "piped",
+    stderr: "piped",
     clearEnv: true,
     env: {},
   }).spawn();
