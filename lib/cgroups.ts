@@ -131,7 +131,9 @@ export function detectV2(mount: string, self: string, euid: number): CgroupHost 
     return { version: null, reason: `cannot enable controllers in "${container}": ${e}` };
   }
   sweep(container);
-  return { version: 2, parent: container };
+  const enabled = (read(`${container}/cgroup.subtree_control`) ?? "").trim().split(/\s+/)
+    .map((c) => c.replace(/^\+/, ""));
+  return { version: 2, parent: container, controllers: wanted.filter((c) => enabled.includes(c)) };
 }
 
 function detectV1(all: Mount[], self: Map<string, string>, euid: number): CgroupHost | null {

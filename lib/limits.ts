@@ -22,7 +22,7 @@ import type { SandboxConfig } from "./types.ts";
 
 /** The cgroup facilities of this host, as found by `lib/cgroups.ts`. */
 export type CgroupHost =
-  | { version: 2; parent: string }
+  | { version: 2; parent: string; controllers: string[] }
   | { version: 1; parents: Partial<Record<V1Controller, string>> }
   | { version: null; reason: string };
 
@@ -200,6 +200,7 @@ export class LimitUnavailableError extends UnsupportedError {
  * const { ops, applied } = limitOps(validateLimits({ maxPids: 32 }, 2), {
  *   version: 2,
  *   parent: "/sys/fs/cgroup/sandbox-ts",
+ *   controllers: ["memory", "pids", "cpu"],
  * });
  * assert(applied.backend === "cgroup-v2" && ops.some((o) => o[0] === "pids-max"));
  * ```
@@ -218,6 +219,24 @@ export function limitOps(limits: Limits, host: CgroupHost): { ops: Op[]; applied
   if (!wantsCgroup) {
     // nothing to create
   } else if (host.version === 2) {
+    // Only what the hierarchy really delegates to our directory (inside a container the
+    // controllers may not reach it); a missing one is unavailable, not a run-time ENOENT.
+    for (
+      const [ctl, asked] of [
+        ["memory", limits.memoryBytes],
+        ["pids", limits.pids],
+        ["cpu", limits.cpu],
+      ] as const
+    ) {
+      if (asked !== null && !host.controllers.includes(ctl)) {
+        unavailable(
+          limits,
+          applied,
+          ctl,
+          `the cgroup v2 "${ctl}" controller is not enabled for ${host.parent}`,
+        );
+      }
+    }
     ops.push(["cgroup-v2", host.parent]);
     applied.backend = "cgroup-v2";
   } else if (host.version === 1) {

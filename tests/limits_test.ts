@@ -10,6 +10,7 @@ import {
   waitFor,
 } from "./_helpers.ts";
 import { cgroupHost, detectV2 } from "../lib/cgroups.ts";
+import { type CgroupHost, limitOps, LimitUnavailableError, validateLimits } from "../lib/limits.ts";
 import { runDirBase } from "../lib/rundir.ts";
 import { UnsupportedError } from "../mod.ts";
 
@@ -288,7 +289,11 @@ t(
     Deno.writeTextFileSync(`${root}/sandbox-ts/cgroup.procs`, "");
     Deno.writeTextFileSync(`${root}/sandbox-ts/cgroup.controllers`, "cpu memory pids\n");
     Deno.writeTextFileSync(`${root}/sandbox-ts/cgroup.subtree_control`, "");
-    assertEquals(detectV2(root, "/", 0), { version: 2, parent: `${root}/sandbox-ts` });
+    assertEquals(detectV2(root, "/", 0), {
+      version: 2,
+      parent: `${root}/sandbox-ts`,
+      controllers: ["memory", "pids", "cpu"],
+    });
     assertEquals(
       Deno.readTextFileSync(`${root}/sandbox-ts/cgroup.subtree_control`),
       "+memory +pids +cpu",
@@ -310,7 +315,17 @@ t(
     Deno.writeTextFileSync(`${u}/sandbox-ts/cgroup.controllers`, "memory pids\n");
     Deno.writeTextFileSync(`${u}/sandbox-ts/cgroup.subtree_control`, "");
     const found = detectV2(root, "/user.slice/user@1000.service/app.slice/me.scope", 1000);
-    assertEquals(found, { version: 2, parent: `${u}/sandbox-ts` });
+    assertEquals(found, { version: 2, parent: `${u}/sandbox-ts`, controllers: ["memory", "pids"] });
+    // A controller that does not reach our directory (a container's cgroup v2) is unavailable
+    // at build time in strict mode, not a failure at run time.
+    const noCpu = found as CgroupHost;
+    assertThrows(
+      () => limitOps(validateLimits({ cpuPercent: 50 }, 2), noCpu),
+      LimitUnavailableError,
+      'the cgroup v2 "cpu" controller is not enabled',
+    );
+    const best = limitOps(validateLimits({ cpuPercent: 50, limits: "best-effort" }, 2), noCpu);
+    assertEquals(best.applied.dropped, ["cpu"]);
     assertEquals(Deno.readTextFileSync(`${u}/sandbox-ts/cgroup.subtree_control`), "+memory +pids");
     // In the top delegated cgroup itself (a leaf holding our process): nothing usable.
     assertEquals(detectV2(root, "/user.slice/user@1000.service", 1000)?.version, null);
