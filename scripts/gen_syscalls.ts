@@ -339,10 +339,13 @@ function sortedEntries(table: SyscallTable): [string, number][] {
 
 function renderTable(name: string, table: SyscallTable): string {
   const rows = sortedEntries(table).map(([n, nr]) => `  ${n}: ${nr},`).join("\n");
-  return `const ${name}: Readonly<Record<string, number>> = Object.freeze({\n${rows}\n});\n`;
+  return `export const ${name}: Readonly<Record<string, number>> = Object.freeze({\n${rows}\n});\n`;
 }
 
-/** Renders the text of `lib/syscalls.ts` (already in `deno fmt` style). */
+/**
+ * Renders the text of `lib/_syscall_tables.ts` (already in `deno fmt` style): the two tables and
+ * nothing else. The types and lookups over them live, written once, in `lib/syscalls.ts`.
+ */
 export function renderSyscallsModule(
   tables: { x86_64: SyscallTable; aarch64: SyscallTable },
 ): string {
@@ -353,98 +356,12 @@ export function renderSyscallsModule(
 // Sources: asm/unistd_64.h (x86_64) and asm-generic/unistd.h evaluated for arm64 (aarch64) from
 // the installed kernel headers, plus the syscalls added in Linux 6.2–6.17 (LATER_SYSCALLS in
 // scripts/gen_syscalls.ts). x86_64: ${x} syscalls, aarch64: ${a} syscalls.
+// Read through lib/syscalls.ts.
 
-/**
- * Syscall number tables for x86_64 and aarch64, and lookups in both directions.
- *
- * @example Look up a syscall
- * \`\`\`ts
- * import assert from "node:assert/strict";
- * import { syscallName, syscallNumber } from "./syscalls.ts";
- *
- * assert(syscallNumber("x86_64", "execve") === 59);
- * assert(syscallNumber("aarch64", "open") === undefined); // arm64 has only openat
- * assert(syscallName("aarch64", 79) === "newfstatat");
- * \`\`\`
- *
- * @module
- */
-
-/** A CPU architecture the sandbox supports. */
-export type Arch = "x86_64" | "aarch64";
-
-/** The supported architectures. */
-export const ARCHES: readonly Arch[] = Object.freeze(["x86_64", "aarch64"] as const);
-
-/** \`AUDIT_ARCH_*\` values, as seen in \`seccomp_data.arch\`. */
-export const AUDIT_ARCH: Readonly<Record<Arch | "i386", number>> = Object.freeze({
-  x86_64: 0xC000003E,
-  aarch64: 0xC00000B7,
-  i386: 0x40000003,
-});
-
-/** \`__X32_SYSCALL_BIT\`: x32 syscalls on x86_64 carry it in \`seccomp_data.nr\`. */
-export const X32_SYSCALL_BIT = 0x40000000;
-
+/** x86_64 syscall name → number, sorted by number. */
 ${renderTable("X86_64", tables.x86_64)}
-${renderTable("AARCH64", tables.aarch64)}
-/** Syscall name → number, per architecture (sorted by number, frozen). */
-export const SYSCALLS: Readonly<Record<Arch, Readonly<Record<string, number>>>> = Object.freeze({
-  x86_64: X86_64,
-  aarch64: AARCH64,
-});
-
-const NAMES: Readonly<Record<Arch, ReadonlyMap<number, string>>> = Object.freeze({
-  x86_64: new Map(Object.entries(X86_64).map(([name, nr]) => [nr, name])),
-  aarch64: new Map(Object.entries(AARCH64).map(([name, nr]) => [nr, name])),
-});
-
-/**
- * The number of syscall \`name\` on \`arch\`, or \`undefined\` when \`arch\` has no such syscall.
- *
- * @example
- * \`\`\`ts
- * import assert from "node:assert/strict";
- * import { syscallNumber } from "./syscalls.ts";
- *
- * assert(syscallNumber("aarch64", "clone3") === 435);
- * \`\`\`
- */
-export function syscallNumber(arch: Arch, name: string): number | undefined {
-  const table = SYSCALLS[arch];
-  return Object.hasOwn(table, name) ? table[name] : undefined;
-}
-
-/**
- * The name of syscall number \`nr\` on \`arch\`, or \`undefined\` when it is not in the table.
- *
- * @example
- * \`\`\`ts
- * import assert from "node:assert/strict";
- * import { syscallName } from "./syscalls.ts";
- *
- * assert(syscallName("x86_64", 0) === "read");
- * \`\`\`
- */
-export function syscallName(arch: Arch, nr: number): string | undefined {
-  return NAMES[arch].get(nr);
-}
-
-/**
- * Every syscall name of \`arch\`, sorted by number.
- *
- * @example
- * \`\`\`ts
- * import assert from "node:assert/strict";
- * import { syscallNames } from "./syscalls.ts";
- *
- * assert(syscallNames("x86_64")[0] === "read");
- * \`\`\`
- */
-export function syscallNames(arch: Arch): string[] {
-  return Object.keys(SYSCALLS[arch]);
-}
-`;
+/** aarch64 syscall name → number, sorted by number. */
+${renderTable("AARCH64", tables.aarch64)}`;
 }
 
 /** Reads a file as text; injected so that tests can use their own reader. */
@@ -471,21 +388,21 @@ export function generate(
 }
 
 /** Where the generated module lives, relative to this script. */
-export const OUTPUT_URL = new URL("../lib/syscalls.ts", import.meta.url);
+export const OUTPUT_URL = new URL("../lib/_syscall_tables.ts", import.meta.url);
 
 if (import.meta.main) {
   const { source, x86_64, aarch64 } = generate((p) => Deno.readTextFileSync(p));
   if (Deno.args.includes("--check")) {
     const current = Deno.readTextFileSync(OUTPUT_URL);
     if (current !== source) {
-      console.error(`lib/syscalls.ts is out of date; run: ${GENERATE_COMMAND}`);
+      console.error(`lib/_syscall_tables.ts is out of date; run: ${GENERATE_COMMAND}`);
       Deno.exit(1);
     }
-    console.log("lib/syscalls.ts is up to date");
+    console.log("lib/_syscall_tables.ts is up to date");
   } else {
     Deno.writeTextFileSync(OUTPUT_URL, source);
     console.log(
-      `Wrote lib/syscalls.ts: ${Object.keys(x86_64).length} x86_64 and ${
+      `Wrote lib/_syscall_tables.ts: ${Object.keys(x86_64).length} x86_64 and ${
         Object.keys(aarch64).length
       } aarch64 syscalls`,
     );

@@ -22,8 +22,10 @@ const granted = (desc: Deno.PermissionDescriptor) =>
 
 /** Why the header-based test cannot run here, or undefined if it can. */
 function headersMissing(): string | undefined {
-  const output = new URL("../lib/syscalls.ts", import.meta.url);
-  if (!granted({ name: "read", path: output })) return "no read permission for lib/syscalls.ts";
+  const output = new URL("../lib/_syscall_tables.ts", import.meta.url);
+  if (!granted({ name: "read", path: output })) {
+    return "no read permission for lib/_syscall_tables.ts";
+  }
   for (const path of Object.values(DEFAULT_HEADERS)) {
     if (!granted({ name: "read", path })) return `no read permission for ${path} (run with -A)`;
     try {
@@ -60,12 +62,15 @@ function findResolver(): { path: string } | { reason: string } {
 const missing = headersMissing();
 if (missing) console.log(`SKIP generator up-to-date check: ${missing}`);
 Deno.test({
-  name: "lib/syscalls.ts is what the generator produces from the installed headers",
+  name: "lib/_syscall_tables.ts is what the generator produces from the installed headers",
   ignore: missing !== undefined,
   fn() {
     const { source } = generate((p) => Deno.readTextFileSync(p));
-    const current = Deno.readTextFileSync(new URL("../lib/syscalls.ts", import.meta.url));
-    assert.ok(current === source, `lib/syscalls.ts is out of date; run: ${GENERATE_COMMAND}`);
+    const current = Deno.readTextFileSync(new URL("../lib/_syscall_tables.ts", import.meta.url));
+    assert.ok(
+      current === source,
+      `lib/_syscall_tables.ts is out of date; run: ${GENERATE_COMMAND}`,
+    );
     assert.ok(current.startsWith("// GENERATED FILE"));
     assert.ok(current.includes(GENERATE_COMMAND));
   },
