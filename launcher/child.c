@@ -68,12 +68,11 @@ static _Noreturn void die_with(const struct config *cfg, const struct sbx_err *e
   _exit(125);
 }
 
-/* Closes every fd >= 3 except keep (close_range on the gaps). */
-static void close_except(int keep1, int keep2) {
-  int lo = keep1 < keep2 ? keep1 : keep2, hi = keep1 < keep2 ? keep2 : keep1;
-  if (lo > 3) syscall(SYS_close_range, 3, lo - 1, 0);
-  if (hi - lo > 1) syscall(SYS_close_range, lo + 1, hi - 1, 0);
-  syscall(SYS_close_range, hi + 1, ~0U, 0);
+/* Closes every fd >= 3 except the two kept. */
+static int close_except(int keep1, int keep2) {
+  unsigned lo = (unsigned)(keep1 < keep2 ? keep1 : keep2), hi = (unsigned)(keep1 < keep2 ? keep2 : keep1);
+  if (close_fds(3, lo - 1, false) < 0 || close_fds(lo + 1, hi - 1, false) < 0) return -1;
+  return close_fds(hi + 1, ~0U, false);
 }
 
 static int drop_privileges(const struct config *cfg, struct sbx_err *e) {
@@ -191,8 +190,8 @@ static _Noreturn void target_main(const struct config *cfg, int exec_fd, int rep
   else apply_rlimits(cfg, false, &e);
   if (!e.step) {
     /* Every fd but 0-2 and the exec pipe is closed at exec (Deno leaks fds into children). */
-    syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
-    if (drop_privileges(cfg, &e) == 0 && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+    if (close_fds(3, ~0U, true) < 0) fail(&e, STEP_CLOSE_FDS, -1);
+    else if (drop_privileges(cfg, &e) == 0 && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
       fail(&e, STEP_NO_NEW_PRIVS, -1);
     /* Changing ids made us non-dumpable; the monitor's pidfd_getfd() needs ptrace access.
      * exec resets this flag anyway. */
@@ -219,8 +218,8 @@ static _Noreturn void target_main(const struct config *cfg, int exec_fd, int rep
 _Noreturn void child_main(const struct config *cfg, int sync_fd, int report_fd) {
   struct sbx_err e = {0, 0, -1};
   report_fd_g = report_fd;
-  prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-  close_except(sync_fd, report_fd);
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) _exit(125);
+  if (close_except(sync_fd, report_fd) < 0) _exit(125);
   char go;
   if (read_full(sync_fd, &go, 1) != 1) _exit(125);
   if (cfg->late_cgroupns && unshare(CLONE_NEWCGROUP) < 0) die_with(cfg, (fail(&e, STEP_CGROUP, -1), &e));
@@ -228,12 +227,12 @@ _Noreturn void child_main(const struct config *cfg, int sync_fd, int report_fd) 
   /* Die with the monitor. Changing ids cleared the parent-death signal, so set it again; the
    * monitor holds the sync pipe's write end until it exits, so a hang-up now means it died
    * before the prctl took effect. */
-  prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) die_with(cfg, (fail(&e, STEP_SIGNALS, -1), &e));
   struct pollfd alive = {sync_fd, POLLIN, 0};
   if (poll(&alive, 1, 0) != 0) _exit(125);
   close(sync_fd);
   /* The target must not read init's memory or environment through /proc. */
-  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) die_with(cfg, (fail(&e, STEP_CAPS, -1), &e));
 
   if (cfg->newroot && mount_apply(cfg, &e) < 0) die_with(cfg, &e);
   if (ns_apply(cfg, &e) < 0) die_with(cfg, &e);

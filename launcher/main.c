@@ -115,7 +115,10 @@ int main(int argc, char **argv) {
   pid_t ppid = getppid();
   if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != ppid) return 125;
   /* Deno leaks some of its own fds into children: close everything but stdio. */
-  syscall(SYS_close_range, 3, ~0U, 0);
+  if (close_fds(3, ~0U, false) < 0) {
+    dprintf(2, "sandbox-launcher: close-fds: %s\n", strerror(errno));
+    return 125;
+  }
 
   if (argc == 2 && strcmp(argv[1], "--features") == 0) return features_print();
   if (argc == 2 && strcmp(argv[1], "--version") == 0) {
@@ -198,7 +201,17 @@ int main(int argc, char **argv) {
   if (cfg.timeout_ms) {
     uint64_t deadline = start + cfg.timeout_ms * 1000u;
     struct itimerspec its = {{0, 0}, {(time_t)(deadline / 1000000u), (long)(deadline % 1000000u) * 1000}};
-    timerfd_settime(tfd, TFD_TIMER_ABSTIME, &its, NULL);
+    if (timerfd_settime(tfd, TFD_TIMER_ABSTIME, &its, NULL) < 0) {
+      /* An unarmed wall clock is a silently dropped limit: stop the run instead. */
+      fail(&e, STEP_SIGNALS, -1);
+      kill(child, SIGKILL);
+      waitpid(child, NULL, 0);
+      struct cgroup_usage unused;
+      cgroup_finish(&cg, &unused);
+      report_err(&e, NULL);
+      status_error(status_fd, &e);
+      return 125;
+    }
   }
 
   struct exit_info x = {.code = -1, .seccomp_nr = -1};

@@ -31,6 +31,7 @@ bool seccomp_handle(int listener, int mode, struct seccomp_seen *seen) {
   }
   if (mode == SECCOMP_NOTIFY_KILL) return true; /* the syscall never runs: the sandbox dies */
   struct seccomp_notif_resp resp = {.id = req.id, .val = 0, .error = -EPERM, .flags = 0};
-  (void)ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
-  return false;
+  /* ENOENT: the caller died meanwhile. Any other failure would leave it blocked in the
+   * syscall forever: fail closed, kill the sandbox. */
+  return ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp) < 0 && errno != ENOENT;
 }

@@ -5,6 +5,8 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 static const char *const STEP_NAMES[STEP_COUNT] = {
@@ -42,6 +44,7 @@ static const char *const STEP_NAMES[STEP_COUNT] = {
     [STEP_SECCOMP] = "seccomp",
     [STEP_SECCOMP_LISTENER] = "seccomp-listener",
     [STEP_EXEC] = "exec",
+    [STEP_CLOSE_FDS] = "close-fds",
     [STEP_OVERLAY] = "overlay",
     [STEP_MASK] = "mask",
 };
@@ -122,6 +125,20 @@ bool parse_octal(const char *s, unsigned *out) {
   }
   *out = v;
   return true;
+}
+
+int close_fds(unsigned lo, unsigned hi, bool cloexec) {
+  if (lo > hi) return 0;
+  if (syscall(SYS_close_range, lo, hi, cloexec ? CLOSE_RANGE_CLOEXEC : 0) == 0) return 0;
+  if (errno != ENOSYS && errno != EINVAL) return -1;
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) < 0) return -1;
+  unsigned max = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > (1u << 20) ? 1u << 20 : (unsigned)rl.rlim_max;
+  for (unsigned fd = lo; fd <= hi && fd < max; fd++) {
+    int rc = cloexec ? fcntl((int)fd, F_SETFD, FD_CLOEXEC) : close((int)fd);
+    if (rc < 0 && errno != EBADF) return -1;
+  }
+  return 0;
 }
 
 void close_fdp(int *fd) {

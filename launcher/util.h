@@ -45,6 +45,7 @@ enum step {
   STEP_EXEC,
   STEP_OVERLAY,
   STEP_MASK,
+  STEP_CLOSE_FDS,
   STEP_COUNT
 };
 
@@ -71,6 +72,11 @@ int write_file(const char *path, const char *data);
 /* Strict decimal parsing: the whole string, no sign, no overflow. */
 bool parse_u64(const char *s, uint64_t *out);
 bool parse_octal(const char *s, unsigned *out);
+
+/* Closes (or, with cloexec, marks close-on-exec) fds lo..hi: close_range, or on a kernel
+ * without it (or without CLOSE_RANGE_CLOEXEC) one fd at a time up to the open-files hard limit.
+ * Returns -1 with errno only when neither works. */
+int close_fds(unsigned lo, unsigned hi, bool cloexec);
 
 /* Scoped cleanup (bubblewrap style). */
 void close_fdp(int *fd);

@@ -1,7 +1,7 @@
 // The launcher's input boundary: the frame and the ops. Everything malformed fails closed with
 // exit 125 and a message naming the problem.
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
-import { LAUNCHER, modeLabel } from "./_helpers.ts";
+import { LAUNCHER, modeLabel, sandbox } from "./_helpers.ts";
 import { encodeFrame } from "../lib/config.ts";
 import { LAUNCHER_SOURCES } from "../lib/launcher.ts";
 
@@ -154,4 +154,17 @@ t("LAUNCHER_SOURCES lists exactly the launcher's sources", () => {
     .map((e) => e.name)
     .sort();
   assertEquals(files, [...LAUNCHER_SOURCES].sort());
+});
+
+t("when fds cannot be closed the launcher refuses to run (no leaked fds)", async () => {
+  // The launcher run inside a sandbox whose filter answers close_range with EPERM: it must stop
+  // with exit 125 rather than hand fds on. (ENOSYS/EINVAL, old kernels, take the slow path.)
+  const dir = new URL("../launcher/", import.meta.url).pathname;
+  const r = await sandbox({
+    mounts: [{ type: "bind", source: dir, target: "/l", readOnly: true }],
+    seccomp: { profile: "compute", deny: ["close_range"], action: "errno" },
+  }).run("/l/sandbox-launcher", ["status", "/tmp/s", "exec", "/bin/true"]);
+  assertEquals(r.exitCode, 125);
+  assertMatch(r.stderr, /close-fds: Operation not permitted/);
+  assertEquals(r.seccompViolation?.syscall, "close_range");
 });
