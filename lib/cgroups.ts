@@ -38,6 +38,15 @@ function writable(path: string): boolean {
   }
 }
 
+function exists(path: string): boolean {
+  return read(path) !== null;
+}
+
+/** Whether any swap area is active (the first line of /proc/swaps is a header). */
+function hostSwaps(): boolean {
+  return (read("/proc/swaps") ?? "").trim().split("\n").length > 1;
+}
+
 function ensureDir(path: string): boolean {
   try {
     Deno.mkdirSync(path, { mode: 0o755 });
@@ -133,7 +142,12 @@ export function detectV2(mount: string, self: string, euid: number): CgroupHost 
   sweep(container);
   const enabled = (read(`${container}/cgroup.subtree_control`) ?? "").trim().split(/\s+/)
     .map((c) => c.replace(/^\+/, ""));
-  return { version: 2, parent: container, controllers: wanted.filter((c) => enabled.includes(c)) };
+  return {
+    version: 2,
+    parent: container,
+    controllers: wanted.filter((c) => enabled.includes(c)),
+    swapUnlimited: hostSwaps() && !exists(`${container}/memory.swap.max`),
+  };
 }
 
 function detectV1(all: Mount[], self: Map<string, string>, euid: number): CgroupHost | null {
@@ -154,7 +168,13 @@ function detectV1(all: Mount[], self: Map<string, string>, euid: number): Cgroup
   if (!Object.keys(parents).length) {
     return { version: null, reason: `the cgroup v1 hierarchies are not writable by uid ${euid}` };
   }
-  return { version: 1, parents };
+  const mem = parents.memory;
+  return {
+    version: 1,
+    parents,
+    swapUnlimited: mem !== undefined && hostSwaps() &&
+      !exists(`${mem}/memory.memsw.limit_in_bytes`),
+  };
 }
 
 let cached: CgroupHost | undefined;

@@ -22,8 +22,8 @@ import type { SandboxConfig } from "./types.ts";
 
 /** The cgroup facilities of this host, as found by `lib/cgroups.ts`. */
 export type CgroupHost =
-  | { version: 2; parent: string; controllers: string[] }
-  | { version: 1; parents: Partial<Record<V1Controller, string>> }
+  | { version: 2; parent: string; controllers: string[]; swapUnlimited?: boolean }
+  | { version: 1; parents: Partial<Record<V1Controller, string>>; swapUnlimited?: boolean }
   | { version: null; reason: string };
 
 /** The cgroup v1 controllers the launcher uses. */
@@ -255,6 +255,16 @@ export function limitOps(limits: Limits, host: CgroupHost): { ops: Op[]; applied
   }
   const cg = applied.backend !== "none";
   const reason = host.version === null ? host.reason : "no cgroup";
+  if (limits.memoryBytes !== null && cg && host.version !== null && host.swapUnlimited) {
+    // The host swaps and this cgroup cannot limit swap: the memory limit would not be hard.
+    unavailable(
+      limits,
+      applied,
+      "memory",
+      "the host has swap and the cgroup has no swap limit (enable swap accounting: swapaccount=1 / memory.swap.max)",
+      true,
+    );
+  }
   if (limits.memoryBytes !== null) {
     if (cg && !applied.dropped.includes("memory")) {
       ops.push(["memory-max", String(limits.memoryBytes)]);

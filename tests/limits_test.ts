@@ -16,6 +16,7 @@ import { UnsupportedError } from "../mod.ts";
 
 const t = (name: string, fn: () => Promise<void> | void) => Deno.test(`${name} [${modeLabel}]`, fn);
 const host = cgroupHost(Deno.uid() ?? 0);
+const hostSwaps = Deno.readTextFileSync("/proc/swaps").trim().split("\n").length > 1;
 const cgroup = host.version !== null;
 if (!cgroup) {
   console.log(
@@ -293,6 +294,7 @@ t(
       version: 2,
       parent: `${root}/sandbox-ts`,
       controllers: ["memory", "pids", "cpu"],
+      swapUnlimited: hostSwaps, // the fake tree has no swap knob
     });
     assertEquals(
       Deno.readTextFileSync(`${root}/sandbox-ts/cgroup.subtree_control`),
@@ -315,7 +317,12 @@ t(
     Deno.writeTextFileSync(`${u}/sandbox-ts/cgroup.controllers`, "memory pids\n");
     Deno.writeTextFileSync(`${u}/sandbox-ts/cgroup.subtree_control`, "");
     const found = detectV2(root, "/user.slice/user@1000.service/app.slice/me.scope", 1000);
-    assertEquals(found, { version: 2, parent: `${u}/sandbox-ts`, controllers: ["memory", "pids"] });
+    assertEquals(found, {
+      version: 2,
+      parent: `${u}/sandbox-ts`,
+      controllers: ["memory", "pids"],
+      swapUnlimited: hostSwaps,
+    });
     // A controller that does not reach our directory (a container's cgroup v2) is unavailable
     // at build time in strict mode, not a failure at run time.
     const noCpu = found as CgroupHost;
@@ -326,6 +333,21 @@ t(
     );
     const best = limitOps(validateLimits({ cpuPercent: 50, limits: "best-effort" }, 2), noCpu);
     assertEquals(best.applied.dropped, ["cpu"]);
+    // A host that swaps, with no swap limit in the cgroup: the memory limit is not hard.
+    const swaps: CgroupHost = {
+      version: 2,
+      parent: "/x",
+      controllers: ["memory"],
+      swapUnlimited: true,
+    };
+    assertThrows(
+      () => limitOps(validateLimits({ memory: "64M" }, 2), swaps),
+      LimitUnavailableError,
+      "swap",
+    );
+    const approx = limitOps(validateLimits({ memory: "64M", limits: "best-effort" }, 2), swaps);
+    assertEquals([approx.applied.approximated, approx.applied.memoryBytes], [["memory"], 64 << 20]);
+    assert(approx.ops.some((o) => o[0] === "memory-max"));
     assertEquals(Deno.readTextFileSync(`${u}/sandbox-ts/cgroup.subtree_control`), "+memory +pids");
     // In the top delegated cgroup itself (a leaf holding our process): nothing usable.
     assertEquals(detectV2(root, "/user.slice/user@1000.service", 1000)?.version, null);
