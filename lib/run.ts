@@ -205,7 +205,6 @@ export class SandboxChild implements AsyncDisposable {
 
     const onAbort = () => this.#terminate();
     options.signal?.addEventListener("abort", onAbort, { once: true });
-    const allStaticOps = [...prepared.staticOps, ...ops];
     this.status = this.#proc.status.then(async (st) => {
       this.#exited = true;
       // Drained: the streams someone reads have delivered everything into them. A stream
@@ -228,7 +227,11 @@ export class SandboxChild implements AsyncDisposable {
       return decodeResult(text, {
         mode: prepared.mode,
         enforced: prepared.enforced,
-        opPath: (i, step) => opPath(allStaticOps, i, step),
+        // Op indexes count the static ops first, then this run's.
+        opPath: (i, step) => {
+          const n = prepared.staticOps.length;
+          return opPath(i < n ? prepared.staticOps[i] : ops[i - n], step);
+        },
         launcherCode: st.code,
         launcherSignal: st.signal,
         aborted: this.#aborted,
@@ -372,8 +375,7 @@ export class SandboxChild implements AsyncDisposable {
   }
 }
 
-function opPath(ops: readonly Op[], index: number, step: string): string | null {
-  const op = ops[index];
+function opPath(op: Op | undefined, step: string): string | null {
   if (!op) return null;
   // The path the failed step was about: a bind's source when it could not be opened or
   // attached, its destination when the mount point could not be made; the program for exec.
