@@ -11,12 +11,12 @@
  * @module
  */
 
+import { SYSTEM_DIRS } from "../lib/mounts.ts";
 import { SandboxBuilder } from "../mod.ts";
 import type { Sandbox } from "../mod.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const LAUNCHER = `${ROOT}launcher/sandbox-launcher`;
-const SYSTEM_DIRS = ["/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32"];
 
 // ---------------------------------------------------------------------------------------------
 // Options

@@ -15,18 +15,11 @@
  */
 
 import type { CgroupHost, V1Controller } from "./limits.ts";
+import { type Mount, mounts, readText as read } from "./_host.ts";
 
 const CONTAINER = "sandbox-ts";
 const V1_CONTROLLERS: V1Controller[] = ["memory", "pids", "cpu", "cpuacct"];
 const V2_CONTROLLERS = ["memory", "pids", "cpu"];
-
-function read(path: string): string | null {
-  try {
-    return Deno.readTextFileSync(path);
-  } catch {
-    return null;
-  }
-}
 
 function writable(path: string): boolean {
   try {
@@ -75,18 +68,6 @@ function sweep(container: string): void {
       // busy or raced: leave it
     }
   }
-}
-
-interface Mount {
-  dir: string;
-  type: string;
-  opts: string[];
-}
-
-function mounts(): Mount[] {
-  return (read("/proc/self/mounts") ?? "").split("\n").map((l) => l.split(" ")).filter((f) =>
-    f.length > 3
-  ).map((f) => ({ dir: f[1]!, type: f[2]!, opts: f[3]!.split(",") }));
 }
 
 /** Our own cgroup path per v1 controller, and the v2 path ("" key). */
@@ -199,4 +180,39 @@ let counter = 0;
 /** A unique cgroup name for one run: `<deno pid>-<n>-<id>` (the sweep reads the pid). */
 export function runCgroupName(id: string): string {
   return `${Deno.pid}-${++counter}-${id}`;
+}
+
+const RESOURCE_CONTROLLERS = ["memory", "pids", "cpu"];
+
+/** What is mounted: the cgroup version, its controllers, and where (for `doctor`). */
+export interface CgroupMounts {
+  version: 1 | 2 | null;
+  controllers: string[];
+  root: string | null;
+}
+
+/** Finds cgroup mounts: v2 with a resource controller wins; else the v1 controllers. */
+export function cgroupMounts(all: Mount[] = mounts()): CgroupMounts {
+  const v1: string[] = [];
+  let v2root: string | null = null;
+  let v1root: string | null = null;
+  for (const m of all) {
+    if (m.type === "cgroup2") {
+      // A v2 hierarchy counts only with a resource controller (here it may hold only hugetlb).
+      const ctl = (read(`${m.dir}/cgroup.controllers`) ?? "").trim().split(/\s+/).filter(Boolean);
+      if (ctl.some((c) => RESOURCE_CONTROLLERS.includes(c))) {
+        return { version: 2, controllers: ctl, root: m.dir };
+      }
+      v2root ??= m.dir;
+    } else if (m.type === "cgroup") {
+      for (const o of m.opts) {
+        if (["memory", "pids", "cpu", "cpuacct", "cpuset", "blkio", "freezer"].includes(o)) {
+          v1.push(o);
+          v1root ??= m.dir.slice(0, m.dir.lastIndexOf("/")) || "/";
+        }
+      }
+    }
+  }
+  if (v1.length) return { version: 1, controllers: [...new Set(v1)].sort(), root: v1root };
+  return { version: v2root ? 2 : null, controllers: [], root: v2root };
 }

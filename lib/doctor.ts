@@ -7,7 +7,8 @@
 
 import { findLauncher, launcherFeatures } from "./launcher.ts";
 import { resolveMode } from "./policy.ts";
-import { cgroupHost } from "./cgroups.ts";
+import { cgroupHost, type CgroupMounts, cgroupMounts } from "./cgroups.ts";
+import { readText as read } from "./_host.ts";
 import type { ResolvedMode } from "./types.ts";
 
 /** One line of the report. */
@@ -24,51 +25,13 @@ export interface DoctorReport {
   euid: number;
   autoMode: ResolvedMode;
   userns: boolean;
-  cgroup: { version: 1 | 2 | null; controllers: string[]; root: string | null };
+  cgroup: CgroupMounts;
   /** The cgroup backend runs of this user get for memory, pids and CPU limits, or null. */
   cgroupLimits: "cgroup-v2" | "cgroup-v1" | null;
   landlockAbi: number | null;
   seccompActions: string[];
   overlay: boolean;
   checks: DoctorCheck[];
-}
-
-function read(path: string): string | null {
-  try {
-    return Deno.readTextFileSync(path);
-  } catch {
-    return null;
-  }
-}
-
-const RESOURCE_CONTROLLERS = ["memory", "pids", "cpu"];
-
-/** Finds cgroup mounts: v2 with controllers wins; else v1 controllers. */
-export function detectCgroups(mounts: string): DoctorReport["cgroup"] {
-  const v1: string[] = [];
-  let v2root: string | null = null;
-  let v1root: string | null = null;
-  for (const line of mounts.split("\n")) {
-    const [, mnt, type, opts] = line.split(" ");
-    if (!mnt || !type) continue;
-    if (type === "cgroup2") {
-      // A v2 hierarchy counts only with a resource controller (here it may hold only hugetlb).
-      const ctl = (read(`${mnt}/cgroup.controllers`) ?? "").trim().split(/\s+/).filter(Boolean);
-      if (ctl.some((c) => RESOURCE_CONTROLLERS.includes(c))) {
-        return { version: 2, controllers: ctl, root: mnt };
-      }
-      v2root ??= mnt;
-    } else if (type === "cgroup") {
-      for (const o of (opts ?? "").split(",")) {
-        if (["memory", "pids", "cpu", "cpuacct", "cpuset", "blkio", "freezer"].includes(o)) {
-          v1.push(o);
-          v1root ??= mnt.slice(0, mnt.lastIndexOf("/")) || "/";
-        }
-      }
-    }
-  }
-  if (v1.length) return { version: 1, controllers: [...new Set(v1)].sort(), root: v1root };
-  return { version: v2root ? 2 : null, controllers: [], root: v2root };
 }
 
 /**
@@ -101,7 +64,7 @@ export function doctor(launcherPath?: string): DoctorReport {
         : "a container runtime's seccomp profile may block unshare/clone: run the container with --security-opt seccomp=unconfined or a profile that allows user namespaces",
     }),
   });
-  const cg = detectCgroups(read("/proc/self/mounts") ?? "");
+  const cg = cgroupMounts();
   checks.push({
     name: "Cgroups",
     ok: cg.version !== null && cg.controllers.length > 0,

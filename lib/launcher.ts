@@ -7,6 +7,7 @@
 
 import { LauncherError } from "./errors.ts";
 import { runSync } from "./spawn.ts";
+import { envVar } from "./_host.ts";
 
 /** The launcher's C sources, as shipped with the module (checked by a test against the dir). */
 export const LAUNCHER_SOURCES = [
@@ -44,14 +45,6 @@ function isExecutable(path: string): boolean {
     return st.isFile && ((st.mode ?? 0o755) & 0o111) !== 0;
   } catch {
     return false;
-  }
-}
-
-function envVar(name: string): string | undefined {
-  try {
-    return Deno.env.get(name);
-  } catch {
-    return undefined; // no --allow-env: not an error
   }
 }
 

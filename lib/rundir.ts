@@ -7,20 +7,14 @@
  * @module
  */
 
+import { envVar } from "./_host.ts";
+
 let base: string | null | undefined;
 let counter = 0;
 
-function env(name: string): string | undefined {
-  try {
-    return Deno.env.get(name);
-  } catch {
-    return undefined;
-  }
-}
-
 /** A tmpfs is preferred: the status file is written and removed on every run. */
 function tmpRoot(): string {
-  for (const dir of [env("XDG_RUNTIME_DIR"), "/dev/shm"]) {
+  for (const dir of [envVar("XDG_RUNTIME_DIR"), "/dev/shm"]) {
     if (!dir) continue;
     try {
       const st = Deno.statSync(dir);
@@ -29,7 +23,7 @@ function tmpRoot(): string {
       // absent
     }
   }
-  return env("TMPDIR") || "/tmp";
+  return envVar("TMPDIR") || "/tmp";
 }
 
 /** The base dir if it is safe to use (a real 0700 directory owned by us), else null. */

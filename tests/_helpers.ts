@@ -47,3 +47,13 @@ export async function waitFor(cond: () => boolean, ms: number): Promise<boolean>
 export function marker(): string {
   return String(900000 + Math.floor(Math.random() * 99999));
 }
+
+/** Runs the CLI (`cli.ts ARGS...`) in a subprocess with an empty stdin. */
+export async function cli(...args: string[]) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--quiet", `${ROOT}cli.ts`, ...args],
+    stdin: "null",
+  }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}

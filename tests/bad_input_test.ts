@@ -2,7 +2,7 @@
 // bytes, unknown names, conflicts. The API throws TypeError/RangeError naming the field, the
 // value and what is allowed; the CLI exits 2 naming the flag; nothing is left half-created.
 import { assert, assertEquals, assertMatch, assertRejects, assertThrows } from "./_assert.ts";
-import { modeLabel, ROOT, sandbox } from "./_helpers.ts";
+import { cli, modeLabel, sandbox } from "./_helpers.ts";
 import { runDirBase } from "../lib/rundir.ts";
 import { Sandbox, SandboxBuilder, type SandboxConfig } from "../mod.ts";
 
@@ -138,14 +138,6 @@ Deno.test(`bad run arguments are refused before anything starts [${modeLabel}]`,
   assertThrows(() => sb.spawn("ls", [1 as never]), T, "Invalid args[0] 1");
   assertEquals(mine().length, before, "a refused run left a status dir behind");
 });
-
-async function cli(...args: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--quiet", `${ROOT}cli.ts`, ...args],
-    stdin: "null",
-  }).output();
-  return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
-}
 
 Deno.test(`bad CLI values exit 2 naming the flag and value [${modeLabel}]`, async () => {
   const cases: [string[], RegExp][] = [

@@ -1,17 +1,8 @@
 // The CLI as a user runs it: a subprocess per call.
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
-import { modeLabel, ROOT } from "./_helpers.ts";
+import { cli, modeLabel, ROOT } from "./_helpers.ts";
 
 const t = (name: string, fn: () => Promise<void>) => Deno.test(`${name} [${modeLabel}]`, fn);
-
-async function cli(...args: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--quiet", `${ROOT}cli.ts`, ...args],
-    stdin: "null",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
 
 t("run passes output through and exits with the program's code", async () => {
   const r = await cli("run", "--", "sh", "-c", "echo out; echo err >&2; exit 3");
