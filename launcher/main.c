@@ -58,6 +58,20 @@ static pid_t clone_child(int *pidfd, int cgroup_fd, struct sbx_err *e) {
   return (pid_t)pid;
 }
 
+/* A step of the monitor's own setup failed: the child (if any) is killed before it ran a single
+ * step, the cgroup is removed, the failure reported. Nothing half-built keeps running. */
+static int abort_setup(pid_t child, struct cgroup_state *cg, const struct sbx_err *e, int status_fd) {
+  if (child > 0) {
+    kill(child, SIGKILL);
+    waitpid(child, NULL, 0);
+  }
+  struct cgroup_usage unused;
+  cgroup_finish(cg, &unused);
+  report_err(e, NULL);
+  status_error(status_fd, e);
+  return 125;
+}
+
 static int block_signals(sigset_t *set) {
   static const int sigs[] = {SIGHUP,  SIGINT,   SIGQUIT, SIGTERM, SIGUSR1,         SIGUSR2,
                              SIGCONT, SIGWINCH, SIGALRM, SIGCHLD, SIG_KILL_SANDBOX, SIGPIPE};
@@ -173,45 +187,24 @@ int main(int argc, char **argv) {
     close(report_pipe[0]);
     child_main(&cfg, sync_pipe[0], report_pipe[1]);
   }
-  if (child < 0) {
-    struct cgroup_usage unused;
-    cgroup_finish(&cg, &unused);
-    report_err(&e, NULL);
-    status_error(status_fd, &e);
-    return 125;
-  }
+  if (child < 0) return abort_setup(-1, &cg, &e, status_fd);
   close(sync_pipe[0]);
   close(report_pipe[1]);
 
-  /* Parent side of the setup, then release the child. On failure the child is killed before
-   * it ran a single step: nothing half-built keeps running. */
+  /* Parent side of the setup, then release the child. */
   if (ns_prepare(&cfg, child, &e) < 0 || cgroup_join(&cg, child, &e) < 0 ||
       write_full(sync_pipe[1], "1", 1) < 0) {
     if (!e.step) fail(&e, STEP_SYNC, -1);
-    kill(child, SIGKILL);
-    waitpid(child, NULL, 0);
-    struct cgroup_usage unused;
-    cgroup_finish(&cg, &unused);
-    report_err(&e, NULL);
-    status_error(status_fd, &e);
-    return 125;
+    return abort_setup(child, &cg, &e, status_fd);
   }
   /* sync_pipe[1] stays open until the monitor exits: init checks it for a hang-up. */
 
   if (cfg.timeout_ms) {
     uint64_t deadline = start + cfg.timeout_ms * 1000u;
     struct itimerspec its = {{0, 0}, {(time_t)(deadline / 1000000u), (long)(deadline % 1000000u) * 1000}};
-    if (timerfd_settime(tfd, TFD_TIMER_ABSTIME, &its, NULL) < 0) {
-      /* An unarmed wall clock is a silently dropped limit: stop the run instead. */
-      fail(&e, STEP_SIGNALS, -1);
-      kill(child, SIGKILL);
-      waitpid(child, NULL, 0);
-      struct cgroup_usage unused;
-      cgroup_finish(&cg, &unused);
-      report_err(&e, NULL);
-      status_error(status_fd, &e);
-      return 125;
-    }
+    /* An unarmed wall clock would be a silently dropped limit: stop the run instead. */
+    if (timerfd_settime(tfd, TFD_TIMER_ABSTIME, &its, NULL) < 0)
+      return abort_setup(child, &cg, (fail(&e, STEP_SIGNALS, -1), &e), status_fd);
   }
 
   struct exit_info x = {.code = -1, .seccomp_nr = -1};

@@ -57,3 +57,8 @@ export async function cli(...args: string[]) {
   const dec = new TextDecoder();
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
 }
+
+/** Launcher tokens that exec `/bin/sh -c script`, for tests that drive the launcher by hand. */
+export function shTokens(script: string): string[] {
+  return ["exec", "/bin/sh", "arg", "sh", "arg", "-c", "arg", script];
+}

@@ -1,7 +1,7 @@
 // The launcher's input boundary: the frame and the ops. Everything malformed fails closed with
 // exit 125 and a message naming the problem.
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
-import { LAUNCHER, modeLabel, sandbox } from "./_helpers.ts";
+import { LAUNCHER, modeLabel, sandbox, shTokens } from "./_helpers.ts";
 import { encodeFrame } from "../lib/config.ts";
 import { LAUNCHER_SOURCES } from "../lib/launcher.ts";
 
@@ -99,27 +99,13 @@ t("the same tokens work as argv, and bytes after the frame are the target's stdi
   const viaArgv = await launch(null, [
     "status",
     `${dir}/a`,
-    "exec",
-    "/bin/sh",
-    "arg",
-    "sh",
-    "arg",
-    "-c",
-    "arg",
-    "exit 5",
+    ...shTokens("exit 5"),
   ]);
   assertEquals(viaArgv.code, 5);
   const frame = frameOf([
     "status",
     `${dir}/b`,
-    "exec",
-    "/bin/sh",
-    "arg",
-    "sh",
-    "arg",
-    "-c",
-    "arg",
-    'read x; test "$x" = after',
+    ...shTokens('read x; test "$x" = after'),
   ]);
   const input = new Uint8Array([...frame, ...new TextEncoder().encode("after\n")]);
   assertEquals((await launch(input)).code, 0);

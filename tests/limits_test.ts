@@ -7,6 +7,7 @@ import {
   marker,
   modeLabel,
   sandbox,
+  shTokens,
   waitFor,
 } from "./_helpers.ts";
 import { cgroupHost, detectV2 } from "../lib/cgroups.ts";
@@ -247,14 +248,7 @@ Deno.test({
             "cgroup-v2",
             parent,
             ...extra,
-            "exec",
-            "/bin/sh",
-            "arg",
-            "sh",
-            "arg",
-            "-c",
-            "arg",
-            "cat /proc/self/cgroup; i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done",
+            ...shTokens("cat /proc/self/cgroup; i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done"),
           ],
         }).output();
       const ok = await run("a", []);
