@@ -20,6 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "budget.h"
 #include "landlock.h"
 #include "mount.h"
 #include "ns.h"
@@ -224,6 +225,8 @@ _Noreturn void child_main(const struct config *cfg, int sync_fd, int report_fd) 
   if (read_full(sync_fd, &go, 1) != 1) _exit(125);
   if (cfg->late_cgroupns && unshare(CLONE_NEWCGROUP) < 0) die_with(cfg, (fail(&e, STEP_CGROUP, -1), &e));
   if (become_mapped_ids(cfg, &e) < 0) die_with(cfg, &e);
+  /* Per-sandbox kernel budgets, while init holds CAP_SYS_RESOURCE in the namespace. */
+  if (budget_apply(cfg, &e) < 0) die_with(cfg, &e);
   /* Die with the monitor. Changing ids cleared the parent-death signal, so set it again; the
    * monitor holds the sync pipe's write end until it exits, so a hang-up now means it died
    * before the prctl took effect. */

@@ -23,7 +23,9 @@
 #include "child.h"
 #include "config.h"
 #include "features.h"
+#include "ids.h"
 #include "ns.h"
+#include "proctitle.h"
 #include "seccomp.h"
 #include "status.h"
 #include "util.h"
@@ -56,6 +58,23 @@ static pid_t clone_child(int *pidfd, int cgroup_fd, struct sbx_err *e) {
   long pid = syscall(SYS_clone3, &args, sizeof args);
   if (pid < 0) return fail(e, STEP_CLONE, -1);
   return (pid_t)pid;
+}
+
+/* clone as the owner of the new user namespace: the run's own host uid when it has one (ids.c). */
+static pid_t clone_as_owner(struct host_ids *ids, int *pidfd, int cgroup_fd, struct sbx_err *e) {
+  if (ids_owner_enter(&cfg, ids, e) < 0) return -1;
+  pid_t child = clone_child(pidfd, cgroup_fd, e);
+  if (child == 0) return 0;
+  struct sbx_err le = {0, 0, -1};
+  if (ids_owner_leave(ids, &le) < 0) {
+    if (child > 0) {
+      kill(child, SIGKILL);
+      waitpid(child, NULL, 0);
+    }
+    *e = le;
+    return -1;
+  }
+  return child;
 }
 
 /* A step of the monitor's own setup failed: the child (if any) is killed before it ran a single
@@ -125,6 +144,8 @@ static void handle_report(const struct report *r, int status_fd, struct sbx_err 
 }
 
 int main(int argc, char **argv) {
+  /* Nobody, the sandbox included (init's /proc/1/cmdline), reads our host path or ops. */
+  proctitle_hide(argc, argv);
   /* Die with the parent (Deno). The getppid() check closes the race with an early death. */
   pid_t ppid = getppid();
   if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != ppid) return 125;
@@ -156,6 +177,15 @@ int main(int argc, char **argv) {
     report_err(&e, cfg.status_path);
     return 125;
   }
+  /* Before anything else runs for the sandbox: no caller groups, and its own host ids. */
+  static struct host_ids ids;
+  if (ids_prepare(&cfg, &ids, &e) < 0) {
+    report_err(&e, NULL);
+    status_error(status_fd, &e);
+    return 125;
+  }
+  if (ids.allocated) status_host_ids(status_fd, cfg.uid_outside, cfg.gid_outside);
+
   sigset_t sigs;
   int sync_pipe[2], report_pipe[2];
   if (block_signals(&sigs) < 0) fail(&e, STEP_SIGNALS, -1);
@@ -181,7 +211,7 @@ int main(int argc, char **argv) {
   cfg.late_cgroupns = cg.version == 1 && (cfg.ns_flags & CLONE_NEWCGROUP);
   uint64_t start = now_us();
   int pidfd = -1;
-  pid_t child = clone_child(&pidfd, cgroup_clone_fd(&cg), &e);
+  pid_t child = clone_as_owner(&ids, &pidfd, cgroup_clone_fd(&cg), &e);
   if (child == 0) {
     close(sync_pipe[1]);
     close(report_pipe[0]);

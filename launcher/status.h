@@ -22,5 +22,7 @@ struct exit_info {
 
 int status_open(const char *path);
 void status_started(int fd);
+/* The host uid/gid pair allocated for the run (host-ids), as soon as it is allocated. */
+void status_host_ids(int fd, uint32_t uid, uint32_t gid);
 void status_error(int fd, const struct sbx_err *e);
 void status_exit(int fd, const struct exit_info *x);

@@ -47,6 +47,8 @@ static const char *const STEP_NAMES[STEP_COUNT] = {
     [STEP_CLOSE_FDS] = "close-fds",
     [STEP_OVERLAY] = "overlay",
     [STEP_MASK] = "mask",
+    [STEP_HOST_IDS] = "host-ids",
+    [STEP_USERNS_LIMIT] = "userns-limit",
 };
 
 const char *step_name(int step) {

@@ -12,6 +12,8 @@ import { envVar } from "./_host.ts";
 /** The launcher's C sources, as shipped with the module (checked by a test against the dir). */
 export const LAUNCHER_SOURCES = [
   "Makefile",
+  "budget.c",
+  "budget.h",
   "cgroup.c",
   "cgroup.h",
   "child.c",
@@ -20,6 +22,8 @@ export const LAUNCHER_SOURCES = [
   "config.h",
   "features.c",
   "features.h",
+  "ids.c",
+  "ids.h",
   "landlock.c",
   "landlock.h",
   "main.c",
@@ -27,6 +31,8 @@ export const LAUNCHER_SOURCES = [
   "mount.h",
   "ns.c",
   "ns.h",
+  "proctitle.c",
+  "proctitle.h",
   "seccomp.c",
   "seccomp.h",
   "status.c",
