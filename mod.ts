@@ -66,3 +66,5 @@ export type {
   StdinOption,
 } from "./lib/types.ts";
 export { type AppliedLimits, LimitUnavailableError } from "./lib/limits.ts";
+export { DEFAULT_HOST_IDS, type HostIdsConfig } from "./lib/host_ids.ts";
+export { type BudgetsConfig, DEFAULT_BUDGETS } from "./lib/budgets.ts";

@@ -48,7 +48,12 @@ const NAMES: readonly string[] = [
   "ELOOP",
 ];
 
-const EXTRA: Record<number, string> = { 75: "EOVERFLOW", 95: "EOPNOTSUPP", 110: "ETIMEDOUT" };
+const EXTRA: Record<number, string> = {
+  75: "EOVERFLOW",
+  87: "EUSERS",
+  95: "EOPNOTSUPP",
+  110: "ETIMEDOUT",
+};
 
 /**
  * The symbolic name of an errno number, or `"E<n>"` when unknown.

@@ -198,4 +198,55 @@ export function validateChoice<T extends string>(
   return value as T;
 }
 
+/**
+ * Checks an integer from `min` to `max`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { validateInt } from "./parse.ts";
+ * assert.equal(validateInt(64, "budgets.ptys", 1, 1 << 20), 64);
+ * assert.throws(() => validateInt(0, "budgets.ptys", 1, 1 << 20), RangeError);
+ * ```
+ */
+export function validateInt(value: unknown, field: string, min: number, max: number): number {
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < min || value > max) {
+    throw new (typeof value === "number" ? RangeError : TypeError)(
+      `Invalid ${field} ${describe(value)}: expected an integer from ${min} to ${max}`,
+    );
+  }
+  return value;
+}
+
+/**
+ * Checks a plain object whose keys are all in `allowed`, and returns it.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { validateFields } from "./parse.ts";
+ * assert.deepEqual(validateFields({ start: 1 }, "hostIds", ["start", "count"]), { start: 1 });
+ * assert.throws(() => validateFields({ begin: 1 }, "hostIds", ["start"]), /Unknown hostIds field "begin"/);
+ * ```
+ */
+export function validateFields(
+  value: unknown,
+  field: string,
+  allowed: readonly string[],
+): Record<string, unknown> {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new TypeError(
+      `Invalid ${field} ${describe(value)}: expected an object with ${allowed.join(", ")}`,
+    );
+  }
+  for (const key of Object.keys(value)) {
+    if (!allowed.includes(key)) {
+      throw new RangeError(
+        `Unknown ${field} field "${key}": expected one of ${allowed.join(", ")}`,
+      );
+    }
+  }
+  return value as Record<string, unknown>;
+}
+
 export { describe as describeValue };

@@ -391,6 +391,10 @@ function opPath(op: Op | undefined, step: string): string | null {
     case "pids-max":
     case "cpu-max":
       return op[0]; // a limit knob, not a path
+    case "host-ids":
+      return `${op[1]}+${op[3]}`; // the range: first uid + count
+    case "overlay-keep":
+      return (step === "host-ids" ? op[2] : op[1]) ?? null; // the upper dir handed to the run
     default:
       return op[1] ?? null;
   }

@@ -12,7 +12,6 @@ import {
   ETC_ENTRIES,
   type HostLayout,
   namespacesFor,
-  NOBODY,
   resolveMode,
   staticOps,
   SYSTEM_DIRS,
@@ -27,6 +26,9 @@ import { limitOps } from "./limits.ts";
 import { cgroupHost } from "./cgroups.ts";
 import type { Arch } from "./seccomp.ts";
 import { UnsupportedError } from "./errors.ts";
+import { rootSubIds } from "./host_ids.ts";
+import type { BudgetsConfig } from "./budgets.ts";
+import { readText } from "./_host.ts";
 import type {
   CapturedResult,
   Enforced,
@@ -74,8 +76,18 @@ function readHostLayout(): HostLayout {
       // absent on this host
     }
   }
-  hostLayout = { system, etc, arch: hostArch() };
+  hostLayout = { system, etc, arch: hostArch(), ...usernsLimits() };
   return hostLayout;
+}
+
+/** The budgets this kernel keeps per user namespace (`/proc/sys/user/max_*`). */
+function usernsLimits(): { usernsLimits?: string[] } {
+  try {
+    const names = [...Deno.readDirSync("/proc/sys/user")].map((e) => e.name);
+    return { usernsLimits: names.filter((n) => n.startsWith("max_")).map((n) => n.slice(4)) };
+  } catch {
+    return {}; // unknown: ask for all, the launcher names what fails
+  }
 }
 
 /** The kernel's Landlock ABI and user-namespace support, once per launcher (a real probe). */
@@ -96,7 +108,7 @@ function readKernelFacts(launcher: string): { landlockAbi: number; userns?: bool
 }
 
 /** The host facts one sandbox needs: layout, kernel facts, its rootfs entries, overlay dirs. */
-function readHost(config: ResolvedConfig, launcher: string, euid: number): HostLayout {
+function readHost(config: ResolvedConfig, launcher: string): HostLayout {
   const host: HostLayout = { ...readHostLayout() };
   if (config.landlock !== "off" || config.namespaces === "auto") {
     Object.assign(host, readKernelFacts(launcher));
@@ -117,13 +129,13 @@ function readHost(config: ResolvedConfig, launcher: string, euid: number): HostL
     }
     host.rootfs = entries;
   }
-  // An overlay's kept-changes dirs: created when missing, owned by the uid the sandbox maps to.
+  // An overlay's kept-changes dirs: created when missing, owned by the caller; for a root caller
+  // the launcher hands them to each run's own host ids (launcher/ids.c).
   for (const m of config.mounts) {
     if (m.type !== "overlay" || m.upper === null) continue;
     for (const dir of [m.upper, m.work!]) {
       try {
         Deno.mkdirSync(dir, { mode: 0o700 });
-        if (euid === 0) Deno.chownSync(dir, NOBODY, NOBODY);
       } catch (e) {
         if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
       }
@@ -282,9 +294,11 @@ export class Sandbox {
     const egid = Deno.gid() ?? 0;
     const mode = resolveMode(this.config.privilegeMode, euid);
     const limits = limitOps(this.config.limits, cgroupHost(euid));
-    const host = readHost(this.config, launcher, euid);
+    const host = readHost(this.config, launcher);
     const fs = filesystemPlan(this.config, host);
-    const ops = [...staticOps(this.config, mode, { euid, egid }, host), ...limits.ops];
+    // Root's runs get host ids of their own, by default from its subordinate ids.
+    const subIds = euid === 0 ? rootSubIds(readText("/etc/subuid"), readText("/etc/subgid")) : null;
+    const ops = [...staticOps(this.config, mode, { euid, egid, subIds }, host), ...limits.ops];
     this.#prepared = {
       launcher,
       frame: encodeFrame(ops),
@@ -297,6 +311,8 @@ export class Sandbox {
         landlockDropped: fs.landlock.dropped,
         limits: limits.applied,
         uid: targetUid(fs.namespaces, { euid, egid }),
+        // A root caller's pair is allocated per run: each result has its own.
+        ...(euid === 0 ? {} : { hostUid: euid, hostGid: egid }),
       },
       env: this.config.env,
       cwd: this.config.cwd,
@@ -1001,6 +1017,40 @@ export class SandboxBuilder {
    */
   landlock(mode: LandlockMode): SandboxBuilder {
     return this.#with({ landlock: mode });
+  }
+
+  /**
+   * The host id range a root caller's runs take their own uid/gid pair from (config `hostIds`;
+   * gids from `options.gidStart`, default `start`). Unprivileged callers' runs are the caller.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { SandboxBuilder } from "../mod.ts";
+   *
+   * const builder = new SandboxBuilder("h").hostIds(0x7f200000, 1024);
+   * assert.deepEqual(builder.toConfig().hostIds, { start: 0x7f200000, count: 1024 });
+   * ```
+   */
+  hostIds(start: number, count: number, options: { gidStart?: number } = {}): SandboxBuilder {
+    return this.#with({ hostIds: { start, count, ...options } });
+  }
+
+  /**
+   * Kernel budgets of each run (config `budgets`; fields not given keep their defaults).
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { SandboxBuilder } from "../mod.ts";
+   *
+   * const sandbox = new SandboxBuilder("b").budgets({ inotifyWatches: 4096, ptys: 8 }).build();
+   * assert.equal(sandbox.config.budgets.ptys, 8);
+   * assert.equal(sandbox.config.budgets.inotifyInstances, 128);
+   * ```
+   */
+  budgets(budgets: BudgetsConfig): SandboxBuilder {
+    return this.#with({ budgets });
   }
 
   /**

@@ -6,11 +6,14 @@
  */
 
 import type { AppliedLimits, Limits } from "./limits.ts";
+import type { HostIdRange, HostIdsConfig } from "./host_ids.ts";
+import type { Budgets, BudgetsConfig } from "./budgets.ts";
 
 /**
- * How the sandbox gets its privileges. `privileged` needs root (the sandbox's uid 1000 is then
- * host uid 65534, and cgroups are created under `/sys/fs/cgroup/sandbox-ts`); `unprivileged`
- * maps uid 1000 to the caller; `auto` picks `privileged` when running as root.
+ * How the sandbox gets its privileges. `privileged` needs root (the sandbox's uid 1000 is then a
+ * host uid of the run's own, see `hostIds`, and cgroups are created under
+ * `/sys/fs/cgroup/sandbox-ts`); `unprivileged` maps uid 1000 to the caller (a root caller's runs
+ * still get their own host ids); `auto` picks `privileged` when running as root.
  *
  * @example
  * ```ts
@@ -236,6 +239,18 @@ export interface SandboxConfig {
    * @default "best-effort"
    */
   landlock?: LandlockMode;
+  /**
+   * For a root caller: the host uids/gids its runs are, one pair per live run, allocated by the
+   * launcher (see {@linkcode HostIdsConfig}). An unprivileged caller's runs are the caller.
+   * @default root's entry in `/etc/subuid` and `/etc/subgid`, else 2130706432 + 65536
+   */
+  hostIds?: HostIdsConfig;
+  /**
+   * Kernel budgets of one sandbox: inotify, fanotify, nested namespaces, ptys, message queue
+   * bytes (see {@linkcode BudgetsConfig}).
+   * @default sized for ordinary programs (inotify 128 instances / 65536 watches, 64 ptys, …)
+   */
+  budgets?: BudgetsConfig;
 }
 
 /**
@@ -378,6 +393,9 @@ export interface ResolvedConfig {
   rootfs: { path: string; writable: boolean } | null;
   namespaces: boolean | "auto";
   landlock: LandlockMode;
+  /** null: the host's default (root's subordinate ids, else `DEFAULT_HOST_IDS`). */
+  hostIds: HostIdRange | null;
+  budgets: Budgets;
   seccomp: {
     profile: string;
     allow: string[];
@@ -443,7 +461,7 @@ export interface RunOptions {
  *
  * const enforced: Enforced = new SandboxBuilder("e").seccompProfile("minimal").build().enforced;
  * assert.equal(enforced.seccomp, "minimal");
- * assert.equal(enforced.uid, Deno.uid() === 0 && enforced.namespaces.length === 0 ? 65534 : 1000);
+ * assert.equal(enforced.uid, Deno.uid() === 0 && enforced.namespaces.length === 0 ? -1 : 1000);
  * assert.deepEqual(enforced.limits.dropped, []);
  * ```
  */
@@ -458,8 +476,18 @@ export interface Enforced {
   limits: AppliedLimits;
   /** What the filesystem policy wanted from Landlock but the kernel's ABI cannot do. */
   landlockDropped?: string[];
-  /** The uid the target ran as, inside the sandbox. */
+  /**
+   * The uid the target ran as, inside the sandbox. Without namespaces it is the host uid: for a
+   * root caller allocated per run, so -1 in `Sandbox.enforced` and the run's in a result.
+   */
   uid: number;
+  /**
+   * The host uid and gid the target ran as (what the sandbox's uid is on the host): the caller's
+   * own for an unprivileged caller; for a root caller a pair allocated for the run from
+   * `hostIds`, only in a result's `enforced` (each run has its own).
+   */
+  hostUid?: number;
+  hostGid?: number;
 }
 
 /**

@@ -1,14 +1,23 @@
 // The filesystem policy on the real kernel: binds, tmpfs, overlay, rootfs, the hardened default
 // root. Each probe attempts the forbidden thing and exits with a sentinel only when it held.
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
-import { euid, isRoot, modeLabel, sandbox, sh } from "./_helpers.ts";
-import { type MountConfig, SandboxSetupError } from "../mod.ts";
+import { euid, isRoot, modeLabel, sandbox as anySandbox, sh as anySh } from "./_helpers.ts";
+import { type MountConfig, type SandboxConfig, SandboxSetupError } from "../mod.ts";
 
 const t = (name: string, fn: () => Promise<void>) =>
   Deno.test({ name: `${name} [${modeLabel}]`, fn, sanitizeResources: true, sanitizeOps: true });
 
-/** The host uid the sandbox's uid 1000 maps to. */
-const SANDBOX_HOST_UID = isRoot ? 65534 : euid;
+/**
+ * The host uid the sandbox's uid 1000 maps to: the caller's own; for root, whose runs each get one
+ * of their own (launcher/ids.c), one pinned with a one-id `hostIds` range so that the tests can
+ * hand it host files — lower files an overlay copies up must be owned by a mapped id (binds and
+ * overlays are not id-mapped yet). The runs here are sequential: a second live one would find the
+ * range full.
+ */
+const SANDBOX_HOST_UID = isRoot ? 0x7f400000 + Math.floor(Math.random() * 0x10000) : euid;
+const PIN: SandboxConfig = isRoot ? { hostIds: { start: SANDBOX_HOST_UID, count: 1 } } : {};
+const sandbox = (config: SandboxConfig = {}) => anySandbox({ ...PIN, ...config });
+const sh = (script: string, config: SandboxConfig = {}) => anySh(script, { ...PIN, ...config });
 
 /** A host directory the sandbox may write to (owned by the uid it maps to). */
 function hostDir(files: Record<string, string> = {}, name = "fs"): string {

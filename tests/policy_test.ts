@@ -93,11 +93,23 @@ Deno.test("the sandbox never maps to host root, and an unprivileged caller maps 
   const c = validateConfig({});
   const find = (ops: readonly (readonly string[])[], name: string) =>
     ops.find((o) => o[0] === name);
+  // A root caller's runs each take a host uid/gid pair of their own from a range.
   for (const mode of ["privileged", "unprivileged"] as const) {
     const ops = staticOps(c, mode, { euid: 0, egid: 0 }, host);
-    assertEquals(find(ops, "uid-map"), ["uid-map", "1000", "65534"]);
-    assertEquals(find(ops, "gid-map"), ["gid-map", "1000", "65534"]);
+    assertEquals(find(ops, "host-ids"), ["host-ids", "2130706432", "2130706432", "65536"]);
+    assertEquals([find(ops, "uid-map"), find(ops, "gid-map")], [undefined, undefined]);
+    assertEquals(find(ops, "uid"), ["uid", "1000"]);
   }
+  const subIds = { start: 1000000, gidStart: 2000000, count: 4096 };
+  const sub = staticOps(c, "privileged", { euid: 0, egid: 0, subIds }, host);
+  assertEquals(find(sub, "host-ids"), ["host-ids", "1000000", "2000000", "4096"]);
+  const own = staticOps(
+    validateConfig({ hostIds: { start: 5000000, count: 10 } }),
+    "privileged",
+    { euid: 0, egid: 0, subIds },
+    host,
+  );
+  assertEquals(find(own, "host-ids"), ["host-ids", "5000000", "5000000", "10"]);
   const user = staticOps(c, "unprivileged", { euid: 1234, egid: 99 }, host);
   assertEquals(find(user, "uid-map"), ["uid-map", "1000", "1234"]);
   assertEquals(find(user, "gid-map"), ["gid-map", "1000", "99"]);

@@ -1,0 +1,153 @@
+/**
+ * Per-sandbox kernel budgets. The kernel counts inotify instances and watches, fanotify groups and
+ * marks, and namespaces per user *and* per user namespace, charging every level up to the host;
+ * each sandbox's own user namespace gets its own maxima (written by the launcher's init into
+ * `/proc/sys/user/max_*`, out of the target's reach), its devpts instance a pty maximum, and the
+ * target an `RLIMIT_MSGQUEUE`. Above the sandbox, its use is also charged to its host uid: for a
+ * root caller the run's own (see `lib/host_ids.ts`), for an unprivileged caller the caller's own,
+ * shared with the caller's other sandboxes and programs. Pure.
+ *
+ * @module
+ */
+
+import type { Op } from "./config.ts";
+import { parseSize, validateFields, validateInt } from "./parse.ts";
+
+/**
+ * Budgets for one sandbox (`SandboxConfig.budgets`): each field bounds what all the processes of
+ * one run together may hold. The defaults let ordinary programs work — IDE and build-tool file
+ * watchers, `node --watch`, terminals — while a run that grabs everything it can leaves the host
+ * and other runs their share. They need a user namespace (not applied with Landlock alone).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type BudgetsConfig, Sandbox } from "../mod.ts";
+ *
+ * const budgets: BudgetsConfig = { inotifyInstances: 8, ptys: 4 };
+ * const sandbox = new Sandbox({ budgets });
+ * const result = await sandbox.run("python3", [
+ *   "-c",
+ *   "import ctypes; n = 0\nwhile ctypes.CDLL(None).inotify_init() >= 0: n += 1\nprint(n)",
+ * ]);
+ * if (sandbox.enforced.namespaces.length) assert.equal(result.stdout, "8\n");
+ * ```
+ */
+export interface BudgetsConfig {
+  /** inotify instances (`inotify_init`). @default 128 (the kernel's per-user default) */
+  inotifyInstances?: number;
+  /** inotify watches, all instances together. @default 65536 */
+  inotifyWatches?: number;
+  /** fanotify groups (`fanotify_init`). @default 16 */
+  fanotifyGroups?: number;
+  /** fanotify marks. @default 8192 */
+  fanotifyMarks?: number;
+  /** Nested user namespaces (the seccomp profiles refuse creating them anyway). @default 16 */
+  userNamespaces?: number;
+  /** Nested namespaces of each other kind: pid, mount, net, uts, ipc, cgroup, time. @default 16 */
+  namespaces?: number;
+  /** Pseudo-terminals in the sandbox's devpts (`/dev/ptmx`). @default 64 */
+  ptys?: number;
+  /**
+   * POSIX message queue bytes (`RLIMIT_MSGQUEUE`); each sandbox also has its own IPC namespace,
+   * hence its own queue count limit (`fs.mqueue.queues_max`, 256).
+   * @default "800K" (819200, the kernel's default)
+   */
+  mqueueBytes?: number | string;
+}
+
+/** Validated budgets: every field set. */
+export type Budgets = Required<{ [K in keyof BudgetsConfig]: number }>;
+
+/** The default budgets (see {@linkcode BudgetsConfig}). */
+export const DEFAULT_BUDGETS: Readonly<Budgets> = Object.freeze({
+  inotifyInstances: 128,
+  inotifyWatches: 65536,
+  fanotifyGroups: 16,
+  fanotifyMarks: 8192,
+  userNamespaces: 16,
+  namespaces: 16,
+  ptys: 64,
+  mqueueBytes: 819200,
+});
+
+/** Each namespace-count field's `/proc/sys/user/max_<name>` entries. */
+const USERNS_LIMITS: Record<Exclude<keyof Budgets, "ptys" | "mqueueBytes">, string[]> = {
+  inotifyInstances: ["inotify_instances"],
+  inotifyWatches: ["inotify_watches"],
+  fanotifyGroups: ["fanotify_groups"],
+  fanotifyMarks: ["fanotify_marks"],
+  userNamespaces: ["user_namespaces"],
+  namespaces: [
+    "pid_namespaces",
+    "mnt_namespaces",
+    "net_namespaces",
+    "uts_namespaces",
+    "ipc_namespaces",
+    "cgroup_namespaces",
+    "time_namespaces",
+  ],
+};
+
+const INT_MAX = 0x7fffffff;
+
+/**
+ * Validates `SandboxConfig.budgets` and fills in the defaults.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { validateBudgets } from "./budgets.ts";
+ * const b = validateBudgets({ inotifyWatches: 1000, mqueueBytes: "1M" });
+ * assert.equal(b.inotifyWatches, 1000);
+ * assert.equal(b.mqueueBytes, 1048576);
+ * assert.equal(b.ptys, 64);
+ * assert.throws(() => validateBudgets({ ptys: 0 }), /budgets.ptys/);
+ * ```
+ */
+export function validateBudgets(value: unknown): Budgets {
+  if (value === undefined) return { ...DEFAULT_BUDGETS };
+  const o = validateFields(value, "budgets", Object.keys(DEFAULT_BUDGETS));
+  const out = { ...DEFAULT_BUDGETS };
+  for (const key of Object.keys(USERNS_LIMITS) as (keyof typeof USERNS_LIMITS)[]) {
+    if (o[key] !== undefined) out[key] = validateInt(o[key], `budgets.${key}`, 0, INT_MAX);
+  }
+  if (o.ptys !== undefined) out.ptys = validateInt(o.ptys, "budgets.ptys", 1, 1 << 20);
+  if (o.mqueueBytes !== undefined) {
+    out.mqueueBytes = parseSize(o.mqueueBytes, "budgets.mqueueBytes");
+  }
+  return out;
+}
+
+/**
+ * The launcher ops for the budgets: one `userns-limit` per `/proc/sys/user` entry this kernel has
+ * (`available`: their names without `max_`; absent: all), `pty-max` when the root has a `/dev`,
+ * and the message queue rlimit.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { budgetOps, DEFAULT_BUDGETS } from "./budgets.ts";
+ * const ops = budgetOps(DEFAULT_BUDGETS, { dev: true, available: ["inotify_instances"] });
+ * assert.deepEqual(ops, [
+ *   ["userns-limit", "inotify_instances", "128"],
+ *   ["pty-max", "64"],
+ *   ["rlimit", "msgqueue", "819200", "819200"],
+ * ]);
+ * ```
+ */
+export function budgetOps(
+  b: Budgets,
+  where: { dev: boolean; available?: readonly string[] | undefined },
+): Op[] {
+  const ops: Op[] = [];
+  for (const [key, names] of Object.entries(USERNS_LIMITS)) {
+    for (const name of names) {
+      if (where.available && !where.available.includes(name)) continue; // the kernel lacks it
+      ops.push(["userns-limit", name, String(b[key as keyof Budgets])]);
+    }
+  }
+  if (where.dev) ops.push(["pty-max", String(b.ptys)]);
+  ops.push(["rlimit", "msgqueue", String(b.mqueueBytes), String(b.mqueueBytes)]);
+  return ops;
+}

@@ -1,0 +1,169 @@
+/**
+ * Host identities: the host uid and gid a sandbox's uid 1000 is. An unprivileged caller's sandbox
+ * maps to the caller (the only ids it may map). Every run of a root caller gets a uid/gid pair of
+ * its own, allocated by the launcher from a range (`hostIds`) and held for the run's life, so no
+ * two sandboxes — and no local user running a setuid file a sandbox planted — share an identity:
+ * no signals or ptrace between them, no shared per-user kernel budgets. Pure: the host's
+ * `/etc/subuid` and `/etc/subgid` come in as text.
+ *
+ * @module
+ */
+
+import type { Op } from "./config.ts";
+import { validateFields, validateInt } from "./parse.ts";
+
+/**
+ * A range of host ids for a root caller's runs (`SandboxConfig.hostIds`): uids `start` to
+ * `start + count - 1`, gids `gidStart` (default `start`) on. Nothing else on the host may use
+ * them: not a user account, not a container manager's range.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type HostIdsConfig, Sandbox } from "../mod.ts";
+ *
+ * const hostIds: HostIdsConfig = { start: 0x7f100000, count: 4096 };
+ * const sandbox = new Sandbox({ hostIds });
+ * assert.deepEqual(sandbox.config.hostIds, { start: 0x7f100000, gidStart: 0x7f100000, count: 4096 });
+ * const result = await sandbox.run("true");
+ * if (Deno.uid() === 0) {
+ *   // Each run of a root caller is a host uid of its own, from the range.
+ *   assert.ok(result.enforced.hostUid! >= 0x7f100000 && result.enforced.hostUid! < 0x7f101000);
+ * } else {
+ *   assert.equal(result.enforced.hostUid, Deno.uid()); // an unprivileged caller maps itself
+ * }
+ * ```
+ */
+export interface HostIdsConfig {
+  /** The first host uid (1 to 2147483647). */
+  start: number;
+  /** How many ids: the most runs that can be live at once. */
+  count: number;
+  /** The first host gid. @default start */
+  gidStart?: number;
+}
+
+/** A validated {@linkcode HostIdsConfig}. */
+export interface HostIdRange {
+  start: number;
+  gidStart: number;
+  count: number;
+}
+
+/** Ids stay below 2^31: some kernel and user code treats uids as signed (systemd's advice). */
+const MAX_ID = 0x7fffffff;
+/** The overflow id of user namespaces, and 16-bit `(uid_t) -1`: never a sandbox's. */
+const RESERVED = [65534, 65535];
+
+/**
+ * The range root callers use when neither `hostIds` nor a `root` entry in `/etc/subuid` and
+ * `/etc/subgid` says otherwise: 0x7F000000 + 65536 (2130706432 to 2130771967). In systemd's
+ * unused 0x70000000…0x7FFDFFFF: above the `systemd-nspawn` container ranges (to 0x6FFFFFFF) and
+ * shadow's default subordinate ids (100000 to 600100000), below systemd's foreign-image range
+ * (0x7FFE0000), the range podman documents for `--userns=auto` (2147483647 on) and 2^31.
+ */
+export const DEFAULT_HOST_IDS: Readonly<HostIdRange> = Object.freeze({
+  start: 0x7f000000,
+  gidStart: 0x7f000000,
+  count: 65536,
+});
+
+function checkRange(start: number, gidStart: number, count: number, field: string): HostIdRange {
+  for (const [first, what] of [[start, "uids"], [gidStart, "gids"]] as const) {
+    const last = first + count - 1;
+    if (first < 1) {
+      throw new RangeError(`Invalid ${field}: ${what} from ${first} include 0, host root`);
+    }
+    if (last > MAX_ID) {
+      throw new RangeError(
+        `Invalid ${field}: ${what} ${first} to ${last} pass 2147483647; keep host ids below 2^31`,
+      );
+    }
+    const reserved = RESERVED.find((id) => id >= first && id <= last);
+    if (reserved !== undefined) {
+      throw new RangeError(
+        `Invalid ${field}: ${what} ${first} to ${last} include ${reserved}, which is never a sandbox's (nobody, (uid_t) -1)`,
+      );
+    }
+  }
+  return { start, gidStart, count };
+}
+
+/**
+ * Validates `SandboxConfig.hostIds` (undefined: the host's default, see
+ * {@linkcode rootSubIds}).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { validateHostIds } from "./host_ids.ts";
+ * assert.deepEqual(validateHostIds({ start: 1000000000, count: 10, gidStart: 1200000 }), {
+ *   start: 1000000000,
+ *   gidStart: 1200000,
+ *   count: 10,
+ * });
+ * assert.throws(() => validateHostIds({ start: 60000, count: 10000 }), /include 65534/);
+ * assert.throws(() => validateHostIds({ start: 0, count: 1 }), /hostIds.start/);
+ * ```
+ */
+export function validateHostIds(value: unknown): HostIdRange | null {
+  if (value === undefined) return null;
+  const o = validateFields(value, "hostIds", ["start", "count", "gidStart"]);
+  const start = validateInt(o.start, "hostIds.start", 1, MAX_ID);
+  const count = validateInt(o.count, "hostIds.count", 1, MAX_ID);
+  const gidStart = o.gidStart === undefined
+    ? start
+    : validateInt(o.gidStart, "hostIds.gidStart", 1, MAX_ID);
+  return checkRange(start, gidStart, count, "hostIds");
+}
+
+function subIdEntry(text: string | null, names: readonly string[]): [number, number] | null {
+  for (const line of (text ?? "").split("\n")) {
+    const [name, start, count] = line.trim().split(":");
+    if (name === undefined || !names.includes(name)) continue;
+    if (!/^\d+$/.test(start ?? "") || !/^\d+$/.test(count ?? "")) continue;
+    return [Number(start), Number(count)];
+  }
+  return null;
+}
+
+/**
+ * Root's subordinate ids: its entries in `/etc/subuid` and `/etc/subgid` (by name `root` or uid
+ * `0`; the first of each), as a range of the smaller count; null unless both exist. The usual
+ * place to reserve ids for root's sandboxes — but a range that root also gives to LXC or podman
+ * containers is shared with them: give sandbox-ts its own with `hostIds` then.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { rootSubIds } from "./host_ids.ts";
+ * assert.deepEqual(rootSubIds("alice:100000:65536\nroot:1000000:65536\n", "0:2000000:4096\n"), {
+ *   start: 1000000,
+ *   gidStart: 2000000,
+ *   count: 4096,
+ * });
+ * assert.equal(rootSubIds("root:1000000:65536\n", null), null);
+ * ```
+ */
+export function rootSubIds(subuid: string | null, subgid: string | null): HostIdRange | null {
+  const u = subIdEntry(subuid, ["root", "0"]);
+  const g = subIdEntry(subgid, ["root", "0"]);
+  if (!u || !g || Math.min(u[1], g[1]) === 0) return null;
+  return checkRange(u[0], g[0], Math.min(u[1], g[1]), "root's entry in /etc/subuid or /etc/subgid");
+}
+
+/**
+ * The launcher op that gives a root caller's run its own host uid/gid pair: from `hostIds`, else
+ * root's subordinate ids, else {@linkcode DEFAULT_HOST_IDS}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { hostIdsOp } from "./host_ids.ts";
+ * assert.deepEqual(hostIdsOp(null, null), ["host-ids", "2130706432", "2130706432", "65536"]);
+ * ```
+ */
+export function hostIdsOp(config: HostIdRange | null, subIds: HostIdRange | null): Op {
+  const r = config ?? subIds ?? DEFAULT_HOST_IDS;
+  return ["host-ids", String(r.start), String(r.gidStart), String(r.count)];
+}
