@@ -3,7 +3,7 @@
  * marks, and namespaces per user *and* per user namespace, charging every level up to the host;
  * each sandbox's own user namespace gets its own maxima (written by the launcher's init into
  * `/proc/sys/user/max_*`, out of the target's reach), its devpts instance a pty maximum, and the
- * target an `RLIMIT_MSGQUEUE`. Above the sandbox, its use is also charged to its host uid: for a
+ * target an `RLIMIT_MSGQUEUE` when asked. Above the sandbox, its use is also charged to its host uid: for a
  * root caller the run's own (see `lib/host_ids.ts`), for an unprivileged caller the caller's own,
  * shared with the caller's other sandboxes and programs. Pure.
  *
@@ -49,15 +49,18 @@ export interface BudgetsConfig {
   /** Pseudo-terminals in the sandbox's devpts (`/dev/ptmx`). @default 64 */
   ptys?: number;
   /**
-   * POSIX message queue bytes (`RLIMIT_MSGQUEUE`); each sandbox also has its own IPC namespace,
-   * hence its own queue count limit (`fs.mqueue.queues_max`, 256).
-   * @default "800K" (819200, the kernel's default)
+   * POSIX message queue bytes (`RLIMIT_MSGQUEUE`), at most the caller's own hard limit (raising
+   * it needs `CAP_SYS_RESOURCE` on the host). Each sandbox also has its own IPC namespace, hence
+   * its own queue count limit (`fs.mqueue.queues_max`, 256).
+   * @default the caller's limit (819200 bytes on most hosts)
    */
   mqueueBytes?: number | string;
 }
 
-/** Validated budgets: every field set. */
-export type Budgets = Required<{ [K in keyof BudgetsConfig]: number }>;
+/** Validated budgets: every field set; `mqueueBytes` null keeps the caller's limit. */
+export type Budgets = Required<{ [K in Exclude<keyof BudgetsConfig, "mqueueBytes">]: number }> & {
+  mqueueBytes: number | null;
+};
 
 /** The default budgets (see {@linkcode BudgetsConfig}). */
 export const DEFAULT_BUDGETS: Readonly<Budgets> = Object.freeze({
@@ -68,7 +71,7 @@ export const DEFAULT_BUDGETS: Readonly<Budgets> = Object.freeze({
   userNamespaces: 16,
   namespaces: 16,
   ptys: 64,
-  mqueueBytes: 819200,
+  mqueueBytes: null,
 });
 
 /** Each namespace-count field's `/proc/sys/user/max_<name>` entries. */
@@ -122,17 +125,18 @@ export function validateBudgets(value: unknown): Budgets {
 /**
  * The launcher ops for the budgets: one `userns-limit` per `/proc/sys/user` entry this kernel has
  * (`available`: their names without `max_`; absent: all), `pty-max` when the root has a `/dev`,
- * and the message queue rlimit.
+ * and the message queue rlimit when one is set.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { budgetOps, DEFAULT_BUDGETS } from "./budgets.ts";
- * const ops = budgetOps(DEFAULT_BUDGETS, { dev: true, available: ["inotify_instances"] });
+ * const budgets = { ...DEFAULT_BUDGETS, mqueueBytes: 65536 };
+ * const ops = budgetOps(budgets, { dev: true, available: ["inotify_instances"] });
  * assert.deepEqual(ops, [
  *   ["userns-limit", "inotify_instances", "128"],
  *   ["pty-max", "64"],
- *   ["rlimit", "msgqueue", "819200", "819200"],
+ *   ["rlimit", "msgqueue", "65536", "65536"],
  * ]);
  * ```
  */
@@ -148,6 +152,8 @@ export function budgetOps(
     }
   }
   if (where.dev) ops.push(["pty-max", String(b.ptys)]);
-  ops.push(["rlimit", "msgqueue", String(b.mqueueBytes), String(b.mqueueBytes)]);
+  if (b.mqueueBytes !== null) {
+    ops.push(["rlimit", "msgqueue", String(b.mqueueBytes), String(b.mqueueBytes)]);
+  }
   return ops;
 }

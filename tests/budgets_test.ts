@@ -86,18 +86,26 @@ t("budgets are validated naming the field; ops skip what the kernel lacks", () =
   assert(frame(true).includes("pty-max 64"));
   assert(!frame(true).some((o) => o.startsWith("userns-limit fanotify")));
   assert(!frame(false).some((o) => o.startsWith("userns-limit") || o.startsWith("pty-max")));
-  assert(frame(false).includes("rlimit msgqueue 819200 819200"));
+  assert(!frame(false).some((o) => o.startsWith("rlimit msgqueue"))); // the caller's own
+  const withMq = staticOps(
+    validateConfig({ namespaces: false, budgets: { mqueueBytes: "64K" } }),
+    "unprivileged",
+    { euid: 1000, egid: 1000 },
+    { ...ABI, landlockAbi: 7 },
+  );
+  assert(withMq.some((o) => o.join(" ") === "rlimit msgqueue 65536 65536"));
 });
 
 t("the sandbox sees its budgets and cannot raise them", async () => {
-  const r = await sandbox({ budgets: { inotifyWatches: 1234, fanotifyGroups: 3 } }).run("bash", [
+  const budgets = { inotifyWatches: 1234, fanotifyGroups: 3, mqueueBytes: "64K" };
+  const r = await sandbox({ budgets }).run("bash", [
     "-c",
     "cat /proc/sys/user/max_inotify_watches /proc/sys/user/max_fanotify_groups; " +
     "(echo 99999 > /proc/sys/user/max_inotify_watches) 2>/dev/null && exit 71; " +
     'test "$(cat /proc/sys/user/max_inotify_watches)" = 1234 || exit 72; ulimit -q',
   ]);
   assertEquals(r.exitCode, 0, `probe ${r.exitCode}: ${r.stderr}`);
-  assertEquals(r.stdout, "1234\n3\n819200\n"); // bash reports RLIMIT_MSGQUEUE in bytes
+  assertEquals(r.stdout, "1234\n3\n65536\n"); // bash reports RLIMIT_MSGQUEUE in bytes
 });
 
 t(
