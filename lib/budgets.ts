@@ -62,7 +62,18 @@ export type Budgets = Required<{ [K in Exclude<keyof BudgetsConfig, "mqueueBytes
   mqueueBytes: number | null;
 };
 
-/** The default budgets (see {@linkcode BudgetsConfig}). */
+/**
+ * The default budgets (see {@linkcode BudgetsConfig}).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { DEFAULT_BUDGETS } from "../mod.ts";
+ *
+ * assert.equal(DEFAULT_BUDGETS.inotifyInstances, 128);
+ * assert.equal(DEFAULT_BUDGETS.mqueueBytes, null); // the caller's own limit
+ * ```
+ */
 export const DEFAULT_BUDGETS: Readonly<Budgets> = Object.freeze({
   inotifyInstances: 128,
   inotifyWatches: 65536,

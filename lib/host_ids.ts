@@ -61,6 +61,15 @@ const RESERVED = [65534, 65535];
  * unused 0x70000000…0x7FFDFFFF: above the `systemd-nspawn` container ranges (to 0x6FFFFFFF) and
  * shadow's default subordinate ids (100000 to 600100000), below systemd's foreign-image range
  * (0x7FFE0000), the range podman documents for `--userns=auto` (2147483647 on) and 2^31.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { DEFAULT_HOST_IDS } from "../mod.ts";
+ *
+ * assert.equal(DEFAULT_HOST_IDS.start, 0x7f000000);
+ * assert.equal(DEFAULT_HOST_IDS.count, 65536);
+ * ```
  */
 export const DEFAULT_HOST_IDS: Readonly<HostIdRange> = Object.freeze({
   start: 0x7f000000,
