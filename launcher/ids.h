@@ -23,8 +23,9 @@ struct host_ids {
 /* Parent, before clone. Drops the caller's supplementary groups when the launcher may (a root
  * caller), then with `host-ids` allocates a free uid/gid pair (random start, one byte-range lock
  * each in SBX_STATE_DIR/SBX_HOST_IDS_LOCK) and stores it in cfg: the outside ids of the maps with
- * a user namespace, the ids the target runs as without one. EUSERS: every id of the range is in
- * use. */
+ * a user namespace, the ids the target runs as without one (cfg->uid_outside/gid_outside hold it
+ * either way). Kept overlay upper/work dirs are handed to the pair. EUSERS: every id of the range
+ * is in use. */
 int ids_prepare(struct config *cfg, struct host_ids *ids, struct sbx_err *e);
 
 /* Around clone: with an allocated pair and a new user namespace, the monitor's effective uid is
