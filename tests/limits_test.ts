@@ -6,7 +6,6 @@ import {
   kernelTest,
   LAUNCHER,
   marker,
-  modeLabel,
   sandbox,
   shTokens,
   waitFor,
@@ -248,50 +247,45 @@ const unified =
   (Deno.readTextFileSync("/proc/self/mounts").split("\n").find((l) =>
     l.split(" ")[2] === "cgroup2"
   ) ?? "").split(" ")[1];
-Deno.test({
-  name: `cgroup v2: CLONE_INTO_CGROUP, cpu.stat accounting, removal, fail closed [${modeLabel}]`,
-  ignore: !isRoot || !unified,
-  fn: async () => {
-    const parent = `${unified}/sandbox-ts-v2test-${Deno.pid}`;
-    Deno.mkdirSync(parent);
-    try {
-      const dir = Deno.makeTempDirSync();
-      const run = (name: string, extra: string[]) =>
-        new Deno.Command(LAUNCHER, {
-          args: [
-            "status",
-            `${dir}/${name}`,
-            "cgroup-name",
-            name,
-            "cgroup-v2",
-            parent,
-            ...extra,
-            ...shTokens("cat /proc/self/cgroup; i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done"),
-          ],
-        }).output();
-      const ok = await run("a", []);
-      assertEquals(ok.code, 0);
-      assertMatch(
-        new TextDecoder().decode(ok.stdout),
-        new RegExp(`^0::.*/sandbox-ts-v2test-${Deno.pid}/a$`, "m"),
-      );
-      const recs = Deno.readTextFileSync(`${dir}/a`).trim().split("\n").map((l) => JSON.parse(l));
-      const cg = recs.find((r) => r.type === "cgroup");
-      assertEquals(cg.version, 2);
-      assert(cg.cpuUs > 1000, JSON.stringify(cg));
-      assertThrows(() => Deno.statSync(`${parent}/a`), Deno.errors.NotFound);
-      const bad = await run("b", ["memory-max", "10000000"]);
-      assertEquals(bad.code, 125);
-      assertThrows(() => Deno.statSync(`${parent}/b`), Deno.errors.NotFound);
-      Deno.removeSync(dir, { recursive: true });
-    } finally {
-      Deno.removeSync(parent);
-    }
-  },
+kernelTest("cgroup v2: CLONE_INTO_CGROUP, cpu.stat accounting, removal, fail closed", {
+  skip: (!isRoot || !unified) && "needs root and a cgroup2 mount",
+}, async () => {
+  const parent = `${unified}/sandbox-ts-v2test-${Deno.pid}`;
+  Deno.mkdirSync(parent);
+  try {
+    const dir = Deno.makeTempDirSync();
+    const run = (name: string, extra: string[]) =>
+      new Deno.Command(LAUNCHER, {
+        args: [
+          "status",
+          `${dir}/${name}`,
+          "cgroup-name",
+          name,
+          "cgroup-v2",
+          parent,
+          ...extra,
+          ...shTokens("cat /proc/self/cgroup; i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done"),
+        ],
+      }).output();
+    const ok = await run("a", []);
+    assertEquals(ok.code, 0);
+    assertMatch(
+      new TextDecoder().decode(ok.stdout),
+      new RegExp(`^0::.*/sandbox-ts-v2test-${Deno.pid}/a$`, "m"),
+    );
+    const recs = Deno.readTextFileSync(`${dir}/a`).trim().split("\n").map((l) => JSON.parse(l));
+    const cg = recs.find((r) => r.type === "cgroup");
+    assertEquals(cg.version, 2);
+    assert(cg.cpuUs > 1000, JSON.stringify(cg));
+    assertThrows(() => Deno.statSync(`${parent}/a`), Deno.errors.NotFound);
+    const bad = await run("b", ["memory-max", "10000000"]);
+    assertEquals(bad.code, 125);
+    assertThrows(() => Deno.statSync(`${parent}/b`), Deno.errors.NotFound);
+    Deno.removeSync(dir, { recursive: true });
+  } finally {
+    Deno.removeSync(parent);
+  }
 });
-if (!isRoot || !unified) {
-  console.log("skipped: cgroup v2 mechanism test needs root and a cgroup2 mount");
-}
 
 kernelTest(
   "cgroup v2 detection on a fake tree: root enables controllers in its own dir; delegation walk",

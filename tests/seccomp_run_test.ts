@@ -114,11 +114,9 @@ print("fork", os.waitpid(pid, 0)[1] >> 8)
   );
 });
 
-kernelTest("an x32 syscall is refused", async () => {
-  if (arch !== "x86_64") {
-    console.log("skipped: x32 exists only on x86_64");
-    return;
-  }
+kernelTest("an x32 syscall is refused", {
+  skip: arch !== "x86_64" && "x32 exists only on x86_64",
+}, async () => {
   const getpid = syscallNumber(arch, "getpid")!;
   const r = await sandbox({ seccomp: "unrestricted" }).run("python3", [
     "-c",

@@ -75,8 +75,9 @@ kernelTest("adversarial: TIOCSTI and TIOCLINUX, also with high bits set: refused
   }
 });
 
-kernelTest("adversarial: an x32 syscall: refused", async () => {
-  if (arch !== "x86_64") return console.log("skipped: x32 is x86_64 only");
+kernelTest("adversarial: an x32 syscall: refused", {
+  skip: arch !== "x86_64" && "x32 is x86_64 only",
+}, async () => {
   const nr = syscallNumber(arch, "getuid")! | 0x40000000;
   const r = await sandbox().run("python3", [
     "-c",
