@@ -88,12 +88,20 @@ export function marker(): string {
   return String(900000 + Math.floor(Math.random() * 99999));
 }
 
+/** The CLI (`cli.ts ARGS...`) as a subprocess command; `options` as for `Deno.Command`. */
+export function cliCommand(
+  args: string[],
+  options: Omit<Deno.CommandOptions, "args"> = {},
+): Deno.Command {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--quiet", `${ROOT}cli.ts`, ...args],
+    ...options,
+  });
+}
+
 /** Runs the CLI (`cli.ts ARGS...`) in a subprocess with an empty stdin. */
 export async function cli(...args: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--quiet", `${ROOT}cli.ts`, ...args],
-    stdin: "null",
-  }).output();
+  const out = await cliCommand(args, { stdin: "null" }).output();
   const dec = new TextDecoder();
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
 }

@@ -1,6 +1,6 @@
 // The CLI as a user runs it: a subprocess per call.
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
-import { cli, kernelTest, ROOT } from "./_helpers.ts";
+import { cli, cliCommand, kernelTest } from "./_helpers.ts";
 
 kernelTest("run passes output through and exits with the program's code", async () => {
   const r = await cli("run", "--", "sh", "-c", "echo out; echo err >&2; exit 3");
@@ -165,8 +165,7 @@ kernelTest("a setup failure still writes --result-file, with reason setup-failed
 
 kernelTest("stdin is passed on to the program as bytes, or empty with --stdin null", async () => {
   const run = async (stdinFlag: string[]) => {
-    const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "--quiet", `${ROOT}cli.ts`, "run", "-q", ...stdinFlag, "--", "wc", "-c"],
+    const child = cliCommand(["run", "-q", ...stdinFlag, "--", "wc", "-c"], {
       stdin: "piped",
       stdout: "piped",
     }).spawn();
