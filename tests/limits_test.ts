@@ -3,9 +3,9 @@ import { assert, assertEquals, assertMatch, assertThrows } from "./_assert.ts";
 import {
   hostProcesses,
   isRoot,
+  kernelTest,
   LAUNCHER,
   marker,
-  modeLabel,
   sandbox,
   shTokens,
   waitFor,
@@ -15,7 +15,6 @@ import { type CgroupHost, limitOps, LimitUnavailableError, validateLimits } from
 import { runDirBase } from "../lib/rundir.ts";
 import { UnsupportedError } from "../mod.ts";
 
-const t = (name: string, fn: () => Promise<void> | void) => Deno.test(`${name} [${modeLabel}]`, fn);
 const host = cgroupHost(Deno.uid() ?? 0);
 const hostSwaps = Deno.readTextFileSync("/proc/swaps").trim().split("\n").length > 1;
 const cgroup = host.version !== null;
@@ -49,29 +48,35 @@ const MEMORY_BOMB: [string, string[]] = ["python3", [
 ]];
 
 if (cgroup) {
-  t("a memory bomb is OOM-killed by the cgroup: reason memory, peak at the limit", async () => {
-    const r = await sandbox({ memory: "48M" }).run(...MEMORY_BOMB);
-    assertEquals([r.reason, r.oomKilled, r.signal], ["memory", true, "SIGKILL"]);
-    assert(r.memoryPeakBytes > 40 << 20 && r.memoryPeakBytes <= 48 << 20, `${r.memoryPeakBytes}`);
-    assertEquals(r.enforced.limits.memoryBytes, 48 << 20);
-    assertMatch(r.enforced.limits.backend, /^cgroup-v[12]$/);
-    // Without a limit the same program gets its memory.
-    assertEquals((await sandbox().run(...MEMORY_BOMB)).stdout, `${512 << 20}\n`);
-  });
+  kernelTest(
+    "a memory bomb is OOM-killed by the cgroup: reason memory, peak at the limit",
+    async () => {
+      const r = await sandbox({ memory: "48M" }).run(...MEMORY_BOMB);
+      assertEquals([r.reason, r.oomKilled, r.signal], ["memory", true, "SIGKILL"]);
+      assert(r.memoryPeakBytes > 40 << 20 && r.memoryPeakBytes <= 48 << 20, `${r.memoryPeakBytes}`);
+      assertEquals(r.enforced.limits.memoryBytes, 48 << 20);
+      assertMatch(r.enforced.limits.backend, /^cgroup-v[12]$/);
+      // Without a limit the same program gets its memory.
+      assertEquals((await sandbox().run(...MEMORY_BOMB)).stdout, `${512 << 20}\n`);
+    },
+  );
 
-  t("a fork bomb stops at the pids limit: reason pids, and the host is untouched", async () => {
-    const tag = marker();
-    const r = await sandbox({ maxPids: 16, timeout: "10s" }).run("sh", [
-      "-c",
-      `for i in $(seq 100); do sleep ${tag} & done; wait`,
-    ]);
-    assertEquals(r.reason, "pids");
-    assert(r.pidsLimitHit);
-    assertMatch(r.stderr, /fork/i);
-    assertEquals(hostProcesses(`sleep ${tag}`), []);
-  });
+  kernelTest(
+    "a fork bomb stops at the pids limit: reason pids, and the host is untouched",
+    async () => {
+      const tag = marker();
+      const r = await sandbox({ maxPids: 16, timeout: "10s" }).run("sh", [
+        "-c",
+        `for i in $(seq 100); do sleep ${tag} & done; wait`,
+      ]);
+      assertEquals(r.reason, "pids");
+      assert(r.pidsLimitHit);
+      assertMatch(r.stderr, /fork/i);
+      assertEquals(hostProcesses(`sleep ${tag}`), []);
+    },
+  );
 
-  t("the CPU share is enforced by the cgroup quota", async () => {
+  kernelTest("the CPU share is enforced by the cgroup quota", async () => {
     const r = await sandbox({ cpuPercent: 20 }).run("sh", [
       "-c",
       "i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done",
@@ -82,16 +87,19 @@ if (cgroup) {
     assertEquals(r.enforced.limits.cpu, { quotaUs: 20_000, periodUs: 100_000 });
   });
 
-  t("accounting comes from the cgroup: every process's CPU, user + system = total", async () => {
-    const r = await sandbox().run("sh", [
-      "-c",
-      "(i=0; while [ $i -lt 30000 ]; do i=$((i+1)); done) & (i=0; while [ $i -lt 30000 ]; do i=$((i+1)); done); wait",
-    ]);
-    assert(r.cpuTimeUs > 10_000, `${r.cpuTimeUs}`);
-    assertEquals(r.cpuUserUs + r.cpuSystemUs, r.cpuTimeUs);
-  });
+  kernelTest(
+    "accounting comes from the cgroup: every process's CPU, user + system = total",
+    async () => {
+      const r = await sandbox().run("sh", [
+        "-c",
+        "(i=0; while [ $i -lt 30000 ]; do i=$((i+1)); done) & (i=0; while [ $i -lt 30000 ]; do i=$((i+1)); done); wait",
+      ]);
+      assert(r.cpuTimeUs > 10_000, `${r.cpuTimeUs}`);
+      assertEquals(r.cpuUserUs + r.cpuSystemUs, r.cpuTimeUs);
+    },
+  );
 
-  t(
+  kernelTest(
     "every run's cgroup is removed: normal exit, signal, timeout, abort, setup failure",
     async () => {
       const sb = sandbox({ memory: "64M", maxPids: 32, timeout: "300ms" });
@@ -107,36 +115,42 @@ if (cgroup) {
     },
   );
 
-  t("the sandbox sees only its own cgroup as the root of its cgroup namespace", async () => {
-    const r = await sandbox({ memory: "64M" }).run("cat", ["/proc/self/cgroup"]);
-    for (const line of r.stdout.trim().split("\n")) assertMatch(line, /:\/$/);
-  });
+  kernelTest(
+    "the sandbox sees only its own cgroup as the root of its cgroup namespace",
+    async () => {
+      const r = await sandbox({ memory: "64M" }).run("cat", ["/proc/self/cgroup"]);
+      for (const line of r.stdout.trim().split("\n")) assertMatch(line, /:\/$/);
+    },
+  );
 
-  t("stale run cgroups of a dead process are swept when a new process starts", async () => {
-    const dir = host.version === 2 ? host.parent : Object.values(host.parents)[0]!;
-    const stale = `${dir}/999999999-1-stale`; // no such pid
-    Deno.mkdirSync(stale);
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "eval",
-        `import { cgroupHost } from "${new URL(
-          "../lib/cgroups.ts",
-          import.meta.url,
-        )}"; cgroupHost(0);`,
-      ],
-    }).output();
-    assertEquals(out.code, 0);
-    assertThrows(() => Deno.statSync(stale), Deno.errors.NotFound);
-  });
+  kernelTest(
+    "stale run cgroups of a dead process are swept when a new process starts",
+    async () => {
+      const dir = host.version === 2 ? host.parent : Object.values(host.parents)[0]!;
+      const stale = `${dir}/999999999-1-stale`; // no such pid
+      Deno.mkdirSync(stale);
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: [
+          "eval",
+          `import { cgroupHost } from "${new URL(
+            "../lib/cgroups.ts",
+            import.meta.url,
+          )}"; cgroupHost(0);`,
+        ],
+      }).output();
+      assertEquals(out.code, 0);
+      assertThrows(() => Deno.statSync(stale), Deno.errors.NotFound);
+    },
+  );
 } else {
-  t("strict limits fail closed at build when no cgroup can enforce them", () => {
+  kernelTest("strict limits fail closed at build when no cgroup can enforce them", () => {
     for (const config of [{ memory: "64M" }, { maxPids: 10 }, { cpuPercent: 50 }]) {
       const e = assertThrows(() => sandbox(config).mode, UnsupportedError, "Cannot enforce");
       assertMatch(e.message, /best-effort/);
     }
   });
 
-  t(
+  kernelTest(
     "best effort approximates memory and pids with rlimits, drops the CPU share, and says so",
     async () => {
       const sb = sandbox({ memory: "64M", maxPids: 8, cpuPercent: 50, limits: "best-effort" });
@@ -152,7 +166,7 @@ if (cgroup) {
   );
 }
 
-t("a busy loop past the CPU-time limit: reason cpu-time", async () => {
+kernelTest("a busy loop past the CPU-time limit: reason cpu-time", async () => {
   const r = await sandbox({ cpuTime: "1s", timeout: "10s" }).run("sh", [
     "-c",
     "while :; do :; done",
@@ -162,7 +176,7 @@ t("a busy loop past the CPU-time limit: reason cpu-time", async () => {
   assertEquals(r.enforced.limits.cpuTimeMs, 1000);
 });
 
-t("writing past the file-size limit: reason file-size", async () => {
+kernelTest("writing past the file-size limit: reason file-size", async () => {
   const r = await sandbox({ fileSize: "1M" }).run("dd", [
     "if=/dev/zero",
     "of=/tmp/big",
@@ -172,7 +186,7 @@ t("writing past the file-size limit: reason file-size", async () => {
   assertEquals([r.reason, r.signal], ["file-size", "SIGXFSZ"]);
 });
 
-t("the open-files limit refuses the descriptor past it", async () => {
+kernelTest("the open-files limit refuses the descriptor past it", async () => {
   const r = await sandbox({ openFiles: 20 }).run("python3", [
     "-c",
     "import os\nfds=[]\ntry:\n  while True: fds.append(os.open('/dev/null', 0))\nexcept OSError as e: print(e.errno, len(fds))",
@@ -182,18 +196,21 @@ t("the open-files limit refuses the descriptor past it", async () => {
   assert(count! < 20 && count! > 10, `${count}`);
 });
 
-t("an output flood stops at max-output: reason output-limit, exactly the cap is kept", async () => {
-  const r = await sandbox({ maxOutput: "100K" }).run("sh", ["-c", "yes; echo never"]);
-  assertEquals(r.reason, "output-limit");
-  assertEquals(r.stdout.length + r.stderr.length, 100 * 1024);
-  assert(!r.aborted);
-  // Both streams share one budget.
-  const both = await sandbox({ maxOutput: 1000 }).run("sh", ["-c", "yes >&2 & yes"]);
-  assertEquals(both.reason, "output-limit");
-  assertEquals(both.stdout.length + both.stderr.length, 1000);
-});
+kernelTest(
+  "an output flood stops at max-output: reason output-limit, exactly the cap is kept",
+  async () => {
+    const r = await sandbox({ maxOutput: "100K" }).run("sh", ["-c", "yes; echo never"]);
+    assertEquals(r.reason, "output-limit");
+    assertEquals(r.stdout.length + r.stderr.length, 100 * 1024);
+    assert(!r.aborted);
+    // Both streams share one budget.
+    const both = await sandbox({ maxOutput: 1000 }).run("sh", ["-c", "yes >&2 & yes"]);
+    assertEquals(both.reason, "output-limit");
+    assertEquals(both.stdout.length + both.stderr.length, 1000);
+  },
+);
 
-t("the limits applied are listed in the result", async () => {
+kernelTest("the limits applied are listed in the result", async () => {
   const r = await sandbox({ cpuTime: "5s", openFiles: 64, fileSize: "10M", maxOutput: "1M" }).run(
     "true",
   );
@@ -206,7 +223,7 @@ t("the limits applied are listed in the result", async () => {
   ]);
 });
 
-t("50 concurrent runs leave no process, cgroup or status dir behind", async () => {
+kernelTest("50 concurrent runs leave no process, cgroup or status dir behind", async () => {
   const tag = marker();
   const sb = sandbox(cgroup ? { memory: "64M", maxPids: 16 } : {});
   const runs = await Promise.all(
@@ -230,52 +247,47 @@ const unified =
   (Deno.readTextFileSync("/proc/self/mounts").split("\n").find((l) =>
     l.split(" ")[2] === "cgroup2"
   ) ?? "").split(" ")[1];
-Deno.test({
-  name: `cgroup v2: CLONE_INTO_CGROUP, cpu.stat accounting, removal, fail closed [${modeLabel}]`,
-  ignore: !isRoot || !unified,
-  fn: async () => {
-    const parent = `${unified}/sandbox-ts-v2test-${Deno.pid}`;
-    Deno.mkdirSync(parent);
-    try {
-      const dir = Deno.makeTempDirSync();
-      const run = (name: string, extra: string[]) =>
-        new Deno.Command(LAUNCHER, {
-          args: [
-            "status",
-            `${dir}/${name}`,
-            "cgroup-name",
-            name,
-            "cgroup-v2",
-            parent,
-            ...extra,
-            ...shTokens("cat /proc/self/cgroup; i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done"),
-          ],
-        }).output();
-      const ok = await run("a", []);
-      assertEquals(ok.code, 0);
-      assertMatch(
-        new TextDecoder().decode(ok.stdout),
-        new RegExp(`^0::.*/sandbox-ts-v2test-${Deno.pid}/a$`, "m"),
-      );
-      const recs = Deno.readTextFileSync(`${dir}/a`).trim().split("\n").map((l) => JSON.parse(l));
-      const cg = recs.find((r) => r.type === "cgroup");
-      assertEquals(cg.version, 2);
-      assert(cg.cpuUs > 1000, JSON.stringify(cg));
-      assertThrows(() => Deno.statSync(`${parent}/a`), Deno.errors.NotFound);
-      const bad = await run("b", ["memory-max", "10000000"]);
-      assertEquals(bad.code, 125);
-      assertThrows(() => Deno.statSync(`${parent}/b`), Deno.errors.NotFound);
-      Deno.removeSync(dir, { recursive: true });
-    } finally {
-      Deno.removeSync(parent);
-    }
-  },
+kernelTest("cgroup v2: CLONE_INTO_CGROUP, cpu.stat accounting, removal, fail closed", {
+  skip: (!isRoot || !unified) && "needs root and a cgroup2 mount",
+}, async () => {
+  const parent = `${unified}/sandbox-ts-v2test-${Deno.pid}`;
+  Deno.mkdirSync(parent);
+  try {
+    const dir = Deno.makeTempDirSync();
+    const run = (name: string, extra: string[]) =>
+      new Deno.Command(LAUNCHER, {
+        args: [
+          "status",
+          `${dir}/${name}`,
+          "cgroup-name",
+          name,
+          "cgroup-v2",
+          parent,
+          ...extra,
+          ...shTokens("cat /proc/self/cgroup; i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done"),
+        ],
+      }).output();
+    const ok = await run("a", []);
+    assertEquals(ok.code, 0);
+    assertMatch(
+      new TextDecoder().decode(ok.stdout),
+      new RegExp(`^0::.*/sandbox-ts-v2test-${Deno.pid}/a$`, "m"),
+    );
+    const recs = Deno.readTextFileSync(`${dir}/a`).trim().split("\n").map((l) => JSON.parse(l));
+    const cg = recs.find((r) => r.type === "cgroup");
+    assertEquals(cg.version, 2);
+    assert(cg.cpuUs > 1000, JSON.stringify(cg));
+    assertThrows(() => Deno.statSync(`${parent}/a`), Deno.errors.NotFound);
+    const bad = await run("b", ["memory-max", "10000000"]);
+    assertEquals(bad.code, 125);
+    assertThrows(() => Deno.statSync(`${parent}/b`), Deno.errors.NotFound);
+    Deno.removeSync(dir, { recursive: true });
+  } finally {
+    Deno.removeSync(parent);
+  }
 });
-if (!isRoot || !unified) {
-  console.log("skipped: cgroup v2 mechanism test needs root and a cgroup2 mount");
-}
 
-t(
+kernelTest(
   "cgroup v2 detection on a fake tree: root enables controllers in its own dir; delegation walk",
   () => {
     const root = Deno.makeTempDirSync();

@@ -7,15 +7,8 @@ import {
   validateCommand,
   validateConfig,
 } from "../lib/policy.ts";
-import { encodeFrame, joinFrames } from "../lib/config.ts";
-import { decodeResult, exitCodeFor } from "../lib/status.ts";
 import { Sandbox, SandboxBuilder } from "../mod.ts";
-import {
-  ProgramNotFoundError,
-  SandboxError,
-  SandboxSetupError,
-  UnsupportedError,
-} from "../lib/errors.ts";
+import { UnsupportedError } from "../lib/errors.ts";
 
 const host = {
   arch: "x86_64" as const,
@@ -152,74 +145,4 @@ Deno.test("per-run ops: PATH default, env override, argv0, args in order", () =>
     ["arg", "-l"],
     ["arg", "/"],
   ]);
-});
-
-Deno.test("frames: magic, little-endian length, NUL-terminated tokens, joined", () => {
-  const f = encodeFrame([["exec", "ab"]]);
-  assertEquals([...f], [
-    0x53,
-    0x42,
-    0x58,
-    0x31,
-    8,
-    0,
-    0,
-    0,
-    ...new TextEncoder().encode("exec\0ab\0"),
-  ]);
-  const j = joinFrames(f, encodeFrame([["arg", "x"]]));
-  assertEquals(new TextDecoder().decode(j.subarray(8)), "exec\0ab\0arg\0x\0");
-  assertEquals(new DataView(j.buffer).getUint32(4, true), 14);
-  assertThrows(() => encodeFrame([["arg", "a\0b"]]), RangeError, "NUL");
-  assertThrows(() => encodeFrame([["arg", "x".repeat(9 << 20)]]), RangeError, "too large");
-});
-
-const ctx = {
-  mode: "unprivileged" as const,
-  enforced: {
-    namespaces: [],
-    seccomp: null,
-    landlock: null,
-    limits: { backend: "none" as const, maxOutputBytes: 1, approximated: [], dropped: [] },
-    uid: 1000,
-  },
-  opPath: (i: number) => (i === 3 ? "/srv/data" : i === 9 ? "nope" : null),
-  launcherCode: 0,
-  launcherSignal: null,
-  aborted: false,
-};
-
-Deno.test("status records decode into results and typed errors", () => {
-  const exit = (extra: string) =>
-    `{"type":"started"}\n{"type":"exit","code":-1,"signal":9,${extra}"wallUs":1500,"userUs":3,"sysUs":4,"maxRssKb":2}\n`;
-  const timeout = decodeResult(exit('"timedOut":true,"killed":false,'), ctx);
-  assertEquals([timeout.reason, timeout.timedOut, timeout.exitCode, timeout.signal], [
-    "timeout",
-    true,
-    null,
-    "SIGKILL",
-  ]);
-  assertEquals(exitCodeFor(timeout), 124);
-  assertEquals([timeout.wallTimeMs, timeout.cpuTimeUs, timeout.memoryPeakBytes], [1.5, 7, 2048]);
-  const killed = decodeResult(exit('"timedOut":false,"killed":true,'), ctx);
-  assertEquals([killed.reason, killed.aborted], ["signaled", true]);
-  assertEquals(exitCodeFor(killed), 137);
-  const err = assertThrows(
-    () => decodeResult('{"type":"error","step":"bind","op":3,"errno":2}\n', ctx),
-    SandboxSetupError,
-    'step "bind" for "/srv/data": ENOENT',
-  );
-  assertEquals([err.exitCode, err.errno, err.path], [125, "ENOENT", "/srv/data"]);
-  const nf = assertThrows(
-    () => decodeResult('{"type":"error","step":"exec","op":9,"errno":2}\n', ctx),
-    ProgramNotFoundError,
-  );
-  assertEquals(nf.exitCode, 127);
-  assertThrows(
-    () => decodeResult("", { ...ctx, launcherCode: 137 }),
-    SandboxError,
-    "without a result",
-  );
-  // A cut last line (launcher killed mid-write) is ignored, not fatal.
-  assertThrows(() => decodeResult('{"type":"exi', ctx), SandboxError, "without a result");
 });

@@ -1,11 +1,10 @@
 // Seccomp on the real kernel: every never-list call attempted from inside, argument filters,
 // x32, named violations, and the profile compatibility matrix.
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
-import { modeLabel, sandbox } from "./_helpers.ts";
+import { kernelTest, sandbox } from "./_helpers.ts";
 import { NEVER_ALLOWED, PROFILE_NAMES } from "../lib/seccomp.ts";
 import { syscallNumber } from "../lib/syscalls.ts";
 
-const t = (name: string, fn: () => Promise<void>) => Deno.test(`${name} [${modeLabel}]`, fn);
 const arch = Deno.build.arch === "aarch64" ? "aarch64" : "x86_64";
 
 // A python3 probe: calls each syscall number with harmless arguments and prints "nr errno".
@@ -23,7 +22,7 @@ const never = NEVER_ALLOWED.map((n) => [n, syscallNumber(arch, n)] as const)
   .filter((e): e is readonly [string, number] => e[1] !== undefined);
 
 for (const profile of ["compute", "unrestricted"]) {
-  t(
+  kernelTest(
     `every never-list syscall is refused by "${profile}" (errno mode: EPERM, each one counted)`,
     async () => {
       const sb = sandbox({ seccomp: { profile, action: "errno" } });
@@ -44,7 +43,7 @@ for (const profile of ["compute", "unrestricted"]) {
     },
   );
 
-  t(`a never-list call kills the sandbox under "${profile}" and is named`, async () => {
+  kernelTest(`a never-list call kills the sandbox under "${profile}" and is named`, async () => {
     const nr = syscallNumber(arch, "ptrace")!;
     const r = await sandbox({ seccomp: profile }).run("python3", ["-c", PROBE, String(nr)]);
     assertEquals(r.reason, "seccomp");
@@ -54,7 +53,7 @@ for (const profile of ["compute", "unrestricted"]) {
   });
 }
 
-t("violations are named for keyctl, bpf, mount, unshare and setns", async () => {
+kernelTest("violations are named for keyctl, bpf, mount, unshare and setns", async () => {
   for (const name of ["keyctl", "bpf", "mount", "unshare", "setns", "perf_event_open"]) {
     const nr = syscallNumber(arch, name)!;
     const r = await sandbox().run("python3", ["-c", PROBE, String(nr)]);
@@ -62,9 +61,11 @@ t("violations are named for keyctl, bpf, mount, unshare and setns", async () => 
   }
 });
 
-t("TIOCSTI and TIOCLINUX are refused, including with high bits set (CVE-2019-10063)", async () => {
-  const ioctl = syscallNumber(arch, "ioctl")!;
-  const script = `
+kernelTest(
+  "TIOCSTI and TIOCLINUX are refused, including with high bits set (CVE-2019-10063)",
+  async () => {
+    const ioctl = syscallNumber(arch, "ioctl")!;
+    const script = `
 import ctypes
 libc = ctypes.CDLL(None, use_errno=True)
 libc.syscall.restype = ctypes.c_long
@@ -74,19 +75,20 @@ for req in (0x5412, 0x541C, 0x100005412, 0xffffffff00005412, 0x5413):
     r = libc.syscall(ctypes.c_long(${ioctl}), ctypes.c_long(0), ctypes.c_ulong(req), ctypes.byref(c))
     print(hex(req), r, ctypes.get_errno())
 `;
-  const r = await sandbox().run("python3", ["-c", script]);
-  const rows = r.stdout.trim().split("\n").map((l) => l.split(" "));
-  // EPERM from the filter; TIOCGWINSZ (0x5413) on a pipe passes the filter and gets ENOTTY.
-  assertEquals(rows, [
-    ["0x5412", "-1", "1"],
-    ["0x541c", "-1", "1"],
-    ["0x100005412", "-1", "1"],
-    ["0xffffffff00005412", "-1", "1"],
-    ["0x5413", "-1", "25"],
-  ]);
-});
+    const r = await sandbox().run("python3", ["-c", script]);
+    const rows = r.stdout.trim().split("\n").map((l) => l.split(" "));
+    // EPERM from the filter; TIOCGWINSZ (0x5413) on a pipe passes the filter and gets ENOTTY.
+    assertEquals(rows, [
+      ["0x5412", "-1", "1"],
+      ["0x541c", "-1", "1"],
+      ["0x100005412", "-1", "1"],
+      ["0xffffffff00005412", "-1", "1"],
+      ["0x5413", "-1", "25"],
+    ]);
+  },
+);
 
-t("namespace creation through clone and foreign socket families are refused", async () => {
+kernelTest("namespace creation through clone and foreign socket families are refused", async () => {
   const script = `
 import ctypes, os, socket, errno
 libc = ctypes.CDLL(None, use_errno=True)
@@ -112,11 +114,9 @@ print("fork", os.waitpid(pid, 0)[1] >> 8)
   );
 });
 
-t("an x32 syscall is refused", async () => {
-  if (arch !== "x86_64") {
-    console.log("skipped: x32 exists only on x86_64");
-    return;
-  }
+kernelTest("an x32 syscall is refused", {
+  skip: arch !== "x86_64" && "x32 exists only on x86_64",
+}, async () => {
   const getpid = syscallNumber(arch, "getpid")!;
   const r = await sandbox({ seccomp: "unrestricted" }).run("python3", [
     "-c",
@@ -171,22 +171,25 @@ const MATRIX: Record<string, [string, string[]][]> = {
 };
 
 for (const [i, profile] of PROFILE_NAMES.entries()) {
-  t(`profile "${profile}" runs what it claims (and what the profiles below it claim)`, async () => {
-    const sb = sandbox({ seccomp: profile });
-    for (const lower of PROFILE_NAMES.slice(0, i + 1)) {
-      for (const [program, args] of MATRIX[lower] ?? []) {
-        const r = await sb.run(program, args);
-        assertEquals(
-          [r.exitCode, r.seccompViolation],
-          [0, null],
-          `${profile}: ${program} ${args.join(" ")}: ${r.reason} ${r.stderr}`,
-        );
+  kernelTest(
+    `profile "${profile}" runs what it claims (and what the profiles below it claim)`,
+    async () => {
+      const sb = sandbox({ seccomp: profile });
+      for (const lower of PROFILE_NAMES.slice(0, i + 1)) {
+        for (const [program, args] of MATRIX[lower] ?? []) {
+          const r = await sb.run(program, args);
+          assertEquals(
+            [r.exitCode, r.seccompViolation],
+            [0, null],
+            `${profile}: ${program} ${args.join(" ")}: ${r.reason} ${r.stderr}`,
+          );
+        }
       }
-    }
-  });
+    },
+  );
 }
 
-t("the default profile runs python3, node, gcc, sh and coreutils", async () => {
+kernelTest("the default profile runs python3, node, gcc, sh and coreutils", async () => {
   const r = await sandbox().run("sh", [
     "-c",
     "python3 -c 'print(1)' && node -e 'console.log(2)' && cd /tmp && echo 'int main(){return 0;}' > m.c && gcc m.c -o m && ./m && ls -l / >/dev/null && echo ok",
@@ -194,7 +197,7 @@ t("the default profile runs python3, node, gcc, sh and coreutils", async () => {
   assertEquals([r.stdout, r.exitCode, r.enforced.seccomp], ["1\n2\nok\n", 0, "compute"], r.stderr);
 });
 
-t("seccomp none installs no filter (debugging opt-out)", async () => {
+kernelTest("seccomp none installs no filter (debugging opt-out)", async () => {
   const r = await sandbox({ seccomp: "none" }).run("grep", ["Seccomp:", "/proc/self/status"]);
   assertMatch(r.stdout, /Seccomp:\s+0/);
   assertEquals(r.enforced.seccomp, null);
@@ -202,7 +205,7 @@ t("seccomp none installs no filter (debugging opt-out)", async () => {
   assertMatch(f.stdout, /Seccomp:\s+2/);
 });
 
-t("deny refuses a syscall the profile allows; allow adds one", async () => {
+kernelTest("deny refuses a syscall the profile allows; allow adds one", async () => {
   const uname = syscallNumber(arch, "uname")!;
   const r = await sandbox({ seccomp: { profile: "compute", deny: ["uname"] } }).run("uname");
   assertEquals([r.reason, r.seccompViolation?.syscall], ["seccomp", "uname"]);
