@@ -51,7 +51,7 @@ struct cgroup_limits {
   int memory_op, pids_op, cpu_op;
 };
 
-#define CGROUP_V1_MAX 8
+#define CGROUP_V1_MAX 8 /* also the most cgroup dirs a run has (v2: one) */
 
 struct config {
   const char *status_path;

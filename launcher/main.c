@@ -172,13 +172,13 @@ int main(int argc, char **argv) {
   }
 
   static struct cgroup_state cg;
-  if (cgroup_prepare(&cfg, &cg, &e) < 0) {
+  if (cgroup_create(&cfg, &cg, &e) < 0) {
     report_err(&e, config_op_path(&cfg, e.op));
     status_error(status_fd, &e);
     return 125;
   }
 
-  cfg.late_cgroupns = cg.version == 1 && (cfg.ns_flags & CLONE_NEWCGROUP);
+  cfg.late_cgroupns = cgroup_joins_after_clone(&cg) && (cfg.ns_flags & CLONE_NEWCGROUP);
   uint64_t start = now_us();
   int pidfd = -1;
   pid_t child = clone_child(&pidfd, cgroup_clone_fd(&cg), &e);
@@ -192,7 +192,7 @@ int main(int argc, char **argv) {
   close(report_pipe[1]);
 
   /* Parent side of the setup, then release the child. */
-  if (ns_prepare(&cfg, child, &e) < 0 || cgroup_join(&cg, child, &e) < 0 ||
+  if (ns_prepare(&cfg, child, &e) < 0 || cgroup_prepare(&cg, child, &e) < 0 ||
       write_full(sync_pipe[1], "1", 1) < 0) {
     if (!e.step) fail(&e, STEP_SYNC, -1);
     return abort_setup(child, &cg, &e, status_fd);
@@ -291,10 +291,7 @@ int main(int argc, char **argv) {
   x.max_rss_kb = (uint64_t)ru.ru_maxrss;
   /* init has exited, so the kernel has killed and reaped the whole pid namespace: the cgroup
    * is empty, its counters final. */
-  struct cgroup_usage cu;
-  cgroup_finish(&cg, &cu);
-  x.cgroup_version = cg.version;
-  x.cg = cu;
+  cgroup_finish(&cg, &x.cg);
 
   int rc;
   if (have_exit && WIFEXITED(wstatus)) {

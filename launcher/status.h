@@ -16,8 +16,7 @@ struct exit_info {
   uint32_t seccomp_arch;  /* its AUDIT_ARCH_* */
   uint32_t seccomp_count; /* refusals in all */
   bool seccomp_killed;    /* the sandbox was killed for a refusal */
-  int cgroup_version;     /* 0 when no cgroup was used */
-  struct cgroup_usage cg;
+  struct cgroup_usage cg; /* cg.version 0: no cgroup was used */
 };
 
 int status_open(const char *path);
