@@ -10,43 +10,9 @@
 #include <unistd.h>
 
 static const char *const STEP_NAMES[STEP_COUNT] = {
-    [STEP_NONE] = "none",
-    [STEP_PARSE] = "parse",
-    [STEP_STATUS] = "status",
-    [STEP_PIPE] = "pipe",
-    [STEP_SIGNALS] = "signals",
-    [STEP_CGROUP] = "cgroup",
-    [STEP_CLONE] = "clone",
-    [STEP_UID_MAP] = "uid-map",
-    [STEP_GID_MAP] = "gid-map",
-    [STEP_SYNC] = "sync",
-    [STEP_MOUNT_PRIVATE] = "mount-private",
-    [STEP_MOUNT_BASE] = "mount-base",
-    [STEP_PIVOT] = "pivot-root",
-    [STEP_MKDIR] = "mkdir",
-    [STEP_BIND] = "bind",
-    [STEP_REMOUNT] = "remount",
-    [STEP_TMPFS] = "tmpfs",
-    [STEP_PROC] = "proc",
-    [STEP_DEV] = "dev",
-    [STEP_SYMLINK] = "symlink",
-    [STEP_HOSTNAME] = "hostname",
-    [STEP_LOOPBACK] = "loopback",
-    [STEP_FORK] = "fork",
-    [STEP_CHDIR] = "chdir",
-    [STEP_RLIMIT] = "rlimit",
-    [STEP_SETSID] = "setsid",
-    [STEP_SETGID] = "setgid",
-    [STEP_SETUID] = "setuid",
-    [STEP_CAPS] = "caps",
-    [STEP_NO_NEW_PRIVS] = "no-new-privs",
-    [STEP_LANDLOCK] = "landlock",
-    [STEP_SECCOMP] = "seccomp",
-    [STEP_SECCOMP_LISTENER] = "seccomp-listener",
-    [STEP_EXEC] = "exec",
-    [STEP_CLOSE_FDS] = "close-fds",
-    [STEP_OVERLAY] = "overlay",
-    [STEP_MASK] = "mask",
+#define STEP_WORD(id, word) [STEP_##id] = word,
+    STEPS(STEP_WORD)
+#undef STEP_WORD
 };
 
 const char *step_name(int step) {

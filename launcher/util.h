@@ -5,47 +5,52 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-/* Every failure is reported as (step, errno, op index). The step names are fixed words that
- * also appear in the status file; TypeScript turns them into messages. Keep in sync with
- * STEP_NAMES in util.c and lib/status.ts. */
+/* Every failure is reported as (step, errno, op index). The steps are fixed words that also
+ * appear in the status file; TypeScript turns them into messages. Keep in sync with
+ * lib/status.ts. One list: X(ID, "word") gives STEP_ID and its word. */
+#define STEPS(X)                                                                                   \
+  X(NONE, "none")                                                                                  \
+  X(PARSE, "parse")                                                                                \
+  X(STATUS, "status")                                                                              \
+  X(PIPE, "pipe")                                                                                  \
+  X(SIGNALS, "signals")                                                                            \
+  X(CGROUP, "cgroup")                                                                              \
+  X(CLONE, "clone")                                                                                \
+  X(UID_MAP, "uid-map")                                                                            \
+  X(GID_MAP, "gid-map")                                                                            \
+  X(SYNC, "sync")                                                                                  \
+  X(MOUNT_PRIVATE, "mount-private")                                                                \
+  X(MOUNT_BASE, "mount-base")                                                                      \
+  X(PIVOT, "pivot-root")                                                                           \
+  X(MKDIR, "mkdir")                                                                                \
+  X(BIND, "bind")                                                                                  \
+  X(REMOUNT, "remount")                                                                            \
+  X(TMPFS, "tmpfs")                                                                                \
+  X(PROC, "proc")                                                                                  \
+  X(DEV, "dev")                                                                                    \
+  X(SYMLINK, "symlink")                                                                            \
+  X(HOSTNAME, "hostname")                                                                          \
+  X(LOOPBACK, "loopback")                                                                          \
+  X(FORK, "fork")                                                                                  \
+  X(CHDIR, "chdir")                                                                                \
+  X(RLIMIT, "rlimit")                                                                              \
+  X(SETSID, "setsid")                                                                              \
+  X(SETGID, "setgid")                                                                              \
+  X(SETUID, "setuid")                                                                              \
+  X(CAPS, "caps")                                                                                  \
+  X(NO_NEW_PRIVS, "no-new-privs")                                                                  \
+  X(LANDLOCK, "landlock")                                                                          \
+  X(SECCOMP, "seccomp")                                                                            \
+  X(SECCOMP_LISTENER, "seccomp-listener")                                                          \
+  X(EXEC, "exec")                                                                                  \
+  X(OVERLAY, "overlay")                                                                            \
+  X(MASK, "mask")                                                                                  \
+  X(CLOSE_FDS, "close-fds")
+
 enum step {
-  STEP_NONE,
-  STEP_PARSE,
-  STEP_STATUS,
-  STEP_PIPE,
-  STEP_SIGNALS,
-  STEP_CGROUP,
-  STEP_CLONE,
-  STEP_UID_MAP,
-  STEP_GID_MAP,
-  STEP_SYNC,
-  STEP_MOUNT_PRIVATE,
-  STEP_MOUNT_BASE,
-  STEP_PIVOT,
-  STEP_MKDIR,
-  STEP_BIND,
-  STEP_REMOUNT,
-  STEP_TMPFS,
-  STEP_PROC,
-  STEP_DEV,
-  STEP_SYMLINK,
-  STEP_HOSTNAME,
-  STEP_LOOPBACK,
-  STEP_FORK,
-  STEP_CHDIR,
-  STEP_RLIMIT,
-  STEP_SETSID,
-  STEP_SETGID,
-  STEP_SETUID,
-  STEP_CAPS,
-  STEP_NO_NEW_PRIVS,
-  STEP_LANDLOCK,
-  STEP_SECCOMP,
-  STEP_SECCOMP_LISTENER,
-  STEP_EXEC,
-  STEP_OVERLAY,
-  STEP_MASK,
-  STEP_CLOSE_FDS,
+#define STEP_ENUM(id, word) STEP_##id,
+  STEPS(STEP_ENUM)
+#undef STEP_ENUM
   STEP_COUNT
 };
 
