@@ -58,16 +58,17 @@ static pid_t clone_child(int *pidfd, int cgroup_fd, struct sbx_err *e) {
   return (pid_t)pid;
 }
 
-/* A step of the monitor's own setup failed: the child (if any) is killed before it ran a single
- * step, the cgroup is removed, the failure reported. Nothing half-built keeps running. */
-static int abort_setup(pid_t child, struct cgroup_state *cg, const struct sbx_err *e, int status_fd) {
+/* The one place the monitor turns an error into an exit: the child (if any) is killed before it
+ * ran a single step, the cgroup is removed, the failure reported. Nothing half-built keeps
+ * running. */
+static int setup_failed(pid_t child, struct cgroup_state *cg, const struct sbx_err *e, int status_fd) {
   if (child > 0) {
     kill(child, SIGKILL);
     waitpid(child, NULL, 0);
   }
   struct cgroup_usage unused;
   cgroup_finish(cg, &unused);
-  report_err(e, NULL);
+  report_err(e, config_err_path(&cfg, e));
   status_error(status_fd, e);
   return 125;
 }
@@ -129,8 +130,10 @@ int main(int argc, char **argv) {
   pid_t ppid = getppid();
   if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != ppid) return 125;
   /* Deno leaks some of its own fds into children: close everything but stdio. */
+  struct sbx_err e = SBX_ERR_NONE;
   if (close_fds(3, ~0U, false) < 0) {
-    dprintf(2, "sandbox-launcher: close-fds: %s\n", strerror(errno));
+    fail(&e, STEP_CLOSE_FDS, -1);
+    report_err(&e, NULL);
     return 125;
   }
 
@@ -144,16 +147,19 @@ int main(int argc, char **argv) {
   if (argc > 1) {
     tokens = argv + 1;
     count = (size_t)argc - 1;
-  } else if (frame_read(0, &tokens, &count) < 0) {
+  } else if (frame_read(0, &tokens, &count, &e) < 0) {
+    report_err(&e, NULL);
     return 125;
   }
-  if (config_parse(tokens, count, &cfg) < 0) return 125;
+  if (config_parse(tokens, count, &cfg, &e) < 0) {
+    report_err(&e, NULL);
+    return 125;
+  }
 
-  struct sbx_err e = {0, 0, -1};
   int status_fd = status_open(cfg.status_path);
   if (status_fd < 0) {
-    fail(&e, STEP_STATUS, -1);
-    report_err(&e, cfg.status_path);
+    fail_path(&e, STEP_STATUS, cfg.status_path);
+    report_err(&e, config_err_path(&cfg, &e));
     return 125;
   }
   sigset_t sigs;
@@ -173,7 +179,7 @@ int main(int argc, char **argv) {
 
   static struct cgroup_state cg;
   if (cgroup_create(&cfg, &cg, &e) < 0) {
-    report_err(&e, config_op_path(&cfg, e.op));
+    report_err(&e, config_err_path(&cfg, &e));
     status_error(status_fd, &e);
     return 125;
   }
@@ -187,7 +193,7 @@ int main(int argc, char **argv) {
     close(report_pipe[0]);
     child_main(&cfg, sync_pipe[0], report_pipe[1]);
   }
-  if (child < 0) return abort_setup(-1, &cg, &e, status_fd);
+  if (child < 0) return setup_failed(-1, &cg, &e, status_fd);
   close(sync_pipe[0]);
   close(report_pipe[1]);
 
@@ -195,7 +201,7 @@ int main(int argc, char **argv) {
   if (ns_prepare(&cfg, child, &e) < 0 || cgroup_prepare(&cg, child, &e) < 0 ||
       write_full(sync_pipe[1], "1", 1) < 0) {
     if (!e.step) fail(&e, STEP_SYNC, -1);
-    return abort_setup(child, &cg, &e, status_fd);
+    return setup_failed(child, &cg, &e, status_fd);
   }
   /* sync_pipe[1] stays open until the monitor exits: init checks it for a hang-up. */
 
@@ -204,11 +210,11 @@ int main(int argc, char **argv) {
     struct itimerspec its = {{0, 0}, {(time_t)(deadline / 1000000u), (long)(deadline % 1000000u) * 1000}};
     /* An unarmed wall clock would be a silently dropped limit: stop the run instead. */
     if (timerfd_settime(tfd, TFD_TIMER_ABSTIME, &its, NULL) < 0)
-      return abort_setup(child, &cg, (fail(&e, STEP_SIGNALS, -1), &e), status_fd);
+      return setup_failed(child, &cg, (fail(&e, STEP_SIGNALS, -1), &e), status_fd);
   }
 
   struct exit_info x = {.code = -1, .seccomp_nr = -1};
-  struct sbx_err child_err = {0, 0, -1};
+  struct sbx_err child_err = SBX_ERR_NONE;
   bool have_exit = false;
   int wstatus = 0;
   struct seccomp_seen seen = {-1, 0, 0};

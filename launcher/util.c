@@ -23,14 +23,27 @@ const char *step_name(int step) {
 int fail(struct sbx_err *e, int step, int op) { return fail_errno(e, step, op, errno); }
 
 int fail_errno(struct sbx_err *e, int step, int op, int err) {
-  e->step = step;
-  e->err = err;
-  e->op = op;
+  *e = (struct sbx_err){step, err, op, NULL, NULL};
+  return -1;
+}
+
+int fail_path(struct sbx_err *e, int step, const char *path) {
+  fail(e, step, -1);
+  e->path = path;
+  return -1;
+}
+
+int fail_input(struct sbx_err *e, const char *why, const char *name, int op) {
+  *e = (struct sbx_err){STEP_PARSE, EINVAL, op, name, why};
   return -1;
 }
 
 void report_err(const struct sbx_err *e, const char *path) {
-  if (path)
+  if (e->why && e->path)
+    dprintf(2, "sandbox-launcher: %s: op \"%s\" (op %d)\n", e->why, e->path, e->op);
+  else if (e->why)
+    dprintf(2, "sandbox-launcher: %s\n", e->why);
+  else if (path)
     dprintf(2, "sandbox-launcher: %s %s: %s\n", step_name(e->step), path, strerror(e->err));
   else
     dprintf(2, "sandbox-launcher: %s: %s\n", step_name(e->step), strerror(e->err));

@@ -1,13 +1,26 @@
-/* util.h — errors, steps and small I/O helpers shared by every launcher file. */
+/* util.h — the error convention, steps, and small I/O helpers shared by every launcher file.
+ *
+ * Errors (crun's convention, design-docs/error_handling.md):
+ *  - A function that can fail returns a negative value and fills a struct sbx_err: the step (a
+ *    fixed word, also written to the status file), the index of the op it was about (-1: none),
+ *    errno, and the path when the failing code knows it better than the op does. fail() captures
+ *    errno first thing (bubblewrap's habit), so cleanup after it cannot clobber it.
+ *  - A caller passes the error up as it is (`return -1`): the step and op already say where.
+ *  - Refused input (config.c) is the step "parse" with EINVAL, the op's name and a reason.
+ *  - One place per process turns an error into an exit: setup_failed() in main.c (the monitor)
+ *    and die_with() in child.c (init; the target sends its error to init first). That place
+ *    resolves the path (config_err_path), prints the message (report_err), writes the status
+ *    record and exits.
+ *  - Between processes an error travels as its step, errno and op; the receiver resolves the
+ *    path again from the op. */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
-/* Every failure is reported as (step, errno, op index). The steps are fixed words that also
- * appear in the status file; TypeScript turns them into messages. Keep in sync with
- * lib/status.ts. One list: X(ID, "word") gives STEP_ID and its word. */
+/* The steps: fixed words that appear in the status file; TypeScript turns them into messages.
+ * Keep in sync with lib/status.ts. X(ID, "word") gives STEP_ID and its word. */
 #define STEPS(X)                                                                                   \
   X(NONE, "none")                                                                                  \
   X(PARSE, "parse")                                                                                \
@@ -55,19 +68,29 @@ enum step {
 };
 
 struct sbx_err {
-  int32_t step; /* enum step */
-  int32_t err;  /* errno */
-  int32_t op;   /* index of the config op involved, or -1 */
+  int32_t step;     /* enum step; STEP_NONE: no error */
+  int32_t err;      /* errno */
+  int32_t op;       /* index of the config op involved, or -1 */
+  const char *path; /* what the step was about, when the op does not say it (else NULL); for
+                     * STEP_PARSE the op's name */
+  const char *why;  /* STEP_PARSE: what is wrong with the input; else NULL */
 };
+#define SBX_ERR_NONE {STEP_NONE, 0, -1, NULL, NULL}
 
 const char *step_name(int step);
 
-/* Record a failure: captures errno first (bubblewrap's habit) and returns -1. */
+/* Record a failure with the current errno and return -1. */
 int fail(struct sbx_err *e, int step, int op);
 /* Same with an explicit errno value. */
 int fail_errno(struct sbx_err *e, int step, int op, int err);
+/* Same, naming the path the step was about (no op). */
+int fail_path(struct sbx_err *e, int step, const char *path);
+/* Refused input: op number `op` (named `name`, or NULL when no op is at fault) is wrong because
+ * `why`. Returns -1. */
+int fail_input(struct sbx_err *e, const char *why, const char *name, int op);
 
-/* Message on stderr: "sandbox-launcher: STEP[ PATH]: strerror". */
+/* The message on stderr: "sandbox-launcher: STEP[ PATH]: strerror", or for refused input
+ * "sandbox-launcher: WHY[: op "NAME" (op N)]". */
 void report_err(const struct sbx_err *e, const char *path);
 
 ssize_t read_full(int fd, void *buf, size_t len);
