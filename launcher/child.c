@@ -28,16 +28,17 @@
 
 static int report_fd_g = -1;
 
-static void send_report(int32_t kind, int32_t a, int32_t b, int32_t c) {
-  struct report r = {kind, a, b, c};
-  (void)write_full(report_fd_g, &r, sizeof r);
+static void send_report(struct report r) { (void)write_full(report_fd_g, &r, sizeof r); }
+
+static struct report error_report(const struct sbx_err *e) {
+  return (struct report){.kind = REPORT_ERROR, .step = e->step, .err = e->err, .op = e->op};
 }
 
 /* REPORT_LISTENER with the target's pidfd attached. */
 static int send_listener(pid_t target, int listener_fd) {
   int pidfd cleanup_fd = (int)syscall(SYS_pidfd_open, target, 0);
   if (pidfd < 0) return -1;
-  struct report r = {REPORT_LISTENER, listener_fd, 0, 0};
+  struct report r = {.kind = REPORT_LISTENER, .value = listener_fd};
   struct iovec iov = {&r, sizeof r};
   union {
     char buf[CMSG_SPACE(sizeof(int))];
@@ -57,7 +58,7 @@ static int send_listener(pid_t target, int listener_fd) {
  * report to the monitor (which writes the status record and picks the exit code), exit. */
 static _Noreturn void die_with(const struct config *cfg, const struct sbx_err *e) {
   report_err(e, config_err_path(cfg, e));
-  send_report(REPORT_ERROR, e->step, e->err, e->op);
+  send_report(error_report(e));
   _exit(125);
 }
 
@@ -166,7 +167,7 @@ static void apply_rlimits(const struct config *cfg, bool nofile, struct sbx_err 
  * the fd with pidfd_getfd), wait for the monitor's ack, then drop our copy. Only write, read
  * and close run here, under the filter. */
 static int hand_over_listener(int listener, int exec_fd, int report_fd, struct sbx_err *e) {
-  struct sbx_err msg = {STEP_SECCOMP_LISTENER, listener, -1, NULL, NULL};
+  struct report msg = {.kind = REPORT_LISTENER, .value = listener};
   char ack;
   if (write_full(exec_fd, &msg, sizeof msg) < 0) return fail(e, STEP_SECCOMP_LISTENER, -1);
   if (read(report_fd, &ack, 1) != 1) return fail_errno(e, STEP_SECCOMP_LISTENER, -1, EPIPE);
@@ -211,8 +212,31 @@ static _Noreturn void target_main(const struct config *cfg, int exec_fd, int rep
     exec_program(cfg);
     fail(&e, STEP_EXEC, cfg->exec_op);
   }
-  (void)write_full(exec_fd, &e, sizeof e);
+  struct report r = error_report(&e);
+  (void)write_full(exec_fd, &r, sizeof r);
   _exit(e.step == STEP_EXEC ? (e.err == ENOENT ? 127 : 126) : 125);
+}
+
+/* Init, after the fork: passes on the target's listener, if any, and returns when the target
+ * exec'd (end of file on the exec pipe); dies with the target's error if it reported one. */
+static void await_exec(const struct config *cfg, pid_t target, int exec_fd) {
+  struct report r;
+  ssize_t n;
+  while ((n = read_full(exec_fd, &r, sizeof r)) == (ssize_t)sizeof r && r.kind == REPORT_LISTENER) {
+    if (send_listener(target, r.value) < 0) {
+      struct sbx_err e;
+      fail(&e, STEP_SECCOMP_LISTENER, -1);
+      kill(target, SIGKILL);
+      die_with(cfg, &e);
+    }
+  }
+  close(exec_fd);
+  if (n != (ssize_t)sizeof r) return;
+  int st;
+  waitpid(target, &st, 0);
+  struct sbx_err te;
+  fail_errno(&te, r.step, r.op, r.err);
+  die_with(cfg, &te);
 }
 
 _Noreturn void child_main(const struct config *cfg, int sync_fd, int report_fd) {
@@ -247,23 +271,8 @@ _Noreturn void child_main(const struct config *cfg, int sync_fd, int report_fd) 
     target_main(cfg, exec_pipe[1], report_fd);
   }
   close(exec_pipe[1]);
-  struct sbx_err te;
-  ssize_t n;
-  while ((n = read_full(exec_pipe[0], &te, sizeof te)) == (ssize_t)sizeof te &&
-         te.step == STEP_SECCOMP_LISTENER) {
-    if (send_listener(target, te.err) < 0) {
-      fail(&e, STEP_SECCOMP_LISTENER, -1);
-      kill(target, SIGKILL);
-      die_with(cfg, &e);
-    }
-  }
-  close(exec_pipe[0]);
-  if (n == (ssize_t)sizeof te) {
-    int st;
-    waitpid(target, &st, 0);
-    die_with(cfg, &te);
-  }
-  send_report(REPORT_STARTED, 0, 0, 0);
+  await_exec(cfg, target, exec_pipe[0]);
+  send_report((struct report){.kind = REPORT_STARTED});
 
   /* Signals were blocked by the monitor before clone, so none is lost before this point. */
   sigset_t set;
@@ -280,7 +289,7 @@ _Noreturn void child_main(const struct config *cfg, int sync_fd, int report_fd) 
       int st;
       pid_t p = waitpid(-1, &st, 0);
       if (p == target) {
-        send_report(REPORT_EXIT, st, 0, 0);
+        send_report((struct report){.kind = REPORT_EXIT, .value = st});
         _exit(0);
       }
       continue;
@@ -293,7 +302,7 @@ _Noreturn void child_main(const struct config *cfg, int sync_fd, int report_fd) 
     pid_t p;
     while ((p = waitpid(-1, &st, WNOHANG)) > 0) {
       if (p == target) {
-        send_report(REPORT_EXIT, st, 0, 0);
+        send_report((struct report){.kind = REPORT_EXIT, .value = st});
         _exit(0);
       }
     }

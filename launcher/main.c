@@ -115,13 +115,11 @@ static void handle_report(const struct report *r, int status_fd, struct sbx_err 
   if (r->kind == REPORT_STARTED) {
     status_started(status_fd);
   } else if (r->kind == REPORT_ERROR) {
-    err->step = r->a;
-    err->err = r->b;
-    err->op = r->c;
+    fail_errno(err, r->step, r->op, r->err);
     status_error(status_fd, err);
   } else if (r->kind == REPORT_EXIT) {
     *have_exit = true;
-    *wstatus = r->a;
+    *wstatus = r->value;
   }
 }
 
@@ -244,7 +242,7 @@ int main(int argc, char **argv) {
       while (recv_report(report_pipe[0], &r, &passed) == (ssize_t)sizeof r) {
         if (r.kind == REPORT_LISTENER) {
           /* Fail closed: a filter whose refusals nobody answers must not run. */
-          if (pfd[4].fd >= 0 || (pfd[4].fd = take_listener(report_pipe[0], passed, r.a)) < 0) {
+          if (pfd[4].fd >= 0 || (pfd[4].fd = take_listener(report_pipe[0], passed, r.value)) < 0) {
             fail(&child_err, STEP_SECCOMP_LISTENER, -1);
             status_error(status_fd, &child_err);
             kill(child, SIGKILL);
