@@ -20,6 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "abi.h"
 #include "landlock.h"
 #include "mount.h"
 #include "ns.h"
@@ -59,7 +60,7 @@ static int send_listener(pid_t target, int listener_fd) {
 static _Noreturn void die_with(const struct config *cfg, const struct sbx_err *e) {
   report_err(e, config_err_path(cfg, e));
   send_report(error_report(e));
-  _exit(125);
+  _exit(EXIT_SETUP);
 }
 
 /* die_with() for a failed syscall of the step: errno is captured first. */
@@ -214,7 +215,7 @@ static _Noreturn void target_main(const struct config *cfg, int exec_fd, int rep
   }
   struct report r = error_report(&e);
   (void)write_full(exec_fd, &r, sizeof r);
-  _exit(e.step == STEP_EXEC ? (e.err == ENOENT ? 127 : 126) : 125);
+  _exit(exit_code_for(&e));
 }
 
 /* Init, after the fork: passes on the target's listener, if any, and returns when the target
@@ -242,10 +243,10 @@ static void await_exec(const struct config *cfg, pid_t target, int exec_fd) {
 _Noreturn void child_main(const struct config *cfg, int sync_fd, int report_fd) {
   struct sbx_err e = SBX_ERR_NONE;
   report_fd_g = report_fd;
-  if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) _exit(125);
-  if (close_except(sync_fd, report_fd) < 0) _exit(125);
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) _exit(EXIT_SETUP);
+  if (close_except(sync_fd, report_fd) < 0) _exit(EXIT_SETUP);
   char go;
-  if (read_full(sync_fd, &go, 1) != 1) _exit(125);
+  if (read_full(sync_fd, &go, 1) != 1) _exit(EXIT_SETUP);
   if (cfg->late_cgroupns && unshare(CLONE_NEWCGROUP) < 0) die_step(cfg, STEP_CGROUP);
   if (become_mapped_ids(cfg, &e) < 0) die_with(cfg, &e);
   /* Die with the monitor. Changing ids cleared the parent-death signal, so set it again; the
@@ -253,7 +254,7 @@ _Noreturn void child_main(const struct config *cfg, int sync_fd, int report_fd) 
    * before the prctl took effect. */
   if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) die_step(cfg, STEP_SIGNALS);
   struct pollfd alive = {sync_fd, POLLIN, 0};
-  if (poll(&alive, 1, 0) != 0) _exit(125);
+  if (poll(&alive, 1, 0) != 0) _exit(EXIT_SETUP);
   close(sync_fd);
   /* The target must not read init's memory or environment through /proc. */
   if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) die_step(cfg, STEP_CAPS);
@@ -277,9 +278,7 @@ _Noreturn void child_main(const struct config *cfg, int sync_fd, int report_fd) 
   /* Signals were blocked by the monitor before clone, so none is lost before this point. */
   sigset_t set;
   sigemptyset(&set);
-  static const int forwarded[] = {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1,
-                                  SIGUSR2, SIGCONT, SIGWINCH, SIGALRM};
-  for (size_t i = 0; i < sizeof forwarded / sizeof forwarded[0]; i++) sigaddset(&set, forwarded[i]);
+  sigaddset_forwarded(&set);
   sigaddset(&set, SIGCHLD);
   int sfd = signalfd(-1, &set, SFD_CLOEXEC);
   for (;;) {

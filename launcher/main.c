@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "abi.h"
 #include "cgroup.h"
 #include "child.h"
 #include "config.h"
@@ -28,8 +29,8 @@
 #include "status.h"
 #include "util.h"
 
-/* The monitor's own control signal: "kill the sandbox now and report". Everything else in
- * FORWARDED is passed on to the target through init. */
+/* The monitor's own control signal: "kill the sandbox now and report". The FORWARDED_SIGNALS
+ * (abi.h) are passed on to the target through init. */
 #define SIG_KILL_SANDBOX SIGPWR
 
 static struct config cfg;
@@ -70,14 +71,15 @@ static int setup_failed(pid_t child, struct cgroup_state *cg, const struct sbx_e
   cgroup_finish(cg, &unused);
   report_err(e, config_err_path(&cfg, e));
   status_error(status_fd, e);
-  return 125;
+  return EXIT_SETUP;
 }
 
 static int block_signals(sigset_t *set) {
-  static const int sigs[] = {SIGHUP,  SIGINT,   SIGQUIT, SIGTERM, SIGUSR1,         SIGUSR2,
-                             SIGCONT, SIGWINCH, SIGALRM, SIGCHLD, SIG_KILL_SANDBOX, SIGPIPE};
   sigemptyset(set);
-  for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) sigaddset(set, sigs[i]);
+  sigaddset_forwarded(set);
+  sigaddset(set, SIGCHLD);
+  sigaddset(set, SIG_KILL_SANDBOX);
+  sigaddset(set, SIGPIPE);
   return sigprocmask(SIG_BLOCK, set, NULL);
 }
 
@@ -126,13 +128,13 @@ static void handle_report(const struct report *r, int status_fd, struct sbx_err 
 int main(int argc, char **argv) {
   /* Die with the parent (Deno). The getppid() check closes the race with an early death. */
   pid_t ppid = getppid();
-  if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != ppid) return 125;
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != ppid) return EXIT_SETUP;
   /* Deno leaks some of its own fds into children: close everything but stdio. */
   struct sbx_err e = SBX_ERR_NONE;
   if (close_fds(3, ~0U, false) < 0) {
     fail(&e, STEP_CLOSE_FDS, -1);
     report_err(&e, NULL);
-    return 125;
+    return EXIT_SETUP;
   }
 
   if (argc == 2 && strcmp(argv[1], "--features") == 0) return features_print();
@@ -147,18 +149,18 @@ int main(int argc, char **argv) {
     count = (size_t)argc - 1;
   } else if (frame_read(0, &tokens, &count, &e) < 0) {
     report_err(&e, NULL);
-    return 125;
+    return EXIT_SETUP;
   }
   if (config_parse(tokens, count, &cfg, &e) < 0) {
     report_err(&e, NULL);
-    return 125;
+    return EXIT_SETUP;
   }
 
   int status_fd = status_open(cfg.status_path);
   if (status_fd < 0) {
     fail_path(&e, STEP_STATUS, cfg.status_path);
     report_err(&e, config_err_path(&cfg, &e));
-    return 125;
+    return EXIT_SETUP;
   }
   sigset_t sigs;
   int sync_pipe[2], report_pipe[2];
@@ -172,14 +174,14 @@ int main(int argc, char **argv) {
   if (e.step) {
     report_err(&e, NULL);
     status_error(status_fd, &e);
-    return 125;
+    return EXIT_SETUP;
   }
 
   static struct cgroup_state cg;
   if (cgroup_create(&cfg, &cg, &e) < 0) {
     report_err(&e, config_err_path(&cfg, &e));
     status_error(status_fd, &e);
-    return 125;
+    return EXIT_SETUP;
   }
 
   cfg.late_cgroupns = cgroup_joins_after_clone(&cg) && (cfg.ns_flags & CLONE_NEWCGROUP);
@@ -303,21 +305,21 @@ int main(int argc, char **argv) {
     rc = x.code;
   } else if (have_exit && WIFSIGNALED(wstatus)) {
     x.signal = WTERMSIG(wstatus);
-    rc = 128 + x.signal;
+    rc = EXIT_SIGNAL_BASE + x.signal;
   } else if (child_err.step) {
-    rc = child_err.step == STEP_EXEC ? (child_err.err == ENOENT ? 127 : 126) : 125;
+    rc = exit_code_for(&child_err);
   } else {
     /* init died without a report: killed by us (timeout, request) or from outside. */
     x.signal = WIFSIGNALED(init_status) ? WTERMSIG(init_status) : SIGKILL;
-    rc = 128 + x.signal;
+    rc = EXIT_SIGNAL_BASE + x.signal;
   }
   if (seccomp_killed) {
     /* Reported like a SIGSYS death (the seed's convention: 128 + SIGSYS = 159). */
     x.signal = SIGSYS;
     x.code = -1;
-    rc = 128 + SIGSYS;
+    rc = EXIT_SIGNAL_BASE + SIGSYS;
   }
-  if (x.timed_out) rc = 124;
+  if (x.timed_out) rc = EXIT_TIMEOUT;
   if (!child_err.step || have_exit) status_exit(status_fd, &x);
   return rc;
 }

@@ -9,6 +9,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "abi.h"
+
 static const char *const STEP_NAMES[STEP_COUNT] = {
 #define STEP_WORD(id, word) [STEP_##id] = word,
     STEPS(STEP_WORD)
@@ -47,6 +49,17 @@ void report_err(const struct sbx_err *e, const char *path) {
     dprintf(2, "sandbox-launcher: %s %s: %s\n", step_name(e->step), path, strerror(e->err));
   else
     dprintf(2, "sandbox-launcher: %s: %s\n", step_name(e->step), strerror(e->err));
+}
+
+int exit_code_for(const struct sbx_err *e) {
+  if (e->step != STEP_EXEC) return EXIT_SETUP;
+  return e->err == ENOENT ? EXIT_NOTFOUND : EXIT_NOEXEC;
+}
+
+void sigaddset_forwarded(sigset_t *set) {
+#define ADD_SIGNAL(sig) sigaddset(set, sig);
+  FORWARDED_SIGNALS(ADD_SIGNAL)
+#undef ADD_SIGNAL
 }
 
 ssize_t read_full(int fd, void *buf, size_t len) {

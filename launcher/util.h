@@ -10,10 +10,11 @@
  *  - One place per process turns an error into an exit: setup_failed() in main.c (the monitor)
  *    and die_with() in child.c (init; the target sends its error to init first). That place
  *    resolves the path (config_err_path), prints the message (report_err), writes the status
- *    record and exits.
- *  - Between processes an error travels as its step, errno and op; the receiver resolves the
- *    path again from the op. */
+ *    record and exits with exit_code_for().
+ *  - Between processes an error travels as its step, errno and op (struct report in child.h);
+ *    the receiver resolves the path again from the op. */
 #pragma once
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -92,6 +93,13 @@ int fail_input(struct sbx_err *e, const char *why, const char *name, int op);
 /* The message on stderr: "sandbox-launcher: STEP[ PATH]: strerror", or for refused input
  * "sandbox-launcher: WHY[: op "NAME" (op N)]". */
 void report_err(const struct sbx_err *e, const char *path);
+
+/* The launcher's exit code for a setup failure (abi.h): 127 when the program was not found,
+ * 126 when it could not be executed, else 125. */
+int exit_code_for(const struct sbx_err *e);
+
+/* Adds abi.h's FORWARDED_SIGNALS to set. */
+void sigaddset_forwarded(sigset_t *set);
 
 ssize_t read_full(int fd, void *buf, size_t len);
 int write_full(int fd, const void *buf, size_t len);
