@@ -36,8 +36,9 @@ void status_exit(int fd, const struct exit_info *x) {
                "\"seccompNr\":%d,\"seccompArch\":%u,\"seccompCount\":%u,\"seccompKilled\":%s}\n",
                x->code, x->signal, x->timed_out ? "true" : "false", x->killed ? "true" : "false",
                (unsigned long long)x->wall_us, (unsigned long long)x->user_us,
-               (unsigned long long)x->sys_us, (unsigned long long)x->max_rss_kb, x->seccomp_nr,
-               x->seccomp_arch, x->seccomp_count, x->seccomp_killed ? "true" : "false"));
+               (unsigned long long)x->sys_us, (unsigned long long)x->max_rss_kb,
+               x->seccomp.first_nr, x->seccomp.first_arch, x->seccomp.count,
+               x->seccomp_killed ? "true" : "false"));
   if (x->cg.version)
     put(fd, buf,
         snprintf(buf, sizeof buf,

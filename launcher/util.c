@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "abi.h"
@@ -60,6 +61,12 @@ void sigaddset_forwarded(sigset_t *set) {
 #define ADD_SIGNAL(sig) sigaddset(set, sig);
   FORWARDED_SIGNALS(ADD_SIGNAL)
 #undef ADD_SIGNAL
+}
+
+uint64_t now_us(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
 ssize_t read_full(int fd, void *buf, size_t len) {

@@ -9,8 +9,8 @@
  *  - Refused input (config.c) is the step "parse" with EINVAL, the op's name and a reason.
  *  - One place per process turns an error into an exit: setup_failed() in main.c (the monitor)
  *    and die_with() in child.c (init; the target sends its error to init first). That place
- *    resolves the path (config_err_path), prints the message (report_err), writes the status
- *    record and exits with exit_code_for().
+ *    resolves the path (config_err_path) and prints the message (report_err); the monitor
+ *    writes the status record and exits with exit_code_for().
  *  - Between processes an error travels as its step, errno and op (struct report in child.h);
  *    the receiver resolves the path again from the op. */
 #pragma once
@@ -100,6 +100,9 @@ int exit_code_for(const struct sbx_err *e);
 
 /* Adds abi.h's FORWARDED_SIGNALS to set. */
 void sigaddset_forwarded(sigset_t *set);
+
+/* CLOCK_MONOTONIC in microseconds. */
+uint64_t now_us(void);
 
 ssize_t read_full(int fd, void *buf, size_t len);
 int write_full(int fd, const void *buf, size_t len);
