@@ -51,7 +51,7 @@ struct cgroup_limits {
   int memory_op, pids_op, cpu_op;
 };
 
-#define CGROUP_V1_MAX 8
+#define CGROUP_V1_MAX 8 /* also the most cgroup dirs a run has (v2: one) */
 
 struct config {
   const char *status_path;
@@ -100,13 +100,18 @@ struct config {
   int exec_op;
 };
 
-/* Reads one frame from fd into static storage and returns its tokens (NULL-terminated
- * array) and their count; prints a message and returns -1 on a malformed frame. */
-int frame_read(int fd, char ***tokens, size_t *count);
+struct sbx_err;
 
-/* Parses tokens into cfg. On error prints "sandbox-launcher: ..." naming the op and returns -1.
- * argv/envp point into a static array sized TOKENS_MAX. */
-int config_parse(char **tokens, size_t count, struct config *cfg);
+/* Reads one frame from fd into static storage and returns its tokens (NULL-terminated
+ * array) and their count; -1 with a refusal in *e (util.h) on a malformed frame. */
+int frame_read(int fd, char ***tokens, size_t *count, struct sbx_err *e);
+
+/* Parses tokens into cfg; -1 with a refusal in *e naming the op and why. argv/envp point into a
+ * static array sized TOKENS_MAX. */
+int config_parse(char **tokens, size_t count, struct config *cfg, struct sbx_err *e);
 
 /* The path an op refers to (for error messages), or NULL. */
 const char *config_op_path(const struct config *cfg, int op);
+/* The path an error was about, for its message: the one the failure recorded; for a bind, its
+ * source (the host path that could not be opened or attached); else what the op names. */
+const char *config_err_path(const struct config *cfg, const struct sbx_err *e);

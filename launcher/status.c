@@ -36,14 +36,15 @@ void status_exit(int fd, const struct exit_info *x) {
                "\"seccompNr\":%d,\"seccompArch\":%u,\"seccompCount\":%u,\"seccompKilled\":%s}\n",
                x->code, x->signal, x->timed_out ? "true" : "false", x->killed ? "true" : "false",
                (unsigned long long)x->wall_us, (unsigned long long)x->user_us,
-               (unsigned long long)x->sys_us, (unsigned long long)x->max_rss_kb, x->seccomp_nr,
-               x->seccomp_arch, x->seccomp_count, x->seccomp_killed ? "true" : "false"));
-  if (x->cgroup_version)
+               (unsigned long long)x->sys_us, (unsigned long long)x->max_rss_kb,
+               x->seccomp.first_nr, x->seccomp.first_arch, x->seccomp.count,
+               x->seccomp_killed ? "true" : "false"));
+  if (x->cg.version)
     put(fd, buf,
         snprintf(buf, sizeof buf,
                  "{\"type\":\"cgroup\",\"version\":%d,\"memoryPeak\":%llu,\"oomKills\":%llu,"
                  "\"pidsMaxHits\":%llu,\"cpuUs\":%llu,\"userUs\":%llu,\"sysUs\":%llu}\n",
-                 x->cgroup_version, (unsigned long long)x->cg.memory_peak,
+                 x->cg.version, (unsigned long long)x->cg.memory_peak,
                  (unsigned long long)x->cg.oom_kills, (unsigned long long)x->cg.pids_max_hits,
                  (unsigned long long)x->cg.cpu_us, (unsigned long long)x->cg.user_us,
                  (unsigned long long)x->cg.sys_us));
