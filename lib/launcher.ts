@@ -23,6 +23,8 @@ export const LAUNCHER_SOURCES = [
   "landlock.c",
   "landlock.h",
   "main.c",
+  "monitor.c",
+  "monitor.h",
   "mount.c",
   "mount.h",
   "ns.c",
