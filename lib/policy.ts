@@ -26,7 +26,7 @@ import type {
 import { UnsupportedError } from "./errors.ts";
 import { validateLimits } from "./limits.ts";
 import { filesystemPlan, type FsHost, usesNamespaces, validateFilesystem } from "./mounts.ts";
-import { type Arch, compileSeccomp, PROFILE_NAMES, resolvePolicy } from "./seccomp.ts";
+import { type Arch, compileSeccomp, PROFILE_NAMES, resolvePolicy } from "./seccomp/mod.ts";
 
 /** The `PATH` every sandbox gets unless the policy sets its own. */
 export const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -184,7 +184,7 @@ function toPolicy(s: ResolvedConfig["seccomp"]) {
     profile: s.profile as Parameters<typeof resolvePolicy>[0]["profile"],
     allow: s.allow,
     deny: s.deny,
-    defaultAction: s.action,
+    action: s.action,
   };
 }
 

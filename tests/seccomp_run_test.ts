@@ -2,7 +2,7 @@
 // x32, named violations, and the profile compatibility matrix.
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import { modeLabel, sandbox } from "./_helpers.ts";
-import { NEVER_ALLOWED, PROFILE_NAMES } from "../lib/seccomp.ts";
+import { NEVER_ALLOWED, PROFILE_NAMES } from "../lib/seccomp/mod.ts";
 import { syscallNumber } from "../lib/syscalls.ts";
 
 const t = (name: string, fn: () => Promise<void>) => Deno.test(`${name} [${modeLabel}]`, fn);

@@ -16,7 +16,7 @@ import {
   SECCOMP_RET,
   type SeccompPolicy,
   validateSeccompProgram,
-} from "../lib/seccomp.ts";
+} from "../lib/seccomp/mod.ts";
 import {
   type Arch,
   ARCHES,
@@ -47,7 +47,7 @@ function expectedAction(
   args: readonly bigint[],
   notify: boolean,
 ): number {
-  const refusal = notify ? USER_NOTIF : r.defaultAction === "kill" ? KILL_PROCESS : EPERM;
+  const refusal = notify ? USER_NOTIF : r.action === "kill" ? KILL_PROCESS : EPERM;
   if (r.arch === "x86_64" && n >= X32_SYSCALL_BIT) return refusal;
   const fixed = r.fixedErrno.find((f) => f.nr === n);
   if (fixed) return ERRNO | fixed.errno;
@@ -139,7 +139,7 @@ Deno.test("golden program for a tiny aarch64 policy", () => {
     profile: "essential",
     allow: ["ioctl"],
     deny: profileSyscalls("essential", "aarch64").filter((n) => !keep.has(n)),
-    defaultAction: "errno",
+    action: "errno",
   };
   const bpf = compileSeccomp(policy, "aarch64");
   assert.equal(
@@ -232,7 +232,7 @@ Deno.test("programs longer than 255 instructions use trampolines and stay valid"
     if (arch === "x86_64") assert.ok(prog.some((insn) => insn.code === 0x05), "no ja trampoline");
     assert.equal(prog.at(-1)!.code, 0x06);
     assertEquivalent(policy, arch, false);
-    assertEquivalent({ ...policy, defaultAction: "errno" }, arch, true);
+    assertEquivalent({ ...policy, action: "errno" }, arch, true);
   }
 });
 
@@ -240,9 +240,9 @@ Deno.test("exhaustive equivalence with resolvePolicy: every profile, arch, actio
   let checked = 0;
   for (const arch of ARCHES) {
     for (const profile of PROFILE_NAMES) {
-      for (const defaultAction of ["kill", "errno"] as const) {
+      for (const action of ["kill", "errno"] as const) {
         for (const notify of [false, true]) {
-          checked += assertEquivalent({ profile, defaultAction }, arch, notify);
+          checked += assertEquivalent({ profile, action }, arch, notify);
         }
       }
     }
@@ -271,14 +271,14 @@ Deno.test("profiles are cumulative and unrestricted is the table minus the never
 Deno.test("never-allowed syscalls are refused in every profile", () => {
   for (const arch of ARCHES) {
     for (const profile of PROFILE_NAMES) {
-      for (const defaultAction of ["kill", "errno"] as const) {
-        const bpf = compileSeccomp({ profile, defaultAction }, arch);
+      for (const action of ["kill", "errno"] as const) {
+        const bpf = compileSeccomp({ profile, action }, arch);
         for (const name of NEVER_ALLOWED) {
           if (syscallNumber(arch, name) === undefined) continue;
           const got = run(bpf, arch, name);
           const want = name in FIXED_ERRNO
             ? ERRNO | FIXED_ERRNO[name]!
-            : defaultAction === "kill"
+            : action === "kill"
             ? KILL_PROCESS
             : EPERM;
           assert.equal(got, want, `${arch} ${profile}: ${name} got ${actionName(got)}`);
@@ -415,9 +415,9 @@ Deno.test("personality: query and PER_LINUX variants only", () => {
 });
 
 Deno.test("x32 syscalls are refused on x86_64", () => {
-  for (const defaultAction of ["kill", "errno"] as const) {
-    const bpf = compileSeccomp({ profile: "unrestricted", defaultAction }, "x86_64");
-    const want = defaultAction === "kill" ? KILL_PROCESS : EPERM;
+  for (const action of ["kill", "errno"] as const) {
+    const bpf = compileSeccomp({ profile: "unrestricted", action }, "x86_64");
+    const want = action === "kill" ? KILL_PROCESS : EPERM;
     for (const n of [0, 1, 39, 59, 512, 547]) {
       assert.equal(evaluateSeccomp(bpf, { arch: "x86_64", nr: X32_SYSCALL_BIT | n }), want);
     }
@@ -431,7 +431,7 @@ Deno.test("architecture mismatch kills, even in errno and notify modes", () => {
   for (const arch of ARCHES) {
     for (const options of [{}, { notify: true }]) {
       const bpf = compileSeccomp(
-        { profile: "unrestricted", defaultAction: "errno" },
+        { profile: "unrestricted", action: "errno" },
         arch,
         options,
       );
@@ -442,7 +442,7 @@ Deno.test("architecture mismatch kills, even in errno and notify modes", () => {
   }
 });
 
-Deno.test("allow, deny and defaultAction", () => {
+Deno.test("allow, deny and action", () => {
   const arch = "x86_64";
   const base = compileSeccomp({ profile: "minimal" }, arch);
   assert.equal(run(base, arch, "mkdir"), KILL_PROCESS);
@@ -465,7 +465,7 @@ Deno.test("allow, deny and defaultAction", () => {
   assert.equal(run(withIoctl, arch, "socket", [17]), ERRNO | 97);
   assert.equal(run(withIoctl, arch, "socket", [2]), ALLOW);
   // errno mode and notify mode
-  const errno = compileSeccomp({ profile: "minimal", defaultAction: "errno" }, arch);
+  const errno = compileSeccomp({ profile: "minimal", action: "errno" }, arch);
   assert.equal(run(errno, arch, "mkdir"), EPERM);
   const notify = compileSeccomp({ profile: "minimal" }, arch, { notify: true });
   assert.equal(run(notify, arch, "mkdir"), USER_NOTIF);
@@ -517,8 +517,8 @@ Deno.test("error messages name the field, the value and what is allowed", () => 
     /Unknown seccomp profile "strict": expected one of "essential", .*"none"/,
   );
   throwsRange(
-    { profile: "minimal", defaultAction: "trap" as unknown as "kill" },
-    /seccomp\.defaultAction "trap".*"kill" or "errno"/,
+    { profile: "minimal", action: "trap" as unknown as "kill" },
+    /seccomp\.action "trap".*"kill" or "errno"/,
   );
   assert.throws(
     () => compileSeccomp({ profile: "minimal", allow: "read" as unknown as string[] }, "x86_64"),
@@ -534,7 +534,7 @@ Deno.test("error messages name the field, the value and what is allowed", () => 
 });
 
 Deno.test("disassemble names actions and syscalls", () => {
-  const bpf = compileSeccomp({ profile: "network", defaultAction: "errno" }, "x86_64", {
+  const bpf = compileSeccomp({ profile: "network", action: "errno" }, "x86_64", {
     notify: true,
   });
   const text = disassemble(bpf, "x86_64");

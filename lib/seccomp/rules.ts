@@ -1,0 +1,198 @@
+/**
+ * The refusals that cut across profiles: the never-allowed list, the fixed-errno answers, and the
+ * argument checks. Every errno comes from `lib/errno.ts`.
+ *
+ * @module
+ */
+
+import { ERRNO } from "../errno.ts";
+
+const { EACCES, EAFNOSUPPORT, ENOSYS, EPERM } = ERRNO;
+
+/**
+ * Syscalls refused in every profile, `unrestricted` included; naming one in `allow` is an error
+ * (except with the `none` opt-out, which installs no filter). Decisions beyond the obvious:
+ *
+ * - `unshare` is refused outright (even the harmless `CLONE_FILES`/`CLONE_FS` uses): namespace
+ *   creation is the launcher's job and `clone` already refuses `CLONE_NEW*` flags.
+ * - `kcmp`, `pidfd_getfd`, `process_madvise`, `process_vm_*`, `ptrace`: they act on other
+ *   processes; Docker, too, allows them only with `CAP_SYS_PTRACE`.
+ * - `modify_ldt`: x86 only, needed only by Wine/DOSEMU-style 16-bit code, a history of CVEs.
+ * - `io_uring_*`: io_uring performs operations without passing through seccomp. `io_uring_setup`
+ *   is answered ENOSYS (see {@link FIXED_ERRNO}) so that libraries fall back quietly.
+ * - `name_to_handle_at`/`open_by_handle_at`: file handles bypass path-based confinement.
+ * - `create_module`, `get_kernel_syms`, `query_module`, `nfsservctl`, `uselib`, `_sysctl`: obsolete
+ *   or removed; listed so that no allow-list can ever reach them.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { NEVER_ALLOWED } from "./mod.ts";
+ *
+ * assert(NEVER_ALLOWED.includes("kexec_load"));
+ * ```
+ */
+export const NEVER_ALLOWED: readonly string[] = Object.freeze([
+  // kernel code and images
+  "kexec_load",
+  "kexec_file_load",
+  "init_module",
+  "finit_module",
+  "delete_module",
+  "create_module",
+  "get_kernel_syms",
+  "query_module",
+  "bpf",
+  "perf_event_open",
+  // keyrings
+  "keyctl",
+  "add_key",
+  "request_key",
+  // file handles, userfaultfd
+  "open_by_handle_at",
+  "name_to_handle_at",
+  "userfaultfd",
+  // mounts and roots
+  "mount",
+  "umount2",
+  "move_mount",
+  "open_tree",
+  "open_tree_attr",
+  "fsopen",
+  "fsconfig",
+  "fsmount",
+  "fspick",
+  "mount_setattr",
+  "pivot_root",
+  "chroot",
+  // namespaces
+  "setns",
+  "unshare",
+  // other processes
+  "ptrace",
+  "process_vm_readv",
+  "process_vm_writev",
+  "process_madvise",
+  "pidfd_getfd",
+  "kcmp",
+  // machine state
+  "swapon",
+  "swapoff",
+  "reboot",
+  "acct",
+  "iopl",
+  "ioperm",
+  "modify_ldt",
+  "settimeofday",
+  "clock_settime",
+  "clock_adjtime",
+  "adjtimex",
+  "lookup_dcookie",
+  "quotactl",
+  "quotactl_fd",
+  "nfsservctl",
+  "uselib",
+  "vhangup",
+  "syslog",
+  "_sysctl",
+  // io_uring bypasses seccomp for the operations it performs
+  "io_uring_setup",
+  "io_uring_enter",
+  "io_uring_register",
+]);
+
+/**
+ * Syscalls answered with a fixed errno instead of the refusal action whenever the policy does not
+ * allow them (unless `deny` names them, which makes them ordinary refusals). Programs probe these
+ * and handle the failure:
+ *
+ * - `clone3` → ENOSYS: glibc falls back to `clone`, whose flags the filter can check.
+ * - `io_uring_setup` → ENOSYS: libuv, liburing and Tokio fall back to epoll or threads.
+ * - `socket` → EACCES below `network`: glibc's NSS (`ls -l`, `id`) first tries an `AF_UNIX` socket
+ *   to nscd/systemd-userdb and falls back to `/etc/passwd` when that fails.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { FIXED_ERRNO } from "./mod.ts";
+ *
+ * assert(FIXED_ERRNO.clone3 === 38); // ENOSYS
+ * ```
+ */
+export const FIXED_ERRNO: Readonly<Record<string, number>> = Object.freeze({
+  clone3: ENOSYS,
+  io_uring_setup: ENOSYS,
+  socket: EACCES,
+});
+
+/** The syscalls whose arguments the filter checks. */
+export type ArgumentRuleName = "ioctl" | "clone" | "socket" | "personality";
+
+/** One argument check: which argument, which low-32-bit values fail, and the errno they get. */
+export interface ArgumentRule {
+  /** Index into `seccomp_data.args`. */
+  readonly arg: number;
+  /** `"refuse-values"`: listed values fail; `"allow-values"`: all others fail; `"refuse-bits"`: any listed bit fails. */
+  readonly mode: "refuse-values" | "allow-values" | "refuse-bits";
+  /** The values (or, for `"refuse-bits"`, the one mask). */
+  readonly values: readonly number[];
+  /** The errno for a failing call. */
+  readonly errno: number;
+  /** Why, for documentation and `disassemble`. */
+  readonly why: string;
+}
+
+/** `CLONE_NEWNS | NEWCGROUP | NEWUTS | NEWIPC | NEWUSER | NEWPID | NEWNET` and `CLONE_NEWTIME`. */
+const CLONE_NEW_MASK = 0x7E020000 | 0x80;
+
+/**
+ * The argument checks, applied in every profile that allows the syscall.
+ *
+ * - `ioctl`: TIOCSTI (0x5412) and TIOCLINUX (0x541C) in `args[1]` push input into the terminal.
+ * - `clone`: any `CLONE_NEW*` flag in `args[0]` (x86_64 and aarch64 both pass flags first). For
+ *   `clone` the 0x80 bit of CLONE_NEWTIME lies in the exit-signal byte, where no valid signal
+ *   (≤ 64) sets it; it is checked for completeness.
+ * - `socket`: only `AF_UNIX` (1), `AF_INET` (2) and `AF_INET6` (10) in `args[0]`; `AF_NETLINK`,
+ *   `AF_PACKET`, `AF_VSOCK`, `AF_ALG` and the rest fail with EAFNOSUPPORT.
+ * - `personality`: only the query `0xffffffff`, `PER_LINUX` (0), `PER_LINUX32` (8), `UNAME26`
+ *   (0x20000) and `PER_LINUX32|UNAME26`, as in Docker's profile; flags that weaken the program
+ *   (`ADDR_NO_RANDOMIZE`, `READ_IMPLIES_EXEC`, `MMAP_PAGE_ZERO`) fail.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ARGUMENT_RULES } from "./mod.ts";
+ *
+ * assert(ARGUMENT_RULES.ioctl.values.includes(0x5412));
+ * ```
+ */
+export const ARGUMENT_RULES: Readonly<Record<ArgumentRuleName, ArgumentRule>> = Object.freeze({
+  ioctl: Object.freeze({
+    arg: 1,
+    mode: "refuse-values",
+    values: Object.freeze([0x5412, 0x541C]),
+    errno: EPERM,
+    why: "TIOCSTI, TIOCLINUX",
+  }),
+  clone: Object.freeze({
+    arg: 0,
+    mode: "refuse-bits",
+    values: Object.freeze([CLONE_NEW_MASK]),
+    errno: EPERM,
+    why: "CLONE_NEW*",
+  }),
+  socket: Object.freeze({
+    arg: 0,
+    mode: "allow-values",
+    values: Object.freeze([1, 2, 10]),
+    errno: EAFNOSUPPORT,
+    why: "AF_UNIX, AF_INET, AF_INET6",
+  }),
+  personality: Object.freeze({
+    arg: 0,
+    mode: "allow-values",
+    values: Object.freeze([0xffffffff, 0, 8, 0x20000, 0x20008]),
+    errno: EPERM,
+    why: "query, PER_LINUX, PER_LINUX32, UNAME26",
+  }),
+});
