@@ -54,13 +54,16 @@ function expectedAction(
   if (!r.allowed.includes(n)) return refusal;
   const rule = r.argumentRules.find((a) => a.nr === n)?.rule;
   if (!rule) return ALLOW;
-  const low = Number((args[rule.arg] ?? 0n) & 0xffffffffn);
-  const fails = rule.mode === "refuse-values"
-    ? rule.values.includes(low)
-    : rule.mode === "allow-values"
-    ? !rule.values.includes(low)
-    : (low & rule.values[0]!) !== 0;
-  return fails ? ERRNO | rule.errno : ALLOW;
+  for (const check of rule.checks) {
+    const low = Number((args[check.arg] ?? 0n) & 0xffffffffn);
+    const fails = check.mode === "refuse-values"
+      ? check.values.includes(low)
+      : check.mode === "allow-values"
+      ? !check.values.includes(low)
+      : (low & check.values[0]!) !== 0;
+    if (fails) return ERRNO | check.errno;
+  }
+  return ALLOW;
 }
 
 /** Argument vectors that exercise every argument rule: listed values, high bits, others. */
@@ -68,17 +71,18 @@ function argumentCases(): bigint[][] {
   const cases: bigint[][] = [[]];
   const values = new Set<bigint>([0n, 1n, 2n, 7n, 10n, 16n, 17n, 38n, 40n, 0x11n, 0xffffffffn]);
   for (const rule of Object.values(ARGUMENT_RULES)) {
-    for (const v of rule.values) {
+    for (const v of rule.checks.flatMap((c) => c.values)) {
       values.add(BigInt(v));
       values.add(BigInt(v) | (1n << 32n)); // high word set: must not matter
       values.add(BigInt(v) ^ 1n);
     }
   }
-  for (const bit of [0x20000, 0x10000000, 0x40000000, 0x80, 0x100]) values.add(BigInt(bit) | 0x11n);
+  for (const bit of [0x20000, 0x10000000, 0x40000000, 0x80, 0x100, 0o4000, 0o2000]) {
+    values.add(BigInt(bit) | 0x11n);
+  }
   for (const v of values) {
-    cases.push([v, v]);
-    cases.push([0n, v]);
-    cases.push([v, 0n]);
+    cases.push([v, v, v, v]);
+    for (let i = 0; i < 4; i++) cases.push(Array.from({ length: 4 }, (_, j) => (i === j ? v : 0n)));
   }
   return cases;
 }

@@ -10,8 +10,9 @@ import { type Arch, AUDIT_ARCH, X32_SYSCALL_BIT } from "../syscalls.ts";
 import { Assembler, type Label } from "./assembler.ts";
 import { BPF, DATA, SECCOMP_RET } from "./bpf.ts";
 import { type ResolvedSeccomp, resolvePolicy, type SeccompPolicy } from "./resolve.ts";
+import type { ArgumentCheck, ArgumentRule } from "./rules.ts";
 
-/** The five instructions the compiler emits. */
+/** The instructions the compiler emits. */
 const LD_ABS = BPF.LD | BPF.W | BPF.ABS;
 const JEQ = BPF.JMP | BPF.JEQ | BPF.K;
 const JGE = BPF.JMP | BPF.JGE | BPF.K;
@@ -22,8 +23,9 @@ const RET = BPF.RET | BPF.K;
 export interface CompileOptions {
   /**
    * Return `SECCOMP_RET_USER_NOTIF` for every refused syscall so that the launcher's monitor can
-   * name it and then answer EPERM (errno mode) or kill the sandbox (kill mode). Default `false`:
+   * name it and then answer EPERM (errno mode) or kill the sandbox (kill mode). With `false`,
    * return the real refusal action. Fixed-errno answers and argument checks are unaffected.
+   * @default false
    */
   notify?: boolean;
 }
@@ -80,8 +82,13 @@ export function compileSeccomp(
   // Outcome per allowed or special syscall number.
   const outcome = new Map<number, Label>();
   for (const nr of resolved.allowed) outcome.set(nr, allow);
-  const argBlocks = resolved.argumentRules.map((r) => ({ ...r, label: asm.label() }));
-  for (const block of argBlocks) outcome.set(block.nr, block.label);
+  // One block per distinct rule: syscalls that share a rule share its code.
+  const argBlocks = new Map<ArgumentRule, Label>();
+  for (const { nr, rule } of resolved.argumentRules) {
+    let label = argBlocks.get(rule);
+    if (!label) argBlocks.set(rule, label = asm.label());
+    outcome.set(nr, label);
+  }
   for (const f of resolved.fixedErrno) outcome.set(f.nr, errnoLabel(f.errno));
 
   // Segments over [0, 2^32): consecutive numbers with the same outcome merge.
@@ -140,22 +147,30 @@ export function compileSeccomp(
     emitTree(0, segments.length - 1);
   }
 
-  // Argument checks: load the argument's low word, then compare.
-  for (const block of argBlocks) {
-    const { rule } = block;
-    const fail = errnoLabel(rule.errno);
-    asm.bind(block.label);
-    asm.emit({ kind: "stmt", code: LD_ABS, k: DATA.argLow(rule.arg) });
-    if (rule.mode === "refuse-bits") {
-      asm.emit({ kind: "jump", code: JSET, k: rule.values[0]!, jt: fail, jf: allow });
-      continue;
+  // Argument checks: each step loads the argument's low word and compares; a value that does not
+  // fail goes on to the next step, and past the last one the call is allowed.
+  const emitCheck = (check: ArgumentCheck, next: Label) => {
+    asm.emit({ kind: "stmt", code: LD_ABS, k: DATA.argLow(check.arg) });
+    const fail = errnoLabel(check.errno);
+    if (check.mode === "refuse-bits") {
+      asm.emit({ kind: "jump", code: JSET, k: check.values[0]!, jt: fail, jf: next });
+      return;
     }
-    rule.values.forEach((value, i) => {
-      const last = i === rule.values.length - 1;
-      const next = last ? (rule.mode === "allow-values" ? fail : allow) : asm.label();
-      const hit = rule.mode === "allow-values" ? allow : fail;
-      asm.emit({ kind: "jump", code: JEQ, k: value, jt: hit, jf: next });
-      if (!last) asm.bind(next);
+    // Where a listed value goes, and where the rest go.
+    const [hit, miss] = check.mode === "allow-values" ? [next, fail] : [fail, next];
+    check.values.forEach((value, i) => {
+      const last = i === check.values.length - 1;
+      const other = last ? miss : asm.label();
+      asm.emit({ kind: "jump", code: JEQ, k: value, jt: hit, jf: other });
+      if (!last) asm.bind(other);
+    });
+  };
+  for (const [rule, label] of argBlocks) {
+    asm.bind(label);
+    rule.checks.forEach((check, i, checks) => {
+      const next = i === checks.length - 1 ? allow : asm.label();
+      emitCheck(check, next);
+      if (next !== allow) asm.bind(next);
     });
   }
 

@@ -57,6 +57,7 @@ export { type Arch } from "../syscalls.ts";
 export { PROFILE_DESCRIPTIONS, PROFILE_NAMES, type SeccompProfileName } from "./profiles.ts";
 export {
   ARGUMENT_RULES,
+  type ArgumentCheck,
   type ArgumentRule,
   type ArgumentRuleName,
   FIXED_ERRNO,

@@ -128,22 +128,42 @@ export const FIXED_ERRNO: Readonly<Record<string, number>> = Object.freeze({
 /** The syscalls whose arguments the filter checks. */
 export type ArgumentRuleName = "ioctl" | "clone" | "socket" | "personality";
 
-/** One argument check: which argument, which low-32-bit values fail, and the errno they get. */
-export interface ArgumentRule {
+/**
+ * One step of an argument check, on the low 32 bits of `args[arg]`: `"refuse-values"`: a listed
+ * value fails; `"allow-values"`: a value not listed fails; `"refuse-bits"`: a value with any bit
+ * of `values[0]` fails. A value that does not fail goes on to the next step; past the last step
+ * the call is allowed.
+ */
+export interface ArgumentCheck {
   /** Index into `seccomp_data.args`. */
   readonly arg: number;
-  /** `"refuse-values"`: listed values fail; `"allow-values"`: all others fail; `"refuse-bits"`: any listed bit fails. */
   readonly mode: "refuse-values" | "allow-values" | "refuse-bits";
-  /** The values (or, for `"refuse-bits"`, the one mask). */
+  /** The values (for `"refuse-bits"`, the one mask). */
   readonly values: readonly number[];
   /** The errno for a failing call. */
   readonly errno: number;
-  /** Why, for documentation and `disassemble`. */
+}
+
+/** An argument check: its steps, in order, and why it exists (for documentation). */
+export interface ArgumentRule {
+  readonly checks: readonly ArgumentCheck[];
   readonly why: string;
+}
+
+function rule(why: string, ...checks: ArgumentCheck[]): ArgumentRule {
+  return Object.freeze({
+    why,
+    checks: Object.freeze(
+      checks.map((c) => Object.freeze({ ...c, values: Object.freeze(c.values) })),
+    ),
+  });
 }
 
 /** `CLONE_NEWNS | NEWCGROUP | NEWUTS | NEWIPC | NEWUSER | NEWPID | NEWNET` and `CLONE_NEWTIME`. */
 const CLONE_NEW_MASK = 0x7E020000 | 0x80;
+const AF_UNIX = 1, AF_INET = 2, AF_INET6 = 10;
+
+const socketFamilies = { arg: 0, values: [AF_UNIX, AF_INET, AF_INET6], errno: EAFNOSUPPORT };
 
 /**
  * The argument checks, applied in every profile that allows the syscall.
@@ -163,36 +183,27 @@ const CLONE_NEW_MASK = 0x7E020000 | 0x80;
  * import assert from "node:assert/strict";
  * import { ARGUMENT_RULES } from "./mod.ts";
  *
- * assert(ARGUMENT_RULES.ioctl.values.includes(0x5412));
+ * assert(ARGUMENT_RULES.ioctl.checks[0]!.values.includes(0x5412));
  * ```
  */
 export const ARGUMENT_RULES: Readonly<Record<ArgumentRuleName, ArgumentRule>> = Object.freeze({
-  ioctl: Object.freeze({
+  ioctl: rule("TIOCSTI, TIOCLINUX", {
     arg: 1,
     mode: "refuse-values",
-    values: Object.freeze([0x5412, 0x541C]),
+    values: [0x5412, 0x541C],
     errno: EPERM,
-    why: "TIOCSTI, TIOCLINUX",
   }),
-  clone: Object.freeze({
+  clone: rule("CLONE_NEW*", {
     arg: 0,
     mode: "refuse-bits",
-    values: Object.freeze([CLONE_NEW_MASK]),
+    values: [CLONE_NEW_MASK],
     errno: EPERM,
-    why: "CLONE_NEW*",
   }),
-  socket: Object.freeze({
+  socket: rule("AF_UNIX, AF_INET, AF_INET6", { ...socketFamilies, mode: "allow-values" }),
+  personality: rule("query, PER_LINUX, PER_LINUX32, UNAME26", {
     arg: 0,
     mode: "allow-values",
-    values: Object.freeze([1, 2, 10]),
-    errno: EAFNOSUPPORT,
-    why: "AF_UNIX, AF_INET, AF_INET6",
-  }),
-  personality: Object.freeze({
-    arg: 0,
-    mode: "allow-values",
-    values: Object.freeze([0xffffffff, 0, 8, 0x20000, 0x20008]),
+    values: [0xffffffff, 0, 8, 0x20000, 0x20008],
     errno: EPERM,
-    why: "query, PER_LINUX, PER_LINUX32, UNAME26",
   }),
 });
