@@ -7,6 +7,7 @@ import {
   disassemble,
   evaluateSeccomp,
   FIXED_ERRNO,
+  IN_MEMORY_ARGUMENTS,
   NEVER_ALLOWED,
   PROFILE_DESCRIPTIONS,
   PROFILE_NAMES,
@@ -149,39 +150,42 @@ Deno.test("golden program for a tiny aarch64 policy", () => {
   assert.equal(
     disassemble(bpf, "aarch64"),
     `0000: ld [4]                        ; arch
-0001: jeq #0xc00000b7 jt 0002 jf 0020 ; AUDIT_ARCH_AARCH64
+0001: jeq #0xc00000b7 jt 0002 jf 0022 ; AUDIT_ARCH_AARCH64
 0002: ld [0]                        ; nr
-0003: jge #95 jt 0009 jf 0004       ; waitid
+0003: jge #198 jt 0010 jf 0004      ; socket
 0004: jge #63 jt 0007 jf 0005       ; read
-0005: jge #29 jt 0006 jf 0019       ; ioctl
-0006: jge #30 jt 0019 jf 0015       ; ioprio_set
-0007: jge #65 jt 0008 jf 0018       ; readv
-0008: jge #94 jt 0018 jf 0019       ; exit_group
-0009: jge #425 jt 0012 jf 0010      ; io_uring_setup
-0010: jge #198 jt 0011 jf 0019      ; socket
-0011: jge #199 jt 0019 jf 0021      ; socketpair
-0012: jge #435 jt 0014 jf 0013      ; clone3
-0013: jge #426 jt 0019 jf 0022      ; io_uring_enter
-0014: jge #436 jt 0019 jf 0022      ; close_range
-0015: ld [24]                       ; args[1] low
-0016: jeq #0x5412 jt 0019 jf 0017
-0017: jeq #0x541c jt 0019 jf 0018
-0018: ret ALLOW
-0019: ret ERRNO(1)
-0020: ret KILL_PROCESS
-0021: ret ERRNO(13)
-0022: ret ERRNO(38)
+0005: jge #29 jt 0006 jf 0021       ; ioctl
+0006: jge #30 jt 0021 jf 0017       ; ioprio_set
+0007: jge #94 jt 0009 jf 0008       ; exit_group
+0008: jge #65 jt 0021 jf 0020       ; readv
+0009: jge #95 jt 0021 jf 0020       ; waitid
+0010: jge #435 jt 0014 jf 0011      ; clone3
+0011: jge #425 jt 0013 jf 0012      ; io_uring_setup
+0012: jge #199 jt 0021 jf 0023      ; socketpair
+0013: jge #426 jt 0021 jf 0024      ; io_uring_enter
+0014: jge #437 jt 0016 jf 0015      ; openat2
+0015: jge #436 jt 0021 jf 0024      ; close_range
+0016: jge #438 jt 0021 jf 0024      ; pidfd_getfd
+0017: ld [24]                       ; args[1] low
+0018: jeq #0x5412 jt 0021 jf 0019
+0019: jeq #0x541c jt 0021 jf 0020
+0020: ret ALLOW
+0021: ret ERRNO(1)
+0022: ret KILL_PROCESS
+0023: ret ERRNO(13)
+0024: ret ERRNO(38)
 `,
   );
   const hex = Array.from(bpf, (b) => b.toString(16).padStart(2, "0")).join("");
   assert.equal(
     hex,
-    "2000000004000000" + "15000012b70000c0" + "2000000000000000" + "350005005f000000" +
-      "350002003f000000" + "3500000d1d000000" + "35000c081e000000" + "3500000a41000000" +
-      "3500090a5e000000" + "35000200a9010000" + "35000008c6000000" + "35000709c7000000" +
-      "35000100b3010000" + "35000508aa010000" + "35000407b4010000" + "2000000018000000" +
-      "1500020012540000" + "150001001c540000" + "060000000000ff7f" + "0600000001000500" +
-      "0600000000000080" + "060000000d000500" + "0600000026000500",
+    "2000000004000000" + "15000014b70000c0" + "2000000000000000" + "35000600c6000000" +
+      "350002003f000000" + "3500000f1d000000" + "35000e0a1e000000" + "350001005e000000" +
+      "35000c0b41000000" + "35000b0a5f000000" + "35000300b3010000" + "35000100a9010000" +
+      "3500080ac7000000" + "3500070aaa010000" + "35000100b5010000" + "35000508b4010000" +
+      "35000407b6010000" + "2000000018000000" + "1500020012540000" + "150001001c540000" +
+      "060000000000ff7f" + "0600000001000500" + "0600000000000080" + "060000000d000500" +
+      "0600000026000500",
   );
   assertEquivalent(policy, "aarch64", false);
 });
@@ -266,7 +270,7 @@ Deno.test("profiles are cumulative and unrestricted is the table minus the never
       previous = allowed;
     }
     const expected = syscallNames(arch)
-      .filter((n) => !NEVER_ALLOWED.includes(n) && n !== "clone3")
+      .filter((n) => !NEVER_ALLOWED.includes(n) && !Object.hasOwn(IN_MEMORY_ARGUMENTS, n))
       .sort();
     assert.deepEqual(profileSyscalls("unrestricted", arch), expected);
   }
@@ -403,6 +407,80 @@ Deno.test("socket: network allows AF_UNIX/INET/INET6 only; lower profiles get EA
     }
     const denied = compileSeccomp({ profile: "minimal", deny: ["socket"] }, arch);
     assert.equal(run(denied, arch, "socket", [1]), KILL_PROCESS);
+  }
+});
+
+Deno.test("no set-id modes: the open, creat, mknod and chmod families refuse S_ISUID/S_ISGID", () => {
+  const S_IFREG = 0o100000, O_CREAT = 0o100, O_NONBLOCK = 0o4000, AT_FDCWD = -100;
+  // [syscall, arguments with the mode last] — each mode argument at its own index.
+  const calls: [string, (mode: number | bigint) => (number | bigint)[]][] = [
+    ["open", (m) => [0, O_CREAT, m]],
+    ["openat", (m) => [AT_FDCWD, 0, O_CREAT, m]],
+    ["creat", (m) => [0, m]],
+    ["mknod", (m) => [0, typeof m === "bigint" ? m | BigInt(S_IFREG) : m | S_IFREG, 0]],
+    ["mknodat", (m) => [AT_FDCWD, 0, typeof m === "bigint" ? m | BigInt(S_IFREG) : m | S_IFREG]],
+    ["chmod", (m) => [0, m]],
+    ["fchmod", (m) => [3, m]],
+    ["fchmodat", (m) => [AT_FDCWD, 0, m]],
+    ["fchmodat2", (m) => [AT_FDCWD, 0, m, 0]],
+  ];
+  let checked = 0;
+  for (const arch of ARCHES) {
+    for (const profile of ["io-heavy", "unrestricted"] as const) {
+      const bpf = compileSeccomp({ profile }, arch);
+      for (const [name, args] of calls) {
+        if (syscallNumber(arch, name) === undefined) continue;
+        for (const mode of [0o4755, 0o2755, 0o6777, 0o4000, 0o2000, (1n << 32n) | 0o4755n]) {
+          assert.equal(
+            run(bpf, arch, name, args(mode)),
+            EPERM,
+            `${arch} ${name} 0${mode.toString(8)}`,
+          );
+        }
+        for (const mode of [0, 0o755, 0o644, 0o1777, 0o777, (1n << 32n) | 0o755n]) {
+          assert.equal(
+            run(bpf, arch, name, args(mode)),
+            ALLOW,
+            `${arch} ${name} 0${mode.toString(8)}`,
+          );
+        }
+        checked++;
+      }
+    }
+    // mkdir drops set-id bits from its mode in the kernel: nothing to refuse, and cp -a of a
+    // set-group-id directory keeps working.
+    const ioHeavy = compileSeccomp({ profile: "io-heavy" }, arch);
+    assert.equal(run(ioHeavy, arch, "mkdirat", [AT_FDCWD, 0, 0o2755]), ALLOW);
+    // The flags are not the mode: O_NONBLOCK has the value of S_ISUID.
+    const essential = compileSeccomp({ profile: "essential" }, arch);
+    assert.equal(run(essential, arch, "openat", [AT_FDCWD, 0, O_NONBLOCK, 0]), ALLOW);
+    assert.equal(run(essential, arch, "openat", [AT_FDCWD, 0, O_CREAT, 0o4644]), EPERM);
+    // openat2 carries its mode in a struct: always ENOSYS, never allowable.
+    for (const profile of PROFILE_NAMES) {
+      assert.equal(run(compileSeccomp({ profile }, arch), arch, "openat2"), ERRNO | 38, profile);
+    }
+  }
+  assert.equal(checked, 2 * (9 + 5));
+  assert.throws(
+    () => resolvePolicy({ profile: "minimal", allow: ["openat2"] }, "x86_64"),
+    /"openat2" in seccomp\.allow cannot be allowed: .*ENOSYS.*"openat"/,
+  );
+  // Denying openat2 makes it an ordinary refusal, as for clone3.
+  const denied = compileSeccomp({ profile: "minimal", deny: ["openat2"] }, "x86_64");
+  assert.equal(run(denied, "x86_64", "openat2"), KILL_PROCESS);
+});
+
+Deno.test("socketpair: AF_UNIX only", () => {
+  const EAFNOSUPPORT = ERRNO | 97;
+  for (const arch of ARCHES) {
+    for (const profile of ["compute", "network", "unrestricted"] as const) {
+      const bpf = compileSeccomp({ profile }, arch);
+      assert.equal(run(bpf, arch, "socketpair", [1, 1, 0]), ALLOW);
+      assert.equal(run(bpf, arch, "socketpair", [(1n << 32n) | 1n, 2, 0]), ALLOW);
+      for (const family of [16, 40, 2, 10, 17, 38, 0]) {
+        assert.equal(run(bpf, arch, "socketpair", [family, 1, 0]), EAFNOSUPPORT, `${family}`);
+      }
+    }
   }
 });
 

@@ -82,7 +82,7 @@ export function compileSeccomp(
   // Outcome per allowed or special syscall number.
   const outcome = new Map<number, Label>();
   for (const nr of resolved.allowed) outcome.set(nr, allow);
-  // One block per distinct rule: syscalls that share a rule share its code.
+  // One block per distinct rule: syscalls that share a rule (the mode checks) share its code.
   const argBlocks = new Map<ArgumentRule, Label>();
   for (const { nr, rule } of resolved.argumentRules) {
     let label = argBlocks.get(rule);

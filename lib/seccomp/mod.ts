@@ -24,7 +24,8 @@
  *   kills the sandbox itself. (With no listener attached the kernel fails such a call with ENOSYS.)
  * - **Fixed errno** answers ({@link FIXED_ERRNO}) are for calls that programs probe and whose
  *   failure they handle: `clone3` → ENOSYS (glibc then falls back to `clone`, whose flags the filter
- *   can see), `io_uring_setup` → ENOSYS (libuv, liburing and Tokio fall back to epoll or threads),
+ *   can see), `openat2` → ENOSYS (callers fall back to `openat`, whose mode the filter can see),
+ *   `io_uring_setup` → ENOSYS (libuv, liburing and Tokio fall back to epoll or threads),
  *   and, below `network`, `socket` → EACCES (glibc's NSS lookups in `ls -l` or `id` try nscd's
  *   socket first, then read `/etc/passwd`). They are never reported and never kill.
  * - **Argument checks** ({@link ARGUMENT_RULES}) narrow some allowed syscalls. Only the low 32 bits
@@ -33,7 +34,8 @@
  *   kernel itself would return in a locked-down system (EPERM, or EAFNOSUPPORT for socket
  *   families), because real programs probe these cases: glibc's `getaddrinfo` opens an
  *   `AF_NETLINK` socket and Chromium/Electron try `clone(CLONE_NEWUSER)`; killing them would
- *   break ordinary DNS lookups and browsers.
+ *   break ordinary DNS lookups and browsers. No mode argument may carry `S_ISUID`/`S_ISGID`, so no
+ *   set-id file can be made.
  *
  * The parts: `profiles.ts` (the tiers), `rules.ts` (never-list, fixed errnos, argument checks),
  * `resolve.ts` (policy → syscall numbers), `bpf.ts` (the one BPF vocabulary), `assembler.ts` and
@@ -61,6 +63,7 @@ export {
   type ArgumentRule,
   type ArgumentRuleName,
   FIXED_ERRNO,
+  IN_MEMORY_ARGUMENTS,
   NEVER_ALLOWED,
 } from "./rules.ts";
 export {

@@ -91,7 +91,6 @@ export const TIERS: Readonly<
     "mseal",
     "open",
     "openat",
-    "openat2",
     "close",
     "close_range",
     "read",

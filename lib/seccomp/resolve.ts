@@ -13,6 +13,7 @@ import {
   type ArgumentRule,
   type ArgumentRuleName,
   FIXED_ERRNO,
+  IN_MEMORY_ARGUMENTS,
   NEVER_ALLOWED,
 } from "./rules.ts";
 
@@ -185,9 +186,10 @@ export function resolvePolicy(policy: SeccompPolicy, arch: Arch): ResolvedSeccom
         `Syscall "${name}" in seccomp.allow can never be allowed: it is on the never-allowed list (modules, mounts, namespaces, ptrace, io_uring, …); use profile "none" only for debugging`,
       );
     }
-    if (name === "clone3") {
+    const fallback = IN_MEMORY_ARGUMENTS[name];
+    if (fallback !== undefined) {
       throw new RangeError(
-        `Syscall "clone3" in seccomp.allow cannot be allowed: its flags live in memory a filter cannot inspect, so it is answered with ENOSYS and glibc falls back to "clone"`,
+        `Syscall "${name}" in seccomp.allow cannot be allowed: its arguments live in memory a filter cannot inspect, so it is answered with ENOSYS and callers fall back to "${fallback}"`,
       );
     }
   }
@@ -196,7 +198,8 @@ export function resolvePolicy(policy: SeccompPolicy, arch: Arch): ResolvedSeccom
   const denied = new Set(deny);
   const allowedNames = new Set<string>();
   for (const name of [...base, ...allow]) {
-    if (!NEVER.has(name) && !denied.has(name) && name !== "clone3") allowedNames.add(name);
+    if (NEVER.has(name) || denied.has(name) || Object.hasOwn(IN_MEMORY_ARGUMENTS, name)) continue;
+    allowedNames.add(name);
   }
   const allowed: number[] = [];
   const argumentRules: ResolvedArgumentRule[] = [];

@@ -102,11 +102,31 @@ export const NEVER_ALLOWED: readonly string[] = Object.freeze([
 ]);
 
 /**
+ * Syscalls whose arguments live in memory (a struct), where a filter cannot read them. They are
+ * always answered ENOSYS (see {@link FIXED_ERRNO}) and can never be allowed; callers fall back to
+ * the syscall named here, whose arguments the filter does check.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { IN_MEMORY_ARGUMENTS } from "./mod.ts";
+ *
+ * assert(IN_MEMORY_ARGUMENTS.openat2 === "openat");
+ * ```
+ */
+export const IN_MEMORY_ARGUMENTS: Readonly<Record<string, string>> = Object.freeze({
+  clone3: "clone",
+  openat2: "openat",
+});
+
+/**
  * Syscalls answered with a fixed errno instead of the refusal action whenever the policy does not
  * allow them (unless `deny` names them, which makes them ordinary refusals). Programs probe these
  * and handle the failure:
  *
  * - `clone3` → ENOSYS: glibc falls back to `clone`, whose flags the filter can check.
+ * - `openat2` → ENOSYS: its mode lies in a struct; callers (systemd, newer libraries) fall back to
+ *   `openat`, whose mode the filter checks for set-id bits.
  * - `io_uring_setup` → ENOSYS: libuv, liburing and Tokio fall back to epoll or threads.
  * - `socket` → EACCES below `network`: glibc's NSS (`ls -l`, `id`) first tries an `AF_UNIX` socket
  *   to nscd/systemd-userdb and falls back to `/etc/passwd` when that fails.
@@ -121,12 +141,36 @@ export const NEVER_ALLOWED: readonly string[] = Object.freeze([
  */
 export const FIXED_ERRNO: Readonly<Record<string, number>> = Object.freeze({
   clone3: ENOSYS,
+  openat2: ENOSYS,
   io_uring_setup: ENOSYS,
   socket: EACCES,
 });
 
+/**
+ * The syscalls that make or change a file's mode, and which argument holds it. `mkdir`/`mkdirat`
+ * are not here: the kernel drops `S_ISUID`/`S_ISGID` from their mode itself (a directory gets
+ * `S_ISGID` only by inheriting it), and refusing them would break `cp -a` of such a directory.
+ */
+const MODE_ARGUMENT = {
+  open: 2,
+  openat: 3,
+  creat: 1,
+  mknod: 1,
+  mknodat: 2,
+  chmod: 1,
+  fchmod: 1,
+  fchmodat: 2,
+  fchmodat2: 2,
+} as const;
+
 /** The syscalls whose arguments the filter checks. */
-export type ArgumentRuleName = "ioctl" | "clone" | "socket" | "personality";
+export type ArgumentRuleName =
+  | "ioctl"
+  | "clone"
+  | "socket"
+  | "socketpair"
+  | "personality"
+  | keyof typeof MODE_ARGUMENT;
 
 /**
  * One step of an argument check, on the low 32 bits of `args[arg]`: `"refuse-values"`: a listed
@@ -161,7 +205,17 @@ function rule(why: string, ...checks: ArgumentCheck[]): ArgumentRule {
 
 /** `CLONE_NEWNS | NEWCGROUP | NEWUTS | NEWIPC | NEWUSER | NEWPID | NEWNET` and `CLONE_NEWTIME`. */
 const CLONE_NEW_MASK = 0x7E020000 | 0x80;
+/** `S_ISUID | S_ISGID`. */
+const SET_ID_BITS = 0o6000;
 const AF_UNIX = 1, AF_INET = 2, AF_INET6 = 10;
+
+/** One rule per mode position, shared by the syscalls with the mode there (one BPF block each). */
+const NO_SET_ID_MODE = new Map(
+  [1, 2, 3].map((arg) => [
+    arg,
+    rule("S_ISUID, S_ISGID", { arg, mode: "refuse-bits", values: [SET_ID_BITS], errno: EPERM }),
+  ]),
+);
 
 const socketFamilies = { arg: 0, values: [AF_UNIX, AF_INET, AF_INET6], errno: EAFNOSUPPORT };
 
@@ -174,9 +228,17 @@ const socketFamilies = { arg: 0, values: [AF_UNIX, AF_INET, AF_INET6], errno: EA
  *   (≤ 64) sets it; it is checked for completeness.
  * - `socket`: only `AF_UNIX` (1), `AF_INET` (2) and `AF_INET6` (10) in `args[0]`; `AF_NETLINK`,
  *   `AF_PACKET`, `AF_VSOCK`, `AF_ALG` and the rest fail with EAFNOSUPPORT.
+ * - `socketpair`: only `AF_UNIX`, the one family where it works; the rest fail with EAFNOSUPPORT.
  * - `personality`: only the query `0xffffffff`, `PER_LINUX` (0), `PER_LINUX32` (8), `UNAME26`
  *   (0x20000) and `PER_LINUX32|UNAME26`, as in Docker's profile; flags that weaken the program
  *   (`ADDR_NO_RANDOMIZE`, `READ_IMPLIES_EXEC`, `MMAP_PAGE_ZERO`) fail.
+ * - `open`, `openat`, `creat`, `mknod`, `mknodat`, `chmod`, `fchmod`, `fchmodat`, `fchmodat2`: a
+ *   mode with `S_ISUID` or `S_ISGID` fails with EPERM, so no set-id file can be made, least of
+ *   all on a writable bind of a host directory (`openat2` is answered ENOSYS, see
+ *   {@link FIXED_ERRNO}). `mkdir` needs no check: the kernel drops those bits from its mode, and a
+ *   directory made inside a set-group-id directory still inherits `S_ISGID`, as it should. The
+ *   price: `chmod` cannot keep `S_ISGID` on such a directory either, so GNU `chmod 755 DIR` (which
+ *   preserves it) fails there with EPERM, while `chmod 00755 DIR` or `chmod g-s DIR` work.
  *
  * @example
  * ```ts
@@ -200,10 +262,19 @@ export const ARGUMENT_RULES: Readonly<Record<ArgumentRuleName, ArgumentRule>> = 
     errno: EPERM,
   }),
   socket: rule("AF_UNIX, AF_INET, AF_INET6", { ...socketFamilies, mode: "allow-values" }),
+  socketpair: rule("AF_UNIX", {
+    arg: 0,
+    mode: "allow-values",
+    values: [AF_UNIX],
+    errno: EAFNOSUPPORT,
+  }),
   personality: rule("query, PER_LINUX, PER_LINUX32, UNAME26", {
     arg: 0,
     mode: "allow-values",
     values: [0xffffffff, 0, 8, 0x20000, 0x20008],
     errno: EPERM,
   }),
+  ...Object.fromEntries(
+    Object.entries(MODE_ARGUMENT).map(([name, arg]) => [name, NO_SET_ID_MODE.get(arg)!]),
+  ) as Record<keyof typeof MODE_ARGUMENT, ArgumentRule>,
 });
