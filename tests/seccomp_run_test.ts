@@ -1,7 +1,8 @@
 // Seccomp on the real kernel: every never-list call attempted from inside, argument filters,
 // x32, named violations, and the profile compatibility matrix.
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
-import { modeLabel, sandbox, sh } from "./_helpers.ts";
+import { LAUNCHER, modeLabel, sandbox, sh } from "./_helpers.ts";
+import { launcherFeatures } from "../lib/launcher.ts";
 import { NEVER_ALLOWED, PROFILE_NAMES } from "../lib/seccomp/mod.ts";
 import { syscallNames, syscallNumber } from "../lib/syscalls.ts";
 
@@ -325,3 +326,63 @@ for family, kind in ((socket.AF_NETLINK, socket.SOCK_RAW), (40, socket.SOCK_STRE
   const r = await sandbox().run("python3", ["-c", script]);
   assertEquals([r.exitCode, r.stdout], [0, "16 97\n40 97\n2 97\n"], r.stderr);
 });
+
+// Landlock alone (no namespaces): the filter stands in for the IPC and network namespaces.
+const landlockAbi = launcherFeatures(LAUNCHER).landlockAbi;
+const NO_NS_PROBE = NR + `
+import socket, sys
+def refused(code, expect, fn):
+    try:
+        fn()
+    except OSError as e:
+        if e.errno != expect: print(code, "errno", e.errno); sys.exit(code + 20)
+        return
+    sys.exit(code)  # it worked: the restriction did not hold
+for i, (family, kind, proto) in enumerate(((socket.AF_INET, socket.SOCK_DGRAM, 0),
+        (socket.AF_INET6, socket.SOCK_DGRAM, 0), (socket.AF_INET, socket.SOCK_RAW, 1),
+        (socket.AF_INET, socket.SOCK_DGRAM, 1), (socket.AF_INET, socket.SOCK_STREAM, 132))):
+    refused(70 + i, 13, lambda: socket.socket(family, kind, proto))
+# TCP too: listen() without bind() would bind an ephemeral port on every host address.
+refused(75, 13, lambda: socket.socket().listen())
+u = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); u.close()  # AF_UNIX still works
+a, b = socket.socketpair(); a.close(); b.close()
+# Each call that must fail, and how to remove what it made on the host if it did not.
+ipc = (
+    ("shmget", (0, 4096, 0o1600), lambda id: call("shmctl", id, 0, 0)),
+    ("semget", (0, 1, 0o1600), lambda id: call("semctl", id, 0, 0)),
+    ("msgget", (0, 0o1600), lambda id: call("msgctl", id, 0, 0)),
+    ("mq_open", (b"sandbox-ts-probe", 0o100 | 0o2, 0o600, 0), lambda _: call("mq_unlink", b"sandbox-ts-probe")),
+)
+for j, (name, args, remove) in enumerate(ipc):
+    r, e = call(name, *args)
+    if r >= 0: remove(r); sys.exit(80 + j)
+    if e != 38: print(name, "errno", e); sys.exit(90 + j)
+print("held")
+`;
+
+Deno.test({
+  name:
+    `without namespaces, network none: no inet sockets, no System V IPC or mqueues [${modeLabel}]`,
+  ignore: landlockAbi < 1,
+  fn: async () => {
+    const r = await sandbox({ namespaces: false, seccomp: "network" }).run("python3", [
+      "-c",
+      NO_NS_PROBE,
+    ]);
+    assertEquals(r.enforced.namespaces, []);
+    assertEquals([r.exitCode, r.stdout], [0, "held\n"], r.stderr);
+    assertEquals(r.seccompViolations, 0);
+    // With namespaces the same calls reach the sandbox's own network and IPC namespaces.
+    const own = await sandbox({ seccomp: "network" }).run("python3", [
+      "-c",
+      NR + `
+import socket
+socket.socket(socket.AF_INET, socket.SOCK_DGRAM).close()
+print(call("shmget", 0, 4096, 0o1600)[0] >= 0)`,
+    ]);
+    assertEquals([own.exitCode, own.stdout], [0, "True\n"], own.stderr);
+  },
+});
+if (landlockAbi < 1) {
+  console.log("skipping the no-namespace seccomp test: this kernel has no Landlock");
+}

@@ -8,11 +8,14 @@ import {
   evaluateSeccomp,
   FIXED_ERRNO,
   IN_MEMORY_ARGUMENTS,
+  IPC_NAMESPACE_SYSCALLS,
   NEVER_ALLOWED,
+  NO_INET_SOCKET,
   PROFILE_DESCRIPTIONS,
   PROFILE_NAMES,
   profileSyscalls,
   type ResolvedSeccomp,
+  type ResolveOptions,
   resolvePolicy,
   SECCOMP_RET,
   type SeccompPolicy,
@@ -71,7 +74,7 @@ function expectedAction(
 function argumentCases(): bigint[][] {
   const cases: bigint[][] = [[]];
   const values = new Set<bigint>([0n, 1n, 2n, 7n, 10n, 16n, 17n, 38n, 40n, 0x11n, 0xffffffffn]);
-  for (const rule of Object.values(ARGUMENT_RULES)) {
+  for (const rule of [...Object.values(ARGUMENT_RULES), NO_INET_SOCKET]) {
     for (const v of rule.checks.flatMap((c) => c.values)) {
       values.add(BigInt(v));
       values.add(BigInt(v) | (1n << 32n)); // high word set: must not matter
@@ -103,10 +106,15 @@ function probeNumbers(arch: Arch): number[] {
   return out;
 }
 
-function assertEquivalent(policy: SeccompPolicy, arch: Arch, notify: boolean): number {
-  const bpf = compileSeccomp(policy, arch, { notify });
+function assertEquivalent(
+  policy: SeccompPolicy,
+  arch: Arch,
+  notify: boolean,
+  where: ResolveOptions = {},
+): number {
+  const bpf = compileSeccomp(policy, arch, { ...where, notify });
   validateSeccompProgram(bpf);
-  const r = resolvePolicy(policy, arch);
+  const r = resolvePolicy(policy, arch, where);
   const ruled = new Set(r.argumentRules.map((a) => a.nr));
   const cases = argumentCases();
   let checked = 0;
@@ -116,7 +124,7 @@ function assertEquivalent(policy: SeccompPolicy, arch: Arch, notify: boolean): n
       const want = expectedAction(r, n >>> 0, args, notify);
       if (got !== want) {
         assert.fail(
-          `${arch} ${JSON.stringify(policy)} notify=${notify}: nr ${n} (${
+          `${arch} ${JSON.stringify(policy)} ${JSON.stringify(where)} notify=${notify}: nr ${n} (${
             syscallName(arch, n) ?? "?"
           }) args ${args.map((a) => `0x${a.toString(16)}`).join(",")}: got ${
             actionName(got)
@@ -482,6 +490,82 @@ Deno.test("socketpair: AF_UNIX only", () => {
       }
     }
   }
+});
+
+Deno.test("without namespaces, network none: AF_UNIX sockets only", () => {
+  const EACCES = ERRNO | 13, EAFNOSUPPORT = ERRNO | 97;
+  for (const arch of ARCHES) {
+    const bpf = compileSeccomp({ profile: "network" }, arch, { noInet: true });
+    for (const type of [1, 2, 5, 0o2000001]) {
+      assert.equal(run(bpf, arch, "socket", [1, type, 0]), ALLOW, `AF_UNIX type ${type}`);
+    }
+    for (
+      const [family, type, protocol] of [
+        [2, 1, 0],
+        [2, 1, 6],
+        [10, 1, 0],
+        [2, 2, 17],
+        [10, 3, 58],
+        [2, 1, 262],
+      ]
+    ) {
+      assert.equal(
+        run(bpf, arch, "socket", [family!, type!, protocol!]),
+        EACCES,
+        `${family} ${type} ${protocol}`,
+      );
+    }
+    assert.equal(run(bpf, arch, "socket", [(1n << 32n) | 2n, 1, 0]), EACCES);
+    assert.equal(run(bpf, arch, "socket", [(1n << 32n) | 1n, 1, 0]), ALLOW);
+    for (const family of [16, 17, 40, 0]) {
+      assert.equal(run(bpf, arch, "socket", [family, 3, 0]), EAFNOSUPPORT, `family ${family}`);
+    }
+    // With a network namespace (or network "host") inet sockets stay allowed.
+    const plain = compileSeccomp({ profile: "network" }, arch);
+    assert.equal(run(plain, arch, "socket", [2, 2, 17]), ALLOW);
+    // Below `network` socket is EACCES whatever the option.
+    const compute = compileSeccomp({ profile: "compute" }, arch, { noInet: true });
+    assert.equal(run(compute, arch, "socket", [1, 1, 0]), EACCES);
+  }
+});
+
+Deno.test("without namespaces: System V IPC and POSIX message queues get ENOSYS", () => {
+  const ENOSYS = ERRNO | 38;
+  for (const arch of ARCHES) {
+    const shared = compileSeccomp({ profile: "compute" }, arch, { hostIpc: true });
+    const own = compileSeccomp({ profile: "compute" }, arch);
+    for (const name of IPC_NAMESPACE_SYSCALLS) {
+      assert.equal(run(shared, arch, name), ENOSYS, `${arch} ${name}`);
+      assert.equal(run(own, arch, name), ALLOW, `${arch} ${name}`);
+    }
+    // Not in the profile: still an ordinary refusal; denied: too.
+    const minimal = compileSeccomp({ profile: "minimal" }, arch, { hostIpc: true });
+    assert.equal(run(minimal, arch, "shmget"), KILL_PROCESS);
+    const denied = compileSeccomp({ profile: "compute", deny: ["shmget"] }, arch, {
+      hostIpc: true,
+    });
+    assert.equal(run(denied, arch, "shmget"), KILL_PROCESS);
+    assert.equal(run(denied, arch, "semget"), ENOSYS);
+    // allow cannot bring one back: the host's IPC objects are what the option keeps out.
+    const allowed = compileSeccomp({ profile: "minimal", allow: ["shmget"] }, arch, {
+      hostIpc: true,
+    });
+    assert.equal(run(allowed, arch, "shmget"), ENOSYS);
+  }
+});
+
+Deno.test("exhaustive equivalence without namespaces: every profile, arch, action", () => {
+  let checked = 0;
+  for (const arch of ARCHES) {
+    for (const profile of PROFILE_NAMES) {
+      for (const action of ["kill", "errno"] as const) {
+        for (const where of [{ hostIpc: true }, { hostIpc: true, noInet: true }]) {
+          checked += assertEquivalent({ profile, action }, arch, action === "errno", where);
+        }
+      }
+    }
+  }
+  assert.ok(checked > 40_000, `only ${checked} cases`);
 });
 
 Deno.test("personality: query and PER_LINUX variants only", () => {

@@ -9,7 +9,12 @@ import { ERRNO } from "../errno.ts";
 import { type Arch, AUDIT_ARCH, X32_SYSCALL_BIT } from "../syscalls.ts";
 import { Assembler, type Label } from "./assembler.ts";
 import { BPF, DATA, SECCOMP_RET } from "./bpf.ts";
-import { type ResolvedSeccomp, resolvePolicy, type SeccompPolicy } from "./resolve.ts";
+import {
+  type ResolvedSeccomp,
+  type ResolveOptions,
+  resolvePolicy,
+  type SeccompPolicy,
+} from "./resolve.ts";
 import type { ArgumentCheck, ArgumentRule } from "./rules.ts";
 
 /** The instructions the compiler emits. */
@@ -19,8 +24,8 @@ const JGE = BPF.JMP | BPF.JGE | BPF.K;
 const JSET = BPF.JMP | BPF.JSET | BPF.K;
 const RET = BPF.RET | BPF.K;
 
-/** Options for {@link compileSeccomp}. */
-export interface CompileOptions {
+/** Options for {@link compileSeccomp}: where the sandbox runs, and how refusals are answered. */
+export interface CompileOptions extends ResolveOptions {
   /**
    * Return `SECCOMP_RET_USER_NOTIF` for every refused syscall so that the launcher's monitor can
    * name it and then answer EPERM (errno mode) or kill the sandbox (kill mode). With `false`,
@@ -64,7 +69,7 @@ export function compileSeccomp(
   arch: Arch,
   options: CompileOptions = {},
 ): Uint8Array {
-  const resolved = resolvePolicy(policy, arch);
+  const resolved = resolvePolicy(policy, arch, options);
   if (!resolved.enabled) return new Uint8Array(0);
   const asm = new Assembler();
   // One `ret` per distinct action (created in order: allow, refusal, kill, errnos).

@@ -36,6 +36,9 @@
  *   `AF_NETLINK` socket and Chromium/Electron try `clone(CLONE_NEWUSER)`; killing them would
  *   break ordinary DNS lookups and browsers. No mode argument may carry `S_ISUID`/`S_ISGID`, so no
  *   set-id file can be made.
+ * - **Without namespaces** (Landlock alone; {@link ResolveOptions}) the filter also stands in for
+ *   the missing IPC namespace (System V IPC and POSIX message queues → ENOSYS) and, when the
+ *   network is `none`, for the missing network namespace (no inet sockets: {@link NO_INET_SOCKET}).
  *
  * The parts: `profiles.ts` (the tiers), `rules.ts` (never-list, fixed errnos, argument checks),
  * `resolve.ts` (policy → syscall numbers), `bpf.ts` (the one BPF vocabulary), `assembler.ts` and
@@ -64,13 +67,16 @@ export {
   type ArgumentRuleName,
   FIXED_ERRNO,
   IN_MEMORY_ARGUMENTS,
+  IPC_NAMESPACE_SYSCALLS,
   NEVER_ALLOWED,
+  NO_INET_SOCKET,
 } from "./rules.ts";
 export {
   profileSyscalls,
   type ResolvedArgumentRule,
   type ResolvedFixedErrno,
   type ResolvedSeccomp,
+  type ResolveOptions,
   resolvePolicy,
   type SeccompAction,
   type SeccompPolicy,

@@ -5,6 +5,8 @@
  * @module
  */
 
+import { IPC_NAMESPACE_SYSCALLS } from "./rules.ts";
+
 /**
  * The seccomp profile names, least to most permissive; each allows everything the previous one
  * allows. A config also accepts `"none"` (no filter; debugging only), which is not a profile.
@@ -354,25 +356,8 @@ export const TIERS: Readonly<
     "futex_requeue",
     "remap_file_pages",
     "process_mrelease",
-    // System V and POSIX IPC (private to the sandbox's IPC namespace)
-    "msgget",
-    "msgsnd",
-    "msgrcv",
-    "msgctl",
-    "semget",
-    "semop",
-    "semtimedop",
-    "semctl",
-    "shmget",
-    "shmat",
-    "shmdt",
-    "shmctl",
-    "mq_open",
-    "mq_unlink",
-    "mq_timedsend",
-    "mq_timedreceive",
-    "mq_notify",
-    "mq_getsetattr",
+    // System V and POSIX IPC: private to the sandbox's IPC namespace (ENOSYS without one)
+    ...IPC_NAMESPACE_SYSCALLS,
     // using sockets it was given or made with socketpair
     "socketpair",
     "sendto",

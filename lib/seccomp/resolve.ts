@@ -6,6 +6,7 @@
  * @module
  */
 
+import { ERRNO } from "../errno.ts";
 import { type Arch, ARCHES, syscallName, syscallNumber, SYSCALLS } from "../syscalls.ts";
 import { PROFILE_NAMES, type SeccompProfileName, TIERS } from "./profiles.ts";
 import {
@@ -14,7 +15,9 @@ import {
   type ArgumentRuleName,
   FIXED_ERRNO,
   IN_MEMORY_ARGUMENTS,
+  IPC_NAMESPACE_SYSCALLS,
   NEVER_ALLOWED,
+  NO_INET_SOCKET,
 } from "./rules.ts";
 
 /** The refusal action of a policy. */
@@ -30,6 +33,26 @@ export interface SeccompPolicy {
   deny?: string[];
   /** What a refused syscall gets: `"kill"` (default, `SECCOMP_RET_KILL_PROCESS`) or `"errno"` (EPERM). */
   action?: SeccompAction;
+}
+
+/**
+ * What the filter must also refuse because of where the sandbox runs: without namespaces
+ * (Landlock alone) the host's IPC objects and network are shared.
+ */
+export interface ResolveOptions {
+  /**
+   * The sandbox shares the host's IPC namespace: the {@link IPC_NAMESPACE_SYSCALLS} the policy
+   * allows are answered ENOSYS instead.
+   * @default false
+   */
+  hostIpc?: boolean;
+  /**
+   * The network is `none` but the sandbox shares the host's network namespace, where Landlock cuts
+   * only TCP `connect` and `bind`: `socket` gets {@link NO_INET_SOCKET}, so no inet socket of any
+   * kind can be made.
+   * @default false
+   */
+  noInet?: boolean;
 }
 
 /** An allowed syscall whose arguments are checked. */
@@ -128,8 +151,9 @@ function checkNames(field: "allow" | "deny", names: unknown): string[] {
 
 /**
  * Resolves a policy for one architecture: the allowed syscall numbers, the argument checks and
- * the fixed-errno answers. Throws `RangeError` for unknown profiles, unknown syscall names, or a
- * never-allowed name in `allow`; `TypeError` for malformed fields.
+ * the fixed-errno answers, narrowed by `options` for a sandbox without namespaces. Throws
+ * `RangeError` for unknown profiles, unknown syscall names, or a never-allowed name in `allow`;
+ * `TypeError` for malformed fields.
  *
  * @example
  * ```ts
@@ -139,9 +163,15 @@ function checkNames(field: "allow" | "deny", names: unknown): string[] {
  * const r = resolvePolicy({ profile: "essential", allow: ["uname"] }, "x86_64");
  * assert(r.allowed.includes(63)); // uname
  * assert(r.action === "kill");
+ * const shared = resolvePolicy({ profile: "compute" }, "x86_64", { hostIpc: true });
+ * assert(shared.fixedErrno.some((f) => f.name === "shmget" && f.errno === 38)); // ENOSYS
  * ```
  */
-export function resolvePolicy(policy: SeccompPolicy, arch: Arch): ResolvedSeccomp {
+export function resolvePolicy(
+  policy: SeccompPolicy,
+  arch: Arch,
+  options: ResolveOptions = {},
+): ResolvedSeccomp {
   if (!(ARCHES as readonly string[]).includes(arch)) {
     throw new RangeError(`Unsupported architecture "${arch}": expected "x86_64" or "aarch64"`);
   }
@@ -196,24 +226,29 @@ export function resolvePolicy(policy: SeccompPolicy, arch: Arch): ResolvedSeccom
 
   const base = profile === "unrestricted" ? Object.keys(table) : tierNames(profile);
   const denied = new Set(deny);
+  const fixed = new Map(Object.entries(FIXED_ERRNO));
   const allowedNames = new Set<string>();
   for (const name of [...base, ...allow]) {
     if (NEVER.has(name) || denied.has(name) || Object.hasOwn(IN_MEMORY_ARGUMENTS, name)) continue;
-    allowedNames.add(name);
+    if (options.hostIpc && IPC_NAMESPACE_SYSCALLS.includes(name)) fixed.set(name, ERRNO.ENOSYS);
+    else allowedNames.add(name);
   }
+  const rules: Readonly<Record<ArgumentRuleName, ArgumentRule>> = options.noInet
+    ? { ...ARGUMENT_RULES, socket: NO_INET_SOCKET }
+    : ARGUMENT_RULES;
   const allowed: number[] = [];
   const argumentRules: ResolvedArgumentRule[] = [];
   for (const name of allowedNames) {
     const nr = syscallNumber(arch, name);
     if (nr === undefined) continue;
     allowed.push(nr);
-    if (Object.hasOwn(ARGUMENT_RULES, name)) {
+    if (Object.hasOwn(rules, name)) {
       const ruleName = name as ArgumentRuleName;
-      argumentRules.push(Object.freeze({ nr, name: ruleName, rule: ARGUMENT_RULES[ruleName] }));
+      argumentRules.push(Object.freeze({ nr, name: ruleName, rule: rules[ruleName] }));
     }
   }
   const fixedErrno: ResolvedFixedErrno[] = [];
-  for (const [name, errno] of Object.entries(FIXED_ERRNO)) {
+  for (const [name, errno] of fixed) {
     const nr = syscallNumber(arch, name);
     if (nr !== undefined && !denied.has(name) && !allowedNames.has(name)) {
       fixedErrno.push(Object.freeze({ nr, name, errno }));

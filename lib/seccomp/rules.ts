@@ -278,3 +278,62 @@ export const ARGUMENT_RULES: Readonly<Record<ArgumentRuleName, ArgumentRule>> = 
     Object.entries(MODE_ARGUMENT).map(([name, arg]) => [name, NO_SET_ID_MODE.get(arg)!]),
   ) as Record<keyof typeof MODE_ARGUMENT, ArgumentRule>,
 });
+
+/**
+ * The `socket` check when the network is `none` but no network namespace enforces it (Landlock
+ * alone): only `AF_UNIX`. Landlock cuts TCP `connect` and `bind` (ABI ≥ 4) and nothing else, so
+ * UDP, ICMP, raw, SCTP and MPTCP sockets would reach the host's network, and even a TCP socket can
+ * `listen()` without `bind()` — the kernel then binds it to an ephemeral port on every host
+ * address, where it accepts connections from outside. No inet socket is of use there, so
+ * `AF_INET`/`AF_INET6` fail with EACCES, as a denying LSM would answer; other families fail with
+ * EAFNOSUPPORT, as always.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { NO_INET_SOCKET } from "./mod.ts";
+ *
+ * assert.deepEqual(NO_INET_SOCKET.checks.at(-1)!.values, [1]); // AF_UNIX
+ * ```
+ */
+export const NO_INET_SOCKET: ArgumentRule = rule(
+  "AF_UNIX only (no network namespace)",
+  { ...socketFamilies, mode: "allow-values" },
+  { arg: 0, mode: "allow-values", values: [AF_UNIX], errno: EACCES },
+);
+
+/**
+ * The syscalls that reach objects of the IPC namespace: System V message queues, semaphores and
+ * shared memory, and POSIX message queues. Without an IPC namespace of its own (Landlock alone)
+ * the sandbox would share the host's, so these are answered ENOSYS there — what a kernel built
+ * without `CONFIG_SYSVIPC`/`CONFIG_POSIX_MQUEUE` says, and what programs already handle. (x86_64
+ * and aarch64 have no multiplexed `ipc` syscall.)
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { IPC_NAMESPACE_SYSCALLS } from "./mod.ts";
+ *
+ * assert(IPC_NAMESPACE_SYSCALLS.includes("shmget"));
+ * ```
+ */
+export const IPC_NAMESPACE_SYSCALLS: readonly string[] = Object.freeze([
+  "msgget",
+  "msgsnd",
+  "msgrcv",
+  "msgctl",
+  "semget",
+  "semop",
+  "semtimedop",
+  "semctl",
+  "shmget",
+  "shmat",
+  "shmdt",
+  "shmctl",
+  "mq_open",
+  "mq_unlink",
+  "mq_timedsend",
+  "mq_timedreceive",
+  "mq_notify",
+  "mq_getsetattr",
+]);
