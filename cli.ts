@@ -28,7 +28,7 @@ import {
   PROFILE_NAMES,
   profileSyscalls,
   type SeccompProfileName,
-} from "./lib/seccomp.ts";
+} from "./lib/seccomp/mod.ts";
 import { syscallNumber } from "./lib/syscalls.ts";
 
 const MAIN_HELP = `sandbox ${VERSION} — run programs in an isolated Linux sandbox

@@ -47,6 +47,7 @@ export {
 export { parseDuration, parseSize } from "./lib/parse.ts";
 export { prepareLauncher } from "./lib/launcher.ts";
 export { exitCodeFor } from "./lib/status.ts";
+export type { SeccompProfileName } from "./lib/seccomp/mod.ts";
 export type {
   CapturedResult,
   Enforced,

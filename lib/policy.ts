@@ -26,7 +26,13 @@ import type {
 import { UnsupportedError } from "./errors.ts";
 import { validateLimits } from "./limits.ts";
 import { filesystemPlan, type FsHost, usesNamespaces, validateFilesystem } from "./mounts.ts";
-import { type Arch, compileSeccomp, PROFILE_NAMES, resolvePolicy } from "./seccomp.ts";
+import {
+  type Arch,
+  compileSeccomp,
+  PROFILE_NAMES,
+  type ResolveOptions,
+  resolvePolicy,
+} from "./seccomp/mod.ts";
 
 /** The `PATH` every sandbox gets unless the policy sets its own. */
 export const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -184,16 +190,21 @@ function toPolicy(s: ResolvedConfig["seccomp"]) {
     profile: s.profile as Parameters<typeof resolvePolicy>[0]["profile"],
     allow: s.allow,
     deny: s.deny,
-    defaultAction: s.action,
+    action: s.action,
   };
 }
 
 /**
  * The ops that install the seccomp filter: the BPF (refusals as USER_NOTIF, so the launcher's
- * monitor can name them) and what the monitor does with a refusal.
+ * monitor can name them) and what the monitor does with a refusal. `where` says what the missing
+ * namespaces leave the filter to refuse.
  */
-export function seccompOps(s: ResolvedConfig["seccomp"], arch: Arch): Op[] {
-  const bpf = compileSeccomp(toPolicy(s), arch, { notify: true });
+export function seccompOps(
+  s: ResolvedConfig["seccomp"],
+  arch: Arch,
+  where: ResolveOptions = {},
+): Op[] {
+  const bpf = compileSeccomp(toPolicy(s), arch, { ...where, notify: true });
   if (bpf.length === 0) return [];
   let hex = "";
   for (const b of bpf) hex += b.toString(16).padStart(2, "0");
@@ -293,7 +304,12 @@ export function staticOps(
   ops.push(["rlimit", "core", "0", "0"]);
   // Landlock is applied by the target after no_new_privs, before seccomp (launcher/child.c).
   ops.push(...fs.landlock.ops);
-  ops.push(...seccompOps(config.seccomp, host.arch));
+  // Without namespaces the filter stands in for the IPC namespace and, when the network is
+  // `none`, for the network namespace (Landlock cuts only TCP connect and bind).
+  ops.push(...seccompOps(config.seccomp, host.arch, {
+    hostIpc: !fs.namespaces,
+    noInet: !fs.namespaces && config.network === "none",
+  }));
   if (config.timeoutMs !== null) ops.push(["timeout", String(config.timeoutMs)]);
   return fs.namespaces ? ops : withoutNamespaces(ops, caller);
 }

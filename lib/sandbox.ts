@@ -25,7 +25,7 @@ import { describeValue, validateAbsolutePath } from "./parse.ts";
 import { type Prepared, runToCompletion, SandboxChild } from "./run.ts";
 import { limitOps } from "./limits.ts";
 import { cgroupHost } from "./cgroups.ts";
-import type { Arch } from "./seccomp.ts";
+import type { Arch } from "./seccomp/mod.ts";
 import { UnsupportedError } from "./errors.ts";
 import type {
   CapturedResult,
