@@ -12,6 +12,7 @@ import { envVar } from "./_host.ts";
 /** The launcher's C sources, as shipped with the module (checked by a test against the dir). */
 export const LAUNCHER_SOURCES = [
   "Makefile",
+  "abi.h",
   "cgroup.c",
   "cgroup.h",
   "child.c",
