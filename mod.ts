@@ -37,6 +37,7 @@ export {
 export { type OutputChunk, SandboxChild } from "./lib/run.ts";
 export {
   LauncherError,
+  LimitUnavailableError,
   ProgramNotExecutableError,
   ProgramNotFoundError,
   SandboxError,
@@ -48,6 +49,7 @@ export { parseDuration, parseSize } from "./lib/parse.ts";
 export { prepareLauncher } from "./lib/launcher.ts";
 export { exitCodeFor } from "./lib/status.ts";
 export type {
+  AppliedLimits,
   CapturedResult,
   Enforced,
   LandlockMode,
@@ -65,4 +67,3 @@ export type {
   SeccompViolation,
   StdinOption,
 } from "./lib/types.ts";
-export { type AppliedLimits, LimitUnavailableError } from "./lib/limits.ts";

@@ -17,8 +17,8 @@
 
 import type { Op } from "./config.ts";
 import { describeValue, parseDuration, parseSize } from "./parse.ts";
-import { UnsupportedError } from "./errors.ts";
-import type { SandboxConfig } from "./types.ts";
+import { LimitUnavailableError } from "./errors.ts";
+import type { AppliedLimits, Limits, SandboxConfig } from "./types.ts";
 
 /** The cgroup facilities of this host, as found by `lib/cgroups.ts`. */
 export type CgroupHost =
@@ -28,19 +28,6 @@ export type CgroupHost =
 
 /** The cgroup v1 controllers the launcher uses. */
 export type V1Controller = "memory" | "pids" | "cpu" | "cpuacct";
-
-/** Validated limits (all optional). */
-export interface Limits {
-  memoryBytes: number | null;
-  pids: number | null;
-  cpu: { quotaUs: number; periodUs: number } | null;
-  cpuTimeMs: number | null;
-  openFiles: number | null;
-  fileSizeBytes: number | null;
-  maxOutputBytes: number;
-  /** `strict`: a limit this mode cannot apply fails the build; `best-effort`: it is dropped or approximated and reported. */
-  mode: "strict" | "best-effort";
-}
 
 /** The default cap on captured output (stdout + stderr) per run. */
 export const DEFAULT_MAX_OUTPUT = 64 << 20;
@@ -145,49 +132,6 @@ function nonZero(value: unknown, field: string): number {
   const n = parseSize(value, field);
   if (n === 0) throw new RangeError(`Invalid ${field} ${describeValue(value)}: must not be 0`);
   return n;
-}
-
-/** What a run enforces, for `enforced` in the result. */
-export interface AppliedLimits {
-  backend: "cgroup-v2" | "cgroup-v1" | "rlimit" | "none";
-  memoryBytes?: number;
-  pids?: number;
-  cpu?: { quotaUs: number; periodUs: number };
-  cpuTimeMs?: number;
-  openFiles?: number;
-  fileSizeBytes?: number;
-  maxOutputBytes: number;
-  /** Limits that were asked for but are only approximated (best effort). */
-  approximated: string[];
-  /** Limits that were asked for but could not be applied (best effort). */
-  dropped: string[];
-}
-
-/**
- * A memory, pids or CPU-share limit that cannot be applied in `strict` mode (no writable cgroup:
- * not root and no delegated cgroup v2 subtree, or a cgroup v1 hierarchy that is not writable).
- * Thrown by `SandboxBuilder.build()`; the message names the limit, the reason and the ways out.
- * A subclass of `UnsupportedError`; not re-exported by `mod.ts` (import it from `lib/limits.ts`).
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { SandboxBuilder } from "../mod.ts";
- * import { LimitUnavailableError } from "./limits.ts";
- *
- * const builder = new SandboxBuilder("job").memoryLimit("256M");
- * let sandbox;
- * try {
- *   sandbox = builder.build();
- * } catch (e) {
- *   if (!(e instanceof LimitUnavailableError)) throw e;
- *   sandbox = builder.limitsMode("best-effort").build(); // RLIMIT_DATA instead, and reported
- * }
- * assert.equal(sandbox.enforced.limits.memoryBytes, 256 * 1024 * 1024);
- * ```
- */
-export class LimitUnavailableError extends UnsupportedError {
-  override name = "LimitUnavailableError";
 }
 
 /**

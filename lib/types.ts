@@ -1,11 +1,10 @@
 /**
  * Types shared by every module: the plain, serialisable sandbox configuration, the run options
- * and the result. Pure: no runtime access.
+ * and the result. Pure: no runtime access, and no imports — every other module may import this
+ * one, so it imports none of them.
  *
  * @module
  */
-
-import type { AppliedLimits, Limits } from "./limits.ts";
 
 /**
  * How the sandbox gets its privileges. `privileged` needs root (the sandbox's uid 1000 is then
@@ -384,6 +383,49 @@ export interface ResolvedConfig {
     deny: string[];
     action: "kill" | "errno";
   };
+}
+
+/** Validated limits (`ResolvedConfig.limits`); null where none was asked for. */
+export interface Limits {
+  memoryBytes: number | null;
+  pids: number | null;
+  cpu: { quotaUs: number; periodUs: number } | null;
+  cpuTimeMs: number | null;
+  openFiles: number | null;
+  fileSizeBytes: number | null;
+  maxOutputBytes: number;
+  /** `strict`: a limit this mode cannot apply fails the build; `best-effort`: it is dropped or approximated and reported. */
+  mode: "strict" | "best-effort";
+}
+
+/**
+ * The limits a sandbox enforces (`Enforced.limits`): the backend, every limit applied, and what
+ * was approximated or dropped under `limits: "best-effort"`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type AppliedLimits, SandboxBuilder } from "../mod.ts";
+ *
+ * const sandbox = new SandboxBuilder("l").openFiles(64).limitsMode("best-effort").build();
+ * const limits: AppliedLimits = sandbox.enforced.limits;
+ * assert.equal(limits.openFiles, 64);
+ * assert.equal(limits.maxOutputBytes, 64 * 1024 * 1024);
+ * ```
+ */
+export interface AppliedLimits {
+  backend: "cgroup-v2" | "cgroup-v1" | "rlimit" | "none";
+  memoryBytes?: number;
+  pids?: number;
+  cpu?: { quotaUs: number; periodUs: number };
+  cpuTimeMs?: number;
+  openFiles?: number;
+  fileSizeBytes?: number;
+  maxOutputBytes: number;
+  /** Limits that were asked for but are only approximated (best effort). */
+  approximated: string[];
+  /** Limits that were asked for but could not be applied (best effort). */
+  dropped: string[];
 }
 
 /**

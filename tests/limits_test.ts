@@ -11,9 +11,9 @@ import {
   waitFor,
 } from "./_helpers.ts";
 import { cgroupHost, detectV2 } from "../lib/cgroups.ts";
-import { type CgroupHost, limitOps, LimitUnavailableError, validateLimits } from "../lib/limits.ts";
+import { type CgroupHost, limitOps, validateLimits } from "../lib/limits.ts";
 import { runDirBase } from "../lib/rundir.ts";
-import { UnsupportedError } from "../mod.ts";
+import { LimitUnavailableError, UnsupportedError } from "../mod.ts";
 
 const t = (name: string, fn: () => Promise<void> | void) => Deno.test(`${name} [${modeLabel}]`, fn);
 const host = cgroupHost(Deno.uid() ?? 0);
