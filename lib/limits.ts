@@ -16,7 +16,7 @@
  */
 
 import type { Op } from "./config.ts";
-import { describeValue, parseDuration, parseSize } from "./parse.ts";
+import { describeValue, parseDuration, parseNonZeroSize, parseSize } from "./parse.ts";
 import { LimitUnavailableError } from "./errors.ts";
 import type { AppliedLimits, Limits, SandboxConfig } from "./types.ts";
 
@@ -120,18 +120,12 @@ export function validateLimits(c: LimitsConfig, cpus: number): Limits {
     cpu,
     cpuTimeMs: c.cpuTime === undefined ? null : parseDuration(c.cpuTime, "cpuTime"),
     openFiles: c.openFiles === undefined ? null : positiveInt(c.openFiles, "openFiles", 1 << 20),
-    fileSizeBytes: c.fileSize === undefined ? null : nonZero(c.fileSize, "fileSize"),
+    fileSizeBytes: c.fileSize === undefined ? null : parseNonZeroSize(c.fileSize, "fileSize"),
     maxOutputBytes: c.maxOutput === undefined
       ? DEFAULT_MAX_OUTPUT
-      : nonZero(c.maxOutput, "maxOutput"),
+      : parseNonZeroSize(c.maxOutput, "maxOutput"),
     mode,
   };
-}
-
-function nonZero(value: unknown, field: string): number {
-  const n = parseSize(value, field);
-  if (n === 0) throw new RangeError(`Invalid ${field} ${describeValue(value)}: must not be 0`);
-  return n;
 }
 
 /**

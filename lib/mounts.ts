@@ -10,7 +10,13 @@
 import type { Op } from "./config.ts";
 import { UnsupportedError } from "./errors.ts";
 import { type LandlockPlan, planLandlock, type ViewEntry } from "./landlock.ts";
-import { describeValue, parseSize, validateAbsolutePath, validateChoice } from "./parse.ts";
+import {
+  checkFields,
+  describeValue,
+  parseNonZeroSize,
+  validateAbsolutePath,
+  validateChoice,
+} from "./parse.ts";
 import type {
   LandlockMode,
   MountConfig,
@@ -90,20 +96,11 @@ export interface FsHost {
   rootfs?: Record<string, DirEntry>;
 }
 
-const DEFAULT_SIZE = 64 << 20;
+/** The size of a tmpfs (and of an overlay's discarded writes) unless the config sets one. */
+export const DEFAULT_TMPFS_SIZE = 64 << 20;
 
 function field(i: number, name: string): string {
   return `mounts[${i}].${name}`;
-}
-
-function checkKeys(obj: Record<string, unknown>, allowed: string[], where: string): void {
-  for (const key of Object.keys(obj)) {
-    if (!allowed.includes(key)) {
-      throw new RangeError(
-        `Unknown ${where} field "${key}": expected one of ${allowed.join(", ")}`,
-      );
-    }
-  }
 }
 
 function mode(value: unknown, name: string, dflt: number): number {
@@ -117,10 +114,7 @@ function mode(value: unknown, name: string, dflt: number): number {
 }
 
 function size(value: unknown, name: string): number {
-  if (value === undefined) return DEFAULT_SIZE;
-  const n = parseSize(value, name);
-  if (n === 0) throw new RangeError(`Invalid ${name} ${describeValue(value)}: must not be 0`);
-  return n;
+  return value === undefined ? DEFAULT_TMPFS_SIZE : parseNonZeroSize(value, name);
 }
 
 /** A mount target: absolute, not `/`, and not in `/proc` or `/dev` (their hardening stays). */
@@ -136,6 +130,17 @@ function target(value: unknown, name: string): string {
   return t;
 }
 
+/** The fields each type of mount takes. */
+const MOUNT_FIELDS: Record<MountConfig["type"], readonly string[]> = {
+  bind: ["type", "source", "target", "readOnly"],
+  tmpfs: ["type", "target", "size", "mode"],
+  overlay: ["type", "source", "target", "upper", "size"],
+  dir: ["type", "target", "mode"],
+  symlink: ["type", "source", "target"],
+};
+
+const MOUNT_TYPES = Object.keys(MOUNT_FIELDS) as MountConfig["type"][];
+
 /** Validates one mount; names the field on error. */
 export function validateMount(value: unknown, i: number): ResolvedMount {
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
@@ -144,20 +149,10 @@ export function validateMount(value: unknown, i: number): ResolvedMount {
     );
   }
   const m = value as Record<string, unknown>;
-  const type = validateChoice(
-    m.type,
-    field(i, "type"),
-    [
-      "bind",
-      "tmpfs",
-      "overlay",
-      "dir",
-      "symlink",
-    ] as const,
-  );
+  const type = validateChoice(m.type, field(i, "type"), MOUNT_TYPES);
+  checkFields(m, { name: `mounts[${i}]`, allowed: MOUNT_FIELDS[type] });
   switch (type) {
     case "bind": {
-      checkKeys(m, ["type", "source", "target", "readOnly"], `mounts[${i}]`);
       const source = validateAbsolutePath(m.source, field(i, "source"));
       if (m.readOnly !== undefined && typeof m.readOnly !== "boolean") {
         throw new TypeError(
@@ -172,7 +167,6 @@ export function validateMount(value: unknown, i: number): ResolvedMount {
       };
     }
     case "tmpfs":
-      checkKeys(m, ["type", "target", "size", "mode"], `mounts[${i}]`);
       return {
         type,
         target: target(m.target, field(i, "target")),
@@ -180,7 +174,6 @@ export function validateMount(value: unknown, i: number): ResolvedMount {
         mode: mode(m.mode, field(i, "mode"), 0o755),
       };
     case "overlay": {
-      checkKeys(m, ["type", "source", "target", "upper", "size"], `mounts[${i}]`);
       const source = validateAbsolutePath(m.source, field(i, "source"));
       const upper = m.upper === undefined ? null : validateAbsolutePath(m.upper, field(i, "upper"));
       if (upper !== null && (upper === "/" || inside(upper, source) || inside(source, upper))) {
@@ -200,14 +193,12 @@ export function validateMount(value: unknown, i: number): ResolvedMount {
       };
     }
     case "dir":
-      checkKeys(m, ["type", "target", "mode"], `mounts[${i}]`);
       return {
         type,
         target: target(m.target, field(i, "target")),
         mode: mode(m.mode, field(i, "mode"), 0o755),
       };
     case "symlink": {
-      checkKeys(m, ["type", "source", "target"], `mounts[${i}]`);
       if (typeof m.source !== "string" || m.source === "" || m.source.includes("\0")) {
         throw new TypeError(
           `Invalid ${field(i, "source")} ${describeValue(m.source)}: expected the link's contents`,
@@ -239,7 +230,7 @@ export function validateFilesystem(
         `Invalid rootfs ${describeValue(c.rootfs)}: expected a path or { path, writable }`,
       );
     }
-    checkKeys(r as unknown as Record<string, unknown>, ["path", "writable"], "rootfs");
+    checkFields(r, { name: "rootfs", allowed: ["path", "writable"] });
     if (r.writable !== undefined && typeof r.writable !== "boolean") {
       throw new TypeError(
         `Invalid rootfs.writable ${describeValue(r.writable)}: expected a boolean`,

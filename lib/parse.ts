@@ -71,6 +71,24 @@ export function parseSize(value: unknown, field: string): number {
   return bytes;
 }
 
+/**
+ * {@linkcode parseSize} for sizes where 0 means nothing useful (a tmpfs, a file-size or output
+ * cap): 0 is refused with a `RangeError` naming `field`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseNonZeroSize } from "./parse.ts";
+ * assert.equal(parseNonZeroSize("1K", "tmpSize"), 1024);
+ * assert.throws(() => parseNonZeroSize(0, "tmpSize"), /^RangeError: Invalid tmpSize 0: must not be 0$/);
+ * ```
+ */
+export function parseNonZeroSize(value: unknown, field: string): number {
+  const n = parseSize(value, field);
+  if (n === 0) throw new RangeError(`Invalid ${field} ${describe(value)}: must not be 0`);
+  return n;
+}
+
 const DURATION_UNITS: Record<string, number> = {
   ms: 1,
   s: 1000,
@@ -196,6 +214,34 @@ export function validateChoice<T extends string>(
     );
   }
   return value as T;
+}
+
+/**
+ * Refuses an object field that is not one of `allowed` (a typo must not pass silently as a
+ * default): a `RangeError` naming the object, the field and what is allowed.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { checkFields } from "./parse.ts";
+ * checkFields({ path: "/srv" }, { name: "rootfs", allowed: ["path", "writable"] });
+ * assert.throws(
+ *   () => checkFields({ writeable: true }, { name: "rootfs", allowed: ["path", "writable"] }),
+ *   /^RangeError: Unknown rootfs field "writeable": expected one of path, writable$/,
+ * );
+ * ```
+ */
+export function checkFields(
+  obj: object,
+  spec: { name: string; allowed: readonly string[] },
+): void {
+  for (const key of Object.keys(obj)) {
+    if (!spec.allowed.includes(key)) {
+      throw new RangeError(
+        `Unknown ${spec.name} field "${key}": expected one of ${spec.allowed.join(", ")}`,
+      );
+    }
+  }
 }
 
 export { describe as describeValue };

@@ -7,9 +7,10 @@
 
 import type { Op } from "./config.ts";
 import {
+  checkFields,
   describeValue,
   parseDuration,
-  parseSize,
+  parseNonZeroSize,
   validateAbsolutePath,
   validateChoice,
   validateEnvEntry,
@@ -25,7 +26,13 @@ import type {
 } from "./types.ts";
 import { UnsupportedError } from "./errors.ts";
 import { validateLimits } from "./limits.ts";
-import { filesystemPlan, type FsHost, usesNamespaces, validateFilesystem } from "./mounts.ts";
+import {
+  DEFAULT_TMPFS_SIZE,
+  filesystemPlan,
+  type FsHost,
+  usesNamespaces,
+  validateFilesystem,
+} from "./mounts.ts";
 import { type Arch, compileSeccomp, PROFILE_NAMES, resolvePolicy } from "./seccomp.ts";
 
 /** The `PATH` every sandbox gets unless the policy sets its own. */
@@ -89,13 +96,7 @@ export function validateConfig(
   if (typeof config !== "object" || config === null || Array.isArray(config)) {
     throw new TypeError(`Invalid config ${describeValue(config)}: expected an object`);
   }
-  for (const key of Object.keys(config)) {
-    if (!(KEYS as readonly string[]).includes(key)) {
-      throw new RangeError(
-        `Unknown config field "${key}": expected one of ${KEYS.join(", ")}`,
-      );
-    }
-  }
+  checkFields(config, { name: "config", allowed: KEYS });
   const c = config;
   const resolved: ResolvedConfig = {
     id: c.id === undefined ? "sandbox" : validateId(c.id),
@@ -120,7 +121,9 @@ export function validateConfig(
         "unprivileged",
       ] as const,
     ),
-    tmpSizeBytes: c.tmpSize === undefined ? 64 << 20 : positiveSize(c.tmpSize, "tmpSize"),
+    tmpSizeBytes: c.tmpSize === undefined
+      ? DEFAULT_TMPFS_SIZE
+      : parseNonZeroSize(c.tmpSize, "tmpSize"),
     seccomp: validateSeccomp(c.seccomp),
     ...validateFilesystem(c),
     limits: validateLimits(c, cpus),
@@ -157,13 +160,7 @@ export function validateSeccomp(value: unknown): ResolvedConfig["seccomp"] {
     );
   }
   const o = obj as Record<string, unknown>;
-  for (const key of Object.keys(o)) {
-    if (!["profile", "allow", "deny", "action"].includes(key)) {
-      throw new RangeError(
-        `Unknown seccomp field "${key}": expected one of profile, allow, deny, action`,
-      );
-    }
-  }
+  checkFields(o, { name: "seccomp", allowed: ["profile", "allow", "deny", "action"] });
   const seccomp = {
     profile: o.profile === undefined
       ? DEFAULT_SECCOMP_PROFILE
@@ -198,12 +195,6 @@ export function seccompOps(s: ResolvedConfig["seccomp"], arch: Arch): Op[] {
   let hex = "";
   for (const b of bpf) hex += b.toString(16).padStart(2, "0");
   return [["seccomp", hex], ["seccomp-notify", s.action]];
-}
-
-function positiveSize(value: unknown, field: string): number {
-  const n = parseSize(value, field);
-  if (n === 0) throw new RangeError(`Invalid ${field} ${describeValue(value)}: must not be 0`);
-  return n;
 }
 
 /** Validates an environment object. */
