@@ -11,6 +11,7 @@
 
 import {
   type Enforced,
+  EXIT,
   exitCodeFor,
   type RunOptions,
   SandboxBuilder,
@@ -31,6 +32,9 @@ import {
 } from "./lib/seccomp.ts";
 import { syscallNumber } from "./lib/syscalls.ts";
 
+/** The CLI's own exit code for a usage error (the others are the launcher's: `EXIT`). */
+const USAGE = 2;
+
 const MAIN_HELP = `sandbox ${VERSION} — run programs in an isolated Linux sandbox
 
 Usage:
@@ -41,8 +45,8 @@ Usage:
   sandbox help [COMMAND]                         this help, or a command's
   --list-seccomp, --list-profiles, --check       the seed's aliases of profiles and doctor
 
-Exit codes of run: the program's own; 128+N when killed by signal N; 124 timeout;
-125 sandbox setup failed; 126 program not executable; 127 program not found; 2 usage error.
+Exit codes of run: the program's own; ${EXIT.signalBase}+N when killed by signal N; ${EXIT.timeout} timeout;
+${EXIT.setup} sandbox setup failed; ${EXIT.notExecutable} program not executable; ${EXIT.notFound} program not found; ${USAGE} usage error.
 `;
 
 const RUN_HELP = `Usage: sandbox run [OPTIONS] [--] PROGRAM [ARGS...]
@@ -521,10 +525,10 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     if (e instanceof UsageError) {
       console.error(`sandbox: ${e.message}\nTry "sandbox ${cmd === "run" ? "run " : ""}--help".`);
-      return 2;
+      return USAGE;
     }
     console.error(`sandbox: ${(e as Error).message}`);
-    return 125;
+    return EXIT.setup;
   }
 }
 

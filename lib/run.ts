@@ -5,6 +5,7 @@
  * @module
  */
 
+import { FORWARDED_SIGNALS } from "./abi.ts";
 import { encodeFrame, joinFrames } from "./config.ts";
 import { SandboxError, SandboxSetupError } from "./errors.ts";
 import { runOps } from "./policy.ts";
@@ -63,17 +64,7 @@ export interface OutputChunk {
 }
 
 /** Signals the launcher forwards to the target; anything else kills the whole sandbox. */
-const FORWARDED = new Set<Deno.Signal>([
-  "SIGHUP",
-  "SIGINT",
-  "SIGQUIT",
-  "SIGTERM",
-  "SIGUSR1",
-  "SIGUSR2",
-  "SIGCONT",
-  "SIGWINCH",
-  "SIGALRM",
-]);
+const FORWARDED = new Set(FORWARDED_SIGNALS);
 
 /** How long a launcher gets to report after being told to kill the sandbox. */
 const KILL_GRACE_MS = 2000;

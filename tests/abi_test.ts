@@ -1,0 +1,28 @@
+// lib/abi.ts and launcher/abi.h state the same contract; these tests fail when they disagree.
+import { assertEquals } from "./_assert.ts";
+import { EXIT, FORWARDED_SIGNALS } from "../lib/abi.ts";
+
+const abiH = Deno.readTextFileSync(new URL("../launcher/abi.h", import.meta.url));
+
+/** `#define NAME 123` values of abi.h. */
+function defines(): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const m of abiH.matchAll(/^#define (EXIT_\w+) (\d+)/gm)) out[m[1]!] = Number(m[2]);
+  return out;
+}
+
+Deno.test("abi: the exit codes match launcher/abi.h", () => {
+  assertEquals(defines(), {
+    EXIT_TIMEOUT: EXIT.timeout,
+    EXIT_SETUP: EXIT.setup,
+    EXIT_NOEXEC: EXIT.notExecutable,
+    EXIT_NOTFOUND: EXIT.notFound,
+    EXIT_SIGNAL_BASE: EXIT.signalBase,
+  });
+});
+
+Deno.test("abi: the forwarded signals match launcher/abi.h, in order", () => {
+  const body = /#define FORWARDED_SIGNALS\(X\)((?:.*\\\n)*.*)/.exec(abiH)?.[1] ?? "";
+  const names = [...body.matchAll(/X\((SIG\w+)\)/g)].map((m) => m[1]);
+  assertEquals(names, [...FORWARDED_SIGNALS]);
+});
