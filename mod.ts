@@ -48,7 +48,7 @@ export {
 export { parseDuration, parseSize } from "./lib/parse.ts";
 export { prepareLauncher } from "./lib/launcher.ts";
 export { exitCodeFor } from "./lib/status.ts";
-export { EXIT } from "./lib/abi.ts";
+export { EXIT, type SetupStep } from "./lib/abi.ts";
 export type {
   AppliedLimits,
   CapturedResult,

@@ -4,6 +4,8 @@
  * @module
  */
 
+import type { SetupStep } from "./abi.ts";
+
 /**
  * Base class of every sandbox error. Also thrown as is when the launcher cannot be started or
  * ends without a result.
@@ -37,7 +39,7 @@ export class SandboxError extends Error {
  */
 export interface SetupFailure {
   /** The launcher step, e.g. `"bind"`, `"exec"`, `"uid-map"`. */
-  step: string;
+  step: SetupStep;
   /** The errno name, e.g. `"ENOENT"`. */
   errno: string;
   /** The path involved, when the step had one. */
@@ -68,7 +70,7 @@ export interface SetupFailure {
  */
 export class SandboxSetupError extends SandboxError implements SetupFailure {
   override name = "SandboxSetupError";
-  readonly step: string;
+  readonly step: SetupStep;
   readonly errno: string;
   readonly path: string | null;
   readonly exitCode: number;

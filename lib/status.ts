@@ -5,13 +5,14 @@
  * @module
  */
 
-import { EXIT } from "./abi.ts";
+import { EXIT, setupStep } from "./abi.ts";
 import { errnoName } from "./errno.ts";
 import {
   ProgramNotExecutableError,
   ProgramNotFoundError,
   SandboxError,
   SandboxSetupError,
+  type SetupFailure,
 } from "./errors.ts";
 import type {
   Enforced,
@@ -157,8 +158,8 @@ export function decodeResult(text: string, ctx: DecodeContext): SandboxResult {
   const exit = records.find((r) => r.type === "exit");
   if (error && error.type === "error" && !exit) {
     const errno = errnoName(error.errno);
-    const failure = {
-      step: error.step,
+    const failure: SetupFailure = {
+      step: setupStep(error.step),
       errno,
       path: ctx.opPath(error.op, error.step),
       exitCode: error.step !== "exec"
