@@ -28,12 +28,9 @@
  * @module
  */
 
-export {
-  Sandbox,
-  SandboxBuilder,
-  type SandboxOptions,
-  type SeedNamespaces,
-} from "./lib/sandbox.ts";
+export { Sandbox, type SandboxOptions } from "./lib/sandbox.ts";
+export { SandboxBuilder } from "./lib/builder.ts";
+export type { SeedNamespaces } from "./lib/policy.ts";
 export { type OutputChunk, SandboxChild } from "./lib/run.ts";
 export {
   LauncherError,

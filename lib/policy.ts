@@ -22,6 +22,7 @@ import type {
   PrivilegeMode,
   ResolvedConfig,
   ResolvedMode,
+  RunOptions,
   SandboxConfig,
 } from "./types.ts";
 import { UnsupportedError } from "./errors.ts";
@@ -332,6 +333,110 @@ export function validateCommand(program: unknown, args: unknown): [string, strin
     throw new TypeError(`Invalid args ${describeValue(args)}: expected an array of strings`);
   }
   return [p, args.map((a, i) => validateString(a, `args[${i}]`))];
+}
+
+/**
+ * Validates the options of one run (`Sandbox.run()`, `Sandbox.spawn()`): unknown fields, `stdin`,
+ * `env`, `cwd` and `signal`. Returns a copy with `env` and `cwd` normalised.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { validateRunOptions } from "./policy.ts";
+ * assert.equal(validateRunOptions({ cwd: "/tmp//" }).cwd, "/tmp");
+ * assert.throws(() => validateRunOptions({ timeout: 5 }), /^RangeError: Unknown options field/);
+ * ```
+ */
+export function validateRunOptions(options: unknown): RunOptions {
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError(`Invalid options ${describeValue(options)}: expected an object`);
+  }
+  checkFields(options, { name: "options", allowed: ["stdin", "signal", "env", "cwd"] });
+  const given = options as RunOptions;
+  const stdin = given.stdin;
+  if (
+    stdin !== undefined && typeof stdin !== "string" && !(stdin instanceof Uint8Array) &&
+    !(stdin instanceof ReadableStream)
+  ) {
+    throw new TypeError(
+      `Invalid options.stdin ${
+        describeValue(stdin)
+      }: expected "null", "piped", a string, a Uint8Array or a ReadableStream`,
+    );
+  }
+  const o: RunOptions = { ...given };
+  if (given.env !== undefined) o.env = validateEnv(given.env, "options.env");
+  if (given.cwd !== undefined) o.cwd = validateAbsolutePath(given.cwd, "options.cwd");
+  if (given.signal !== undefined && !(given.signal instanceof AbortSignal)) {
+    throw new TypeError(
+      `Invalid options.signal ${describeValue(given.signal)}: expected an AbortSignal`,
+    );
+  }
+  return o;
+}
+
+/**
+ * The seed's `NamespaceConfig`, accepted by `SandboxBuilder.namespaces()`: only `net: false`
+ * changes anything (it shares the host network); switching off another namespace is refused.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { SandboxBuilder, type SeedNamespaces } from "../mod.ts";
+ *
+ * const ns: SeedNamespaces = { pid: true, net: false };
+ * assert.equal(new SandboxBuilder("ns").namespaces(ns).toConfig().network, "host");
+ * assert.throws(() => new SandboxBuilder("ns").namespaces({ pid: false }), RangeError);
+ * ```
+ */
+export interface SeedNamespaces {
+  /** @default true */
+  pid?: boolean;
+  /** @default true */
+  ipc?: boolean;
+  /** `false`: share the host network (`network: "host"`). @default true */
+  net?: boolean;
+  /** @default true */
+  mount?: boolean;
+  /** @default true */
+  uts?: boolean;
+  /** @default true */
+  user?: boolean;
+}
+
+/**
+ * The config fields that the seed's `NamespaceConfig` object stands for: only `net: false`
+ * changes anything (it shares the host network); switching off another namespace is refused.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { seedNamespaces } from "./policy.ts";
+ * assert.deepEqual(seedNamespaces({ net: false }), { namespaces: true, network: "host" });
+ * assert.throws(() => seedNamespaces({ pid: false }), RangeError);
+ * ```
+ */
+export function seedNamespaces(
+  value: SeedNamespaces,
+): Pick<SandboxConfig, "namespaces" | "network"> {
+  checkFields(value, {
+    name: "namespaces",
+    allowed: ["pid", "ipc", "net", "mount", "uts", "user"],
+  });
+  for (const [k, v] of Object.entries(value)) {
+    if (typeof v !== "boolean") {
+      throw new TypeError(`Invalid namespaces.${k} ${JSON.stringify(v)}: expected a boolean`);
+    }
+    if (k !== "net" && v === false) {
+      throw new RangeError(
+        `Invalid namespaces.${k} false: the sandbox always uses ${k} namespaces; use namespaces(false) for Landlock-only confinement`,
+      );
+    }
+  }
+  return {
+    namespaces: true,
+    network: (value as { net?: boolean }).net === false ? "host" : "none",
+  };
 }
 
 /** The per-run ops. */
