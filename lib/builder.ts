@@ -446,6 +446,7 @@ export class SandboxBuilder {
   /**
    * Binds a host path (read-write unless `readOnly`) at `target` (default: the same path); adds a
    * `{ type: "bind" }` entry to config `mounts`. The sandbox's uid must be allowed to write it.
+   * `bind(source, target)` is short for `bind(source, { target })`.
    *
    * @example
    * ```ts
@@ -454,14 +455,24 @@ export class SandboxBuilder {
    *
    * const dir = Deno.makeTempDirSync();
    * Deno.chmodSync(dir, 0o777);
-   * const sandbox = new SandboxBuilder("b").bind(dir, "/out").build();
+   * const sandbox = new SandboxBuilder("b").bind(dir, { target: "/out" }).build();
    * await sandbox.run("sh", ["-c", "echo done > /out/result"]);
    * assert.equal(Deno.readTextFileSync(`${dir}/result`), "done\n");
+   * const ro = new SandboxBuilder("b").bind(dir, { target: "/in", readOnly: true }).toConfig();
+   * assert.deepEqual(ro.mounts, [{ type: "bind", source: dir, target: "/in", readOnly: true }]);
    * Deno.removeSync(dir, { recursive: true });
    * ```
    */
-  bind(source: string, target?: string, options: { readOnly?: boolean } = {}): SandboxBuilder {
-    return this.#mount({ type: "bind", source, ...(target ? { target } : {}), ...options });
+  bind(source: string, options?: string | { target?: string; readOnly?: boolean }): SandboxBuilder;
+  /** @deprecated Put the target in the options: `bind(source, { target, readOnly })`. */
+  bind(source: string, target: string | undefined, options: { readOnly?: boolean }): SandboxBuilder;
+  bind(
+    source: string,
+    options: string | { target?: string; readOnly?: boolean } = {},
+    legacy: { readOnly?: boolean } = {},
+  ): SandboxBuilder {
+    const { target, ...rest } = typeof options === "string" ? { target: options } : options;
+    return this.#mount({ type: "bind", source, ...(target ? { target } : {}), ...legacy, ...rest });
   }
 
   /**
@@ -482,7 +493,7 @@ export class SandboxBuilder {
    * ```
    */
   roBind(source: string, target?: string): SandboxBuilder {
-    return this.bind(source, target, { readOnly: true });
+    return this.bind(source, { ...(target ? { target } : {}), readOnly: true });
   }
 
   /**
@@ -503,9 +514,11 @@ export class SandboxBuilder {
   }
 
   /**
-   * Copy-on-write over a host directory (a `{ type: "overlay" }` mount): writes are discarded with
-   * the run (kept meanwhile in a private tmpfs of `size`, default 64M), or kept in the host
-   * directory `upper` (work dir `upper + ".work"`; both created when missing).
+   * Copy-on-write over a host directory at `target` (default: the same path; a
+   * `{ type: "overlay" }` mount): writes are discarded with the run (kept meanwhile in a private
+   * tmpfs of `size`, default 64M), or kept in the host directory `upper` (work dir
+   * `upper + ".work"`; both created when missing). `overlay(source, target)` is short for
+   * `overlay(source, { target })`.
    *
    * @example
    * ```ts
@@ -515,7 +528,7 @@ export class SandboxBuilder {
    * const src = Deno.makeTempDirSync();
    * Deno.chmodSync(src, 0o777); // writable by the sandbox's uid, as for a bind
    * Deno.writeTextFileSync(`${src}/a.txt`, "original");
-   * const sandbox = new SandboxBuilder("o").overlay(src, "/project").build();
+   * const sandbox = new SandboxBuilder("o").overlay(src, { target: "/project" }).build();
    * const result = await sandbox.run("sh", ["-c", "echo new > /project/b.txt; ls /project"]);
    * assert.equal(result.stdout, "a.txt\nb.txt\n");
    * assert.deepEqual([...Deno.readDirSync(src)].map((e) => e.name), ["a.txt"]); // host untouched
@@ -524,10 +537,27 @@ export class SandboxBuilder {
    */
   overlay(
     source: string,
-    target?: string,
-    options: { upper?: string; size?: number | string } = {},
+    options?: string | { target?: string; upper?: string; size?: number | string },
+  ): SandboxBuilder;
+  /** @deprecated Put the target in the options: `overlay(source, { target, upper, size })`. */
+  overlay(
+    source: string,
+    target: string | undefined,
+    options: { upper?: string; size?: number | string },
+  ): SandboxBuilder;
+  overlay(
+    source: string,
+    options: string | { target?: string; upper?: string; size?: number | string } = {},
+    legacy: { upper?: string; size?: number | string } = {},
   ): SandboxBuilder {
-    return this.#mount({ type: "overlay", source, ...(target ? { target } : {}), ...options });
+    const { target, ...rest } = typeof options === "string" ? { target: options } : options;
+    return this.#mount({
+      type: "overlay",
+      source,
+      ...(target ? { target } : {}),
+      ...legacy,
+      ...rest,
+    });
   }
 
   /**
