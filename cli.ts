@@ -318,7 +318,7 @@ function warnDegraded(e: Enforced, asked: boolean | "auto", quiet: boolean): voi
 }
 
 async function cmdRun(argv: string[]): Promise<number> {
-  const p = parseArgs(argv, RUN_SPECS, true);
+  const p = parseArgs(argv, RUN_SPECS, { stopAtPositional: true });
   if (p.options.has("help")) {
     console.log(RUN_HELP);
     return 0;
@@ -410,7 +410,8 @@ async function cmdRun(argv: string[]): Promise<number> {
 }
 
 async function cmdDoctor(argv: string[]): Promise<number> {
-  const p = parseArgs(argv, { json: {}, help: { short: "h" }, launcher: { value: true } }, false);
+  const specs = { json: {}, help: { short: "h" }, launcher: { value: true } };
+  const p = parseArgs(argv, specs, { stopAtPositional: false });
   if (p.options.has("help")) {
     console.log(DOCTOR_HELP);
     return 0;
@@ -426,7 +427,8 @@ function machineArch(): "x86_64" | "aarch64" {
 }
 
 function cmdProfiles(argv: string[]): number {
-  const p = parseArgs(argv, { numbers: {}, bpf: {}, json: {}, help: { short: "h" } }, false);
+  const specs = { numbers: {}, bpf: {}, json: {}, help: { short: "h" } };
+  const p = parseArgs(argv, specs, { stopAtPositional: false });
   if (p.options.has("help")) {
     console.log(PROFILES_HELP);
     return 0;

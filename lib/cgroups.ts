@@ -83,7 +83,11 @@ function selfCgroups(): Map<string, string> {
 }
 
 /** Detects a usable cgroup v2 parent under `mount` (exported for tests on a fake tree). */
-export function detectV2(mount: string, self: string, euid: number): CgroupHost | null {
+export function detectV2(
+  mount: string,
+  caller: { self: string; euid: number },
+): CgroupHost | null {
+  const { self, euid } = caller;
   const ctl = (read(`${mount}/cgroup.controllers`) ?? "").trim().split(/\s+/);
   if (!V2_CONTROLLERS.some((c) => ctl.includes(c))) return null;
   let base: string | null = null;
@@ -167,7 +171,7 @@ export function cgroupHost(euid: number): CgroupHost {
   const self = selfCgroups();
   let host: CgroupHost | null = null;
   for (const m of all.filter((x) => x.type === "cgroup2")) {
-    host = detectV2(m.dir, self.get("") ?? "/", euid);
+    host = detectV2(m.dir, { self: self.get("") ?? "/", euid });
     if (host) break;
   }
   if (!host || host.version === null) host = detectV1(all, self, euid) ?? host;

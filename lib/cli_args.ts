@@ -35,15 +35,17 @@ export class UsageError extends Error {
  * ```ts
  * import assert from "node:assert/strict";
  * import { parseArgs } from "./cli_args.ts";
- * const p = parseArgs(["-t", "2s", "--", "ls", "-l"], { timeout: { value: true, short: "t" } }, true);
+ * const spec = { timeout: { value: true, short: "t" } };
+ * const p = parseArgs(["-t", "2s", "--", "ls", "-l"], spec, { stopAtPositional: true });
  * assert(p.options.get("timeout")?.[0] === "2s" && p.positionals.join(" ") === "ls -l");
  * ```
  */
 export function parseArgs(
   argv: readonly string[],
   specs: Record<string, OptionSpec>,
-  stopAtPositional: boolean,
+  how: { stopAtPositional: boolean },
 ): ParsedArgs {
+  const { stopAtPositional } = how;
   const options = new Map<string, string[]>();
   const positionals: string[] = [];
   const shorts = new Map(

@@ -149,7 +149,7 @@ export function validateMount(value: unknown, i: number): ResolvedMount {
     );
   }
   const m = value as Record<string, unknown>;
-  const type = validateChoice(m.type, field(i, "type"), MOUNT_TYPES);
+  const type = validateChoice(m.type, { field: field(i, "type"), allowed: MOUNT_TYPES });
   checkFields(m, { name: `mounts[${i}]`, allowed: MOUNT_FIELDS[type] });
   switch (type) {
     case "bind": {
@@ -246,7 +246,10 @@ export function validateFilesystem(
   }
   const landlock: LandlockMode = c.landlock === undefined
     ? "best-effort"
-    : validateChoice(c.landlock, "landlock", ["best-effort", "required", "off"] as const);
+    : validateChoice(c.landlock, {
+      field: "landlock",
+      allowed: ["best-effort", "required", "off"] as const,
+    });
   return { mounts, rootfs, namespaces, landlock };
 }
 

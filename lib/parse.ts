@@ -190,26 +190,57 @@ export function validateAbsolutePath(value: unknown, field: string): string {
   return "/" + parts.join("/");
 }
 
-/** Checks one environment variable name and value. */
-export function validateEnvEntry(key: string, value: unknown, field: string): void {
-  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
-    throw new RangeError(
-      `Invalid ${field} name ${describe(key)}: expected letters, digits and _ (not first a digit)`,
-    );
+/**
+ * Checks an environment object: names of letters, digits and `_` (not first a digit), string
+ * values without NUL bytes. Returns a copy.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { validateEnv } from "./parse.ts";
+ * assert.deepEqual(validateEnv({ LANG: "C" }, "env"), { LANG: "C" });
+ * assert.throws(() => validateEnv({ "1X": "a" }, "env"), /^RangeError: Invalid env name "1X"/);
+ * ```
+ */
+export function validateEnv(env: unknown, field: string): Record<string, string> {
+  if (typeof env !== "object" || env === null || Array.isArray(env)) {
+    throw new TypeError(`Invalid ${field} ${describe(env)}: expected an object of strings`);
   }
-  validateString(value, `${field}.${key}`);
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) {
+      throw new RangeError(
+        `Invalid ${field} name ${describe(k)}: expected letters, digits and _ (not first a digit)`,
+      );
+    }
+    out[k] = validateString(v, `${field}.${k}`);
+  }
+  return out;
 }
 
-/** Checks that a value is one of the allowed words. */
+/**
+ * Checks that a value is one of the allowed words.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { validateChoice } from "./parse.ts";
+ * const allowed = ["none", "host"] as const;
+ * assert.equal(validateChoice("host", { field: "network", allowed }), "host");
+ * assert.throws(
+ *   () => validateChoice("lan", { field: "network", allowed }),
+ *   /^RangeError: Invalid network "lan": expected one of "none", "host"$/,
+ * );
+ * ```
+ */
 export function validateChoice<T extends string>(
   value: unknown,
-  field: string,
-  allowed: readonly T[],
+  spec: { field: string; allowed: readonly T[] },
 ): T {
-  if (typeof value !== "string" || !(allowed as readonly string[]).includes(value)) {
+  if (typeof value !== "string" || !(spec.allowed as readonly string[]).includes(value)) {
     throw new RangeError(
-      `Invalid ${field} ${describe(value)}: expected one of ${
-        allowed.map((a) => JSON.stringify(a)).join(", ")
+      `Invalid ${spec.field} ${describe(value)}: expected one of ${
+        spec.allowed.map((a) => JSON.stringify(a)).join(", ")
       }`,
     );
   }

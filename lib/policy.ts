@@ -13,7 +13,7 @@ import {
   parseNonZeroSize,
   validateAbsolutePath,
   validateChoice,
-  validateEnvEntry,
+  validateEnv,
   validateId,
   validateString,
 } from "./parse.ts";
@@ -104,24 +104,14 @@ export function validateConfig(
     timeoutMs: c.timeout === undefined ? null : parseDuration(c.timeout, "timeout"),
     env: validateEnv(c.env ?? {}, "env"),
     cwd: c.cwd === undefined ? "/" : validateAbsolutePath(c.cwd, "cwd"),
-    network: c.network === undefined ? "none" : validateChoice(
-      c.network,
-      "network",
-      [
-        "none",
-        "host",
-      ] as const,
-    ),
+    network: c.network === undefined
+      ? "none"
+      : validateChoice(c.network, { field: "network", allowed: ["none", "host"] as const }),
     hostname: c.hostname === undefined ? "sandbox" : validateHostname(c.hostname),
-    privilegeMode: c.privilegeMode === undefined ? "auto" : validateChoice(
-      c.privilegeMode,
-      "privilegeMode",
-      [
-        "auto",
-        "privileged",
-        "unprivileged",
-      ] as const,
-    ),
+    privilegeMode: c.privilegeMode === undefined ? "auto" : validateChoice(c.privilegeMode, {
+      field: "privilegeMode",
+      allowed: ["auto", "privileged", "unprivileged"] as const,
+    }),
     tmpSizeBytes: c.tmpSize === undefined
       ? DEFAULT_TMPFS_SIZE
       : parseNonZeroSize(c.tmpSize, "tmpSize"),
@@ -163,14 +153,15 @@ export function validateSeccomp(value: unknown): ResolvedConfig["seccomp"] {
   const o = obj as Record<string, unknown>;
   checkFields(o, { name: "seccomp", allowed: ["profile", "allow", "deny", "action"] });
   const seccomp = {
-    profile: o.profile === undefined
-      ? DEFAULT_SECCOMP_PROFILE
-      : validateChoice(o.profile, "seccomp.profile", [...PROFILE_NAMES, "none"]),
+    profile: o.profile === undefined ? DEFAULT_SECCOMP_PROFILE : validateChoice(o.profile, {
+      field: "seccomp.profile",
+      allowed: [...PROFILE_NAMES, "none"],
+    }),
     allow: stringList(o.allow, "seccomp.allow"),
     deny: stringList(o.deny, "seccomp.deny"),
     action: o.action === undefined
       ? "kill" as const
-      : validateChoice(o.action, "seccomp.action", ["kill", "errno"] as const),
+      : validateChoice(o.action, { field: "seccomp.action", allowed: ["kill", "errno"] as const }),
   };
   // Resolving checks every name against both architectures' tables.
   for (const arch of ["x86_64", "aarch64"] as const) resolvePolicy(toPolicy(seccomp), arch);
@@ -196,19 +187,6 @@ export function seccompOps(s: ResolvedConfig["seccomp"], arch: Arch): Op[] {
   let hex = "";
   for (const b of bpf) hex += b.toString(16).padStart(2, "0");
   return [["seccomp", hex], ["seccomp-notify", s.action]];
-}
-
-/** Validates an environment object. */
-export function validateEnv(env: unknown, field: string): Record<string, string> {
-  if (typeof env !== "object" || env === null || Array.isArray(env)) {
-    throw new TypeError(`Invalid ${field} ${describeValue(env)}: expected an object of strings`);
-  }
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(env)) {
-    validateEnvEntry(k, v, field);
-    out[k] = v as string;
-  }
-  return out;
 }
 
 function validateHostname(value: unknown): string {
@@ -257,16 +235,32 @@ export interface Caller {
   egid: number;
 }
 
+/** Who runs a sandbox, in which mode, on what host: the inputs of {@linkcode staticOps}. */
+export interface StaticContext {
+  mode: ResolvedMode;
+  caller: Caller;
+  host: HostLayout;
+}
+
 /**
  * The ops that are the same for every run of a sandbox (everything but the status file, the
  * program, its arguments, per-run environment and cwd).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { staticOps, validateConfig } from "./policy.ts";
+ * const ops = staticOps(validateConfig({ hostname: "box" }), {
+ *   mode: "unprivileged",
+ *   caller: { euid: 1234, egid: 99 },
+ *   host: { system: { "/usr": { dir: true } }, arch: "x86_64" },
+ * });
+ * assert.deepEqual(ops.find((op) => op[0] === "uid-map"), ["uid-map", "1000", "1234"]);
+ * assert.deepEqual(ops.find((op) => op[0] === "hostname"), ["hostname", "box"]);
+ * ```
  */
-export function staticOps(
-  config: ResolvedConfig,
-  mode: ResolvedMode,
-  caller: Caller,
-  host: HostLayout,
-): Op[] {
+export function staticOps(config: ResolvedConfig, context: StaticContext): Op[] {
+  const { mode, caller, host } = context;
   const fs = filesystemPlan(config, host);
   const ops: Op[] = [];
   for (const ns of namespacesFor(config)) ops.push(["unshare", ns]);

@@ -37,6 +37,12 @@ export interface Prepared {
   cgroupId: string | null;
 }
 
+/** A validated program and its arguments. */
+export interface Command {
+  program: string;
+  args: readonly string[];
+}
+
 /**
  * One chunk of output from `SandboxChild.output()`: the bytes of one read from one stream (not a
  * line), in arrival order. The seed's `StreamChunk::Stdout`/`Stderr`, as raw bytes.
@@ -127,12 +133,8 @@ export class SandboxChild implements AsyncDisposable {
   #killTimer: ReturnType<typeof setTimeout> | undefined;
 
   /** @internal Use `Sandbox.spawn()`. */
-  constructor(
-    prepared: Prepared,
-    program: string,
-    args: readonly string[],
-    options: RunOptions,
-  ) {
+  constructor(prepared: Prepared, command: Command, options: RunOptions) {
+    const { program, args } = command;
     options.signal?.throwIfAborted();
     const status = makeRunStatus();
     const ops = runOps({
@@ -476,11 +478,10 @@ export async function collect(stream: ReadableStream<Uint8Array>): Promise<Uint8
 /** Runs to completion and captures stdout/stderr as text. */
 export async function runToCompletion(
   prepared: Prepared,
-  program: string,
-  args: readonly string[],
+  command: Command,
   options: RunOptions,
 ): Promise<CapturedResult> {
-  const child = new SandboxChild(prepared, program, args, options);
+  const child = new SandboxChild(prepared, command, options);
   const dec = new TextDecoder();
   const [out, err] = await Promise.all([collect(child.stdout), collect(child.stderr)]);
   try {

@@ -179,7 +179,7 @@ export class Sandbox {
     const host = readHost(this.config, launcher);
     prepareOverlayDirs(this.config, euid);
     const fs = filesystemPlan(this.config, host);
-    const ops = [...staticOps(this.config, mode, { euid, egid }, host), ...limits.ops];
+    const ops = [...staticOps(this.config, { mode, caller: { euid, egid }, host }), ...limits.ops];
     this.#prepared = {
       launcher,
       frame: encodeFrame(ops),
@@ -227,7 +227,7 @@ export class Sandbox {
     try {
       const [p, a] = validateCommand(program, args);
       const o = validateRunOptions(options);
-      return runToCompletion(this.#ready(), p, a, o);
+      return runToCompletion(this.#ready(), { program: p, args: a }, o);
     } catch (e) {
       return Promise.reject(e);
     }
@@ -259,7 +259,7 @@ export class Sandbox {
   spawn(program: string, args: string[] = [], options: RunOptions = {}): SandboxChild {
     const [p, a] = validateCommand(program, args);
     const o = validateRunOptions(options);
-    return new SandboxChild(this.#ready(), p, a, o);
+    return new SandboxChild(this.#ready(), { program: p, args: a }, o);
   }
 }
 

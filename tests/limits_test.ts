@@ -284,7 +284,7 @@ t(
     Deno.writeTextFileSync(`${root}/sandbox-ts/cgroup.procs`, "");
     Deno.writeTextFileSync(`${root}/sandbox-ts/cgroup.controllers`, "cpu memory pids\n");
     Deno.writeTextFileSync(`${root}/sandbox-ts/cgroup.subtree_control`, "");
-    assertEquals(detectV2(root, "/", 0), {
+    assertEquals(detectV2(root, { self: "/", euid: 0 }), {
       version: 2,
       parent: `${root}/sandbox-ts`,
       controllers: ["memory", "pids", "cpu"],
@@ -296,7 +296,7 @@ t(
     );
     // No resource controller in the hierarchy: not usable.
     Deno.writeTextFileSync(`${root}/cgroup.controllers`, "hugetlb\n");
-    assertEquals(detectV2(root, "/", 0), null);
+    assertEquals(detectV2(root, { self: "/", euid: 0 }), null);
     // Unprivileged: the highest writable ancestor of our own cgroup, never our leaf.
     Deno.writeTextFileSync(`${root}/cgroup.controllers`, "memory pids cpu\n");
     const u = `${root}/user.slice/user@1000.service`;
@@ -310,7 +310,10 @@ t(
     Deno.writeTextFileSync(`${u}/sandbox-ts/cgroup.procs`, "");
     Deno.writeTextFileSync(`${u}/sandbox-ts/cgroup.controllers`, "memory pids\n");
     Deno.writeTextFileSync(`${u}/sandbox-ts/cgroup.subtree_control`, "");
-    const found = detectV2(root, "/user.slice/user@1000.service/app.slice/me.scope", 1000);
+    const found = detectV2(root, {
+      self: "/user.slice/user@1000.service/app.slice/me.scope",
+      euid: 1000,
+    });
     assertEquals(found, {
       version: 2,
       parent: `${u}/sandbox-ts`,
@@ -344,7 +347,10 @@ t(
     assert(approx.ops.some((o) => o[0] === "memory-max"));
     assertEquals(Deno.readTextFileSync(`${u}/sandbox-ts/cgroup.subtree_control`), "+memory +pids");
     // In the top delegated cgroup itself (a leaf holding our process): nothing usable.
-    assertEquals(detectV2(root, "/user.slice/user@1000.service", 1000)?.version, null);
+    assertEquals(
+      detectV2(root, { self: "/user.slice/user@1000.service", euid: 1000 })?.version,
+      null,
+    );
     Deno.removeSync(root, { recursive: true });
   },
 );
