@@ -13,15 +13,18 @@ import {
   type Enforced,
   EXIT,
   exitCodeFor,
+  prepareLauncher,
   type RunOptions,
   SandboxBuilder,
   type SandboxConfig,
   SandboxSetupError,
+  VERSION,
 } from "./mod.ts";
+// Not library API, by design: argv parsing and flag syntax are the CLI's own,
+import { filesystemFromFlags, parseArgs, type ParsedArgs, UsageError } from "./lib/cli_args.ts";
+// `doctor` is the CLI's report (a library caller asks `Sandbox.enforced` instead),
 import { doctor, formatDoctor } from "./lib/doctor.ts";
-import { filesystemFromFlags } from "./lib/mounts.ts";
-import { parseArgs, type ParsedArgs, UsageError } from "./lib/cli_args.ts";
-import { prepareLauncher, VERSION } from "./lib/launcher.ts";
+// and `profiles` is a debugging view into the seccomp compiler (its tables and BPF).
 import {
   compileSeccomp,
   disassemble,

@@ -43,7 +43,7 @@ export {
   UnsupportedError,
 } from "./lib/errors.ts";
 export { parseDuration, parseSize } from "./lib/parse.ts";
-export { prepareLauncher } from "./lib/launcher.ts";
+export { prepareLauncher, VERSION } from "./lib/launcher.ts";
 export { exitCodeFor } from "./lib/status.ts";
 export { EXIT, type SetupStep } from "./lib/abi.ts";
 export type {

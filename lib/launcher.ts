@@ -36,7 +36,16 @@ export const LAUNCHER_SOURCES = [
   "util.h",
 ];
 
-/** The module version; also the launcher's (`sandbox-launcher --version`). */
+/**
+ * The module version; also the launcher's (`sandbox-launcher --version`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { VERSION } from "../mod.ts";
+ * assert.match(VERSION, /^\d+\.\d+\.\d+/);
+ * ```
+ */
 export const VERSION = "0.1.0";
 const BINARY = "sandbox-launcher";
 
