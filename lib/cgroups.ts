@@ -19,7 +19,8 @@ import { type Mount, mounts, readText as read } from "./_host.ts";
 
 const CONTAINER = "sandbox-ts";
 const V1_CONTROLLERS: V1Controller[] = ["memory", "pids", "cpu", "cpuacct"];
-const V2_CONTROLLERS = ["memory", "pids", "cpu"];
+/** The controllers limits use (cgroup v2 names); a hierarchy without any is no use to us. */
+const RESOURCE_CONTROLLERS = ["memory", "pids", "cpu"];
 
 function writable(path: string): boolean {
   try {
@@ -89,7 +90,7 @@ export function detectV2(
 ): CgroupHost | null {
   const { self, euid } = caller;
   const ctl = (read(`${mount}/cgroup.controllers`) ?? "").trim().split(/\s+/);
-  if (!V2_CONTROLLERS.some((c) => ctl.includes(c))) return null;
+  if (!RESOURCE_CONTROLLERS.some((c) => ctl.includes(c))) return null;
   let base: string | null = null;
   if (euid === 0) {
     base = mount;
@@ -113,7 +114,7 @@ export function detectV2(
     return { version: null, reason: `cannot create "${container}"` };
   }
   const available = (read(`${container}/cgroup.controllers`) ?? "").trim().split(/\s+/);
-  const wanted = V2_CONTROLLERS.filter((c) => available.includes(c));
+  const wanted = RESOURCE_CONTROLLERS.filter((c) => available.includes(c));
   try {
     if (wanted.length) {
       Deno.writeTextFileSync(
@@ -185,8 +186,6 @@ let counter = 0;
 export function runCgroupName(id: string): string {
   return `${Deno.pid}-${++counter}-${id}`;
 }
-
-const RESOURCE_CONTROLLERS = ["memory", "pids", "cpu"];
 
 /** What is mounted: the cgroup version, its controllers, and where (for `doctor`). */
 export interface CgroupMounts {

@@ -368,11 +368,12 @@ function devView(namespaces: boolean): ViewEntry[] {
 
 /** The Landlock view without namespaces: the default root's paths, on the host. */
 function hostView(config: ResolvedConfig, host: FsHost): ViewEntry[] {
+  const noNamespaces = config.namespaces === false
+    ? "are turned off"
+    : "this machine does not allow";
   if (config.rootfs) {
     throw new UnsupportedError(
-      `rootfs "${config.rootfs.path}" needs namespaces (a mount namespace), which ${
-        config.namespaces === false ? "are turned off" : "this machine does not allow"
-      }`,
+      `rootfs "${config.rootfs.path}" needs namespaces (a mount namespace), which ${noNamespaces}`,
     );
   }
   const view: ViewEntry[] = [];
@@ -392,9 +393,7 @@ function hostView(config: ResolvedConfig, host: FsHost): ViewEntry[] {
       : null;
     if (why) {
       throw new UnsupportedError(
-        `${why} needs namespaces, which ${
-          config.namespaces === false ? "are turned off" : "this machine does not allow"
-        }: without them only binds of a path onto itself can be expressed (as Landlock rules)`,
+        `${why} needs namespaces, which ${noNamespaces}: without them only binds of a path onto itself can be expressed (as Landlock rules)`,
       );
     }
     if (m.type === "bind") {
