@@ -67,7 +67,7 @@ Options:
                             kills every process of the run
   -m, --memory SIZE         memory limit, swap off (64M, 1.5G, 256MB)
   -c, --cpu PERCENT         CPU share in percent of one CPU (up to 100 x CPUs)
-      --pids N              maximum processes and threads
+      --pids N              maximum processes and threads (default 2048)
       --cpu-time DURATION   CPU time per process (1 s granularity)
       --open-files N        maximum open files per process
       --file-size SIZE      maximum size of a written file
@@ -310,10 +310,15 @@ function warnDegraded(e: Enforced, asked: boolean | "auto", quiet: boolean): voi
         : `no namespaces: user namespaces are unavailable here, so only ${wall} confines the files (see "sandbox doctor")`,
     );
   }
-  if (e.limits.approximated.length) {
-    notes.push(`limits approximated with rlimits: ${e.limits.approximated.join(", ")}`);
+  // A default limit the host cannot enforce exactly is in the result, but not worth a warning
+  // on every run: nobody asked for it.
+  const notDefault = (names: string[]) => names.filter((n) => !e.limits.defaults?.includes(n));
+  const approximated = notDefault(e.limits.approximated);
+  if (approximated.length) {
+    notes.push(`limits approximated with rlimits: ${approximated.join(", ")}`);
   }
-  if (e.limits.dropped.length) notes.push(`limits not enforced: ${e.limits.dropped.join(", ")}`);
+  const dropped = notDefault(e.limits.dropped);
+  if (dropped.length) notes.push(`limits not enforced: ${dropped.join(", ")}`);
   if (e.landlockDropped?.length) {
     notes.push(`Landlock cannot enforce: ${e.landlockDropped.join(", ")}`);
   }

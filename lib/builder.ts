@@ -282,7 +282,8 @@ export class SandboxBuilder {
   }
 
   /**
-   * Maximum processes and threads in the sandbox (config `maxPids`; cgroup `pids.max`).
+   * Maximum processes and threads in the sandbox (config `maxPids`; cgroup `pids.max`); the
+   * default is 2048, `null` removes the limit.
    *
    * @example
    * ```ts
@@ -290,9 +291,10 @@ export class SandboxBuilder {
    * import { SandboxBuilder } from "../mod.ts";
    *
    * assert.equal(new SandboxBuilder("p").maxPids(64).toConfig().maxPids, 64);
+   * assert.equal(new SandboxBuilder("p").build().enforced.limits.defaults?.[0], "pids");
    * ```
    */
-  maxPids(n: number): SandboxBuilder {
+  maxPids(n: number | null): SandboxBuilder {
     return this.#with({ maxPids: n });
   }
 

@@ -9,7 +9,7 @@
 
 import { encodeFrame } from "./config.ts";
 import { findLauncher } from "./launcher.ts";
-import { filesystemPlan } from "./mounts.ts";
+import { filesystemPlan, usesNamespaces } from "./mounts.ts";
 import {
   namespacesFor,
   NOBODY,
@@ -175,8 +175,10 @@ export class Sandbox {
     const euid = Deno.uid() ?? 0;
     const egid = Deno.gid() ?? 0;
     const mode = resolveMode(this.config.privilegeMode, euid);
-    const limits = limitOps(this.config.limits, cgroupHost(euid));
     const host = readHost(this.config, launcher);
+    const limits = limitOps(this.config.limits, cgroupHost(euid), {
+      userNamespace: usesNamespaces(this.config, host),
+    });
     prepareOverlayDirs(this.config, euid);
     const fs = filesystemPlan(this.config, host);
     const ops = [...staticOps(this.config, { mode, caller: { euid, egid }, host }), ...limits.ops];

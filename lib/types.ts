@@ -164,10 +164,14 @@ export interface SandboxConfig {
    */
   memory?: number | string;
   /**
-   * Maximum number of processes and threads in the sandbox (1 to 4194304; cgroup `pids.max`).
-   * @default no limit
+   * Maximum number of processes and threads in the sandbox (1 to 4194304; cgroup `pids.max`), or
+   * `null` for no limit. The default bounds a fork bomb without asking anything of the host:
+   * where no cgroup with the pids controller reaches the sandbox it is approximated with
+   * `RLIMIT_NPROC` in the sandbox's user namespace (or dropped without one), even under
+   * `limits: "strict"`, and `enforced.limits` says so.
+   * @default 2048
    */
-  maxPids?: number;
+  maxPids?: number | null;
   /**
    * CPU share in percent of one CPU (above 100 allowed, up to 100 × CPUs). Conflicts with
    * `cpuQuota`.
@@ -389,6 +393,8 @@ export interface ResolvedConfig {
 export interface Limits {
   memoryBytes: number | null;
   pids: number | null;
+  /** `pids` is the default, not asked for: it never fails a strict build. */
+  pidsIsDefault: boolean;
   cpu: { quotaUs: number; periodUs: number } | null;
   cpuTimeMs: number | null;
   openFiles: number | null;
@@ -426,6 +432,11 @@ export interface AppliedLimits {
   approximated: string[];
   /** Limits that were asked for but could not be applied (best effort). */
   dropped: string[];
+  /**
+   * Limits that come from the defaults, not from the config (`["pids"]`). One the host cannot
+   * enforce exactly is approximated or dropped, even under `strict`, and named there too.
+   */
+  defaults?: string[];
 }
 
 /**
