@@ -61,6 +61,13 @@ export const FORWARDED_SIGNALS: readonly Deno.Signal[] = [
 /**
  * The steps the launcher names when a setup fails (the `error` record of the status file), in
  * its order of execution, roughly; `"unknown"` for a step number it has no name for.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { SETUP_STEPS } from "./abi.ts";
+ * assert(SETUP_STEPS.includes("bind") && SETUP_STEPS.includes("exec"));
+ * ```
  */
 export const SETUP_STEPS = [
   "none",

@@ -37,6 +37,14 @@ export const DEFAULT_MAX_OUTPUT = 64 << 20;
  * is bounded by the sandbox and not by the host. Podman's default `pids_limit`: room for
  * `make -j$(nproc)` (about four tasks a job) on a 128-CPU machine, a JVM's or node's few hundred
  * threads, and a multiprocessing pool per CPU; a config's `maxPids` replaces it (`null`: none).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { DEFAULT_MAX_PIDS, validateLimits } from "./limits.ts";
+ * assert.equal(validateLimits({}, 2).pids, DEFAULT_MAX_PIDS);
+ * assert.equal(validateLimits({ maxPids: null }, 2).pids, null);
+ * ```
  */
 export const DEFAULT_MAX_PIDS = 2048;
 
