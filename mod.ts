@@ -28,15 +28,13 @@
  * @module
  */
 
-export {
-  Sandbox,
-  SandboxBuilder,
-  type SandboxOptions,
-  type SeedNamespaces,
-} from "./lib/sandbox.ts";
+export { Sandbox, type SandboxOptions } from "./lib/sandbox.ts";
+export { SandboxBuilder } from "./lib/builder.ts";
+export type { SeedNamespaces } from "./lib/policy.ts";
 export { type OutputChunk, SandboxChild } from "./lib/run.ts";
 export {
   LauncherError,
+  LimitUnavailableError,
   ProgramNotExecutableError,
   ProgramNotFoundError,
   SandboxError,
@@ -45,10 +43,12 @@ export {
   UnsupportedError,
 } from "./lib/errors.ts";
 export { parseDuration, parseSize } from "./lib/parse.ts";
-export { prepareLauncher } from "./lib/launcher.ts";
+export { prepareLauncher, VERSION } from "./lib/launcher.ts";
 export { exitCodeFor } from "./lib/status.ts";
 export type { SeccompProfileName } from "./lib/seccomp/mod.ts";
+export { EXIT, type SetupStep } from "./lib/abi.ts";
 export type {
+  AppliedLimits,
   CapturedResult,
   Enforced,
   LandlockMode,
@@ -66,4 +66,3 @@ export type {
   SeccompViolation,
   StdinOption,
 } from "./lib/types.ts";
-export { type AppliedLimits, LimitUnavailableError } from "./lib/limits.ts";

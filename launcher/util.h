@@ -21,7 +21,8 @@
 #include <sys/types.h>
 
 /* The steps: fixed words that appear in the status file; TypeScript turns them into messages.
- * Keep in sync with lib/status.ts. X(ID, "word") gives STEP_ID and its word. */
+ * lib/abi.ts SETUP_STEPS lists the same words (tests/abi_test.ts checks). X(ID, "word") gives
+ * STEP_ID and its word. */
 #define STEPS(X)                                                                                   \
   X(NONE, "none")                                                                                  \
   X(PARSE, "parse")                                                                                \

@@ -12,6 +12,7 @@ import { envVar } from "./_host.ts";
 /** The launcher's C sources, as shipped with the module (checked by a test against the dir). */
 export const LAUNCHER_SOURCES = [
   "Makefile",
+  "abi.h",
   "cgroup.c",
   "cgroup.h",
   "child.c",
@@ -37,7 +38,16 @@ export const LAUNCHER_SOURCES = [
   "util.h",
 ];
 
-/** The module version; also the launcher's (`sandbox-launcher --version`). */
+/**
+ * The module version; also the launcher's (`sandbox-launcher --version`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { VERSION } from "../mod.ts";
+ * assert.match(VERSION, /^\d+\.\d+\.\d+/);
+ * ```
+ */
 export const VERSION = "0.1.0";
 const BINARY = "sandbox-launcher";
 

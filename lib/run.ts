@@ -5,6 +5,7 @@
  * @module
  */
 
+import { FORWARDED_SIGNALS } from "./abi.ts";
 import { encodeFrame, joinFrames } from "./config.ts";
 import { SandboxError, SandboxSetupError } from "./errors.ts";
 import { runOps } from "./policy.ts";
@@ -36,6 +37,12 @@ export interface Prepared {
   cgroupId: string | null;
 }
 
+/** A validated program and its arguments. */
+export interface Command {
+  program: string;
+  args: readonly string[];
+}
+
 /**
  * One chunk of output from `SandboxChild.output()`: the bytes of one read from one stream (not a
  * line), in arrival order. The seed's `StreamChunk::Stdout`/`Stderr`, as raw bytes.
@@ -63,17 +70,7 @@ export interface OutputChunk {
 }
 
 /** Signals the launcher forwards to the target; anything else kills the whole sandbox. */
-const FORWARDED = new Set<Deno.Signal>([
-  "SIGHUP",
-  "SIGINT",
-  "SIGQUIT",
-  "SIGTERM",
-  "SIGUSR1",
-  "SIGUSR2",
-  "SIGCONT",
-  "SIGWINCH",
-  "SIGALRM",
-]);
+const FORWARDED = new Set(FORWARDED_SIGNALS);
 
 /** How long a launcher gets to report after being told to kill the sandbox. */
 const KILL_GRACE_MS = 2000;
@@ -136,12 +133,8 @@ export class SandboxChild implements AsyncDisposable {
   #killTimer: ReturnType<typeof setTimeout> | undefined;
 
   /** @internal Use `Sandbox.spawn()`. */
-  constructor(
-    prepared: Prepared,
-    program: string,
-    args: readonly string[],
-    options: RunOptions,
-  ) {
+  constructor(prepared: Prepared, command: Command, options: RunOptions) {
+    const { program, args } = command;
     options.signal?.throwIfAborted();
     const status = makeRunStatus();
     const ops = runOps({
@@ -485,11 +478,10 @@ export async function collect(stream: ReadableStream<Uint8Array>): Promise<Uint8
 /** Runs to completion and captures stdout/stderr as text. */
 export async function runToCompletion(
   prepared: Prepared,
-  program: string,
-  args: readonly string[],
+  command: Command,
   options: RunOptions,
 ): Promise<CapturedResult> {
-  const child = new SandboxChild(prepared, program, args, options);
+  const child = new SandboxChild(prepared, command, options);
   const dec = new TextDecoder();
   const [out, err] = await Promise.all([collect(child.stdout), collect(child.stderr)]);
   try {

@@ -5,12 +5,14 @@
  * @module
  */
 
+import { EXIT, setupStep } from "./abi.ts";
 import { errnoName } from "./errno.ts";
 import {
   ProgramNotExecutableError,
   ProgramNotFoundError,
   SandboxError,
   SandboxSetupError,
+  type SetupFailure,
 } from "./errors.ts";
 import type {
   Enforced,
@@ -101,6 +103,8 @@ const SIGNALS: readonly string[] = [
   "SIGSYS",
 ];
 
+const SIGKILL = 9;
+
 /** The name of a Linux signal number (x86_64/aarch64 numbering). */
 export function signalName(n: number): string {
   return SIGNALS[n] ?? `SIG${n}`;
@@ -153,13 +157,18 @@ export function decodeResult(text: string, ctx: DecodeContext): SandboxResult {
   const error = records.find((r) => r.type === "error");
   const exit = records.find((r) => r.type === "exit");
   if (error && error.type === "error" && !exit) {
-    const failure = {
-      step: error.step,
-      errno: errnoName(error.errno),
+    const errno = errnoName(error.errno);
+    const failure: SetupFailure = {
+      step: setupStep(error.step),
+      errno,
       path: ctx.opPath(error.op, error.step),
-      exitCode: error.step === "exec" ? (error.errno === 2 ? 127 : 126) : 125,
+      exitCode: error.step !== "exec"
+        ? EXIT.setup
+        : errno === "ENOENT"
+        ? EXIT.notFound
+        : EXIT.notExecutable,
     };
-    if (failure.exitCode === 127) throw new ProgramNotFoundError(failure);
+    if (failure.exitCode === EXIT.notFound) throw new ProgramNotFoundError(failure);
     // Not executable: a directory, no x bit, not a binary format, busy. Other exec errors
     // (E2BIG, ENOMEM) stay generic setup errors with the same exit code.
     if (
@@ -302,8 +311,9 @@ function splitCpu(
  * ```
  */
 export function exitCodeFor(result: SandboxResult): number {
-  if (result.timedOut) return 124;
-  if (result.reason === "output-limit") return result.signal ? 128 + 9 : result.exitCode ?? 137;
-  if (result.signal) return 128 + (signalNumber(result.signal) ?? 9);
+  const killed = EXIT.signalBase + SIGKILL;
+  if (result.timedOut) return EXIT.timeout;
+  if (result.reason === "output-limit") return result.signal ? killed : result.exitCode ?? killed;
+  if (result.signal) return EXIT.signalBase + (signalNumber(result.signal) ?? SIGKILL);
   return result.exitCode ?? 1;
 }

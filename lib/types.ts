@@ -1,11 +1,10 @@
 /**
  * Types shared by every module: the plain, serialisable sandbox configuration, the run options
- * and the result. Pure: no runtime access.
+ * and the result. Pure: no runtime access, and no imports — every other module may import this
+ * one, so it imports none of them.
  *
  * @module
  */
-
-import type { AppliedLimits, Limits } from "./limits.ts";
 
 /**
  * How the sandbox gets its privileges. `privileged` needs root (the sandbox's uid 1000 is then
@@ -165,10 +164,14 @@ export interface SandboxConfig {
    */
   memory?: number | string;
   /**
-   * Maximum number of processes and threads in the sandbox (1 to 4194304; cgroup `pids.max`).
-   * @default no limit
+   * Maximum number of processes and threads in the sandbox (1 to 4194304; cgroup `pids.max`), or
+   * `null` for no limit. The default bounds a fork bomb without asking anything of the host:
+   * where no cgroup with the pids controller reaches the sandbox it is approximated with
+   * `RLIMIT_NPROC` in the sandbox's user namespace (or dropped without one), even under
+   * `limits: "strict"`, and `enforced.limits` says so.
+   * @default 2048
    */
-  maxPids?: number;
+  maxPids?: number | null;
   /**
    * CPU share in percent of one CPU (above 100 allowed, up to 100 × CPUs). Conflicts with
    * `cpuQuota`.
@@ -384,6 +387,56 @@ export interface ResolvedConfig {
     deny: string[];
     action: "kill" | "errno";
   };
+}
+
+/** Validated limits (`ResolvedConfig.limits`); null where none was asked for. */
+export interface Limits {
+  memoryBytes: number | null;
+  pids: number | null;
+  /** `pids` is the default, not asked for: it never fails a strict build. */
+  pidsIsDefault: boolean;
+  cpu: { quotaUs: number; periodUs: number } | null;
+  cpuTimeMs: number | null;
+  openFiles: number | null;
+  fileSizeBytes: number | null;
+  maxOutputBytes: number;
+  /** `strict`: a limit this mode cannot apply fails the build; `best-effort`: it is dropped or approximated and reported. */
+  mode: "strict" | "best-effort";
+}
+
+/**
+ * The limits a sandbox enforces (`Enforced.limits`): the backend, every limit applied, and what
+ * was approximated or dropped under `limits: "best-effort"`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type AppliedLimits, SandboxBuilder } from "../mod.ts";
+ *
+ * const sandbox = new SandboxBuilder("l").openFiles(64).limitsMode("best-effort").build();
+ * const limits: AppliedLimits = sandbox.enforced.limits;
+ * assert.equal(limits.openFiles, 64);
+ * assert.equal(limits.maxOutputBytes, 64 * 1024 * 1024);
+ * ```
+ */
+export interface AppliedLimits {
+  backend: "cgroup-v2" | "cgroup-v1" | "rlimit" | "none";
+  memoryBytes?: number;
+  pids?: number;
+  cpu?: { quotaUs: number; periodUs: number };
+  cpuTimeMs?: number;
+  openFiles?: number;
+  fileSizeBytes?: number;
+  maxOutputBytes: number;
+  /** Limits that were asked for but are only approximated (best effort). */
+  approximated: string[];
+  /** Limits that were asked for but could not be applied (best effort). */
+  dropped: string[];
+  /**
+   * Limits that come from the defaults, not from the config (`["pids"]`). One the host cannot
+   * enforce exactly is approximated or dropped, even under `strict`, and named there too.
+   */
+  defaults?: string[];
 }
 
 /**

@@ -3,7 +3,7 @@
 // continuations joined, #define bodies and the X-macro expanded — and compare it with lib/abi.ts,
 // so a change on one side only fails here.
 import { assert, assertEquals } from "./_assert.ts";
-import { EXIT, FORWARDED_SIGNALS } from "../lib/abi.ts";
+import { EXIT, FORWARDED_SIGNALS, SETUP_STEPS } from "../lib/abi.ts";
 
 const HEADER = new URL("../launcher/abi.h", import.meta.url);
 
@@ -112,4 +112,13 @@ Deno.test({
     const names = line("abi-signals")?.match(/"[^"]*"/g)?.map((s) => s.slice(1, -1));
     assertEquals(names, expandXMacro(defines, "FORWARDED_SIGNALS"));
   },
+});
+
+Deno.test("util.h's STEPS X-macro words are lib/abi.ts's SETUP_STEPS", () => {
+  const util = Deno.readTextFileSync(new URL("../launcher/util.h", import.meta.url));
+  const body = parseDefines(util).get("STEPS")?.body ?? "";
+  const words = [...body.matchAll(/X\(\w+,\s*"([a-z-]+)"\)/g)].map((m) => m[1]!);
+  assert(words.length > 10, "no STEPS(X) table found in launcher/util.h");
+  // "unknown" is what the launcher's step_name() says for a number outside the table.
+  assertEquals([...words, "unknown"].sort(), [...SETUP_STEPS].sort());
 });

@@ -202,9 +202,10 @@ Deno.test("no namespaces and no Landlock fails closed unless Landlock is explici
 });
 
 Deno.test("without namespaces the frame has no namespace ops, and root runs as nobody", () => {
-  const ops = staticOps(validateConfig({ namespaces: false }), "privileged", { euid: 0, egid: 0 }, {
-    ...host,
-    landlockAbi: 7,
+  const ops = staticOps(validateConfig({ namespaces: false }), {
+    mode: "privileged",
+    caller: { euid: 0, egid: 0 },
+    host: { ...host, landlockAbi: 7 },
   });
   const names = ops.map((o) => o[0]);
   for (const n of ["unshare", "uid-map", "newroot", "ro-bind", "proc", "hostname"]) {
@@ -224,9 +225,11 @@ Deno.test("without namespaces the frame has no namespace ops, and root runs as n
             { type: "bind", source: "/srv/ro", readOnly: true },
           ],
         }),
-        "unprivileged",
-        { euid: 1000, egid: 1000 },
-        { ...host, landlockAbi: 7 },
+        {
+          mode: "unprivileged",
+          caller: { euid: 1000, egid: 1000 },
+          host: { ...host, landlockAbi: 7 },
+        },
       ),
     UnsupportedError,
     "read-only below the writable",

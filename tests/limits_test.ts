@@ -11,9 +11,9 @@ import {
   waitFor,
 } from "./_helpers.ts";
 import { cgroupHost, detectV2 } from "../lib/cgroups.ts";
-import { type CgroupHost, limitOps, LimitUnavailableError, validateLimits } from "../lib/limits.ts";
+import { type CgroupHost, DEFAULT_MAX_PIDS, limitOps, validateLimits } from "../lib/limits.ts";
 import { runDirBase } from "../lib/rundir.ts";
-import { UnsupportedError } from "../mod.ts";
+import { LimitUnavailableError, UnsupportedError } from "../mod.ts";
 
 const host = cgroupHost(Deno.uid() ?? 0);
 const hostSwaps = Deno.readTextFileSync("/proc/swaps").trim().split("\n").length > 1;
@@ -296,7 +296,7 @@ kernelTest(
     Deno.writeTextFileSync(`${root}/sandbox-ts/cgroup.procs`, "");
     Deno.writeTextFileSync(`${root}/sandbox-ts/cgroup.controllers`, "cpu memory pids\n");
     Deno.writeTextFileSync(`${root}/sandbox-ts/cgroup.subtree_control`, "");
-    assertEquals(detectV2(root, "/", 0), {
+    assertEquals(detectV2(root, { self: "/", euid: 0 }), {
       version: 2,
       parent: `${root}/sandbox-ts`,
       controllers: ["memory", "pids", "cpu"],
@@ -308,7 +308,7 @@ kernelTest(
     );
     // No resource controller in the hierarchy: not usable.
     Deno.writeTextFileSync(`${root}/cgroup.controllers`, "hugetlb\n");
-    assertEquals(detectV2(root, "/", 0), null);
+    assertEquals(detectV2(root, { self: "/", euid: 0 }), null);
     // Unprivileged: the highest writable ancestor of our own cgroup, never our leaf.
     Deno.writeTextFileSync(`${root}/cgroup.controllers`, "memory pids cpu\n");
     const u = `${root}/user.slice/user@1000.service`;
@@ -322,7 +322,10 @@ kernelTest(
     Deno.writeTextFileSync(`${u}/sandbox-ts/cgroup.procs`, "");
     Deno.writeTextFileSync(`${u}/sandbox-ts/cgroup.controllers`, "memory pids\n");
     Deno.writeTextFileSync(`${u}/sandbox-ts/cgroup.subtree_control`, "");
-    const found = detectV2(root, "/user.slice/user@1000.service/app.slice/me.scope", 1000);
+    const found = detectV2(root, {
+      self: "/user.slice/user@1000.service/app.slice/me.scope",
+      euid: 1000,
+    });
     assertEquals(found, {
       version: 2,
       parent: `${u}/sandbox-ts`,
@@ -351,12 +354,90 @@ kernelTest(
       LimitUnavailableError,
       "swap",
     );
-    const approx = limitOps(validateLimits({ memory: "64M", limits: "best-effort" }, 2), swaps);
+    const approx = limitOps(
+      validateLimits({ memory: "64M", maxPids: null, limits: "best-effort" }, 2),
+      swaps,
+    );
     assertEquals([approx.applied.approximated, approx.applied.memoryBytes], [["memory"], 64 << 20]);
     assert(approx.ops.some((o) => o[0] === "memory-max"));
     assertEquals(Deno.readTextFileSync(`${u}/sandbox-ts/cgroup.subtree_control`), "+memory +pids");
     // In the top delegated cgroup itself (a leaf holding our process): nothing usable.
-    assertEquals(detectV2(root, "/user.slice/user@1000.service", 1000)?.version, null);
+    assertEquals(
+      detectV2(root, { self: "/user.slice/user@1000.service", euid: 1000 })?.version,
+      null,
+    );
     Deno.removeSync(root, { recursive: true });
   },
 );
+
+// The default pids limit (issue 20): a fork bomb under the defaults is bounded by the sandbox.
+kernelTest("a fork bomb under the defaults stops at the default pids limit", async () => {
+  const tag = marker();
+  const sb = sandbox({ timeout: "60s" });
+  const l = sb.enforced.limits;
+  assertEquals([l.pids, l.defaults], [DEFAULT_MAX_PIDS, ["pids"]]);
+  // One process per iteration, more than the limit: forks fail, and sh gives up.
+  const r = await sb.run("sh", [
+    "-c",
+    `for i in $(seq ${DEFAULT_MAX_PIDS + 100}); do sleep ${tag} & done; wait`,
+  ]);
+  assertEquals(r.timedOut, false);
+  assert(r.exitCode !== 0, `exit ${r.exitCode}`);
+  assertMatch(r.stderr, /fork/i);
+  if (l.backend.startsWith("cgroup")) {
+    assertEquals([r.reason, r.pidsLimitHit], ["pids", true]);
+  } else {
+    // RLIMIT_NPROC refuses the fork just the same, but only a cgroup counts the refusals.
+    assertEquals([l.backend, l.approximated], ["rlimit", ["pids"]]);
+    console.log("note: no pids cgroup here: RLIMIT_NPROC stopped it; reason is not pids");
+  }
+  assert(await waitFor(() => hostProcesses(`sleep ${tag}`).length === 0, 5000));
+});
+
+kernelTest("the default pids limit never fails a strict build, and says how it is applied", () => {
+  const strict = validateLimits({}, 2);
+  assertEquals([strict.pids, strict.pidsIsDefault, strict.mode], [
+    DEFAULT_MAX_PIDS,
+    true,
+    "strict",
+  ]);
+  const nproc = ["rlimit", "nproc", `${DEFAULT_MAX_PIDS + 1}`, `${DEFAULT_MAX_PIDS + 1}`] as const;
+  // A pids controller: pids.max, exact.
+  const v2: CgroupHost = { version: 2, parent: "/x", controllers: ["memory", "pids"] };
+  const exact = limitOps(strict, v2);
+  assertEquals(exact.ops, [["cgroup-v2", "/x"], ["pids-max", `${DEFAULT_MAX_PIDS}`]]);
+  assertEquals([exact.applied.approximated, exact.applied.defaults], [[], ["pids"]]);
+  // No pids controller, or no cgroup at all: RLIMIT_NPROC, and no cgroup just for it.
+  for (
+    const host of [
+      { version: 2, parent: "/x", controllers: ["memory", "cpu"] },
+      { version: 1, parents: { memory: "/m" } },
+      { version: null, reason: "none here" },
+    ] as CgroupHost[]
+  ) {
+    const { ops, applied } = limitOps(strict, host);
+    assertEquals(ops, [nproc]);
+    assertEquals([applied.backend, applied.pids, applied.approximated], [
+      "rlimit",
+      DEFAULT_MAX_PIDS,
+      ["pids"],
+    ]);
+  }
+  // With a memory limit in a cgroup without the pids controller: the cgroup, plus the rlimit.
+  const mem = limitOps(validateLimits({ memory: "64M" }, 2), {
+    version: 2,
+    parent: "/x",
+    controllers: ["memory"],
+  });
+  assertEquals(mem.ops, [["cgroup-v2", "/x"], ["memory-max", `${64 << 20}`], nproc]);
+  // Without a user namespace RLIMIT_NPROC would count the uid's host processes: dropped.
+  const noNs = limitOps(strict, { version: null, reason: "none" }, { userNamespace: false });
+  assertEquals([noNs.ops, noNs.applied.backend, noNs.applied.dropped], [[], "none", ["pids"]]);
+  // An explicit limit is still strict, and null means none at all.
+  assertThrows(
+    () => limitOps(validateLimits({ maxPids: 100 }, 2), { version: null, reason: "none" }),
+    LimitUnavailableError,
+  );
+  const none = limitOps(validateLimits({ maxPids: null }, 2), v2);
+  assertEquals([none.ops, none.applied.pids, none.applied.defaults], [[], undefined, undefined]);
+});

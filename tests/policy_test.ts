@@ -87,17 +87,21 @@ Deno.test("the sandbox never maps to host root, and an unprivileged caller maps 
   const find = (ops: readonly (readonly string[])[], name: string) =>
     ops.find((o) => o[0] === name);
   for (const mode of ["privileged", "unprivileged"] as const) {
-    const ops = staticOps(c, mode, { euid: 0, egid: 0 }, host);
+    const ops = staticOps(c, { mode, caller: { euid: 0, egid: 0 }, host });
     assertEquals(find(ops, "uid-map"), ["uid-map", "1000", "65534"]);
     assertEquals(find(ops, "gid-map"), ["gid-map", "1000", "65534"]);
   }
-  const user = staticOps(c, "unprivileged", { euid: 1234, egid: 99 }, host);
+  const user = staticOps(c, { mode: "unprivileged", caller: { euid: 1234, egid: 99 }, host });
   assertEquals(find(user, "uid-map"), ["uid-map", "1000", "1234"]);
   assertEquals(find(user, "gid-map"), ["gid-map", "1000", "99"]);
 });
 
 Deno.test("the default root: ro system dirs, symlinks copied, no secrets of /etc, parents first", () => {
-  const ops = staticOps(validateConfig({}), "privileged", { euid: 0, egid: 0 }, host);
+  const ops = staticOps(validateConfig({}), {
+    mode: "privileged",
+    caller: { euid: 0, egid: 0 },
+    host,
+  });
   const mounts = ops.filter((o) =>
     ["ro-bind", "ro-bind-try", "symlink", "proc", "dev", "tmpfs"].includes(o[0])
   );
@@ -120,10 +124,11 @@ Deno.test("the default root: ro system dirs, symlinks copied, no secrets of /etc
     "net",
     "cgroup",
   ]);
-  const hostNet = staticOps(validateConfig({ network: "host" }), "privileged", {
-    euid: 0,
-    egid: 0,
-  }, host);
+  const hostNet = staticOps(validateConfig({ network: "host" }), {
+    mode: "privileged",
+    caller: { euid: 0, egid: 0 },
+    host,
+  });
   assert(!hostNet.some((o) => o[1] === "net" || o[0] === "loopback"));
 });
 
