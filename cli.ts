@@ -18,6 +18,7 @@ import {
   SandboxBuilder,
   type SandboxConfig,
   SandboxSetupError,
+  type SeccompProfileName,
   VERSION,
 } from "./mod.ts";
 // Not library API, by design: argv parsing and flag syntax are the CLI's own,
@@ -31,7 +32,6 @@ import {
   PROFILE_DESCRIPTIONS,
   PROFILE_NAMES,
   profileSyscalls,
-  type SeccompProfileName,
 } from "./lib/seccomp/mod.ts";
 import { syscallNumber } from "./lib/syscalls.ts";
 

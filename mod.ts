@@ -45,7 +45,7 @@ export {
 export { parseDuration, parseSize } from "./lib/parse.ts";
 export { prepareLauncher, VERSION } from "./lib/launcher.ts";
 export { exitCodeFor } from "./lib/status.ts";
-export type { SeccompProfileName } from "./lib/seccomp/mod.ts";
+
 export { EXIT, type SetupStep } from "./lib/abi.ts";
 export type {
   AppliedLimits,
@@ -63,6 +63,7 @@ export type {
   SandboxReason,
   SandboxResult,
   SeccompConfig,
+  SeccompProfileName,
   SeccompViolation,
   StdinOption,
 } from "./lib/types.ts";

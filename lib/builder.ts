@@ -15,6 +15,7 @@ import type {
   PrivilegeMode,
   SandboxConfig,
   SeccompConfig,
+  SeccompProfileName,
 } from "./types.ts";
 
 /**
@@ -184,7 +185,9 @@ export class SandboxBuilder {
    * assert.equal(sandbox.enforced.seccomp, "minimal");
    * ```
    */
-  seccompProfile(profile: string): SandboxBuilder {
+  seccompProfile(
+    profile: SeccompProfileName | "none" | (string & Record<never, never>),
+  ): SandboxBuilder {
     return this.#with({ seccomp: { ...this.#seccomp(), profile } });
   }
 

@@ -156,7 +156,7 @@ export interface SandboxConfig {
    * with allow/deny lists and the action for refused syscalls.
    * @default "compute" (runs python3, node, gcc, sh and coreutils)
    */
-  seccomp?: string | SeccompConfig;
+  seccomp?: SeccompProfileName | "none" | AnyString | SeccompConfig;
   /**
    * Memory limit (hard, swap off), at least `"1M"`, e.g. `"256M"`. Needs a cgroup unless
    * `limits` is best-effort (then `RLIMIT_DATA` per process).
@@ -332,6 +332,35 @@ export type ResolvedMount =
   | { type: "symlink"; source: string; target: string };
 
 /**
+ * Any other string: keeps editor completion for the listed names while a name read from JSON or a
+ * flag still type-checks (`build()` validates it and names what is allowed).
+ */
+type AnyString = string & Record<never, never>;
+
+/**
+ * The seccomp profile names, least to most permissive; each allows everything the previous one
+ * allows. A config also accepts `"none"` (no filter; debugging only), which is not a profile.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { SandboxBuilder, type SeccompProfileName } from "../mod.ts";
+ *
+ * const profile: SeccompProfileName = "io-heavy"; // "minimal" would refuse mkdir(2)
+ * const result = await new SandboxBuilder("p").seccompProfile(profile).build()
+ *   .run("mkdir", ["/tmp/d"]);
+ * assert.equal(result.exitCode, 0);
+ * ```
+ */
+export type SeccompProfileName =
+  | "essential"
+  | "minimal"
+  | "io-heavy"
+  | "compute"
+  | "network"
+  | "unrestricted";
+
+/**
  * A seccomp policy in a config: a profile, syscalls added to or removed from it, and what a
  * refused syscall does.
  *
@@ -353,7 +382,7 @@ export interface SeccompConfig {
    * filter; debugging only).
    * @default "compute"
    */
-  profile?: string;
+  profile?: SeccompProfileName | "none" | AnyString;
   /** Extra syscalls to allow (the never-list cannot be allowed). @default [] */
   allow?: string[];
   /** Syscalls to refuse although the profile allows them. @default [] */
@@ -382,7 +411,7 @@ export interface ResolvedConfig {
   namespaces: boolean | "auto";
   landlock: LandlockMode;
   seccomp: {
-    profile: string;
+    profile: SeccompProfileName | "none";
     allow: string[];
     deny: string[];
     action: "kill" | "errno";
@@ -504,7 +533,7 @@ export interface Enforced {
   /** The namespaces created; `[]` when Landlock alone confines the run. */
   namespaces: NamespaceName[];
   /** The seccomp profile installed, or null. */
-  seccomp: string | null;
+  seccomp: SeccompProfileName | null;
   /** The Landlock ABI used, or null when Landlock was not applied. */
   landlock: number | null;
   /** The limits backend and every limit actually applied (and what was approximated or dropped). */

@@ -22,7 +22,7 @@ for nr in map(int, sys.argv[1:]):
 const never = NEVER_ALLOWED.map((n) => [n, syscallNumber(arch, n)] as const)
   .filter((e): e is readonly [string, number] => e[1] !== undefined);
 
-for (const profile of ["compute", "unrestricted"]) {
+for (const profile of ["compute", "unrestricted"] as const) {
   kernelTest(
     `every never-list syscall is refused by "${profile}" (errno mode: EPERM, each one counted)`,
     async () => {

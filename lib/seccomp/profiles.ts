@@ -6,29 +6,9 @@
  */
 
 import { IPC_NAMESPACE_SYSCALLS } from "./rules.ts";
+import type { SeccompProfileName } from "../types.ts";
 
-/**
- * The seccomp profile names, least to most permissive; each allows everything the previous one
- * allows. A config also accepts `"none"` (no filter; debugging only), which is not a profile.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { SandboxBuilder, type SeccompProfileName } from "../../mod.ts";
- *
- * const profile: SeccompProfileName = "io-heavy"; // "minimal" would refuse mkdir(2)
- * const result = await new SandboxBuilder("p").seccompProfile(profile).build()
- *   .run("mkdir", ["/tmp/d"]);
- * assert.equal(result.exitCode, 0);
- * ```
- */
-export type SeccompProfileName =
-  | "essential"
-  | "minimal"
-  | "io-heavy"
-  | "compute"
-  | "network"
-  | "unrestricted";
+export type { SeccompProfileName };
 
 /**
  * The six profiles, least to most permissive; each allows everything the previous one allows.
