@@ -7,14 +7,13 @@
 #include <sys/types.h>
 
 #include "cgroup.h"
+#include "abi.h"
 #include "config.h"
 #include "status.h"
 #include "util.h"
 
-/* The monitor's own control signal: "kill the sandbox now and report". The FORWARDED_SIGNALS
- * (abi.h) are passed on to the target through init; any other signal kills the launcher, and
- * init with it. */
-#define SIG_KILL_SANDBOX SIGPWR
+/* SIG_KILL_SANDBOX (abi.h) is the monitor's own control signal; the FORWARDED_SIGNALS are passed
+ * on to the target through init; any other signal kills the launcher, and init with it. */
 
 /* What the monitor holds while the sandbox runs. */
 struct monitor {

@@ -35,6 +35,9 @@ export const EXIT = {
   signalBase: 128,
 } as const;
 
+/** Sent to the launcher: kill the whole sandbox now and still write the result (`abi.h`). */
+export const KILL_SIGNAL: Deno.Signal = "SIGPWR";
+
 /**
  * Signals the launcher forwards to the target, in `abi.h`'s order; anything else kills it.
  * `SandboxChild.kill()` sends these on and kills the whole sandbox for any other.

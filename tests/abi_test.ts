@@ -3,7 +3,7 @@
 // continuations joined, #define bodies and the X-macro expanded — and compare it with lib/abi.ts,
 // so a change on one side only fails here.
 import { assert, assertEquals } from "./_assert.ts";
-import { EXIT, FORWARDED_SIGNALS, SETUP_STEPS } from "../lib/abi.ts";
+import { EXIT, FORWARDED_SIGNALS, KILL_SIGNAL, SETUP_STEPS } from "../lib/abi.ts";
 
 const HEADER = new URL("../launcher/abi.h", import.meta.url);
 
@@ -69,6 +69,10 @@ Deno.test("abi.h's EXIT_* codes are lib/abi.ts's EXIT", () => {
 
 Deno.test("abi.h's FORWARDED_SIGNALS X-macro is lib/abi.ts's FORWARDED_SIGNALS, in order", () => {
   assertEquals(expandXMacro(defines, "FORWARDED_SIGNALS"), [...FORWARDED_SIGNALS]);
+});
+
+Deno.test("abi.h's SIG_KILL_SANDBOX is lib/abi.ts's KILL_SIGNAL", () => {
+  assertEquals(defines.get("SIG_KILL_SANDBOX")?.body.trim(), KILL_SIGNAL);
 });
 
 // The C preprocessor is the ground truth: when a compiler is here, expand the same macros with
