@@ -5,7 +5,7 @@
  * @module
  */
 
-import { FORWARDED_SIGNALS } from "./abi.ts";
+import { FORWARDED_SIGNALS, KILL_SIGNAL } from "./abi.ts";
 import { encodeFrame, joinFrames } from "./config.ts";
 import { SandboxError, SandboxSetupError } from "./errors.ts";
 import { runOps } from "./policy.ts";
@@ -200,6 +200,9 @@ export class SandboxChild implements AsyncDisposable {
     options.signal?.addEventListener("abort", onAbort, { once: true });
     this.status = this.#proc.status.then(async (st) => {
       this.#exited = true;
+      // Nothing reads the target's stdin any more: release the pipe even if the caller never
+      // closes a piped stdin (a launcher that died after taking its frame left it open).
+      if (input === "piped") writer.abort().catch(() => {});
       // Drained: the streams someone reads have delivered everything into them. A stream
       // nobody reads does not hold the result back.
       await Promise.all(
@@ -277,7 +280,7 @@ export class SandboxChild implements AsyncDisposable {
     if (this.#exited || this.#aborted || (!byCaller && this.#killTimer)) return;
     if (byCaller) this.#aborted = true;
     try {
-      this.#proc.kill("SIGPWR");
+      this.#proc.kill(KILL_SIGNAL);
     } catch {
       return;
     }
