@@ -89,6 +89,12 @@ static void forward_signals(const struct monitor *m, struct outcome *o) {
   }
 }
 
+/* Refused-call reports the monitor answers per window. The monitor's CPU is not the run's (it is
+ * outside the cgroup): past the budget the listener is left unpolled until the window ends, so a
+ * flood of refused calls waits in the kernel, charged to the target's wall clock. */
+#define NOTIFY_WINDOW_US 100000u
+#define NOTIFY_BUDGET 1000u
+
 /* One poll over the named slots. The listener is served first: a refused syscall blocks its
  * caller until answered. init's exit ends the loop; monitor_collect() reads what it left. */
 void monitor_loop(const struct monitor *m, const struct config *cfg, struct outcome *o) {
@@ -97,20 +103,36 @@ void monitor_loop(const struct monitor *m, const struct config *cfg, struct outc
       [SLOT_SIGNALS] = {m->signal_fd, POLLIN, 0}, [SLOT_TIMER] = {m->timer_fd, POLLIN, 0},
       [SLOT_LISTENER] = {-1, POLLIN, 0},
   };
+  int listener = -1; /* pfd[SLOT_LISTENER].fd is -1 while the listener rests */
+  uint64_t window_start = 0;
+  unsigned answered = 0;
   for (;;) {
-    if (poll(pfd, SLOT_COUNT, -1) < 0) {
+    int timeout = -1;
+    if (listener >= 0 && answered >= NOTIFY_BUDGET) {
+      uint64_t spent = now_us() - window_start;
+      if (spent >= NOTIFY_WINDOW_US) {
+        answered = 0;
+        window_start = now_us();
+      } else {
+        timeout = (int)((NOTIFY_WINDOW_US - spent + 999) / 1000);
+      }
+    }
+    pfd[SLOT_LISTENER].fd = answered < NOTIFY_BUDGET ? listener : -1;
+    if (poll(pfd, SLOT_COUNT, timeout) < 0) {
       if (errno == EINTR) continue;
       kill(m->init, SIGKILL);
       break;
     }
     struct pollfd *l = &pfd[SLOT_LISTENER];
-    if ((l->revents & POLLIN) && seccomp_handle(l->fd, cfg->seccomp_notify, &o->x.seccomp) &&
-        !o->x.seccomp_killed) {
-      o->x.seccomp_killed = true;
-      kill(m->init, SIGKILL);
+    if (l->fd >= 0 && (l->revents & POLLIN)) {
+      if (answered++ == 0) window_start = now_us();
+      if (seccomp_handle(l->fd, cfg->seccomp_notify, &o->x.seccomp) && !o->x.seccomp_killed) {
+        o->x.seccomp_killed = true;
+        kill(m->init, SIGKILL);
+      }
     }
-    if (l->revents & (POLLHUP | POLLERR)) l->fd = -1;
-    if (pfd[SLOT_REPORTS].revents & POLLIN) drain_reports(m, o, &l->fd);
+    if (l->fd >= 0 && (l->revents & (POLLHUP | POLLERR))) listener = -1;
+    if (pfd[SLOT_REPORTS].revents & POLLIN) drain_reports(m, o, &listener);
     if (pfd[SLOT_REPORTS].revents & (POLLHUP | POLLERR)) pfd[SLOT_REPORTS].fd = -1;
     if (pfd[SLOT_TIMER].revents & POLLIN) {
       /* Wall clock: SIGKILL to init takes the whole pid namespace with it. */

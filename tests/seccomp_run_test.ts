@@ -389,3 +389,26 @@ print(call("shmget", 0, 4096, 0o1600)[0] >= 0)`,
     assertEquals([own.exitCode, own.stdout], [0, "True\n"], own.stderr);
   },
 );
+
+kernelTest(
+  "a flood of refused calls is answered at most 1,000 per 100 ms (monitor CPU)",
+  async () => {
+    // The monitor answers each refused call outside the run's cgroup; past its budget the caller
+    // waits in the kernel instead. An upper bound only: a slow machine answers fewer, never more.
+    const nr = syscallNumber(arch, "ptrace")!;
+    const r = await sandbox({ seccomp: { profile: "compute", action: "errno" } }).run("python3", [
+      "-c",
+      `import ctypes, time
+libc = ctypes.CDLL(None, use_errno=True)
+start = time.monotonic(); n = 0
+while time.monotonic() - start < 1.0:
+    libc.syscall(${nr}, 0, 0, 0, 0); n += 1
+print(n, time.monotonic() - start)`,
+    ]);
+    assertEquals(r.exitCode, 0, r.stderr);
+    const [calls, seconds] = r.stdout.trim().split(" ").map(Number) as [number, number];
+    assertEquals(r.seccompViolations, calls);
+    // 1,000 per window, one window's slack for where the first and last windows fall.
+    assert(calls <= (Math.ceil(seconds * 10) + 1) * 1000, `${calls} calls in ${seconds} s`);
+  },
+);
