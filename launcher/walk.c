@@ -79,6 +79,54 @@ static int step(int cur, const char *name, bool last, const struct walk_rule *r,
   return fd;
 }
 
+/* Whether no component of p is "." or "..": without a symlink, p is then its own real path. */
+static bool plain(const char *p) {
+  for (const char *s = p; *s;) {
+    while (*s == '/') s++;
+    const char *e = strchrnul(s, '/');
+    size_t n = (size_t)(e - s);
+    if ((n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.')) return false;
+    s = e;
+  }
+  return true;
+}
+
+/* Most paths contain no symlink at all: one lookup that follows none settles them. Returns 0
+ * when done, 1 when the component walk must decide (a symlink on the way, or something to make),
+ * -1 with errno when the walk would fail the same way. */
+static int quick(int root, const char *path, unsigned flags, const struct walk_rule *r, struct walk *w) {
+  size_t len = strlen(path);
+  if (len >= sizeof w->real || !plain(path)) return 1;
+  char parent[PATH_MAX];
+  const char *lookup = path;
+  if (flags & WALK_PARENT) {
+    const char *end = path + len, *leaf;
+    while (end > path && end[-1] == '/') end--;
+    for (leaf = end; leaf > path && leaf[-1] != '/';) leaf--;
+    size_t n = (size_t)(end - leaf);
+    if (n == 0 || n > NAME_MAX) return 1; /* the walk says what is wrong */
+    memcpy(w->leaf, leaf, n);
+    w->leaf[n] = '\0';
+    size_t plen = (size_t)(leaf - path);
+    while (plen > 0 && path[plen - 1] == '/') plen--; /* "/a/b" -> "/a", "/b" -> "" (the root) */
+    memcpy(parent, path, plen);
+    parent[plen] = '\0';
+    lookup = parent;
+  }
+  int fd = walk_open_real(root, lookup, O_PATH);
+  if (fd < 0) return errno == ELOOP || (r->create && errno == ENOENT) ? 1 : -1;
+  int err = fstat(fd, &w->st) < 0                                   ? errno
+            : (flags & WALK_PARENT) && !S_ISDIR(w->st.st_mode) ? ENOTDIR
+                                                               : 0;
+  if (err) {
+    close(fd);
+    return errno = err, -1;
+  }
+  memcpy(w->real, lookup, strlen(lookup) + 1);
+  w->fd = fd;
+  return 0;
+}
+
 int walk(int root, const char *path, unsigned flags, const struct walk_rule *r, struct walk *w) {
   char rest[PATH_MAX], target[PATH_MAX], name[NAME_MAX + 1];
   size_t len = strlen(path);
@@ -86,6 +134,9 @@ int walk(int root, const char *path, unsigned flags, const struct walk_rule *r, 
   w->real[0] = w->leaf[0] = w->link[0] = '\0';
   w->refused = false;
   if (len >= sizeof rest) return errno = ENAMETOOLONG, -1;
+  int q = quick(root, path, flags, r, w);
+  if (q <= 0) return q;
+  w->leaf[0] = '\0';
   memcpy(rest, path, len + 1);
   int cur = walk_open_real(root, "", O_PATH | O_DIRECTORY);
   if (cur < 0 || fstat(cur, &w->st) < 0) goto fail;
