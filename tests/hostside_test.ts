@@ -215,6 +215,15 @@ t("a bind source through a trusted link still works (/bin, the caller's own link
   assertEquals(ran(r), "data\ndata\n");
 });
 
+t("a loop of trusted links ends at 40 links (ELOOP), not in a hang", async () => {
+  const d = dirOf(0o755);
+  Deno.symlinkSync("b", `${d}/a`);
+  Deno.symlinkSync("a", `${d}/b`);
+  const r = await run([{ type: "bind", source: `${d}/a`, target: "/d", readOnly: true }]);
+  assert(r instanceof SandboxSetupError, String(r));
+  assertEquals([r.step, r.errno, r.path], ["bind", "ELOOP", `${d}/a`]);
+});
+
 t("destinations through the launcher's own links and read-only mounts still work", async () => {
   const h = dirOf(0o755);
   Deno.mkdirSync(`${h}/d`);
