@@ -3,7 +3,7 @@
 // shared workspace — and the next run must refuse with an error naming the link, leaving the host
 // as it was. Positive tests show that symlinks nobody untrusted can write keep working.
 import { assert, assertEquals, assertMatch, assertThrows } from "./_assert.ts";
-import { euid, isRoot, modeLabel, sandbox } from "./_helpers.ts";
+import { euid, isRoot, kernelTest, sandbox } from "./_helpers.ts";
 import { type MountConfig, type SandboxResult, SandboxSetupError } from "../mod.ts";
 import { filesystemPlan } from "../lib/mounts.ts";
 import { validateConfig } from "../lib/policy.ts";
@@ -15,25 +15,14 @@ const MAPPED_UID = isRoot ? 65534 : euid;
 /** What a test made on the host; removed after it. */
 const made: string[] = [];
 
-/**
- * A kernel test, labelled with the mode, that removes what it made afterwards; skipped with a
- * printed reason, never passed.
- */
-function t(name: string, fn: () => Promise<void>, skip?: string): void {
-  const full = `${name} [${modeLabel}]`;
-  if (skip) console.log(`skipped: ${full}: ${skip}`);
-  Deno.test({
-    name: full,
-    ignore: Boolean(skip),
-    sanitizeResources: true,
-    sanitizeOps: true,
-    fn: async () => {
-      try {
-        await fn();
-      } finally {
-        for (const p of made.splice(0)) remove(p);
-      }
-    },
+/** A kernel test (see kernelTest) that removes what it made on the host afterwards. */
+function t(name: string, fn: () => Promise<void>, skip: string | false = false): void {
+  kernelTest(name, { skip }, async () => {
+    try {
+      await fn();
+    } finally {
+      for (const p of made.splice(0)) remove(p);
+    }
   });
 }
 
@@ -193,7 +182,7 @@ t(
       refused(r, "host-link", `${d}/l`);
     }
   },
-  isRoot ? undefined : "only root can make directories of another owner",
+  !isRoot && "only root can make directories of another owner",
 );
 
 t("a bind source through a trusted link still works (/bin, the caller's own link)", async () => {
