@@ -114,6 +114,7 @@ enum op_id {
   OP_OVERLAY, OP_OVERLAY_KEEP, OP_REMOUNT_RO, OP_MASK, OP_LANDLOCK, OP_LANDLOCK_PATH,
   OP_LANDLOCK_PATH_TRY,
   OP_COPY_TRY,
+  OP_HOST_DIR,
   OP_COUNT
 };
 
@@ -145,6 +146,7 @@ static const struct op_spec OPS[OP_COUNT] = {
     [OP_REMOUNT_RO] = {"remount-ro", 1, false}, [OP_MASK] = {"mask", 1, false},
     [OP_LANDLOCK] = {"landlock", 3, true},   [OP_LANDLOCK_PATH] = {"landlock-path", 2, false},
     [OP_LANDLOCK_PATH_TRY] = {"landlock-path-try", 2, false},
+    [OP_HOST_DIR] = {"host-dir", 2, false},
 };
 
 static int add_mount(struct config *cfg, enum mount_kind kind, int op, const char *src,
@@ -419,6 +421,15 @@ int config_parse(char **t, size_t count, struct config *cfg, struct sbx_err *e) 
     case OP_COPY_TRY:
       if (add_mount(cfg, M_COPY_TRY, op, a, b, name, e) < 0) return -1;
       break;
+    case OP_HOST_DIR: {
+      unsigned mode;
+      if (!path_ok(a)) return fail_input(e, "host dir must be an absolute path without . or ..", name, op);
+      if (!parse_octal(b, &mode) || mode > 0777) return fail_input(e, "bad host dir mode (0..777)", name, op);
+      if (cfg->n_host_dirs == MOUNTS_MAX) return fail_input(e, "too many host dirs", name, op);
+      cfg->host_dirs[cfg->n_host_dirs++] = (struct host_dir){a, mode, op};
+      op_paths[op] = a;
+      break;
+    }
     case OP_COUNT: break;
     }
   }
@@ -432,6 +443,7 @@ int config_parse(char **t, size_t count, struct config *cfg, struct sbx_err *e) 
   if ((cfg->uid_map_set || cfg->gid_map_set) && !(cfg->ns_flags & CLONE_NEWUSER))
     return fail_input(e, "id maps need", "unshare user", op);
   if (cfg->n_mounts && !cfg->newroot) return fail_input(e, "mounts need", "newroot", op);
+  if (cfg->n_host_dirs && !cfg->newroot) return fail_input(e, "host dirs need", "newroot", op);
   if (cfg->newroot && !(cfg->ns_flags & CLONE_NEWNS))
     return fail_input(e, "newroot needs", "unshare mount", op);
   if (cfg->hostname && !(cfg->ns_flags & CLONE_NEWUTS))

@@ -31,6 +31,15 @@ struct mount_op {
   const char *upper, *work; /* overlay: kept-changes dirs (host paths), or NULL = private tmpfs */
 };
 
+/* A host directory made before the sandbox starts (an overlay's upper or work dir): created when
+ * missing, owned by the ids the sandbox maps to, with this mode; an existing one must be a real
+ * directory (launcher/hostpath.c). */
+struct host_dir {
+  const char *path;
+  unsigned mode;
+  int op;
+};
+
 /* Landlock: handled rights (decimal bitmasks computed by TypeScript for the kernel's ABI) and
  * path rules, applied by the target after no_new_privs (launcher/landlock.c). */
 #define LANDLOCK_RULES_MAX 1024
@@ -65,6 +74,8 @@ struct config {
   bool newroot;
   struct mount_op mounts[MOUNTS_MAX];
   size_t n_mounts;
+  struct host_dir host_dirs[MOUNTS_MAX];
+  size_t n_host_dirs;
   bool landlock;
   uint64_t landlock_fs, landlock_net, landlock_scope;
   struct landlock_rule landlock_rules[LANDLOCK_RULES_MAX];

@@ -22,6 +22,7 @@
 #include "child.h"
 #include "config.h"
 #include "features.h"
+#include "hostpath.h"
 #include "monitor.h"
 #include "ns.h"
 #include "status.h"
@@ -83,6 +84,15 @@ static int open_channels(struct monitor *m, struct sbx_err *e) {
   m->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
   if (m->signal_fd < 0 || m->timer_fd < 0) return fail(e, STEP_SIGNALS, -1);
   return 0;
+}
+
+/* Host paths are resolved, and overlay dirs made, with the host's real owners in view and before
+ * any process of the sandbox exists (hostpath.c). A failure also records the host path and the
+ * refused link, if any. */
+static int prepare_host_paths(struct monitor *m, struct sbx_err *e) {
+  if (hostpath_prepare(&cfg, e) == 0) return 0;
+  status_host_path(m->status_fd, e->path, hostpath_refused_link());
+  return -1;
 }
 
 /* clone3 into the new namespaces (and, on v2, straight into the cgroup: no window before the
@@ -147,6 +157,7 @@ int main(int argc, char **argv) {
   if (open_channels(&m, &e) < 0) return setup_failed(&m, &e);
   /* The cgroup exists before clone: on v2 init is cloned straight into it. */
   if (cgroup_create(&cfg, &m.cg, &e) < 0) return setup_failed(&m, &e);
+  if (prepare_host_paths(&m, &e) < 0) return setup_failed(&m, &e);
   if (clone_init(&m, &e) < 0) return setup_failed(&m, &e);
   /* Parent side of the setup (id maps, v1 cgroup join), then release init. */
   if (ns_prepare(&cfg, m.init, &e) < 0) return setup_failed(&m, &e);

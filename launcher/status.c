@@ -27,6 +27,24 @@ void status_error(int fd, const struct sbx_err *e) {
                step_name(e->step), e->op, e->err));
 }
 
+/* Paths are written as hex: any byte may occur in them, and C escapes nothing. */
+static void put_hex(char *out, size_t cap, const char *s) {
+  static const char digits[] = "0123456789abcdef";
+  size_t n = 0;
+  for (; *s && n + 2 < cap; s++) {
+    out[n++] = digits[(unsigned char)*s >> 4];
+    out[n++] = digits[(unsigned char)*s & 15];
+  }
+  out[n] = '\0';
+}
+
+void status_host_path(int fd, const char *path, const char *link) {
+  char p[8200], l[8200], buf[16500];
+  put_hex(p, sizeof p, path ? path : "");
+  put_hex(l, sizeof l, link ? link : "");
+  put(fd, buf, snprintf(buf, sizeof buf, "{\"type\":\"host-path\",\"path\":\"%s\",\"link\":\"%s\"}\n", p, l));
+}
+
 void status_exit(int fd, const struct exit_info *x) {
   char buf[512];
   put(fd, buf,

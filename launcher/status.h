@@ -21,4 +21,6 @@ struct exit_info {
 int status_open(const char *path);
 void status_started(int fd);
 void status_error(int fd, const struct sbx_err *e);
+/* The host path a failed host-side step was resolving, and the symlink it refused (or NULL). */
+void status_host_path(int fd, const char *path, const char *link);
 void status_exit(int fd, const struct exit_info *x);

@@ -60,7 +60,9 @@
   X(EXEC, "exec")                                                                                  \
   X(OVERLAY, "overlay")                                                                            \
   X(MASK, "mask")                                                                                  \
-  X(CLOSE_FDS, "close-fds")
+  X(CLOSE_FDS, "close-fds")                                                                        \
+  X(HOST_LINK, "host-link") /* a host path went through a link a sandbox could have planted */     \
+  X(DEST_LINK, "dest-link") /* a destination went through a link on a writable mount */
 
 enum step {
 #define STEP_ENUM(id, word) STEP_##id,

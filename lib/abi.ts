@@ -110,6 +110,8 @@ export const SETUP_STEPS = [
   "overlay",
   "mask",
   "close-fds",
+  "host-link",
+  "dest-link",
   "unknown",
 ] as const;
 

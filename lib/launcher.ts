@@ -21,6 +21,8 @@ export const LAUNCHER_SOURCES = [
   "config.h",
   "features.c",
   "features.h",
+  "hostpath.c",
+  "hostpath.h",
   "landlock.c",
   "landlock.h",
   "main.c",
@@ -36,6 +38,8 @@ export const LAUNCHER_SOURCES = [
   "status.h",
   "util.c",
   "util.h",
+  "walk.c",
+  "walk.h",
 ];
 
 /**

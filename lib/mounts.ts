@@ -419,7 +419,7 @@ function hostView(config: ResolvedConfig, host: FsHost): ViewEntry[] {
 export interface FilesystemPlan {
   /** Whether the run uses namespaces (else Landlock alone confines the filesystem). */
   namespaces: boolean;
-  /** The mount ops (after `newroot`); empty without namespaces. */
+  /** The mount ops (after `newroot`), host dirs first; empty without namespaces. */
   mountOps: Op[];
   landlock: LandlockPlan;
 }
@@ -468,7 +468,19 @@ export function filesystemPlan(config: ResolvedConfig, host: FsHost): Filesystem
   }
   return {
     namespaces,
-    mountOps: specs.map((s) => s.op),
+    mountOps: [...hostDirOps(config.mounts), ...specs.map((s) => s.op)],
     landlock: planLandlock(view, landlockOptions),
   };
+}
+
+/**
+ * The host dirs an overlay keeps its changes in: the launcher makes them before the sandbox
+ * starts (never through a symlink), owned by the uid the sandbox maps to, mode 0700.
+ */
+function hostDirOps(mounts: readonly ResolvedMount[]): Op[] {
+  return mounts.flatMap((m): Op[] =>
+    m.type === "overlay" && m.upper !== null
+      ? [["host-dir", m.upper, "700"], ["host-dir", m.work!, "700"]]
+      : []
+  );
 }

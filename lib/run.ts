@@ -374,13 +374,18 @@ export class SandboxChild implements AsyncDisposable {
 function opPath(op: Op | undefined, step: string): string | null {
   if (!op) return null;
   // The path the failed step was about: a bind's source when it could not be opened or
-  // attached, its destination when the mount point could not be made; the program for exec.
+  // attached, its destination when the mount point could not be made (or went through a
+  // refused symlink); the program for exec.
+  const dest = step === "mkdir" || step === "dest-link";
   switch (op[0]) {
     case "ro-bind":
     case "bind":
     case "ro-bind-try":
     case "copy-try":
-      return (step === "mkdir" ? op[2] : op[1]) ?? null;
+    case "overlay":
+      return (dest ? op[2] : op[1]) ?? null;
+    case "overlay-keep":
+      return (dest ? op[4] : op[1]) ?? null;
     case "symlink":
       return op[2] ?? null;
     case "memory-max":

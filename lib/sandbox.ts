@@ -12,7 +12,6 @@ import { findLauncher } from "./launcher.ts";
 import { filesystemPlan, usesNamespaces } from "./mounts.ts";
 import {
   namespacesFor,
-  NOBODY,
   resolveMode,
   staticOps,
   targetUid,
@@ -149,7 +148,8 @@ export class Sandbox {
   /**
    * Prepares what every run shares, now rather than on first use, so that what this machine
    * cannot do throws here: finds (or builds) the launcher, picks the limits backend, reads the
-   * host, creates the overlay directories that keep changes, and encodes the static ops. Done
+   * host, and encodes the static ops (an overlay's kept-changes dirs are made by the launcher,
+   * each run, never through a symlink a sandbox could have planted). Done
    * once; later calls return at once. Returns the sandbox. `SandboxBuilder.build()` calls it.
    *
    * @example
@@ -179,7 +179,6 @@ export class Sandbox {
     const limits = limitOps(this.config.limits, cgroupHost(euid), {
       userNamespace: usesNamespaces(this.config, host),
     });
-    prepareOverlayDirs(this.config, euid);
     const fs = filesystemPlan(this.config, host);
     const ops = [...staticOps(this.config, { mode, caller: { euid, egid }, host }), ...limits.ops];
     this.#prepared = {
@@ -262,24 +261,5 @@ export class Sandbox {
     const [p, a] = validateCommand(program, args);
     const o = validateRunOptions(options);
     return new SandboxChild(this.#ready(), { program: p, args: a }, o);
-  }
-}
-
-/**
- * Creates the host directories of overlays that keep their changes (`upper` and its work dir)
- * when missing, owned by the uid a root caller's sandbox maps to. Part of preparing a sandbox's
- * runs, kept apart from the host reads: it is the one step here that changes the host.
- */
-function prepareOverlayDirs(config: ResolvedConfig, euid: number): void {
-  for (const m of config.mounts) {
-    if (m.type !== "overlay" || m.upper === null) continue;
-    for (const dir of [m.upper, m.work!]) {
-      try {
-        Deno.mkdirSync(dir, { mode: 0o700 });
-        if (euid === 0) Deno.chownSync(dir, NOBODY, NOBODY);
-      } catch (e) {
-        if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
-      }
-    }
   }
 }

@@ -27,6 +27,8 @@ import { AUDIT_ARCH, syscallName } from "./syscalls.ts";
 export type StatusRecord =
   | { type: "started" }
   | { type: "error"; step: string; op: number; errno: number }
+  /** The host path a failed host-side step was resolving, and the symlink it refused (hex). */
+  | { type: "host-path"; path: string; link: string }
   | {
     type: "exit";
     code: number;
@@ -52,6 +54,13 @@ export type StatusRecord =
     userUs: number;
     sysUs: number;
   };
+
+/** A path the launcher wrote as hex (any byte may occur in a path; C escapes nothing). */
+function fromHex(hex: string): string {
+  const bytes = new Uint8Array(hex.length >> 1);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+  return new TextDecoder().decode(bytes);
+}
 
 /** Parses the status file text; malformed lines are skipped (a killed launcher may cut one). */
 export function parseStatus(text: string): StatusRecord[] {
@@ -158,16 +167,34 @@ export function decodeResult(text: string, ctx: DecodeContext): SandboxResult {
   const exit = records.find((r) => r.type === "exit");
   if (error && error.type === "error" && !exit) {
     const errno = errnoName(error.errno);
+    const host = records.find((r) => r.type === "host-path");
+    const hostPath = host?.type === "host-path" ? fromHex(host.path) : "";
     const failure: SetupFailure = {
       step: setupStep(error.step),
       errno,
-      path: ctx.opPath(error.op, error.step),
+      path: hostPath || ctx.opPath(error.op, error.step),
       exitCode: error.step !== "exec"
         ? EXIT.setup
         : errno === "ENOENT"
         ? EXIT.notFound
         : EXIT.notExecutable,
     };
+    if (error.step === "host-link" && host?.type === "host-path") {
+      throw new SandboxSetupError(
+        failure,
+        `Refused to follow the symlink "${fromHex(host.link)}" on the host path "${hostPath}": ` +
+          `it is in a directory a sandbox could write (links are followed only in directories ` +
+          `owned by root or by the calling user and not writable by group or others), so a ` +
+          `sandbox may have planted it. Name the real path instead`,
+      );
+    }
+    if (error.step === "dest-link") {
+      throw new SandboxSetupError(
+        failure,
+        `Refused the destination "${failure.path}": it goes through a symlink on a writable ` +
+          `mount, where a sandbox may have planted it. Name the real path inside the sandbox instead`,
+      );
+    }
     if (failure.exitCode === EXIT.notFound) throw new ProgramNotFoundError(failure);
     // Not executable: a directory, no x bit, not a binary format, busy. Other exec errors
     // (E2BIG, ENOMEM) stay generic setup errors with the same exit code.

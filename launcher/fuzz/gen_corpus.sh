@@ -40,7 +40,8 @@ tokens ok-all-ops "${B[@]}" \
   ro-bind /usr /usr bind /tmp/work /work ro-bind-try /lib64 /lib64 tmpfs /tmp 67108864 1777 \
   proc /proc dev /dev symlink usr/lib /lib dir /home 0755 chdir /work timeout 5000 \
   rlimit nofile 1024 1024 rlimit as inf inf seccomp "$INSN$ALLOW" seccomp-notify errno \
-  overlay /usr /ovl 0 overlay-keep /opt /var/up /var/work /opt remount-ro /usr mask /proc/kcore \
+  overlay /usr /ovl 0 host-dir /var/up 700 overlay-keep /opt /var/up /var/work /opt \
+  remount-ro /usr mask /proc/kcore \
   landlock 65535 3 3 landlock-path /usr 4095 landlock-path-try /lib64 1 \
   cgroup-name sbx-1.a_b cgroup-v2 /sys/fs/cgroup/sbx memory-max 67108864 pids-max 64 \
   cpu-max 50000 100000 \
@@ -77,6 +78,7 @@ tokens ok-seccomp-notify-kill "${B[@]}" seccomp "$INSN" seccomp-notify kill "${E
 tokens ok-seccomp-notify-errno "${B[@]}" seccomp-notify errno seccomp "$INSN" "${E[@]}"
 tokens ok-overlay "${B[@]}" "${NS[@]}" newroot overlay /usr /usr 0 overlay / /o 18446744073709551615 "${E[@]}"
 tokens ok-overlay-keep "${B[@]}" "${NS[@]}" newroot overlay-keep /srv /var/up /var/wk /srv "${E[@]}"
+tokens ok-host-dir "${B[@]}" "${NS[@]}" newroot host-dir /var/up 700 host-dir /var/wk 0 "${E[@]}"
 tokens ok-remount-ro "${B[@]}" "${NS[@]}" newroot ro-bind / / remount-ro /etc "${E[@]}"
 tokens ok-mask "${B[@]}" "${NS[@]}" newroot mask /proc/kcore mask /sys/firmware "${E[@]}"
 tokens ok-landlock "${B[@]}" landlock 1 0 0 "${E[@]}"
@@ -204,6 +206,7 @@ tokens dup-cpu-max "${B[@]}" cgroup-name a cgroup-v2 /cg cpu-max 1000 1000 cpu-m
 tokens miss-seccomp-notify "${B[@]}" "${E[@]}" seccomp-notify
 tokens miss-overlay "${B[@]}" "${E[@]}" overlay /a /b
 tokens miss-overlay-keep "${B[@]}" "${E[@]}" overlay-keep /a /b /c
+tokens miss-host-dir "${B[@]}" "${E[@]}" host-dir /a
 tokens miss-remount-ro "${B[@]}" "${E[@]}" remount-ro
 tokens miss-mask "${B[@]}" "${E[@]}" mask
 tokens miss-landlock "${B[@]}" "${E[@]}" landlock 1 0
@@ -220,6 +223,8 @@ tokens val-overlay-size "${B[@]}" "${NS[@]}" newroot overlay /a /b -1 "${E[@]}"
 tokens val-overlay-lower-relative "${B[@]}" "${NS[@]}" newroot overlay a /b 0 "${E[@]}"
 tokens val-overlay-keep-upper "${B[@]}" "${NS[@]}" newroot overlay-keep /a up /w /d "${E[@]}"
 tokens val-overlay-keep-work-dotdot "${B[@]}" "${NS[@]}" newroot overlay-keep /a /u /w/.. /d "${E[@]}"
+tokens val-host-dir-relative "${B[@]}" "${NS[@]}" newroot host-dir up 700 "${E[@]}"
+tokens val-host-dir-mode "${B[@]}" "${NS[@]}" newroot host-dir /up 4700 "${E[@]}"
 tokens val-mask-relative "${B[@]}" "${NS[@]}" newroot mask proc "${E[@]}"
 tokens val-remount-ro-dot "${B[@]}" "${NS[@]}" newroot remount-ro /. "${E[@]}"
 tokens val-landlock-all-zero "${B[@]}" landlock 0 0 0 "${E[@]}"
@@ -246,6 +251,7 @@ tokens dep-cgroup-name-only "${B[@]}" cgroup-name a "${E[@]}"
 tokens dep-cgroup-parent-only "${B[@]}" cgroup-v2 /cg "${E[@]}"
 tokens dep-limits-no-cgroup "${B[@]}" pids-max 10 "${E[@]}"
 tokens dep-overlay-no-newroot "${B[@]}" unshare mount overlay /a /b 0 "${E[@]}"
+tokens dep-host-dir-no-newroot "${B[@]}" unshare mount host-dir /a 700 "${E[@]}"
 # limits
 m=()
 for i in $(seq 1 257); do m+=(dir "/d$i" 0755); done

@@ -222,6 +222,13 @@ static const char *const *const BAD[] = {
     TOKS(ST, NSM, "overlay-keep", "/a/./b", "/u", "/w", "/d", EX),
     TOKS(ST, NSM, "overlay-keep", "/a", "/u", "/w", "d", EX),
     TOKS(ST, EX, "overlay-keep", "/a", "/u", "/w"),
+    TOKS(ST, NSM, "host-dir", "up", "700", EX),
+    TOKS(ST, NSM, "host-dir", "/v/../up", "700", EX),
+    TOKS(ST, NSM, "host-dir", "/up", "", EX),
+    TOKS(ST, NSM, "host-dir", "/up", "1700", EX), /* no special bits on a host dir */
+    TOKS(ST, NSM, "host-dir", "/up", "0x1c0", EX),
+    TOKS(ST, "unshare", "mount", "host-dir", "/up", "700", EX), /* needs newroot */
+    TOKS(ST, EX, "host-dir", "/up"),
     TOKS(ST, NSM, "remount-ro", "etc", EX),
     TOKS(ST, NSM, "mask", "/proc/..", EX),
     TOKS(ST, "unshare", "mount", "mask", "/proc/kcore", EX), /* needs newroot */
@@ -625,6 +632,19 @@ static void test_newer_ops(void) {
     CHECK(m[3].kind == M_MASK && m[3].src == NULL && m[3].op == 7);
     CHECK_STR(m[3].dst, "/proc/kcore");
     for (size_t k = 0; k < 4; k++) CHECK(config_op_path(&cfg, m[k].op) == m[k].dst);
+  }
+  end();
+
+  begin("valid: host-dir, kept apart from the mounts, repeatable");
+  CHECK(parse_list(TOKS(ST, NSM, "host-dir", "/var/up", "700", "host-dir", "/var/wk", "0", /* 4, 5 */
+                        "overlay-keep", "/opt", "/var/up", "/var/wk", "/o", EX)) == 0);  /* 6 */
+  CHECK(cfg.n_mounts == 1 && cfg.n_host_dirs == 2);
+  if (cfg.n_host_dirs == 2) {
+    CHECK_STR(cfg.host_dirs[0].path, "/var/up");
+    CHECK(cfg.host_dirs[0].mode == 0700 && cfg.host_dirs[0].op == 4);
+    CHECK_STR(cfg.host_dirs[1].path, "/var/wk");
+    CHECK(cfg.host_dirs[1].mode == 0 && cfg.host_dirs[1].op == 5);
+    CHECK(config_op_path(&cfg, 4) == cfg.host_dirs[0].path);
   }
   end();
 
