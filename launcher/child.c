@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "abi.h"
+#include "hostpath.h"
 #include "landlock.h"
 #include "mount.h"
 #include "ns.h"
@@ -202,7 +203,10 @@ static _Noreturn void target_main(const struct config *cfg, int exec_fd, int rep
   }
   /* Landlock after no_new_privs (it needs it), and before seccomp (whose filter then need not
    * allow the landlock syscalls). */
-  if (!e.step) landlock_apply(cfg, &e);
+  if (!e.step) {
+    /* Without a mount namespace the rules name host paths: the host-side symlink rule applies. */
+    landlock_apply(cfg, cfg->ns_flags & CLONE_NEWNS ? NULL : hostpath_open_rule, &e);
+  }
   /* seccomp last: the filter then only has to allow execve, not our setup. */
   int listener = e.step ? -1 : seccomp_apply(cfg, &e);
   if (listener > 0) hand_over_listener(listener, exec_fd, report_fd, &e);

@@ -17,3 +17,8 @@ const char *hostpath_refused_link(void);
  * as hostpath_prepare resolved it, from the host root `root`, without following any symlink.
  * -1 with ENOENT for an absent *-try source, ESTALE when the object was swapped meanwhile. */
 int hostpath_open(int root, const struct mount_op *m, const char *path, int flags);
+
+/* Landlock-only mode (no mount namespace: rules name host paths): opens a rule's host path
+ * O_PATH under the same symlink rule, so a link a sandbox planted in a writable directory cannot
+ * widen a later run's Landlock rules. -1 with errno (ELOOP for a refused link). */
+int hostpath_open_rule(const char *path);

@@ -3,7 +3,8 @@
 // shared workspace — and the next run must refuse with an error naming the link, leaving the host
 // as it was. Positive tests show that symlinks nobody untrusted can write keep working.
 import { assert, assertEquals, assertMatch, assertThrows } from "./_assert.ts";
-import { euid, isRoot, kernelTest, sandbox } from "./_helpers.ts";
+import { euid, isRoot, kernelTest, LAUNCHER, sandbox } from "./_helpers.ts";
+import { launcherFeatures } from "../lib/launcher.ts";
 import { type MountConfig, type SandboxResult, SandboxSetupError } from "../mod.ts";
 import { filesystemPlan } from "../lib/mounts.ts";
 import { validateConfig } from "../lib/policy.ts";
@@ -11,6 +12,8 @@ import { decodeResult } from "../lib/status.ts";
 
 /** The host uid the sandbox maps to (root callers: nobody; others: themselves). */
 const MAPPED_UID = isRoot ? 65534 : euid;
+
+const landlockAbi = launcherFeatures(LAUNCHER).landlockAbi;
 
 /** What a test made on the host; removed after it. */
 const made: string[] = [];
@@ -278,3 +281,24 @@ Deno.test("a refused host link is reported naming the path, the link and the fix
   assertEquals([e.step, e.errno, e.path], ["host-link", "ELOOP", "/ws/cache/é"]);
   assertMatch(e.message, /symlink "\/ws\/cache" on the host path "\/ws\/cache\/é".*real path/);
 });
+
+t(
+  "Landlock alone: a planted link cannot widen a later run's rules to a host directory",
+  async () => {
+    const ws = workspace();
+    const v = victim(0o777); // writable by anyone: only Landlock keeps the run out of it
+    await plant(ws, { out: v });
+    let r: SandboxResult & { stdout: string; stderr: string } | SandboxSetupError;
+    try {
+      r = await sandbox({ namespaces: false, mounts: [{ type: "bind", source: `${ws}/out` }] })
+        .run("sh", ["-c", `echo pwned > ${v}/x`]);
+    } catch (e) {
+      if (!(e instanceof SandboxSetupError)) throw e;
+      r = e;
+    }
+    assertEquals(entries(v), ["keep"]);
+    assert(r instanceof SandboxSetupError, `expected a refusal, got ${JSON.stringify(r)}`);
+    assertEquals([r.step, r.errno], ["landlock", "ELOOP"], r.message);
+  },
+  landlockAbi < 1 && "needs Landlock (the wall without namespaces)",
+);
