@@ -11,25 +11,32 @@
 
 import {
   type Enforced,
+  EXIT,
   exitCodeFor,
+  prepareLauncher,
   type RunOptions,
   SandboxBuilder,
   type SandboxConfig,
   SandboxSetupError,
+  type SeccompProfileName,
+  VERSION,
 } from "./mod.ts";
+// Not library API, by design: argv parsing and flag syntax are the CLI's own,
+import { filesystemFromFlags, parseArgs, type ParsedArgs, UsageError } from "./lib/cli_args.ts";
+// `doctor` is the CLI's report (a library caller asks `Sandbox.enforced` instead),
 import { doctor, formatDoctor } from "./lib/doctor.ts";
-import { filesystemFromFlags } from "./lib/mounts.ts";
-import { parseArgs, type ParsedArgs, UsageError } from "./lib/cli_args.ts";
-import { prepareLauncher, VERSION } from "./lib/launcher.ts";
+// and `profiles` is a debugging view into the seccomp compiler (its tables and BPF).
 import {
   compileSeccomp,
   disassemble,
   PROFILE_DESCRIPTIONS,
   PROFILE_NAMES,
   profileSyscalls,
-  type SeccompProfileName,
-} from "./lib/seccomp.ts";
+} from "./lib/seccomp/mod.ts";
 import { syscallNumber } from "./lib/syscalls.ts";
+
+/** The CLI's own exit code for a usage error (the others are the launcher's: `EXIT`). */
+const USAGE = 2;
 
 const MAIN_HELP = `sandbox ${VERSION} — run programs in an isolated Linux sandbox
 
@@ -41,8 +48,8 @@ Usage:
   sandbox help [COMMAND]                         this help, or a command's
   --list-seccomp, --list-profiles, --check       the seed's aliases of profiles and doctor
 
-Exit codes of run: the program's own; 128+N when killed by signal N; 124 timeout;
-125 sandbox setup failed; 126 program not executable; 127 program not found; 2 usage error.
+Exit codes of run: the program's own; ${EXIT.signalBase}+N when killed by signal N; ${EXIT.timeout} timeout;
+${EXIT.setup} sandbox setup failed; ${EXIT.notExecutable} program not executable; ${EXIT.notFound} program not found; ${USAGE} usage error.
 `;
 
 const RUN_HELP = `Usage: sandbox run [OPTIONS] [--] PROGRAM [ARGS...]
@@ -60,7 +67,7 @@ Options:
                             kills every process of the run
   -m, --memory SIZE         memory limit, swap off (64M, 1.5G, 256MB)
   -c, --cpu PERCENT         CPU share in percent of one CPU (up to 100 x CPUs)
-      --pids N              maximum processes and threads
+      --pids N              maximum processes and threads (default 2048)
       --cpu-time DURATION   CPU time per process (1 s granularity)
       --open-files N        maximum open files per process
       --file-size SIZE      maximum size of a written file
@@ -334,10 +341,15 @@ function warnDegraded(e: Enforced, asked: boolean | "auto", quiet: boolean): voi
         : `no namespaces: user namespaces are unavailable here, so only ${wall} confines the files (see "sandbox doctor")`,
     );
   }
-  if (e.limits.approximated.length) {
-    notes.push(`limits approximated with rlimits: ${e.limits.approximated.join(", ")}`);
+  // A default limit the host cannot enforce exactly is in the result, but not worth a warning
+  // on every run: nobody asked for it.
+  const notDefault = (names: string[]) => names.filter((n) => !e.limits.defaults?.includes(n));
+  const approximated = notDefault(e.limits.approximated);
+  if (approximated.length) {
+    notes.push(`limits approximated with rlimits: ${approximated.join(", ")}`);
   }
-  if (e.limits.dropped.length) notes.push(`limits not enforced: ${e.limits.dropped.join(", ")}`);
+  const dropped = notDefault(e.limits.dropped);
+  if (dropped.length) notes.push(`limits not enforced: ${dropped.join(", ")}`);
   if (e.landlockDropped?.length) {
     notes.push(`Landlock cannot enforce: ${e.landlockDropped.join(", ")}`);
   }
@@ -345,7 +357,7 @@ function warnDegraded(e: Enforced, asked: boolean | "auto", quiet: boolean): voi
 }
 
 async function cmdRun(argv: string[]): Promise<number> {
-  const p = parseArgs(argv, RUN_SPECS, true);
+  const p = parseArgs(argv, RUN_SPECS, { stopAtPositional: true });
   if (p.options.has("help")) {
     console.log(RUN_HELP);
     return 0;
@@ -437,7 +449,8 @@ async function cmdRun(argv: string[]): Promise<number> {
 }
 
 async function cmdDoctor(argv: string[]): Promise<number> {
-  const p = parseArgs(argv, { json: {}, help: { short: "h" }, launcher: { value: true } }, false);
+  const specs = { json: {}, help: { short: "h" }, launcher: { value: true } };
+  const p = parseArgs(argv, specs, { stopAtPositional: false });
   if (p.options.has("help")) {
     console.log(DOCTOR_HELP);
     return 0;
@@ -453,7 +466,8 @@ function machineArch(): "x86_64" | "aarch64" {
 }
 
 function cmdProfiles(argv: string[]): number {
-  const p = parseArgs(argv, { numbers: {}, bpf: {}, json: {}, help: { short: "h" } }, false);
+  const specs = { numbers: {}, bpf: {}, json: {}, help: { short: "h" } };
+  const p = parseArgs(argv, specs, { stopAtPositional: false });
   if (p.options.has("help")) {
     console.log(PROFILES_HELP);
     return 0;
@@ -552,10 +566,10 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     if (e instanceof UsageError) {
       console.error(`sandbox: ${e.message}\nTry "sandbox ${cmd === "run" ? "run " : ""}--help".`);
-      return 2;
+      return USAGE;
     }
     console.error(`sandbox: ${(e as Error).message}`);
-    return 125;
+    return EXIT.setup;
   }
 }
 

@@ -28,15 +28,13 @@
  * @module
  */
 
-export {
-  Sandbox,
-  SandboxBuilder,
-  type SandboxOptions,
-  type SeedNamespaces,
-} from "./lib/sandbox.ts";
+export { Sandbox, type SandboxOptions } from "./lib/sandbox.ts";
+export { SandboxBuilder } from "./lib/builder.ts";
+export type { SeedNamespaces } from "./lib/policy.ts";
 export { type OutputChunk, SandboxChild } from "./lib/run.ts";
 export {
   LauncherError,
+  LimitUnavailableError,
   ProgramNotExecutableError,
   ProgramNotFoundError,
   SandboxError,
@@ -45,9 +43,12 @@ export {
   UnsupportedError,
 } from "./lib/errors.ts";
 export { parseDuration, parseSize } from "./lib/parse.ts";
-export { prepareLauncher } from "./lib/launcher.ts";
+export { prepareLauncher, VERSION } from "./lib/launcher.ts";
 export { exitCodeFor } from "./lib/status.ts";
+
+export { EXIT, type SetupStep } from "./lib/abi.ts";
 export type {
+  AppliedLimits,
   CapturedResult,
   Enforced,
   LandlockMode,
@@ -62,9 +63,10 @@ export type {
   SandboxReason,
   SandboxResult,
   SeccompConfig,
+  SeccompProfileName,
   SeccompViolation,
   StdinOption,
 } from "./lib/types.ts";
-export { type AppliedLimits, LimitUnavailableError } from "./lib/limits.ts";
-export { DEFAULT_HOST_IDS, type HostIdsConfig } from "./lib/host_ids.ts";
-export { type BudgetsConfig, DEFAULT_BUDGETS } from "./lib/budgets.ts";
+export type { BudgetsConfig, HostIdsConfig } from "./lib/identity_types.ts";
+export { DEFAULT_HOST_IDS } from "./lib/host_ids.ts";
+export { DEFAULT_BUDGETS } from "./lib/budgets.ts";

@@ -20,4 +20,7 @@
   X(SIGHUP) X(SIGINT) X(SIGQUIT) X(SIGTERM) X(SIGUSR1) X(SIGUSR2) X(SIGCONT) X(SIGWINCH)       \
   X(SIGALRM)
 
+/* Sent to the launcher: kill the whole sandbox now and still write the result. */
+#define SIG_KILL_SANDBOX SIGPWR
+
 #endif

@@ -1,4 +1,6 @@
-/* cgroup.c — fd-relative cgroup handling (crun's habit: O_PATH dir fds, knobs via openat). */
+/* cgroup.c — fd-relative cgroup handling (crun's habit: O_PATH dir fds, knobs via openat). What
+ * differs between v2 and v1 lives in one table of functions per version; cgroup_create() picks
+ * the table once and every other entry point goes through it. */
 #include "cgroup.h"
 
 #include <errno.h>
@@ -55,20 +57,105 @@ static uint64_t read_key(int dirfd, const char *knob, const char *key) {
   return 0;
 }
 
-static int add_dir(struct cgroup_state *cg, const struct config *cfg, const char *parent,
-                   const char *ctl, int op, struct sbx_err *e) {
+/* The run's cgroup dir that has controller ctl (v2's one dir has them all), or -1. */
+static int dir_for(const struct cgroup_state *cg, const char *ctl) {
+  for (size_t i = 0; i < cg->n; i++)
+    if (!cg->ctl[i] || strcmp(cg->ctl[i], ctl) == 0) return cg->fd[i];
+  return -1;
+}
+
+/* ---- cgroup v2: one hierarchy, every controller in the run's one directory ---- */
+
+static int v2_memory_max(int dir, uint64_t bytes) {
+  if (write_u64(dir, "memory.max", bytes) < 0) return -1;
+  /* Swap off; the knob is absent without swap accounting, and then there is none. */
+  if (write_knob(dir, "memory.swap.max", "0") < 0 && errno != ENOENT) return -1;
+  return 0;
+}
+
+static int v2_cpu_max(int dir, uint64_t quota, uint64_t period) {
+  char buf[64];
+  snprintf(buf, sizeof buf, "%llu %llu", (unsigned long long)quota, (unsigned long long)period);
+  return write_knob(dir, "cpu.max", buf);
+}
+
+static void v2_usage(const struct cgroup_state *cg, struct cgroup_usage *u) {
+  int dir = cg->fd[0];
+  u->memory_peak = read_u64(dir, "memory.peak");
+  u->oom_kills = read_key(dir, "memory.events", "oom_kill");
+  u->pids_max_hits = read_key(dir, "pids.events", "max");
+  u->cpu_us = read_key(dir, "cpu.stat", "usage_usec");
+  u->user_us = read_key(dir, "cpu.stat", "user_usec");
+  u->sys_us = read_key(dir, "cpu.stat", "system_usec");
+}
+
+/* ---- cgroup v1: one hierarchy per controller, the run's cgroup in each ---- */
+
+static int v1_join(const struct cgroup_state *cg, pid_t pid) {
+  for (size_t i = 0; i < cg->n; i++)
+    if (write_u64(cg->fd[i], "cgroup.procs", (uint64_t)pid) < 0) return -1;
+  return 0;
+}
+
+static int v1_memory_max(int dir, uint64_t bytes) {
+  if (write_u64(dir, "memory.limit_in_bytes", bytes) < 0) return -1;
+  /* Memory + swap = memory: swap off; the knob is absent without swap accounting. */
+  if (write_u64(dir, "memory.memsw.limit_in_bytes", bytes) < 0 && errno != ENOENT) return -1;
+  return 0;
+}
+
+static int v1_cpu_max(int dir, uint64_t quota, uint64_t period) {
+  if (write_u64(dir, "cpu.cfs_period_us", period) < 0) return -1;
+  return write_u64(dir, "cpu.cfs_quota_us", quota);
+}
+
+static void v1_usage(const struct cgroup_state *cg, struct cgroup_usage *u) {
+  int mem = dir_for(cg, "memory"), pids = dir_for(cg, "pids"), acct = dir_for(cg, "cpuacct");
+  if (mem >= 0) {
+    u->memory_peak = read_u64(mem, "memory.max_usage_in_bytes");
+    u->oom_kills = read_key(mem, "memory.oom_control", "oom_kill");
+  }
+  if (pids >= 0) u->pids_max_hits = read_key(pids, "pids.events", "max");
+  if (acct >= 0) {
+    u->cpu_us = read_u64(acct, "cpuacct.usage") / 1000u;
+    /* cpuacct.stat counts USER_HZ (100/s) ticks. */
+    u->user_us = read_key(acct, "cpuacct.stat", "user") * 10000u;
+    u->sys_us = read_key(acct, "cpuacct.stat", "system") * 10000u;
+  }
+}
+
+/* ---- the table: everything that differs between the versions ---- */
+
+struct cgroup_backend {
+  int version;
+  /* Placing the child: v2 clones it straight into its cgroup (clone3 CLONE_INTO_CGROUP: no
+   * window before the limits apply); v1 joins every hierarchy after clone (join). */
+  bool clone_into;
+  int (*join)(const struct cgroup_state *cg, pid_t pid);
+  int (*memory_max)(int dir, uint64_t bytes); /* memory limit, swap off */
+  int (*cpu_max)(int dir, uint64_t quota, uint64_t period);
+  void (*usage)(const struct cgroup_state *cg, struct cgroup_usage *u);
+};
+
+static const struct cgroup_backend V2 = {2, true, NULL, v2_memory_max, v2_cpu_max, v2_usage};
+static const struct cgroup_backend V1 = {1, false, v1_join, v1_memory_max, v1_cpu_max, v1_usage};
+
+/* ---- common to both ---- */
+
+static int add_dir(struct cgroup_state *cg, const char *parent, const char *ctl, int op,
+                   struct sbx_err *e) {
   int pfd = open_dir(AT_FDCWD, parent);
   if (pfd < 0) return fail(e, STEP_CGROUP, op);
   /* A name already taken is someone else's cgroup: never adopt it. */
-  if (mkdirat(pfd, cfg->cgroup_name, 0755) < 0) {
+  if (mkdirat(pfd, cg->name, 0755) < 0) {
     int saved = errno;
     close(pfd);
     return fail_errno(e, STEP_CGROUP, op, saved);
   }
-  int fd = open_dir(pfd, cfg->cgroup_name);
+  int fd = open_dir(pfd, cg->name);
   if (fd < 0) {
     int saved = errno;
-    unlinkat(pfd, cfg->cgroup_name, AT_REMOVEDIR);
+    unlinkat(pfd, cg->name, AT_REMOVEDIR);
     close(pfd);
     return fail_errno(e, STEP_CGROUP, op, saved);
   }
@@ -79,29 +166,13 @@ static int add_dir(struct cgroup_state *cg, const struct config *cfg, const char
   return 0;
 }
 
-static int dir_for(const struct cgroup_state *cg, const char *ctl) {
-  if (cg->version == 2) return cg->fd[0];
-  for (size_t i = 0; i < cg->n; i++)
-    if (strcmp(cg->ctl[i], ctl) == 0) return cg->fd[i];
-  return -1;
-}
-
-static int apply_limits(const struct config *cfg, struct cgroup_state *cg, struct sbx_err *e) {
+static int write_limits(const struct config *cfg, const struct cgroup_state *cg,
+                        struct sbx_err *e) {
   const struct cgroup_limits *l = &cfg->limits;
   int mem = dir_for(cg, "memory"), pids = dir_for(cg, "pids"), cpu = dir_for(cg, "cpu");
   if (l->memory_max) {
     if (mem < 0) return fail_errno(e, STEP_CGROUP, l->memory_op, ENOENT);
-    if (cg->version == 2) {
-      if (write_u64(mem, "memory.max", l->memory_max) < 0) return fail(e, STEP_CGROUP, l->memory_op);
-      /* Swap off; the knob is absent without swap accounting, and then there is none. */
-      if (write_knob(mem, "memory.swap.max", "0") < 0 && errno != ENOENT)
-        return fail(e, STEP_CGROUP, l->memory_op);
-    } else {
-      if (write_u64(mem, "memory.limit_in_bytes", l->memory_max) < 0)
-        return fail(e, STEP_CGROUP, l->memory_op);
-      if (write_u64(mem, "memory.memsw.limit_in_bytes", l->memory_max) < 0 && errno != ENOENT)
-        return fail(e, STEP_CGROUP, l->memory_op);
-    }
+    if (cg->backend->memory_max(mem, l->memory_max) < 0) return fail(e, STEP_CGROUP, l->memory_op);
   }
   if (l->pids_max) {
     if (pids < 0) return fail_errno(e, STEP_CGROUP, l->pids_op, ENOENT);
@@ -109,19 +180,13 @@ static int apply_limits(const struct config *cfg, struct cgroup_state *cg, struc
   }
   if (l->cpu_quota) {
     if (cpu < 0) return fail_errno(e, STEP_CGROUP, l->cpu_op, ENOENT);
-    if (cg->version == 2) {
-      char buf[64];
-      snprintf(buf, sizeof buf, "%llu %llu", (unsigned long long)l->cpu_quota,
-               (unsigned long long)l->cpu_period);
-      if (write_knob(cpu, "cpu.max", buf) < 0) return fail(e, STEP_CGROUP, l->cpu_op);
-    } else if (write_u64(cpu, "cpu.cfs_period_us", l->cpu_period) < 0 ||
-               write_u64(cpu, "cpu.cfs_quota_us", l->cpu_quota) < 0) {
+    if (cg->backend->cpu_max(cpu, l->cpu_quota, l->cpu_period) < 0)
       return fail(e, STEP_CGROUP, l->cpu_op);
-    }
   }
   return 0;
 }
 
+/* Removes the run's cgroup(s); afterwards cg is "no cgroup". */
 static void remove_all(struct cgroup_state *cg) {
   for (size_t i = 0; i < cg->n; i++) {
     close(cg->fd[i]);
@@ -135,67 +200,45 @@ static void remove_all(struct cgroup_state *cg) {
     close(cg->parent_fd[i]);
   }
   cg->n = 0;
+  cg->backend = NULL;
 }
 
-int cgroup_prepare(const struct config *cfg, struct cgroup_state *cg, struct sbx_err *e) {
+int cgroup_create(const struct config *cfg, struct cgroup_state *cg, struct sbx_err *e) {
   memset(cg, 0, sizeof *cg);
   cg->name = cfg->cgroup_name;
+  int rc = 0;
   if (cfg->cgroup_v2_parent) {
-    cg->version = 2;
-    if (add_dir(cg, cfg, cfg->cgroup_v2_parent, "", cfg->cgroup_v2_op, e) < 0) return -1;
+    cg->backend = &V2;
+    rc = add_dir(cg, cfg->cgroup_v2_parent, NULL, cfg->cgroup_v2_op, e);
   } else if (cfg->n_cgroup_v1) {
-    cg->version = 1;
-    for (size_t i = 0; i < cfg->n_cgroup_v1; i++) {
-      if (add_dir(cg, cfg, cfg->cgroup_v1[i].parent, cfg->cgroup_v1[i].controller,
-                  cfg->cgroup_v1[i].op, e) < 0) {
-        remove_all(cg);
-        return -1;
-      }
+    cg->backend = &V1;
+    for (size_t i = 0; i < cfg->n_cgroup_v1 && rc == 0; i++) {
+      const char *ctl = cfg->cgroup_v1[i].controller;
+      rc = add_dir(cg, cfg->cgroup_v1[i].parent, ctl, cfg->cgroup_v1[i].op, e);
     }
-  } else {
-    return 0;
   }
-  if (apply_limits(cfg, cg, e) < 0) {
-    remove_all(cg);
-    return -1;
-  }
-  return 0;
+  if (rc == 0 && cg->backend) rc = write_limits(cfg, cg, e);
+  if (rc < 0) remove_all(cg);
+  return rc;
 }
 
-int cgroup_clone_fd(const struct cgroup_state *cg) { return cg->version == 2 ? cg->fd[0] : -1; }
+int cgroup_clone_fd(const struct cgroup_state *cg) {
+  return cg->backend && cg->backend->clone_into ? cg->fd[0] : -1;
+}
 
-int cgroup_join(const struct cgroup_state *cg, pid_t pid, struct sbx_err *e) {
-  if (cg->version != 1) return 0;
-  for (size_t i = 0; i < cg->n; i++)
-    if (write_u64(cg->fd[i], "cgroup.procs", (uint64_t)pid) < 0) return fail(e, STEP_CGROUP, -1);
-  return 0;
+bool cgroup_joins_after_clone(const struct cgroup_state *cg) {
+  return cg->backend && cg->backend->join;
+}
+
+int cgroup_prepare(const struct cgroup_state *cg, pid_t pid, struct sbx_err *e) {
+  if (!cgroup_joins_after_clone(cg)) return 0;
+  return cg->backend->join(cg, pid) < 0 ? fail(e, STEP_CGROUP, -1) : 0;
 }
 
 void cgroup_finish(struct cgroup_state *cg, struct cgroup_usage *u) {
   memset(u, 0, sizeof *u);
-  if (!cg->version) return;
-  u->valid = true;
-  int mem = dir_for(cg, "memory"), pids = dir_for(cg, "pids");
-  if (cg->version == 2) {
-    u->memory_peak = read_u64(mem, "memory.peak");
-    u->oom_kills = read_key(mem, "memory.events", "oom_kill");
-    u->pids_max_hits = read_key(pids, "pids.events", "max");
-    u->cpu_us = read_key(mem, "cpu.stat", "usage_usec");
-    u->user_us = read_key(mem, "cpu.stat", "user_usec");
-    u->sys_us = read_key(mem, "cpu.stat", "system_usec");
-  } else {
-    int acct = dir_for(cg, "cpuacct");
-    if (mem >= 0) {
-      u->memory_peak = read_u64(mem, "memory.max_usage_in_bytes");
-      u->oom_kills = read_key(mem, "memory.oom_control", "oom_kill");
-    }
-    if (pids >= 0) u->pids_max_hits = read_key(pids, "pids.events", "max");
-    if (acct >= 0) {
-      u->cpu_us = read_u64(acct, "cpuacct.usage") / 1000u;
-      /* cpuacct.stat counts USER_HZ (100/s) ticks. */
-      u->user_us = read_key(acct, "cpuacct.stat", "user") * 10000u;
-      u->sys_us = read_key(acct, "cpuacct.stat", "system") * 10000u;
-    }
-  }
+  if (!cg->backend) return;
+  u->version = cg->backend->version;
+  cg->backend->usage(cg, u);
   remove_all(cg);
 }

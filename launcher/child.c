@@ -20,7 +20,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "abi.h"
 #include "budget.h"
+#include "hostpath.h"
 #include "landlock.h"
 #include "mount.h"
 #include "ns.h"
@@ -29,16 +31,17 @@
 
 static int report_fd_g = -1;
 
-static void send_report(int32_t kind, int32_t a, int32_t b, int32_t c) {
-  struct report r = {kind, a, b, c};
-  (void)write_full(report_fd_g, &r, sizeof r);
+static void send_report(struct report r) { (void)write_full(report_fd_g, &r, sizeof r); }
+
+static struct report error_report(const struct sbx_err *e) {
+  return (struct report){.kind = REPORT_ERROR, .step = e->step, .err = e->err, .op = e->op};
 }
 
 /* REPORT_LISTENER with the target's pidfd attached. */
 static int send_listener(pid_t target, int listener_fd) {
   int pidfd cleanup_fd = (int)syscall(SYS_pidfd_open, target, 0);
   if (pidfd < 0) return -1;
-  struct report r = {REPORT_LISTENER, listener_fd, 0, 0};
+  struct report r = {.kind = REPORT_LISTENER, .value = listener_fd};
   struct iovec iov = {&r, sizeof r};
   union {
     char buf[CMSG_SPACE(sizeof(int))];
@@ -54,19 +57,19 @@ static int send_listener(pid_t target, int listener_fd) {
   return sendmsg(report_fd_g, &msg, MSG_NOSIGNAL) == (ssize_t)sizeof r ? 0 : -1;
 }
 
-/* The path a failed step was about: for a bind that could not be opened or attached, its
- * source; otherwise what the op names (a mount's destination, the program). */
-static const char *failed_path(const struct config *cfg, const struct sbx_err *e) {
-  if (e->step == STEP_BIND)
-    for (size_t i = 0; i < cfg->n_mounts; i++)
-      if (cfg->mounts[i].op == e->op && cfg->mounts[i].src) return cfg->mounts[i].src;
-  return config_op_path(cfg, e->op);
+/* The one place init turns an error (its own or the target's) into an exit: the message, the
+ * report to the monitor (which writes the status record and picks the exit code), exit. */
+static _Noreturn void die_with(const struct config *cfg, const struct sbx_err *e) {
+  report_err(e, config_err_path(cfg, e));
+  send_report(error_report(e));
+  _exit(EXIT_SETUP);
 }
 
-static _Noreturn void die_with(const struct config *cfg, const struct sbx_err *e) {
-  report_err(e, failed_path(cfg, e));
-  send_report(REPORT_ERROR, e->step, e->err, e->op);
-  _exit(125);
+/* die_with() for a failed syscall of the step: errno is captured first. */
+static _Noreturn void die_step(const struct config *cfg, int step) {
+  struct sbx_err e;
+  fail(&e, step, -1);
+  die_with(cfg, &e);
 }
 
 /* Closes every fd >= 3 except the two kept. */
@@ -167,7 +170,7 @@ static void apply_rlimits(const struct config *cfg, bool nofile, struct sbx_err 
  * the fd with pidfd_getfd), wait for the monitor's ack, then drop our copy. Only write, read
  * and close run here, under the filter. */
 static int hand_over_listener(int listener, int exec_fd, int report_fd, struct sbx_err *e) {
-  struct sbx_err msg = {STEP_SECCOMP_LISTENER, listener, -1};
+  struct report msg = {.kind = REPORT_LISTENER, .value = listener};
   char ack;
   if (write_full(exec_fd, &msg, sizeof msg) < 0) return fail(e, STEP_SECCOMP_LISTENER, -1);
   if (read(report_fd, &ack, 1) != 1) return fail_errno(e, STEP_SECCOMP_LISTENER, -1, EPIPE);
@@ -178,7 +181,7 @@ static int hand_over_listener(int listener, int exec_fd, int report_fd, struct s
 
 /* The target: last steps in the order that matters, then exec. Errors go to exec_fd. */
 static _Noreturn void target_main(const struct config *cfg, int exec_fd, int report_fd) {
-  struct sbx_err e = {0, 0, -1};
+  struct sbx_err e = SBX_ERR_NONE;
   sigset_t none;
   sigemptyset(&none);
   /* Dispositions and mask are inherited across exec: give the program the defaults. */
@@ -201,7 +204,10 @@ static _Noreturn void target_main(const struct config *cfg, int exec_fd, int rep
   }
   /* Landlock after no_new_privs (it needs it), and before seccomp (whose filter then need not
    * allow the landlock syscalls). */
-  if (!e.step) landlock_apply(cfg, &e);
+  if (!e.step) {
+    /* Without a mount namespace the rules name host paths: the host-side symlink rule applies. */
+    landlock_apply(cfg, cfg->ns_flags & CLONE_NEWNS ? NULL : hostpath_open_rule, &e);
+  }
   /* seccomp last: the filter then only has to allow execve, not our setup. */
   int listener = e.step ? -1 : seccomp_apply(cfg, &e);
   if (listener > 0) hand_over_listener(listener, exec_fd, report_fd, &e);
@@ -212,70 +218,74 @@ static _Noreturn void target_main(const struct config *cfg, int exec_fd, int rep
     exec_program(cfg);
     fail(&e, STEP_EXEC, cfg->exec_op);
   }
-  (void)write_full(exec_fd, &e, sizeof e);
-  _exit(e.step == STEP_EXEC ? (e.err == ENOENT ? 127 : 126) : 125);
+  struct report r = error_report(&e);
+  (void)write_full(exec_fd, &r, sizeof r);
+  _exit(exit_code_for(&e));
+}
+
+/* Init, after the fork: passes on the target's listener, if any, and returns when the target
+ * exec'd (end of file on the exec pipe); dies with the target's error if it reported one. */
+static void await_exec(const struct config *cfg, pid_t target, int exec_fd) {
+  struct report r;
+  ssize_t n;
+  while ((n = read_full(exec_fd, &r, sizeof r)) == (ssize_t)sizeof r && r.kind == REPORT_LISTENER) {
+    if (send_listener(target, r.value) < 0) {
+      struct sbx_err e;
+      fail(&e, STEP_SECCOMP_LISTENER, -1);
+      kill(target, SIGKILL);
+      die_with(cfg, &e);
+    }
+  }
+  close(exec_fd);
+  if (n != (ssize_t)sizeof r) return;
+  int st;
+  waitpid(target, &st, 0);
+  struct sbx_err te;
+  fail_errno(&te, r.step, r.op, r.err);
+  die_with(cfg, &te);
 }
 
 _Noreturn void child_main(const struct config *cfg, int sync_fd, int report_fd) {
-  struct sbx_err e = {0, 0, -1};
+  struct sbx_err e = SBX_ERR_NONE;
   report_fd_g = report_fd;
-  if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) _exit(125);
-  if (close_except(sync_fd, report_fd) < 0) _exit(125);
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) _exit(EXIT_SETUP);
+  if (close_except(sync_fd, report_fd) < 0) _exit(EXIT_SETUP);
   char go;
-  if (read_full(sync_fd, &go, 1) != 1) _exit(125);
-  if (cfg->late_cgroupns && unshare(CLONE_NEWCGROUP) < 0) die_with(cfg, (fail(&e, STEP_CGROUP, -1), &e));
+  if (read_full(sync_fd, &go, 1) != 1) _exit(EXIT_SETUP);
+  if (cfg->late_cgroupns && unshare(CLONE_NEWCGROUP) < 0) die_step(cfg, STEP_CGROUP);
   if (become_mapped_ids(cfg, &e) < 0) die_with(cfg, &e);
   /* Per-sandbox kernel budgets, while init holds CAP_SYS_RESOURCE in the namespace. */
   if (budget_apply(cfg, &e) < 0) die_with(cfg, &e);
   /* Die with the monitor. Changing ids cleared the parent-death signal, so set it again; the
    * monitor holds the sync pipe's write end until it exits, so a hang-up now means it died
    * before the prctl took effect. */
-  if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) die_with(cfg, (fail(&e, STEP_SIGNALS, -1), &e));
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) die_step(cfg, STEP_SIGNALS);
   struct pollfd alive = {sync_fd, POLLIN, 0};
-  if (poll(&alive, 1, 0) != 0) _exit(125);
+  if (poll(&alive, 1, 0) != 0) _exit(EXIT_SETUP);
   close(sync_fd);
   /* The target must not read init's memory or environment through /proc. */
-  if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) die_with(cfg, (fail(&e, STEP_CAPS, -1), &e));
+  if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) die_step(cfg, STEP_CAPS);
 
   if (cfg->newroot && mount_apply(cfg, &e) < 0) die_with(cfg, &e);
   if (ns_apply(cfg, &e) < 0) die_with(cfg, &e);
 
   int exec_pipe[2];
-  if (pipe2(exec_pipe, O_CLOEXEC) < 0) die_with(cfg, (fail(&e, STEP_PIPE, -1), &e));
+  if (pipe2(exec_pipe, O_CLOEXEC) < 0) die_step(cfg, STEP_PIPE);
   pid_t target = fork();
-  if (target < 0) die_with(cfg, (fail(&e, STEP_FORK, -1), &e));
+  if (target < 0) die_step(cfg, STEP_FORK);
   if (target == 0) {
     close(exec_pipe[0]);
     if (!cfg->seccomp_notify) close(report_fd);
     target_main(cfg, exec_pipe[1], report_fd);
   }
   close(exec_pipe[1]);
-  struct sbx_err te;
-  ssize_t n;
-  while ((n = read_full(exec_pipe[0], &te, sizeof te)) == (ssize_t)sizeof te &&
-         te.step == STEP_SECCOMP_LISTENER) {
-    if (send_listener(target, te.err) < 0) {
-      fail(&e, STEP_SECCOMP_LISTENER, -1);
-      kill(target, SIGKILL);
-      die_with(cfg, &e);
-    }
-  }
-  close(exec_pipe[0]);
-  if (n == (ssize_t)sizeof te) {
-    int st;
-    waitpid(target, &st, 0);
-    report_err(&te, te.step == STEP_EXEC ? cfg->exec : config_op_path(cfg, te.op));
-    send_report(REPORT_ERROR, te.step, te.err, te.op);
-    _exit(125);
-  }
-  send_report(REPORT_STARTED, 0, 0, 0);
+  await_exec(cfg, target, exec_pipe[0]);
+  send_report((struct report){.kind = REPORT_STARTED});
 
   /* Signals were blocked by the monitor before clone, so none is lost before this point. */
   sigset_t set;
   sigemptyset(&set);
-  static const int forwarded[] = {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1,
-                                  SIGUSR2, SIGCONT, SIGWINCH, SIGALRM};
-  for (size_t i = 0; i < sizeof forwarded / sizeof forwarded[0]; i++) sigaddset(&set, forwarded[i]);
+  sigaddset_forwarded(&set);
   sigaddset(&set, SIGCHLD);
   int sfd = signalfd(-1, &set, SFD_CLOEXEC);
   for (;;) {
@@ -285,7 +295,7 @@ _Noreturn void child_main(const struct config *cfg, int sync_fd, int report_fd) 
       int st;
       pid_t p = waitpid(-1, &st, 0);
       if (p == target) {
-        send_report(REPORT_EXIT, st, 0, 0);
+        send_report((struct report){.kind = REPORT_EXIT, .value = st});
         _exit(0);
       }
       continue;
@@ -298,7 +308,7 @@ _Noreturn void child_main(const struct config *cfg, int sync_fd, int report_fd) 
     pid_t p;
     while ((p = waitpid(-1, &st, WNOHANG)) > 0) {
       if (p == target) {
-        send_report(REPORT_EXIT, st, 0, 0);
+        send_report((struct report){.kind = REPORT_EXIT, .value = st});
         _exit(0);
       }
     }

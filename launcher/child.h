@@ -4,14 +4,18 @@
 
 #include "config.h"
 
-/* Messages from init to the monitor on the report socket (SOCK_SEQPACKET: one message per
- * send). REPORT_LISTENER carries the target's pidfd (SCM_RIGHTS) and, in a, the number of the
- * seccomp listener fd in the target; the monitor takes it with pidfd_getfd() and acks with one
- * byte that the target reads. */
+/* Messages between the processes, one struct, one kind each:
+ *  - init -> monitor, on the report socket (SOCK_SEQPACKET: one message per send): ERROR,
+ *    STARTED, EXIT, and LISTENER with the target's pidfd attached (SCM_RIGHTS); the monitor takes
+ *    the listener with pidfd_getfd() and acks with one byte that the target reads.
+ *  - target -> init, on the exec pipe (close-on-exec: end of file means execve succeeded): ERROR,
+ *    after which the target exits, or LISTENER, which init passes on as above. */
 enum report_kind { REPORT_ERROR = 1, REPORT_STARTED = 2, REPORT_EXIT = 3, REPORT_LISTENER = 4 };
 struct report {
   int32_t kind;
-  int32_t a, b, c; /* ERROR: step, errno, op; EXIT: wait status; LISTENER: fd */
+  int32_t step, err, op; /* ERROR: the failure (the receiver resolves its path from op) */
+  int32_t value;         /* EXIT: the target's wait status; LISTENER: the listener's fd number in
+                          * the target */
 };
 
 /* Runs as pid 1 of the new pid namespace; never returns. */

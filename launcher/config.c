@@ -20,39 +20,31 @@ static char *envp_store[TOKENS_MAX + 1];
 static const char *op_paths[TOKENS_MAX];
 static size_t op_paths_len;
 
-static int bad(const char *what, const char *op, size_t index) {
-  dprintf(2, "sandbox-launcher: %s: op \"%s\" (op %zu)\n", what, op, index);
-  return -1;
-}
+/* Refusals whose reason carries a number are formatted here (one refusal per parse). */
+static char why_buf[96];
 
-int frame_read(int fd, char ***tokens, size_t *count) {
+int frame_read(int fd, char ***tokens, size_t *count, struct sbx_err *e) {
   unsigned char header[8];
   ssize_t n = read_full(fd, header, sizeof header);
-  if (n != (ssize_t)sizeof header || memcmp(header, FRAME_MAGIC, 4) != 0) {
-    dprintf(2, "sandbox-launcher: malformed frame: expected magic \"%s\" and a length\n",
-            FRAME_MAGIC);
-    return -1;
-  }
+  if (n != (ssize_t)sizeof header || memcmp(header, FRAME_MAGIC, 4) != 0)
+    return fail_input(e, "malformed frame: expected magic \"" FRAME_MAGIC "\" and a length",
+                      NULL, -1);
   uint32_t len = (uint32_t)header[4] | (uint32_t)header[5] << 8 | (uint32_t)header[6] << 16 |
                  (uint32_t)header[7] << 24;
   if (len == 0 || len > FRAME_MAX) {
-    dprintf(2, "sandbox-launcher: oversized frame: %u bytes (max %u)\n", len, FRAME_MAX);
-    return -1;
+    snprintf(why_buf, sizeof why_buf, "oversized frame: %u bytes (max %u)", len, FRAME_MAX);
+    return fail_input(e, why_buf, NULL, -1);
   }
   /* Read exactly the frame: what follows on stdin belongs to the target. */
-  if (read_full(fd, frame_buf, len) != (ssize_t)len) {
-    dprintf(2, "sandbox-launcher: malformed frame: truncated\n");
-    return -1;
-  }
-  if (frame_buf[len - 1] != '\0') {
-    dprintf(2, "sandbox-launcher: malformed frame: last token not terminated\n");
-    return -1;
-  }
+  if (read_full(fd, frame_buf, len) != (ssize_t)len)
+    return fail_input(e, "malformed frame: truncated", NULL, -1);
+  if (frame_buf[len - 1] != '\0')
+    return fail_input(e, "malformed frame: last token not terminated", NULL, -1);
   size_t c = 0;
   for (size_t i = 0; i < len;) {
     if (c == TOKENS_MAX) {
-      dprintf(2, "sandbox-launcher: oversized frame: more than %u tokens\n", TOKENS_MAX);
-      return -1;
+      snprintf(why_buf, sizeof why_buf, "oversized frame: more than %u tokens", TOKENS_MAX);
+      return fail_input(e, why_buf, NULL, -1);
     }
     token_ptrs[c++] = &frame_buf[i];
     i += strlen(&frame_buf[i]) + 1;
@@ -122,6 +114,7 @@ enum op_id {
   OP_OVERLAY, OP_OVERLAY_KEEP, OP_REMOUNT_RO, OP_MASK, OP_LANDLOCK, OP_LANDLOCK_PATH,
   OP_LANDLOCK_PATH_TRY,
   OP_COPY_TRY,
+  OP_HOST_DIR,
   OP_HOST_IDS, OP_USERNS_LIMIT, OP_PTY_MAX,
   OP_COUNT
 };
@@ -154,6 +147,7 @@ static const struct op_spec OPS[OP_COUNT] = {
     [OP_REMOUNT_RO] = {"remount-ro", 1, false}, [OP_MASK] = {"mask", 1, false},
     [OP_LANDLOCK] = {"landlock", 3, true},   [OP_LANDLOCK_PATH] = {"landlock-path", 2, false},
     [OP_LANDLOCK_PATH_TRY] = {"landlock-path-try", 2, false},
+    [OP_HOST_DIR] = {"host-dir", 2, false},
     [OP_HOST_IDS] = {"host-ids", 3, true},   [OP_USERNS_LIMIT] = {"userns-limit", 2, false},
     [OP_PTY_MAX] = {"pty-max", 1, true},
 };
@@ -166,12 +160,14 @@ static const char *const USERNS_LIMIT_NAMES[] = {
 };
 
 static int add_mount(struct config *cfg, enum mount_kind kind, int op, const char *src,
-                     const char *dst, const char *name, size_t idx) {
-  if (cfg->n_mounts == MOUNTS_MAX) return bad("too many mounts", name, idx);
-  if (!path_ok(dst)) return bad("destination must be an absolute path without . or ..", name, idx);
+                     const char *dst, const char *name, struct sbx_err *e) {
+  if (cfg->n_mounts == MOUNTS_MAX) return fail_input(e, "too many mounts", name, op);
+  if (!path_ok(dst))
+    return fail_input(e, "destination must be an absolute path without . or ..", name, op);
   if (src && kind != M_SYMLINK && !path_ok(src))
-    return bad("source must be an absolute path without . or ..", name, idx);
-  if (kind == M_SYMLINK && (!src[0] || strlen(src) >= 4096)) return bad("bad symlink target", name, idx);
+    return fail_input(e, "source must be an absolute path without . or ..", name, op);
+  if (kind == M_SYMLINK && (!src[0] || strlen(src) >= 4096))
+    return fail_input(e, "bad symlink target", name, op);
   struct mount_op *m = &cfg->mounts[cfg->n_mounts++];
   memset(m, 0, sizeof *m);
   m->kind = kind;
@@ -184,9 +180,9 @@ static int add_mount(struct config *cfg, enum mount_kind kind, int op, const cha
 
 /* host-ids, userns-limit and pty-max against the rest of the config. With host-ids the maps are
  * the launcher's: the inside ids are those of uid/gid, the outside ones allocated (ids.c). */
-static int check_identity_ops(struct config *cfg, size_t op) {
+static int check_identity_ops(struct config *cfg, int op, struct sbx_err *e) {
   bool userns = cfg->ns_flags & CLONE_NEWUSER;
-  if (cfg->n_userns_limits && !userns) return bad("userns-limit needs", "unshare user", op);
+  if (cfg->n_userns_limits && !userns) return fail_input(e, "userns-limit needs", "unshare user", op);
   if (cfg->pty_max) {
     bool dev = false;
     for (size_t k = 0; k < cfg->n_mounts; k++)
@@ -194,27 +190,29 @@ static int check_identity_ops(struct config *cfg, size_t op) {
         cfg->mounts[k].pty_max = cfg->pty_max;
         dev = true;
       }
-    if (!dev) return bad("pty-max needs", "dev", op);
+    if (!dev) return fail_input(e, "pty-max needs", "dev", op);
   }
   if (!cfg->host_ids_count) return 0;
-  if (cfg->uid_map_set || cfg->gid_map_set) return bad("host-ids replaces", "uid-map and gid-map", op);
+  if (cfg->uid_map_set || cfg->gid_map_set)
+    return fail_input(e, "host-ids replaces", "uid-map and gid-map", op);
   if (!userns) {
     if (cfg->run_uid_set || cfg->run_gid_set)
-      return bad("without a user namespace host-ids replaces", "uid and gid", op);
+      return fail_input(e, "without a user namespace host-ids replaces", "uid and gid", op);
     return 0;
   }
-  if (!cfg->run_uid_set || !cfg->run_gid_set) return bad("host-ids with a user namespace needs", "uid and gid", op);
+  if (!cfg->run_uid_set || !cfg->run_gid_set)
+    return fail_input(e, "host-ids with a user namespace needs", "uid and gid", op);
   cfg->uid_map_set = cfg->gid_map_set = true;
   cfg->uid_inside = cfg->run_uid;
   cfg->gid_inside = cfg->run_gid;
   return 0;
 }
 
-int config_parse(char **t, size_t count, struct config *cfg) {
+int config_parse(char **t, size_t count, struct config *cfg, struct sbx_err *e) {
   /* argv is not capped by frame_read: without this, argv_store/envp_store/op_paths overflow. */
   if (count > TOKENS_MAX) {
-    dprintf(2, "sandbox-launcher: too many tokens: %zu (max %u)\n", count, TOKENS_MAX);
-    return -1;
+    snprintf(why_buf, sizeof why_buf, "too many tokens: %zu (max %u)", count, TOKENS_MAX);
+    return fail_input(e, why_buf, NULL, -1);
   }
   /* Forget the paths of an earlier parse (every op index is below count). */
   memset(op_paths, 0, op_paths_len * sizeof op_paths[0]);
@@ -226,15 +224,14 @@ int config_parse(char **t, size_t count, struct config *cfg) {
   int op = 0;
   for (; i < count; op++) {
     const char *name = t[i];
-    size_t idx = (size_t)op;
     enum op_id id = OP_COUNT;
     for (int k = 0; k < OP_COUNT; k++)
       if (strcmp(OPS[k].name, name) == 0) id = (enum op_id)k;
-    if (id == OP_COUNT) return bad("unknown op", name, idx);
-    if (OPS[id].single && seen[id]) return bad("repeated single-use op", name, idx);
+    if (id == OP_COUNT) return fail_input(e, "unknown op", name, op);
+    if (OPS[id].single && seen[id]) return fail_input(e, "repeated single-use op", name, op);
     seen[id] = true;
     if (OPS[id].arity > 0 && i + OPS[id].arity >= count)
-      return bad("missing arguments for", name, idx);
+      return fail_input(e, "missing arguments for", name, op);
     char *a = OPS[id].arity > 0 ? t[i + 1] : NULL;
     char *b = OPS[id].arity > 1 ? t[i + 2] : NULL;
     char *c = OPS[id].arity > 2 ? t[i + 3] : NULL;
@@ -243,22 +240,23 @@ int config_parse(char **t, size_t count, struct config *cfg) {
     uint64_t v1, v2;
     switch (id) {
     case OP_STATUS:
-      if (!path_ok(a)) return bad("status path must be absolute", name, idx);
+      if (!path_ok(a)) return fail_input(e, "status path must be absolute", name, op);
       cfg->status_path = a;
       break;
     case OP_UNSHARE: {
       unsigned long flag = 0;
       for (size_t k = 0; k < sizeof NS_NAMES / sizeof NS_NAMES[0]; k++)
         if (strcmp(NS_NAMES[k].name, a) == 0) flag = NS_NAMES[k].flag;
-      if (!flag) return bad("unknown namespace (user pid mount uts ipc net cgroup)", name, idx);
-      if (cfg->ns_flags & flag) return bad("repeated namespace", name, idx);
+      if (!flag)
+        return fail_input(e, "unknown namespace (user pid mount uts ipc net cgroup)", name, op);
+      if (cfg->ns_flags & flag) return fail_input(e, "repeated namespace", name, op);
       cfg->ns_flags |= flag;
       break;
     }
     case OP_UID_MAP:
     case OP_GID_MAP:
       if (!parse_u64(a, &v1) || !parse_u64(b, &v2) || v1 >= UINT32_MAX || v2 >= UINT32_MAX)
-        return bad("bad id", name, idx);
+        return fail_input(e, "bad id", name, op);
       if (id == OP_UID_MAP) {
         cfg->uid_map_set = true;
         cfg->uid_inside = (uint32_t)v1;
@@ -271,7 +269,7 @@ int config_parse(char **t, size_t count, struct config *cfg) {
       break;
     case OP_UID:
     case OP_GID:
-      if (!parse_u64(a, &v1) || v1 >= UINT32_MAX) return bad("bad id", name, idx);
+      if (!parse_u64(a, &v1) || v1 >= UINT32_MAX) return fail_input(e, "bad id", name, op);
       if (id == OP_UID) {
         cfg->run_uid_set = true;
         cfg->run_uid = (uint32_t)v1;
@@ -281,7 +279,7 @@ int config_parse(char **t, size_t count, struct config *cfg) {
       }
       break;
     case OP_HOSTNAME:
-      if (!a[0] || strlen(a) > 64) return bad("hostname must be 1-64 bytes", name, idx);
+      if (!a[0] || strlen(a) > 64) return fail_input(e, "hostname must be 1-64 bytes", name, op);
       cfg->hostname = a;
       break;
     case OP_LOOPBACK: cfg->loopback = true; break;
@@ -290,51 +288,52 @@ int config_parse(char **t, size_t count, struct config *cfg) {
     case OP_BIND:
     case OP_RO_BIND_TRY: {
       enum mount_kind k = id == OP_RO_BIND ? M_RO_BIND : id == OP_BIND ? M_BIND : M_RO_BIND_TRY;
-      if (add_mount(cfg, k, op, a, b, name, idx) < 0) return -1;
+      if (add_mount(cfg, k, op, a, b, name, e) < 0) return -1;
       break;
     }
     case OP_TMPFS: {
       unsigned mode;
-      if (!parse_u64(b, &v1)) return bad("bad tmpfs size", name, idx);
-      if (!parse_octal(c, &mode) || mode > 07777) return bad("bad tmpfs mode", name, idx);
-      if (add_mount(cfg, M_TMPFS, op, NULL, a, name, idx) < 0) return -1;
+      if (!parse_u64(b, &v1)) return fail_input(e, "bad tmpfs size", name, op);
+      if (!parse_octal(c, &mode) || mode > 07777) return fail_input(e, "bad tmpfs mode", name, op);
+      if (add_mount(cfg, M_TMPFS, op, NULL, a, name, e) < 0) return -1;
       cfg->mounts[cfg->n_mounts - 1].size = v1;
       cfg->mounts[cfg->n_mounts - 1].mode = mode;
       break;
     }
     case OP_PROC:
     case OP_DEV:
-      if (add_mount(cfg, id == OP_PROC ? M_PROC : M_DEV, op, NULL, a, name, idx) < 0) return -1;
+      if (add_mount(cfg, id == OP_PROC ? M_PROC : M_DEV, op, NULL, a, name, e) < 0) return -1;
       break;
     case OP_SYMLINK:
-      if (add_mount(cfg, M_SYMLINK, op, a, b, name, idx) < 0) return -1;
+      if (add_mount(cfg, M_SYMLINK, op, a, b, name, e) < 0) return -1;
       break;
     case OP_DIR: {
       unsigned mode;
-      if (!parse_octal(b, &mode) || mode > 07777) return bad("bad dir mode", name, idx);
-      if (add_mount(cfg, M_DIR, op, NULL, a, name, idx) < 0) return -1;
+      if (!parse_octal(b, &mode) || mode > 07777) return fail_input(e, "bad dir mode", name, op);
+      if (add_mount(cfg, M_DIR, op, NULL, a, name, e) < 0) return -1;
       cfg->mounts[cfg->n_mounts - 1].mode = mode;
       break;
     }
     case OP_CHDIR:
-      if (!path_ok(a)) return bad("cwd must be an absolute path", name, idx);
+      if (!path_ok(a)) return fail_input(e, "cwd must be an absolute path", name, op);
       cfg->cwd = a;
       op_paths[op] = a;
       break;
     case OP_TIMEOUT:
       if (!parse_u64(a, &v1) || v1 == 0 || v1 > 1000ull * 86400 * 365)
-        return bad("timeout must be 1..31536000000 ms", name, idx);
+        return fail_input(e, "timeout must be 1..31536000000 ms", name, op);
       cfg->timeout_ms = v1;
       break;
     case OP_RLIMIT: {
       int res = -1;
       for (size_t k = 0; k < sizeof RLIMIT_NAMES / sizeof RLIMIT_NAMES[0]; k++)
         if (strcmp(RLIMIT_NAMES[k].name, a) == 0) res = RLIMIT_NAMES[k].resource;
-      if (res < 0) return bad("unknown rlimit resource", name, idx);
+      if (res < 0) return fail_input(e, "unknown rlimit resource", name, op);
       for (size_t k = 0; k < cfg->n_rlimits; k++)
-        if (cfg->rlimits[k].resource == res) return bad("repeated rlimit resource", name, idx);
+        if (cfg->rlimits[k].resource == res)
+          return fail_input(e, "repeated rlimit resource", name, op);
       if (!parse_limit(b, &v1) || !parse_limit(c, &v2) || v1 > v2)
-        return bad("rlimit values must be numbers or inf with soft <= hard", name, idx);
+        return fail_input(e, "rlimit values must be numbers or inf with soft <= hard", name, op);
       cfg->rlimits[cfg->n_rlimits++] = (struct rlimit_op){res, v1, v2};
       break;
     }
@@ -342,10 +341,12 @@ int config_parse(char **t, size_t count, struct config *cfg) {
       size_t len = strlen(a);
       /* bubblewrap's rule: a BPF program is a whole number of 8-byte instructions. */
       if (len == 0 || len % 16 != 0 || len / 2 > sizeof cfg->bpf)
-        return bad("seccomp program must be 1..4096 instructions of 8 bytes, in hex", name, idx);
+        return fail_input(e, "seccomp program must be 1..4096 instructions of 8 bytes, in hex",
+                          name, op);
       for (size_t k = 0; k < len; k += 2) {
         int hi = hexval(a[k]), lo = hexval(a[k + 1]);
-        if (hi < 0 || lo < 0) return bad("seccomp program is not lowercase hex", name, idx);
+        if (hi < 0 || lo < 0)
+          return fail_input(e, "seccomp program is not lowercase hex", name, op);
         cfg->bpf[k / 2] = (unsigned char)(hi << 4 | lo);
       }
       cfg->bpf_len = len / 2;
@@ -354,47 +355,51 @@ int config_parse(char **t, size_t count, struct config *cfg) {
     case OP_SECCOMP_NOTIFY:
       if (strcmp(a, "kill") == 0) cfg->seccomp_notify = SECCOMP_NOTIFY_KILL;
       else if (strcmp(a, "errno") == 0) cfg->seccomp_notify = SECCOMP_NOTIFY_ERRNO;
-      else return bad("seccomp-notify action must be kill or errno", name, idx);
+      else return fail_input(e, "seccomp-notify action must be kill or errno", name, op);
       break;
     case OP_ENV:
-      if (!strchr(a, '=') || a[0] == '=') return bad("env must be KEY=VALUE", name, idx);
+      if (!strchr(a, '=') || a[0] == '=') return fail_input(e, "env must be KEY=VALUE", name, op);
       envp_store[cfg->envc++] = a;
       break;
     case OP_ARG: argv_store[cfg->argc++] = a; break;
     case OP_OVERLAY:
-      if (!parse_u64(c, &v1)) return bad("bad overlay tmpfs size", name, idx);
-      if (add_mount(cfg, M_OVERLAY, op, a, b, name, idx) < 0) return -1;
+      if (!parse_u64(c, &v1)) return fail_input(e, "bad overlay tmpfs size", name, op);
+      if (add_mount(cfg, M_OVERLAY, op, a, b, name, e) < 0) return -1;
       cfg->mounts[cfg->n_mounts - 1].size = v1;
       break;
     case OP_OVERLAY_KEEP:
-      if (!path_ok(b) || !path_ok(c)) return bad("overlay upper and work dirs must be absolute paths", name, idx);
-      if (add_mount(cfg, M_OVERLAY, op, a, d, name, idx) < 0) return -1;
+      if (!path_ok(b) || !path_ok(c))
+        return fail_input(e, "overlay upper and work dirs must be absolute paths", name, op);
+      if (add_mount(cfg, M_OVERLAY, op, a, d, name, e) < 0) return -1;
       cfg->mounts[cfg->n_mounts - 1].upper = b;
       cfg->mounts[cfg->n_mounts - 1].work = c;
       break;
     case OP_REMOUNT_RO:
     case OP_MASK:
-      if (add_mount(cfg, id == OP_MASK ? M_MASK : M_REMOUNT_RO, op, NULL, a, name, idx) < 0) return -1;
+      if (add_mount(cfg, id == OP_MASK ? M_MASK : M_REMOUNT_RO, op, NULL, a, name, e) < 0) return -1;
       break;
     case OP_LANDLOCK:
       if (!parse_u64(a, &cfg->landlock_fs) || !parse_u64(b, &cfg->landlock_net) ||
           !parse_u64(c, &cfg->landlock_scope) ||
           !(cfg->landlock_fs | cfg->landlock_net | cfg->landlock_scope))
-        return bad("landlock needs FS NET SCOPE bitmasks, not all 0", name, idx);
+        return fail_input(e, "landlock needs FS NET SCOPE bitmasks, not all 0", name, op);
       cfg->landlock = true;
       break;
     case OP_LANDLOCK_PATH:
     case OP_LANDLOCK_PATH_TRY: {
-      if (cfg->n_landlock_rules == LANDLOCK_RULES_MAX) return bad("too many landlock rules", name, idx);
-      if (!path_ok(a)) return bad("landlock path must be absolute, without . or ..", name, idx);
-      if (!parse_u64(b, &v1) || v1 == 0) return bad("landlock rights must be a non-zero bitmask", name, idx);
+      if (cfg->n_landlock_rules == LANDLOCK_RULES_MAX)
+        return fail_input(e, "too many landlock rules", name, op);
+      if (!path_ok(a))
+        return fail_input(e, "landlock path must be absolute, without . or ..", name, op);
+      if (!parse_u64(b, &v1) || v1 == 0)
+        return fail_input(e, "landlock rights must be a non-zero bitmask", name, op);
       struct landlock_rule *r = &cfg->landlock_rules[cfg->n_landlock_rules++];
       *r = (struct landlock_rule){a, v1, id == OP_LANDLOCK_PATH_TRY, op};
       op_paths[op] = a;
       break;
     }
     case OP_EXEC:
-      if (!a[0]) return bad("empty program", name, idx);
+      if (!a[0]) return fail_input(e, "empty program", name, op);
       cfg->exec = a;
       cfg->exec_op = op;
       op_paths[op] = a;
@@ -402,11 +407,12 @@ int config_parse(char **t, size_t count, struct config *cfg) {
     case OP_CGROUP_NAME:
       if (!a[0] || strlen(a) > 128 || strspn(a, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") != strlen(a) ||
           a[0] == '.')
-        return bad("cgroup name must be 1-128 of A-Z a-z 0-9 _ . - (not starting with .)", name, idx);
+        return fail_input(e, "cgroup name must be 1-128 of A-Z a-z 0-9 _ . - (not starting with .)",
+                          name, op);
       cfg->cgroup_name = a;
       break;
     case OP_CGROUP_V2:
-      if (!path_ok(a)) return bad("cgroup parent must be an absolute path", name, idx);
+      if (!path_ok(a)) return fail_input(e, "cgroup parent must be an absolute path", name, op);
       cfg->cgroup_v2_parent = a;
       cfg->cgroup_v2_op = op;
       op_paths[op] = a;
@@ -415,11 +421,14 @@ int config_parse(char **t, size_t count, struct config *cfg) {
       static const char *const ctls[] = {"memory", "pids", "cpu", "cpuacct"};
       bool known = false;
       for (size_t k = 0; k < sizeof ctls / sizeof ctls[0]; k++) known |= strcmp(ctls[k], a) == 0;
-      if (!known) return bad("cgroup-v1 controller must be memory, pids, cpu or cpuacct", name, idx);
+      if (!known)
+        return fail_input(e, "cgroup-v1 controller must be memory, pids, cpu or cpuacct", name, op);
       for (size_t k = 0; k < cfg->n_cgroup_v1; k++)
-        if (strcmp(cfg->cgroup_v1[k].controller, a) == 0) return bad("repeated cgroup-v1 controller", name, idx);
-      if (!path_ok(b)) return bad("cgroup parent must be an absolute path", name, idx);
-      if (cfg->n_cgroup_v1 == CGROUP_V1_MAX) return bad("too many cgroup-v1 hierarchies", name, idx);
+        if (strcmp(cfg->cgroup_v1[k].controller, a) == 0)
+          return fail_input(e, "repeated cgroup-v1 controller", name, op);
+      if (!path_ok(b)) return fail_input(e, "cgroup parent must be an absolute path", name, op);
+      if (cfg->n_cgroup_v1 == CGROUP_V1_MAX)
+        return fail_input(e, "too many cgroup-v1 hierarchies", name, op);
       cfg->cgroup_v1[cfg->n_cgroup_v1].controller = a;
       cfg->cgroup_v1[cfg->n_cgroup_v1].parent = b;
       cfg->cgroup_v1[cfg->n_cgroup_v1].op = op;
@@ -428,12 +437,14 @@ int config_parse(char **t, size_t count, struct config *cfg) {
       break;
     }
     case OP_MEMORY_MAX:
-      if (!parse_u64(a, &v1) || v1 < 4096) return bad("memory-max must be >= 4096 bytes", name, idx);
+      if (!parse_u64(a, &v1) || v1 < 4096)
+        return fail_input(e, "memory-max must be >= 4096 bytes", name, op);
       cfg->limits.memory_max = v1;
       cfg->limits.memory_op = op;
       break;
     case OP_PIDS_MAX:
-      if (!parse_u64(a, &v1) || v1 == 0 || v1 > 4194304) return bad("pids-max must be 1..4194304", name, idx);
+      if (!parse_u64(a, &v1) || v1 == 0 || v1 > 4194304)
+        return fail_input(e, "pids-max must be 1..4194304", name, op);
       cfg->limits.pids_max = v1;
       cfg->limits.pids_op = op;
       break;
@@ -441,20 +452,30 @@ int config_parse(char **t, size_t count, struct config *cfg) {
       /* cgroup bounds: period 1 ms..1 s, quota >= 1 ms */
       if (!parse_u64(a, &v1) || !parse_u64(b, &v2) || v1 < 1000 || v2 < 1000 || v2 > 1000000 ||
           v1 > 1000000ull * 1000000)
-        return bad("cpu-max needs quota >= 1000 us and period 1000..1000000 us", name, idx);
+        return fail_input(e, "cpu-max needs quota >= 1000 us and period 1000..1000000 us",
+                          name, op);
       cfg->limits.cpu_quota = v1;
       cfg->limits.cpu_period = v2;
       cfg->limits.cpu_op = op;
       break;
     case OP_COPY_TRY:
-      if (add_mount(cfg, M_COPY_TRY, op, a, b, name, idx) < 0) return -1;
+      if (add_mount(cfg, M_COPY_TRY, op, a, b, name, e) < 0) return -1;
       break;
+    case OP_HOST_DIR: {
+      unsigned mode;
+      if (!path_ok(a)) return fail_input(e, "host dir must be an absolute path without . or ..", name, op);
+      if (!parse_octal(b, &mode) || mode > 0777) return fail_input(e, "bad host dir mode (0..777)", name, op);
+      if (cfg->n_host_dirs == MOUNTS_MAX) return fail_input(e, "too many host dirs", name, op);
+      cfg->host_dirs[cfg->n_host_dirs++] = (struct host_dir){a, mode, op};
+      op_paths[op] = a;
+      break;
+    }
     case OP_HOST_IDS: {
       uint64_t n;
       /* Never id 0 (host root), never (uid_t)-1. */
       if (!parse_u64(a, &v1) || !parse_u64(b, &v2) || !parse_u64(c, &n) || v1 == 0 || v2 == 0 ||
           n == 0 || v1 + n > UINT32_MAX || v2 + n > UINT32_MAX)
-        return bad("host-ids needs UID_START GID_START COUNT, ids 1..4294967294", name, idx);
+        return fail_input(e, "host-ids needs UID_START GID_START COUNT, ids 1..4294967294", name, op);
       cfg->host_uid_start = (uint32_t)v1;
       cfg->host_gid_start = (uint32_t)v2;
       cfg->host_ids_count = (uint32_t)n;
@@ -465,50 +486,69 @@ int config_parse(char **t, size_t count, struct config *cfg) {
       const char *known = NULL;
       for (size_t k = 0; k < sizeof USERNS_LIMIT_NAMES / sizeof USERNS_LIMIT_NAMES[0]; k++)
         if (strcmp(USERNS_LIMIT_NAMES[k], a) == 0) known = USERNS_LIMIT_NAMES[k];
-      if (!known) return bad("unknown userns-limit (a max_* entry of /proc/sys/user)", name, idx);
+      if (!known) return fail_input(e, "unknown userns-limit (a max_* entry of /proc/sys/user)", name, op);
       for (size_t k = 0; k < cfg->n_userns_limits; k++)
-        if (cfg->userns_limits[k].name == known) return bad("repeated userns-limit", name, idx);
-      if (!parse_u64(b, &v1) || v1 > INT32_MAX) return bad("userns-limit must be 0..2147483647", name, idx);
+        if (cfg->userns_limits[k].name == known) return fail_input(e, "repeated userns-limit", name, op);
+      if (!parse_u64(b, &v1) || v1 > INT32_MAX)
+        return fail_input(e, "userns-limit must be 0..2147483647", name, op);
       cfg->userns_limits[cfg->n_userns_limits++] = (struct userns_limit){known, v1, op};
       break;
     }
     case OP_PTY_MAX:
-      if (!parse_u64(a, &v1) || v1 == 0 || v1 > (1u << 20)) return bad("pty-max must be 1..1048576", name, idx);
+      if (!parse_u64(a, &v1) || v1 == 0 || v1 > (1u << 20))
+        return fail_input(e, "pty-max must be 1..1048576", name, op);
       cfg->pty_max = v1;
       break;
     case OP_COUNT: break;
     }
   }
-  if (!cfg->exec) return bad("missing required op", "exec", (size_t)op);
-  if (!cfg->status_path) return bad("missing required op", "status", (size_t)op);
+  if (!cfg->exec) return fail_input(e, "missing required op", "exec", op);
+  if (!cfg->status_path) return fail_input(e, "missing required op", "status", op);
   if (cfg->argc == 0) argv_store[cfg->argc++] = (char *)cfg->exec;
   argv_store[cfg->argc] = NULL;
   envp_store[cfg->envc] = NULL;
   cfg->argv = argv_store;
   cfg->envp = envp_store;
   if ((cfg->uid_map_set || cfg->gid_map_set) && !(cfg->ns_flags & CLONE_NEWUSER))
-    return bad("id maps need", "unshare user", (size_t)op);
-  if (cfg->n_mounts && !cfg->newroot) return bad("mounts need", "newroot", (size_t)op);
-  if (cfg->newroot && !(cfg->ns_flags & CLONE_NEWNS)) return bad("newroot needs", "unshare mount", (size_t)op);
-  if (cfg->hostname && !(cfg->ns_flags & CLONE_NEWUTS)) return bad("hostname needs", "unshare uts", (size_t)op);
-  if (cfg->loopback && !(cfg->ns_flags & CLONE_NEWNET)) return bad("loopback needs", "unshare net", (size_t)op);
-  if (cfg->seccomp_notify && !cfg->bpf_len) return bad("seccomp-notify needs", "seccomp", (size_t)op);
+    return fail_input(e, "id maps need", "unshare user", op);
+  if (cfg->n_mounts && !cfg->newroot) return fail_input(e, "mounts need", "newroot", op);
+  if (cfg->n_host_dirs && !cfg->newroot) return fail_input(e, "host dirs need", "newroot", op);
+  if (cfg->newroot && !(cfg->ns_flags & CLONE_NEWNS))
+    return fail_input(e, "newroot needs", "unshare mount", op);
+  if (cfg->hostname && !(cfg->ns_flags & CLONE_NEWUTS))
+    return fail_input(e, "hostname needs", "unshare uts", op);
+  if (cfg->loopback && !(cfg->ns_flags & CLONE_NEWNET))
+    return fail_input(e, "loopback needs", "unshare net", op);
+  if (cfg->seccomp_notify && !cfg->bpf_len)
+    return fail_input(e, "seccomp-notify needs", "seccomp", op);
   for (size_t k = 0; k < cfg->n_landlock_rules; k++) {
-    if (!cfg->landlock) return bad("landlock rules need", "landlock", (size_t)cfg->landlock_rules[k].op);
+    if (!cfg->landlock)
+      return fail_input(e, "landlock rules need", "landlock", cfg->landlock_rules[k].op);
     if (cfg->landlock_rules[k].rights & ~cfg->landlock_fs)
-      return bad("landlock rule grants rights the ruleset does not handle", "landlock-path",
-                 (size_t)cfg->landlock_rules[k].op);
+      return fail_input(e, "landlock rule grants rights the ruleset does not handle",
+                        "landlock-path",
+                 cfg->landlock_rules[k].op);
   }
-  if (cfg->cgroup_v2_parent && cfg->n_cgroup_v1) return bad("cgroup v1 and v2 are exclusive", "cgroup-v2", (size_t)op);
+  if (cfg->cgroup_v2_parent && cfg->n_cgroup_v1)
+    return fail_input(e, "cgroup v1 and v2 are exclusive", "cgroup-v2", op);
   bool have_cgroup = cfg->cgroup_v2_parent || cfg->n_cgroup_v1;
-  if (have_cgroup != (cfg->cgroup_name != NULL)) return bad("a cgroup needs both a parent and", "cgroup-name", (size_t)op);
+  if (have_cgroup != (cfg->cgroup_name != NULL))
+    return fail_input(e, "a cgroup needs both a parent and", "cgroup-name", op);
   if ((cfg->limits.memory_max || cfg->limits.pids_max || cfg->limits.cpu_quota) && !have_cgroup)
-    return bad("cgroup limits need", "cgroup-v2 or cgroup-v1", (size_t)op);
-  return check_identity_ops(cfg, (size_t)op);
+    return fail_input(e, "cgroup limits need", "cgroup-v2 or cgroup-v1", op);
+  return check_identity_ops(cfg, op, e);
 }
 
 const char *config_op_path(const struct config *cfg, int op) {
   (void)cfg;
   if (op < 0 || (size_t)op >= op_paths_len) return NULL;
   return op_paths[op];
+}
+
+const char *config_err_path(const struct config *cfg, const struct sbx_err *e) {
+  if (e->path) return e->path;
+  if (e->step == STEP_BIND)
+    for (size_t i = 0; i < cfg->n_mounts; i++)
+      if (cfg->mounts[i].op == e->op && cfg->mounts[i].src) return cfg->mounts[i].src;
+  return config_op_path(cfg, e->op);
 }

@@ -33,6 +33,15 @@ struct mount_op {
   uint64_t pty_max;         /* dev: the devpts instance's max= (pty-max), 0 = kernel default */
 };
 
+/* A host directory made before the sandbox starts (an overlay's upper or work dir): created when
+ * missing, owned by the ids the sandbox maps to, with this mode; an existing one must be a real
+ * directory (launcher/hostpath.c). */
+struct host_dir {
+  const char *path;
+  unsigned mode;
+  int op;
+};
+
 /* Landlock: handled rights (decimal bitmasks computed by TypeScript for the kernel's ABI) and
  * path rules, applied by the target after no_new_privs (launcher/landlock.c). */
 #define LANDLOCK_RULES_MAX 1024
@@ -53,7 +62,7 @@ struct cgroup_limits {
   int memory_op, pids_op, cpu_op;
 };
 
-#define CGROUP_V1_MAX 8
+#define CGROUP_V1_MAX 8 /* also the most cgroup dirs a run has (v2: one) */
 
 /* userns-limit: /proc/sys/user/max_<name> of the sandbox's user namespace (budget.c). */
 struct userns_limit {
@@ -74,6 +83,8 @@ struct config {
   bool newroot;
   struct mount_op mounts[MOUNTS_MAX];
   size_t n_mounts;
+  struct host_dir host_dirs[MOUNTS_MAX];
+  size_t n_host_dirs;
   bool landlock;
   uint64_t landlock_fs, landlock_net, landlock_scope;
   struct landlock_rule landlock_rules[LANDLOCK_RULES_MAX];
@@ -116,13 +127,18 @@ struct config {
   uint64_t pty_max; /* pty-max: the devpts instance's max=, 0 = not set */
 };
 
-/* Reads one frame from fd into static storage and returns its tokens (NULL-terminated
- * array) and their count; prints a message and returns -1 on a malformed frame. */
-int frame_read(int fd, char ***tokens, size_t *count);
+struct sbx_err;
 
-/* Parses tokens into cfg. On error prints "sandbox-launcher: ..." naming the op and returns -1.
- * argv/envp point into a static array sized TOKENS_MAX. */
-int config_parse(char **tokens, size_t count, struct config *cfg);
+/* Reads one frame from fd into static storage and returns its tokens (NULL-terminated
+ * array) and their count; -1 with a refusal in *e (util.h) on a malformed frame. */
+int frame_read(int fd, char ***tokens, size_t *count, struct sbx_err *e);
+
+/* Parses tokens into cfg; -1 with a refusal in *e naming the op and why. argv/envp point into a
+ * static array sized TOKENS_MAX. */
+int config_parse(char **tokens, size_t count, struct config *cfg, struct sbx_err *e);
 
 /* The path an op refers to (for error messages), or NULL. */
 const char *config_op_path(const struct config *cfg, int op);
+/* The path an error was about, for its message: the one the failure recorded; for a bind, its
+ * source (the host path that could not be opened or attached); else what the op names. */
+const char *config_err_path(const struct config *cfg, const struct sbx_err *e);

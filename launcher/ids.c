@@ -15,17 +15,17 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
-#include <linux/openat2.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/fsuid.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "hostpath.h"
 
 /* The state dir, created when missing; refused unless it is a real root-owned directory that
  * no one else can enter (someone who could would control the lock file). */
@@ -64,25 +64,25 @@ static int lock_byte(int fd, uint64_t offset, short type) {
   return fcntl(fd, F_OFD_SETLK, &fl);
 }
 
-/* Kept overlay changes (overlay-keep): the upper and work dirs become the run's own, so that it
- * can write there; what earlier runs wrote keeps their ids (readable, not writable, by this one).
- * Only a directory reached without any symlink (a sandbox that can write a parent must not
- * redirect this chown) and owned by root (as the library creates it) or by an id of the range
- * (an earlier run) is changed. */
-static int own_kept_dirs(const struct config *cfg, struct sbx_err *e) {
+int ids_own_kept_dirs(const struct config *cfg, const struct host_ids *ids, struct sbx_err *e) {
+  if (!ids->allocated) return 0;
+  int root cleanup_fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (root < 0) return fail(e, STEP_HOST_IDS, cfg->host_ids_op);
   for (size_t i = 0; i < cfg->n_mounts; i++) {
     const struct mount_op *m = &cfg->mounts[i];
     const char *dirs[2] = {m->upper, m->work};
     for (int k = 0; k < 2 && m->kind == M_OVERLAY && m->upper; k++) {
-      struct open_how how = {.flags = O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC,
-                             .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
-      int fd cleanup_fd = (int)syscall(SYS_openat2, AT_FDCWD, dirs[k], &how, sizeof how);
+      int fd cleanup_fd = hostpath_open(root, m, dirs[k], O_PATH | O_DIRECTORY);
       struct stat st;
-      if (fd < 0 || fstat(fd, &st) < 0) return fail(e, STEP_HOST_IDS, m->op);
-      if (st.st_uid != 0 && st.st_uid - cfg->host_uid_start >= cfg->host_ids_count)
-        return fail_errno(e, STEP_HOST_IDS, m->op, EPERM);
-      if (fchownat(fd, "", cfg->uid_outside, cfg->gid_outside, AT_EMPTY_PATH) < 0)
-        return fail(e, STEP_HOST_IDS, m->op);
+      int err = fd < 0 || fstat(fd, &st) < 0 ? errno
+                : st.st_uid != 0 && st.st_uid - cfg->host_uid_start >= cfg->host_ids_count ? EPERM
+                : fchownat(fd, "", cfg->uid_outside, cfg->gid_outside, AT_EMPTY_PATH) < 0 ? errno
+                : 0;
+      if (err) {
+        fail_errno(e, STEP_HOST_IDS, m->op, err);
+        e->path = dirs[k];
+        return -1;
+      }
     }
   }
   return 0;
@@ -132,15 +132,11 @@ static int allocate(struct config *cfg, struct host_ids *ids, struct sbx_err *e)
 }
 
 int ids_prepare(struct config *cfg, struct host_ids *ids, struct sbx_err *e) {
-  ids->lock_fd = -1;
-  ids->allocated = false;
-  ids->ppid = 0;
   /* A root caller's groups never reach the sandbox. An unprivileged caller cannot drop its own
    * (EPERM, and in the user namespace it maps itself setgroups must be denied): they stay, shown
    * inside as the overflow gid, confined like every other access by the mounts and Landlock. */
   if (setgroups(0, NULL) < 0 && errno != EPERM) return fail(e, STEP_SETGID, -1);
-  if (cfg->host_ids_count && (allocate(cfg, ids, e) < 0 || own_kept_dirs(cfg, e) < 0)) return -1;
-  return 0;
+  return cfg->host_ids_count ? allocate(cfg, ids, e) : 0;
 }
 
 int ids_owner_enter(const struct config *cfg, struct host_ids *ids, struct sbx_err *e) {

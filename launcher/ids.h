@@ -19,14 +19,22 @@ struct host_ids {
   bool allocated; /* cfg->uid_outside/gid_outside hold the allocated pair */
   pid_t ppid;     /* the monitor's parent, while the monitor runs as the namespace owner */
 };
+#define HOST_IDS_NONE {.lock_fd = -1, .allocated = false, .ppid = 0}
 
 /* Parent, before clone. Drops the caller's supplementary groups when the launcher may (a root
  * caller), then with `host-ids` allocates a free uid/gid pair (random start, one byte-range lock
  * each in SBX_STATE_DIR/SBX_HOST_IDS_LOCK) and stores it in cfg: the outside ids of the maps with
  * a user namespace, the ids the target runs as without one (cfg->uid_outside/gid_outside hold it
- * either way). Kept overlay upper/work dirs are handed to the pair. EUSERS: every id of the range
- * is in use. */
+ * either way). EUSERS: every id of the range is in use. */
 int ids_prepare(struct config *cfg, struct host_ids *ids, struct sbx_err *e);
+
+/* After hostpath_prepare (which made missing overlay upper/work dirs, owned by the pair): kept
+ * overlay upper/work dirs become the run's, so it can write there; what earlier runs wrote keeps
+ * their ids (readable, not writable, by this one). Each is opened as hostpath_prepare resolved it
+ * (no link a sandbox could have planted redirects this chown), and only one owned by root or by
+ * an id of the range (an earlier run) is changed: else EPERM. A failure names the dir (e->path).
+ * Does nothing without an allocated pair. */
+int ids_own_kept_dirs(const struct config *cfg, const struct host_ids *ids, struct sbx_err *e);
 
 /* Around clone: with an allocated pair and a new user namespace, the monitor's effective uid is
  * that uid while clone runs (its filesystem uid stays 0), so the namespace is owned by it and

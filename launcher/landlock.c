@@ -27,8 +27,9 @@ struct ll_path_beneath_attr {
 /* EXECUTE, WRITE_FILE, READ_FILE, TRUNCATE (ABI 3), IOCTL_DEV (ABI 5). */
 #define LL_FILE_RIGHTS ((1ull << 0) | (1ull << 1) | (1ull << 2) | (1ull << 14) | (1ull << 15))
 
-static int add_rule(int ruleset, const struct landlock_rule *r, struct sbx_err *e) {
-  int fd cleanup_fd = open(r->path, O_PATH | O_CLOEXEC);
+static int add_rule(int ruleset, const struct landlock_rule *r, landlock_opener open_path,
+                    struct sbx_err *e) {
+  int fd cleanup_fd = open_path ? open_path(r->path) : open(r->path, O_PATH | O_CLOEXEC);
   if (fd < 0) {
     if (r->optional && (errno == ENOENT || errno == ENOTDIR)) return 0;
     return fail(e, STEP_LANDLOCK, r->op);
@@ -43,7 +44,7 @@ static int add_rule(int ruleset, const struct landlock_rule *r, struct sbx_err *
   return 0;
 }
 
-int landlock_apply(const struct config *cfg, struct sbx_err *e) {
+int landlock_apply(const struct config *cfg, landlock_opener open_path, struct sbx_err *e) {
   if (!cfg->landlock) return 0;
   struct ll_ruleset_attr attr = {cfg->landlock_fs, cfg->landlock_net, cfg->landlock_scope};
   /* The smallest struct that carries what is asked: older kernels refuse bigger ones only when
@@ -54,7 +55,7 @@ int landlock_apply(const struct config *cfg, struct sbx_err *e) {
   int ruleset cleanup_fd = (int)syscall(SYS_landlock_create_ruleset, &attr, size, 0);
   if (ruleset < 0) return fail(e, STEP_LANDLOCK, -1);
   for (size_t i = 0; i < cfg->n_landlock_rules; i++)
-    if (add_rule(ruleset, &cfg->landlock_rules[i], e) < 0) return -1;
+    if (add_rule(ruleset, &cfg->landlock_rules[i], open_path, e) < 0) return -1;
   /* Needs no_new_privs (set just before) or CAP_SYS_ADMIN. */
   if (syscall(SYS_landlock_restrict_self, ruleset, 0) < 0) return fail(e, STEP_LANDLOCK, -1);
   return 0;

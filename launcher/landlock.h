@@ -4,6 +4,10 @@
 #include "config.h"
 #include "util.h"
 
-/* Creates the ruleset cfg asks for, adds its path rules and restricts the calling thread. Does
- * nothing without a `landlock` op. */
-int landlock_apply(const struct config *cfg, struct sbx_err *e);
+/* Opens a rule's path as an O_PATH fd, or -1 with errno. */
+typedef int (*landlock_opener)(const char *path);
+
+/* Creates the ruleset cfg asks for, adds its path rules (each opened with open_path, or plain
+ * open() when it is NULL) and restricts the calling thread. Does nothing without a `landlock`
+ * op. */
+int landlock_apply(const struct config *cfg, landlock_opener open_path, struct sbx_err *e);

@@ -1,146 +1,167 @@
-/* main.c — sandbox-launcher: the monitor. Reads one config (framed on stdin, or as argv),
- * clones init into new namespaces, maps ids, releases it, then enforces the wall clock, forwards
- * signals, reaps, and writes the status records. The whole order is readable in main(). */
+/* main.c — sandbox-launcher: the monitor's setup. Reads one config (framed on stdin, or as argv),
+ * clones init into new namespaces, maps ids, releases it, then hands over to monitor.c, which
+ * enforces the wall clock, forwards signals, reaps, and writes the exit record. The whole order
+ * is readable in main(). */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/sched.h>
-#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "abi.h"
 #include "cgroup.h"
 #include "child.h"
 #include "config.h"
 #include "features.h"
+#include "hostpath.h"
 #include "ids.h"
+#include "monitor.h"
 #include "ns.h"
 #include "proctitle.h"
-#include "seccomp.h"
 #include "status.h"
 #include "util.h"
 
-/* The monitor's own control signal: "kill the sandbox now and report". Everything else in
- * FORWARDED is passed on to the target through init. */
-#define SIG_KILL_SANDBOX SIGPWR
-
 static struct config cfg;
+/* The run's host identity (ids.c): its locks are held until the monitor exits. */
+static struct host_ids ids = HOST_IDS_NONE;
 
-static uint64_t now_us(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+/* The one place the monitor turns an error into an exit: init (if any) is killed before it ran a
+ * single step of its own, the cgroup removed, the failure printed and recorded. Nothing
+ * half-built keeps running. */
+static int setup_failed(struct monitor *m, const struct sbx_err *e) {
+  if (m->init > 0) {
+    kill(m->init, SIGKILL);
+    waitpid(m->init, NULL, 0);
+  }
+  struct cgroup_usage unused;
+  cgroup_finish(&m->cg, &unused);
+  report_err(e, config_err_path(&cfg, e));
+  status_error(m->status_fd, e);
+  return EXIT_SETUP;
 }
 
-static uint64_t tv_us(struct timeval tv) { return (uint64_t)tv.tv_sec * 1000000u + (uint64_t)tv.tv_usec; }
+/* Deno leaks some of its own fds into children: close everything but stdio. */
+static int close_inherited_fds(struct sbx_err *e) {
+  return close_fds(3, ~0U, false) < 0 ? fail(e, STEP_CLOSE_FDS, -1) : 0;
+}
 
-static pid_t clone_child(int *pidfd, int cgroup_fd, struct sbx_err *e) {
+static int read_config(int argc, char **argv, struct sbx_err *e) {
+  char **tokens = argv + 1;
+  size_t count = (size_t)argc - 1;
+  if (argc == 1 && frame_read(0, &tokens, &count, e) < 0) return -1;
+  return config_parse(tokens, count, &cfg, e);
+}
+
+static int open_status(struct monitor *m, struct sbx_err *e) {
+  m->status_fd = status_open(cfg.status_path);
+  return m->status_fd < 0 ? fail_path(e, STEP_STATUS, cfg.status_path) : 0;
+}
+
+/* Signals arrive through a signalfd, the wall clock through a timerfd; init talks back on a
+ * socket and waits on a pipe. Signals are blocked before clone, so none is lost to init. */
+static int open_channels(struct monitor *m, struct sbx_err *e) {
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset_forwarded(&sigs);
+  sigaddset(&sigs, SIGCHLD);
+  sigaddset(&sigs, SIG_KILL_SANDBOX);
+  sigaddset(&sigs, SIGPIPE);
+  if (sigprocmask(SIG_BLOCK, &sigs, NULL) < 0) return fail(e, STEP_SIGNALS, -1);
+  int sync_pipe[2], sock[2];
+  if (pipe2(sync_pipe, O_CLOEXEC) < 0 ||
+      socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sock) < 0)
+    return fail(e, STEP_PIPE, -1);
+  m->sync_fd = sync_pipe[1];
+  m->report_fd = sock[0];
+  m->init_sync_fd = sync_pipe[0];
+  m->init_report_fd = sock[1];
+  m->signal_fd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
+  m->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+  if (m->signal_fd < 0 || m->timer_fd < 0) return fail(e, STEP_SIGNALS, -1);
+  return 0;
+}
+
+/* Before anything exists for the sandbox: no caller groups, and for a root caller a host uid/gid
+ * pair of the run's own, recorded at once (overlay dirs made next are handed to it). */
+static int take_host_ids(struct monitor *m, struct sbx_err *e) {
+  if (ids_prepare(&cfg, &ids, e) < 0) return -1;
+  if (ids.allocated) status_host_ids(m->status_fd, cfg.uid_outside, cfg.gid_outside);
+  return 0;
+}
+
+/* Host paths are resolved, and overlay dirs made, with the host's real owners in view and before
+ * any process of the sandbox exists (hostpath.c). A failure also records the host path and the
+ * refused link, if any. */
+static int prepare_host_paths(struct monitor *m, struct sbx_err *e) {
+  if (hostpath_prepare(&cfg, e) == 0) return 0;
+  status_host_path(m->status_fd, e->path, hostpath_refused_link());
+  return -1;
+}
+
+/* Kept overlay dirs (made, or left by an earlier run) become this run's (ids.c). A failure also
+ * records the dir. */
+static int own_kept_dirs(struct monitor *m, struct sbx_err *e) {
+  if (ids_own_kept_dirs(&cfg, &ids, e) == 0) return 0;
+  status_host_path(m->status_fd, e->path, NULL);
+  return -1;
+}
+
+/* clone3 into the new namespaces (and, on v2, straight into the cgroup: no window before the
+ * limits apply). The child runs init, which waits for release on the sync pipe. With a host id
+ * pair of its own, the run's uid is the monitor's effective uid while clone runs, so it owns the
+ * new user namespace and its per-user budgets are charged to it (ids.c). */
+static int clone_init(struct monitor *m, struct sbx_err *e) {
+  /* v1 places init after clone: init creates its cgroup namespace itself once inside (else the
+   * sandbox would see the path of the launcher's cgroup). */
+  cfg.late_cgroupns = cgroup_joins_after_clone(&m->cg) && (cfg.ns_flags & CLONE_NEWCGROUP);
   struct clone_args args;
   memset(&args, 0, sizeof args);
   args.flags = (cfg.ns_flags & ~(cfg.late_cgroupns ? (unsigned long)CLONE_NEWCGROUP : 0)) | CLONE_PIDFD;
-  args.pidfd = (uint64_t)(uintptr_t)pidfd;
+  args.pidfd = (uint64_t)(uintptr_t)&m->pidfd;
   args.exit_signal = SIGCHLD;
+  int cgroup_fd = cgroup_clone_fd(&m->cg);
   if (cgroup_fd >= 0) {
-    /* v2: the child starts inside its cgroup — no window before the limits apply. */
     args.flags |= CLONE_INTO_CGROUP;
     args.cgroup = (uint64_t)cgroup_fd;
   }
+  m->start_us = now_us();
+  if (ids_owner_enter(&cfg, &ids, e) < 0) return -1;
   long pid = syscall(SYS_clone3, &args, sizeof args);
-  if (pid < 0) return fail(e, STEP_CLONE, -1);
-  return (pid_t)pid;
-}
-
-/* clone as the owner of the new user namespace: the run's own host uid when it has one (ids.c). */
-static pid_t clone_as_owner(struct host_ids *ids, int *pidfd, int cgroup_fd, struct sbx_err *e) {
-  if (ids_owner_enter(&cfg, ids, e) < 0) return -1;
-  pid_t child = clone_child(pidfd, cgroup_fd, e);
-  if (child == 0) return 0;
-  struct sbx_err le = {0, 0, -1};
-  if (ids_owner_leave(ids, &le) < 0) {
-    if (child > 0) {
-      kill(child, SIGKILL);
-      waitpid(child, NULL, 0);
-    }
-    *e = le;
-    return -1;
+  if (pid == 0) {
+    close(m->sync_fd);
+    close(m->report_fd);
+    child_main(&cfg, m->init_sync_fd, m->init_report_fd);
   }
-  return child;
+  int clone_errno = errno;
+  if (pid > 0) m->init = (pid_t)pid;
+  /* Root again; a failure here is setup_failed's like any other (init, if any, is killed). */
+  if (ids_owner_leave(&ids, e) < 0) return -1;
+  if (pid < 0) return fail_errno(e, STEP_CLONE, -1, clone_errno);
+  close(m->init_sync_fd);
+  close(m->init_report_fd);
+  return 0;
 }
 
-/* A step of the monitor's own setup failed: the child (if any) is killed before it ran a single
- * step, the cgroup is removed, the failure reported. Nothing half-built keeps running. */
-static int abort_setup(pid_t child, struct cgroup_state *cg, const struct sbx_err *e, int status_fd) {
-  if (child > 0) {
-    kill(child, SIGKILL);
-    waitpid(child, NULL, 0);
-  }
-  struct cgroup_usage unused;
-  cgroup_finish(cg, &unused);
-  report_err(e, NULL);
-  status_error(status_fd, e);
-  return 125;
+static int release_init(struct monitor *m, struct sbx_err *e) {
+  return write_full(m->sync_fd, "1", 1) < 0 ? fail(e, STEP_SYNC, -1) : 0;
 }
 
-static int block_signals(sigset_t *set) {
-  static const int sigs[] = {SIGHUP,  SIGINT,   SIGQUIT, SIGTERM, SIGUSR1,         SIGUSR2,
-                             SIGCONT, SIGWINCH, SIGALRM, SIGCHLD, SIG_KILL_SANDBOX, SIGPIPE};
-  sigemptyset(set);
-  for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) sigaddset(set, sigs[i]);
-  return sigprocmask(SIG_BLOCK, set, NULL);
-}
-
-/* Receives one report; a passed fd (the target's pidfd) lands in *passed_fd. */
-static ssize_t recv_report(int sock, struct report *r, int *passed_fd) {
-  struct iovec iov = {r, sizeof *r};
-  union {
-    char buf[CMSG_SPACE(sizeof(int))];
-    struct cmsghdr align;
-  } u;
-  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
-  ssize_t n;
-  do n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
-  while (n < 0 && errno == EINTR);
-  *passed_fd = -1;
-  for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
-    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) memcpy(passed_fd, CMSG_DATA(c), sizeof(int));
-  return n;
-}
-
-/* Takes the seccomp listener out of the target and acks; -1 (sandbox to be killed) on failure. */
-static int take_listener(int sock, int pidfd, int fdnum) {
-  int listener = pidfd < 0 ? -1 : (int)syscall(SYS_pidfd_getfd, pidfd, fdnum, 0);
-  if (pidfd >= 0) close(pidfd);
-  if (listener < 0) return -1;
-  if (write_full(sock, "1", 1) < 0) {
-    close(listener);
-    return -1;
-  }
-  return listener;
-}
-
-static void handle_report(const struct report *r, int status_fd, struct sbx_err *err,
-                          bool *have_exit, int *wstatus) {
-  if (r->kind == REPORT_STARTED) {
-    status_started(status_fd);
-  } else if (r->kind == REPORT_ERROR) {
-    err->step = r->a;
-    err->err = r->b;
-    err->op = r->c;
-    status_error(status_fd, err);
-  } else if (r->kind == REPORT_EXIT) {
-    *have_exit = true;
-    *wstatus = r->a;
-  }
+static int arm_wall_clock(struct monitor *m, struct sbx_err *e) {
+  if (!cfg.timeout_ms) return 0;
+  uint64_t deadline = m->start_us + cfg.timeout_ms * 1000u;
+  struct itimerspec its = {{0, 0}, {(time_t)(deadline / 1000000u), (long)(deadline % 1000000u) * 1000}};
+  /* An unarmed wall clock would be a silently dropped limit: stop the run instead. */
+  if (timerfd_settime(m->timer_fd, TFD_TIMER_ABSTIME, &its, NULL) < 0) return fail(e, STEP_SIGNALS, -1);
+  return 0;
 }
 
 int main(int argc, char **argv) {
@@ -148,205 +169,36 @@ int main(int argc, char **argv) {
   proctitle_hide(argc, argv);
   /* Die with the parent (Deno). The getppid() check closes the race with an early death. */
   pid_t ppid = getppid();
-  if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != ppid) return 125;
-  /* Deno leaks some of its own fds into children: close everything but stdio. */
-  if (close_fds(3, ~0U, false) < 0) {
-    dprintf(2, "sandbox-launcher: close-fds: %s\n", strerror(errno));
-    return 125;
-  }
-
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != ppid) return EXIT_SETUP;
+  struct monitor m = {.status_fd = -1, .init = -1, .pidfd = -1};
+  struct sbx_err e = SBX_ERR_NONE;
+  if (close_inherited_fds(&e) < 0) return setup_failed(&m, &e);
   if (argc == 2 && strcmp(argv[1], "--features") == 0) return features_print();
   if (argc == 2 && strcmp(argv[1], "--version") == 0) {
     puts("sandbox-launcher " SANDBOX_VERSION);
     return 0;
   }
-  char **tokens;
-  size_t count;
-  if (argc > 1) {
-    tokens = argv + 1;
-    count = (size_t)argc - 1;
-  } else if (frame_read(0, &tokens, &count) < 0) {
-    return 125;
-  }
-  if (config_parse(tokens, count, &cfg) < 0) return 125;
 
-  struct sbx_err e = {0, 0, -1};
-  int status_fd = status_open(cfg.status_path);
-  if (status_fd < 0) {
-    fail(&e, STEP_STATUS, -1);
-    report_err(&e, cfg.status_path);
-    return 125;
-  }
-  /* Before anything else runs for the sandbox: no caller groups, and its own host ids. */
-  static struct host_ids ids;
-  if (ids_prepare(&cfg, &ids, &e) < 0) {
-    report_err(&e, NULL);
-    status_error(status_fd, &e);
-    return 125;
-  }
-  if (ids.allocated) status_host_ids(status_fd, cfg.uid_outside, cfg.gid_outside);
+  /* The setup, in order. Any failure: init killed, cgroup removed, error recorded, exit 125. */
+  if (read_config(argc, argv, &e) < 0) return setup_failed(&m, &e);
+  if (open_status(&m, &e) < 0) return setup_failed(&m, &e);
+  if (open_channels(&m, &e) < 0) return setup_failed(&m, &e);
+  if (take_host_ids(&m, &e) < 0) return setup_failed(&m, &e);
+  /* The cgroup exists before clone: on v2 init is cloned straight into it. */
+  if (cgroup_create(&cfg, &m.cg, &e) < 0) return setup_failed(&m, &e);
+  if (prepare_host_paths(&m, &e) < 0) return setup_failed(&m, &e);
+  if (own_kept_dirs(&m, &e) < 0) return setup_failed(&m, &e);
+  if (clone_init(&m, &e) < 0) return setup_failed(&m, &e);
+  /* Parent side of the setup (id maps, v1 cgroup join), then release init. */
+  if (ns_prepare(&cfg, m.init, &e) < 0) return setup_failed(&m, &e);
+  if (cgroup_prepare(&m.cg, m.init, &e) < 0) return setup_failed(&m, &e);
+  if (release_init(&m, &e) < 0) return setup_failed(&m, &e);
+  if (arm_wall_clock(&m, &e) < 0) return setup_failed(&m, &e);
 
-  sigset_t sigs;
-  int sync_pipe[2], report_pipe[2];
-  if (block_signals(&sigs) < 0) fail(&e, STEP_SIGNALS, -1);
-  else if (pipe2(sync_pipe, O_CLOEXEC) < 0 ||
-           socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, report_pipe) < 0)
-    fail(&e, STEP_PIPE, -1);
-  int sfd = e.step ? -1 : signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
-  int tfd = e.step ? -1 : timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
-  if (!e.step && (sfd < 0 || tfd < 0)) fail(&e, STEP_SIGNALS, -1);
-  if (e.step) {
-    report_err(&e, NULL);
-    status_error(status_fd, &e);
-    return 125;
-  }
-
-  static struct cgroup_state cg;
-  if (cgroup_prepare(&cfg, &cg, &e) < 0) {
-    report_err(&e, config_op_path(&cfg, e.op));
-    status_error(status_fd, &e);
-    return 125;
-  }
-
-  cfg.late_cgroupns = cg.version == 1 && (cfg.ns_flags & CLONE_NEWCGROUP);
-  uint64_t start = now_us();
-  int pidfd = -1;
-  pid_t child = clone_as_owner(&ids, &pidfd, cgroup_clone_fd(&cg), &e);
-  if (child == 0) {
-    close(sync_pipe[1]);
-    close(report_pipe[0]);
-    child_main(&cfg, sync_pipe[0], report_pipe[1]);
-  }
-  if (child < 0) return abort_setup(-1, &cg, &e, status_fd);
-  close(sync_pipe[0]);
-  close(report_pipe[1]);
-
-  /* Parent side of the setup, then release the child. */
-  if (ns_prepare(&cfg, child, &e) < 0 || cgroup_join(&cg, child, &e) < 0 ||
-      write_full(sync_pipe[1], "1", 1) < 0) {
-    if (!e.step) fail(&e, STEP_SYNC, -1);
-    return abort_setup(child, &cg, &e, status_fd);
-  }
-  /* sync_pipe[1] stays open until the monitor exits: init checks it for a hang-up. */
-
-  if (cfg.timeout_ms) {
-    uint64_t deadline = start + cfg.timeout_ms * 1000u;
-    struct itimerspec its = {{0, 0}, {(time_t)(deadline / 1000000u), (long)(deadline % 1000000u) * 1000}};
-    /* An unarmed wall clock would be a silently dropped limit: stop the run instead. */
-    if (timerfd_settime(tfd, TFD_TIMER_ABSTIME, &its, NULL) < 0)
-      return abort_setup(child, &cg, (fail(&e, STEP_SIGNALS, -1), &e), status_fd);
-  }
-
-  struct exit_info x = {.code = -1, .seccomp_nr = -1};
-  struct sbx_err child_err = {0, 0, -1};
-  bool have_exit = false;
-  int wstatus = 0;
-  struct seccomp_seen seen = {-1, 0, 0};
-  bool seccomp_killed = false;
-  struct pollfd pfd[5] = {{pidfd, POLLIN, 0},
-                          {report_pipe[0], POLLIN, 0},
-                          {sfd, POLLIN, 0},
-                          {tfd, POLLIN, 0},
-                          {-1, POLLIN, 0}};
-  for (;;) {
-    if (poll(pfd, 5, -1) < 0) {
-      if (errno == EINTR) continue;
-      kill(child, SIGKILL);
-      break;
-    }
-    if (pfd[4].revents & POLLIN) {
-      if (seccomp_handle(pfd[4].fd, cfg.seccomp_notify, &seen) && !seccomp_killed) {
-        seccomp_killed = true;
-        kill(child, SIGKILL);
-      }
-    }
-    if (pfd[4].revents & (POLLHUP | POLLERR)) pfd[4].fd = -1;
-    if (pfd[1].revents & POLLIN) {
-      struct report r;
-      int passed = -1;
-      /* Drain: several reports (started, exit) can be queued behind one wake-up. */
-      while (recv_report(report_pipe[0], &r, &passed) == (ssize_t)sizeof r) {
-        if (r.kind == REPORT_LISTENER) {
-          /* Fail closed: a filter whose refusals nobody answers must not run. */
-          if (pfd[4].fd >= 0 || (pfd[4].fd = take_listener(report_pipe[0], passed, r.a)) < 0) {
-            fail(&child_err, STEP_SECCOMP_LISTENER, -1);
-            status_error(status_fd, &child_err);
-            kill(child, SIGKILL);
-          }
-        } else {
-          if (passed >= 0) close(passed);
-          handle_report(&r, status_fd, &child_err, &have_exit, &wstatus);
-        }
-      }
-    }
-    if (pfd[1].revents & (POLLHUP | POLLERR)) pfd[1].fd = -1;
-    if (pfd[3].revents & POLLIN) {
-      /* Wall clock: SIGKILL to init takes the whole pid namespace with it. */
-      x.timed_out = true;
-      kill(child, SIGKILL);
-      pfd[3].fd = -1;
-    }
-    if (pfd[2].revents & POLLIN) {
-      struct signalfd_siginfo si;
-      while (read(sfd, &si, sizeof si) == (ssize_t)sizeof si) {
-        if (si.ssi_signo == SIG_KILL_SANDBOX) {
-          x.killed = true;
-          kill(child, SIGKILL);
-        } else if (si.ssi_signo != SIGCHLD && si.ssi_signo != SIGPIPE) {
-          kill(child, (int)si.ssi_signo);
-        }
-      }
-    }
-    if (pfd[0].revents & POLLIN) break;
-  }
-
-  struct rusage ru;
-  int init_status = 0;
-  while (wait4(child, &init_status, 0, &ru) < 0 && errno == EINTR) {
-  }
-  x.wall_us = now_us() - start;
-  /* Whatever init wrote before it exited is still in the pipe. */
-  struct report r;
-  int passed;
-  while (recv_report(report_pipe[0], &r, &passed) == (ssize_t)sizeof r) {
-    if (passed >= 0) close(passed);
-    handle_report(&r, status_fd, &child_err, &have_exit, &wstatus);
-  }
-  x.seccomp_nr = seen.first_nr;
-  x.seccomp_arch = seen.first_arch;
-  x.seccomp_count = seen.count;
-  x.seccomp_killed = seccomp_killed;
-  x.user_us = tv_us(ru.ru_utime);
-  x.sys_us = tv_us(ru.ru_stime);
-  x.max_rss_kb = (uint64_t)ru.ru_maxrss;
-  /* init has exited, so the kernel has killed and reaped the whole pid namespace: the cgroup
-   * is empty, its counters final. */
-  struct cgroup_usage cu;
-  cgroup_finish(&cg, &cu);
-  x.cgroup_version = cg.version;
-  x.cg = cu;
-
-  int rc;
-  if (have_exit && WIFEXITED(wstatus)) {
-    x.code = WEXITSTATUS(wstatus);
-    rc = x.code;
-  } else if (have_exit && WIFSIGNALED(wstatus)) {
-    x.signal = WTERMSIG(wstatus);
-    rc = 128 + x.signal;
-  } else if (child_err.step) {
-    rc = child_err.step == STEP_EXEC ? (child_err.err == ENOENT ? 127 : 126) : 125;
-  } else {
-    /* init died without a report: killed by us (timeout, request) or from outside. */
-    x.signal = WIFSIGNALED(init_status) ? WTERMSIG(init_status) : SIGKILL;
-    rc = 128 + x.signal;
-  }
-  if (seccomp_killed) {
-    /* Reported like a SIGSYS death (the seed's convention: 128 + SIGSYS = 159). */
-    x.signal = SIGSYS;
-    x.code = -1;
-    rc = 128 + SIGSYS;
-  }
-  if (x.timed_out) rc = 124;
-  if (!child_err.step || have_exit) status_exit(status_fd, &x);
+  struct outcome o = OUTCOME_INIT;
+  monitor_loop(&m, &cfg, &o);
+  monitor_collect(&m, &o);
+  int rc = exit_code(&o);
+  if (!o.err.step || o.have_exit) status_exit(m.status_fd, &o.x);
   return rc;
 }

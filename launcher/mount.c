@@ -2,25 +2,35 @@
  * old root detached. Host paths are reached under /oldroot after the first pivot (bubblewrap's
  * layout), so even binds of host /tmp work.
  *
- * Every path is resolved with openat2(): sources with RESOLVE_IN_ROOT against the host root (host
- * symlinks are followed the way the host sees them), destinations with RESOLVE_IN_ROOT against the
- * new root, and every mount is attached to the resulting fd (move_mount to an fd). A symlink
- * planted in a writable bind therefore resolves inside the new root: it can never send a mount, a
- * mkdir or a chmod to the host. Filesystems are created with the new mount API (fsopen/fsconfig),
- * one option per call, so paths containing ",", ":" or "\" need no escaping (overlay lowerdir+). */
+ * No path is followed through a symlink that a sandbox could have planted:
+ *  - Host paths (bind sources, overlay layers, rootfs entries) were resolved by the monitor
+ *    before clone under the host rule (hostpath.c: a link is followed only in a directory that
+ *    is root's — or the non-root caller's — and not group/other-writable). Here they are
+ *    reopened without following any symlink, checked to be the same object, and handed to the
+ *    kernel by fd: open_tree() for binds, fsconfig(FSCONFIG_SET_FD) for overlay layers.
+ *  - Destinations are walked inside the new root one component at a time (walk.c). A symlink
+ *    on the way is followed only on the launcher's own root tmpfs (the links it copied from the
+ *    host, like /lib -> usr/lib) or on a read-only mount; one inside a writable bind or overlay
+ *    is refused (STEP_DEST_LINK): another run sharing that directory could have planted it.
+ *    Every mount is attached to the resulting fd (move_mount to an fd), and ".." never leaves
+ *    the new root.
+ * Filesystems are created with the new mount API (fsopen/fsconfig), one option per call. */
 #include "mount.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/mount.h>
-#include <linux/openat2.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+
+#include "hostpath.h"
+#include "walk.h"
 
 #define BASE "/tmp"
 #define NEWROOT "/newroot"
@@ -42,99 +52,69 @@ static int sys_fsopen(const char *type) { return (int)syscall(SYS_fsopen, type, 
 static int sys_fsconfig(int fd, unsigned cmd, const char *key, const char *value) {
   return (int)syscall(SYS_fsconfig, fd, cmd, key, value, 0);
 }
+static int sys_fsconfig_fd(int fd, const char *key, int value_fd) {
+  return (int)syscall(SYS_fsconfig, fd, FSCONFIG_SET_FD, key, NULL, value_fd);
+}
 static int sys_fsmount(int fd, unsigned attrs) {
   return (int)syscall(SYS_fsmount, fd, FSMOUNT_CLOEXEC, attrs);
 }
-static int sys_openat2(int dfd, const char *path, uint64_t flags, uint64_t resolve) {
-  struct open_how how = {.flags = flags, .resolve = resolve};
-  /* RESOLVE_IN_ROOT fails with EAGAIN when any mount or rename on the system raced the lookup
-   * (other sandboxes starting at the same time do exactly that): retry, boundedly. */
-  int fd = -1;
-  for (int tries = 0; tries < 100; tries++) {
-    fd = (int)syscall(SYS_openat2, dfd, path, &how, sizeof how);
-    if (fd >= 0 || errno != EAGAIN) break;
-  }
-  return fd;
-}
 
-/* fds of the two roots while the tree is built (the scratch root is "/"). */
+/* fds of the two roots while the tree is built (the scratch root is "/"), and the device of the
+ * new root's tmpfs: symlinks on it are the launcher's own. */
 static int newroot_fd = -1, oldroot_fd = -1;
+static dev_t newroot_dev;
 
-#define IN_ROOT (RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)
+/* A fixed host path of the launcher's own (/dev/null …): no symlink is followed at all. */
+static int open_fixed(const char *path) { return walk_open_real(oldroot_fd, path, O_PATH); }
 
-/* A host path, resolved inside the host root (its symlinks as the host sees them). */
-static int open_src(const char *src) {
-  return sys_openat2(oldroot_fd, src, O_PATH | O_CLOEXEC, IN_ROOT);
+/* A symlink on a destination's way is followed only where no sandbox can have planted it. */
+static bool dst_may_follow(const struct walk_rule *r, int dir, const struct stat *dir_st, int link) {
+  (void)r, (void)dir;
+  if (dir_st->st_dev == newroot_dev) return true;
+  struct statvfs sv;
+  return fstatvfs(link, &sv) == 0 && (sv.f_flag & ST_RDONLY);
 }
 
-/* A path inside the new root, or -1 with errno (ENOENT when it does not exist). */
-static int open_in_root(const char *path, uint64_t flags) {
-  return sys_openat2(newroot_fd, path, O_PATH | O_CLOEXEC | flags, IN_ROOT);
+enum dst_kind { DST_DIR, DST_FILE, DST_PARENT, DST_EXISTING };
+
+struct dst_make {
+  enum dst_kind kind;
+  unsigned mode;
+};
+
+/* Makes a missing component: parents as 0755 directories, the last one as a directory (mode)
+ * or an empty file. */
+static int dst_create(const struct walk_rule *r, int dir, const char *name, bool last) {
+  const struct dst_make *d = r->ctx;
+  if (!last || d->kind == DST_DIR) return mkdirat(dir, name, last ? d->mode : 0755);
+  int fd = openat(dir, name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0444);
+  return fd < 0 ? -1 : close(fd);
 }
 
-enum dst_kind { DST_DIR, DST_FILE, DST_PARENT };
+static struct walk dst_walk; /* 12 KiB: static, not on the stack */
 
-/* Opens dst inside the new root, creating what is missing: parents as 0755 directories, the last
- * component as a directory (mode) or an empty file. With DST_PARENT, returns the parent directory
- * and leaves the last component to the caller (*leaf points to it). A dangling symlink on the way
- * is refused (ELOOP): we never create through a link. */
-static int open_dst(const char *dst, enum dst_kind kind, unsigned mode, const char **leaf) {
-  static char prefix[4160];
-  size_t len = strlen(dst);
-  if (len >= sizeof prefix) return errno = ENAMETOOLONG, -1;
-  int parent = open_in_root("/", O_DIRECTORY);
-  if (parent < 0) return -1;
-  const char *s = dst;
-  for (;;) {
-    while (*s == '/') s++;
-    const char *e = strchrnul(s, '/');
-    const char *next = e;
-    while (*next == '/') next++;
-    bool last = *next == '\0';
-    if (e == s) { /* dst is "/" */
-      if (leaf) *leaf = ".";
-      return parent;
-    }
-    if (last && kind == DST_PARENT) {
-      if (leaf) *leaf = s;
-      return parent;
-    }
-    size_t plen = (size_t)(e - dst);
-    memcpy(prefix, dst, plen);
-    prefix[plen] = '\0';
-    char name[256];
-    size_t nlen = (size_t)(e - s);
-    if (nlen >= sizeof name) {
-      close(parent);
-      return errno = ENAMETOOLONG, -1;
-    }
-    memcpy(name, s, nlen);
-    name[nlen] = '\0';
-    bool want_dir = !last || kind == DST_DIR;
-    int fd = open_in_root(prefix, want_dir ? O_DIRECTORY : 0);
-    if (fd < 0 && errno == ENOENT) {
-      int rc;
-      if (want_dir) {
-        rc = mkdirat(parent, name, last ? mode : 0755);
-      } else {
-        rc = openat(parent, name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0444);
-        if (rc >= 0) rc = close(rc);
-      }
-      if (rc < 0 && errno == EEXIST) errno = ELOOP; /* a dangling symlink is in the way */
-      if (rc < 0) {
-        int saved = errno;
-        close(parent);
-        return errno = saved, -1;
-      }
-      fd = open_in_root(prefix, want_dir ? O_DIRECTORY : 0);
-    }
-    int saved = errno;
-    close(parent);
-    if (fd < 0) return errno = saved, -1;
-    if (last) return fd;
-    parent = fd;
-    s = next;
+#define DST_ABSENT (-2) /* DST_EXISTING: there is nothing at dst */
+
+/* Opens m->dst inside the new root, creating what is missing (DST_DIR, DST_FILE), or only if it
+ * exists (DST_EXISTING, else DST_ABSENT). With DST_PARENT, returns the parent directory and
+ * leaves the last component (*leaf) to the caller. The fd's stat is in *st when st is not NULL.
+ * On failure, -1 and *e says why. */
+static int open_dst(const struct mount_op *m, enum dst_kind kind, unsigned mode, const char **leaf,
+                    struct stat *st, struct sbx_err *e) {
+  const struct dst_make make = {kind, mode};
+  const struct walk_rule rule = {dst_may_follow, kind == DST_EXISTING ? NULL : dst_create, &make};
+  struct walk *w = &dst_walk;
+  if (walk(newroot_fd, m->dst, kind == DST_PARENT ? WALK_PARENT : 0, &rule, w) < 0) {
+    if (kind == DST_EXISTING && errno == ENOENT) return DST_ABSENT;
+    return fail(e, w->refused ? STEP_DEST_LINK : STEP_MKDIR, m->op);
   }
+  if (kind == DST_DIR && !S_ISDIR(w->st.st_mode)) {
+    close(w->fd);
+    return fail_errno(e, STEP_MKDIR, m->op, ENOTDIR);
+  }
+  if (leaf) *leaf = w->leaf;
+  if (st) *st = w->st;
+  return w->fd;
 }
 
 /* Attaches a detached mount (from open_tree or fsmount) on top of the path behind target_fd. */
@@ -171,15 +151,15 @@ static int new_tmpfs(uint64_t size, unsigned mode, unsigned attrs) {
 }
 
 static int mount_bind(const struct mount_op *m, struct sbx_err *e) {
-  int src cleanup_fd = open_src(m->src);
+  int src cleanup_fd = hostpath_open(oldroot_fd, m, m->src, O_PATH);
   if (src < 0) {
     if (m->kind == M_RO_BIND_TRY && (errno == ENOENT || errno == ENOTDIR)) return 0;
     return fail(e, STEP_BIND, m->op);
   }
   struct stat st;
   if (fstat(src, &st) < 0) return fail(e, STEP_BIND, m->op);
-  int dst cleanup_fd = open_dst(m->dst, S_ISDIR(st.st_mode) ? DST_DIR : DST_FILE, 0755, NULL);
-  if (dst < 0) return fail(e, STEP_MKDIR, m->op);
+  int dst cleanup_fd = open_dst(m, S_ISDIR(st.st_mode) ? DST_DIR : DST_FILE, 0755, NULL, NULL, e);
+  if (dst < 0) return -1;
   uint64_t attrs = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
   if (m->kind != M_BIND) attrs |= MOUNT_ATTR_RDONLY;
   int tree cleanup_fd = clone_tree(src, attrs);
@@ -188,41 +168,34 @@ static int mount_bind(const struct mount_op *m, struct sbx_err *e) {
 }
 
 static int mount_tmpfs(const struct mount_op *m, struct sbx_err *e) {
-  int dst cleanup_fd = open_dst(m->dst, DST_DIR, 0755, NULL);
-  if (dst < 0) return fail(e, STEP_MKDIR, m->op);
+  int dst cleanup_fd = open_dst(m, DST_DIR, 0755, NULL, NULL, e);
+  if (dst < 0) return -1;
   int mnt cleanup_fd = new_tmpfs(m->size, m->mode, 0);
   if (mnt < 0 || attach(mnt, dst) < 0) return fail(e, STEP_TMPFS, m->op);
   return 0;
 }
 
-/* overlayfs' upperdir/workdir (and the old lowerdir) strings are unescaped by the kernel: every
- * "\" escapes the next character, and ":" separates lower layers. */
-static const char *ovl_escape(const char *prefix, const char *path) {
-  static char out[2][8400];
-  static int slot;
-  char *o = out[slot ^= 1];
-  size_t n = 0;
-  for (const char *p = prefix; *p && n < sizeof out[0] - 3; p++) o[n++] = *p;
-  for (const char *p = path; *p && n < sizeof out[0] - 3; p++) {
-    if (*p == '\\' || *p == ':' || *p == ',') o[n++] = '\\';
-    o[n++] = *p;
-  }
-  o[n] = '\0';
-  return o;
+/* One overlay layer, by fd (6.13; O_PATH fds since 6.15). Older kernels get the fd's
+ * /proc/self/fd path (with the single-layer "lowerdir" key), which the kernel resolves to exactly
+ * that directory: no path of ours is looked up again. */
+static int ovl_layer(int fs, const char *key, int fd) {
+  if (sys_fsconfig_fd(fs, key, fd) == 0) return 0;
+  char path[64];
+  snprintf(path, sizeof path, OLDROOT "/proc/self/fd/%d", fd);
+  return sys_fsconfig(fs, FSCONFIG_SET_STRING, strcmp(key, "lowerdir+") == 0 ? "lowerdir" : key, path);
 }
 
 static int ovl_dirs = 0;
 
 /* Copy-on-write over a host directory. Without an upper dir, changes go to a private tmpfs that
- * vanishes with the run; with one (a host path), they are kept there. */
+ * vanishes with the run; with one (a host path, made by the monitor), they are kept there. */
 static int mount_overlay(const struct mount_op *m, struct sbx_err *e) {
-  static char lower[4200], upper[4200], work[4200];
-  int src cleanup_fd = open_src(m->src);
-  if (src < 0) return fail(e, STEP_OVERLAY, m->op);
-  snprintf(lower, sizeof lower, OLDROOT "%s", m->src);
+  int lower cleanup_fd = hostpath_open(oldroot_fd, m, m->src, O_PATH | O_DIRECTORY);
+  if (lower < 0) return fail(e, STEP_OVERLAY, m->op);
+  int upper cleanup_fd = -1, work cleanup_fd = -1;
   if (m->upper) {
-    snprintf(upper, sizeof upper, "%s", ovl_escape(OLDROOT, m->upper));
-    snprintf(work, sizeof work, "%s", ovl_escape(OLDROOT, m->work));
+    upper = hostpath_open(oldroot_fd, m, m->upper, O_PATH | O_DIRECTORY);
+    work = upper < 0 ? -1 : hostpath_open(oldroot_fd, m, m->work, O_PATH | O_DIRECTORY);
   } else {
     /* The private upper: a tmpfs on the scratch root, detached with it after the pivot (the
      * overlay keeps its own reference). */
@@ -232,33 +205,30 @@ static int mount_overlay(const struct mount_op *m, struct sbx_err *e) {
     int t cleanup_fd = new_tmpfs(m->size, 0755, 0);
     int d cleanup_fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (t < 0 || d < 0 || attach(t, d) < 0) return fail(e, STEP_OVERLAY, m->op);
-    snprintf(upper, sizeof upper, "%s/upper", dir);
-    snprintf(work, sizeof work, "%s/work", dir);
-    if (mkdir(upper, 0755) < 0 || mkdir(work, 0700) < 0) return fail(e, STEP_OVERLAY, m->op);
+    /* t is now the root of the attached tmpfs. */
+    if (mkdirat(t, "upper", 0755) < 0 || mkdirat(t, "work", 0700) < 0) return fail(e, STEP_OVERLAY, m->op);
+    upper = openat(t, "upper", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    work = openat(t, "work", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   }
+  if (upper < 0 || work < 0) return fail(e, STEP_OVERLAY, m->op);
   int fs cleanup_fd = sys_fsopen("overlay");
-  if (fs < 0) return fail(e, STEP_OVERLAY, m->op);
-  /* lowerdir+ (6.8) takes one layer per call, unescaped; older kernels get an escaped lowerdir. */
-  if (sys_fsconfig(fs, FSCONFIG_SET_STRING, "lowerdir+", lower) < 0 &&
-      sys_fsconfig(fs, FSCONFIG_SET_STRING, "lowerdir", ovl_escape(OLDROOT, m->src)) < 0)
-    return fail(e, STEP_OVERLAY, m->op);
-  if (sys_fsconfig(fs, FSCONFIG_SET_STRING, "upperdir", upper) < 0 ||
-      sys_fsconfig(fs, FSCONFIG_SET_STRING, "workdir", work) < 0)
+  if (fs < 0 || ovl_layer(fs, "lowerdir+", lower) < 0 || ovl_layer(fs, "upperdir", upper) < 0 ||
+      ovl_layer(fs, "workdir", work) < 0)
     return fail(e, STEP_OVERLAY, m->op);
   /* Inside a user namespace only user.* xattrs can be written (unprivileged overlay, 5.11). */
   if (sys_fsconfig(fs, FSCONFIG_SET_FLAG, "userxattr", NULL) < 0) return fail(e, STEP_OVERLAY, m->op);
   if (sys_fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL) < 0) return fail(e, STEP_OVERLAY, m->op);
   int mnt cleanup_fd = sys_fsmount(fs, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
   if (mnt < 0) return fail(e, STEP_OVERLAY, m->op);
-  int dst cleanup_fd = open_dst(m->dst, DST_DIR, 0755, NULL);
-  if (dst < 0) return fail(e, STEP_MKDIR, m->op);
+  int dst cleanup_fd = open_dst(m, DST_DIR, 0755, NULL, NULL, e);
+  if (dst < 0) return -1;
   if (attach(mnt, dst) < 0) return fail(e, STEP_OVERLAY, m->op);
   return 0;
 }
 
 static int mount_proc(const struct mount_op *m, struct sbx_err *e) {
-  int dst cleanup_fd = open_dst(m->dst, DST_DIR, 0555, NULL);
-  if (dst < 0) return fail(e, STEP_MKDIR, m->op);
+  int dst cleanup_fd = open_dst(m, DST_DIR, 0555, NULL, NULL, e);
+  if (dst < 0) return -1;
   /* A fresh proc for the new pid namespace: only the sandbox's processes are visible. */
   int fs cleanup_fd = sys_fsopen("proc");
   if (fs < 0 || sys_fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL) < 0) return fail(e, STEP_PROC, m->op);
@@ -270,8 +240,9 @@ static int mount_proc(const struct mount_op *m, struct sbx_err *e) {
 /* Binds a path of the new root onto itself, read-only (bubblewrap's --remount-ro). A path that
  * does not exist has nothing to protect and is left. */
 static int remount_ro(const struct mount_op *m, struct sbx_err *e) {
-  int dst cleanup_fd = open_in_root(m->dst, 0);
-  if (dst < 0) return errno == ENOENT ? 0 : fail(e, STEP_REMOUNT, m->op);
+  int dst cleanup_fd = open_dst(m, DST_EXISTING, 0, NULL, NULL, e);
+  if (dst == DST_ABSENT) return 0;
+  if (dst < 0) return -1;
   int tree cleanup_fd = clone_tree(dst, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
   if (tree < 0 || attach(tree, dst) < 0) return fail(e, STEP_REMOUNT, m->op);
   return 0;
@@ -280,18 +251,15 @@ static int remount_ro(const struct mount_op *m, struct sbx_err *e) {
 /* Hides a path of the new root: an empty read-only tmpfs over a directory, the host's /dev/null
  * with nodev over a file (opening it fails with EACCES). A path that does not exist is left. */
 static int mask(const struct mount_op *m, struct sbx_err *e) {
-  int dst cleanup_fd = open_in_root(m->dst, 0);
-  if (dst < 0) {
-    if (errno == ENOENT) return 0;
-    return fail(e, STEP_MASK, m->op);
-  }
   struct stat st;
-  if (fstat(dst, &st) < 0) return fail(e, STEP_MASK, m->op);
+  int dst cleanup_fd = open_dst(m, DST_EXISTING, 0, NULL, &st, e);
+  if (dst == DST_ABSENT) return 0;
+  if (dst < 0) return -1;
   int mnt cleanup_fd = -1;
   if (S_ISDIR(st.st_mode)) {
     mnt = new_tmpfs(4096, 0555, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOEXEC);
   } else {
-    int null cleanup_fd = open_src("/dev/null");
+    int null cleanup_fd = open_fixed("/dev/null");
     mnt = null < 0 ? -1 : clone_tree(null, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
   }
   if (mnt < 0 || attach(mnt, dst) < 0) return fail(e, STEP_MASK, m->op);
@@ -307,15 +275,15 @@ static int mount_dev(const struct mount_op *m, struct sbx_err *e) {
       {"/proc/self/fd/2", "stderr"}, {"pts/ptmx", "ptmx"},
   };
   static char s[64];
-  int dst cleanup_fd = open_dst(m->dst, DST_DIR, 0755, NULL);
-  if (dst < 0) return fail(e, STEP_MKDIR, m->op);
+  int dst cleanup_fd = open_dst(m, DST_DIR, 0755, NULL, NULL, e);
+  if (dst < 0) return -1;
   int dev cleanup_fd = new_tmpfs(1 << 20, 0755, MOUNT_ATTR_NOEXEC);
   if (dev < 0 || attach(dev, dst) < 0) return fail(e, STEP_DEV, m->op);
   /* dev is the root of the attached tmpfs: create and mount relative to it. */
   for (size_t i = 0; i < sizeof nodes / sizeof nodes[0]; i++) {
     snprintf(s, sizeof s, "/dev/%s", nodes[i]);
     int node cleanup_fd = openat(dev, nodes[i], O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0444);
-    int src cleanup_fd = open_src(s);
+    int src cleanup_fd = open_fixed(s);
     int tree cleanup_fd = src < 0 ? -1 : clone_tree(src, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC);
     if (node < 0 || tree < 0 || attach(tree, node) < 0) return fail(e, STEP_DEV, m->op);
   }
@@ -351,7 +319,7 @@ static int mount_dev(const struct mount_op *m, struct sbx_err *e) {
  * same content either way. A missing source is skipped. */
 #define COPY_MAX (256u << 10)
 static int copy_file(const struct mount_op *m, struct sbx_err *e) {
-  int src cleanup_fd = sys_openat2(oldroot_fd, m->src, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, IN_ROOT);
+  int src cleanup_fd = hostpath_open(oldroot_fd, m, m->src, O_RDONLY | O_NOCTTY | O_NONBLOCK);
   if (src < 0) {
     if (errno == ENOENT || errno == ENOTDIR) return 0;
     return fail(e, STEP_BIND, m->op);
@@ -364,8 +332,8 @@ static int copy_file(const struct mount_op *m, struct sbx_err *e) {
     return mount_bind(&bind, e);
   }
   const char *leaf;
-  int parent cleanup_fd = open_dst(m->dst, DST_PARENT, 0755, &leaf);
-  if (parent < 0) return fail(e, STEP_MKDIR, m->op);
+  int parent cleanup_fd = open_dst(m, DST_PARENT, 0755, &leaf, NULL, e);
+  if (parent < 0) return -1;
   int out cleanup_fd = openat(parent, leaf, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC,
                               (st.st_mode & 0555) | 0444);
   if (out < 0) return fail(e, STEP_BIND, m->op);
@@ -380,16 +348,17 @@ static int copy_file(const struct mount_op *m, struct sbx_err *e) {
 
 static int make_symlink(const struct mount_op *m, struct sbx_err *e) {
   const char *leaf;
-  int parent cleanup_fd = open_dst(m->dst, DST_PARENT, 0755, &leaf);
-  if (parent < 0) return fail(e, STEP_MKDIR, m->op);
+  int parent cleanup_fd = open_dst(m, DST_PARENT, 0755, &leaf, NULL, e);
+  if (parent < 0) return -1;
   if (symlinkat(m->src, parent, leaf) < 0) return fail(e, STEP_SYMLINK, m->op);
   return 0;
 }
 
 static int make_dir(const struct mount_op *m, struct sbx_err *e) {
-  int dst cleanup_fd = open_dst(m->dst, DST_DIR, m->mode, NULL);
+  int dst cleanup_fd = open_dst(m, DST_DIR, m->mode, NULL, NULL, e);
+  if (dst < 0) return -1;
   /* An O_PATH fd cannot be chmod'ed; "." below it is the same directory, opened for real. */
-  int dir cleanup_fd = dst < 0 ? -1 : openat(dst, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  int dir cleanup_fd = openat(dst, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dir < 0 || fchmod(dir, m->mode) < 0) return fail(e, STEP_MKDIR, m->op);
   return 0;
 }
@@ -428,7 +397,9 @@ int mount_apply(const struct config *cfg, struct sbx_err *e) {
     return fail(e, STEP_MOUNT_BASE, -1);
   newroot_fd = open(NEWROOT, O_PATH | O_DIRECTORY | O_CLOEXEC);
   oldroot_fd = open(OLDROOT, O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (newroot_fd < 0 || oldroot_fd < 0) return fail(e, STEP_MOUNT_BASE, -1);
+  struct stat st;
+  if (newroot_fd < 0 || oldroot_fd < 0 || fstat(newroot_fd, &st) < 0) return fail(e, STEP_MOUNT_BASE, -1);
+  newroot_dev = st.st_dev;
   /* Modes below are exact: the caller's umask must not change them. */
   mode_t saved_umask = umask(0);
   for (size_t i = 0; i < cfg->n_mounts; i++)

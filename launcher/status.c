@@ -32,6 +32,24 @@ void status_error(int fd, const struct sbx_err *e) {
                step_name(e->step), e->op, e->err));
 }
 
+/* Paths are written as hex: any byte may occur in them, and C escapes nothing. */
+static void put_hex(char *out, size_t cap, const char *s) {
+  static const char digits[] = "0123456789abcdef";
+  size_t n = 0;
+  for (; *s && n + 2 < cap; s++) {
+    out[n++] = digits[(unsigned char)*s >> 4];
+    out[n++] = digits[(unsigned char)*s & 15];
+  }
+  out[n] = '\0';
+}
+
+void status_host_path(int fd, const char *path, const char *link) {
+  char p[8200], l[8200], buf[16500];
+  put_hex(p, sizeof p, path ? path : "");
+  put_hex(l, sizeof l, link ? link : "");
+  put(fd, buf, snprintf(buf, sizeof buf, "{\"type\":\"host-path\",\"path\":\"%s\",\"link\":\"%s\"}\n", p, l));
+}
+
 void status_exit(int fd, const struct exit_info *x) {
   char buf[512];
   put(fd, buf,
@@ -41,14 +59,15 @@ void status_exit(int fd, const struct exit_info *x) {
                "\"seccompNr\":%d,\"seccompArch\":%u,\"seccompCount\":%u,\"seccompKilled\":%s}\n",
                x->code, x->signal, x->timed_out ? "true" : "false", x->killed ? "true" : "false",
                (unsigned long long)x->wall_us, (unsigned long long)x->user_us,
-               (unsigned long long)x->sys_us, (unsigned long long)x->max_rss_kb, x->seccomp_nr,
-               x->seccomp_arch, x->seccomp_count, x->seccomp_killed ? "true" : "false"));
-  if (x->cgroup_version)
+               (unsigned long long)x->sys_us, (unsigned long long)x->max_rss_kb,
+               x->seccomp.first_nr, x->seccomp.first_arch, x->seccomp.count,
+               x->seccomp_killed ? "true" : "false"));
+  if (x->cg.version)
     put(fd, buf,
         snprintf(buf, sizeof buf,
                  "{\"type\":\"cgroup\",\"version\":%d,\"memoryPeak\":%llu,\"oomKills\":%llu,"
                  "\"pidsMaxHits\":%llu,\"cpuUs\":%llu,\"userUs\":%llu,\"sysUs\":%llu}\n",
-                 x->cgroup_version, (unsigned long long)x->cg.memory_peak,
+                 x->cg.version, (unsigned long long)x->cg.memory_peak,
                  (unsigned long long)x->cg.oom_kills, (unsigned long long)x->cg.pids_max_hits,
                  (unsigned long long)x->cg.cpu_us, (unsigned long long)x->cg.user_us,
                  (unsigned long long)x->cg.sys_us));

@@ -4,6 +4,7 @@
 #include <stdint.h>
 
 #include "cgroup.h"
+#include "seccomp.h"
 #include "util.h"
 
 struct exit_info {
@@ -12,12 +13,9 @@ struct exit_info {
   bool timed_out;    /* the wall clock ran out */
   bool killed;       /* killed on request (SIGPWR to the launcher) */
   uint64_t wall_us, user_us, sys_us, max_rss_kb;
-  int32_t seccomp_nr;     /* first syscall the filter refused, or -1 */
-  uint32_t seccomp_arch;  /* its AUDIT_ARCH_* */
-  uint32_t seccomp_count; /* refusals in all */
-  bool seccomp_killed;    /* the sandbox was killed for a refusal */
-  int cgroup_version;     /* 0 when no cgroup was used */
-  struct cgroup_usage cg;
+  struct seccomp_seen seccomp; /* what the listener saw */
+  bool seccomp_killed;         /* the sandbox was killed for a refusal */
+  struct cgroup_usage cg;      /* cg.version 0: no cgroup was used */
 };
 
 int status_open(const char *path);
@@ -25,4 +23,6 @@ void status_started(int fd);
 /* The host uid/gid pair allocated for the run (host-ids), as soon as it is allocated. */
 void status_host_ids(int fd, uint32_t uid, uint32_t gid);
 void status_error(int fd, const struct sbx_err *e);
+/* The host path a failed host-side step was resolving, and the symlink it refused (or NULL). */
+void status_host_path(int fd, const char *path, const char *link);
 void status_exit(int fd, const struct exit_info *x);

@@ -7,48 +7,15 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "abi.h"
+
 static const char *const STEP_NAMES[STEP_COUNT] = {
-    [STEP_NONE] = "none",
-    [STEP_PARSE] = "parse",
-    [STEP_STATUS] = "status",
-    [STEP_PIPE] = "pipe",
-    [STEP_SIGNALS] = "signals",
-    [STEP_CGROUP] = "cgroup",
-    [STEP_CLONE] = "clone",
-    [STEP_UID_MAP] = "uid-map",
-    [STEP_GID_MAP] = "gid-map",
-    [STEP_SYNC] = "sync",
-    [STEP_MOUNT_PRIVATE] = "mount-private",
-    [STEP_MOUNT_BASE] = "mount-base",
-    [STEP_PIVOT] = "pivot-root",
-    [STEP_MKDIR] = "mkdir",
-    [STEP_BIND] = "bind",
-    [STEP_REMOUNT] = "remount",
-    [STEP_TMPFS] = "tmpfs",
-    [STEP_PROC] = "proc",
-    [STEP_DEV] = "dev",
-    [STEP_SYMLINK] = "symlink",
-    [STEP_HOSTNAME] = "hostname",
-    [STEP_LOOPBACK] = "loopback",
-    [STEP_FORK] = "fork",
-    [STEP_CHDIR] = "chdir",
-    [STEP_RLIMIT] = "rlimit",
-    [STEP_SETSID] = "setsid",
-    [STEP_SETGID] = "setgid",
-    [STEP_SETUID] = "setuid",
-    [STEP_CAPS] = "caps",
-    [STEP_NO_NEW_PRIVS] = "no-new-privs",
-    [STEP_LANDLOCK] = "landlock",
-    [STEP_SECCOMP] = "seccomp",
-    [STEP_SECCOMP_LISTENER] = "seccomp-listener",
-    [STEP_EXEC] = "exec",
-    [STEP_CLOSE_FDS] = "close-fds",
-    [STEP_OVERLAY] = "overlay",
-    [STEP_MASK] = "mask",
-    [STEP_HOST_IDS] = "host-ids",
-    [STEP_USERNS_LIMIT] = "userns-limit",
+#define STEP_WORD(id, word) [STEP_##id] = word,
+    STEPS(STEP_WORD)
+#undef STEP_WORD
 };
 
 const char *step_name(int step) {
@@ -59,17 +26,47 @@ const char *step_name(int step) {
 int fail(struct sbx_err *e, int step, int op) { return fail_errno(e, step, op, errno); }
 
 int fail_errno(struct sbx_err *e, int step, int op, int err) {
-  e->step = step;
-  e->err = err;
-  e->op = op;
+  *e = (struct sbx_err){step, err, op, NULL, NULL};
+  return -1;
+}
+
+int fail_path(struct sbx_err *e, int step, const char *path) {
+  fail(e, step, -1);
+  e->path = path;
+  return -1;
+}
+
+int fail_input(struct sbx_err *e, const char *why, const char *name, int op) {
+  *e = (struct sbx_err){STEP_PARSE, EINVAL, op, name, why};
   return -1;
 }
 
 void report_err(const struct sbx_err *e, const char *path) {
-  if (path)
+  if (e->why && e->path)
+    dprintf(2, "sandbox-launcher: %s: op \"%s\" (op %d)\n", e->why, e->path, e->op);
+  else if (e->why)
+    dprintf(2, "sandbox-launcher: %s\n", e->why);
+  else if (path)
     dprintf(2, "sandbox-launcher: %s %s: %s\n", step_name(e->step), path, strerror(e->err));
   else
     dprintf(2, "sandbox-launcher: %s: %s\n", step_name(e->step), strerror(e->err));
+}
+
+int exit_code_for(const struct sbx_err *e) {
+  if (e->step != STEP_EXEC) return EXIT_SETUP;
+  return e->err == ENOENT ? EXIT_NOTFOUND : EXIT_NOEXEC;
+}
+
+void sigaddset_forwarded(sigset_t *set) {
+#define ADD_SIGNAL(sig) sigaddset(set, sig);
+  FORWARDED_SIGNALS(ADD_SIGNAL)
+#undef ADD_SIGNAL
+}
+
+uint64_t now_us(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
 ssize_t read_full(int fd, void *buf, size_t len) {

@@ -1,71 +1,113 @@
-/* util.h — errors, steps and small I/O helpers shared by every launcher file. */
+/* util.h — the error convention, steps, and small I/O helpers shared by every launcher file.
+ *
+ * Errors (crun's convention, design-docs/error_handling.md):
+ *  - A function that can fail returns a negative value and fills a struct sbx_err: the step (a
+ *    fixed word, also written to the status file), the index of the op it was about (-1: none),
+ *    errno, and the path when the failing code knows it better than the op does. fail() captures
+ *    errno first thing (bubblewrap's habit), so cleanup after it cannot clobber it.
+ *  - A caller passes the error up as it is (`return -1`): the step and op already say where.
+ *  - Refused input (config.c) is the step "parse" with EINVAL, the op's name and a reason.
+ *  - One place per process turns an error into an exit: setup_failed() in main.c (the monitor)
+ *    and die_with() in child.c (init; the target sends its error to init first). That place
+ *    resolves the path (config_err_path) and prints the message (report_err); the monitor
+ *    writes the status record and exits with exit_code_for().
+ *  - Between processes an error travels as its step, errno and op (struct report in child.h);
+ *    the receiver resolves the path again from the op. */
 #pragma once
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
-/* Every failure is reported as (step, errno, op index). The step names are fixed words that
- * also appear in the status file; TypeScript turns them into messages. Keep in sync with
- * STEP_NAMES in util.c and lib/status.ts. */
+/* The steps: fixed words that appear in the status file; TypeScript turns them into messages.
+ * lib/abi.ts SETUP_STEPS lists the same words (tests/abi_test.ts checks). X(ID, "word") gives
+ * STEP_ID and its word. */
+#define STEPS(X)                                                                                   \
+  X(NONE, "none")                                                                                  \
+  X(PARSE, "parse")                                                                                \
+  X(STATUS, "status")                                                                              \
+  X(PIPE, "pipe")                                                                                  \
+  X(SIGNALS, "signals")                                                                            \
+  X(CGROUP, "cgroup")                                                                              \
+  X(CLONE, "clone")                                                                                \
+  X(UID_MAP, "uid-map")                                                                            \
+  X(GID_MAP, "gid-map")                                                                            \
+  X(SYNC, "sync")                                                                                  \
+  X(MOUNT_PRIVATE, "mount-private")                                                                \
+  X(MOUNT_BASE, "mount-base")                                                                      \
+  X(PIVOT, "pivot-root")                                                                           \
+  X(MKDIR, "mkdir")                                                                                \
+  X(BIND, "bind")                                                                                  \
+  X(REMOUNT, "remount")                                                                            \
+  X(TMPFS, "tmpfs")                                                                                \
+  X(PROC, "proc")                                                                                  \
+  X(DEV, "dev")                                                                                    \
+  X(SYMLINK, "symlink")                                                                            \
+  X(HOSTNAME, "hostname")                                                                          \
+  X(LOOPBACK, "loopback")                                                                          \
+  X(FORK, "fork")                                                                                  \
+  X(CHDIR, "chdir")                                                                                \
+  X(RLIMIT, "rlimit")                                                                              \
+  X(SETSID, "setsid")                                                                              \
+  X(SETGID, "setgid")                                                                              \
+  X(SETUID, "setuid")                                                                              \
+  X(CAPS, "caps")                                                                                  \
+  X(NO_NEW_PRIVS, "no-new-privs")                                                                  \
+  X(LANDLOCK, "landlock")                                                                          \
+  X(SECCOMP, "seccomp")                                                                            \
+  X(SECCOMP_LISTENER, "seccomp-listener")                                                          \
+  X(EXEC, "exec")                                                                                  \
+  X(OVERLAY, "overlay")                                                                            \
+  X(MASK, "mask")                                                                                  \
+  X(CLOSE_FDS, "close-fds")                                                                        \
+  X(HOST_LINK, "host-link") /* a host path went through a link a sandbox could have planted */     \
+  X(DEST_LINK, "dest-link") /* a destination went through a link on a writable mount */        \
+  X(HOST_IDS, "host-ids")   /* the run's own host uid/gid pair (ids.c) */                         \
+  X(USERNS_LIMIT, "userns-limit") /* a budget of the sandbox's user namespace (budget.c) */
+
 enum step {
-  STEP_NONE,
-  STEP_PARSE,
-  STEP_STATUS,
-  STEP_PIPE,
-  STEP_SIGNALS,
-  STEP_CGROUP,
-  STEP_CLONE,
-  STEP_UID_MAP,
-  STEP_GID_MAP,
-  STEP_SYNC,
-  STEP_MOUNT_PRIVATE,
-  STEP_MOUNT_BASE,
-  STEP_PIVOT,
-  STEP_MKDIR,
-  STEP_BIND,
-  STEP_REMOUNT,
-  STEP_TMPFS,
-  STEP_PROC,
-  STEP_DEV,
-  STEP_SYMLINK,
-  STEP_HOSTNAME,
-  STEP_LOOPBACK,
-  STEP_FORK,
-  STEP_CHDIR,
-  STEP_RLIMIT,
-  STEP_SETSID,
-  STEP_SETGID,
-  STEP_SETUID,
-  STEP_CAPS,
-  STEP_NO_NEW_PRIVS,
-  STEP_LANDLOCK,
-  STEP_SECCOMP,
-  STEP_SECCOMP_LISTENER,
-  STEP_EXEC,
-  STEP_OVERLAY,
-  STEP_MASK,
-  STEP_CLOSE_FDS,
-  STEP_HOST_IDS,
-  STEP_USERNS_LIMIT,
+#define STEP_ENUM(id, word) STEP_##id,
+  STEPS(STEP_ENUM)
+#undef STEP_ENUM
   STEP_COUNT
 };
 
 struct sbx_err {
-  int32_t step; /* enum step */
-  int32_t err;  /* errno */
-  int32_t op;   /* index of the config op involved, or -1 */
+  int32_t step;     /* enum step; STEP_NONE: no error */
+  int32_t err;      /* errno */
+  int32_t op;       /* index of the config op involved, or -1 */
+  const char *path; /* what the step was about, when the op does not say it (else NULL); for
+                     * STEP_PARSE the op's name */
+  const char *why;  /* STEP_PARSE: what is wrong with the input; else NULL */
 };
+#define SBX_ERR_NONE {STEP_NONE, 0, -1, NULL, NULL}
 
 const char *step_name(int step);
 
-/* Record a failure: captures errno first (bubblewrap's habit) and returns -1. */
+/* Record a failure with the current errno and return -1. */
 int fail(struct sbx_err *e, int step, int op);
 /* Same with an explicit errno value. */
 int fail_errno(struct sbx_err *e, int step, int op, int err);
+/* Same, naming the path the step was about (no op). */
+int fail_path(struct sbx_err *e, int step, const char *path);
+/* Refused input: op number `op` (named `name`, or NULL when no op is at fault) is wrong because
+ * `why`. Returns -1. */
+int fail_input(struct sbx_err *e, const char *why, const char *name, int op);
 
-/* Message on stderr: "sandbox-launcher: STEP[ PATH]: strerror". */
+/* The message on stderr: "sandbox-launcher: STEP[ PATH]: strerror", or for refused input
+ * "sandbox-launcher: WHY[: op "NAME" (op N)]". */
 void report_err(const struct sbx_err *e, const char *path);
+
+/* The launcher's exit code for a setup failure (abi.h): 127 when the program was not found,
+ * 126 when it could not be executed, else 125. */
+int exit_code_for(const struct sbx_err *e);
+
+/* Adds abi.h's FORWARDED_SIGNALS to set. */
+void sigaddset_forwarded(sigset_t *set);
+
+/* CLOCK_MONOTONIC in microseconds. */
+uint64_t now_us(void);
 
 ssize_t read_full(int fd, void *buf, size_t len);
 int write_full(int fd, const void *buf, size_t len);

@@ -11,59 +11,11 @@
  */
 
 import type { Op } from "./config.ts";
-import { parseSize, validateFields, validateInt } from "./parse.ts";
+import type { Budgets } from "./identity_types.ts";
+import { checkFields, describeValue, parseNonZeroSize, validateInt } from "./parse.ts";
 
 /**
- * Budgets for one sandbox (`SandboxConfig.budgets`): each field bounds what all the processes of
- * one run together may hold. The defaults let ordinary programs work — IDE and build-tool file
- * watchers, `node --watch`, terminals — while a run that grabs everything it can leaves the host
- * and other runs their share. They need a user namespace (not applied with Landlock alone).
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { type BudgetsConfig, Sandbox } from "../mod.ts";
- *
- * const budgets: BudgetsConfig = { inotifyInstances: 8, ptys: 4 };
- * const sandbox = new Sandbox({ budgets });
- * const result = await sandbox.run("python3", [
- *   "-c",
- *   "import ctypes; n = 0\nwhile ctypes.CDLL(None).inotify_init() >= 0: n += 1\nprint(n)",
- * ]);
- * if (sandbox.enforced.namespaces.length) assert.equal(result.stdout, "8\n");
- * ```
- */
-export interface BudgetsConfig {
-  /** inotify instances (`inotify_init`). @default 128 (the kernel's per-user default) */
-  inotifyInstances?: number;
-  /** inotify watches, all instances together. @default 65536 */
-  inotifyWatches?: number;
-  /** fanotify groups (`fanotify_init`). @default 16 */
-  fanotifyGroups?: number;
-  /** fanotify marks. @default 8192 */
-  fanotifyMarks?: number;
-  /** Nested user namespaces (the seccomp profiles refuse creating them anyway). @default 16 */
-  userNamespaces?: number;
-  /** Nested namespaces of each other kind: pid, mount, net, uts, ipc, cgroup, time. @default 16 */
-  namespaces?: number;
-  /** Pseudo-terminals in the sandbox's devpts (`/dev/ptmx`). @default 64 */
-  ptys?: number;
-  /**
-   * POSIX message queue bytes (`RLIMIT_MSGQUEUE`), at most the caller's own hard limit (raising
-   * it needs `CAP_SYS_RESOURCE` on the host). Each sandbox also has its own IPC namespace, hence
-   * its own queue count limit (`fs.mqueue.queues_max`, 256).
-   * @default the caller's limit (819200 bytes on most hosts)
-   */
-  mqueueBytes?: number | string;
-}
-
-/** Validated budgets: every field set; `mqueueBytes` null keeps the caller's limit. */
-export type Budgets = Required<{ [K in Exclude<keyof BudgetsConfig, "mqueueBytes">]: number }> & {
-  mqueueBytes: number | null;
-};
-
-/**
- * The default budgets (see {@linkcode BudgetsConfig}).
+ * The default budgets (see `BudgetsConfig`).
  *
  * @example
  * ```ts
@@ -121,14 +73,18 @@ const INT_MAX = 0x7fffffff;
  */
 export function validateBudgets(value: unknown): Budgets {
   if (value === undefined) return { ...DEFAULT_BUDGETS };
-  const o = validateFields(value, "budgets", Object.keys(DEFAULT_BUDGETS));
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new TypeError(`Invalid budgets ${describeValue(value)}: expected an object of budgets`);
+  }
+  checkFields(value, { name: "budgets", allowed: Object.keys(DEFAULT_BUDGETS) });
+  const o = value as Record<string, unknown>;
   const out = { ...DEFAULT_BUDGETS };
   for (const key of Object.keys(USERNS_LIMITS) as (keyof typeof USERNS_LIMITS)[]) {
     if (o[key] !== undefined) out[key] = validateInt(o[key], `budgets.${key}`, 0, INT_MAX);
   }
   if (o.ptys !== undefined) out.ptys = validateInt(o.ptys, "budgets.ptys", 1, 1 << 20);
   if (o.mqueueBytes !== undefined) {
-    out.mqueueBytes = parseSize(o.mqueueBytes, "budgets.mqueueBytes");
+    out.mqueueBytes = parseNonZeroSize(o.mqueueBytes, "budgets.mqueueBytes");
   }
   return out;
 }

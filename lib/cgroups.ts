@@ -19,7 +19,8 @@ import { type Mount, mounts, readText as read } from "./_host.ts";
 
 const CONTAINER = "sandbox-ts";
 const V1_CONTROLLERS: V1Controller[] = ["memory", "pids", "cpu", "cpuacct"];
-const V2_CONTROLLERS = ["memory", "pids", "cpu"];
+/** The controllers limits use (cgroup v2 names); a hierarchy without any is no use to us. */
+const RESOURCE_CONTROLLERS = ["memory", "pids", "cpu"];
 
 function writable(path: string): boolean {
   try {
@@ -83,9 +84,13 @@ function selfCgroups(): Map<string, string> {
 }
 
 /** Detects a usable cgroup v2 parent under `mount` (exported for tests on a fake tree). */
-export function detectV2(mount: string, self: string, euid: number): CgroupHost | null {
+export function detectV2(
+  mount: string,
+  caller: { self: string; euid: number },
+): CgroupHost | null {
+  const { self, euid } = caller;
   const ctl = (read(`${mount}/cgroup.controllers`) ?? "").trim().split(/\s+/);
-  if (!V2_CONTROLLERS.some((c) => ctl.includes(c))) return null;
+  if (!RESOURCE_CONTROLLERS.some((c) => ctl.includes(c))) return null;
   let base: string | null = null;
   if (euid === 0) {
     base = mount;
@@ -109,7 +114,7 @@ export function detectV2(mount: string, self: string, euid: number): CgroupHost 
     return { version: null, reason: `cannot create "${container}"` };
   }
   const available = (read(`${container}/cgroup.controllers`) ?? "").trim().split(/\s+/);
-  const wanted = V2_CONTROLLERS.filter((c) => available.includes(c));
+  const wanted = RESOURCE_CONTROLLERS.filter((c) => available.includes(c));
   try {
     if (wanted.length) {
       Deno.writeTextFileSync(
@@ -167,7 +172,7 @@ export function cgroupHost(euid: number): CgroupHost {
   const self = selfCgroups();
   let host: CgroupHost | null = null;
   for (const m of all.filter((x) => x.type === "cgroup2")) {
-    host = detectV2(m.dir, self.get("") ?? "/", euid);
+    host = detectV2(m.dir, { self: self.get("") ?? "/", euid });
     if (host) break;
   }
   if (!host || host.version === null) host = detectV1(all, self, euid) ?? host;
@@ -181,8 +186,6 @@ let counter = 0;
 export function runCgroupName(id: string): string {
   return `${Deno.pid}-${++counter}-${id}`;
 }
-
-const RESOURCE_CONTROLLERS = ["memory", "pids", "cpu"];
 
 /** What is mounted: the cgroup version, its controllers, and where (for `doctor`). */
 export interface CgroupMounts {

@@ -4,6 +4,8 @@
  * @module
  */
 
+import type { SetupStep } from "./abi.ts";
+
 /**
  * Base class of every sandbox error. Also thrown as is when the launcher cannot be started or
  * ends without a result.
@@ -37,7 +39,7 @@ export class SandboxError extends Error {
  */
 export interface SetupFailure {
   /** The launcher step, e.g. `"bind"`, `"exec"`, `"uid-map"`. */
-  step: string;
+  step: SetupStep;
   /** The errno name, e.g. `"ENOENT"`. */
   errno: string;
   /** The path involved, when the step had one. */
@@ -68,7 +70,7 @@ export interface SetupFailure {
  */
 export class SandboxSetupError extends SandboxError implements SetupFailure {
   override name = "SandboxSetupError";
-  readonly step: string;
+  readonly step: SetupStep;
   readonly errno: string;
   readonly path: string | null;
   readonly exitCode: number;
@@ -163,4 +165,30 @@ export class LauncherError extends SandboxError {
  */
 export class UnsupportedError extends SandboxError {
   override name = "UnsupportedError";
+}
+
+/**
+ * A memory, pids or CPU-share limit that cannot be applied in `strict` mode (no writable cgroup:
+ * not root and no delegated cgroup v2 subtree, or a cgroup v1 hierarchy that is not writable).
+ * Thrown by `SandboxBuilder.build()`; the message names the limit, the reason and the ways out.
+ * A subclass of {@linkcode UnsupportedError}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { LimitUnavailableError, SandboxBuilder } from "../mod.ts";
+ *
+ * const builder = new SandboxBuilder("job").memoryLimit("256M");
+ * let sandbox;
+ * try {
+ *   sandbox = builder.build();
+ * } catch (e) {
+ *   if (!(e instanceof LimitUnavailableError)) throw e;
+ *   sandbox = builder.limitsMode("best-effort").build(); // RLIMIT_DATA instead, and reported
+ * }
+ * assert.equal(sandbox.enforced.limits.memoryBytes, 256 * 1024 * 1024);
+ * ```
+ */
+export class LimitUnavailableError extends UnsupportedError {
+  override name = "LimitUnavailableError";
 }

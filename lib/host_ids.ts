@@ -10,45 +10,8 @@
  */
 
 import type { Op } from "./config.ts";
-import { validateFields, validateInt } from "./parse.ts";
-
-/**
- * A range of host ids for a root caller's runs (`SandboxConfig.hostIds`): uids `start` to
- * `start + count - 1`, gids `gidStart` (default `start`) on. Nothing else on the host may use
- * them: not a user account, not a container manager's range.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { type HostIdsConfig, Sandbox } from "../mod.ts";
- *
- * const hostIds: HostIdsConfig = { start: 0x7f100000, count: 4096 };
- * const sandbox = new Sandbox({ hostIds });
- * assert.deepEqual(sandbox.config.hostIds, { start: 0x7f100000, gidStart: 0x7f100000, count: 4096 });
- * const result = await sandbox.run("true");
- * if (Deno.uid() === 0) {
- *   // Each run of a root caller is a host uid of its own, from the range.
- *   assert.ok(result.enforced.hostUid! >= 0x7f100000 && result.enforced.hostUid! < 0x7f101000);
- * } else {
- *   assert.equal(result.enforced.hostUid, Deno.uid()); // an unprivileged caller maps itself
- * }
- * ```
- */
-export interface HostIdsConfig {
-  /** The first host uid (1 to 2147483647). */
-  start: number;
-  /** How many ids: the most runs that can be live at once. */
-  count: number;
-  /** The first host gid. @default start */
-  gidStart?: number;
-}
-
-/** A validated {@linkcode HostIdsConfig}. */
-export interface HostIdRange {
-  start: number;
-  gidStart: number;
-  count: number;
-}
+import type { HostIdRange } from "./identity_types.ts";
+import { checkFields, describeValue, validateInt } from "./parse.ts";
 
 /** Ids stay below 2^31: some kernel and user code treats uids as signed (systemd's advice). */
 const MAX_ID = 0x7fffffff;
@@ -117,7 +80,13 @@ function checkRange(start: number, gidStart: number, count: number, field: strin
  */
 export function validateHostIds(value: unknown): HostIdRange | null {
   if (value === undefined) return null;
-  const o = validateFields(value, "hostIds", ["start", "count", "gidStart"]);
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new TypeError(
+      `Invalid hostIds ${describeValue(value)}: expected { start, count, gidStart? }`,
+    );
+  }
+  checkFields(value, { name: "hostIds", allowed: ["start", "count", "gidStart"] });
+  const o = value as Record<string, unknown>;
   const start = validateInt(o.start, "hostIds.start", 1, MAX_ID);
   const count = validateInt(o.count, "hostIds.count", 1, MAX_ID);
   const gidStart = o.gidStart === undefined

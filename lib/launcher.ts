@@ -23,11 +23,15 @@ export const LAUNCHER_SOURCES = [
   "config.h",
   "features.c",
   "features.h",
+  "hostpath.c",
+  "hostpath.h",
   "ids.c",
   "ids.h",
   "landlock.c",
   "landlock.h",
   "main.c",
+  "monitor.c",
+  "monitor.h",
   "mount.c",
   "mount.h",
   "ns.c",
@@ -40,9 +44,20 @@ export const LAUNCHER_SOURCES = [
   "status.h",
   "util.c",
   "util.h",
+  "walk.c",
+  "walk.h",
 ];
 
-/** The module version; also the launcher's (`sandbox-launcher --version`). */
+/**
+ * The module version; also the launcher's (`sandbox-launcher --version`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { VERSION } from "../mod.ts";
+ * assert.match(VERSION, /^\d+\.\d+\.\d+/);
+ * ```
+ */
 export const VERSION = "0.1.0";
 const BINARY = "sandbox-launcher";
 

@@ -5,7 +5,7 @@
  * | limit | cgroup v2 | cgroup v1 | rlimit fallback |
  * |---|---|---|---|
  * | memory | `memory.max`, `memory.swap.max` 0 | `memory.limit_in_bytes`, `memsw` | `RLIMIT_DATA` per process (best effort) |
- * | pids | `pids.max` | `pids.max` | `RLIMIT_NPROC` of uid 1000 in the sandbox's user namespace (best effort) |
+ * | pids (default 2048) | `pids.max` | `pids.max` | `RLIMIT_NPROC` of uid 1000 in the sandbox's user namespace (best effort; always for the default) |
  * | cpu share | `cpu.max` | `cpu.cfs_quota_us`/`cfs_period_us` | none (dropped in best effort) |
  * | cpu time | `RLIMIT_CPU` per process, every backend (1 s granularity: SIGXCPU, then SIGKILL 1 s later) |
  * | open files | `RLIMIT_NOFILE`, every backend |
@@ -16,9 +16,9 @@
  */
 
 import type { Op } from "./config.ts";
-import { describeValue, parseDuration, parseSize } from "./parse.ts";
-import { UnsupportedError } from "./errors.ts";
-import type { SandboxConfig } from "./types.ts";
+import { describeValue, parseDuration, parseNonZeroSize, parseSize, validateInt } from "./parse.ts";
+import { LimitUnavailableError } from "./errors.ts";
+import type { AppliedLimits, Limits, SandboxConfig } from "./types.ts";
 
 /** The cgroup facilities of this host, as found by `lib/cgroups.ts`. */
 export type CgroupHost =
@@ -29,30 +29,24 @@ export type CgroupHost =
 /** The cgroup v1 controllers the launcher uses. */
 export type V1Controller = "memory" | "pids" | "cpu" | "cpuacct";
 
-/** Validated limits (all optional). */
-export interface Limits {
-  memoryBytes: number | null;
-  pids: number | null;
-  cpu: { quotaUs: number; periodUs: number } | null;
-  cpuTimeMs: number | null;
-  openFiles: number | null;
-  fileSizeBytes: number | null;
-  maxOutputBytes: number;
-  /** `strict`: a limit this mode cannot apply fails the build; `best-effort`: it is dropped or approximated and reported. */
-  mode: "strict" | "best-effort";
-}
-
 /** The default cap on captured output (stdout + stderr) per run. */
 export const DEFAULT_MAX_OUTPUT = 64 << 20;
 
-function positiveInt(value: unknown, field: string, max: number): number {
-  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 1 || value > max) {
-    throw new (typeof value === "number" ? RangeError : TypeError)(
-      `Invalid ${field} ${describeValue(value)}: expected an integer from 1 to ${max}`,
-    );
-  }
-  return value;
-}
+/**
+ * The default cap on processes and threads per sandbox, so that a fork bomb under the defaults
+ * is bounded by the sandbox and not by the host. Podman's default `pids_limit`: room for
+ * `make -j$(nproc)` (about four tasks a job) on a 128-CPU machine, a JVM's or node's few hundred
+ * threads, and a multiprocessing pool per CPU; a config's `maxPids` replaces it (`null`: none).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { DEFAULT_MAX_PIDS, validateLimits } from "./limits.ts";
+ * assert.equal(validateLimits({}, 2).pids, DEFAULT_MAX_PIDS);
+ * assert.equal(validateLimits({ maxPids: null }, 2).pids, null);
+ * ```
+ */
+export const DEFAULT_MAX_PIDS = 2048;
 
 /** The limit fields of a config (documented on {@linkcode SandboxConfig}). */
 export type LimitsConfig = Pick<
@@ -111,11 +105,11 @@ export function validateLimits(c: LimitsConfig, cpus: number): Limits {
     }
     const periodUs = c.cpuQuota.period === undefined
       ? 100_000
-      : positiveInt(c.cpuQuota.period, "cpuQuota.period", 1_000_000);
+      : validateInt(c.cpuQuota.period, "cpuQuota.period", 1, 1_000_000);
     if (periodUs < 1000) {
       throw new RangeError(`Invalid cpuQuota.period ${periodUs}: expected 1000 to 1000000 µs`);
     }
-    const quotaUs = positiveInt(c.cpuQuota.quota, "cpuQuota.quota", 1_000_000_000);
+    const quotaUs = validateInt(c.cpuQuota.quota, "cpuQuota.quota", 1, 1_000_000_000);
     if (quotaUs < 1000) {
       throw new RangeError(`Invalid cpuQuota.quota ${quotaUs}: expected at least 1000 µs`);
     }
@@ -129,69 +123,28 @@ export function validateLimits(c: LimitsConfig, cpus: number): Limits {
   }
   return {
     memoryBytes,
-    pids: c.maxPids === undefined ? null : positiveInt(c.maxPids, "maxPids", 4_194_304),
+    pids: c.maxPids === undefined
+      ? DEFAULT_MAX_PIDS
+      : c.maxPids === null
+      ? null
+      : validateInt(c.maxPids, "maxPids", 1, 4_194_304),
+    pidsIsDefault: c.maxPids === undefined,
     cpu,
     cpuTimeMs: c.cpuTime === undefined ? null : parseDuration(c.cpuTime, "cpuTime"),
-    openFiles: c.openFiles === undefined ? null : positiveInt(c.openFiles, "openFiles", 1 << 20),
-    fileSizeBytes: c.fileSize === undefined ? null : nonZero(c.fileSize, "fileSize"),
+    openFiles: c.openFiles === undefined ? null : validateInt(c.openFiles, "openFiles", 1, 1 << 20),
+    fileSizeBytes: c.fileSize === undefined ? null : parseNonZeroSize(c.fileSize, "fileSize"),
     maxOutputBytes: c.maxOutput === undefined
       ? DEFAULT_MAX_OUTPUT
-      : nonZero(c.maxOutput, "maxOutput"),
+      : parseNonZeroSize(c.maxOutput, "maxOutput"),
     mode,
   };
 }
 
-function nonZero(value: unknown, field: string): number {
-  const n = parseSize(value, field);
-  if (n === 0) throw new RangeError(`Invalid ${field} ${describeValue(value)}: must not be 0`);
-  return n;
-}
-
-/** What a run enforces, for `enforced` in the result. */
-export interface AppliedLimits {
-  backend: "cgroup-v2" | "cgroup-v1" | "rlimit" | "none";
-  memoryBytes?: number;
-  pids?: number;
-  cpu?: { quotaUs: number; periodUs: number };
-  cpuTimeMs?: number;
-  openFiles?: number;
-  fileSizeBytes?: number;
-  maxOutputBytes: number;
-  /** Limits that were asked for but are only approximated (best effort). */
-  approximated: string[];
-  /** Limits that were asked for but could not be applied (best effort). */
-  dropped: string[];
-}
-
 /**
- * A memory, pids or CPU-share limit that cannot be applied in `strict` mode (no writable cgroup:
- * not root and no delegated cgroup v2 subtree, or a cgroup v1 hierarchy that is not writable).
- * Thrown by `SandboxBuilder.build()`; the message names the limit, the reason and the ways out.
- * A subclass of `UnsupportedError`; not re-exported by `mod.ts` (import it from `lib/limits.ts`).
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { SandboxBuilder } from "../mod.ts";
- * import { LimitUnavailableError } from "./limits.ts";
- *
- * const builder = new SandboxBuilder("job").memoryLimit("256M");
- * let sandbox;
- * try {
- *   sandbox = builder.build();
- * } catch (e) {
- *   if (!(e instanceof LimitUnavailableError)) throw e;
- *   sandbox = builder.limitsMode("best-effort").build(); // RLIMIT_DATA instead, and reported
- * }
- * assert.equal(sandbox.enforced.limits.memoryBytes, 256 * 1024 * 1024);
- * ```
- */
-export class LimitUnavailableError extends UnsupportedError {
-  override name = "LimitUnavailableError";
-}
-
-/**
- * Chooses the backend and produces the static ops for the limits.
+ * Chooses the backend and produces the static ops for the limits. `userNamespace` (default
+ * true) says whether the run has its own user namespace, where RLIMIT_NPROC counts only the
+ * sandbox's processes: the default pids limit falls back to it only then, and is otherwise
+ * dropped (it never fails a strict build; `applied.defaults` names it).
  *
  * @example
  * ```ts
@@ -205,7 +158,11 @@ export class LimitUnavailableError extends UnsupportedError {
  * assert(applied.backend === "cgroup-v2" && ops.some((o) => o[0] === "pids-max"));
  * ```
  */
-export function limitOps(limits: Limits, host: CgroupHost): { ops: Op[]; applied: AppliedLimits } {
+export function limitOps(
+  limits: Limits,
+  host: CgroupHost,
+  options: { userNamespace?: boolean } = {},
+): { ops: Op[]; applied: AppliedLimits } {
   const ops: Op[] = [];
   const applied: AppliedLimits = {
     backend: "none",
@@ -213,9 +170,16 @@ export function limitOps(limits: Limits, host: CgroupHost): { ops: Op[]; applied
     approximated: [],
     dropped: [],
   };
-  // A cgroup only when a cgroup limit is asked for: without one, init's rusage already counts
-  // every process of the run (init reaps them all), and a per-run cgroup costs ~0.3-0.6 ms.
-  const wantsCgroup = limits.memoryBytes !== null || limits.pids !== null || limits.cpu !== null;
+  // The default pids limit uses a cgroup only where one with the pids controller reaches us;
+  // elsewhere it is approximated below, never a reason to fail.
+  const defaultPids = limits.pids !== null && limits.pidsIsDefault;
+  const pidsController = host.version === 2
+    ? host.controllers.includes("pids")
+    : host.version === 1 && host.parents.pids !== undefined;
+  const cgroupPids = limits.pids !== null && (!defaultPids || pidsController);
+  // A cgroup only when a cgroup limit applies: without one, init's rusage already counts every
+  // process of the run (init reaps them all), and a per-run cgroup costs ~0.3-0.6 ms.
+  const wantsCgroup = limits.memoryBytes !== null || cgroupPids || limits.cpu !== null;
   if (!wantsCgroup) {
     // nothing to create
   } else if (host.version === 2) {
@@ -223,12 +187,12 @@ export function limitOps(limits: Limits, host: CgroupHost): { ops: Op[]; applied
     // controllers may not reach it); a missing one is unavailable, not a run-time ENOENT.
     for (
       const [ctl, asked] of [
-        ["memory", limits.memoryBytes],
-        ["pids", limits.pids],
-        ["cpu", limits.cpu],
+        ["memory", limits.memoryBytes !== null],
+        ["pids", cgroupPids],
+        ["cpu", limits.cpu !== null],
       ] as const
     ) {
-      if (asked !== null && !host.controllers.includes(ctl)) {
+      if (asked && !host.controllers.includes(ctl)) {
         unavailable(
           limits,
           applied,
@@ -244,7 +208,7 @@ export function limitOps(limits: Limits, host: CgroupHost): { ops: Op[]; applied
     // per run, and init's rusage already counts the CPU of every process of the run.
     const needed: V1Controller[] = [];
     if (limits.memoryBytes !== null) needed.push("memory");
-    if (limits.pids !== null) needed.push("pids");
+    if (cgroupPids) needed.push("pids");
     if (limits.cpu !== null) needed.push("cpu");
     for (const ctl of needed) {
       const dir = host.parents[ctl];
@@ -277,15 +241,28 @@ export function limitOps(limits: Limits, host: CgroupHost): { ops: Op[]; applied
       applied.memoryBytes = limits.memoryBytes;
     }
   }
-  if (limits.pids !== null) {
+  // Counted per uid in the sandbox's own user namespace (kernel >= 5.14 ucounts); + init.
+  const nproc = (pids: number): Op => ["rlimit", "nproc", String(pids + 1), String(pids + 1)];
+  if (limits.pids !== null && defaultPids) {
+    applied.defaults = ["pids"];
+    if (cg && pidsController) {
+      ops.push(["pids-max", String(limits.pids)]);
+      applied.pids = limits.pids;
+    } else if (options.userNamespace ?? true) {
+      ops.push(nproc(limits.pids));
+      applied.pids = limits.pids;
+      applied.approximated.push("pids");
+    } else {
+      // Without a user namespace RLIMIT_NPROC would count every process of the uid on the host.
+      applied.dropped.push("pids");
+    }
+  } else if (limits.pids !== null) {
     if (cg && !applied.dropped.includes("pids")) {
       ops.push(["pids-max", String(limits.pids)]);
       applied.pids = limits.pids;
     } else if (!cg) {
       unavailable(limits, applied, "pids", reason, true);
-      // Counted per uid in the sandbox's own user namespace (kernel >= 5.14 ucounts).
-      const v = String(limits.pids + 1); // + init
-      ops.push(["rlimit", "nproc", v, v]);
+      ops.push(nproc(limits.pids));
       applied.pids = limits.pids;
     }
   }
@@ -297,7 +274,7 @@ export function limitOps(limits: Limits, host: CgroupHost): { ops: Op[]; applied
       unavailable(limits, applied, "cpu", reason);
     }
   }
-  if (!cg && (limits.memoryBytes !== null || limits.pids !== null)) applied.backend = "rlimit";
+  if (!cg && ops.some((op) => op[0] === "rlimit")) applied.backend = "rlimit";
   if (limits.cpuTimeMs !== null) {
     // SIGXCPU at the soft limit, SIGKILL one second later if it is ignored.
     const soft = Math.max(1, Math.ceil(limits.cpuTimeMs / 1000));

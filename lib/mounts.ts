@@ -10,7 +10,13 @@
 import type { Op } from "./config.ts";
 import { UnsupportedError } from "./errors.ts";
 import { type LandlockPlan, planLandlock, type ViewEntry } from "./landlock.ts";
-import { describeValue, parseSize, validateAbsolutePath, validateChoice } from "./parse.ts";
+import {
+  checkFields,
+  describeValue,
+  parseNonZeroSize,
+  validateAbsolutePath,
+  validateChoice,
+} from "./parse.ts";
 import type {
   LandlockMode,
   MountConfig,
@@ -94,20 +100,11 @@ export interface FsHost {
   rootfs?: Record<string, DirEntry>;
 }
 
-const DEFAULT_SIZE = 64 << 20;
+/** The size of a tmpfs (and of an overlay's discarded writes) unless the config sets one. */
+export const DEFAULT_TMPFS_SIZE = 64 << 20;
 
 function field(i: number, name: string): string {
   return `mounts[${i}].${name}`;
-}
-
-function checkKeys(obj: Record<string, unknown>, allowed: string[], where: string): void {
-  for (const key of Object.keys(obj)) {
-    if (!allowed.includes(key)) {
-      throw new RangeError(
-        `Unknown ${where} field "${key}": expected one of ${allowed.join(", ")}`,
-      );
-    }
-  }
 }
 
 function mode(value: unknown, name: string, dflt: number): number {
@@ -121,10 +118,7 @@ function mode(value: unknown, name: string, dflt: number): number {
 }
 
 function size(value: unknown, name: string): number {
-  if (value === undefined) return DEFAULT_SIZE;
-  const n = parseSize(value, name);
-  if (n === 0) throw new RangeError(`Invalid ${name} ${describeValue(value)}: must not be 0`);
-  return n;
+  return value === undefined ? DEFAULT_TMPFS_SIZE : parseNonZeroSize(value, name);
 }
 
 /** A mount target: absolute, not `/`, and not in `/proc` or `/dev` (their hardening stays). */
@@ -140,6 +134,17 @@ function target(value: unknown, name: string): string {
   return t;
 }
 
+/** The fields each type of mount takes. */
+const MOUNT_FIELDS: Record<MountConfig["type"], readonly string[]> = {
+  bind: ["type", "source", "target", "readOnly"],
+  tmpfs: ["type", "target", "size", "mode"],
+  overlay: ["type", "source", "target", "upper", "size"],
+  dir: ["type", "target", "mode"],
+  symlink: ["type", "source", "target"],
+};
+
+const MOUNT_TYPES = Object.keys(MOUNT_FIELDS) as MountConfig["type"][];
+
 /** Validates one mount; names the field on error. */
 export function validateMount(value: unknown, i: number): ResolvedMount {
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
@@ -148,20 +153,10 @@ export function validateMount(value: unknown, i: number): ResolvedMount {
     );
   }
   const m = value as Record<string, unknown>;
-  const type = validateChoice(
-    m.type,
-    field(i, "type"),
-    [
-      "bind",
-      "tmpfs",
-      "overlay",
-      "dir",
-      "symlink",
-    ] as const,
-  );
+  const type = validateChoice(m.type, { field: field(i, "type"), allowed: MOUNT_TYPES });
+  checkFields(m, { name: `mounts[${i}]`, allowed: MOUNT_FIELDS[type] });
   switch (type) {
     case "bind": {
-      checkKeys(m, ["type", "source", "target", "readOnly"], `mounts[${i}]`);
       const source = validateAbsolutePath(m.source, field(i, "source"));
       if (m.readOnly !== undefined && typeof m.readOnly !== "boolean") {
         throw new TypeError(
@@ -176,7 +171,6 @@ export function validateMount(value: unknown, i: number): ResolvedMount {
       };
     }
     case "tmpfs":
-      checkKeys(m, ["type", "target", "size", "mode"], `mounts[${i}]`);
       return {
         type,
         target: target(m.target, field(i, "target")),
@@ -184,7 +178,6 @@ export function validateMount(value: unknown, i: number): ResolvedMount {
         mode: mode(m.mode, field(i, "mode"), 0o755),
       };
     case "overlay": {
-      checkKeys(m, ["type", "source", "target", "upper", "size"], `mounts[${i}]`);
       const source = validateAbsolutePath(m.source, field(i, "source"));
       const upper = m.upper === undefined ? null : validateAbsolutePath(m.upper, field(i, "upper"));
       if (upper !== null && (upper === "/" || inside(upper, source) || inside(source, upper))) {
@@ -204,14 +197,12 @@ export function validateMount(value: unknown, i: number): ResolvedMount {
       };
     }
     case "dir":
-      checkKeys(m, ["type", "target", "mode"], `mounts[${i}]`);
       return {
         type,
         target: target(m.target, field(i, "target")),
         mode: mode(m.mode, field(i, "mode"), 0o755),
       };
     case "symlink": {
-      checkKeys(m, ["type", "source", "target"], `mounts[${i}]`);
       if (typeof m.source !== "string" || m.source === "" || m.source.includes("\0")) {
         throw new TypeError(
           `Invalid ${field(i, "source")} ${describeValue(m.source)}: expected the link's contents`,
@@ -243,7 +234,7 @@ export function validateFilesystem(
         `Invalid rootfs ${describeValue(c.rootfs)}: expected a path or { path, writable }`,
       );
     }
-    checkKeys(r as unknown as Record<string, unknown>, ["path", "writable"], "rootfs");
+    checkFields(r, { name: "rootfs", allowed: ["path", "writable"] });
     if (r.writable !== undefined && typeof r.writable !== "boolean") {
       throw new TypeError(
         `Invalid rootfs.writable ${describeValue(r.writable)}: expected a boolean`,
@@ -259,7 +250,10 @@ export function validateFilesystem(
   }
   const landlock: LandlockMode = c.landlock === undefined
     ? "best-effort"
-    : validateChoice(c.landlock, "landlock", ["best-effort", "required", "off"] as const);
+    : validateChoice(c.landlock, {
+      field: "landlock",
+      allowed: ["best-effort", "required", "off"] as const,
+    });
   return { mounts, rootfs, namespaces, landlock };
 }
 
@@ -378,11 +372,12 @@ function devView(namespaces: boolean): ViewEntry[] {
 
 /** The Landlock view without namespaces: the default root's paths, on the host. */
 function hostView(config: ResolvedConfig, host: FsHost): ViewEntry[] {
+  const noNamespaces = config.namespaces === false
+    ? "are turned off"
+    : "this machine does not allow";
   if (config.rootfs) {
     throw new UnsupportedError(
-      `rootfs "${config.rootfs.path}" needs namespaces (a mount namespace), which ${
-        config.namespaces === false ? "are turned off" : "this machine does not allow"
-      }`,
+      `rootfs "${config.rootfs.path}" needs namespaces (a mount namespace), which ${noNamespaces}`,
     );
   }
   const view: ViewEntry[] = [];
@@ -402,9 +397,7 @@ function hostView(config: ResolvedConfig, host: FsHost): ViewEntry[] {
       : null;
     if (why) {
       throw new UnsupportedError(
-        `${why} needs namespaces, which ${
-          config.namespaces === false ? "are turned off" : "this machine does not allow"
-        }: without them only binds of a path onto itself can be expressed (as Landlock rules)`,
+        `${why} needs namespaces, which ${noNamespaces}: without them only binds of a path onto itself can be expressed (as Landlock rules)`,
       );
     }
     if (m.type === "bind") {
@@ -430,7 +423,7 @@ function hostView(config: ResolvedConfig, host: FsHost): ViewEntry[] {
 export interface FilesystemPlan {
   /** Whether the run uses namespaces (else Landlock alone confines the filesystem). */
   namespaces: boolean;
-  /** The mount ops (after `newroot`); empty without namespaces. */
+  /** The mount ops (after `newroot`), host dirs first; empty without namespaces. */
   mountOps: Op[];
   landlock: LandlockPlan;
 }
@@ -479,111 +472,19 @@ export function filesystemPlan(config: ResolvedConfig, host: FsHost): Filesystem
   }
   return {
     namespaces,
-    mountOps: specs.map((s) => s.op),
+    mountOps: [...hostDirOps(config.mounts), ...specs.map((s) => s.op)],
     landlock: planLandlock(view, landlockOptions),
   };
 }
 
 /**
- * Splits a CLI value on ":" (`\:` is a literal colon, `\\` a backslash), into at most `max`
- * parts.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { splitColons } from "./mounts.ts";
- * assert(splitColons("/a\\:b:/c", 2).join("|") === "/a:b|/c");
- * ```
+ * The host dirs an overlay keeps its changes in: the launcher makes them before the sandbox
+ * starts (never through a symlink), owned by the uid the sandbox maps to, mode 0700.
  */
-export function splitColons(value: string, max: number): string[] {
-  const parts: string[] = [];
-  let cur = "";
-  for (let i = 0; i < value.length; i++) {
-    const ch = value[i]!;
-    if (ch === "\\" && i + 1 < value.length) cur += value[++i]!;
-    else if (ch === ":" && parts.length + 1 < max) {
-      parts.push(cur);
-      cur = "";
-    } else cur += ch;
-  }
-  parts.push(cur);
-  return parts;
-}
-
-/** The CLI's filesystem flags, by name, as the CLI parser collected them. */
-export type FilesystemFlags = ReadonlyMap<string, readonly string[]>;
-
-/**
- * The filesystem part of a config from CLI flags: `--bind SRC[:DST]`, `--ro-bind SRC[:DST]`,
- * `--tmpfs DST[:SIZE]`, `--overlay SRC[:DST[:UPPER]]`, `--dir DST[:MODE]`,
- * `--symlink CONTENTS:DST`, `--rootfs DIR`, `--rootfs-writable`, `--no-namespaces`,
- * `--landlock MODE`. Mounts are appended to `base` (a config file's).
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { filesystemFromFlags } from "./mounts.ts";
- * const c = filesystemFromFlags(new Map([["ro-bind", ["/srv:/data"]], ["tmpfs", ["/scratch:1M"]]]));
- * assert(c.mounts?.length === 2 && c.mounts[0]!.type === "bind");
- * ```
- */
-export function filesystemFromFlags(
-  flags: FilesystemFlags,
-  base: Pick<SandboxConfig, "mounts"> = {},
-): Pick<SandboxConfig, "mounts" | "rootfs" | "namespaces" | "landlock"> {
-  const mounts: MountConfig[] = [...(base.mounts ?? [])];
-  const get = (name: string) => flags.get(name) ?? [];
-  for (const [flag, readOnly] of [["bind", false], ["ro-bind", true]] as const) {
-    for (const v of get(flag)) {
-      const [source, target] = splitColons(v, 2);
-      mounts.push({ type: "bind", source: source!, target: target || source!, readOnly });
-    }
-  }
-  for (const v of get("tmpfs")) {
-    const [target, size] = splitColons(v, 2);
-    mounts.push(
-      size ? { type: "tmpfs", target: target!, size } : { type: "tmpfs", target: target! },
-    );
-  }
-  for (const v of get("overlay")) {
-    const [source, target, upper] = splitColons(v, 3);
-    mounts.push({
-      type: "overlay",
-      source: source!,
-      target: target || source!,
-      ...(upper ? { upper } : {}),
-    });
-  }
-  for (const v of get("dir")) {
-    const [target, m] = splitColons(v, 2);
-    if (m !== undefined && !/^[0-7]{1,4}$/.test(m)) {
-      throw new RangeError(`Invalid --dir mode "${m}": expected octal digits like 755`);
-    }
-    mounts.push(
-      m === undefined ? { type: "dir", target: target! } : {
-        type: "dir",
-        target: target!,
-        mode: parseInt(m, 8),
-      },
-    );
-  }
-  for (const v of get("symlink")) {
-    const [source, target] = splitColons(v, 2);
-    if (target === undefined) {
-      throw new RangeError(`Invalid --symlink "${v}": expected CONTENTS:DST`);
-    }
-    mounts.push({ type: "symlink", source: source!, target });
-  }
-  const out: Pick<SandboxConfig, "mounts" | "rootfs" | "namespaces" | "landlock"> = {};
-  if (mounts.length) out.mounts = mounts;
-  const rootfs = flags.get("rootfs")?.[0];
-  if (rootfs !== undefined) {
-    out.rootfs = { path: rootfs, writable: flags.has("rootfs-writable") };
-  } else if (flags.has("rootfs-writable")) {
-    throw new RangeError(`Option "--rootfs-writable" needs --rootfs DIR`);
-  }
-  if (flags.has("no-namespaces")) out.namespaces = false;
-  const landlock = flags.get("landlock")?.[0];
-  if (landlock !== undefined) out.landlock = landlock as LandlockMode;
-  return out;
+function hostDirOps(mounts: readonly ResolvedMount[]): Op[] {
+  return mounts.flatMap((m): Op[] =>
+    m.type === "overlay" && m.upper !== null
+      ? [["host-dir", m.upper, "700"], ["host-dir", m.work!, "700"]]
+      : []
+  );
 }

@@ -71,6 +71,24 @@ export function parseSize(value: unknown, field: string): number {
   return bytes;
 }
 
+/**
+ * {@linkcode parseSize} for sizes where 0 means nothing useful (a tmpfs, a file-size or output
+ * cap): 0 is refused with a `RangeError` naming `field`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseNonZeroSize } from "./parse.ts";
+ * assert.equal(parseNonZeroSize("1K", "tmpSize"), 1024);
+ * assert.throws(() => parseNonZeroSize(0, "tmpSize"), /^RangeError: Invalid tmpSize 0: must not be 0$/);
+ * ```
+ */
+export function parseNonZeroSize(value: unknown, field: string): number {
+  const n = parseSize(value, field);
+  if (n === 0) throw new RangeError(`Invalid ${field} ${describe(value)}: must not be 0`);
+  return n;
+}
+
 const DURATION_UNITS: Record<string, number> = {
   ms: 1,
   s: 1000,
@@ -113,6 +131,30 @@ export function parseDuration(value: unknown, field: string): number {
     throw new RangeError(`Invalid ${field} ${describe(value)}: expected ${allowed}`);
   }
   return Math.ceil(ms);
+}
+
+/**
+ * Checks an integer from `min` to `max`: a `RangeError` naming `field` for a number out of range
+ * or not an integer, a `TypeError` for anything else.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { validateInt } from "./parse.ts";
+ * assert.equal(validateInt(64, "budgets.ptys", 1, 1 << 20), 64);
+ * assert.throws(
+ *   () => validateInt(0, "budgets.ptys", 1, 1 << 20),
+ *   /^RangeError: Invalid budgets.ptys 0: expected an integer from 1 to 1048576$/,
+ * );
+ * ```
+ */
+export function validateInt(value: unknown, field: string, min: number, max: number): number {
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < min || value > max) {
+    throw new (typeof value === "number" ? RangeError : TypeError)(
+      `Invalid ${field} ${describe(value)}: expected an integer from ${min} to ${max}`,
+    );
+  }
+  return value;
 }
 
 /**
@@ -172,26 +214,57 @@ export function validateAbsolutePath(value: unknown, field: string): string {
   return "/" + parts.join("/");
 }
 
-/** Checks one environment variable name and value. */
-export function validateEnvEntry(key: string, value: unknown, field: string): void {
-  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
-    throw new RangeError(
-      `Invalid ${field} name ${describe(key)}: expected letters, digits and _ (not first a digit)`,
-    );
+/**
+ * Checks an environment object: names of letters, digits and `_` (not first a digit), string
+ * values without NUL bytes. Returns a copy.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { validateEnv } from "./parse.ts";
+ * assert.deepEqual(validateEnv({ LANG: "C" }, "env"), { LANG: "C" });
+ * assert.throws(() => validateEnv({ "1X": "a" }, "env"), /^RangeError: Invalid env name "1X"/);
+ * ```
+ */
+export function validateEnv(env: unknown, field: string): Record<string, string> {
+  if (typeof env !== "object" || env === null || Array.isArray(env)) {
+    throw new TypeError(`Invalid ${field} ${describe(env)}: expected an object of strings`);
   }
-  validateString(value, `${field}.${key}`);
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) {
+      throw new RangeError(
+        `Invalid ${field} name ${describe(k)}: expected letters, digits and _ (not first a digit)`,
+      );
+    }
+    out[k] = validateString(v, `${field}.${k}`);
+  }
+  return out;
 }
 
-/** Checks that a value is one of the allowed words. */
+/**
+ * Checks that a value is one of the allowed words.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { validateChoice } from "./parse.ts";
+ * const allowed = ["none", "host"] as const;
+ * assert.equal(validateChoice("host", { field: "network", allowed }), "host");
+ * assert.throws(
+ *   () => validateChoice("lan", { field: "network", allowed }),
+ *   /^RangeError: Invalid network "lan": expected one of "none", "host"$/,
+ * );
+ * ```
+ */
 export function validateChoice<T extends string>(
   value: unknown,
-  field: string,
-  allowed: readonly T[],
+  spec: { field: string; allowed: readonly T[] },
 ): T {
-  if (typeof value !== "string" || !(allowed as readonly string[]).includes(value)) {
+  if (typeof value !== "string" || !(spec.allowed as readonly string[]).includes(value)) {
     throw new RangeError(
-      `Invalid ${field} ${describe(value)}: expected one of ${
-        allowed.map((a) => JSON.stringify(a)).join(", ")
+      `Invalid ${spec.field} ${describe(value)}: expected one of ${
+        spec.allowed.map((a) => JSON.stringify(a)).join(", ")
       }`,
     );
   }
@@ -199,54 +272,31 @@ export function validateChoice<T extends string>(
 }
 
 /**
- * Checks an integer from `min` to `max`.
+ * Refuses an object field that is not one of `allowed` (a typo must not pass silently as a
+ * default): a `RangeError` naming the object, the field and what is allowed.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { validateInt } from "./parse.ts";
- * assert.equal(validateInt(64, "budgets.ptys", 1, 1 << 20), 64);
- * assert.throws(() => validateInt(0, "budgets.ptys", 1, 1 << 20), RangeError);
+ * import { checkFields } from "./parse.ts";
+ * checkFields({ path: "/srv" }, { name: "rootfs", allowed: ["path", "writable"] });
+ * assert.throws(
+ *   () => checkFields({ writeable: true }, { name: "rootfs", allowed: ["path", "writable"] }),
+ *   /^RangeError: Unknown rootfs field "writeable": expected one of path, writable$/,
+ * );
  * ```
  */
-export function validateInt(value: unknown, field: string, min: number, max: number): number {
-  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < min || value > max) {
-    throw new (typeof value === "number" ? RangeError : TypeError)(
-      `Invalid ${field} ${describe(value)}: expected an integer from ${min} to ${max}`,
-    );
-  }
-  return value;
-}
-
-/**
- * Checks a plain object whose keys are all in `allowed`, and returns it.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { validateFields } from "./parse.ts";
- * assert.deepEqual(validateFields({ start: 1 }, "hostIds", ["start", "count"]), { start: 1 });
- * assert.throws(() => validateFields({ begin: 1 }, "hostIds", ["start"]), /Unknown hostIds field "begin"/);
- * ```
- */
-export function validateFields(
-  value: unknown,
-  field: string,
-  allowed: readonly string[],
-): Record<string, unknown> {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new TypeError(
-      `Invalid ${field} ${describe(value)}: expected an object with ${allowed.join(", ")}`,
-    );
-  }
-  for (const key of Object.keys(value)) {
-    if (!allowed.includes(key)) {
+export function checkFields(
+  obj: object,
+  spec: { name: string; allowed: readonly string[] },
+): void {
+  for (const key of Object.keys(obj)) {
+    if (!spec.allowed.includes(key)) {
       throw new RangeError(
-        `Unknown ${field} field "${key}": expected one of ${allowed.join(", ")}`,
+        `Unknown ${spec.name} field "${key}": expected one of ${spec.allowed.join(", ")}`,
       );
     }
   }
-  return value as Record<string, unknown>;
 }
 
 export { describe as describeValue };

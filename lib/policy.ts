@@ -7,27 +7,42 @@
 
 import type { Op } from "./config.ts";
 import {
+  checkFields,
   describeValue,
   parseDuration,
-  parseSize,
+  parseNonZeroSize,
   validateAbsolutePath,
   validateChoice,
-  validateEnvEntry,
+  validateEnv,
   validateId,
   validateString,
 } from "./parse.ts";
+import type { HostIdRange } from "./identity_types.ts";
 import type {
   NamespaceName,
   PrivilegeMode,
   ResolvedConfig,
   ResolvedMode,
+  RunOptions,
   SandboxConfig,
 } from "./types.ts";
 import { UnsupportedError } from "./errors.ts";
 import { validateLimits } from "./limits.ts";
-import { filesystemPlan, type FsHost, usesNamespaces, validateFilesystem } from "./mounts.ts";
-import { type Arch, compileSeccomp, PROFILE_NAMES, resolvePolicy } from "./seccomp.ts";
-import { type HostIdRange, hostIdsOp, validateHostIds } from "./host_ids.ts";
+import {
+  DEFAULT_TMPFS_SIZE,
+  filesystemPlan,
+  type FsHost,
+  usesNamespaces,
+  validateFilesystem,
+} from "./mounts.ts";
+import {
+  type Arch,
+  compileSeccomp,
+  PROFILE_NAMES,
+  type ResolveOptions,
+  resolvePolicy,
+} from "./seccomp/mod.ts";
+import { hostIdsOp, validateHostIds } from "./host_ids.ts";
 import { budgetOps, validateBudgets } from "./budgets.ts";
 
 /** The `PATH` every sandbox gets unless the policy sets its own. */
@@ -93,38 +108,24 @@ export function validateConfig(
   if (typeof config !== "object" || config === null || Array.isArray(config)) {
     throw new TypeError(`Invalid config ${describeValue(config)}: expected an object`);
   }
-  for (const key of Object.keys(config)) {
-    if (!(KEYS as readonly string[]).includes(key)) {
-      throw new RangeError(
-        `Unknown config field "${key}": expected one of ${KEYS.join(", ")}`,
-      );
-    }
-  }
+  checkFields(config, { name: "config", allowed: KEYS });
   const c = config;
   const resolved: ResolvedConfig = {
     id: c.id === undefined ? "sandbox" : validateId(c.id),
     timeoutMs: c.timeout === undefined ? null : parseDuration(c.timeout, "timeout"),
     env: validateEnv(c.env ?? {}, "env"),
     cwd: c.cwd === undefined ? "/" : validateAbsolutePath(c.cwd, "cwd"),
-    network: c.network === undefined ? "none" : validateChoice(
-      c.network,
-      "network",
-      [
-        "none",
-        "host",
-      ] as const,
-    ),
+    network: c.network === undefined
+      ? "none"
+      : validateChoice(c.network, { field: "network", allowed: ["none", "host"] as const }),
     hostname: c.hostname === undefined ? "sandbox" : validateHostname(c.hostname),
-    privilegeMode: c.privilegeMode === undefined ? "auto" : validateChoice(
-      c.privilegeMode,
-      "privilegeMode",
-      [
-        "auto",
-        "privileged",
-        "unprivileged",
-      ] as const,
-    ),
-    tmpSizeBytes: c.tmpSize === undefined ? 64 << 20 : positiveSize(c.tmpSize, "tmpSize"),
+    privilegeMode: c.privilegeMode === undefined ? "auto" : validateChoice(c.privilegeMode, {
+      field: "privilegeMode",
+      allowed: ["auto", "privileged", "unprivileged"] as const,
+    }),
+    tmpSizeBytes: c.tmpSize === undefined
+      ? DEFAULT_TMPFS_SIZE
+      : parseNonZeroSize(c.tmpSize, "tmpSize"),
     seccomp: validateSeccomp(c.seccomp),
     ...validateFilesystem(c),
     limits: validateLimits(c, cpus),
@@ -163,22 +164,17 @@ export function validateSeccomp(value: unknown): ResolvedConfig["seccomp"] {
     );
   }
   const o = obj as Record<string, unknown>;
-  for (const key of Object.keys(o)) {
-    if (!["profile", "allow", "deny", "action"].includes(key)) {
-      throw new RangeError(
-        `Unknown seccomp field "${key}": expected one of profile, allow, deny, action`,
-      );
-    }
-  }
+  checkFields(o, { name: "seccomp", allowed: ["profile", "allow", "deny", "action"] });
   const seccomp = {
-    profile: o.profile === undefined
-      ? DEFAULT_SECCOMP_PROFILE
-      : validateChoice(o.profile, "seccomp.profile", [...PROFILE_NAMES, "none"]),
+    profile: o.profile === undefined ? DEFAULT_SECCOMP_PROFILE : validateChoice(o.profile, {
+      field: "seccomp.profile",
+      allowed: [...PROFILE_NAMES, "none"],
+    }),
     allow: stringList(o.allow, "seccomp.allow"),
     deny: stringList(o.deny, "seccomp.deny"),
     action: o.action === undefined
       ? "kill" as const
-      : validateChoice(o.action, "seccomp.action", ["kill", "errno"] as const),
+      : validateChoice(o.action, { field: "seccomp.action", allowed: ["kill", "errno"] as const }),
   };
   // Resolving checks every name against both architectures' tables.
   for (const arch of ["x86_64", "aarch64"] as const) resolvePolicy(toPolicy(seccomp), arch);
@@ -190,39 +186,25 @@ function toPolicy(s: ResolvedConfig["seccomp"]) {
     profile: s.profile as Parameters<typeof resolvePolicy>[0]["profile"],
     allow: s.allow,
     deny: s.deny,
-    defaultAction: s.action,
+    action: s.action,
   };
 }
 
 /**
  * The ops that install the seccomp filter: the BPF (refusals as USER_NOTIF, so the launcher's
- * monitor can name them) and what the monitor does with a refusal.
+ * monitor can name them) and what the monitor does with a refusal. `where` says what the missing
+ * namespaces leave the filter to refuse.
  */
-export function seccompOps(s: ResolvedConfig["seccomp"], arch: Arch): Op[] {
-  const bpf = compileSeccomp(toPolicy(s), arch, { notify: true });
+export function seccompOps(
+  s: ResolvedConfig["seccomp"],
+  arch: Arch,
+  where: ResolveOptions = {},
+): Op[] {
+  const bpf = compileSeccomp(toPolicy(s), arch, { ...where, notify: true });
   if (bpf.length === 0) return [];
   let hex = "";
   for (const b of bpf) hex += b.toString(16).padStart(2, "0");
   return [["seccomp", hex], ["seccomp-notify", s.action]];
-}
-
-function positiveSize(value: unknown, field: string): number {
-  const n = parseSize(value, field);
-  if (n === 0) throw new RangeError(`Invalid ${field} ${describeValue(value)}: must not be 0`);
-  return n;
-}
-
-/** Validates an environment object. */
-export function validateEnv(env: unknown, field: string): Record<string, string> {
-  if (typeof env !== "object" || env === null || Array.isArray(env)) {
-    throw new TypeError(`Invalid ${field} ${describeValue(env)}: expected an object of strings`);
-  }
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(env)) {
-    validateEnvEntry(k, v, field);
-    out[k] = v as string;
-  }
-  return out;
 }
 
 function validateHostname(value: unknown): string {
@@ -273,16 +255,32 @@ export interface Caller {
   subIds?: HostIdRange | null;
 }
 
+/** Who runs a sandbox, in which mode, on what host: the inputs of {@linkcode staticOps}. */
+export interface StaticContext {
+  mode: ResolvedMode;
+  caller: Caller;
+  host: HostLayout;
+}
+
 /**
  * The ops that are the same for every run of a sandbox (everything but the status file, the
  * program, its arguments, per-run environment and cwd).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { staticOps, validateConfig } from "./policy.ts";
+ * const ops = staticOps(validateConfig({ hostname: "box" }), {
+ *   mode: "unprivileged",
+ *   caller: { euid: 1234, egid: 99 },
+ *   host: { system: { "/usr": { dir: true } }, arch: "x86_64" },
+ * });
+ * assert.deepEqual(ops.find((op) => op[0] === "uid-map"), ["uid-map", "1000", "1234"]);
+ * assert.deepEqual(ops.find((op) => op[0] === "hostname"), ["hostname", "box"]);
+ * ```
  */
-export function staticOps(
-  config: ResolvedConfig,
-  mode: ResolvedMode,
-  caller: Caller,
-  host: HostLayout,
-): Op[] {
+export function staticOps(config: ResolvedConfig, context: StaticContext): Op[] {
+  const { mode, caller, host } = context;
   const fs = filesystemPlan(config, host);
   const ops: Op[] = [];
   for (const ns of namespacesFor(config)) ops.push(["unshare", ns]);
@@ -306,7 +304,12 @@ export function staticOps(
   ops.push(["rlimit", "core", "0", "0"]);
   // Landlock is applied by the target after no_new_privs, before seccomp (launcher/child.c).
   ops.push(...fs.landlock.ops);
-  ops.push(...seccompOps(config.seccomp, host.arch));
+  // Without namespaces the filter stands in for the IPC namespace and, when the network is
+  // `none`, for the network namespace (Landlock cuts only TCP connect and bind).
+  ops.push(...seccompOps(config.seccomp, host.arch, {
+    hostIpc: !fs.namespaces,
+    noInet: !fs.namespaces && config.network === "none",
+  }));
   if (config.timeoutMs !== null) ops.push(["timeout", String(config.timeoutMs)]);
   return fs.namespaces ? ops : withoutNamespaces(ops);
 }
@@ -357,6 +360,110 @@ export function validateCommand(program: unknown, args: unknown): [string, strin
     throw new TypeError(`Invalid args ${describeValue(args)}: expected an array of strings`);
   }
   return [p, args.map((a, i) => validateString(a, `args[${i}]`))];
+}
+
+/**
+ * Validates the options of one run (`Sandbox.run()`, `Sandbox.spawn()`): unknown fields, `stdin`,
+ * `env`, `cwd` and `signal`. Returns a copy with `env` and `cwd` normalised.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { validateRunOptions } from "./policy.ts";
+ * assert.equal(validateRunOptions({ cwd: "/tmp//" }).cwd, "/tmp");
+ * assert.throws(() => validateRunOptions({ timeout: 5 }), /^RangeError: Unknown options field/);
+ * ```
+ */
+export function validateRunOptions(options: unknown): RunOptions {
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError(`Invalid options ${describeValue(options)}: expected an object`);
+  }
+  checkFields(options, { name: "options", allowed: ["stdin", "signal", "env", "cwd"] });
+  const given = options as RunOptions;
+  const stdin = given.stdin;
+  if (
+    stdin !== undefined && typeof stdin !== "string" && !(stdin instanceof Uint8Array) &&
+    !(stdin instanceof ReadableStream)
+  ) {
+    throw new TypeError(
+      `Invalid options.stdin ${
+        describeValue(stdin)
+      }: expected "null", "piped", a string, a Uint8Array or a ReadableStream`,
+    );
+  }
+  const o: RunOptions = { ...given };
+  if (given.env !== undefined) o.env = validateEnv(given.env, "options.env");
+  if (given.cwd !== undefined) o.cwd = validateAbsolutePath(given.cwd, "options.cwd");
+  if (given.signal !== undefined && !(given.signal instanceof AbortSignal)) {
+    throw new TypeError(
+      `Invalid options.signal ${describeValue(given.signal)}: expected an AbortSignal`,
+    );
+  }
+  return o;
+}
+
+/**
+ * The seed's `NamespaceConfig`, accepted by `SandboxBuilder.namespaces()`: only `net: false`
+ * changes anything (it shares the host network); switching off another namespace is refused.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { SandboxBuilder, type SeedNamespaces } from "../mod.ts";
+ *
+ * const ns: SeedNamespaces = { pid: true, net: false };
+ * assert.equal(new SandboxBuilder("ns").namespaces(ns).toConfig().network, "host");
+ * assert.throws(() => new SandboxBuilder("ns").namespaces({ pid: false }), RangeError);
+ * ```
+ */
+export interface SeedNamespaces {
+  /** @default true */
+  pid?: boolean;
+  /** @default true */
+  ipc?: boolean;
+  /** `false`: share the host network (`network: "host"`). @default true */
+  net?: boolean;
+  /** @default true */
+  mount?: boolean;
+  /** @default true */
+  uts?: boolean;
+  /** @default true */
+  user?: boolean;
+}
+
+/**
+ * The config fields that the seed's `NamespaceConfig` object stands for: only `net: false`
+ * changes anything (it shares the host network); switching off another namespace is refused.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { seedNamespaces } from "./policy.ts";
+ * assert.deepEqual(seedNamespaces({ net: false }), { namespaces: true, network: "host" });
+ * assert.throws(() => seedNamespaces({ pid: false }), RangeError);
+ * ```
+ */
+export function seedNamespaces(
+  value: SeedNamespaces,
+): Pick<SandboxConfig, "namespaces" | "network"> {
+  checkFields(value, {
+    name: "namespaces",
+    allowed: ["pid", "ipc", "net", "mount", "uts", "user"],
+  });
+  for (const [k, v] of Object.entries(value)) {
+    if (typeof v !== "boolean") {
+      throw new TypeError(`Invalid namespaces.${k} ${JSON.stringify(v)}: expected a boolean`);
+    }
+    if (k !== "net" && v === false) {
+      throw new RangeError(
+        `Invalid namespaces.${k} false: the sandbox always uses ${k} namespaces; use namespaces(false) for Landlock-only confinement`,
+      );
+    }
+  }
+  return {
+    namespaces: true,
+    network: (value as { net?: boolean }).net === false ? "host" : "none",
+  };
 }
 
 /** The per-run ops. */

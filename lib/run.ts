@@ -5,6 +5,7 @@
  * @module
  */
 
+import { FORWARDED_SIGNALS, KILL_SIGNAL } from "./abi.ts";
 import { encodeFrame, joinFrames } from "./config.ts";
 import { SandboxError, SandboxSetupError } from "./errors.ts";
 import { runOps } from "./policy.ts";
@@ -36,6 +37,12 @@ export interface Prepared {
   cgroupId: string | null;
 }
 
+/** A validated program and its arguments. */
+export interface Command {
+  program: string;
+  args: readonly string[];
+}
+
 /**
  * One chunk of output from `SandboxChild.output()`: the bytes of one read from one stream (not a
  * line), in arrival order. The seed's `StreamChunk::Stdout`/`Stderr`, as raw bytes.
@@ -63,17 +70,7 @@ export interface OutputChunk {
 }
 
 /** Signals the launcher forwards to the target; anything else kills the whole sandbox. */
-const FORWARDED = new Set<Deno.Signal>([
-  "SIGHUP",
-  "SIGINT",
-  "SIGQUIT",
-  "SIGTERM",
-  "SIGUSR1",
-  "SIGUSR2",
-  "SIGCONT",
-  "SIGWINCH",
-  "SIGALRM",
-]);
+const FORWARDED = new Set(FORWARDED_SIGNALS);
 
 /** How long a launcher gets to report after being told to kill the sandbox. */
 const KILL_GRACE_MS = 2000;
@@ -136,12 +133,8 @@ export class SandboxChild implements AsyncDisposable {
   #killTimer: ReturnType<typeof setTimeout> | undefined;
 
   /** @internal Use `Sandbox.spawn()`. */
-  constructor(
-    prepared: Prepared,
-    program: string,
-    args: readonly string[],
-    options: RunOptions,
-  ) {
+  constructor(prepared: Prepared, command: Command, options: RunOptions) {
+    const { program, args } = command;
     options.signal?.throwIfAborted();
     const status = makeRunStatus();
     const ops = runOps({
@@ -207,6 +200,9 @@ export class SandboxChild implements AsyncDisposable {
     options.signal?.addEventListener("abort", onAbort, { once: true });
     this.status = this.#proc.status.then(async (st) => {
       this.#exited = true;
+      // Nothing reads the target's stdin any more: release the pipe even if the caller never
+      // closes a piped stdin (a launcher that died after taking its frame left it open).
+      if (input === "piped") writer.abort().catch(() => {});
       // Drained: the streams someone reads have delivered everything into them. A stream
       // nobody reads does not hold the result back.
       await Promise.all(
@@ -284,7 +280,7 @@ export class SandboxChild implements AsyncDisposable {
     if (this.#exited || this.#aborted || (!byCaller && this.#killTimer)) return;
     if (byCaller) this.#aborted = true;
     try {
-      this.#proc.kill("SIGPWR");
+      this.#proc.kill(KILL_SIGNAL);
     } catch {
       return;
     }
@@ -378,13 +374,18 @@ export class SandboxChild implements AsyncDisposable {
 function opPath(op: Op | undefined, step: string): string | null {
   if (!op) return null;
   // The path the failed step was about: a bind's source when it could not be opened or
-  // attached, its destination when the mount point could not be made; the program for exec.
+  // attached, its destination when the mount point could not be made (or went through a
+  // refused symlink); the program for exec.
+  const dest = step === "mkdir" || step === "dest-link";
   switch (op[0]) {
     case "ro-bind":
     case "bind":
     case "ro-bind-try":
     case "copy-try":
-      return (step === "mkdir" ? op[2] : op[1]) ?? null;
+    case "overlay":
+      return (dest ? op[2] : op[1]) ?? null;
+    case "overlay-keep":
+      return (dest ? op[4] : op[1]) ?? null;
     case "symlink":
       return op[2] ?? null;
     case "memory-max":
@@ -393,8 +394,6 @@ function opPath(op: Op | undefined, step: string): string | null {
       return op[0]; // a limit knob, not a path
     case "host-ids":
       return `${op[1]}+${op[3]}`; // the range: first uid + count
-    case "overlay-keep":
-      return (step === "host-ids" ? op[2] : op[1]) ?? null; // the upper dir handed to the run
     default:
       return op[1] ?? null;
   }
@@ -489,11 +488,10 @@ export async function collect(stream: ReadableStream<Uint8Array>): Promise<Uint8
 /** Runs to completion and captures stdout/stderr as text. */
 export async function runToCompletion(
   prepared: Prepared,
-  program: string,
-  args: readonly string[],
+  command: Command,
   options: RunOptions,
 ): Promise<CapturedResult> {
-  const child = new SandboxChild(prepared, program, args, options);
+  const child = new SandboxChild(prepared, command, options);
   const dec = new TextDecoder();
   const [out, err] = await Promise.all([collect(child.stdout), collect(child.stderr)]);
   try {

@@ -23,14 +23,12 @@ export function spawnLauncher(path: string): Deno.ChildProcess {
 export function runSync(
   program: string,
   args: string[],
-  cwd?: string,
 ): { code: number; stdout: string; stderr: string } {
   const out = new Deno.Command(program, {
     args,
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
-    ...(cwd ? { cwd } : {}),
   }).outputSync();
   const dec = new TextDecoder();
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };

@@ -5,12 +5,14 @@
  * @module
  */
 
+import { EXIT, setupStep } from "./abi.ts";
 import { errnoName } from "./errno.ts";
 import {
   ProgramNotExecutableError,
   ProgramNotFoundError,
   SandboxError,
   SandboxSetupError,
+  type SetupFailure,
 } from "./errors.ts";
 import type {
   Enforced,
@@ -26,6 +28,8 @@ export type StatusRecord =
   | { type: "started" }
   | { type: "host-ids"; uid: number; gid: number }
   | { type: "error"; step: string; op: number; errno: number }
+  /** The host path a failed host-side step was resolving, and the symlink it refused (hex). */
+  | { type: "host-path"; path: string; link: string }
   | {
     type: "exit";
     code: number;
@@ -51,6 +55,13 @@ export type StatusRecord =
     userUs: number;
     sysUs: number;
   };
+
+/** A path the launcher wrote as hex (any byte may occur in a path; C escapes nothing). */
+function fromHex(hex: string): string {
+  const bytes = new Uint8Array(hex.length >> 1);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+  return new TextDecoder().decode(bytes);
+}
 
 /** Parses the status file text; malformed lines are skipped (a killed launcher may cut one). */
 export function parseStatus(text: string): StatusRecord[] {
@@ -101,6 +112,8 @@ const SIGNALS: readonly string[] = [
   "SIGPWR",
   "SIGSYS",
 ];
+
+const SIGKILL = 9;
 
 /** The name of a Linux signal number (x86_64/aarch64 numbering). */
 export function signalName(n: number): string {
@@ -155,14 +168,37 @@ export function decodeResult(text: string, ctx: DecodeContext): SandboxResult {
   const error = records.find((r) => r.type === "error");
   const exit = records.find((r) => r.type === "exit");
   if (error && error.type === "error" && !exit) {
-    const failure = {
-      step: error.step,
-      errno: errnoName(error.errno),
-      path: ctx.opPath(error.op, error.step),
-      exitCode: error.step === "exec" ? (error.errno === 2 ? 127 : 126) : 125,
+    const errno = errnoName(error.errno);
+    const host = records.find((r) => r.type === "host-path");
+    const hostPath = host?.type === "host-path" ? fromHex(host.path) : "";
+    const failure: SetupFailure = {
+      step: setupStep(error.step),
+      errno,
+      path: hostPath || ctx.opPath(error.op, error.step),
+      exitCode: error.step !== "exec"
+        ? EXIT.setup
+        : errno === "ENOENT"
+        ? EXIT.notFound
+        : EXIT.notExecutable,
     };
-    if (failure.exitCode === 127) throw new ProgramNotFoundError(failure);
-    if (failure.step === "host-ids" && failure.errno === "EUSERS") {
+    if (error.step === "host-link" && host?.type === "host-path") {
+      throw new SandboxSetupError(
+        failure,
+        `Refused to follow the symlink "${fromHex(host.link)}" on the host path "${hostPath}": ` +
+          `it is in a directory a sandbox could write (links are followed only in directories ` +
+          `owned by root or by the calling user and not writable by group or others), so a ` +
+          `sandbox may have planted it. Name the real path instead`,
+      );
+    }
+    if (error.step === "dest-link") {
+      throw new SandboxSetupError(
+        failure,
+        `Refused the destination "${failure.path}": it goes through a symlink on a writable ` +
+          `mount, where a sandbox may have planted it. Name the real path inside the sandbox instead`,
+      );
+    }
+    if (failure.exitCode === EXIT.notFound) throw new ProgramNotFoundError(failure);
+    if (error.step === "host-ids" && errno === "EUSERS") {
       throw new SandboxSetupError(
         failure,
         `No free host id in hostIds ${failure.path}: every one is held by a running sandbox (EUSERS); raise hostIds.count or wait for runs to end`,
@@ -322,8 +358,9 @@ function splitCpu(
  * ```
  */
 export function exitCodeFor(result: SandboxResult): number {
-  if (result.timedOut) return 124;
-  if (result.reason === "output-limit") return result.signal ? 128 + 9 : result.exitCode ?? 137;
-  if (result.signal) return 128 + (signalNumber(result.signal) ?? 9);
+  const killed = EXIT.signalBase + SIGKILL;
+  if (result.timedOut) return EXIT.timeout;
+  if (result.reason === "output-limit") return result.signal ? killed : result.exitCode ?? killed;
+  if (result.signal) return EXIT.signalBase + (signalNumber(result.signal) ?? SIGKILL);
   return result.exitCode ?? 1;
 }

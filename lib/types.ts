@@ -1,13 +1,12 @@
 /**
  * Types shared by every module: the plain, serialisable sandbox configuration, the run options
- * and the result. Pure: no runtime access.
+ * and the result. Pure: no runtime access, and no imports but the types of `identity_types.ts`,
+ * which imports nothing — every other module may import this one, so it imports none of them.
  *
  * @module
  */
 
-import type { AppliedLimits, Limits } from "./limits.ts";
-import type { HostIdRange, HostIdsConfig } from "./host_ids.ts";
-import type { Budgets, BudgetsConfig } from "./budgets.ts";
+import type { Budgets, BudgetsConfig, HostIdRange, HostIdsConfig } from "./identity_types.ts";
 
 /**
  * How the sandbox gets its privileges. `privileged` needs root (the sandbox's uid 1000 is then a
@@ -160,7 +159,7 @@ export interface SandboxConfig {
    * with allow/deny lists and the action for refused syscalls.
    * @default "compute" (runs python3, node, gcc, sh and coreutils)
    */
-  seccomp?: string | SeccompConfig;
+  seccomp?: SeccompProfileName | "none" | AnyString | SeccompConfig;
   /**
    * Memory limit (hard, swap off), at least `"1M"`, e.g. `"256M"`. Needs a cgroup unless
    * `limits` is best-effort (then `RLIMIT_DATA` per process).
@@ -168,10 +167,14 @@ export interface SandboxConfig {
    */
   memory?: number | string;
   /**
-   * Maximum number of processes and threads in the sandbox (1 to 4194304; cgroup `pids.max`).
-   * @default no limit
+   * Maximum number of processes and threads in the sandbox (1 to 4194304; cgroup `pids.max`), or
+   * `null` for no limit. The default bounds a fork bomb without asking anything of the host:
+   * where no cgroup with the pids controller reaches the sandbox it is approximated with
+   * `RLIMIT_NPROC` in the sandbox's user namespace (or dropped without one), even under
+   * `limits: "strict"`, and `enforced.limits` says so.
+   * @default 2048
    */
-  maxPids?: number;
+  maxPids?: number | null;
   /**
    * CPU share in percent of one CPU (above 100 allowed, up to 100 × CPUs). Conflicts with
    * `cpuQuota`.
@@ -344,6 +347,35 @@ export type ResolvedMount =
   | { type: "symlink"; source: string; target: string };
 
 /**
+ * Any other string: keeps editor completion for the listed names while a name read from JSON or a
+ * flag still type-checks (`build()` validates it and names what is allowed).
+ */
+type AnyString = string & Record<never, never>;
+
+/**
+ * The seccomp profile names, least to most permissive; each allows everything the previous one
+ * allows. A config also accepts `"none"` (no filter; debugging only), which is not a profile.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { SandboxBuilder, type SeccompProfileName } from "../mod.ts";
+ *
+ * const profile: SeccompProfileName = "io-heavy"; // "minimal" would refuse mkdir(2)
+ * const result = await new SandboxBuilder("p").seccompProfile(profile).build()
+ *   .run("mkdir", ["/tmp/d"]);
+ * assert.equal(result.exitCode, 0);
+ * ```
+ */
+export type SeccompProfileName =
+  | "essential"
+  | "minimal"
+  | "io-heavy"
+  | "compute"
+  | "network"
+  | "unrestricted";
+
+/**
  * A seccomp policy in a config: a profile, syscalls added to or removed from it, and what a
  * refused syscall does.
  *
@@ -365,7 +397,7 @@ export interface SeccompConfig {
    * filter; debugging only).
    * @default "compute"
    */
-  profile?: string;
+  profile?: SeccompProfileName | "none" | AnyString;
   /** Extra syscalls to allow (the never-list cannot be allowed). @default [] */
   allow?: string[];
   /** Syscalls to refuse although the profile allows them. @default [] */
@@ -397,11 +429,61 @@ export interface ResolvedConfig {
   hostIds: HostIdRange | null;
   budgets: Budgets;
   seccomp: {
-    profile: string;
+    profile: SeccompProfileName | "none";
     allow: string[];
     deny: string[];
     action: "kill" | "errno";
   };
+}
+
+/** Validated limits (`ResolvedConfig.limits`); null where none was asked for. */
+export interface Limits {
+  memoryBytes: number | null;
+  pids: number | null;
+  /** `pids` is the default, not asked for: it never fails a strict build. */
+  pidsIsDefault: boolean;
+  cpu: { quotaUs: number; periodUs: number } | null;
+  cpuTimeMs: number | null;
+  openFiles: number | null;
+  fileSizeBytes: number | null;
+  maxOutputBytes: number;
+  /** `strict`: a limit this mode cannot apply fails the build; `best-effort`: it is dropped or approximated and reported. */
+  mode: "strict" | "best-effort";
+}
+
+/**
+ * The limits a sandbox enforces (`Enforced.limits`): the backend, every limit applied, and what
+ * was approximated or dropped under `limits: "best-effort"`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type AppliedLimits, SandboxBuilder } from "../mod.ts";
+ *
+ * const sandbox = new SandboxBuilder("l").openFiles(64).limitsMode("best-effort").build();
+ * const limits: AppliedLimits = sandbox.enforced.limits;
+ * assert.equal(limits.openFiles, 64);
+ * assert.equal(limits.maxOutputBytes, 64 * 1024 * 1024);
+ * ```
+ */
+export interface AppliedLimits {
+  backend: "cgroup-v2" | "cgroup-v1" | "rlimit" | "none";
+  memoryBytes?: number;
+  pids?: number;
+  cpu?: { quotaUs: number; periodUs: number };
+  cpuTimeMs?: number;
+  openFiles?: number;
+  fileSizeBytes?: number;
+  maxOutputBytes: number;
+  /** Limits that were asked for but are only approximated (best effort). */
+  approximated: string[];
+  /** Limits that were asked for but could not be applied (best effort). */
+  dropped: string[];
+  /**
+   * Limits that come from the defaults, not from the config (`["pids"]`). One the host cannot
+   * enforce exactly is approximated or dropped, even under `strict`, and named there too.
+   */
+  defaults?: string[];
 }
 
 /**
@@ -469,7 +551,7 @@ export interface Enforced {
   /** The namespaces created; `[]` when Landlock alone confines the run. */
   namespaces: NamespaceName[];
   /** The seccomp profile installed, or null. */
-  seccomp: string | null;
+  seccomp: SeccompProfileName | null;
   /** The Landlock ABI used, or null when Landlock was not applied. */
   landlock: number | null;
   /** The limits backend and every limit actually applied (and what was approximated or dropped). */

@@ -1,5 +1,12 @@
-// Minimal assertions over node:assert/strict (JSR's @std/assert is not reachable here).
+// Minimal assertions over node:assert/strict (JSR's @std/assert is not reachable here). The only
+// assertion module of the tests: test files import from here, never node:assert directly.
 import assertStrict from "node:assert/strict";
+
+/**
+ * node's strict assert itself, for the table-driven tests written against its API
+ * (`assert.throws` with a RegExp or a validator function, `assert.fail`).
+ */
+export { assertStrict as strict };
 
 export function assert(cond: unknown, msg?: string): asserts cond {
   assertStrict.ok(cond, msg);

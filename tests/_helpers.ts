@@ -8,6 +8,59 @@ export const euid = Deno.uid() ?? 0;
 export const isRoot = euid === 0;
 export const modeLabel = isRoot ? "root" : `uid ${euid}`;
 
+/** Options of {@link kernelTest}. */
+export interface KernelTestOptions {
+  /**
+   * Why the test cannot run on this machine (a kernel feature, tool or privilege it lacks), or
+   * `false` when it can. A skipped test is reported as ignored, and the reason is printed.
+   * @default false
+   */
+  skip?: string | false;
+}
+
+/**
+ * A test on the real kernel, in this process's mode: the name ends in "[root]" or "[uid N]"
+ * (CI runs the suite once per mode), and the resource and op sanitizers stay on, so a test that
+ * leaves a child process, pipe or timer behind fails.
+ */
+export function kernelTest(name: string, fn: () => Promise<void> | void): void;
+export function kernelTest(
+  name: string,
+  options: KernelTestOptions,
+  fn: () => Promise<void> | void,
+): void;
+export function kernelTest(
+  name: string,
+  optionsOrFn: KernelTestOptions | (() => Promise<void> | void),
+  maybeFn?: () => Promise<void> | void,
+): void {
+  const options: KernelTestOptions = typeof optionsOrFn === "function" ? {} : optionsOrFn;
+  const fn = typeof optionsOrFn === "function" ? optionsOrFn : maybeFn!;
+  const fullName = `${name} [${modeLabel}]`;
+  // Never skipped silently: the reason goes to the log next to the "ignored" line.
+  if (options.skip) console.log(`skipped: ${fullName}: ${options.skip}`);
+  Deno.test({
+    name: fullName,
+    fn,
+    ignore: Boolean(options.skip),
+    sanitizeResources: true,
+    sanitizeOps: true,
+  });
+}
+
+/**
+ * The host uid sandboxes map to in tests that hand host files to it: the caller's own; for root,
+ * whose runs each get one of their own (launcher/ids.c), one pinned by {@link pinned} with a one-id
+ * `hostIds` range (random, so that concurrent suites do not meet). Runs pinned to it must not
+ * overlap: a second live one would find the range full.
+ */
+export const PINNED_UID = isRoot ? 0x7f400000 + Math.floor(Math.random() * 0x10000) : euid;
+
+/** `config` with a root caller's runs pinned to {@link PINNED_UID} (others' unchanged). */
+export function pinned(config: SandboxConfig = {}): SandboxConfig {
+  return isRoot ? { hostIds: { start: PINNED_UID, count: 1 }, ...config } : config;
+}
+
 /** A sandbox with the embedded defaults plus `config`. */
 export function sandbox(config: SandboxConfig = {}) {
   return new SandboxBuilder(config.id ?? "test", { timeout: "20s", ...config }).build();
@@ -48,12 +101,20 @@ export function marker(): string {
   return String(900000 + Math.floor(Math.random() * 99999));
 }
 
+/** The CLI (`cli.ts ARGS...`) as a subprocess command; `options` as for `Deno.Command`. */
+export function cliCommand(
+  args: string[],
+  options: Omit<Deno.CommandOptions, "args"> = {},
+): Deno.Command {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--quiet", `${ROOT}cli.ts`, ...args],
+    ...options,
+  });
+}
+
 /** Runs the CLI (`cli.ts ARGS...`) in a subprocess with an empty stdin. */
 export async function cli(...args: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--quiet", `${ROOT}cli.ts`, ...args],
-    stdin: "null",
-  }).output();
+  const out = await cliCommand(args, { stdin: "null" }).output();
   const dec = new TextDecoder();
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
 }

@@ -2,7 +2,7 @@
 // bytes, unknown names, conflicts. The API throws TypeError/RangeError naming the field, the
 // value and what is allowed; the CLI exits 2 naming the flag; nothing is left half-created.
 import { assert, assertEquals, assertMatch, assertRejects, assertThrows } from "./_assert.ts";
-import { cli, modeLabel, sandbox } from "./_helpers.ts";
+import { cli, kernelTest, sandbox } from "./_helpers.ts";
 import { runDirBase } from "../lib/rundir.ts";
 import { Sandbox, SandboxBuilder, type SandboxConfig } from "../mod.ts";
 
@@ -111,7 +111,7 @@ Deno.test("bad config: the builder rejects the same values at build()", () => {
   assertThrows(() => new SandboxBuilder("ok").namespaces({ nett: false } as never), R, "nett");
 });
 
-Deno.test(`bad run arguments are refused before anything starts [${modeLabel}]`, async () => {
+kernelTest("bad run arguments are refused before anything starts", async () => {
   const base = runDirBase()!;
   const mine = () => [...Deno.readDirSync(base)].filter((e) => e.name.startsWith(`${Deno.pid}-`));
   const before = mine().length;
@@ -139,7 +139,7 @@ Deno.test(`bad run arguments are refused before anything starts [${modeLabel}]`,
   assertEquals(mine().length, before, "a refused run left a status dir behind");
 });
 
-Deno.test(`bad CLI values exit 2 naming the flag and value [${modeLabel}]`, async () => {
+kernelTest("bad CLI values exit 2 naming the flag and value", async () => {
   const cases: [string[], RegExp][] = [
     [["-m", "lots"], /Invalid memory "lots"/],
     [["--pids", "-1"], /Invalid --pids "-1": expected a whole number/],

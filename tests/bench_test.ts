@@ -1,9 +1,9 @@
 // bench/bench.ts in quick mode: it runs to the end and writes a well-formed results JSON with every
 // section. No timing assertions (the machine is noisy); only shape and sanity.
 import { assert, assertEquals } from "./_assert.ts";
-import { modeLabel, ROOT } from "./_helpers.ts";
+import { kernelTest, ROOT } from "./_helpers.ts";
 
-Deno.test(`bench --quick writes a well-formed results JSON [${modeLabel}]`, async () => {
+kernelTest("bench --quick writes a well-formed results JSON", async () => {
   const dir = await Deno.makeTempDir({ prefix: "sandbox-bench-test-" });
   try {
     const out = `${dir}/results.json`;

@@ -1,13 +1,10 @@
 // Per-sandbox kernel budgets (lib/budgets.ts, launcher/budget.c): a run that grabs every inotify
 // instance and pty it can leaves another live run and the host theirs.
 import { assert, assertEquals, assertThrows } from "./_assert.ts";
-import { isRoot, modeLabel, sandbox } from "./_helpers.ts";
+import { isRoot, kernelTest, sandbox } from "./_helpers.ts";
 import { budgetOps, DEFAULT_BUDGETS, validateBudgets } from "../lib/budgets.ts";
 import { staticOps, validateConfig } from "../lib/policy.ts";
 import { Sandbox, type SandboxChild } from "../mod.ts";
-
-const t = (name: string, fn: () => Promise<void> | void) =>
-  Deno.test({ name: `${name} [${modeLabel}]`, fn, sanitizeResources: true, sanitizeOps: true });
 
 const ABI = { arch: "x86_64" as const, system: { "/usr": { dir: true as const } }, etc: {} };
 
@@ -53,7 +50,7 @@ function hostUnaffected(): void {
   }
 }
 
-t("budgets are validated naming the field; ops skip what the kernel lacks", () => {
+Deno.test("budgets are validated naming the field; ops skip what the kernel lacks", () => {
   assertEquals(validateBudgets(undefined), DEFAULT_BUDGETS);
   assertThrows(() => new Sandbox({ budgets: { ptys: 0 } }), RangeError, "budgets.ptys");
   assertThrows(
@@ -71,32 +68,36 @@ t("budgets are validated naming the field; ops skip what the kernel lacks", () =
     RangeError,
     "budgets.mqueueBytes",
   );
+  assertThrows(
+    () => new Sandbox({ budgets: { mqueueBytes: 0 } }),
+    RangeError,
+    "budgets.mqueueBytes 0: must not be 0",
+  );
   const ops = budgetOps(validateBudgets({ namespaces: 3 }), { dev: false });
   assertEquals(ops.filter((o) => o[0] === "userns-limit").length, 12);
   assert(ops.some((o) => o.join(" ") === "userns-limit time_namespaces 3"));
   assert(!ops.some((o) => o[0] === "pty-max"));
   // In the frame with namespaces; without them only the message-queue rlimit stays.
   const frame = (namespaces: boolean) =>
-    staticOps(validateConfig({ namespaces }), "unprivileged", { euid: 1000, egid: 1000 }, {
-      ...ABI,
-      landlockAbi: 7,
-      usernsLimits: ["inotify_instances"],
+    staticOps(validateConfig({ namespaces }), {
+      mode: "unprivileged",
+      caller: { euid: 1000, egid: 1000 },
+      host: { ...ABI, landlockAbi: 7, usernsLimits: ["inotify_instances"] },
     }).map((o) => o.join(" "));
   assert(frame(true).includes("userns-limit inotify_instances 128"));
   assert(frame(true).includes("pty-max 64"));
   assert(!frame(true).some((o) => o.startsWith("userns-limit fanotify")));
   assert(!frame(false).some((o) => o.startsWith("userns-limit") || o.startsWith("pty-max")));
   assert(!frame(false).some((o) => o.startsWith("rlimit msgqueue"))); // the caller's own
-  const withMq = staticOps(
-    validateConfig({ namespaces: false, budgets: { mqueueBytes: "64K" } }),
-    "unprivileged",
-    { euid: 1000, egid: 1000 },
-    { ...ABI, landlockAbi: 7 },
-  );
+  const withMq = staticOps(validateConfig({ namespaces: false, budgets: { mqueueBytes: "64K" } }), {
+    mode: "unprivileged",
+    caller: { euid: 1000, egid: 1000 },
+    host: { ...ABI, landlockAbi: 7 },
+  });
   assert(withMq.some((o) => o.join(" ") === "rlimit msgqueue 65536 65536"));
 });
 
-t("the sandbox sees its budgets and cannot raise them", async () => {
+kernelTest("the sandbox sees its budgets and cannot raise them", async () => {
   const budgets = { inotifyWatches: 1234, fanotifyGroups: 3, mqueueBytes: "64K" };
   const r = await sandbox({ budgets }).run("bash", [
     "-c",
@@ -108,7 +109,7 @@ t("the sandbox sees its budgets and cannot raise them", async () => {
   assertEquals(r.stdout, "1234\n3\n65536\n"); // bash reports RLIMIT_MSGQUEUE in bytes
 });
 
-t(
+kernelTest(
   "an inotify and pty hog stays within its budget; another run and the host are unaffected",
   async () => {
     const hog = sandbox({ budgets: { inotifyInstances: 16, ptys: 8 } }).spawn("python3", [
@@ -128,16 +129,12 @@ t(
   },
 );
 
-t(
+kernelTest(
   "with the default budgets a root caller's hog leaves host root its inotify instances",
+  // An unprivileged caller's sandboxes are charged to the caller's own per-user budget too, so a
+  // sandbox given the host's whole default (128) could take the caller's all.
+  { skip: !isRoot && "the default equals an unprivileged caller's whole host budget" },
   async () => {
-    if (!isRoot) {
-      // An unprivileged caller's sandboxes are charged to the caller's own per-user budget too,
-      // so a sandbox given the host's whole default (128) could take the caller's all.
-      return console.log(
-        "  skipped: the default equals an unprivileged caller's whole host budget",
-      );
-    }
     const hog = sandbox().spawn("python3", ["-c", HOG]);
     try {
       const [instances, , ptys] = await hogged(hog);

@@ -1,10 +1,8 @@
 // The CLI as a user runs it: a subprocess per call.
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
-import { cli, modeLabel, ROOT } from "./_helpers.ts";
+import { cli, cliCommand, kernelTest } from "./_helpers.ts";
 
-const t = (name: string, fn: () => Promise<void>) => Deno.test(`${name} [${modeLabel}]`, fn);
-
-t("run passes output through and exits with the program's code", async () => {
+kernelTest("run passes output through and exits with the program's code", async () => {
   const r = await cli("run", "--", "sh", "-c", "echo out; echo err >&2; exit 3");
   assertEquals(r.code, 3);
   assertEquals(r.stdout, "out\n");
@@ -15,7 +13,7 @@ t("run passes output through and exits with the program's code", async () => {
   );
 });
 
-t("run: timeout → 124, signal → 128+N, missing → 127, not executable → 126", async () => {
+kernelTest("run: timeout → 124, signal → 128+N, missing → 127, not executable → 126", async () => {
   const to = await cli("run", "-q", "--timeout", "300ms", "--", "sleep", "10");
   assertEquals(to.code, 124);
   assertEquals((await cli("run", "-q", "--", "sh", "-c", "kill -TERM $$")).code, 143);
@@ -25,7 +23,7 @@ t("run: timeout → 124, signal → 128+N, missing → 127, not executable → 1
   assertEquals((await cli("run", "-q", "--", "/etc")).code, 126);
 });
 
-t("usage errors exit 2 and name the flag", async () => {
+kernelTest("usage errors exit 2 and name the flag", async () => {
   const cases: [string[], RegExp][] = [
     [["run", "--bogus", "ls"], /Unknown option "--bogus"/],
     [["run", "--timeout", "soon", "ls"], /Invalid timeout "soon"/],
@@ -43,7 +41,7 @@ t("usage errors exit 2 and name the flag", async () => {
   }
 });
 
-t(
+kernelTest(
   "-- ends options: a program named like an option is a program; its flags are its own",
   async () => {
     const r = await cli("run", "-q", "--", "--bind");
@@ -53,7 +51,7 @@ t(
   },
 );
 
-t("--json, --result-file, --env, --cwd, --hostname and --config", async () => {
+kernelTest("--json, --result-file, --env, --cwd, --hostname and --config", async () => {
   const dir = await Deno.makeTempDir();
   const cfg = `${dir}/c.json`;
   await Deno.writeTextFile(cfg, JSON.stringify({ hostname: "fromfile", env: { A: "1" } }));
@@ -81,7 +79,7 @@ t("--json, --result-file, --env, --cwd, --hostname and --config", async () => {
   await Deno.remove(dir, { recursive: true });
 });
 
-t("doctor reports the machine, as text and JSON; help everywhere", async () => {
+kernelTest("doctor reports the machine, as text and JSON; help everywhere", async () => {
   const text = await cli("doctor");
   assertEquals(text.code, 0);
   assertMatch(text.stdout, /\[(ok|--)\] User namespaces/);
@@ -98,46 +96,52 @@ t("doctor reports the machine, as text and JSON; help everywhere", async () => {
   }
 });
 
-t("seccomp flags: a refused syscall exits 159 and is named; bad names exit 2", async () => {
-  const probe = "import ctypes; ctypes.CDLL(None).syscall(101)";
-  const r = await cli("run", "-s", "minimal", "--", "python3", "-c", probe);
-  assertEquals(r.code, 159);
-  assertMatch(r.stderr, /reason=seccomp \| seccomp=ptrace/);
-  const e = await cli("run", "-q", "--seccomp-action", "errno", "--", "python3", "-c", probe);
-  assertEquals(e.code, 0);
-  const d = await cli("run", "-q", "--seccomp-deny", "uname", "--", "uname");
-  assertEquals(d.code, 159);
-  for (
-    const [args, re] of [
-      [["--seccomp", "strictest"], /Invalid seccomp.profile "strictest"/],
-      [["--seccomp-allow", "ptrace"], /can never be allowed/],
-      [["--seccomp-allow", "opne"], /Unknown syscall "opne"/],
-      [["--seccomp-action", "trap"], /Invalid seccomp.action "trap"/],
-    ] as const
-  ) {
-    const bad = await cli("run", ...args, "true");
-    assertEquals(bad.code, 2, args.join(" "));
-    assertMatch(bad.stderr, re);
-  }
-});
+kernelTest(
+  "seccomp flags: a refused syscall exits 159 and is named; bad names exit 2",
+  async () => {
+    const probe = "import ctypes; ctypes.CDLL(None).syscall(101)";
+    const r = await cli("run", "-s", "minimal", "--", "python3", "-c", probe);
+    assertEquals(r.code, 159);
+    assertMatch(r.stderr, /reason=seccomp \| seccomp=ptrace/);
+    const e = await cli("run", "-q", "--seccomp-action", "errno", "--", "python3", "-c", probe);
+    assertEquals(e.code, 0);
+    const d = await cli("run", "-q", "--seccomp-deny", "uname", "--", "uname");
+    assertEquals(d.code, 159);
+    for (
+      const [args, re] of [
+        [["--seccomp", "strictest"], /Invalid seccomp.profile "strictest"/],
+        [["--seccomp-allow", "ptrace"], /can never be allowed/],
+        [["--seccomp-allow", "opne"], /Unknown syscall "opne"/],
+        [["--seccomp-action", "trap"], /Invalid seccomp.action "trap"/],
+      ] as const
+    ) {
+      const bad = await cli("run", ...args, "true");
+      assertEquals(bad.code, 2, args.join(" "));
+      assertMatch(bad.stderr, re);
+    }
+  },
+);
 
-t("profiles lists profiles with counts, a profile's syscalls, numbers and BPF", async () => {
-  const list = await cli("profiles");
-  assertEquals(list.code, 0);
-  for (const name of ["essential", "minimal", "io-heavy", "compute", "network", "unrestricted"]) {
-    assertMatch(list.stdout, new RegExp(`^  ${name}\\s+\\d+`, "m"));
-  }
-  assertEquals((await cli("seccomp")).stdout, list.stdout);
-  assertEquals((await cli("--list-seccomp")).stdout, list.stdout);
-  const names = (await cli("profiles", "essential")).stdout.trim().split("\n");
-  assert(names.includes("execve") && names.includes("pread64"));
-  const nums = (await cli("profiles", "minimal", "--numbers")).stdout;
-  assertMatch(nums, Deno.build.arch === "x86_64" ? /^read 0$/m : /^read 63$/m);
-  assertMatch((await cli("profiles", "essential", "--bpf")).stdout, /^0000: ld \[4\]/);
-  assertEquals((await cli("profiles", "nope")).code, 2);
-});
+kernelTest(
+  "profiles lists profiles with counts, a profile's syscalls, numbers and BPF",
+  async () => {
+    const list = await cli("profiles");
+    assertEquals(list.code, 0);
+    for (const name of ["essential", "minimal", "io-heavy", "compute", "network", "unrestricted"]) {
+      assertMatch(list.stdout, new RegExp(`^  ${name}\\s+\\d+`, "m"));
+    }
+    assertEquals((await cli("seccomp")).stdout, list.stdout);
+    assertEquals((await cli("--list-seccomp")).stdout, list.stdout);
+    const names = (await cli("profiles", "essential")).stdout.trim().split("\n");
+    assert(names.includes("execve") && names.includes("pread64"));
+    const nums = (await cli("profiles", "minimal", "--numbers")).stdout;
+    assertMatch(nums, Deno.build.arch === "x86_64" ? /^read 0$/m : /^read 63$/m);
+    assertMatch((await cli("profiles", "essential", "--bpf")).stdout, /^0000: ld \[4\]/);
+    assertEquals((await cli("profiles", "nope")).code, 2);
+  },
+);
 
-t("a weaker sandbox is never silent: the CLI warns on stderr", async () => {
+kernelTest("a weaker sandbox is never silent: the CLI warns on stderr", async () => {
   const r = await cli("run", "--no-namespaces", "--", "true");
   assertEquals(r.code, 0);
   assertMatch(r.stderr, /warning: namespaces turned off: only Landlock confines the files/);
@@ -145,7 +149,7 @@ t("a weaker sandbox is never silent: the CLI warns on stderr", async () => {
   assertEquals(q.stderr, "");
 });
 
-t("a setup failure still writes --result-file, with reason setup-failed", async () => {
+kernelTest("a setup failure still writes --result-file, with reason setup-failed", async () => {
   const dir = await Deno.makeTempDir();
   await Deno.writeTextFile(`${dir}/r.json`, '{"stale":true}');
   const r = await cli("run", "-q", "--result-file", `${dir}/r.json`, "--", "/no/such/program");
@@ -159,10 +163,9 @@ t("a setup failure still writes --result-file, with reason setup-failed", async 
   await Deno.remove(dir, { recursive: true });
 });
 
-t("stdin is passed on to the program as bytes, or empty with --stdin null", async () => {
+kernelTest("stdin is passed on to the program as bytes, or empty with --stdin null", async () => {
   const run = async (stdinFlag: string[]) => {
-    const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "--quiet", `${ROOT}cli.ts`, "run", "-q", ...stdinFlag, "--", "wc", "-c"],
+    const child = cliCommand(["run", "-q", ...stdinFlag, "--", "wc", "-c"], {
       stdin: "piped",
       stdout: "piped",
     }).spawn();

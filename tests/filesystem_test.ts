@@ -1,23 +1,20 @@
 // The filesystem policy on the real kernel: binds, tmpfs, overlay, rootfs, the hardened default
 // root. Each probe attempts the forbidden thing and exits with a sentinel only when it held.
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
-import { euid, isRoot, modeLabel, sandbox as anySandbox, sh as anySh } from "./_helpers.ts";
+import {
+  isRoot,
+  kernelTest,
+  pinned,
+  PINNED_UID,
+  sandbox as anySandbox,
+  sh as anySh,
+} from "./_helpers.ts";
 import { type MountConfig, type SandboxConfig, SandboxSetupError } from "../mod.ts";
 
-const t = (name: string, fn: () => Promise<void>) =>
-  Deno.test({ name: `${name} [${modeLabel}]`, fn, sanitizeResources: true, sanitizeOps: true });
-
-/**
- * The host uid the sandbox's uid 1000 maps to: the caller's own; for root, whose runs each get one
- * of their own (launcher/ids.c), one pinned with a one-id `hostIds` range so that the tests can
- * hand it host files — lower files an overlay copies up must be owned by a mapped id (binds and
- * overlays are not id-mapped yet). The runs here are sequential: a second live one would find the
- * range full.
- */
-const SANDBOX_HOST_UID = isRoot ? 0x7f400000 + Math.floor(Math.random() * 0x10000) : euid;
-const PIN: SandboxConfig = isRoot ? { hostIds: { start: SANDBOX_HOST_UID, count: 1 } } : {};
-const sandbox = (config: SandboxConfig = {}) => anySandbox({ ...PIN, ...config });
-const sh = (script: string, config: SandboxConfig = {}) => anySh(script, { ...PIN, ...config });
+// Root's runs are pinned to one host uid (PINNED_UID) that the tests hand host files to: an
+// overlay copies up only files of a mapped owner, and binds are not id-mapped yet.
+const sandbox = (config?: SandboxConfig) => anySandbox(pinned(config));
+const sh = (script: string, config?: SandboxConfig) => anySh(script, pinned(config));
 
 /** A host directory the sandbox may write to (owned by the uid it maps to). */
 function hostDir(files: Record<string, string> = {}, name = "fs"): string {
@@ -27,7 +24,7 @@ function hostDir(files: Record<string, string> = {}, name = "fs"): string {
     Deno.mkdirSync(`${dir}/${f}`.replace(/\/[^/]*$/, ""), { recursive: true });
     Deno.writeTextFileSync(`${dir}/${f}`, text);
   }
-  if (isRoot) chownR(dir, SANDBOX_HOST_UID);
+  if (isRoot) chownR(dir, PINNED_UID);
   return dir;
 }
 
@@ -61,7 +58,7 @@ function shWith(mounts: MountConfig[], script: string, extra = {}) {
   return sh(script, { mounts, ...extra });
 }
 
-t("a read-only bind is not writable, and its files are readable", async () => {
+kernelTest("a read-only bind is not writable, and its files are readable", async () => {
   const dir = hostDir({ "f": "host" });
   try {
     const r = await shWith(
@@ -76,7 +73,7 @@ t("a read-only bind is not writable, and its files are readable", async () => {
   }
 });
 
-t("writes to a read-write bind reach the host; binds are nosuid,nodev", async () => {
+kernelTest("writes to a read-write bind reach the host; binds are nosuid,nodev", async () => {
   const dir = hostDir();
   try {
     const r = await shWith(
@@ -90,7 +87,7 @@ t("writes to a read-write bind reach the host; binds are nosuid,nodev", async ()
   }
 });
 
-t("a rw bind under a ro parent works, and the reverse (depth order)", async () => {
+kernelTest("a rw bind under a ro parent works, and the reverse (depth order)", async () => {
   const ro = hostDir({ "sub/keep": "k" }, "ro");
   const rw = hostDir({ "sub/keep": "k" }, "rw");
   try {
@@ -113,28 +110,31 @@ t("a rw bind under a ro parent works, and the reverse (depth order)", async () =
   }
 });
 
-t("overlay: writes are visible inside, invisible on the host (paths with , : \\)", async () => {
-  const parent = hostDir({}, "ovl");
-  const lower = `${parent}/low,er:x\\y`;
-  Deno.mkdirSync(lower);
-  Deno.writeTextFileSync(`${lower}/f`, "lower\n");
-  if (isRoot) chownR(parent, SANDBOX_HOST_UID);
-  try {
-    const r = await shWith(
-      [{ type: "overlay", source: lower, target: "/o" }],
-      "echo more >> /o/f && echo new > /o/n && mkdir /o/d && rm /o/f && echo again > /o/f && " +
-        'test "$(cat /o/f /o/n)" = "again\nnew" && stat -f -c %T /o',
-    );
-    assertEquals(r.exitCode, 0, r.stderr);
-    assertEquals(r.stdout.trim(), "overlayfs");
-    assertEquals([...Deno.readDirSync(lower)].map((e) => e.name), ["f"]);
-    assertEquals(Deno.readTextFileSync(`${lower}/f`), "lower\n");
-  } finally {
-    rm(parent);
-  }
-});
+kernelTest(
+  "overlay: writes are visible inside, invisible on the host (paths with , : \\)",
+  async () => {
+    const parent = hostDir({}, "ovl");
+    const lower = `${parent}/low,er:x\\y`;
+    Deno.mkdirSync(lower);
+    Deno.writeTextFileSync(`${lower}/f`, "lower\n");
+    if (isRoot) chownR(parent, PINNED_UID);
+    try {
+      const r = await shWith(
+        [{ type: "overlay", source: lower, target: "/o" }],
+        "echo more >> /o/f && echo new > /o/n && mkdir /o/d && rm /o/f && echo again > /o/f && " +
+          'test "$(cat /o/f /o/n)" = "again\nnew" && stat -f -c %T /o',
+      );
+      assertEquals(r.exitCode, 0, r.stderr);
+      assertEquals(r.stdout.trim(), "overlayfs");
+      assertEquals([...Deno.readDirSync(lower)].map((e) => e.name), ["f"]);
+      assertEquals(Deno.readTextFileSync(`${lower}/f`), "lower\n");
+    } finally {
+      rm(parent);
+    }
+  },
+);
 
-t("overlay with an upper dir keeps the changes there, not in the lower dir", async () => {
+kernelTest("overlay with an upper dir keeps the changes there, not in the lower dir", async () => {
   const lower = hostDir({ f: "lower\n" }, "low");
   const parent = hostDir({}, "up");
   const upper = `${parent}/changes`;
@@ -154,7 +154,7 @@ t("overlay with an upper dir keeps the changes there, not in the lower dir", asy
   }
 });
 
-t("a tmpfs size is enforced (ENOSPC)", async () => {
+kernelTest("a tmpfs size is enforced (ENOSPC)", async () => {
   const r = await shWith(
     [{ type: "tmpfs", target: "/small", size: "1M" }],
     "head -c 2000000 /dev/zero > /small/big && exit 71; " +
@@ -164,7 +164,7 @@ t("a tmpfs size is enforced (ENOSPC)", async () => {
   assertMatch(r.stderr, /No space left on device/);
 });
 
-t("dirs and symlinks are created inside the root; cwd can be a mount", async () => {
+kernelTest("dirs and symlinks are created inside the root; cwd can be a mount", async () => {
   const dir = hostDir({ "x": "y" });
   try {
     const r = await sandbox({
@@ -202,7 +202,7 @@ async function copyWithLibs(root: string, program: string): Promise<void> {
   }
 }
 
-t("a rootfs built from host binaries replaces the system dirs, read-only", async () => {
+kernelTest("a rootfs built from host binaries replaces the system dirs, read-only", async () => {
   const root = Deno.makeTempDirSync({ prefix: "sandbox-ts-rootfs-" });
   Deno.chmodSync(root, 0o755);
   try {
@@ -219,7 +219,7 @@ t("a rootfs built from host binaries replaces the system dirs, read-only", async
     ]);
     assertEquals(r.exitCode, 0, `probe ${r.exitCode}: ${r.stderr}`);
     assert(!existsSync(`${root}/etc/new`));
-    if (isRoot) chownR(root, SANDBOX_HOST_UID);
+    if (isRoot) chownR(root, PINNED_UID);
     const rw = await sandbox({ rootfs: { path: root, writable: true } }).run("/bin/sh", [
       "-c",
       "echo w > /etc/new",
@@ -231,7 +231,7 @@ t("a rootfs built from host binaries replaces the system dirs, read-only", async
   }
 });
 
-t(
+kernelTest(
   "a symlink planted in a writable bind cannot redirect a write or a mount to the host",
   async () => {
     const work = hostDir({}, "work");
@@ -268,7 +268,7 @@ t(
   },
 );
 
-t("a hard link to /etc/passwd and mknod fail (fs walls, seccomp off)", async () => {
+kernelTest("a hard link to /etc/passwd and mknod fail (fs walls, seccomp off)", async () => {
   const dir = hostDir();
   try {
     const r = await shWith(
@@ -285,18 +285,21 @@ t("a hard link to /etc/passwd and mknod fail (fs walls, seccomp off)", async () 
   }
 });
 
-t("/proc: kcore, sysrq-trigger and keys unusable, /proc/sys read-only; /sys absent", async () => {
-  const r = await sh(
-    "cat /proc/kcore > /dev/null 2>&1 && exit 71; (echo h > /proc/sysrq-trigger) 2>/dev/null && exit 72; " +
-      "cat /proc/keys > /dev/null 2>&1 && exit 73; (echo x > /proc/sys/kernel/hostname) 2>/dev/null && exit 74; " +
-      "grep -q ' /proc/sys proc ro,' /proc/self/mounts || exit 75; test -e /sys/kernel && exit 76; " +
-      "cat /proc/self/status > /dev/null || exit 77; cat /proc/meminfo > /dev/null || exit 78; exit 0",
-    { seccomp: "none" },
-  );
-  assertEquals(r.exitCode, 0, `probe ${r.exitCode}: ${r.stderr}`);
-});
+kernelTest(
+  "/proc: kcore, sysrq-trigger and keys unusable, /proc/sys read-only; /sys absent",
+  async () => {
+    const r = await sh(
+      "cat /proc/kcore > /dev/null 2>&1 && exit 71; (echo h > /proc/sysrq-trigger) 2>/dev/null && exit 72; " +
+        "cat /proc/keys > /dev/null 2>&1 && exit 73; (echo x > /proc/sys/kernel/hostname) 2>/dev/null && exit 74; " +
+        "grep -q ' /proc/sys proc ro,' /proc/self/mounts || exit 75; test -e /sys/kernel && exit 76; " +
+        "cat /proc/self/status > /dev/null || exit 77; cat /proc/meminfo > /dev/null || exit 78; exit 0",
+      { seccomp: "none" },
+    );
+    assertEquals(r.exitCode, 0, `probe ${r.exitCode}: ${r.stderr}`);
+  },
+);
 
-t("a missing bind source fails the setup naming the path", async () => {
+kernelTest("a missing bind source fails the setup naming the path", async () => {
   try {
     await shWith([{ type: "bind", source: "/no/such/dir", target: "/x" }], "true");
     throw new Error("expected a setup error");

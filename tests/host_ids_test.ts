@@ -5,18 +5,15 @@ import {
   euid,
   hostProcesses,
   isRoot,
+  kernelTest,
   LAUNCHER,
   marker,
-  modeLabel,
   sandbox,
   sh,
   waitFor,
 } from "./_helpers.ts";
 import { DEFAULT_HOST_IDS, rootSubIds, validateHostIds } from "../lib/host_ids.ts";
 import { type HostIdsConfig, Sandbox, SandboxBuilder, SandboxSetupError } from "../mod.ts";
-
-const t = (name: string, fn: () => Promise<void> | void) =>
-  Deno.test({ name: `${name} [${modeLabel}]`, fn, sanitizeResources: true, sanitizeOps: true });
 
 /** A range of `count` ids of this test's own (random, so that concurrent suites do not meet). */
 function testRange(count: number): { start: number; count: number } {
@@ -40,6 +37,29 @@ function hasSetpriv(): boolean {
   }
 }
 
+/** Whether a setuid file in a fresh temporary directory takes effect (its mount is not nosuid). */
+function tmpAllowsSetuid(): boolean {
+  const dir = Deno.realPathSync(Deno.makeTempDirSync());
+  Deno.removeSync(dir);
+  let point = "", options: string[] = [];
+  for (const line of Deno.readTextFileSync("/proc/self/mountinfo").split("\n")) {
+    const f = line.split(" ");
+    const at = f[4]?.replaceAll("\\040", " ");
+    if (!at || at.length < point.length) continue;
+    if (dir === at || dir.startsWith(at === "/" ? "/" : `${at}/`)) {
+      [point, options] = [at, f[5]!.split(",")];
+    }
+  }
+  return !options.includes("nosuid");
+}
+
+/** Why a test of host ids attacked by a local user cannot run here, or false. */
+const attackSkip = !isRoot
+  ? "unprivileged callers' runs are all the caller by design"
+  : !hasSetpriv()
+  ? "setpriv (util-linux) is missing"
+  : false;
+
 /** Runs a host command as uid:gid (setpriv, no groups); its exit code. */
 async function runAs(uid: number, cmd: string[]): Promise<number> {
   const out = await new Deno.Command("setpriv", {
@@ -50,13 +70,9 @@ async function runAs(uid: number, cmd: string[]): Promise<number> {
   return out.code;
 }
 
-function skip(why: string): void {
-  console.log(`  skipped: ${why}`);
-}
-
 // ---- pure: validation, /etc/subuid, ops ----
 
-t("hostIds is validated naming the field; the default range avoids the usual ones", () => {
+Deno.test("hostIds is validated naming the field; the default range avoids the usual ones", () => {
   assertEquals(validateHostIds(undefined), null);
   assertEquals(validateHostIds({ start: 200000, count: 5 }), {
     start: 200000,
@@ -91,7 +107,7 @@ t("hostIds is validated naming the field; the default range avoids the usual one
   assert(d.start > 0x6fffffff && d.start + d.count <= 0x7ffe0000, JSON.stringify(d));
 });
 
-t("root's /etc/subuid and /etc/subgid entries are the default range", () => {
+Deno.test("root's /etc/subuid and /etc/subgid entries are the default range", () => {
   const subuid = "# comment\nalice:100000:65536\nroot:300000:65536\nroot:900000:10\n";
   assertEquals(rootSubIds(subuid, "0:400000:1000\n"), {
     start: 300000,
@@ -106,9 +122,11 @@ t("root's /etc/subuid and /etc/subgid entries are the default range", () => {
 
 // ---- item 2: no supplementary groups of the caller ----
 
-t("a root caller's supplementary groups never reach the sandbox", async () => {
-  if (!isRoot) return skip("only root can give the launcher groups to drop (setpriv --groups)");
-  if (!hasSetpriv()) return skip("setpriv (util-linux) is missing");
+kernelTest("a root caller's supplementary groups never reach the sandbox", {
+  skip: !isRoot
+    ? "only root can give the launcher groups to drop (setpriv --groups)"
+    : !hasSetpriv() && "setpriv (util-linux) is missing",
+}, async () => {
   // The launcher started with groups 0 (root) and 4 (adm), like a root shell's.
   const dir = Deno.makeTempDirSync({ prefix: "sandbox-ts-groups-" });
   Deno.chmodSync(dir, 0o755);
@@ -136,19 +154,22 @@ t("a root caller's supplementary groups never reach the sandbox", async () => {
   }
 });
 
-t("an unprivileged caller's own groups are all that remain (overflow gid inside)", async () => {
-  const own = /^Groups:[ \t]*(.*)$/m.exec(Deno.readTextFileSync("/proc/self/status"))![1]!.trim();
-  const r = await sh("grep '^Groups:' /proc/self/status");
-  const inside = /^Groups:[ \t]*(.*)$/m.exec(r.stdout)![1]!.trim();
-  // Root drops them; an unprivileged caller cannot (setgroups is denied in a user namespace it
-  // maps itself): its groups stay, unmapped, shown as 65534.
-  const expected = isRoot ? "" : own.split(/\s+/).filter(Boolean).map(() => "65534").join(" ");
-  assertEquals(inside, expected);
-});
+kernelTest(
+  "an unprivileged caller's own groups are all that remain (overflow gid inside)",
+  async () => {
+    const own = /^Groups:[ \t]*(.*)$/m.exec(Deno.readTextFileSync("/proc/self/status"))![1]!.trim();
+    const r = await sh("grep '^Groups:' /proc/self/status");
+    const inside = /^Groups:[ \t]*(.*)$/m.exec(r.stdout)![1]!.trim();
+    // Root drops them; an unprivileged caller cannot (setgroups is denied in a user namespace it
+    // maps itself): its groups stay, unmapped, shown as 65534.
+    const expected = isRoot ? "" : own.split(/\s+/).filter(Boolean).map(() => "65534").join(" ");
+    assertEquals(inside, expected);
+  },
+);
 
 // ---- item 3: a host uid/gid pair per run ----
 
-t(
+kernelTest(
   "two concurrent runs have different host uids (never 65534 or root), read from the host",
   async () => {
     const tag = marker();
@@ -186,9 +207,9 @@ t(
   },
 );
 
-t("a process running as one run's host uid cannot signal another run", async () => {
-  if (!isRoot) return skip("unprivileged callers' runs are all the caller by design");
-  if (!hasSetpriv()) return skip("setpriv (util-linux) is missing");
+kernelTest("a process running as one run's host uid cannot signal another run", {
+  skip: attackSkip,
+}, async () => {
   const tag = marker();
   const sb = sandbox();
   const a = sb.spawn("sleep", [tag]);
@@ -208,14 +229,16 @@ t("a process running as one run's host uid cannot signal another run", async () 
   }
 });
 
-t("a setuid file planted in a rw bind reaches only its own run's uid", async () => {
-  if (!isRoot) return skip("unprivileged callers' runs are all the caller by design");
-  if (!hasSetpriv()) return skip("setpriv (util-linux) is missing");
+kernelTest("a setuid file planted in a rw bind reaches only its own run's uid", {
+  skip: attackSkip ||
+    (!tmpAllowsSetuid() && "the temporary directory is on a nosuid filesystem"),
+}, async () => {
   const dir = Deno.makeTempDirSync({ prefix: "sandbox-ts-plant-" });
   Deno.chmodSync(dir, 0o777); // each run is a host uid of its own: the bind is open to all
   const tag = marker();
-  const sb = sandbox({ mounts: [{ type: "bind", source: dir, target: "/w" }] });
-  // Run A plants a setuid copy of kill (the bind is nosuid inside; on the host it is not).
+  // Run A plants a setuid copy of kill (the bind is nosuid inside; on the host it is not). The
+  // seccomp profiles refuse set-id modes: only a run without a filter can plant one.
+  const sb = sandbox({ mounts: [{ type: "bind", source: dir, target: "/w" }], seccomp: "none" });
   const a = sb.spawn("sh", ["-c", `cp /bin/kill /w/k && chmod 4755 /w/k && exec sleep ${tag}`]);
   const b = sandbox().spawn("sleep", [tag]);
   try {
@@ -235,9 +258,7 @@ t("a setuid file planted in a rw bind reaches only its own run's uid", async () 
     const other = pids.find((p) => p !== mine);
     assert(mine !== undefined && other !== undefined, `runs ${pids.map(hostIds)}`);
     // Any local user (here nobody) running it is run A's uid: A's own processes only.
-    if ((await runAs(65534, [`${dir}/k`, "-0", String(mine)])) !== 0) {
-      return skip(`${dir} is on a nosuid filesystem: the planted file does not take effect`);
-    }
+    assertEquals(await runAs(65534, [`${dir}/k`, "-0", String(mine)]), 0, "the file is not setuid");
     assert((await runAs(65534, [`${dir}/k`, "-0", String(other)])) !== 0, "reached run B");
   } finally {
     a.kill();
@@ -248,10 +269,13 @@ t("a setuid file planted in a rw bind reaches only its own run's uid", async () 
   }
 });
 
-t("a full range is a clear setup error; a killed launcher's id is free again", async () => {
-  if (!isRoot) return skip("host id ranges are a root caller's");
+kernelTest("a full range is a clear setup error; a killed launcher's id is free again", {
+  skip: !isRoot && "host id ranges are a root caller's",
+}, async () => {
   const range = testRange(1);
-  const sb = sandbox({ hostIds: range });
+  // No cgroup (no limits): the launcher killed below could not remove it, and a name left
+  // behind would be refused to a later run.
+  const sb = sandbox({ hostIds: range, maxPids: null });
   const tag = marker();
   const holder = sb.spawn("sleep", [tag]);
   assert(await waitFor(() => hostProcesses(`sleep ${tag}`).length === 1, 10_000), "not started");
@@ -268,7 +292,7 @@ t("a full range is a clear setup error; a killed launcher's id is free again", a
   assertMatch(again.stdout, new RegExp(`^\\s*1000\\s+${range.start}\\s+1$`, "m"));
 });
 
-t("without namespaces a root caller's target runs as the run's own host uid", async () => {
+kernelTest("without namespaces a root caller's target runs as the run's own host uid", async () => {
   const r = await sh("id -u; id -g; grep '^Groups:' /proc/self/status", { namespaces: false });
   assertEquals(r.exitCode, 0, r.stderr);
   const [uid, gid] = r.stdout.split("\n").map(Number);
@@ -278,10 +302,10 @@ t("without namespaces a root caller's target runs as the run's own host uid", as
   else assertEquals(uid, euid);
 });
 
-t(
+kernelTest(
   "kept overlay changes: each run owns the upper dir; earlier runs' files stay theirs",
+  { skip: !isRoot && "an unprivileged caller's runs are all the caller" },
   async () => {
-    if (!isRoot) return skip("an unprivileged caller's runs are all the caller");
     const base = Deno.makeTempDirSync({ prefix: "sandbox-ts-keep-" });
     Deno.chmodSync(base, 0o755);
     Deno.mkdirSync(`${base}/lower`, { mode: 0o755 });

@@ -1,13 +1,10 @@
 // The embedded default sandbox, tested on the real kernel: each probe attempts the forbidden
 // thing and exits with a sentinel code only when the restriction held.
 import { assert, assertEquals, assertMatch, assertRejects } from "./_assert.ts";
-import { hostProcesses, isRoot, marker, modeLabel, sandbox, sh, waitFor } from "./_helpers.ts";
+import { hostProcesses, isRoot, kernelTest, marker, sandbox, sh, waitFor } from "./_helpers.ts";
 import { ProgramNotExecutableError, ProgramNotFoundError } from "../mod.ts";
 
-const t = (name: string, fn: () => Promise<void>) =>
-  Deno.test({ name: `${name} [${modeLabel}]`, fn, sanitizeResources: true, sanitizeOps: true });
-
-t("the target sees itself as a low pid and no host process", async () => {
+kernelTest("the target sees itself as a low pid and no host process", async () => {
   const r = await sh('echo "$$"; ls /proc | grep -c "^[0-9]"');
   assertEquals(r.exitCode, 0, r.stderr);
   const [pid, count] = r.stdout.trim().split("\n").map(Number);
@@ -15,28 +12,31 @@ t("the target sees itself as a low pid and no host process", async () => {
   assert(count! <= 4, `saw ${count} processes`); // init, sh, ls, grep
 });
 
-t("runs as uid 1000 with no capabilities, no_new_privs and no controlling tty", async () => {
-  const r = await sh(
-    'grep -E "^(Uid|Gid|CapInh|CapPrm|CapEff|CapBnd|CapAmb|NoNewPrivs):" /proc/self/status; ' +
-      "(exec 3</dev/tty) 2>/dev/null && exit 77; exit 0",
-  );
-  assertEquals(r.exitCode, 0, "a controlling terminal was reachable");
-  assertMatch(r.stdout, /^Uid:\s+1000\s+1000\s+1000\s+1000$/m);
-  assertMatch(r.stdout, /^Gid:\s+1000\s+1000\s+1000\s+1000$/m);
-  for (const set of ["CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"]) {
-    assertMatch(r.stdout, new RegExp(`^${set}:\\s+0000000000000000$`, "m"));
-  }
-  assertMatch(r.stdout, /^NoNewPrivs:\s+1$/m);
-});
+kernelTest(
+  "runs as uid 1000 with no capabilities, no_new_privs and no controlling tty",
+  async () => {
+    const r = await sh(
+      'grep -E "^(Uid|Gid|CapInh|CapPrm|CapEff|CapBnd|CapAmb|NoNewPrivs):" /proc/self/status; ' +
+        "(exec 3</dev/tty) 2>/dev/null && exit 77; exit 0",
+    );
+    assertEquals(r.exitCode, 0, "a controlling terminal was reachable");
+    assertMatch(r.stdout, /^Uid:\s+1000\s+1000\s+1000\s+1000$/m);
+    assertMatch(r.stdout, /^Gid:\s+1000\s+1000\s+1000\s+1000$/m);
+    for (const set of ["CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"]) {
+      assertMatch(r.stdout, new RegExp(`^${set}:\\s+0000000000000000$`, "m"));
+    }
+    assertMatch(r.stdout, /^NoNewPrivs:\s+1$/m);
+  },
+);
 
-t("the hostname is the sandbox's own", async () => {
+kernelTest("the hostname is the sandbox's own", async () => {
   const host = Deno.hostname();
   const r = await sh("hostname", { hostname: "judge-7" });
   assertEquals(r.stdout.trim(), "judge-7");
   assert(host !== "judge-7");
 });
 
-t("only lo exists, and it is up", async () => {
+kernelTest("only lo exists, and it is up", async () => {
   // Interfaces from /proc/net/dev; lo's IFF_UP bit via SIOCGIFFLAGS (needs a socket: network
   // profile). `ip` cannot be used: every profile refuses netlink sockets.
   const script = `
@@ -50,7 +50,7 @@ print(",".join(names), flags & 1)
   assertEquals(r.stdout, "lo 1\n", r.stderr);
 });
 
-t("the network namespace reaches no host listener", async () => {
+kernelTest("the network namespace reaches no host listener", async () => {
   // A TCP server on the host's loopback; the sandbox's 127.0.0.1 is another network stack.
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (listener.addr as Deno.NetAddr).port;
@@ -65,7 +65,7 @@ t("the network namespace reaches no host listener", async () => {
   }
 });
 
-t("the environment is clean: only PATH and what the policy sets", async () => {
+kernelTest("the environment is clean: only PATH and what the policy sets", async () => {
   Deno.env.set("SANDBOX_TS_SECRET", "leak");
   try {
     const r = await sandbox({ env: { FOO: "bar" } }).run("env");
@@ -76,13 +76,13 @@ t("the environment is clean: only PATH and what the policy sets", async () => {
   }
 });
 
-t("no fd beyond 0-2 reaches the target", async () => {
+kernelTest("no fd beyond 0-2 reaches the target", async () => {
   // ls opens one fd for the directory it lists (3); nothing else may be there.
   const r = await sandbox().run("ls", ["/proc/self/fd"]);
   assertEquals(r.stdout.trim().split("\n").sort(), ["0", "1", "2", "3"]);
 });
 
-t("host /root, host /tmp, /etc/shadow and $HOME are invisible", async () => {
+kernelTest("host /root, host /tmp, /etc/shadow and $HOME are invisible", async () => {
   const probe = `probe-${marker()}`;
   Deno.writeTextFileSync(`/tmp/${probe}`, "host");
   try {
@@ -96,7 +96,7 @@ t("host /root, host /tmp, /etc/shadow and $HOME are invisible", async () => {
   }
 });
 
-t("/usr, / and /etc are read-only; /tmp is a private writable tmpfs", async () => {
+kernelTest("/usr, / and /etc are read-only; /tmp is a private writable tmpfs", async () => {
   const r = await sh(
     "touch /usr/x 2>/dev/null && exit 71; touch /x 2>/dev/null && exit 72; " +
       "touch /etc/passwd 2>/dev/null && exit 73; mkdir /newdir 2>/dev/null && exit 74; " +
@@ -106,7 +106,7 @@ t("/usr, / and /etc are read-only; /tmp is a private writable tmpfs", async () =
   assertEquals(r.exitCode, 0, `probe ${r.exitCode}: ${r.stderr}`);
 });
 
-t("/dev is minimal: no block devices, no /dev/mem, and the basics work", async () => {
+kernelTest("/dev is minimal: no block devices, no /dev/mem, and the basics work", async () => {
   const r = await sh(
     "test -e /dev/mem && exit 71; test -e /dev/kmsg && exit 72; " +
       "ls -l /dev | grep -q '^b' && exit 73; " +
@@ -117,7 +117,7 @@ t("/dev is minimal: no block devices, no /dev/mem, and the basics work", async (
   assertEquals(r.exitCode, 0, `probe ${r.exitCode}: ${r.stderr}`);
 });
 
-t("exit codes and signals propagate", async () => {
+kernelTest("exit codes and signals propagate", async () => {
   const sb = sandbox();
   assertEquals((await sb.run("sh", ["-c", "exit 42"])).exitCode, 42);
   const killed = await sb.run("sh", ["-c", "kill -SEGV $$"]);
@@ -128,7 +128,7 @@ t("exit codes and signals propagate", async () => {
   assertEquals([ok.exitCode, ok.signal, ok.reason, ok.timedOut], [0, null, "exited", false]);
 });
 
-t(
+kernelTest(
   "the timeout kills sleep and a setsid double-forked daemon; nothing stays on the host",
   async () => {
     const tag = marker();
@@ -144,20 +144,20 @@ t(
   },
 );
 
-t("a daemon left behind by a target that exits is killed with the run", async () => {
+kernelTest("a daemon left behind by a target that exits is killed with the run", async () => {
   const tag = marker();
   const r = await sh(`setsid sh -c 'sleep ${tag} &' ; exit 0`);
   assertEquals(r.exitCode, 0);
   assertEquals(hostProcesses(`sleep ${tag}`), []);
 });
 
-t("a background process holding stdout open does not hang the run", async () => {
+kernelTest("a background process holding stdout open does not hang the run", async () => {
   const r = await sh("(sleep 30 &) ; echo done", { timeout: "10s" });
   assertEquals(r.stdout, "done\n");
   assert(r.wallTimeMs < 5000, `took ${r.wallTimeMs} ms`);
 });
 
-t("a missing program gives a typed error with exit code 127", async () => {
+kernelTest("a missing program gives a typed error with exit code 127", async () => {
   const e = await assertRejects(() => sandbox().run("no-such-program-xyz"), ProgramNotFoundError);
   assertEquals(e.exitCode, 127);
   assertEquals(e.errno, "ENOENT");
@@ -166,13 +166,13 @@ t("a missing program gives a typed error with exit code 127", async () => {
   assertEquals(abs.step, "exec");
 });
 
-t("a directory as program gives exit code 126", async () => {
+kernelTest("a directory as program gives exit code 126", async () => {
   const e = await assertRejects(() => sandbox().run("/usr"), ProgramNotExecutableError);
   assertEquals(e.exitCode, 126);
   assertEquals(e.errno, "EACCES");
 });
 
-t("the result reports mode, namespaces and usage", async () => {
+kernelTest("the result reports mode, namespaces and usage", async () => {
   const r = await sh("i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done");
   assertEquals(r.mode, isRoot ? "privileged" : "unprivileged");
   assertEquals(r.enforced.namespaces, ["user", "pid", "mount", "uts", "ipc", "net", "cgroup"]);
@@ -181,7 +181,7 @@ t("the result reports mode, namespaces and usage", async () => {
   assert(r.wallTimeMs > 0);
 });
 
-t("cwd and env options reach the target", async () => {
+kernelTest("cwd and env options reach the target", async () => {
   const r = await sandbox({ cwd: "/usr", env: { A: "1" } }).run("sh", ["-c", 'pwd; echo "$A$B"'], {
     env: { B: "2" },
   });
@@ -190,20 +190,20 @@ t("cwd and env options reach the target", async () => {
   assertEquals(o.stdout, "/tmp\n");
 });
 
-t("argv is passed verbatim: spaces, quotes, options and unicode", async () => {
+kernelTest("argv is passed verbatim: spaces, quotes, options and unicode", async () => {
   const args = ["a b", "'\"", "--bind", "-", "", "żółw", "$HOME"];
   const r = await sandbox().run("printf", ["[%s]\\n", ...args]);
   assertEquals(r.stdout, args.map((a) => `[${a}]\n`).join(""));
 });
 
-t("runs python3, coreutils and a shell pipeline from the default root", async () => {
+kernelTest("runs python3, coreutils and a shell pipeline from the default root", async () => {
   const r = await sh(
     "python3 -c 'print(6*7)' && echo abc | tr a-z A-Z && ls -l /usr/bin/env >/dev/null && echo ok",
   );
   assertEquals(r.stdout, "42\nABC\nok\n", r.stderr);
 });
 
-t(
+kernelTest(
   "the host's boot command line and the launcher's host path, environment and exe are hidden",
   async () => {
     // init (pid 1) is a copy of the launcher: its cmdline would name the launcher's host path.

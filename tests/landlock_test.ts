@@ -1,7 +1,7 @@
 // Landlock: derived from the filesystem policy, as a second wall inside namespaces and as the
 // only wall without them. Probes exit with a sentinel only when the restriction held.
 import { assert, assertEquals, assertThrows } from "./_assert.ts";
-import { isRoot, LAUNCHER, modeLabel, sandbox, sh } from "./_helpers.ts";
+import { isRoot, kernelTest, LAUNCHER, sandbox, sh } from "./_helpers.ts";
 import { launcherFeatures } from "../lib/launcher.ts";
 import { handledFs, planLandlock } from "../lib/landlock.ts";
 import { filesystemPlan } from "../lib/mounts.ts";
@@ -9,19 +9,16 @@ import { staticOps, validateConfig } from "../lib/policy.ts";
 import { SandboxBuilder, UnsupportedError } from "../mod.ts";
 
 const abi = launcherFeatures(LAUNCHER).landlockAbi;
-const t = (name: string, fn: () => Promise<void>) =>
-  Deno.test({
-    name: `${name} [${modeLabel}]`,
-    fn,
-    ignore: abi < 1,
-    sanitizeResources: true,
-    sanitizeOps: true,
-  });
-if (abi < 1) console.log(`skipping the Landlock run tests: this kernel has no Landlock`);
+/** Why a run test that needs Landlock ABI `min` cannot run on this kernel, or false. */
+const needsAbi = (min: number) =>
+  abi < min &&
+  (abi < 1 ? "this kernel has no Landlock" : `needs Landlock ABI ${min}, this kernel has ${abi}`);
 
 const host = { arch: "x86_64" as const, system: { "/usr": { dir: true as const } } };
 
-t("the result reports the ABI used and nothing dropped on this kernel", async () => {
+kernelTest("the result reports the ABI used and nothing dropped on this kernel", {
+  skip: needsAbi(1),
+}, async () => {
   const r = await sh("true");
   assertEquals(r.enforced.landlock, Math.min(abi, 7));
   if (abi >= 6) assertEquals(r.enforced.landlockDropped, []);
@@ -29,7 +26,9 @@ t("the result reports the ABI used and nothing dropped on this kernel", async ()
   assertEquals([off.enforced.landlock, off.enforced.landlockDropped], [null, []]);
 });
 
-t("Landlock alone: a host directory outside the policy cannot be read or listed", async () => {
+kernelTest("Landlock alone: a host directory outside the policy cannot be read or listed", {
+  skip: needsAbi(1),
+}, async () => {
   const secret = Deno.makeTempDirSync({ prefix: "sandbox-ts-secret-" });
   Deno.chmodSync(secret, 0o755);
   Deno.writeTextFileSync(`${secret}/f`, "secret");
@@ -59,8 +58,9 @@ t("Landlock alone: a host directory outside the policy cannot be read or listed"
   }
 });
 
-t(
+kernelTest(
   "Landlock alone: a read-write bind of a host dir is writable, a read-only one is not",
+  { skip: needsAbi(1) },
   async () => {
     const rw = Deno.makeTempDirSync({ prefix: "sandbox-ts-llrw-" });
     const ro = Deno.makeTempDirSync({ prefix: "sandbox-ts-llro-" });
@@ -83,29 +83,36 @@ t(
   },
 );
 
-t("Landlock alone, network none: no TCP connect to a host listener (ABI >= 4)", async () => {
-  if (abi < 4) return;
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  try {
-    const r = await sandbox({ namespaces: false }).run("bash", [
-      "-c",
-      `(exec 3<>/dev/tcp/127.0.0.1/${port}) 2>/dev/null && exit 77; exit 0`,
-    ]);
-    assertEquals(r.exitCode, 0, "connected to a host listener");
-  } finally {
-    listener.close();
-  }
-});
+kernelTest(
+  "Landlock alone, network none: no TCP connect to a host listener (ABI >= 4)",
+  { skip: needsAbi(4) },
+  async () => {
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = (listener.addr as Deno.NetAddr).port;
+    try {
+      const r = await sandbox({ namespaces: false }).run("bash", [
+        "-c",
+        `(exec 3<>/dev/tcp/127.0.0.1/${port}) 2>/dev/null && exit 77; exit 0`,
+      ]);
+      assertEquals(r.exitCode, 0, "connected to a host listener");
+    } finally {
+      listener.close();
+    }
+  },
+);
 
-t("Landlock alone: no signal to a process outside the sandbox (ABI >= 6)", async () => {
-  if (abi < 6) return;
-  const r = await sh(`kill -0 ${Deno.pid} 2>/dev/null && exit 77; exit 0`, { namespaces: false });
-  assertEquals(r.exitCode, 0, "signalled the host's Deno");
-});
+kernelTest(
+  "Landlock alone: no signal to a process outside the sandbox (ABI >= 6)",
+  { skip: needsAbi(6) },
+  async () => {
+    const r = await sh(`kill -0 ${Deno.pid} 2>/dev/null && exit 77; exit 0`, { namespaces: false });
+    assertEquals(r.exitCode, 0, "signalled the host's Deno");
+  },
+);
 
-t(
+kernelTest(
   "inside namespaces Landlock is a second wall: mknod is refused even with seccomp off",
+  { skip: needsAbi(1) },
   async () => {
     const r = await sh(
       "mknod /tmp/n p && rm /tmp/n || exit 71; mknod /tmp/c c 1 3 2>/dev/null && exit 72; exit 0",
@@ -197,9 +204,10 @@ Deno.test("no namespaces and no Landlock fails closed unless Landlock is explici
 });
 
 Deno.test("without namespaces the frame has no namespace ops, and root runs as its own ids", () => {
-  const ops = staticOps(validateConfig({ namespaces: false }), "privileged", { euid: 0, egid: 0 }, {
-    ...host,
-    landlockAbi: 7,
+  const ops = staticOps(validateConfig({ namespaces: false }), {
+    mode: "privileged",
+    caller: { euid: 0, egid: 0 },
+    host: { ...host, landlockAbi: 7 },
   });
   const names = ops.map((o) => o[0]);
   for (const n of ["unshare", "uid-map", "newroot", "ro-bind", "proc", "hostname"]) {
@@ -220,9 +228,11 @@ Deno.test("without namespaces the frame has no namespace ops, and root runs as i
             { type: "bind", source: "/srv/ro", readOnly: true },
           ],
         }),
-        "unprivileged",
-        { euid: 1000, egid: 1000 },
-        { ...host, landlockAbi: 7 },
+        {
+          mode: "unprivileged",
+          caller: { euid: 1000, egid: 1000 },
+          host: { ...host, landlockAbi: 7 },
+        },
       ),
     UnsupportedError,
     "read-only below the writable",

@@ -1,11 +1,9 @@
 // The launcher's input boundary: the frame and the ops. Everything malformed fails closed with
 // exit 125 and a message naming the problem.
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
-import { LAUNCHER, modeLabel, sandbox, shTokens } from "./_helpers.ts";
+import { kernelTest, LAUNCHER, sandbox, shTokens } from "./_helpers.ts";
 import { encodeFrame } from "../lib/config.ts";
 import { LAUNCHER_SOURCES } from "../lib/launcher.ts";
-
-const t = (name: string, fn: () => Promise<void> | void) => Deno.test(`${name} [${modeLabel}]`, fn);
 
 async function launch(input: Uint8Array | null, args: string[] = []) {
   const child = new Deno.Command(LAUNCHER, {
@@ -27,19 +25,19 @@ function frameOf(tokens: string[]): Uint8Array {
 
 const status = () => `${Deno.makeTempDirSync()}/status`;
 
-t("an unknown op fails closed naming it", async () => {
+kernelTest("an unknown op fails closed naming it", async () => {
   const r = await launch(frameOf(["status", status(), "frobnicate", "exec", "/bin/true"]));
   assertEquals(r.code, 125);
   assertMatch(r.stderr, /unknown op: op "frobnicate"/);
 });
 
-t("a repeated single-use op fails closed", async () => {
+kernelTest("a repeated single-use op fails closed", async () => {
   const r = await launch(frameOf(["status", status(), "exec", "/bin/true", "exec", "/bin/true"]));
   assertEquals(r.code, 125);
   assertMatch(r.stderr, /repeated single-use op: op "exec"/);
 });
 
-t("missing arguments, bad numbers, relative paths and bad BPF fail closed", async () => {
+kernelTest("missing arguments, bad numbers, relative paths and bad BPF fail closed", async () => {
   const cases: [string[], RegExp][] = [
     [["status", status(), "exec", "/bin/true", "timeout"], /missing arguments for: op "timeout"/],
     [["status", status(), "timeout", "12x", "exec", "/bin/true"], /timeout must be/],
@@ -78,7 +76,7 @@ t("missing arguments, bad numbers, relative paths and bad BPF fail closed", asyn
   }
 });
 
-t("a malformed or oversized frame fails closed", async () => {
+kernelTest("a malformed or oversized frame fails closed", async () => {
   const bad = await launch(new TextEncoder().encode("XXXX\x04\0\0\0abc\0"));
   assertEquals(bad.code, 125);
   assertMatch(bad.stderr, /malformed frame/);
@@ -94,38 +92,44 @@ t("a malformed or oversized frame fails closed", async () => {
   assertEquals((await launch(null)).code, 125);
 });
 
-t("the same tokens work as argv, and bytes after the frame are the target's stdin", async () => {
-  const dir = Deno.makeTempDirSync();
-  const viaArgv = await launch(null, [
-    "status",
-    `${dir}/a`,
-    ...shTokens("exit 5"),
-  ]);
-  assertEquals(viaArgv.code, 5);
-  const frame = frameOf([
-    "status",
-    `${dir}/b`,
-    ...shTokens('read x; test "$x" = after'),
-  ]);
-  const input = new Uint8Array([...frame, ...new TextEncoder().encode("after\n")]);
-  assertEquals((await launch(input)).code, 0);
-  const records = Deno.readTextFileSync(`${dir}/b`).trim().split("\n").map((l) => JSON.parse(l));
-  assertEquals(records[0], { type: "started" });
-  assertEquals(records[1].type, "exit");
-  assertEquals(records[1].code, 0);
-  Deno.removeSync(dir, { recursive: true });
-});
+kernelTest(
+  "the same tokens work as argv, and bytes after the frame are the target's stdin",
+  async () => {
+    const dir = Deno.makeTempDirSync();
+    const viaArgv = await launch(null, [
+      "status",
+      `${dir}/a`,
+      ...shTokens("exit 5"),
+    ]);
+    assertEquals(viaArgv.code, 5);
+    const frame = frameOf([
+      "status",
+      `${dir}/b`,
+      ...shTokens('read x; test "$x" = after'),
+    ]);
+    const input = new Uint8Array([...frame, ...new TextEncoder().encode("after\n")]);
+    assertEquals((await launch(input)).code, 0);
+    const records = Deno.readTextFileSync(`${dir}/b`).trim().split("\n").map((l) => JSON.parse(l));
+    assertEquals(records[0], { type: "started" });
+    assertEquals(records[1].type, "exit");
+    assertEquals(records[1].code, 0);
+    Deno.removeSync(dir, { recursive: true });
+  },
+);
 
-t("the status file is created exclusively (no clobbering, no symlink following)", async () => {
-  const dir = Deno.makeTempDirSync();
-  Deno.symlinkSync("/tmp/should-not-exist", `${dir}/status`);
-  const r = await launch(frameOf(["status", `${dir}/status`, "exec", "/bin/true"]));
-  assertEquals(r.code, 125);
-  assertMatch(r.stderr, /status/);
-  Deno.removeSync(dir, { recursive: true });
-});
+kernelTest(
+  "the status file is created exclusively (no clobbering, no symlink following)",
+  async () => {
+    const dir = Deno.makeTempDirSync();
+    Deno.symlinkSync("/tmp/should-not-exist", `${dir}/status`);
+    const r = await launch(frameOf(["status", `${dir}/status`, "exec", "/bin/true"]));
+    assertEquals(r.code, 125);
+    assertMatch(r.stderr, /status/);
+    Deno.removeSync(dir, { recursive: true });
+  },
+);
 
-t("--features reports kernel facts as JSON", async () => {
+kernelTest("--features reports kernel facts as JSON", async () => {
   const out = await new Deno.Command(LAUNCHER, { args: ["--features"] }).output();
   const f = JSON.parse(new TextDecoder().decode(out.stdout));
   assertEquals(typeof f.userns, "boolean");
@@ -133,7 +137,7 @@ t("--features reports kernel facts as JSON", async () => {
   assert(f.seccomp.includes("kill_process"));
 });
 
-t("LAUNCHER_SOURCES lists exactly the launcher's sources", () => {
+kernelTest("LAUNCHER_SOURCES lists exactly the launcher's sources", () => {
   const dir = new URL("../launcher/", import.meta.url).pathname;
   const files = [...Deno.readDirSync(dir)]
     .filter((e) => e.isFile && /^(Makefile|.*\.[ch])$/.test(e.name))
@@ -142,7 +146,7 @@ t("LAUNCHER_SOURCES lists exactly the launcher's sources", () => {
   assertEquals(files, [...LAUNCHER_SOURCES].sort());
 });
 
-t("when fds cannot be closed the launcher refuses to run (no leaked fds)", async () => {
+kernelTest("when fds cannot be closed the launcher refuses to run (no leaked fds)", async () => {
   // The launcher run inside a sandbox whose filter answers close_range with EPERM: it must stop
   // with exit 125 rather than hand fds on. (ENOSYS/EINVAL, old kernels, take the slow path.)
   const dir = new URL("../launcher/", import.meta.url).pathname;

@@ -2,13 +2,11 @@
 // everything when Deno itself is killed.
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import { SandboxBuilder, SandboxError } from "../mod.ts";
-import { hostProcesses, marker, modeLabel, ROOT, sandbox, waitFor } from "./_helpers.ts";
+import { hostProcesses, kernelTest, marker, ROOT, sandbox, waitFor } from "./_helpers.ts";
 import { collect } from "../lib/run.ts";
 import { runDirBase } from "../lib/rundir.ts";
 
-const t = (name: string, fn: () => Promise<void>) => Deno.test(`${name} [${modeLabel}]`, fn);
-
-t("SIGKILL of the Deno process leaves no sandbox process behind", async () => {
+kernelTest("SIGKILL of the Deno process leaves no sandbox process behind", async () => {
   const tag = marker();
   const script = `
     import { SandboxBuilder } from "${ROOT}mod.ts";
@@ -31,7 +29,7 @@ t("SIGKILL of the Deno process leaves no sandbox process behind", async () => {
   );
 });
 
-t("aborting kills the whole sandbox within a second and the result says so", async () => {
+kernelTest("aborting kills the whole sandbox within a second and the result says so", async () => {
   const tag = marker();
   const ac = new AbortController();
   const started = performance.now();
@@ -46,7 +44,7 @@ t("aborting kills the whole sandbox within a second and the result says so", asy
   assertEquals(hostProcesses(`sleep ${tag}`), []);
 });
 
-t("an already aborted signal rejects before starting anything", async () => {
+kernelTest("an already aborted signal rejects before starting anything", async () => {
   const ac = new AbortController();
   ac.abort(new Error("stop"));
   let err: unknown;
@@ -58,7 +56,7 @@ t("an already aborted signal rejects before starting anything", async () => {
   assertEquals((err as Error).message, "stop");
 });
 
-t("kill() forwards SIGTERM to the target and SIGKILL kills the sandbox", async () => {
+kernelTest("kill() forwards SIGTERM to the target and SIGKILL kills the sandbox", async () => {
   const sb = sandbox();
   const a = sb.spawn("sh", ["-c", "trap 'exit 9' TERM; while :; do sleep 0.05; done"]);
   await new Promise((r) => setTimeout(r, 300));
@@ -74,7 +72,7 @@ t("kill() forwards SIGTERM to the target and SIGKILL kills the sandbox", async (
   assertEquals(rb.signal, "SIGKILL");
 });
 
-t("await using disposes: the sandbox is killed and cleaned up", async () => {
+kernelTest("await using disposes: the sandbox is killed and cleaned up", async () => {
   const tag = marker();
   {
     await using child = sandbox().spawn("sleep", [tag]);
@@ -84,7 +82,7 @@ t("await using disposes: the sandbox is killed and cleaned up", async () => {
   assertEquals(hostProcesses(`sleep ${tag}`), []);
 });
 
-t("stdin: a string, bytes, a stream, and a piped writer all round-trip", async () => {
+kernelTest("stdin: a string, bytes, a stream, and a piped writer all round-trip", async () => {
   const sb = sandbox();
   assertEquals((await sb.run("cat", [], { stdin: "hello\n" })).stdout, "hello\n");
   const bytes = new Uint8Array([0, 1, 2, 255, 10]);
@@ -107,7 +105,7 @@ t("stdin: a string, bytes, a stream, and a piped writer all round-trip", async (
   assertEquals((await sb.run("wc", ["-c"])).stdout.trim(), "0");
 });
 
-t("one Sandbox runs four programs concurrently, each isolated", async () => {
+kernelTest("one Sandbox runs four programs concurrently, each isolated", async () => {
   const sb = sandbox();
   const rs = await Promise.all(
     [1, 2, 3, 4].map((i) =>
@@ -117,7 +115,7 @@ t("one Sandbox runs four programs concurrently, each isolated", async () => {
   assertEquals(rs.map((r) => r.stdout), ["1\n1\n", "2\n1\n", "3\n1\n", "4\n1\n"]);
 });
 
-t("binary output of 300 KB arrives intact", async () => {
+kernelTest("binary output of 300 KB arrives intact", async () => {
   const child = sandbox().spawn("head", ["-c", "300000", "/dev/urandom"]);
   const out = await collect(child.stdout);
   await child.stderr.cancel();
@@ -125,25 +123,28 @@ t("binary output of 300 KB arrives intact", async () => {
   assertEquals(out.length, 300000);
 });
 
-t("no status directory is left behind after runs", async () => {
+kernelTest("no status directory is left behind after runs", async () => {
   const base = runDirBase()!;
   await sandbox().run("true");
   const mine = [...Deno.readDirSync(base)].filter((e) => e.name.startsWith(`${Deno.pid}-`));
   assertEquals(mine, []);
 });
 
-t("a launcher that dies before reading its config gives an error, not a crash", async () => {
-  // /bin/false stands in for a launcher killed at start: stdin is never read.
-  const sb = new SandboxBuilder("dead").launcherPath("/bin/false").landlock("off").build();
-  const child = sb.spawn("true", [], { stdin: "piped" });
-  await new Promise((r) => setTimeout(r, 200));
-  let err: unknown;
-  try {
-    await child.status;
-  } catch (e) {
-    err = e;
-  }
-  assert(err instanceof SandboxError, String(err));
-  assertMatch((err as Error).message, /ended without a result \(exit code 1\)/);
-  await Promise.all([child.stdout.cancel(), child.stderr.cancel()]);
-});
+kernelTest(
+  "a launcher that dies before reading its config gives an error, not a crash",
+  async () => {
+    // /bin/false stands in for a launcher killed at start: stdin is never read.
+    const sb = new SandboxBuilder("dead").launcherPath("/bin/false").landlock("off").build();
+    const child = sb.spawn("true", [], { stdin: "piped" });
+    await new Promise((r) => setTimeout(r, 200));
+    let err: unknown;
+    try {
+      await child.status;
+    } catch (e) {
+      err = e;
+    }
+    assert(err instanceof SandboxError, String(err));
+    assertMatch((err as Error).message, /ended without a result \(exit code 1\)/);
+    await Promise.all([child.stdout.cancel(), child.stderr.cancel()]);
+  },
+);

@@ -3,19 +3,18 @@ import { assert, assertEquals, assertMatch, assertThrows } from "./_assert.ts";
 import {
   hostProcesses,
   isRoot,
+  kernelTest,
   LAUNCHER,
   marker,
-  modeLabel,
   sandbox,
   shTokens,
   waitFor,
 } from "./_helpers.ts";
 import { cgroupHost, detectV2 } from "../lib/cgroups.ts";
-import { type CgroupHost, limitOps, LimitUnavailableError, validateLimits } from "../lib/limits.ts";
+import { type CgroupHost, DEFAULT_MAX_PIDS, limitOps, validateLimits } from "../lib/limits.ts";
 import { runDirBase } from "../lib/rundir.ts";
-import { UnsupportedError } from "../mod.ts";
+import { LimitUnavailableError, UnsupportedError } from "../mod.ts";
 
-const t = (name: string, fn: () => Promise<void> | void) => Deno.test(`${name} [${modeLabel}]`, fn);
 const host = cgroupHost(Deno.uid() ?? 0);
 const hostSwaps = Deno.readTextFileSync("/proc/swaps").trim().split("\n").length > 1;
 const cgroup = host.version !== null;
@@ -49,29 +48,35 @@ const MEMORY_BOMB: [string, string[]] = ["python3", [
 ]];
 
 if (cgroup) {
-  t("a memory bomb is OOM-killed by the cgroup: reason memory, peak at the limit", async () => {
-    const r = await sandbox({ memory: "48M" }).run(...MEMORY_BOMB);
-    assertEquals([r.reason, r.oomKilled, r.signal], ["memory", true, "SIGKILL"]);
-    assert(r.memoryPeakBytes > 40 << 20 && r.memoryPeakBytes <= 48 << 20, `${r.memoryPeakBytes}`);
-    assertEquals(r.enforced.limits.memoryBytes, 48 << 20);
-    assertMatch(r.enforced.limits.backend, /^cgroup-v[12]$/);
-    // Without a limit the same program gets its memory.
-    assertEquals((await sandbox().run(...MEMORY_BOMB)).stdout, `${512 << 20}\n`);
-  });
+  kernelTest(
+    "a memory bomb is OOM-killed by the cgroup: reason memory, peak at the limit",
+    async () => {
+      const r = await sandbox({ memory: "48M" }).run(...MEMORY_BOMB);
+      assertEquals([r.reason, r.oomKilled, r.signal], ["memory", true, "SIGKILL"]);
+      assert(r.memoryPeakBytes > 40 << 20 && r.memoryPeakBytes <= 48 << 20, `${r.memoryPeakBytes}`);
+      assertEquals(r.enforced.limits.memoryBytes, 48 << 20);
+      assertMatch(r.enforced.limits.backend, /^cgroup-v[12]$/);
+      // Without a limit the same program gets its memory.
+      assertEquals((await sandbox().run(...MEMORY_BOMB)).stdout, `${512 << 20}\n`);
+    },
+  );
 
-  t("a fork bomb stops at the pids limit: reason pids, and the host is untouched", async () => {
-    const tag = marker();
-    const r = await sandbox({ maxPids: 16, timeout: "10s" }).run("sh", [
-      "-c",
-      `for i in $(seq 100); do sleep ${tag} & done; wait`,
-    ]);
-    assertEquals(r.reason, "pids");
-    assert(r.pidsLimitHit);
-    assertMatch(r.stderr, /fork/i);
-    assertEquals(hostProcesses(`sleep ${tag}`), []);
-  });
+  kernelTest(
+    "a fork bomb stops at the pids limit: reason pids, and the host is untouched",
+    async () => {
+      const tag = marker();
+      const r = await sandbox({ maxPids: 16, timeout: "10s" }).run("sh", [
+        "-c",
+        `for i in $(seq 100); do sleep ${tag} & done; wait`,
+      ]);
+      assertEquals(r.reason, "pids");
+      assert(r.pidsLimitHit);
+      assertMatch(r.stderr, /fork/i);
+      assertEquals(hostProcesses(`sleep ${tag}`), []);
+    },
+  );
 
-  t("the CPU share is enforced by the cgroup quota", async () => {
+  kernelTest("the CPU share is enforced by the cgroup quota", async () => {
     const r = await sandbox({ cpuPercent: 20 }).run("sh", [
       "-c",
       "i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done",
@@ -82,16 +87,19 @@ if (cgroup) {
     assertEquals(r.enforced.limits.cpu, { quotaUs: 20_000, periodUs: 100_000 });
   });
 
-  t("accounting comes from the cgroup: every process's CPU, user + system = total", async () => {
-    const r = await sandbox().run("sh", [
-      "-c",
-      "(i=0; while [ $i -lt 30000 ]; do i=$((i+1)); done) & (i=0; while [ $i -lt 30000 ]; do i=$((i+1)); done); wait",
-    ]);
-    assert(r.cpuTimeUs > 10_000, `${r.cpuTimeUs}`);
-    assertEquals(r.cpuUserUs + r.cpuSystemUs, r.cpuTimeUs);
-  });
+  kernelTest(
+    "accounting comes from the cgroup: every process's CPU, user + system = total",
+    async () => {
+      const r = await sandbox().run("sh", [
+        "-c",
+        "(i=0; while [ $i -lt 30000 ]; do i=$((i+1)); done) & (i=0; while [ $i -lt 30000 ]; do i=$((i+1)); done); wait",
+      ]);
+      assert(r.cpuTimeUs > 10_000, `${r.cpuTimeUs}`);
+      assertEquals(r.cpuUserUs + r.cpuSystemUs, r.cpuTimeUs);
+    },
+  );
 
-  t(
+  kernelTest(
     "every run's cgroup is removed: normal exit, signal, timeout, abort, setup failure",
     async () => {
       const sb = sandbox({ memory: "64M", maxPids: 32, timeout: "300ms" });
@@ -107,36 +115,42 @@ if (cgroup) {
     },
   );
 
-  t("the sandbox sees only its own cgroup as the root of its cgroup namespace", async () => {
-    const r = await sandbox({ memory: "64M" }).run("cat", ["/proc/self/cgroup"]);
-    for (const line of r.stdout.trim().split("\n")) assertMatch(line, /:\/$/);
-  });
+  kernelTest(
+    "the sandbox sees only its own cgroup as the root of its cgroup namespace",
+    async () => {
+      const r = await sandbox({ memory: "64M" }).run("cat", ["/proc/self/cgroup"]);
+      for (const line of r.stdout.trim().split("\n")) assertMatch(line, /:\/$/);
+    },
+  );
 
-  t("stale run cgroups of a dead process are swept when a new process starts", async () => {
-    const dir = host.version === 2 ? host.parent : Object.values(host.parents)[0]!;
-    const stale = `${dir}/999999999-1-stale`; // no such pid
-    Deno.mkdirSync(stale);
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "eval",
-        `import { cgroupHost } from "${new URL(
-          "../lib/cgroups.ts",
-          import.meta.url,
-        )}"; cgroupHost(0);`,
-      ],
-    }).output();
-    assertEquals(out.code, 0);
-    assertThrows(() => Deno.statSync(stale), Deno.errors.NotFound);
-  });
+  kernelTest(
+    "stale run cgroups of a dead process are swept when a new process starts",
+    async () => {
+      const dir = host.version === 2 ? host.parent : Object.values(host.parents)[0]!;
+      const stale = `${dir}/999999999-1-stale`; // no such pid
+      Deno.mkdirSync(stale);
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: [
+          "eval",
+          `import { cgroupHost } from "${new URL(
+            "../lib/cgroups.ts",
+            import.meta.url,
+          )}"; cgroupHost(0);`,
+        ],
+      }).output();
+      assertEquals(out.code, 0);
+      assertThrows(() => Deno.statSync(stale), Deno.errors.NotFound);
+    },
+  );
 } else {
-  t("strict limits fail closed at build when no cgroup can enforce them", () => {
+  kernelTest("strict limits fail closed at build when no cgroup can enforce them", () => {
     for (const config of [{ memory: "64M" }, { maxPids: 10 }, { cpuPercent: 50 }]) {
       const e = assertThrows(() => sandbox(config).mode, UnsupportedError, "Cannot enforce");
       assertMatch(e.message, /best-effort/);
     }
   });
 
-  t(
+  kernelTest(
     "best effort approximates memory and pids with rlimits, drops the CPU share, and says so",
     async () => {
       const sb = sandbox({ memory: "64M", maxPids: 8, cpuPercent: 50, limits: "best-effort" });
@@ -152,7 +166,7 @@ if (cgroup) {
   );
 }
 
-t("a busy loop past the CPU-time limit: reason cpu-time", async () => {
+kernelTest("a busy loop past the CPU-time limit: reason cpu-time", async () => {
   const r = await sandbox({ cpuTime: "1s", timeout: "10s" }).run("sh", [
     "-c",
     "while :; do :; done",
@@ -162,7 +176,7 @@ t("a busy loop past the CPU-time limit: reason cpu-time", async () => {
   assertEquals(r.enforced.limits.cpuTimeMs, 1000);
 });
 
-t("writing past the file-size limit: reason file-size", async () => {
+kernelTest("writing past the file-size limit: reason file-size", async () => {
   const r = await sandbox({ fileSize: "1M" }).run("dd", [
     "if=/dev/zero",
     "of=/tmp/big",
@@ -172,7 +186,7 @@ t("writing past the file-size limit: reason file-size", async () => {
   assertEquals([r.reason, r.signal], ["file-size", "SIGXFSZ"]);
 });
 
-t("the open-files limit refuses the descriptor past it", async () => {
+kernelTest("the open-files limit refuses the descriptor past it", async () => {
   const r = await sandbox({ openFiles: 20 }).run("python3", [
     "-c",
     "import os\nfds=[]\ntry:\n  while True: fds.append(os.open('/dev/null', 0))\nexcept OSError as e: print(e.errno, len(fds))",
@@ -182,18 +196,21 @@ t("the open-files limit refuses the descriptor past it", async () => {
   assert(count! < 20 && count! > 10, `${count}`);
 });
 
-t("an output flood stops at max-output: reason output-limit, exactly the cap is kept", async () => {
-  const r = await sandbox({ maxOutput: "100K" }).run("sh", ["-c", "yes; echo never"]);
-  assertEquals(r.reason, "output-limit");
-  assertEquals(r.stdout.length + r.stderr.length, 100 * 1024);
-  assert(!r.aborted);
-  // Both streams share one budget.
-  const both = await sandbox({ maxOutput: 1000 }).run("sh", ["-c", "yes >&2 & yes"]);
-  assertEquals(both.reason, "output-limit");
-  assertEquals(both.stdout.length + both.stderr.length, 1000);
-});
+kernelTest(
+  "an output flood stops at max-output: reason output-limit, exactly the cap is kept",
+  async () => {
+    const r = await sandbox({ maxOutput: "100K" }).run("sh", ["-c", "yes; echo never"]);
+    assertEquals(r.reason, "output-limit");
+    assertEquals(r.stdout.length + r.stderr.length, 100 * 1024);
+    assert(!r.aborted);
+    // Both streams share one budget.
+    const both = await sandbox({ maxOutput: 1000 }).run("sh", ["-c", "yes >&2 & yes"]);
+    assertEquals(both.reason, "output-limit");
+    assertEquals(both.stdout.length + both.stderr.length, 1000);
+  },
+);
 
-t("the limits applied are listed in the result", async () => {
+kernelTest("the limits applied are listed in the result", async () => {
   const r = await sandbox({ cpuTime: "5s", openFiles: 64, fileSize: "10M", maxOutput: "1M" }).run(
     "true",
   );
@@ -206,7 +223,7 @@ t("the limits applied are listed in the result", async () => {
   ]);
 });
 
-t("50 concurrent runs leave no process, cgroup or status dir behind", async () => {
+kernelTest("50 concurrent runs leave no process, cgroup or status dir behind", async () => {
   const tag = marker();
   const sb = sandbox(cgroup ? { memory: "64M", maxPids: 16 } : {});
   const runs = await Promise.all(
@@ -230,52 +247,47 @@ const unified =
   (Deno.readTextFileSync("/proc/self/mounts").split("\n").find((l) =>
     l.split(" ")[2] === "cgroup2"
   ) ?? "").split(" ")[1];
-Deno.test({
-  name: `cgroup v2: CLONE_INTO_CGROUP, cpu.stat accounting, removal, fail closed [${modeLabel}]`,
-  ignore: !isRoot || !unified,
-  fn: async () => {
-    const parent = `${unified}/sandbox-ts-v2test-${Deno.pid}`;
-    Deno.mkdirSync(parent);
-    try {
-      const dir = Deno.makeTempDirSync();
-      const run = (name: string, extra: string[]) =>
-        new Deno.Command(LAUNCHER, {
-          args: [
-            "status",
-            `${dir}/${name}`,
-            "cgroup-name",
-            name,
-            "cgroup-v2",
-            parent,
-            ...extra,
-            ...shTokens("cat /proc/self/cgroup; i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done"),
-          ],
-        }).output();
-      const ok = await run("a", []);
-      assertEquals(ok.code, 0);
-      assertMatch(
-        new TextDecoder().decode(ok.stdout),
-        new RegExp(`^0::.*/sandbox-ts-v2test-${Deno.pid}/a$`, "m"),
-      );
-      const recs = Deno.readTextFileSync(`${dir}/a`).trim().split("\n").map((l) => JSON.parse(l));
-      const cg = recs.find((r) => r.type === "cgroup");
-      assertEquals(cg.version, 2);
-      assert(cg.cpuUs > 1000, JSON.stringify(cg));
-      assertThrows(() => Deno.statSync(`${parent}/a`), Deno.errors.NotFound);
-      const bad = await run("b", ["memory-max", "10000000"]);
-      assertEquals(bad.code, 125);
-      assertThrows(() => Deno.statSync(`${parent}/b`), Deno.errors.NotFound);
-      Deno.removeSync(dir, { recursive: true });
-    } finally {
-      Deno.removeSync(parent);
-    }
-  },
+kernelTest("cgroup v2: CLONE_INTO_CGROUP, cpu.stat accounting, removal, fail closed", {
+  skip: (!isRoot || !unified) && "needs root and a cgroup2 mount",
+}, async () => {
+  const parent = `${unified}/sandbox-ts-v2test-${Deno.pid}`;
+  Deno.mkdirSync(parent);
+  try {
+    const dir = Deno.makeTempDirSync();
+    const run = (name: string, extra: string[]) =>
+      new Deno.Command(LAUNCHER, {
+        args: [
+          "status",
+          `${dir}/${name}`,
+          "cgroup-name",
+          name,
+          "cgroup-v2",
+          parent,
+          ...extra,
+          ...shTokens("cat /proc/self/cgroup; i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done"),
+        ],
+      }).output();
+    const ok = await run("a", []);
+    assertEquals(ok.code, 0);
+    assertMatch(
+      new TextDecoder().decode(ok.stdout),
+      new RegExp(`^0::.*/sandbox-ts-v2test-${Deno.pid}/a$`, "m"),
+    );
+    const recs = Deno.readTextFileSync(`${dir}/a`).trim().split("\n").map((l) => JSON.parse(l));
+    const cg = recs.find((r) => r.type === "cgroup");
+    assertEquals(cg.version, 2);
+    assert(cg.cpuUs > 1000, JSON.stringify(cg));
+    assertThrows(() => Deno.statSync(`${parent}/a`), Deno.errors.NotFound);
+    const bad = await run("b", ["memory-max", "10000000"]);
+    assertEquals(bad.code, 125);
+    assertThrows(() => Deno.statSync(`${parent}/b`), Deno.errors.NotFound);
+    Deno.removeSync(dir, { recursive: true });
+  } finally {
+    Deno.removeSync(parent);
+  }
 });
-if (!isRoot || !unified) {
-  console.log("skipped: cgroup v2 mechanism test needs root and a cgroup2 mount");
-}
 
-t(
+kernelTest(
   "cgroup v2 detection on a fake tree: root enables controllers in its own dir; delegation walk",
   () => {
     const root = Deno.makeTempDirSync();
@@ -284,7 +296,7 @@ t(
     Deno.writeTextFileSync(`${root}/sandbox-ts/cgroup.procs`, "");
     Deno.writeTextFileSync(`${root}/sandbox-ts/cgroup.controllers`, "cpu memory pids\n");
     Deno.writeTextFileSync(`${root}/sandbox-ts/cgroup.subtree_control`, "");
-    assertEquals(detectV2(root, "/", 0), {
+    assertEquals(detectV2(root, { self: "/", euid: 0 }), {
       version: 2,
       parent: `${root}/sandbox-ts`,
       controllers: ["memory", "pids", "cpu"],
@@ -296,7 +308,7 @@ t(
     );
     // No resource controller in the hierarchy: not usable.
     Deno.writeTextFileSync(`${root}/cgroup.controllers`, "hugetlb\n");
-    assertEquals(detectV2(root, "/", 0), null);
+    assertEquals(detectV2(root, { self: "/", euid: 0 }), null);
     // Unprivileged: the highest writable ancestor of our own cgroup, never our leaf.
     Deno.writeTextFileSync(`${root}/cgroup.controllers`, "memory pids cpu\n");
     const u = `${root}/user.slice/user@1000.service`;
@@ -310,7 +322,10 @@ t(
     Deno.writeTextFileSync(`${u}/sandbox-ts/cgroup.procs`, "");
     Deno.writeTextFileSync(`${u}/sandbox-ts/cgroup.controllers`, "memory pids\n");
     Deno.writeTextFileSync(`${u}/sandbox-ts/cgroup.subtree_control`, "");
-    const found = detectV2(root, "/user.slice/user@1000.service/app.slice/me.scope", 1000);
+    const found = detectV2(root, {
+      self: "/user.slice/user@1000.service/app.slice/me.scope",
+      euid: 1000,
+    });
     assertEquals(found, {
       version: 2,
       parent: `${u}/sandbox-ts`,
@@ -339,12 +354,90 @@ t(
       LimitUnavailableError,
       "swap",
     );
-    const approx = limitOps(validateLimits({ memory: "64M", limits: "best-effort" }, 2), swaps);
+    const approx = limitOps(
+      validateLimits({ memory: "64M", maxPids: null, limits: "best-effort" }, 2),
+      swaps,
+    );
     assertEquals([approx.applied.approximated, approx.applied.memoryBytes], [["memory"], 64 << 20]);
     assert(approx.ops.some((o) => o[0] === "memory-max"));
     assertEquals(Deno.readTextFileSync(`${u}/sandbox-ts/cgroup.subtree_control`), "+memory +pids");
     // In the top delegated cgroup itself (a leaf holding our process): nothing usable.
-    assertEquals(detectV2(root, "/user.slice/user@1000.service", 1000)?.version, null);
+    assertEquals(
+      detectV2(root, { self: "/user.slice/user@1000.service", euid: 1000 })?.version,
+      null,
+    );
     Deno.removeSync(root, { recursive: true });
   },
 );
+
+// The default pids limit (issue 20): a fork bomb under the defaults is bounded by the sandbox.
+kernelTest("a fork bomb under the defaults stops at the default pids limit", async () => {
+  const tag = marker();
+  const sb = sandbox({ timeout: "60s" });
+  const l = sb.enforced.limits;
+  assertEquals([l.pids, l.defaults], [DEFAULT_MAX_PIDS, ["pids"]]);
+  // One process per iteration, more than the limit: forks fail, and sh gives up.
+  const r = await sb.run("sh", [
+    "-c",
+    `for i in $(seq ${DEFAULT_MAX_PIDS + 100}); do sleep ${tag} & done; wait`,
+  ]);
+  assertEquals(r.timedOut, false);
+  assert(r.exitCode !== 0, `exit ${r.exitCode}`);
+  assertMatch(r.stderr, /fork/i);
+  if (l.backend.startsWith("cgroup")) {
+    assertEquals([r.reason, r.pidsLimitHit], ["pids", true]);
+  } else {
+    // RLIMIT_NPROC refuses the fork just the same, but only a cgroup counts the refusals.
+    assertEquals([l.backend, l.approximated], ["rlimit", ["pids"]]);
+    console.log("note: no pids cgroup here: RLIMIT_NPROC stopped it; reason is not pids");
+  }
+  assert(await waitFor(() => hostProcesses(`sleep ${tag}`).length === 0, 5000));
+});
+
+kernelTest("the default pids limit never fails a strict build, and says how it is applied", () => {
+  const strict = validateLimits({}, 2);
+  assertEquals([strict.pids, strict.pidsIsDefault, strict.mode], [
+    DEFAULT_MAX_PIDS,
+    true,
+    "strict",
+  ]);
+  const nproc = ["rlimit", "nproc", `${DEFAULT_MAX_PIDS + 1}`, `${DEFAULT_MAX_PIDS + 1}`] as const;
+  // A pids controller: pids.max, exact.
+  const v2: CgroupHost = { version: 2, parent: "/x", controllers: ["memory", "pids"] };
+  const exact = limitOps(strict, v2);
+  assertEquals(exact.ops, [["cgroup-v2", "/x"], ["pids-max", `${DEFAULT_MAX_PIDS}`]]);
+  assertEquals([exact.applied.approximated, exact.applied.defaults], [[], ["pids"]]);
+  // No pids controller, or no cgroup at all: RLIMIT_NPROC, and no cgroup just for it.
+  for (
+    const host of [
+      { version: 2, parent: "/x", controllers: ["memory", "cpu"] },
+      { version: 1, parents: { memory: "/m" } },
+      { version: null, reason: "none here" },
+    ] as CgroupHost[]
+  ) {
+    const { ops, applied } = limitOps(strict, host);
+    assertEquals(ops, [nproc]);
+    assertEquals([applied.backend, applied.pids, applied.approximated], [
+      "rlimit",
+      DEFAULT_MAX_PIDS,
+      ["pids"],
+    ]);
+  }
+  // With a memory limit in a cgroup without the pids controller: the cgroup, plus the rlimit.
+  const mem = limitOps(validateLimits({ memory: "64M" }, 2), {
+    version: 2,
+    parent: "/x",
+    controllers: ["memory"],
+  });
+  assertEquals(mem.ops, [["cgroup-v2", "/x"], ["memory-max", `${64 << 20}`], nproc]);
+  // Without a user namespace RLIMIT_NPROC would count the uid's host processes: dropped.
+  const noNs = limitOps(strict, { version: null, reason: "none" }, { userNamespace: false });
+  assertEquals([noNs.ops, noNs.applied.backend, noNs.applied.dropped], [[], "none", ["pids"]]);
+  // An explicit limit is still strict, and null means none at all.
+  assertThrows(
+    () => limitOps(validateLimits({ maxPids: 100 }, 2), { version: null, reason: "none" }),
+    LimitUnavailableError,
+  );
+  const none = limitOps(validateLimits({ maxPids: null }, 2), v2);
+  assertEquals([none.ops, none.applied.pids, none.applied.defaults], [[], undefined, undefined]);
+});

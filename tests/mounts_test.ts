@@ -1,5 +1,6 @@
 import { assert, assertEquals, assertThrows } from "./_assert.ts";
-import { filesystemFromFlags, filesystemPlan, splitColons } from "../lib/mounts.ts";
+import { filesystemFromFlags, splitColons } from "../lib/cli_args.ts";
+import { filesystemPlan } from "../lib/mounts.ts";
 import { validateConfig } from "../lib/policy.ts";
 
 const host = {

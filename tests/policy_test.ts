@@ -7,15 +7,8 @@ import {
   validateCommand,
   validateConfig,
 } from "../lib/policy.ts";
-import { encodeFrame, joinFrames } from "../lib/config.ts";
-import { decodeResult, exitCodeFor } from "../lib/status.ts";
 import { Sandbox, SandboxBuilder } from "../mod.ts";
-import {
-  ProgramNotFoundError,
-  SandboxError,
-  SandboxSetupError,
-  UnsupportedError,
-} from "../lib/errors.ts";
+import { UnsupportedError } from "../lib/errors.ts";
 
 const host = {
   arch: "x86_64" as const,
@@ -95,28 +88,31 @@ Deno.test("the sandbox never maps to host root, and an unprivileged caller maps 
     ops.find((o) => o[0] === name);
   // A root caller's runs each take a host uid/gid pair of their own from a range.
   for (const mode of ["privileged", "unprivileged"] as const) {
-    const ops = staticOps(c, mode, { euid: 0, egid: 0 }, host);
+    const ops = staticOps(c, { mode, caller: { euid: 0, egid: 0 }, host });
     assertEquals(find(ops, "host-ids"), ["host-ids", "2130706432", "2130706432", "65536"]);
     assertEquals([find(ops, "uid-map"), find(ops, "gid-map")], [undefined, undefined]);
     assertEquals(find(ops, "uid"), ["uid", "1000"]);
   }
   const subIds = { start: 1000000, gidStart: 2000000, count: 4096 };
-  const sub = staticOps(c, "privileged", { euid: 0, egid: 0, subIds }, host);
+  const sub = staticOps(c, { mode: "privileged", caller: { euid: 0, egid: 0, subIds }, host });
   assertEquals(find(sub, "host-ids"), ["host-ids", "1000000", "2000000", "4096"]);
-  const own = staticOps(
-    validateConfig({ hostIds: { start: 5000000, count: 10 } }),
-    "privileged",
-    { euid: 0, egid: 0, subIds },
+  const own = staticOps(validateConfig({ hostIds: { start: 5000000, count: 10 } }), {
+    mode: "privileged",
+    caller: { euid: 0, egid: 0, subIds },
     host,
-  );
+  });
   assertEquals(find(own, "host-ids"), ["host-ids", "5000000", "5000000", "10"]);
-  const user = staticOps(c, "unprivileged", { euid: 1234, egid: 99 }, host);
+  const user = staticOps(c, { mode: "unprivileged", caller: { euid: 1234, egid: 99 }, host });
   assertEquals(find(user, "uid-map"), ["uid-map", "1000", "1234"]);
   assertEquals(find(user, "gid-map"), ["gid-map", "1000", "99"]);
 });
 
 Deno.test("the default root: ro system dirs, symlinks copied, no secrets of /etc, parents first", () => {
-  const ops = staticOps(validateConfig({}), "privileged", { euid: 0, egid: 0 }, host);
+  const ops = staticOps(validateConfig({}), {
+    mode: "privileged",
+    caller: { euid: 0, egid: 0 },
+    host,
+  });
   const mounts = ops.filter((o) =>
     ["ro-bind", "ro-bind-try", "symlink", "proc", "dev", "tmpfs"].includes(o[0])
   );
@@ -139,10 +135,11 @@ Deno.test("the default root: ro system dirs, symlinks copied, no secrets of /etc
     "net",
     "cgroup",
   ]);
-  const hostNet = staticOps(validateConfig({ network: "host" }), "privileged", {
-    euid: 0,
-    egid: 0,
-  }, host);
+  const hostNet = staticOps(validateConfig({ network: "host" }), {
+    mode: "privileged",
+    caller: { euid: 0, egid: 0 },
+    host,
+  });
   assert(!hostNet.some((o) => o[1] === "net" || o[0] === "loopback"));
 });
 
@@ -164,74 +161,4 @@ Deno.test("per-run ops: PATH default, env override, argv0, args in order", () =>
     ["arg", "-l"],
     ["arg", "/"],
   ]);
-});
-
-Deno.test("frames: magic, little-endian length, NUL-terminated tokens, joined", () => {
-  const f = encodeFrame([["exec", "ab"]]);
-  assertEquals([...f], [
-    0x53,
-    0x42,
-    0x58,
-    0x31,
-    8,
-    0,
-    0,
-    0,
-    ...new TextEncoder().encode("exec\0ab\0"),
-  ]);
-  const j = joinFrames(f, encodeFrame([["arg", "x"]]));
-  assertEquals(new TextDecoder().decode(j.subarray(8)), "exec\0ab\0arg\0x\0");
-  assertEquals(new DataView(j.buffer).getUint32(4, true), 14);
-  assertThrows(() => encodeFrame([["arg", "a\0b"]]), RangeError, "NUL");
-  assertThrows(() => encodeFrame([["arg", "x".repeat(9 << 20)]]), RangeError, "too large");
-});
-
-const ctx = {
-  mode: "unprivileged" as const,
-  enforced: {
-    namespaces: [],
-    seccomp: null,
-    landlock: null,
-    limits: { backend: "none" as const, maxOutputBytes: 1, approximated: [], dropped: [] },
-    uid: 1000,
-  },
-  opPath: (i: number) => (i === 3 ? "/srv/data" : i === 9 ? "nope" : null),
-  launcherCode: 0,
-  launcherSignal: null,
-  aborted: false,
-};
-
-Deno.test("status records decode into results and typed errors", () => {
-  const exit = (extra: string) =>
-    `{"type":"started"}\n{"type":"exit","code":-1,"signal":9,${extra}"wallUs":1500,"userUs":3,"sysUs":4,"maxRssKb":2}\n`;
-  const timeout = decodeResult(exit('"timedOut":true,"killed":false,'), ctx);
-  assertEquals([timeout.reason, timeout.timedOut, timeout.exitCode, timeout.signal], [
-    "timeout",
-    true,
-    null,
-    "SIGKILL",
-  ]);
-  assertEquals(exitCodeFor(timeout), 124);
-  assertEquals([timeout.wallTimeMs, timeout.cpuTimeUs, timeout.memoryPeakBytes], [1.5, 7, 2048]);
-  const killed = decodeResult(exit('"timedOut":false,"killed":true,'), ctx);
-  assertEquals([killed.reason, killed.aborted], ["signaled", true]);
-  assertEquals(exitCodeFor(killed), 137);
-  const err = assertThrows(
-    () => decodeResult('{"type":"error","step":"bind","op":3,"errno":2}\n', ctx),
-    SandboxSetupError,
-    'step "bind" for "/srv/data": ENOENT',
-  );
-  assertEquals([err.exitCode, err.errno, err.path], [125, "ENOENT", "/srv/data"]);
-  const nf = assertThrows(
-    () => decodeResult('{"type":"error","step":"exec","op":9,"errno":2}\n', ctx),
-    ProgramNotFoundError,
-  );
-  assertEquals(nf.exitCode, 127);
-  assertThrows(
-    () => decodeResult("", { ...ctx, launcherCode: 137 }),
-    SandboxError,
-    "without a result",
-  );
-  // A cut last line (launcher killed mid-write) is ignored, not fatal.
-  assertThrows(() => decodeResult('{"type":"exi', ctx), SandboxError, "without a result");
 });

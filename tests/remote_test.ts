@@ -1,9 +1,9 @@
 // Imported from a remote URL (as from JSR), the module fetches its launcher's C sources and
 // builds them in the cache dir. Served here from a loopback HTTP server.
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
-import { modeLabel, ROOT } from "./_helpers.ts";
+import { kernelTest, ROOT } from "./_helpers.ts";
 
-Deno.test(`a remote import builds its launcher with prepareLauncher() [${modeLabel}]`, async () => {
+kernelTest("a remote import builds its launcher with prepareLauncher()", async () => {
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (req) => {
     const path = decodeURIComponent(new URL(req.url).pathname);
     if (path.includes("..")) return new Response("no", { status: 403 });

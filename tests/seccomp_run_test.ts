@@ -1,11 +1,11 @@
 // Seccomp on the real kernel: every never-list call attempted from inside, argument filters,
 // x32, named violations, and the profile compatibility matrix.
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
-import { modeLabel, sandbox } from "./_helpers.ts";
-import { NEVER_ALLOWED, PROFILE_NAMES } from "../lib/seccomp.ts";
-import { syscallNumber } from "../lib/syscalls.ts";
+import { kernelTest, LAUNCHER, sandbox, sh } from "./_helpers.ts";
+import { launcherFeatures } from "../lib/launcher.ts";
+import { NEVER_ALLOWED, PROFILE_NAMES } from "../lib/seccomp/mod.ts";
+import { syscallNames, syscallNumber } from "../lib/syscalls.ts";
 
-const t = (name: string, fn: () => Promise<void>) => Deno.test(`${name} [${modeLabel}]`, fn);
 const arch = Deno.build.arch === "aarch64" ? "aarch64" : "x86_64";
 
 // A python3 probe: calls each syscall number with harmless arguments and prints "nr errno".
@@ -22,8 +22,8 @@ for nr in map(int, sys.argv[1:]):
 const never = NEVER_ALLOWED.map((n) => [n, syscallNumber(arch, n)] as const)
   .filter((e): e is readonly [string, number] => e[1] !== undefined);
 
-for (const profile of ["compute", "unrestricted"]) {
-  t(
+for (const profile of ["compute", "unrestricted"] as const) {
+  kernelTest(
     `every never-list syscall is refused by "${profile}" (errno mode: EPERM, each one counted)`,
     async () => {
       const sb = sandbox({ seccomp: { profile, action: "errno" } });
@@ -44,7 +44,7 @@ for (const profile of ["compute", "unrestricted"]) {
     },
   );
 
-  t(`a never-list call kills the sandbox under "${profile}" and is named`, async () => {
+  kernelTest(`a never-list call kills the sandbox under "${profile}" and is named`, async () => {
     const nr = syscallNumber(arch, "ptrace")!;
     const r = await sandbox({ seccomp: profile }).run("python3", ["-c", PROBE, String(nr)]);
     assertEquals(r.reason, "seccomp");
@@ -54,7 +54,7 @@ for (const profile of ["compute", "unrestricted"]) {
   });
 }
 
-t("violations are named for keyctl, bpf, mount, unshare and setns", async () => {
+kernelTest("violations are named for keyctl, bpf, mount, unshare and setns", async () => {
   for (const name of ["keyctl", "bpf", "mount", "unshare", "setns", "perf_event_open"]) {
     const nr = syscallNumber(arch, name)!;
     const r = await sandbox().run("python3", ["-c", PROBE, String(nr)]);
@@ -62,9 +62,11 @@ t("violations are named for keyctl, bpf, mount, unshare and setns", async () => 
   }
 });
 
-t("TIOCSTI and TIOCLINUX are refused, including with high bits set (CVE-2019-10063)", async () => {
-  const ioctl = syscallNumber(arch, "ioctl")!;
-  const script = `
+kernelTest(
+  "TIOCSTI and TIOCLINUX are refused, including with high bits set (CVE-2019-10063)",
+  async () => {
+    const ioctl = syscallNumber(arch, "ioctl")!;
+    const script = `
 import ctypes
 libc = ctypes.CDLL(None, use_errno=True)
 libc.syscall.restype = ctypes.c_long
@@ -74,19 +76,20 @@ for req in (0x5412, 0x541C, 0x100005412, 0xffffffff00005412, 0x5413):
     r = libc.syscall(ctypes.c_long(${ioctl}), ctypes.c_long(0), ctypes.c_ulong(req), ctypes.byref(c))
     print(hex(req), r, ctypes.get_errno())
 `;
-  const r = await sandbox().run("python3", ["-c", script]);
-  const rows = r.stdout.trim().split("\n").map((l) => l.split(" "));
-  // EPERM from the filter; TIOCGWINSZ (0x5413) on a pipe passes the filter and gets ENOTTY.
-  assertEquals(rows, [
-    ["0x5412", "-1", "1"],
-    ["0x541c", "-1", "1"],
-    ["0x100005412", "-1", "1"],
-    ["0xffffffff00005412", "-1", "1"],
-    ["0x5413", "-1", "25"],
-  ]);
-});
+    const r = await sandbox().run("python3", ["-c", script]);
+    const rows = r.stdout.trim().split("\n").map((l) => l.split(" "));
+    // EPERM from the filter; TIOCGWINSZ (0x5413) on a pipe passes the filter and gets ENOTTY.
+    assertEquals(rows, [
+      ["0x5412", "-1", "1"],
+      ["0x541c", "-1", "1"],
+      ["0x100005412", "-1", "1"],
+      ["0xffffffff00005412", "-1", "1"],
+      ["0x5413", "-1", "25"],
+    ]);
+  },
+);
 
-t("namespace creation through clone and foreign socket families are refused", async () => {
+kernelTest("namespace creation through clone and foreign socket families are refused", async () => {
   const script = `
 import ctypes, os, socket, errno
 libc = ctypes.CDLL(None, use_errno=True)
@@ -112,11 +115,9 @@ print("fork", os.waitpid(pid, 0)[1] >> 8)
   );
 });
 
-t("an x32 syscall is refused", async () => {
-  if (arch !== "x86_64") {
-    console.log("skipped: x32 exists only on x86_64");
-    return;
-  }
+kernelTest("an x32 syscall is refused", {
+  skip: arch !== "x86_64" && "x32 exists only on x86_64",
+}, async () => {
   const getpid = syscallNumber(arch, "getpid")!;
   const r = await sandbox({ seccomp: "unrestricted" }).run("python3", [
     "-c",
@@ -171,22 +172,25 @@ const MATRIX: Record<string, [string, string[]][]> = {
 };
 
 for (const [i, profile] of PROFILE_NAMES.entries()) {
-  t(`profile "${profile}" runs what it claims (and what the profiles below it claim)`, async () => {
-    const sb = sandbox({ seccomp: profile });
-    for (const lower of PROFILE_NAMES.slice(0, i + 1)) {
-      for (const [program, args] of MATRIX[lower] ?? []) {
-        const r = await sb.run(program, args);
-        assertEquals(
-          [r.exitCode, r.seccompViolation],
-          [0, null],
-          `${profile}: ${program} ${args.join(" ")}: ${r.reason} ${r.stderr}`,
-        );
+  kernelTest(
+    `profile "${profile}" runs what it claims (and what the profiles below it claim)`,
+    async () => {
+      const sb = sandbox({ seccomp: profile });
+      for (const lower of PROFILE_NAMES.slice(0, i + 1)) {
+        for (const [program, args] of MATRIX[lower] ?? []) {
+          const r = await sb.run(program, args);
+          assertEquals(
+            [r.exitCode, r.seccompViolation],
+            [0, null],
+            `${profile}: ${program} ${args.join(" ")}: ${r.reason} ${r.stderr}`,
+          );
+        }
       }
-    }
-  });
+    },
+  );
 }
 
-t("the default profile runs python3, node, gcc, sh and coreutils", async () => {
+kernelTest("the default profile runs python3, node, gcc, sh and coreutils", async () => {
   const r = await sandbox().run("sh", [
     "-c",
     "python3 -c 'print(1)' && node -e 'console.log(2)' && cd /tmp && echo 'int main(){return 0;}' > m.c && gcc m.c -o m && ./m && ls -l / >/dev/null && echo ok",
@@ -194,7 +198,7 @@ t("the default profile runs python3, node, gcc, sh and coreutils", async () => {
   assertEquals([r.stdout, r.exitCode, r.enforced.seccomp], ["1\n2\nok\n", 0, "compute"], r.stderr);
 });
 
-t("seccomp none installs no filter (debugging opt-out)", async () => {
+kernelTest("seccomp none installs no filter (debugging opt-out)", async () => {
   const r = await sandbox({ seccomp: "none" }).run("grep", ["Seccomp:", "/proc/self/status"]);
   assertMatch(r.stdout, /Seccomp:\s+0/);
   assertEquals(r.enforced.seccomp, null);
@@ -202,7 +206,7 @@ t("seccomp none installs no filter (debugging opt-out)", async () => {
   assertMatch(f.stdout, /Seccomp:\s+2/);
 });
 
-t("deny refuses a syscall the profile allows; allow adds one", async () => {
+kernelTest("deny refuses a syscall the profile allows; allow adds one", async () => {
   const uname = syscallNumber(arch, "uname")!;
   const r = await sandbox({ seccomp: { profile: "compute", deny: ["uname"] } }).run("uname");
   assertEquals([r.reason, r.seccompViolation?.syscall], ["seccomp", "uname"]);
@@ -210,3 +214,201 @@ t("deny refuses a syscall the profile allows; allow adds one", async () => {
   const a = await sandbox({ seccomp: { profile: "minimal", allow: ["uname"] } }).run("uname");
   assertEquals(a.exitCode, 0);
 });
+
+// Python probes that call syscalls by number: NR maps every name of this arch to its number.
+const NR = `NR = ${
+  JSON.stringify(Object.fromEntries(syscallNames(arch).map((n) => [n, syscallNumber(arch, n)])))
+}
+import ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+libc.syscall.restype = ctypes.c_long
+def call(name, *args):
+    ctypes.set_errno(0)
+    conv = [ctypes.c_long(a) if isinstance(a, int) else a for a in args]
+    return libc.syscall(ctypes.c_long(NR[name]), *conv), ctypes.get_errno()
+`;
+
+kernelTest(
+  "no set-id files: chmod, fchmod, fchmodat(2), open(at), creat and mknod(at) refuse S_ISUID/S_ISGID",
+  async () => {
+    const script = NR + `
+import os, sys
+AT_FDCWD, S_IFREG, O_CREAT_EXCL_WR = -100, 0o100000, 0o100 | 0o200 | 0o1
+os.chdir("/tmp")
+open("f", "w").close()
+fd = os.open("f", os.O_RDONLY)
+# name -> arguments for a mode; creating calls get a fresh path each time
+attempts = {
+    "chmod": lambda p, m: (b"f", m),
+    "fchmod": lambda p, m: (fd, m),
+    "fchmodat": lambda p, m: (AT_FDCWD, b"f", m),
+    "fchmodat2": lambda p, m: (AT_FDCWD, b"f", m, 0),
+    "open": lambda p, m: (p, O_CREAT_EXCL_WR, m),
+    "openat": lambda p, m: (AT_FDCWD, p, O_CREAT_EXCL_WR, m),
+    "creat": lambda p, m: (p, m),
+    "mknod": lambda p, m: (p, S_IFREG | m, 0),
+    "mknodat": lambda p, m: (AT_FDCWD, p, S_IFREG | m, 0),
+}
+tried = 0
+for i, (name, args) in enumerate(attempts.items()):
+    if name not in NR:
+        continue
+    for mode in (0o4755, 0o2755, 0o6711):
+        r, e = call(name, *args(f"s-{name}-{mode:o}".encode(), mode))
+        if r >= 0: sys.exit(70 + i)  # a set-id mode was accepted
+        if e != 1: print(name, oct(mode), "errno", e); sys.exit(90 + i)
+    r, e = call(name, *args(f"p-{name}".encode(), 0o755))  # the same call without set-id bits
+    if r < 0 and not (name == "fchmodat2" and e == 38): print(name, "errno", e); sys.exit(110 + i)
+    tried += 1
+# openat2 keeps its mode in a struct: ENOSYS, so callers use openat
+how = (ctypes.c_uint64 * 3)(0o100 | 0o1, 0o4755, 0)
+r, e = call("openat2", AT_FDCWD, b"s-openat2", ctypes.byref(how), 24)
+if r >= 0: sys.exit(80)
+if e != 38: sys.exit(81)
+# mkdir needs no rule: the kernel drops set-id bits from its mode
+os.mkdir("d", 0o6755)
+if os.stat("d").st_mode & 0o6000: sys.exit(82)
+if any(os.lstat(n).st_mode & 0o6000 for n in os.listdir(".")): sys.exit(83)
+print(tried)
+`;
+    const r = await sandbox().run("python3", ["-c", script]);
+    assertEquals([r.exitCode, r.stdout], [0, arch === "x86_64" ? "9\n" : "5\n"], r.stderr);
+    // Refusals by argument are fixed answers, not violations.
+    assertEquals([r.seccompViolations, r.reason], [0, "exited"]);
+    // And what people type: the probe exits with a sentinel only if a set-id bit got through.
+    const s = await sh(
+      "cd /tmp && touch f && cp /bin/true t && " +
+        "chmod u+s f 2>/dev/null && exit 71; chmod 4755 t 2>/dev/null && exit 72; " +
+        "chmod g+s t 2>/dev/null && exit 73; install -m 2755 t u 2>/dev/null; " +
+        "test -u t -o -g t -o -u f -o -g f && exit 74; test -e u && { test -g u && exit 75; }; " +
+        "chmod 755 t && test -x t || exit 76; exit 0",
+    );
+    assertEquals(s.exitCode, 0, `probe ${s.exitCode}: ${s.stderr}`);
+  },
+);
+
+kernelTest(
+  "ordinary programs still make executables, copy, archive and make directories",
+  async () => {
+    // A set-group-id host directory: mkdir below it inherits S_ISGID from the kernel, as it should.
+    const shared = Deno.makeTempDirSync({ prefix: "sandbox-ts-sgid-" });
+    Deno.chmodSync(shared, 0o2777);
+    try {
+      const r = await sandbox({ mounts: [{ type: "bind", source: shared, target: "/shared" }] })
+        .run(
+          "sh",
+          [
+            "-c",
+            "set -e; cd /tmp; printf 'int main(){return 0;}' > a.c; gcc -o a a.c; ./a; test -x a; " +
+            "mkdir -p x/y/z; chmod 755 x; echo hi > x/f; chmod 644 x/f; cp -p x/f x/g; cp -a x w; " +
+            "cp -p a a2; ./a2; tar cf t.tar x a; mkdir u; tar xf t.tar -C u; tar xpf t.tar -C u; " +
+            "./u/a; install -m 755 a b; install -d -m 750 dd; chmod u+x,g-w a; chmod -R go-w x; " +
+            "python3 -c \"import os, shutil; os.makedirs('p/q'); shutil.copytree('p', 'p2'); " +
+            "shutil.copy2('a', 'a3'); os.chmod('a3', 0o700)\"; " +
+            "if command -v git >/dev/null; then git init -q r; cd r; echo x > f; git add f; " +
+            "git -c user.email=a@b -c user.name=n commit -qm m; cd ..; git clone -q r r2; test -f r2/f; fi; " +
+            "cd /shared; mkdir d; test -g d; mkdir -p d/e/f; touch d/e/f/g; echo ok",
+          ],
+        );
+      assertEquals([r.exitCode, r.stdout, r.seccompViolation], [0, "ok\n", null], r.stderr);
+    } finally {
+      Deno.removeSync(shared, { recursive: true });
+    }
+  },
+);
+
+kernelTest("socketpair works for AF_UNIX and is refused for every other family", async () => {
+  const script = `
+import socket, sys
+a, b = socket.socketpair()
+a.send(b"x")
+if b.recv(1) != b"x": sys.exit(70)
+for family, kind in ((socket.AF_NETLINK, socket.SOCK_RAW), (40, socket.SOCK_STREAM), (socket.AF_INET, socket.SOCK_STREAM)):
+    try:
+        socket.socketpair(family, kind)
+        sys.exit(71)  # the kernel answers EOPNOTSUPP for these: only the filter says EAFNOSUPPORT
+    except OSError as e:
+        print(family, e.errno)
+`;
+  const r = await sandbox().run("python3", ["-c", script]);
+  assertEquals([r.exitCode, r.stdout], [0, "16 97\n40 97\n2 97\n"], r.stderr);
+});
+
+// Landlock alone (no namespaces): the filter stands in for the IPC and network namespaces.
+const landlockAbi = launcherFeatures(LAUNCHER).landlockAbi;
+const NO_NS_PROBE = NR + `
+import socket, sys
+def refused(code, expect, fn):
+    try:
+        fn()
+    except OSError as e:
+        if e.errno != expect: print(code, "errno", e.errno); sys.exit(code + 20)
+        return
+    sys.exit(code)  # it worked: the restriction did not hold
+for i, (family, kind, proto) in enumerate(((socket.AF_INET, socket.SOCK_DGRAM, 0),
+        (socket.AF_INET6, socket.SOCK_DGRAM, 0), (socket.AF_INET, socket.SOCK_RAW, 1),
+        (socket.AF_INET, socket.SOCK_DGRAM, 1), (socket.AF_INET, socket.SOCK_STREAM, 132))):
+    refused(70 + i, 13, lambda: socket.socket(family, kind, proto))
+# TCP too: listen() without bind() would bind an ephemeral port on every host address.
+refused(75, 13, lambda: socket.socket().listen())
+u = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); u.close()  # AF_UNIX still works
+a, b = socket.socketpair(); a.close(); b.close()
+# Each call that must fail, and how to remove what it made on the host if it did not.
+ipc = (
+    ("shmget", (0, 4096, 0o1600), lambda id: call("shmctl", id, 0, 0)),
+    ("semget", (0, 1, 0o1600), lambda id: call("semctl", id, 0, 0)),
+    ("msgget", (0, 0o1600), lambda id: call("msgctl", id, 0, 0)),
+    ("mq_open", (b"sandbox-ts-probe", 0o100 | 0o2, 0o600, 0), lambda _: call("mq_unlink", b"sandbox-ts-probe")),
+)
+for j, (name, args, remove) in enumerate(ipc):
+    r, e = call(name, *args)
+    if r >= 0: remove(r); sys.exit(80 + j)
+    if e != 38: print(name, "errno", e); sys.exit(90 + j)
+print("held")
+`;
+
+kernelTest(
+  "without namespaces, network none: no inet sockets, no System V IPC or mqueues",
+  { skip: landlockAbi < 1 && "needs Landlock (the wall without namespaces)" },
+  async () => {
+    const r = await sandbox({ namespaces: false, seccomp: "network" }).run("python3", [
+      "-c",
+      NO_NS_PROBE,
+    ]);
+    assertEquals(r.enforced.namespaces, []);
+    assertEquals([r.exitCode, r.stdout], [0, "held\n"], r.stderr);
+    assertEquals(r.seccompViolations, 0);
+    // With namespaces the same calls reach the sandbox's own network and IPC namespaces.
+    const own = await sandbox({ seccomp: "network" }).run("python3", [
+      "-c",
+      NR + `
+import socket
+socket.socket(socket.AF_INET, socket.SOCK_DGRAM).close()
+print(call("shmget", 0, 4096, 0o1600)[0] >= 0)`,
+    ]);
+    assertEquals([own.exitCode, own.stdout], [0, "True\n"], own.stderr);
+  },
+);
+
+kernelTest(
+  "a flood of refused calls is answered at most 1,000 per 100 ms (monitor CPU)",
+  async () => {
+    // The monitor answers each refused call outside the run's cgroup; past its budget the caller
+    // waits in the kernel instead. An upper bound only: a slow machine answers fewer, never more.
+    const nr = syscallNumber(arch, "ptrace")!;
+    const r = await sandbox({ seccomp: { profile: "compute", action: "errno" } }).run("python3", [
+      "-c",
+      `import ctypes, time
+libc = ctypes.CDLL(None, use_errno=True)
+start = time.monotonic(); n = 0
+while time.monotonic() - start < 1.0:
+    libc.syscall(${nr}, 0, 0, 0, 0); n += 1
+print(n, time.monotonic() - start)`,
+    ]);
+    assertEquals(r.exitCode, 0, r.stderr);
+    const [calls, seconds] = r.stdout.trim().split(" ").map(Number) as [number, number];
+    assertEquals(r.seccompViolations, calls);
+    // 1,000 per window, one window's slack for where the first and last windows fall.
+    assert(calls <= (Math.ceil(seconds * 10) + 1) * 1000, `${calls} calls in ${seconds} s`);
+  },
+);

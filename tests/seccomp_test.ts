@@ -1,4 +1,4 @@
-import assert from "node:assert/strict";
+import { strict as assert } from "./_assert.ts";
 import {
   actionName,
   ARGUMENT_RULES,
@@ -7,16 +7,20 @@ import {
   disassemble,
   evaluateSeccomp,
   FIXED_ERRNO,
+  IN_MEMORY_ARGUMENTS,
+  IPC_NAMESPACE_SYSCALLS,
   NEVER_ALLOWED,
+  NO_INET_SOCKET,
   PROFILE_DESCRIPTIONS,
   PROFILE_NAMES,
   profileSyscalls,
   type ResolvedSeccomp,
+  type ResolveOptions,
   resolvePolicy,
   SECCOMP_RET,
   type SeccompPolicy,
   validateSeccompProgram,
-} from "../lib/seccomp.ts";
+} from "../lib/seccomp/mod.ts";
 import {
   type Arch,
   ARCHES,
@@ -47,38 +51,42 @@ function expectedAction(
   args: readonly bigint[],
   notify: boolean,
 ): number {
-  const refusal = notify ? USER_NOTIF : r.defaultAction === "kill" ? KILL_PROCESS : EPERM;
+  const refusal = notify ? USER_NOTIF : r.action === "kill" ? KILL_PROCESS : EPERM;
   if (r.arch === "x86_64" && n >= X32_SYSCALL_BIT) return refusal;
   const fixed = r.fixedErrno.find((f) => f.nr === n);
   if (fixed) return ERRNO | fixed.errno;
   if (!r.allowed.includes(n)) return refusal;
   const rule = r.argumentRules.find((a) => a.nr === n)?.rule;
   if (!rule) return ALLOW;
-  const low = Number((args[rule.arg] ?? 0n) & 0xffffffffn);
-  const fails = rule.mode === "refuse-values"
-    ? rule.values.includes(low)
-    : rule.mode === "allow-values"
-    ? !rule.values.includes(low)
-    : (low & rule.values[0]!) !== 0;
-  return fails ? ERRNO | rule.errno : ALLOW;
+  for (const check of rule.checks) {
+    const low = Number((args[check.arg] ?? 0n) & 0xffffffffn);
+    const fails = check.mode === "refuse-values"
+      ? check.values.includes(low)
+      : check.mode === "allow-values"
+      ? !check.values.includes(low)
+      : (low & check.values[0]!) !== 0;
+    if (fails) return ERRNO | check.errno;
+  }
+  return ALLOW;
 }
 
 /** Argument vectors that exercise every argument rule: listed values, high bits, others. */
 function argumentCases(): bigint[][] {
   const cases: bigint[][] = [[]];
   const values = new Set<bigint>([0n, 1n, 2n, 7n, 10n, 16n, 17n, 38n, 40n, 0x11n, 0xffffffffn]);
-  for (const rule of Object.values(ARGUMENT_RULES)) {
-    for (const v of rule.values) {
+  for (const rule of [...Object.values(ARGUMENT_RULES), NO_INET_SOCKET]) {
+    for (const v of rule.checks.flatMap((c) => c.values)) {
       values.add(BigInt(v));
       values.add(BigInt(v) | (1n << 32n)); // high word set: must not matter
       values.add(BigInt(v) ^ 1n);
     }
   }
-  for (const bit of [0x20000, 0x10000000, 0x40000000, 0x80, 0x100]) values.add(BigInt(bit) | 0x11n);
+  for (const bit of [0x20000, 0x10000000, 0x40000000, 0x80, 0x100, 0o4000, 0o2000]) {
+    values.add(BigInt(bit) | 0x11n);
+  }
   for (const v of values) {
-    cases.push([v, v]);
-    cases.push([0n, v]);
-    cases.push([v, 0n]);
+    cases.push([v, v, v, v]);
+    for (let i = 0; i < 4; i++) cases.push(Array.from({ length: 4 }, (_, j) => (i === j ? v : 0n)));
   }
   return cases;
 }
@@ -98,10 +106,15 @@ function probeNumbers(arch: Arch): number[] {
   return out;
 }
 
-function assertEquivalent(policy: SeccompPolicy, arch: Arch, notify: boolean): number {
-  const bpf = compileSeccomp(policy, arch, { notify });
+function assertEquivalent(
+  policy: SeccompPolicy,
+  arch: Arch,
+  notify: boolean,
+  where: ResolveOptions = {},
+): number {
+  const bpf = compileSeccomp(policy, arch, { ...where, notify });
   validateSeccompProgram(bpf);
-  const r = resolvePolicy(policy, arch);
+  const r = resolvePolicy(policy, arch, where);
   const ruled = new Set(r.argumentRules.map((a) => a.nr));
   const cases = argumentCases();
   let checked = 0;
@@ -111,7 +124,7 @@ function assertEquivalent(policy: SeccompPolicy, arch: Arch, notify: boolean): n
       const want = expectedAction(r, n >>> 0, args, notify);
       if (got !== want) {
         assert.fail(
-          `${arch} ${JSON.stringify(policy)} notify=${notify}: nr ${n} (${
+          `${arch} ${JSON.stringify(policy)} ${JSON.stringify(where)} notify=${notify}: nr ${n} (${
             syscallName(arch, n) ?? "?"
           }) args ${args.map((a) => `0x${a.toString(16)}`).join(",")}: got ${
             actionName(got)
@@ -139,45 +152,48 @@ Deno.test("golden program for a tiny aarch64 policy", () => {
     profile: "essential",
     allow: ["ioctl"],
     deny: profileSyscalls("essential", "aarch64").filter((n) => !keep.has(n)),
-    defaultAction: "errno",
+    action: "errno",
   };
   const bpf = compileSeccomp(policy, "aarch64");
   assert.equal(
     disassemble(bpf, "aarch64"),
     `0000: ld [4]                        ; arch
-0001: jeq #0xc00000b7 jt 0002 jf 0020 ; AUDIT_ARCH_AARCH64
+0001: jeq #0xc00000b7 jt 0002 jf 0022 ; AUDIT_ARCH_AARCH64
 0002: ld [0]                        ; nr
-0003: jge #95 jt 0009 jf 0004       ; waitid
+0003: jge #198 jt 0010 jf 0004      ; socket
 0004: jge #63 jt 0007 jf 0005       ; read
-0005: jge #29 jt 0006 jf 0019       ; ioctl
-0006: jge #30 jt 0019 jf 0015       ; ioprio_set
-0007: jge #65 jt 0008 jf 0018       ; readv
-0008: jge #94 jt 0018 jf 0019       ; exit_group
-0009: jge #425 jt 0012 jf 0010      ; io_uring_setup
-0010: jge #198 jt 0011 jf 0019      ; socket
-0011: jge #199 jt 0019 jf 0021      ; socketpair
-0012: jge #435 jt 0014 jf 0013      ; clone3
-0013: jge #426 jt 0019 jf 0022      ; io_uring_enter
-0014: jge #436 jt 0019 jf 0022      ; close_range
-0015: ld [24]                       ; args[1] low
-0016: jeq #0x5412 jt 0019 jf 0017
-0017: jeq #0x541c jt 0019 jf 0018
-0018: ret ALLOW
-0019: ret ERRNO(1)
-0020: ret KILL_PROCESS
-0021: ret ERRNO(13)
-0022: ret ERRNO(38)
+0005: jge #29 jt 0006 jf 0021       ; ioctl
+0006: jge #30 jt 0021 jf 0017       ; ioprio_set
+0007: jge #94 jt 0009 jf 0008       ; exit_group
+0008: jge #65 jt 0021 jf 0020       ; readv
+0009: jge #95 jt 0021 jf 0020       ; waitid
+0010: jge #435 jt 0014 jf 0011      ; clone3
+0011: jge #425 jt 0013 jf 0012      ; io_uring_setup
+0012: jge #199 jt 0021 jf 0023      ; socketpair
+0013: jge #426 jt 0021 jf 0024      ; io_uring_enter
+0014: jge #437 jt 0016 jf 0015      ; openat2
+0015: jge #436 jt 0021 jf 0024      ; close_range
+0016: jge #438 jt 0021 jf 0024      ; pidfd_getfd
+0017: ld [24]                       ; args[1] low
+0018: jeq #0x5412 jt 0021 jf 0019
+0019: jeq #0x541c jt 0021 jf 0020
+0020: ret ALLOW
+0021: ret ERRNO(1)
+0022: ret KILL_PROCESS
+0023: ret ERRNO(13)
+0024: ret ERRNO(38)
 `,
   );
   const hex = Array.from(bpf, (b) => b.toString(16).padStart(2, "0")).join("");
   assert.equal(
     hex,
-    "2000000004000000" + "15000012b70000c0" + "2000000000000000" + "350005005f000000" +
-      "350002003f000000" + "3500000d1d000000" + "35000c081e000000" + "3500000a41000000" +
-      "3500090a5e000000" + "35000200a9010000" + "35000008c6000000" + "35000709c7000000" +
-      "35000100b3010000" + "35000508aa010000" + "35000407b4010000" + "2000000018000000" +
-      "1500020012540000" + "150001001c540000" + "060000000000ff7f" + "0600000001000500" +
-      "0600000000000080" + "060000000d000500" + "0600000026000500",
+    "2000000004000000" + "15000014b70000c0" + "2000000000000000" + "35000600c6000000" +
+      "350002003f000000" + "3500000f1d000000" + "35000e0a1e000000" + "350001005e000000" +
+      "35000c0b41000000" + "35000b0a5f000000" + "35000300b3010000" + "35000100a9010000" +
+      "3500080ac7000000" + "3500070aaa010000" + "35000100b5010000" + "35000508b4010000" +
+      "35000407b6010000" + "2000000018000000" + "1500020012540000" + "150001001c540000" +
+      "060000000000ff7f" + "0600000001000500" + "0600000000000080" + "060000000d000500" +
+      "0600000026000500",
   );
   assertEquivalent(policy, "aarch64", false);
 });
@@ -232,7 +248,7 @@ Deno.test("programs longer than 255 instructions use trampolines and stay valid"
     if (arch === "x86_64") assert.ok(prog.some((insn) => insn.code === 0x05), "no ja trampoline");
     assert.equal(prog.at(-1)!.code, 0x06);
     assertEquivalent(policy, arch, false);
-    assertEquivalent({ ...policy, defaultAction: "errno" }, arch, true);
+    assertEquivalent({ ...policy, action: "errno" }, arch, true);
   }
 });
 
@@ -240,9 +256,9 @@ Deno.test("exhaustive equivalence with resolvePolicy: every profile, arch, actio
   let checked = 0;
   for (const arch of ARCHES) {
     for (const profile of PROFILE_NAMES) {
-      for (const defaultAction of ["kill", "errno"] as const) {
+      for (const action of ["kill", "errno"] as const) {
         for (const notify of [false, true]) {
-          checked += assertEquivalent({ profile, defaultAction }, arch, notify);
+          checked += assertEquivalent({ profile, action }, arch, notify);
         }
       }
     }
@@ -262,7 +278,7 @@ Deno.test("profiles are cumulative and unrestricted is the table minus the never
       previous = allowed;
     }
     const expected = syscallNames(arch)
-      .filter((n) => !NEVER_ALLOWED.includes(n) && n !== "clone3")
+      .filter((n) => !NEVER_ALLOWED.includes(n) && !Object.hasOwn(IN_MEMORY_ARGUMENTS, n))
       .sort();
     assert.deepEqual(profileSyscalls("unrestricted", arch), expected);
   }
@@ -271,14 +287,14 @@ Deno.test("profiles are cumulative and unrestricted is the table minus the never
 Deno.test("never-allowed syscalls are refused in every profile", () => {
   for (const arch of ARCHES) {
     for (const profile of PROFILE_NAMES) {
-      for (const defaultAction of ["kill", "errno"] as const) {
-        const bpf = compileSeccomp({ profile, defaultAction }, arch);
+      for (const action of ["kill", "errno"] as const) {
+        const bpf = compileSeccomp({ profile, action }, arch);
         for (const name of NEVER_ALLOWED) {
           if (syscallNumber(arch, name) === undefined) continue;
           const got = run(bpf, arch, name);
           const want = name in FIXED_ERRNO
             ? ERRNO | FIXED_ERRNO[name]!
-            : defaultAction === "kill"
+            : action === "kill"
             ? KILL_PROCESS
             : EPERM;
           assert.equal(got, want, `${arch} ${profile}: ${name} got ${actionName(got)}`);
@@ -402,6 +418,156 @@ Deno.test("socket: network allows AF_UNIX/INET/INET6 only; lower profiles get EA
   }
 });
 
+Deno.test("no set-id modes: the open, creat, mknod and chmod families refuse S_ISUID/S_ISGID", () => {
+  const S_IFREG = 0o100000, O_CREAT = 0o100, O_NONBLOCK = 0o4000, AT_FDCWD = -100;
+  // [syscall, arguments with the mode last] — each mode argument at its own index.
+  const calls: [string, (mode: number | bigint) => (number | bigint)[]][] = [
+    ["open", (m) => [0, O_CREAT, m]],
+    ["openat", (m) => [AT_FDCWD, 0, O_CREAT, m]],
+    ["creat", (m) => [0, m]],
+    ["mknod", (m) => [0, typeof m === "bigint" ? m | BigInt(S_IFREG) : m | S_IFREG, 0]],
+    ["mknodat", (m) => [AT_FDCWD, 0, typeof m === "bigint" ? m | BigInt(S_IFREG) : m | S_IFREG]],
+    ["chmod", (m) => [0, m]],
+    ["fchmod", (m) => [3, m]],
+    ["fchmodat", (m) => [AT_FDCWD, 0, m]],
+    ["fchmodat2", (m) => [AT_FDCWD, 0, m, 0]],
+  ];
+  let checked = 0;
+  for (const arch of ARCHES) {
+    for (const profile of ["io-heavy", "unrestricted"] as const) {
+      const bpf = compileSeccomp({ profile }, arch);
+      for (const [name, args] of calls) {
+        if (syscallNumber(arch, name) === undefined) continue;
+        for (const mode of [0o4755, 0o2755, 0o6777, 0o4000, 0o2000, (1n << 32n) | 0o4755n]) {
+          assert.equal(
+            run(bpf, arch, name, args(mode)),
+            EPERM,
+            `${arch} ${name} 0${mode.toString(8)}`,
+          );
+        }
+        for (const mode of [0, 0o755, 0o644, 0o1777, 0o777, (1n << 32n) | 0o755n]) {
+          assert.equal(
+            run(bpf, arch, name, args(mode)),
+            ALLOW,
+            `${arch} ${name} 0${mode.toString(8)}`,
+          );
+        }
+        checked++;
+      }
+    }
+    // mkdir drops set-id bits from its mode in the kernel: nothing to refuse, and cp -a of a
+    // set-group-id directory keeps working.
+    const ioHeavy = compileSeccomp({ profile: "io-heavy" }, arch);
+    assert.equal(run(ioHeavy, arch, "mkdirat", [AT_FDCWD, 0, 0o2755]), ALLOW);
+    // The flags are not the mode: O_NONBLOCK has the value of S_ISUID.
+    const essential = compileSeccomp({ profile: "essential" }, arch);
+    assert.equal(run(essential, arch, "openat", [AT_FDCWD, 0, O_NONBLOCK, 0]), ALLOW);
+    assert.equal(run(essential, arch, "openat", [AT_FDCWD, 0, O_CREAT, 0o4644]), EPERM);
+    // openat2 carries its mode in a struct: always ENOSYS, never allowable.
+    for (const profile of PROFILE_NAMES) {
+      assert.equal(run(compileSeccomp({ profile }, arch), arch, "openat2"), ERRNO | 38, profile);
+    }
+  }
+  assert.equal(checked, 2 * (9 + 5));
+  assert.throws(
+    () => resolvePolicy({ profile: "minimal", allow: ["openat2"] }, "x86_64"),
+    /"openat2" in seccomp\.allow cannot be allowed: .*ENOSYS.*"openat"/,
+  );
+  // Denying openat2 makes it an ordinary refusal, as for clone3.
+  const denied = compileSeccomp({ profile: "minimal", deny: ["openat2"] }, "x86_64");
+  assert.equal(run(denied, "x86_64", "openat2"), KILL_PROCESS);
+});
+
+Deno.test("socketpair: AF_UNIX only", () => {
+  const EAFNOSUPPORT = ERRNO | 97;
+  for (const arch of ARCHES) {
+    for (const profile of ["compute", "network", "unrestricted"] as const) {
+      const bpf = compileSeccomp({ profile }, arch);
+      assert.equal(run(bpf, arch, "socketpair", [1, 1, 0]), ALLOW);
+      assert.equal(run(bpf, arch, "socketpair", [(1n << 32n) | 1n, 2, 0]), ALLOW);
+      for (const family of [16, 40, 2, 10, 17, 38, 0]) {
+        assert.equal(run(bpf, arch, "socketpair", [family, 1, 0]), EAFNOSUPPORT, `${family}`);
+      }
+    }
+  }
+});
+
+Deno.test("without namespaces, network none: AF_UNIX sockets only", () => {
+  const EACCES = ERRNO | 13, EAFNOSUPPORT = ERRNO | 97;
+  for (const arch of ARCHES) {
+    const bpf = compileSeccomp({ profile: "network" }, arch, { noInet: true });
+    for (const type of [1, 2, 5, 0o2000001]) {
+      assert.equal(run(bpf, arch, "socket", [1, type, 0]), ALLOW, `AF_UNIX type ${type}`);
+    }
+    for (
+      const [family, type, protocol] of [
+        [2, 1, 0],
+        [2, 1, 6],
+        [10, 1, 0],
+        [2, 2, 17],
+        [10, 3, 58],
+        [2, 1, 262],
+      ]
+    ) {
+      assert.equal(
+        run(bpf, arch, "socket", [family!, type!, protocol!]),
+        EACCES,
+        `${family} ${type} ${protocol}`,
+      );
+    }
+    assert.equal(run(bpf, arch, "socket", [(1n << 32n) | 2n, 1, 0]), EACCES);
+    assert.equal(run(bpf, arch, "socket", [(1n << 32n) | 1n, 1, 0]), ALLOW);
+    for (const family of [16, 17, 40, 0]) {
+      assert.equal(run(bpf, arch, "socket", [family, 3, 0]), EAFNOSUPPORT, `family ${family}`);
+    }
+    // With a network namespace (or network "host") inet sockets stay allowed.
+    const plain = compileSeccomp({ profile: "network" }, arch);
+    assert.equal(run(plain, arch, "socket", [2, 2, 17]), ALLOW);
+    // Below `network` socket is EACCES whatever the option.
+    const compute = compileSeccomp({ profile: "compute" }, arch, { noInet: true });
+    assert.equal(run(compute, arch, "socket", [1, 1, 0]), EACCES);
+  }
+});
+
+Deno.test("without namespaces: System V IPC and POSIX message queues get ENOSYS", () => {
+  const ENOSYS = ERRNO | 38;
+  for (const arch of ARCHES) {
+    const shared = compileSeccomp({ profile: "compute" }, arch, { hostIpc: true });
+    const own = compileSeccomp({ profile: "compute" }, arch);
+    for (const name of IPC_NAMESPACE_SYSCALLS) {
+      assert.equal(run(shared, arch, name), ENOSYS, `${arch} ${name}`);
+      assert.equal(run(own, arch, name), ALLOW, `${arch} ${name}`);
+    }
+    // Not in the profile: still an ordinary refusal; denied: too.
+    const minimal = compileSeccomp({ profile: "minimal" }, arch, { hostIpc: true });
+    assert.equal(run(minimal, arch, "shmget"), KILL_PROCESS);
+    const denied = compileSeccomp({ profile: "compute", deny: ["shmget"] }, arch, {
+      hostIpc: true,
+    });
+    assert.equal(run(denied, arch, "shmget"), KILL_PROCESS);
+    assert.equal(run(denied, arch, "semget"), ENOSYS);
+    // allow cannot bring one back: the host's IPC objects are what the option keeps out.
+    const allowed = compileSeccomp({ profile: "minimal", allow: ["shmget"] }, arch, {
+      hostIpc: true,
+    });
+    assert.equal(run(allowed, arch, "shmget"), ENOSYS);
+  }
+});
+
+Deno.test("exhaustive equivalence without namespaces: every profile, arch, action", () => {
+  let checked = 0;
+  for (const arch of ARCHES) {
+    for (const profile of PROFILE_NAMES) {
+      for (const action of ["kill", "errno"] as const) {
+        for (const where of [{ hostIpc: true }, { hostIpc: true, noInet: true }]) {
+          checked += assertEquivalent({ profile, action }, arch, action === "errno", where);
+        }
+      }
+    }
+  }
+  assert.ok(checked > 40_000, `only ${checked} cases`);
+});
+
 Deno.test("personality: query and PER_LINUX variants only", () => {
   for (const arch of ARCHES) {
     const bpf = compileSeccomp({ profile: "minimal" }, arch);
@@ -415,9 +581,9 @@ Deno.test("personality: query and PER_LINUX variants only", () => {
 });
 
 Deno.test("x32 syscalls are refused on x86_64", () => {
-  for (const defaultAction of ["kill", "errno"] as const) {
-    const bpf = compileSeccomp({ profile: "unrestricted", defaultAction }, "x86_64");
-    const want = defaultAction === "kill" ? KILL_PROCESS : EPERM;
+  for (const action of ["kill", "errno"] as const) {
+    const bpf = compileSeccomp({ profile: "unrestricted", action }, "x86_64");
+    const want = action === "kill" ? KILL_PROCESS : EPERM;
     for (const n of [0, 1, 39, 59, 512, 547]) {
       assert.equal(evaluateSeccomp(bpf, { arch: "x86_64", nr: X32_SYSCALL_BIT | n }), want);
     }
@@ -431,7 +597,7 @@ Deno.test("architecture mismatch kills, even in errno and notify modes", () => {
   for (const arch of ARCHES) {
     for (const options of [{}, { notify: true }]) {
       const bpf = compileSeccomp(
-        { profile: "unrestricted", defaultAction: "errno" },
+        { profile: "unrestricted", action: "errno" },
         arch,
         options,
       );
@@ -442,7 +608,7 @@ Deno.test("architecture mismatch kills, even in errno and notify modes", () => {
   }
 });
 
-Deno.test("allow, deny and defaultAction", () => {
+Deno.test("allow, deny and action", () => {
   const arch = "x86_64";
   const base = compileSeccomp({ profile: "minimal" }, arch);
   assert.equal(run(base, arch, "mkdir"), KILL_PROCESS);
@@ -465,7 +631,7 @@ Deno.test("allow, deny and defaultAction", () => {
   assert.equal(run(withIoctl, arch, "socket", [17]), ERRNO | 97);
   assert.equal(run(withIoctl, arch, "socket", [2]), ALLOW);
   // errno mode and notify mode
-  const errno = compileSeccomp({ profile: "minimal", defaultAction: "errno" }, arch);
+  const errno = compileSeccomp({ profile: "minimal", action: "errno" }, arch);
   assert.equal(run(errno, arch, "mkdir"), EPERM);
   const notify = compileSeccomp({ profile: "minimal" }, arch, { notify: true });
   assert.equal(run(notify, arch, "mkdir"), USER_NOTIF);
@@ -517,8 +683,8 @@ Deno.test("error messages name the field, the value and what is allowed", () => 
     /Unknown seccomp profile "strict": expected one of "essential", .*"none"/,
   );
   throwsRange(
-    { profile: "minimal", defaultAction: "trap" as unknown as "kill" },
-    /seccomp\.defaultAction "trap".*"kill" or "errno"/,
+    { profile: "minimal", action: "trap" as unknown as "kill" },
+    /seccomp\.action "trap".*"kill" or "errno"/,
   );
   assert.throws(
     () => compileSeccomp({ profile: "minimal", allow: "read" as unknown as string[] }, "x86_64"),
@@ -534,7 +700,7 @@ Deno.test("error messages name the field, the value and what is allowed", () => 
 });
 
 Deno.test("disassemble names actions and syscalls", () => {
-  const bpf = compileSeccomp({ profile: "network", defaultAction: "errno" }, "x86_64", {
+  const bpf = compileSeccomp({ profile: "network", action: "errno" }, "x86_64", {
     notify: true,
   });
   const text = disassemble(bpf, "x86_64");

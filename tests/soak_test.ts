@@ -1,8 +1,8 @@
 // A short soak in every test run (scripts/soak.ts --runs 1000 is the full one).
 import { assert, assertEquals } from "./_assert.ts";
-import { modeLabel } from "./_helpers.ts";
+import { kernelTest } from "./_helpers.ts";
 
-Deno.test(`soak: 120 mixed runs, 8 in flight, leave nothing behind [${modeLabel}]`, async () => {
+kernelTest("soak: 120 mixed runs, 8 in flight, leave nothing behind", async () => {
   const out = await new Deno.Command(Deno.execPath(), {
     args: [
       "run",

@@ -1,13 +1,12 @@
 // Streaming: raw bytes, arrival order, lines, and a status that waits for the output but can
 // never be hung by it.
 import { assert, assertEquals } from "./_assert.ts";
-import { modeLabel, sandbox } from "./_helpers.ts";
+import { kernelTest, sandbox } from "./_helpers.ts";
 import { collect } from "../lib/run.ts";
 
-const t = (name: string, fn: () => Promise<void>) => Deno.test(`${name} [${modeLabel}]`, fn);
 const dec = new TextDecoder();
 
-t("output() yields stdout and stderr chunks in arrival order", async () => {
+kernelTest("output() yields stdout and stderr chunks in arrival order", async () => {
   const child = sandbox().spawn("sh", [
     "-c",
     "echo o1; sleep 0.05; echo e1 >&2; sleep 0.05; echo o2; sleep 0.05; echo e2 >&2",
@@ -18,7 +17,7 @@ t("output() yields stdout and stderr chunks in arrival order", async () => {
   assertEquals((await child.status).exitCode, 0);
 });
 
-t("lines() splits text output, keeping a last line without newline", async () => {
+kernelTest("lines() splits text output, keeping a last line without newline", async () => {
   const child = sandbox().spawn("sh", ["-c", "printf 'a\\nżółw\\n\\nlast'"]);
   const lines: string[] = [];
   for await (const l of child.lines()) lines.push(l);
@@ -27,7 +26,7 @@ t("lines() splits text output, keeping a last line without newline", async () =>
   await child.status;
 });
 
-t("raw bytes survive: every byte value, split multi-byte sequences", async () => {
+kernelTest("raw bytes survive: every byte value, split multi-byte sequences", async () => {
   const child = sandbox().spawn("python3", [
     "-c",
     "import sys; sys.stdout.buffer.write(bytes(range(256)) * 1000); sys.stdout.flush()",
@@ -39,7 +38,7 @@ t("raw bytes survive: every byte value, split multi-byte sequences", async () =>
   await child.status;
 });
 
-t("status resolves after the output that is being read has been delivered", async () => {
+kernelTest("status resolves after the output that is being read has been delivered", async () => {
   const child = sandbox().spawn("sh", ["-c", "head -c 200000 /dev/zero; echo done >&2"]);
   let got = 0;
   const reading = (async () => {
@@ -52,27 +51,33 @@ t("status resolves after the output that is being read has been delivered", asyn
   assertEquals([result.exitCode, got, dec.decode(await errText)], [0, 200000, "done\n"]);
 });
 
-t("status does not wait for a stream nobody reads, nor for a daemon holding the pipe", async () => {
-  const child = sandbox({ timeout: "10s" }).spawn("sh", ["-c", "(sleep 30 &); echo hi"]);
-  const started = performance.now();
-  const result = await child.status;
-  assert(performance.now() - started < 5000);
-  assertEquals(result.exitCode, 0);
-  assertEquals(dec.decode(await collect(child.stdout)), "hi\n");
-  await child.stderr.cancel();
-});
+kernelTest(
+  "status does not wait for a stream nobody reads, nor for a daemon holding the pipe",
+  async () => {
+    const child = sandbox({ timeout: "10s" }).spawn("sh", ["-c", "(sleep 30 &); echo hi"]);
+    const started = performance.now();
+    const result = await child.status;
+    assert(performance.now() - started < 5000);
+    assertEquals(result.exitCode, 0);
+    assertEquals(dec.decode(await collect(child.stdout)), "hi\n");
+    await child.stderr.cancel();
+  },
+);
 
-t("a setup error in status is not an unhandled rejection while the output is read", async () => {
-  // Without care, status rejects while the caller still reads stdout, and Deno ends the process.
-  const child = sandbox().spawn("no-such-program-here");
-  await collect(child.stdout);
-  await collect(child.stderr);
-  await new Promise((r) => setTimeout(r, 200)); // status has long rejected by now
-  let err: unknown;
-  try {
-    await child.status;
-  } catch (e) {
-    err = e;
-  }
-  assertEquals((err as Error).name, "ProgramNotFoundError");
-});
+kernelTest(
+  "a setup error in status is not an unhandled rejection while the output is read",
+  async () => {
+    // Without care, status rejects while the caller still reads stdout, and Deno ends the process.
+    const child = sandbox().spawn("no-such-program-here");
+    await collect(child.stdout);
+    await collect(child.stderr);
+    await new Promise((r) => setTimeout(r, 200)); // status has long rejected by now
+    let err: unknown;
+    try {
+      await child.status;
+    } catch (e) {
+      err = e;
+    }
+    assertEquals((err as Error).name, "ProgramNotFoundError");
+  },
+);

@@ -1,4 +1,4 @@
-import assert from "node:assert/strict";
+import { strict as assert } from "./_assert.ts";
 import {
   DEFAULT_HEADERS,
   evalCondition,

@@ -40,7 +40,8 @@ tokens ok-all-ops "${B[@]}" \
   ro-bind /usr /usr bind /tmp/work /work ro-bind-try /lib64 /lib64 tmpfs /tmp 67108864 1777 \
   proc /proc dev /dev symlink usr/lib /lib dir /home 0755 chdir /work timeout 5000 \
   rlimit nofile 1024 1024 rlimit as inf inf seccomp "$INSN$ALLOW" seccomp-notify errno \
-  overlay /usr /ovl 0 overlay-keep /opt /var/up /var/work /opt remount-ro /usr mask /proc/kcore \
+  overlay /usr /ovl 0 host-dir /var/up 700 overlay-keep /opt /var/up /var/work /opt \
+  remount-ro /usr mask /proc/kcore \
   landlock 65535 3 3 landlock-path /usr 4095 landlock-path-try /lib64 1 \
   cgroup-name sbx-1.a_b cgroup-v2 /sys/fs/cgroup/sbx memory-max 67108864 pids-max 64 \
   cpu-max 50000 100000 \
@@ -77,6 +78,7 @@ tokens ok-seccomp-notify-kill "${B[@]}" seccomp "$INSN" seccomp-notify kill "${E
 tokens ok-seccomp-notify-errno "${B[@]}" seccomp-notify errno seccomp "$INSN" "${E[@]}"
 tokens ok-overlay "${B[@]}" "${NS[@]}" newroot overlay /usr /usr 0 overlay / /o 18446744073709551615 "${E[@]}"
 tokens ok-overlay-keep "${B[@]}" "${NS[@]}" newroot overlay-keep /srv /var/up /var/wk /srv "${E[@]}"
+tokens ok-host-dir "${B[@]}" "${NS[@]}" newroot host-dir /var/up 700 host-dir /var/wk 0 "${E[@]}"
 tokens ok-remount-ro "${B[@]}" "${NS[@]}" newroot ro-bind / / remount-ro /etc "${E[@]}"
 tokens ok-mask "${B[@]}" "${NS[@]}" newroot mask /proc/kcore mask /sys/firmware "${E[@]}"
 tokens ok-landlock "${B[@]}" landlock 1 0 0 "${E[@]}"
@@ -87,6 +89,11 @@ tokens ok-cgroup-v2-limits "${B[@]}" cgroup-name a-B_9.x cgroup-v2 /cg memory-ma
 tokens ok-cgroup-v1 "${B[@]}" cgroup-name sbx cgroup-v1 memory /sys/fs/cgroup/memory cgroup-v1 pids /p cgroup-v1 cpu /c cgroup-v1 cpuacct /ca memory-max 1048576 "${E[@]}"
 tokens ok-cpu-max-big "${B[@]}" cgroup-name n cgroup-v2 /cg cpu-max 1000000000000 1000 "${E[@]}"
 tokens ok-cgroup-name-128 "${B[@]}" cgroup-name "$(printf 'n%.0s' {1..128})" cgroup-v2 /cg "${E[@]}"
+tokens ok-host-ids "${B[@]}" unshare user host-ids 2130706432 2130771968 65536 uid 1000 gid 1000 "${E[@]}"
+tokens ok-host-ids-no-userns "${B[@]}" host-ids 4294967294 1 1 "${E[@]}"
+tokens ok-userns-limit "${B[@]}" unshare user userns-limit inotify_instances 0 \
+  userns-limit time_namespaces 2147483647 "${E[@]}"
+tokens ok-pty-max "${B[@]}" "${NS[@]}" newroot dev /dev pty-max 1048576 "${E[@]}"
 { cat corpus/frame/ok-minimal; printf 'bytes that belong to the target\0\0'; } >corpus/frame/ok-trailing-stdin
 
 # ---- malformed frames (frame reader only) ----
@@ -204,6 +211,7 @@ tokens dup-cpu-max "${B[@]}" cgroup-name a cgroup-v2 /cg cpu-max 1000 1000 cpu-m
 tokens miss-seccomp-notify "${B[@]}" "${E[@]}" seccomp-notify
 tokens miss-overlay "${B[@]}" "${E[@]}" overlay /a /b
 tokens miss-overlay-keep "${B[@]}" "${E[@]}" overlay-keep /a /b /c
+tokens miss-host-dir "${B[@]}" "${E[@]}" host-dir /a
 tokens miss-remount-ro "${B[@]}" "${E[@]}" remount-ro
 tokens miss-mask "${B[@]}" "${E[@]}" mask
 tokens miss-landlock "${B[@]}" "${E[@]}" landlock 1 0
@@ -220,6 +228,8 @@ tokens val-overlay-size "${B[@]}" "${NS[@]}" newroot overlay /a /b -1 "${E[@]}"
 tokens val-overlay-lower-relative "${B[@]}" "${NS[@]}" newroot overlay a /b 0 "${E[@]}"
 tokens val-overlay-keep-upper "${B[@]}" "${NS[@]}" newroot overlay-keep /a up /w /d "${E[@]}"
 tokens val-overlay-keep-work-dotdot "${B[@]}" "${NS[@]}" newroot overlay-keep /a /u /w/.. /d "${E[@]}"
+tokens val-host-dir-relative "${B[@]}" "${NS[@]}" newroot host-dir up 700 "${E[@]}"
+tokens val-host-dir-mode "${B[@]}" "${NS[@]}" newroot host-dir /up 4700 "${E[@]}"
 tokens val-mask-relative "${B[@]}" "${NS[@]}" newroot mask proc "${E[@]}"
 tokens val-remount-ro-dot "${B[@]}" "${NS[@]}" newroot remount-ro /. "${E[@]}"
 tokens val-landlock-all-zero "${B[@]}" landlock 0 0 0 "${E[@]}"
@@ -246,6 +256,25 @@ tokens dep-cgroup-name-only "${B[@]}" cgroup-name a "${E[@]}"
 tokens dep-cgroup-parent-only "${B[@]}" cgroup-v2 /cg "${E[@]}"
 tokens dep-limits-no-cgroup "${B[@]}" pids-max 10 "${E[@]}"
 tokens dep-overlay-no-newroot "${B[@]}" unshare mount overlay /a /b 0 "${E[@]}"
+tokens dep-host-dir-no-newroot "${B[@]}" unshare mount host-dir /a 700 "${E[@]}"
+# host identity and budgets (ids.c, budget.c)
+tokens dup-host-ids "${B[@]}" host-ids 1 1 1 host-ids 1 1 1 "${E[@]}"
+tokens dup-pty-max "${B[@]}" "${NS[@]}" newroot dev /dev pty-max 1 pty-max 1 "${E[@]}"
+tokens dup-userns-limit "${B[@]}" unshare user userns-limit fanotify_marks 1 userns-limit fanotify_marks 1 "${E[@]}"
+tokens miss-host-ids "${B[@]}" "${E[@]}" host-ids 1 1
+tokens miss-userns-limit "${B[@]}" "${E[@]}" userns-limit inotify_watches
+tokens miss-pty-max "${B[@]}" "${E[@]}" pty-max
+tokens val-host-ids-root "${B[@]}" host-ids 0 1 1 "${E[@]}"
+tokens val-host-ids-count-0 "${B[@]}" host-ids 1 1 0 "${E[@]}"
+tokens val-host-ids-wrap "${B[@]}" host-ids 4294967294 1 2 "${E[@]}"
+tokens val-userns-limit-unknown "${B[@]}" unshare user userns-limit ../../kernel/x 1 "${E[@]}"
+tokens val-userns-limit-big "${B[@]}" unshare user userns-limit inotify_instances 2147483648 "${E[@]}"
+tokens val-pty-max-0 "${B[@]}" "${NS[@]}" newroot dev /dev pty-max 0 "${E[@]}"
+tokens dep-host-ids-uid-map "${B[@]}" unshare user host-ids 1 1 1 uid 1 gid 1 uid-map 1 1 "${E[@]}"
+tokens dep-host-ids-no-uid "${B[@]}" unshare user host-ids 1 1 1 "${E[@]}"
+tokens dep-host-ids-uid-no-userns "${B[@]}" host-ids 1 1 1 uid 1 "${E[@]}"
+tokens dep-userns-limit-no-userns "${B[@]}" userns-limit inotify_instances 1 "${E[@]}"
+tokens dep-pty-max-no-dev "${B[@]}" pty-max 5 "${E[@]}"
 # limits
 m=()
 for i in $(seq 1 257); do m+=(dir "/d$i" 0755); done

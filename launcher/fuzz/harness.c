@@ -8,7 +8,8 @@
  *                    TOKENS_MAX cap that frame_read() applies (main.c does not cap argc either).
  *
  * After a successful parse the harness checks the invariants the rest of the launcher relies on
- * and abort()s when one breaks, so logic errors surface as crashes next to ASan/UBSan ones. */
+ * (after a refusal, that the error names a reason and an op in range) and abort()s when one
+ * breaks, so logic errors surface as crashes next to ASan/UBSan ones. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -20,6 +21,7 @@
 #include <sched.h>
 
 #include "config.h"
+#include "util.h"
 
 #if !defined(HARNESS_FRAME) && !defined(HARNESS_ARGV)
 #error "build with -DHARNESS_FRAME or -DHARNESS_ARGV"
@@ -30,6 +32,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 
 /* config is ~45 KiB: keep it off the stack. */
 static struct config cfg;
+static struct sbx_err err;
 
 #define REQUIRE(cond)                                                                     \
   do {                                                                                    \
@@ -159,6 +162,12 @@ static void check_config(char **t, size_t count) {
   REQUIRE(config_op_path(&cfg, (int)TOKENS_MAX) == NULL);
 }
 
+/* A refusal is a parse error with a reason, about op -1 (none) .. count (a missing op). */
+static void check_refusal(size_t count) {
+  REQUIRE(err.step == STEP_PARSE && err.err == EINVAL && err.why && err.why[0]);
+  REQUIRE(err.op >= -1 && (size_t)(err.op + 1) <= count + 1);
+}
+
 #ifdef HARNESS_FRAME
 static int memfd = -1;
 
@@ -179,7 +188,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     abort();
   char **t = NULL;
   size_t count = 0;
-  if (frame_read(memfd, &t, &count) < 0) return 0;
+  if (frame_read(memfd, &t, &count, &err) < 0) {
+    check_refusal(0);
+    return 0;
+  }
 
   /* A frame was accepted: re-derive it from the input and compare. */
   REQUIRE(size >= 8 && memcmp(data, FRAME_MAGIC, 4) == 0);
@@ -197,7 +209,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   }
   REQUIRE(off == len);
 
-  if (config_parse(t, count, &cfg) == 0) check_config(t, count);
+  if (config_parse(t, count, &cfg, &err) == 0) check_config(t, count);
+  else check_refusal(count);
   return 0;
 }
 #endif
@@ -230,7 +243,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   buf[size] = '\0';
   size_t count = 0;
   char **t = split(buf, size, &count);
-  if (config_parse(t, count, &cfg) == 0) check_config(t, count);
+  if (config_parse(t, count, &cfg, &err) == 0) check_config(t, count);
+  else check_refusal(count);
   free(t);
   free(buf);
   return 0;

@@ -3,6 +3,7 @@
  * Each test prints "ok" or "FAIL" with the failed checks; the last line is
  * "config_test: N passed, M failed". The parser's own refusals go to stderr: expected noise. */
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
@@ -16,6 +17,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "util.h"
 
 static int passed, failed;
 static int cur_fail;           /* checks failed in the current test */
@@ -76,6 +78,7 @@ static void drop(struct toks *k) {
 }
 
 static struct config cfg; /* ~45 KiB */
+static struct sbx_err err; /* the last refusal */
 
 #define TOKS(...) ((const char *const[]){__VA_ARGS__, NULL})
 
@@ -85,7 +88,7 @@ static struct toks live;
 static int parse_list(const char *const *src) {
   drop(&live);
   live = mk(src);
-  return config_parse(live.t, live.n, &cfg);
+  return config_parse(live.t, live.n, &cfg, &err);
 }
 
 /* ---- malformed token lists: every one must be refused ---- */
@@ -219,6 +222,13 @@ static const char *const *const BAD[] = {
     TOKS(ST, NSM, "overlay-keep", "/a/./b", "/u", "/w", "/d", EX),
     TOKS(ST, NSM, "overlay-keep", "/a", "/u", "/w", "d", EX),
     TOKS(ST, EX, "overlay-keep", "/a", "/u", "/w"),
+    TOKS(ST, NSM, "host-dir", "up", "700", EX),
+    TOKS(ST, NSM, "host-dir", "/v/../up", "700", EX),
+    TOKS(ST, NSM, "host-dir", "/up", "", EX),
+    TOKS(ST, NSM, "host-dir", "/up", "1700", EX), /* no special bits on a host dir */
+    TOKS(ST, NSM, "host-dir", "/up", "0x1c0", EX),
+    TOKS(ST, "unshare", "mount", "host-dir", "/up", "700", EX), /* needs newroot */
+    TOKS(ST, EX, "host-dir", "/up"),
     TOKS(ST, NSM, "remount-ro", "etc", EX),
     TOKS(ST, NSM, "mask", "/proc/..", EX),
     TOKS(ST, "unshare", "mount", "mask", "/proc/kcore", EX), /* needs newroot */
@@ -310,6 +320,56 @@ static void test_malformed(void) {
     CHECK(rc == -1);
     end();
   }
+}
+
+/* What report_err() prints for err, captured from fd 2 ("" when it cannot be captured). */
+static const char *reported(const char *path) {
+  static char out[512];
+  out[0] = '\0';
+  int mem = memfd_create("stderr", MFD_CLOEXEC), saved = dup(2);
+  if (mem < 0 || saved < 0 || dup2(mem, 2) < 0) return out;
+  report_err(&err, path);
+  dup2(saved, 2);
+  close(saved);
+  ssize_t n = pread(mem, out, sizeof out - 1, 0);
+  out[n > 0 ? n : 0] = '\0';
+  close(mem);
+  return out;
+}
+
+static void test_errors(void) {
+  begin("errors: a refusal names the reason, the op and its index (one error convention)");
+  CHECK(parse_list(TOKS(ST, "timeout", "5", "frobnicate", EX)) == -1);
+  CHECK(err.step == STEP_PARSE && err.err == EINVAL && err.op == 2);
+  CHECK_STR(err.path, "frobnicate");
+  CHECK_STR(err.why, "unknown op");
+  CHECK_STR(reported(NULL), "sandbox-launcher: unknown op: op \"frobnicate\" (op 2)\n");
+  CHECK(parse_list(TOKS(ST)) == -1 && err.op == 1);
+  CHECK_STR(reported(NULL), "sandbox-launcher: missing required op: op \"exec\" (op 1)\n");
+  end();
+
+  begin("errors: a frame refusal has a reason and no op");
+  char **t;
+  size_t count;
+  int fd = memfd_create("frame", MFD_CLOEXEC);
+  CHECK(fd >= 0 && write(fd, "XXXX\4\0\0\0abc", 11) == 11 && lseek(fd, 0, SEEK_SET) == 0);
+  CHECK(frame_read(fd, &t, &count, &err) == -1 && err.step == STEP_PARSE && err.op == -1);
+  CHECK(err.path == NULL);
+  CHECK_STR(reported(NULL),
+            "sandbox-launcher: malformed frame: expected magic \"SBX1\" and a length\n");
+  close(fd);
+  end();
+
+  begin("errors: a syscall failure names the step, the path and errno");
+  errno = ENOENT;
+  CHECK(fail(&err, STEP_BIND, 3) == -1 && err.err == ENOENT && err.op == 3);
+  CHECK(!err.path && !err.why);
+  CHECK_STR(reported("/srv/data"), "sandbox-launcher: bind /srv/data: No such file or directory\n");
+  CHECK(fail_path(&err, STEP_STATUS, "/run/s") == -1 && err.op == -1);
+  CHECK_STR(err.path, "/run/s");
+  CHECK(config_err_path(&cfg, &err) == err.path); /* the recorded path wins over the op's */
+  CHECK_STR(reported(err.path), "sandbox-launcher: status /run/s: No such file or directory\n");
+  end();
 }
 
 /* ---- valid token lists ---- */
@@ -537,7 +597,7 @@ static int parse_dirs(size_t n) {
   drop(&live);
   live.t = t;
   live.n = count;
-  return config_parse(t, count, &cfg);
+  return config_parse(t, count, &cfg, &err);
 }
 
 static void test_limits(void) {
@@ -598,6 +658,19 @@ static void test_newer_ops(void) {
     CHECK(m[3].kind == M_MASK && m[3].src == NULL && m[3].op == 7);
     CHECK_STR(m[3].dst, "/proc/kcore");
     for (size_t k = 0; k < 4; k++) CHECK(config_op_path(&cfg, m[k].op) == m[k].dst);
+  }
+  end();
+
+  begin("valid: host-dir, kept apart from the mounts, repeatable");
+  CHECK(parse_list(TOKS(ST, NSM, "host-dir", "/var/up", "700", "host-dir", "/var/wk", "0", /* 4, 5 */
+                        "overlay-keep", "/opt", "/var/up", "/var/wk", "/o", EX)) == 0);  /* 6 */
+  CHECK(cfg.n_mounts == 1 && cfg.n_host_dirs == 2);
+  if (cfg.n_host_dirs == 2) {
+    CHECK_STR(cfg.host_dirs[0].path, "/var/up");
+    CHECK(cfg.host_dirs[0].mode == 0700 && cfg.host_dirs[0].op == 4);
+    CHECK_STR(cfg.host_dirs[1].path, "/var/wk");
+    CHECK(cfg.host_dirs[1].mode == 0 && cfg.host_dirs[1].op == 5);
+    CHECK(config_op_path(&cfg, 4) == cfg.host_dirs[0].path);
   }
   end();
 
@@ -672,7 +745,7 @@ static void test_newer_ops(void) {
     drop(&live);
     live.t = t;
     live.n = count;
-    int rc = config_parse(t, count, &cfg);
+    int rc = config_parse(t, count, &cfg, &err);
     CHECK(rc == (n == LANDLOCK_RULES_MAX ? 0 : -1));
     if (rc == 0) CHECK(cfg.n_landlock_rules == LANDLOCK_RULES_MAX);
   }
@@ -708,7 +781,7 @@ static unsigned char *frame(uint32_t len, const void *body, size_t body_len, siz
 static int read_frame_bytes(const void *data, size_t len, char ***t, size_t *count) {
   int fd = memfd_with(data, len);
   if (fd < 0) return -2;
-  int rc = frame_read(fd, t, count);
+  int rc = frame_read(fd, t, count, &err);
   close(fd);
   return rc;
 }
@@ -729,7 +802,7 @@ static void test_frame(void) {
     CHECK_STR(t[3], "/x");
     CHECK_STR(t[5], "");
     CHECK_STR(t[7], "y");
-    CHECK(config_parse(t, count, &cfg) == 0);
+    CHECK(config_parse(t, count, &cfg, &err) == 0);
     CHECK(cfg.argc == 2 && strcmp(cfg.argv[0], "") == 0 && strcmp(cfg.argv[1], "y") == 0);
   }
   free(f);
@@ -741,7 +814,7 @@ static void test_frame(void) {
   memcpy(g, f, n);
   memcpy(g + n, "TAIL!", 5);
   int fd = memfd_with(g, n + 5);
-  CHECK(frame_read(fd, &t, &count) == 0 && count == 8);
+  CHECK(frame_read(fd, &t, &count, &err) == 0 && count == 8);
   char rest[8] = {0};
   CHECK(read(fd, rest, sizeof rest) == 5 && memcmp(rest, "TAIL!", 5) == 0);
   close(fd);
@@ -842,7 +915,7 @@ static void test_corpus(const char *root, const char *kind) {
     char **t;
     size_t count;
     if (strcmp(kind, "frame") == 0) {
-      ok = read_frame_bytes(data, len, &t, &count) == 0 && config_parse(t, count, &cfg) == 0;
+      ok = read_frame_bytes(data, len, &t, &count) == 0 && config_parse(t, count, &cfg, &err) == 0;
     } else {
       char *buf = malloc(len + 1);
       memcpy(buf, data, len);
@@ -852,7 +925,7 @@ static void test_corpus(const char *root, const char *kind) {
       t = calloc(count + 1, sizeof *t);
       count = 0;
       for (size_t i = 0; i < len; i += strlen(buf + i) + 1) t[count++] = buf + i;
-      ok = config_parse(t, count, &cfg) == 0;
+      ok = config_parse(t, count, &cfg, &err) == 0;
       free(t);
       free(buf);
     }
@@ -914,7 +987,7 @@ static void test_too_many_tokens(void) {
     char st[] = "status", sp[] = "/s", ex[] = "exec", ep[] = "/x", arg[] = "arg", empty[] = "";
     t[0] = st, t[1] = sp, t[2] = ex, t[3] = ep;
     for (size_t k = 0; k < args; k++) t[4 + 2 * k] = arg, t[5 + 2 * k] = empty;
-    int rc = config_parse(t, count, &cfg);
+    int rc = config_parse(t, count, &cfg, &err);
     free(t);
     _exit(rc == -1 ? 0 : 1);
   }
@@ -964,6 +1037,7 @@ int main(int argc, char **argv) {
   test_limits();
   test_identity_ops();
   test_malformed();
+  test_errors();
   test_frame();
   if (argc > 1) {
     test_corpus(argv[1], "frame");

@@ -1,12 +1,9 @@
 // Reaching the host from inside: network, abstract sockets, signals, secrets, oversized input.
 import { assert, assertEquals, assertMatch, assertRejects } from "../_assert.ts";
-import { marker, modeLabel, sandbox } from "../_helpers.ts";
+import { kernelTest, marker, sandbox } from "../_helpers.ts";
 import { ProgramNotFoundError, SandboxSetupError } from "../../mod.ts";
 
-const t = (name: string, fn: () => Promise<void>) =>
-  Deno.test(`adversarial: ${name} [${modeLabel}]`, fn);
-
-t("connecting to a TCP server on the host's loopback fails", async () => {
+kernelTest("adversarial: connecting to a TCP server on the host's loopback fails", async () => {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const { port } = listener.addr as Deno.NetAddr;
   let accepted = false;
@@ -26,7 +23,7 @@ t("connecting to a TCP server on the host's loopback fails", async () => {
   }
 });
 
-t("connecting to a host abstract unix socket fails", async () => {
+kernelTest("adversarial: connecting to a host abstract unix socket fails", async () => {
   const name = `sbx-adv-${marker()}`;
   const host = new Deno.Command("python3", {
     args: [
@@ -51,7 +48,7 @@ t("connecting to a host abstract unix socket fails", async () => {
   }
 });
 
-t("signalling a host process fails and it survives", async () => {
+kernelTest("adversarial: signalling a host process fails and it survives", async () => {
   const victim = new Deno.Command("sleep", { args: ["30"] }).spawn();
   try {
     const r = await sandbox().run("sh", ["-c", `kill -KILL ${victim.pid} 2>&1; echo rc=$?`]);
@@ -63,7 +60,7 @@ t("signalling a host process fails and it survives", async () => {
   }
 });
 
-t("/etc/shadow and the host's home directories cannot be read", async () => {
+kernelTest("adversarial: /etc/shadow and the host's home directories cannot be read", async () => {
   const r = await sandbox().run("sh", [
     "-c",
     "cat /etc/shadow 2>/dev/null && exit 71; ls /root /home 2>/dev/null && exit 72; exit 0",
@@ -71,29 +68,37 @@ t("/etc/shadow and the host's home directories cannot be read", async () => {
   assertEquals(r.exitCode, 0);
 });
 
-t("very long argv and env: passed when the kernel takes them, typed errors past that", async () => {
-  const many = Array.from({ length: 20_000 }, (_, i) => `arg-${i}`);
-  const ok = await sandbox().run("sh", ["-c", "echo $#", "sh", ...many]);
-  assertEquals(ok.stdout, "20000\n");
-  const env = { BIG: "x".repeat(100_000) };
-  assertEquals((await sandbox({ env }).run("sh", ["-c", "echo ${#BIG}"])).stdout, "100000\n");
-  // Past the kernel's per-string limit (128 KiB): execve fails with E2BIG, reported as such.
-  const e = await assertRejects(
-    () => sandbox().run("echo", ["y".repeat(200_000)]),
-    SandboxSetupError,
-  );
-  assertEquals([e.name, e.step, e.errno, e.exitCode], ["SandboxSetupError", "exec", "E2BIG", 126]);
-  // Past the launcher's frame cap: refused before anything starts.
-  let threw: unknown;
-  try {
-    await sandbox().run("true", Array.from({ length: 100 }, () => "z".repeat(100_000)));
-  } catch (err) {
-    threw = err;
-  }
-  assert(threw instanceof RangeError, String(threw));
-});
+kernelTest(
+  "adversarial: very long argv and env: passed when the kernel takes them, typed errors past that",
+  async () => {
+    const many = Array.from({ length: 20_000 }, (_, i) => `arg-${i}`);
+    const ok = await sandbox().run("sh", ["-c", "echo $#", "sh", ...many]);
+    assertEquals(ok.stdout, "20000\n");
+    const env = { BIG: "x".repeat(100_000) };
+    assertEquals((await sandbox({ env }).run("sh", ["-c", "echo ${#BIG}"])).stdout, "100000\n");
+    // Past the kernel's per-string limit (128 KiB): execve fails with E2BIG, reported as such.
+    const e = await assertRejects(
+      () => sandbox().run("echo", ["y".repeat(200_000)]),
+      SandboxSetupError,
+    );
+    assertEquals([e.name, e.step, e.errno, e.exitCode], [
+      "SandboxSetupError",
+      "exec",
+      "E2BIG",
+      126,
+    ]);
+    // Past the launcher's frame cap: refused before anything starts.
+    let threw: unknown;
+    try {
+      await sandbox().run("true", Array.from({ length: 100 }, () => "z".repeat(100_000)));
+    } catch (err) {
+      threw = err;
+    }
+    assert(threw instanceof RangeError, String(threw));
+  },
+);
 
-t("NUL bytes anywhere are refused before anything starts", async () => {
+kernelTest("adversarial: NUL bytes anywhere are refused before anything starts", async () => {
   for (
     const run of [
       () => sandbox().run("ec\0ho"),
@@ -112,7 +117,7 @@ t("NUL bytes anywhere are refused before anything starts", async () => {
   }
 });
 
-t("a program named like an option is just a program", async () => {
+kernelTest("adversarial: a program named like an option is just a program", async () => {
   await assertRejects(() => sandbox().run("--bind"), ProgramNotFoundError);
   await assertRejects(() => sandbox().run("-h"), ProgramNotFoundError);
 });

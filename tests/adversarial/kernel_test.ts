@@ -1,11 +1,9 @@
 // Attacks on the kernel's surface from inside: each must fail, and be named when the seccomp
 // filter stopped it.
 import { assert, assertEquals, assertMatch } from "../_assert.ts";
-import { modeLabel, sandbox } from "../_helpers.ts";
+import { kernelTest, sandbox } from "../_helpers.ts";
 import { syscallNumber } from "../../lib/syscalls.ts";
 
-const t = (name: string, fn: () => Promise<void>) =>
-  Deno.test(`adversarial: ${name} [${modeLabel}]`, fn);
 const arch = Deno.build.arch === "aarch64" ? "aarch64" : "x86_64";
 
 /** Calls syscall `name` with the given integer args; prints "ret errno". */
@@ -32,14 +30,16 @@ for (
     "unshare",
   ]
 ) {
-  t(`${name}: killed by the seccomp filter and named`, async () => {
+  kernelTest(`adversarial: ${name}: killed by the seccomp filter and named`, async () => {
     const r = await sandbox().run(...probe(name, [0, 0, 0, 0]));
     assertEquals([r.reason, r.seccompViolation?.syscall, r.signal], ["seccomp", name, "SIGSYS"]);
   });
 }
 
-t("ptrace of a sibling: refused even in errno mode, the sibling untouched", async () => {
-  const script = `
+kernelTest(
+  "adversarial: ptrace of a sibling: refused even in errno mode, the sibling untouched",
+  async () => {
+    const script = `
 import ctypes, os, time
 libc = ctypes.CDLL(None, use_errno=True)
 child = os.fork()
@@ -49,30 +49,35 @@ r = libc.ptrace(16, child, 0, 0)  # PTRACE_ATTACH
 print(r, ctypes.get_errno())
 os.kill(child, 9)
 `;
-  const r = await sandbox({ seccomp: { action: "errno" } }).run("python3", ["-c", script]);
-  assertEquals(r.stdout, "-1 1\n");
-  assertEquals(r.seccompViolation?.syscall, "ptrace");
-});
+    const r = await sandbox({ seccomp: { action: "errno" } }).run("python3", ["-c", script]);
+    assertEquals(r.stdout, "-1 1\n");
+    assertEquals(r.seccompViolation?.syscall, "ptrace");
+  },
+);
 
-t("nested user namespace: refused by unshare and by clone flags", async () => {
-  const r = await sandbox({ seccomp: { action: "errno" } }).run("sh", [
-    "-c",
-    "unshare -U true 2>&1; echo rc=$?",
-  ]);
-  assertMatch(r.stdout, /rc=[1-9]/);
-  const c = await sandbox().run(...probe("clone", [0x10000000 | 17, 0, 0, 0, 0]));
-  assertEquals(c.stdout, "-1 1\n"); // CLONE_NEWUSER: EPERM from the argument filter
-});
+kernelTest(
+  "adversarial: nested user namespace: refused by unshare and by clone flags",
+  async () => {
+    const r = await sandbox({ seccomp: { action: "errno" } }).run("sh", [
+      "-c",
+      "unshare -U true 2>&1; echo rc=$?",
+    ]);
+    assertMatch(r.stdout, /rc=[1-9]/);
+    const c = await sandbox().run(...probe("clone", [0x10000000 | 17, 0, 0, 0, 0]));
+    assertEquals(c.stdout, "-1 1\n"); // CLONE_NEWUSER: EPERM from the argument filter
+  },
+);
 
-t("TIOCSTI and TIOCLINUX, also with high bits set: refused", async () => {
+kernelTest("adversarial: TIOCSTI and TIOCLINUX, also with high bits set: refused", async () => {
   for (const req of [0x5412, 0x541c, 0x100005412n, 0x7fffffff0000541cn]) {
     const r = await sandbox().run(...probe("ioctl", [0, req, 0]));
     assertEquals(r.stdout, "-1 1\n", `request 0x${req.toString(16)}`);
   }
 });
 
-t("an x32 syscall: refused", async () => {
-  if (arch !== "x86_64") return console.log("skipped: x32 is x86_64 only");
+kernelTest("adversarial: an x32 syscall: refused", {
+  skip: arch !== "x86_64" && "x32 is x86_64 only",
+}, async () => {
   const nr = syscallNumber(arch, "getuid")! | 0x40000000;
   const r = await sandbox().run("python3", [
     "-c",
@@ -82,29 +87,35 @@ t("an x32 syscall: refused", async () => {
   assertEquals(r.seccompViolation?.number, nr);
 });
 
-t("/proc/sysrq-trigger, /proc/kcore, /proc/sys and /sys: unusable", async () => {
-  const r = await sandbox().run("sh", [
-    "-c",
-    "echo h > /proc/sysrq-trigger 2>/dev/null && exit 71; " +
-    "head -c 1 /proc/kcore >/dev/null 2>&1 && exit 72; " +
-    "echo 1 > /proc/sys/kernel/sysrq 2>/dev/null && exit 73; " +
-    "echo x > /proc/sys/vm/drop_caches 2>/dev/null && exit 74; " +
-    "ls /sys/kernel >/dev/null 2>&1 && touch /sys/kernel/x 2>/dev/null && exit 75; exit 0",
-  ]);
-  assertEquals(r.exitCode, 0, `probe ${r.exitCode}`);
-});
+kernelTest(
+  "adversarial: /proc/sysrq-trigger, /proc/kcore, /proc/sys and /sys: unusable",
+  async () => {
+    const r = await sandbox().run("sh", [
+      "-c",
+      "echo h > /proc/sysrq-trigger 2>/dev/null && exit 71; " +
+      "head -c 1 /proc/kcore >/dev/null 2>&1 && exit 72; " +
+      "echo 1 > /proc/sys/kernel/sysrq 2>/dev/null && exit 73; " +
+      "echo x > /proc/sys/vm/drop_caches 2>/dev/null && exit 74; " +
+      "ls /sys/kernel >/dev/null 2>&1 && touch /sys/kernel/x 2>/dev/null && exit 75; exit 0",
+    ]);
+    assertEquals(r.exitCode, 0, `probe ${r.exitCode}`);
+  },
+);
 
-t("a setuid binary does not gain root (nosuid mounts, no_new_privs)", async () => {
-  // errno mode, so that the binaries run on past their refused setuid() calls.
-  const r = await sandbox({ seccomp: { action: "errno" } }).run("sh", [
-    "-c",
-    "mount -t tmpfs none /tmp 2>&1; echo rc=$?; su -c 'id -u' root </dev/null 2>&1; echo su=$?",
-  ]);
-  assertMatch(r.stdout, /must be superuser/);
-  assertMatch(r.stdout, /rc=[1-9]/);
-  assertMatch(r.stdout, /su=[1-9]/);
-  assert(!/^0$/m.test(r.stdout), r.stdout);
-  // In kill mode the first setuid() ends the run, named.
-  const k = await sandbox().run("mount", ["-t", "tmpfs", "none", "/tmp"]);
-  assertEquals([k.reason, k.seccompViolation?.syscall], ["seccomp", "setuid"]);
-});
+kernelTest(
+  "adversarial: a setuid binary does not gain root (nosuid mounts, no_new_privs)",
+  async () => {
+    // errno mode, so that the binaries run on past their refused setuid() calls.
+    const r = await sandbox({ seccomp: { action: "errno" } }).run("sh", [
+      "-c",
+      "mount -t tmpfs none /tmp 2>&1; echo rc=$?; su -c 'id -u' root </dev/null 2>&1; echo su=$?",
+    ]);
+    assertMatch(r.stdout, /must be superuser/);
+    assertMatch(r.stdout, /rc=[1-9]/);
+    assertMatch(r.stdout, /su=[1-9]/);
+    assert(!/^0$/m.test(r.stdout), r.stdout);
+    // In kill mode the first setuid() ends the run, named.
+    const k = await sandbox().run("mount", ["-t", "tmpfs", "none", "/tmp"]);
+    assertEquals([k.reason, k.seccompViolation?.syscall], ["seccomp", "setuid"]);
+  },
+);

@@ -1,0 +1,187 @@
+/* monitor.c — the monitor while the sandbox runs (see monitor.h). */
+#include "monitor.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "abi.h"
+#include "child.h"
+#include "seccomp.h"
+
+static uint64_t tv_us(struct timeval tv) { return (uint64_t)tv.tv_sec * 1000000u + (uint64_t)tv.tv_usec; }
+
+enum slot { SLOT_INIT, SLOT_REPORTS, SLOT_SIGNALS, SLOT_TIMER, SLOT_LISTENER, SLOT_COUNT };
+
+/* Receives one report; a passed fd (the target's pidfd) lands in *passed_fd. */
+static ssize_t recv_report(int sock, struct report *r, int *passed_fd) {
+  struct iovec iov = {r, sizeof *r};
+  union {
+    char buf[CMSG_SPACE(sizeof(int))];
+    struct cmsghdr align;
+  } u;
+  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
+  ssize_t n;
+  do n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+  while (n < 0 && errno == EINTR);
+  *passed_fd = -1;
+  for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) memcpy(passed_fd, CMSG_DATA(c), sizeof(int));
+  return n;
+}
+
+/* Takes the seccomp listener out of the target and acks; -1 (sandbox to be killed) on failure. */
+static int take_listener(int sock, int pidfd, int fdnum) {
+  int listener = pidfd < 0 ? -1 : (int)syscall(SYS_pidfd_getfd, pidfd, fdnum, 0);
+  if (pidfd >= 0) close(pidfd);
+  if (listener < 0) return -1;
+  if (write_full(sock, "1", 1) < 0) {
+    close(listener);
+    return -1;
+  }
+  return listener;
+}
+
+/* Drains the queued reports (started, exit: several can wait behind one wake-up). With a
+ * listener slot, a listener report fills it; without (after init exited), it is dropped. */
+static void drain_reports(const struct monitor *m, struct outcome *o, int *listener_slot) {
+  struct report r;
+  int passed;
+  while (recv_report(m->report_fd, &r, &passed) == (ssize_t)sizeof r) {
+    if (r.kind == REPORT_LISTENER && listener_slot) {
+      /* Fail closed: a filter whose refusals nobody answers must not run. */
+      if (*listener_slot >= 0 || (*listener_slot = take_listener(m->report_fd, passed, r.value)) < 0) {
+        fail(&o->err, STEP_SECCOMP_LISTENER, -1);
+        status_error(m->status_fd, &o->err);
+        kill(m->init, SIGKILL);
+      }
+      continue;
+    }
+    if (passed >= 0) close(passed);
+    if (r.kind == REPORT_STARTED) {
+      status_started(m->status_fd);
+    } else if (r.kind == REPORT_ERROR) {
+      fail_errno(&o->err, r.step, r.op, r.err);
+      status_error(m->status_fd, &o->err);
+    } else if (r.kind == REPORT_EXIT) {
+      o->have_exit = true;
+      o->wstatus = r.value;
+    }
+  }
+}
+
+static void forward_signals(const struct monitor *m, struct outcome *o) {
+  struct signalfd_siginfo si;
+  while (read(m->signal_fd, &si, sizeof si) == (ssize_t)sizeof si) {
+    if (si.ssi_signo == SIG_KILL_SANDBOX) {
+      o->x.killed = true;
+      kill(m->init, SIGKILL);
+    } else if (si.ssi_signo != SIGCHLD && si.ssi_signo != SIGPIPE) {
+      kill(m->init, (int)si.ssi_signo);
+    }
+  }
+}
+
+/* Refused-call reports the monitor answers per window. The monitor's CPU is not the run's (it is
+ * outside the cgroup): past the budget the listener is left unpolled until the window ends, so a
+ * flood of refused calls waits in the kernel, charged to the target's wall clock. */
+#define NOTIFY_WINDOW_US 100000u
+#define NOTIFY_BUDGET 1000u
+
+/* One poll over the named slots. The listener is served first: a refused syscall blocks its
+ * caller until answered. init's exit ends the loop; monitor_collect() reads what it left. */
+void monitor_loop(const struct monitor *m, const struct config *cfg, struct outcome *o) {
+  struct pollfd pfd[SLOT_COUNT] = {
+      [SLOT_INIT] = {m->pidfd, POLLIN, 0},      [SLOT_REPORTS] = {m->report_fd, POLLIN, 0},
+      [SLOT_SIGNALS] = {m->signal_fd, POLLIN, 0}, [SLOT_TIMER] = {m->timer_fd, POLLIN, 0},
+      [SLOT_LISTENER] = {-1, POLLIN, 0},
+  };
+  int listener = -1; /* pfd[SLOT_LISTENER].fd is -1 while the listener rests */
+  uint64_t window_start = 0;
+  unsigned answered = 0;
+  for (;;) {
+    int timeout = -1;
+    if (listener >= 0 && answered >= NOTIFY_BUDGET) {
+      uint64_t spent = now_us() - window_start;
+      if (spent >= NOTIFY_WINDOW_US) {
+        answered = 0;
+        window_start = now_us();
+      } else {
+        timeout = (int)((NOTIFY_WINDOW_US - spent + 999) / 1000);
+      }
+    }
+    pfd[SLOT_LISTENER].fd = answered < NOTIFY_BUDGET ? listener : -1;
+    if (poll(pfd, SLOT_COUNT, timeout) < 0) {
+      if (errno == EINTR) continue;
+      kill(m->init, SIGKILL);
+      break;
+    }
+    struct pollfd *l = &pfd[SLOT_LISTENER];
+    if (l->fd >= 0 && (l->revents & POLLIN)) {
+      if (answered++ == 0) window_start = now_us();
+      if (seccomp_handle(l->fd, cfg->seccomp_notify, &o->x.seccomp) && !o->x.seccomp_killed) {
+        o->x.seccomp_killed = true;
+        kill(m->init, SIGKILL);
+      }
+    }
+    if (l->fd >= 0 && (l->revents & (POLLHUP | POLLERR))) listener = -1;
+    if (pfd[SLOT_REPORTS].revents & POLLIN) drain_reports(m, o, &listener);
+    if (pfd[SLOT_REPORTS].revents & (POLLHUP | POLLERR)) pfd[SLOT_REPORTS].fd = -1;
+    if (pfd[SLOT_TIMER].revents & POLLIN) {
+      /* Wall clock: SIGKILL to init takes the whole pid namespace with it. */
+      o->x.timed_out = true;
+      kill(m->init, SIGKILL);
+      pfd[SLOT_TIMER].fd = -1;
+    }
+    if (pfd[SLOT_SIGNALS].revents & POLLIN) forward_signals(m, o);
+    if (pfd[SLOT_INIT].revents & POLLIN) break;
+  }
+}
+
+void monitor_collect(struct monitor *m, struct outcome *o) {
+  struct rusage ru = {0};
+  while (wait4(m->init, &o->init_status, 0, &ru) < 0 && errno == EINTR) {
+  }
+  o->x.wall_us = now_us() - m->start_us;
+  drain_reports(m, o, NULL);
+  o->x.user_us = tv_us(ru.ru_utime);
+  o->x.sys_us = tv_us(ru.ru_stime);
+  o->x.max_rss_kb = (uint64_t)ru.ru_maxrss;
+  /* init has exited, so the kernel has killed and reaped the whole pid namespace: the cgroup is
+   * empty, its counters final. */
+  cgroup_finish(&m->cg, &o->x.cg);
+}
+
+int exit_code(struct outcome *o) {
+  struct exit_info *x = &o->x;
+  int rc;
+  if (o->have_exit && WIFEXITED(o->wstatus)) {
+    x->code = WEXITSTATUS(o->wstatus);
+    rc = x->code;
+  } else if (o->have_exit && WIFSIGNALED(o->wstatus)) {
+    x->signal = WTERMSIG(o->wstatus);
+    rc = EXIT_SIGNAL_BASE + x->signal;
+  } else if (o->err.step) {
+    rc = exit_code_for(&o->err);
+  } else {
+    /* init died without a report: killed by us (timeout, request) or from outside. */
+    x->signal = WIFSIGNALED(o->init_status) ? WTERMSIG(o->init_status) : SIGKILL;
+    rc = EXIT_SIGNAL_BASE + x->signal;
+  }
+  if (x->seccomp_killed) {
+    /* Reported like a SIGSYS death (the seed's convention: 128 + SIGSYS = 159). */
+    x->signal = SIGSYS;
+    x->code = -1;
+    rc = EXIT_SIGNAL_BASE + SIGSYS;
+  }
+  if (x->timed_out) rc = EXIT_TIMEOUT;
+  return rc;
+}
+

@@ -1,0 +1,47 @@
+/* monitor.h — the monitor once init is released: it answers the seccomp listener, records init's
+ * reports, enforces the wall clock, forwards signals, and after init exits collects the outcome
+ * and picks the launcher's exit code. main.c builds the struct monitor; this file runs it. */
+#pragma once
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "cgroup.h"
+#include "abi.h"
+#include "config.h"
+#include "status.h"
+#include "util.h"
+
+/* SIG_KILL_SANDBOX (abi.h) is the monitor's own control signal; the FORWARDED_SIGNALS are passed
+ * on to the target through init; any other signal kills the launcher, and init with it. */
+
+/* What the monitor holds while the sandbox runs. */
+struct monitor {
+  int status_fd;
+  int sync_fd;   /* write end: one byte releases init; held open until the monitor exits, so a
+                  * hang-up tells init that the monitor died */
+  int report_fd; /* our end of init's reports (struct report, child.h) */
+  int init_sync_fd, init_report_fd; /* init's ends, closed here once init is cloned */
+  int signal_fd, timer_fd;
+  pid_t init; /* pid 1 of the sandbox, or -1 before clone */
+  int pidfd;
+  uint64_t start_us;
+  struct cgroup_state cg;
+};
+
+/* How the run ended. */
+struct outcome {
+  struct exit_info x;
+  struct sbx_err err; /* init's or the target's setup failure, if any */
+  bool have_exit;     /* init reported the target's wait status */
+  int wstatus;
+  int init_status;    /* init's own wait status */
+};
+#define OUTCOME_INIT {.x = {.code = -1, .seccomp = {-1, 0, 0}}, .err = SBX_ERR_NONE}
+
+/* Runs until init exits. Killing init takes the whole pid namespace with it. */
+void monitor_loop(const struct monitor *m, const struct config *cfg, struct outcome *o);
+/* After init exited: its last reports, usage, the cgroup's counters; removes the cgroup. */
+void monitor_collect(struct monitor *m, struct outcome *o);
+/* The launcher's exit code (abi.h); fills the exit record's code and signal. */
+int exit_code(struct outcome *o);
