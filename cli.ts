@@ -101,8 +101,8 @@ Options:
                             enforce the whole policy) or off
       --host-ids START:COUNT[:GID_START]
                             as root: the host uids (gids from GID_START, default START) each
-                            run takes its own from (default: root's /etc/subuid and
-                            /etc/subgid entries, else 2130706432:65536)
+                            run takes its own from (default 2130706432:65536; root's
+                            /etc/subuid range only when given here)
       --budget NAME=VALUE   a kernel budget of the sandbox (repeatable): inotifyInstances,
                             inotifyWatches, fanotifyGroups, fanotifyMarks, userNamespaces,
                             namespaces, ptys, mqueueBytes (a size)

@@ -6,9 +6,6 @@
  * @module
  */
 
-import { readText } from "./_host.ts";
-import { rootSubIds } from "./host_ids.ts";
-import type { HostIdRange } from "./identity_types.ts";
 import { launcherFeatures } from "./launcher.ts";
 import { type DirEntry, ETC_ENTRIES, SYSTEM_DIRS } from "./mounts.ts";
 import type { HostLayout } from "./policy.ts";
@@ -82,9 +79,9 @@ function readKernelFacts(launcher: string): { landlockAbi: number; userns?: bool
 
 /**
  * The host facts one sandbox needs: which system directories and `/etc` entries exist and which
- * per-user-namespace budgets the kernel has (read once per process), the kernel's Landlock ABI and user-namespace support when the config
- * depends on them (asked of `launcher` once), and the top-level entries of its rootfs. Reads
- * only: it creates and changes nothing.
+ * per-user-namespace budgets the kernel keeps (read once per process), the kernel's Landlock ABI
+ * and user-namespace support when the config depends on them (asked of `launcher` once), and the
+ * top-level entries of its rootfs. Reads only: it creates and changes nothing.
  *
  * @example
  * ```ts
@@ -120,9 +117,4 @@ export function readHost(config: ResolvedConfig, launcher: string): HostLayout {
     host.rootfs = entries;
   }
   return host;
-}
-
-/** Root's entries in `/etc/subuid` and `/etc/subgid`: the default range of its runs' host ids. */
-export function readRootSubIds(): HostIdRange | null {
-  return rootSubIds(readText("/etc/subuid"), readText("/etc/subgid"));
 }

@@ -3,8 +3,8 @@
  * maps to the caller (the only ids it may map). Every run of a root caller gets a uid/gid pair of
  * its own, allocated by the launcher from a range (`hostIds`) and held for the run's life, so no
  * two sandboxes — and no local user running a setuid file a sandbox planted — share an identity:
- * no signals or ptrace between them, no shared per-user kernel budgets. Pure: the host's
- * `/etc/subuid` and `/etc/subgid` come in as text.
+ * no signals or ptrace between them, no shared per-user kernel budgets. The range is
+ * {@linkcode DEFAULT_HOST_IDS} unless the config names one: never read from the host. Pure.
  *
  * @module
  */
@@ -19,11 +19,14 @@ const MAX_ID = 0x7fffffff;
 const RESERVED = [65534, 65535];
 
 /**
- * The range root callers use when neither `hostIds` nor a `root` entry in `/etc/subuid` and
- * `/etc/subgid` says otherwise: 0x7F000000 + 65536 (2130706432 to 2130771967). In systemd's
- * unused 0x70000000…0x7FFDFFFF: above the `systemd-nspawn` container ranges (to 0x6FFFFFFF) and
+ * The range root callers use unless `hostIds` names another: 0x7F000000 + 65536 (2130706432 to
+ * 2130771967), whatever the host's `/etc/subuid` says. In systemd's unused range
+ * 0x70000000…0x7FFDFFFF: above the `systemd-nspawn` container ranges (to 0x6FFFFFFF) and
  * shadow's default subordinate ids (100000 to 600100000), below systemd's foreign-image range
- * (0x7FFE0000), the range podman documents for `--userns=auto` (2147483647 on) and 2^31.
+ * (0x7FFE0000), the range podman documents for `--userns=auto` (2147483647 on) and 2^31. Root's
+ * own `/etc/subuid` entry is never the default: LXC and rootful podman allocate their containers'
+ * ids from it, and a sandbox sharing a uid with a container could signal and ptrace it. To use it
+ * anyway (it must then serve nothing else), name it in `hostIds`.
  *
  * @example
  * ```ts
@@ -40,7 +43,8 @@ export const DEFAULT_HOST_IDS: Readonly<HostIdRange> = Object.freeze({
   count: 65536,
 });
 
-function checkRange(start: number, gidStart: number, count: number, field: string): HostIdRange {
+function checkRange(start: number, gidStart: number, count: number): HostIdRange {
+  const field = "hostIds";
   for (const [first, what] of [[start, "uids"], [gidStart, "gids"]] as const) {
     const last = first + count - 1;
     if (first < 1) {
@@ -62,24 +66,24 @@ function checkRange(start: number, gidStart: number, count: number, field: strin
 }
 
 /**
- * Validates `SandboxConfig.hostIds` (undefined: the host's default, see
- * {@linkcode rootSubIds}).
+ * Validates `SandboxConfig.hostIds` (undefined: {@linkcode DEFAULT_HOST_IDS}).
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { validateHostIds } from "./host_ids.ts";
+ * import { DEFAULT_HOST_IDS, validateHostIds } from "./host_ids.ts";
  * assert.deepEqual(validateHostIds({ start: 1000000000, count: 10, gidStart: 1200000 }), {
  *   start: 1000000000,
  *   gidStart: 1200000,
  *   count: 10,
  * });
+ * assert.equal(validateHostIds(undefined), DEFAULT_HOST_IDS);
  * assert.throws(() => validateHostIds({ start: 60000, count: 10000 }), /include 65534/);
  * assert.throws(() => validateHostIds({ start: 0, count: 1 }), /hostIds.start/);
  * ```
  */
-export function validateHostIds(value: unknown): HostIdRange | null {
-  if (value === undefined) return null;
+export function validateHostIds(value: unknown): HostIdRange {
+  if (value === undefined) return DEFAULT_HOST_IDS;
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw new TypeError(
       `Invalid hostIds ${describeValue(value)}: expected { start, count, gidStart? }`,
@@ -92,56 +96,19 @@ export function validateHostIds(value: unknown): HostIdRange | null {
   const gidStart = o.gidStart === undefined
     ? start
     : validateInt(o.gidStart, "hostIds.gidStart", 1, MAX_ID);
-  return checkRange(start, gidStart, count, "hostIds");
-}
-
-function subIdEntry(text: string | null, names: readonly string[]): [number, number] | null {
-  for (const line of (text ?? "").split("\n")) {
-    const [name, start, count] = line.trim().split(":");
-    if (name === undefined || !names.includes(name)) continue;
-    if (!/^\d+$/.test(start ?? "") || !/^\d+$/.test(count ?? "")) continue;
-    return [Number(start), Number(count)];
-  }
-  return null;
+  return checkRange(start, gidStart, count);
 }
 
 /**
- * Root's subordinate ids: its entries in `/etc/subuid` and `/etc/subgid` (by name `root` or uid
- * `0`; the first of each), as a range of the smaller count; null unless both exist. The usual
- * place to reserve ids for root's sandboxes — but a range that root also gives to LXC or podman
- * containers is shared with them: give sandbox-ts its own with `hostIds` then.
+ * The launcher op that gives a root caller's run its own host uid/gid pair from `range`.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { rootSubIds } from "./host_ids.ts";
- * assert.deepEqual(rootSubIds("alice:100000:65536\nroot:1000000:65536\n", "0:2000000:4096\n"), {
- *   start: 1000000,
- *   gidStart: 2000000,
- *   count: 4096,
- * });
- * assert.equal(rootSubIds("root:1000000:65536\n", null), null);
+ * import { DEFAULT_HOST_IDS, hostIdsOp } from "./host_ids.ts";
+ * assert.deepEqual(hostIdsOp(DEFAULT_HOST_IDS), ["host-ids", "2130706432", "2130706432", "65536"]);
  * ```
  */
-export function rootSubIds(subuid: string | null, subgid: string | null): HostIdRange | null {
-  const u = subIdEntry(subuid, ["root", "0"]);
-  const g = subIdEntry(subgid, ["root", "0"]);
-  if (!u || !g || Math.min(u[1], g[1]) === 0) return null;
-  return checkRange(u[0], g[0], Math.min(u[1], g[1]), "root's entry in /etc/subuid or /etc/subgid");
-}
-
-/**
- * The launcher op that gives a root caller's run its own host uid/gid pair: from `hostIds`, else
- * root's subordinate ids, else {@linkcode DEFAULT_HOST_IDS}.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { hostIdsOp } from "./host_ids.ts";
- * assert.deepEqual(hostIdsOp(null, null), ["host-ids", "2130706432", "2130706432", "65536"]);
- * ```
- */
-export function hostIdsOp(config: HostIdRange | null, subIds: HostIdRange | null): Op {
-  const r = config ?? subIds ?? DEFAULT_HOST_IDS;
-  return ["host-ids", String(r.start), String(r.gidStart), String(r.count)];
+export function hostIdsOp(range: HostIdRange): Op {
+  return ["host-ids", String(range.start), String(range.gidStart), String(range.count)];
 }

@@ -17,7 +17,6 @@ import {
   validateId,
   validateString,
 } from "./parse.ts";
-import type { HostIdRange } from "./identity_types.ts";
 import type {
   NamespaceName,
   PrivilegeMode,
@@ -251,8 +250,6 @@ export function namespacesFor(config: ResolvedConfig, host?: FsHost): NamespaceN
 export interface Caller {
   euid: number;
   egid: number;
-  /** Root's entries in `/etc/subuid` and `/etc/subgid`: its runs' default host ids. */
-  subIds?: HostIdRange | null;
 }
 
 /** Who runs a sandbox, in which mode, on what host: the inputs of {@linkcode staticOps}. */
@@ -287,7 +284,7 @@ export function staticOps(config: ResolvedConfig, context: StaticContext): Op[] 
   // Each run of a root caller is a host uid/gid of its own, never host root (the launcher
   // allocates it, lib/host_ids.ts); an unprivileged caller can only map its own ids.
   if (mode === "privileged" || caller.euid === 0) {
-    ops.push(hostIdsOp(config.hostIds, caller.subIds ?? null));
+    ops.push(hostIdsOp(config.hostIds));
   } else {
     ops.push(["uid-map", String(SANDBOX_UID), String(caller.euid)]);
     ops.push(["gid-map", String(SANDBOX_UID), String(caller.egid)]);

@@ -19,7 +19,7 @@ import {
   validateConfig,
   validateRunOptions,
 } from "./policy.ts";
-import { readHost, readRootSubIds } from "./host_facts.ts";
+import { readHost } from "./host_facts.ts";
 import { type Prepared, runToCompletion, SandboxChild } from "./run.ts";
 import { limitOps } from "./limits.ts";
 import { cgroupHost } from "./cgroups.ts";
@@ -180,10 +180,7 @@ export class Sandbox {
       userNamespace: usesNamespaces(this.config, host),
     });
     const fs = filesystemPlan(this.config, host);
-    // Root's runs get host ids of their own, by default from its subordinate ids.
-    const subIds = euid === 0 ? readRootSubIds() : null;
-    const caller = { euid, egid, subIds };
-    const ops = [...staticOps(this.config, { mode, caller, host }), ...limits.ops];
+    const ops = [...staticOps(this.config, { mode, caller: { euid, egid }, host }), ...limits.ops];
     this.#prepared = {
       launcher,
       frame: encodeFrame(ops),

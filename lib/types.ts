@@ -245,7 +245,8 @@ export interface SandboxConfig {
   /**
    * For a root caller: the host uids/gids its runs are, one pair per live run, allocated by the
    * launcher (see {@linkcode HostIdsConfig}). An unprivileged caller's runs are the caller.
-   * @default root's entry in `/etc/subuid` and `/etc/subgid`, else 2130706432 + 65536
+   * Never root's `/etc/subuid` range unless named here (containers use it).
+   * @default 2130706432 + 65536 (`DEFAULT_HOST_IDS`)
    */
   hostIds?: HostIdsConfig;
   /**
@@ -425,8 +426,8 @@ export interface ResolvedConfig {
   rootfs: { path: string; writable: boolean } | null;
   namespaces: boolean | "auto";
   landlock: LandlockMode;
-  /** null: the host's default (root's subordinate ids, else `DEFAULT_HOST_IDS`). */
-  hostIds: HostIdRange | null;
+  /** `DEFAULT_HOST_IDS` unless the config names a range. */
+  hostIds: HostIdRange;
   budgets: Budgets;
   seccomp: {
     profile: SeccompProfileName | "none";

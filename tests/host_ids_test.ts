@@ -12,8 +12,15 @@ import {
   sh,
   waitFor,
 } from "./_helpers.ts";
-import { DEFAULT_HOST_IDS, rootSubIds, validateHostIds } from "../lib/host_ids.ts";
-import { type HostIdsConfig, Sandbox, SandboxBuilder, SandboxSetupError } from "../mod.ts";
+import { DEFAULT_HOST_IDS, validateHostIds } from "../lib/host_ids.ts";
+import { staticOps, validateConfig } from "../lib/policy.ts";
+import {
+  type HostIdsConfig,
+  Sandbox,
+  SandboxBuilder,
+  type SandboxConfig,
+  SandboxSetupError,
+} from "../mod.ts";
 
 /** A range of `count` ids of this test's own (random, so that concurrent suites do not meet). */
 function testRange(count: number): { start: number; count: number } {
@@ -70,10 +77,10 @@ async function runAs(uid: number, cmd: string[]): Promise<number> {
   return out.code;
 }
 
-// ---- pure: validation, /etc/subuid, ops ----
+// ---- pure: validation, the default range, ops ----
 
 Deno.test("hostIds is validated naming the field; the default range avoids the usual ones", () => {
-  assertEquals(validateHostIds(undefined), null);
+  assertEquals(validateHostIds(undefined), DEFAULT_HOST_IDS);
   assertEquals(validateHostIds({ start: 200000, count: 5 }), {
     start: 200000,
     gidStart: 200000,
@@ -107,17 +114,21 @@ Deno.test("hostIds is validated naming the field; the default range avoids the u
   assert(d.start > 0x6fffffff && d.start + d.count <= 0x7ffe0000, JSON.stringify(d));
 });
 
-Deno.test("root's /etc/subuid and /etc/subgid entries are the default range", () => {
-  const subuid = "# comment\nalice:100000:65536\nroot:300000:65536\nroot:900000:10\n";
-  assertEquals(rootSubIds(subuid, "0:400000:1000\n"), {
-    start: 300000,
-    gidStart: 400000,
-    count: 1000,
-  });
-  assertEquals(rootSubIds(subuid, "alice:100000:65536\n"), null);
-  assertEquals(rootSubIds(null, null), null);
-  assertEquals(rootSubIds("root:x:y\n", "root:1:2\n"), null);
-  assertThrows(() => rootSubIds("root:0:100\n", "root:0:100\n"), RangeError, "host root");
+Deno.test("the default range is fixed, never root's /etc/subuid entry; a named one is used", () => {
+  // Root's subordinate ids serve LXC and rootful podman containers: a default taken from them
+  // would give sandboxes the uids of containers. Only a range the config names replaces it.
+  const host = { arch: "x86_64" as const, system: { "/usr": { dir: true as const } } };
+  const op = (config: SandboxConfig) =>
+    staticOps(validateConfig(config), {
+      mode: "privileged",
+      caller: { euid: 0, egid: 0 },
+      host,
+    }).find((o) => o[0] === "host-ids");
+  assertEquals(op({}), ["host-ids", "2130706432", "2130706432", "65536"]);
+  assertEquals(new Sandbox({}).config.hostIds, DEFAULT_HOST_IDS);
+  // Opting in to a subordinate range, e.g. root:1000000:65536 and root:2000000:65536.
+  const sub = { start: 1000000, count: 65536, gidStart: 2000000 };
+  assertEquals(op({ hostIds: sub }), ["host-ids", "1000000", "2000000", "65536"]);
 });
 
 // ---- item 2: no supplementary groups of the caller ----
@@ -196,8 +207,11 @@ kernelTest(
         return;
       }
       assert(ids[0]![0] !== ids[1]![0] && ids[0]![1] !== ids[1]![1], JSON.stringify(ids));
+      // From the default range, whatever /etc/subuid says.
+      const { start, count } = DEFAULT_HOST_IDS;
       for (const [uid, gid] of ids) {
-        assert(uid !== 0 && uid !== 65534 && gid !== 0 && gid !== 65534, JSON.stringify(ids));
+        assert(uid! >= start && uid! < start + count, JSON.stringify(ids));
+        assert(gid! >= start && gid! < start + count, JSON.stringify(ids));
       }
       assertEquals(sb.enforced.hostUid, undefined); // known per run only
     } finally {
