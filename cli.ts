@@ -99,6 +99,13 @@ Options:
                             same view (host /tmp is then not writable unless bound)
       --landlock MODE       best-effort (default), required (fail when the kernel cannot
                             enforce the whole policy) or off
+      --host-ids START:COUNT[:GID_START]
+                            as root: the host uids (gids from GID_START, default START) each
+                            run takes its own from (default 2130706432:65536; root's
+                            /etc/subuid range only when given here)
+      --budget NAME=VALUE   a kernel budget of the sandbox (repeatable): inotifyInstances,
+                            inotifyWatches, fanotifyGroups, fanotifyMarks, userNamespaces,
+                            namespaces, ptys, mqueueBytes (a size)
   -s, --seccomp PROFILE     essential, minimal, io-heavy, compute (default), network,
                             unrestricted, or none (no filter: debugging only)
       --seccomp-allow A,B   also allow these syscalls (repeatable; never-list names refused)
@@ -169,6 +176,8 @@ const RUN_SPECS = {
   "rootfs-writable": {},
   "no-namespaces": {},
   landlock: { value: true },
+  "host-ids": { value: true },
+  budget: { value: true, multiple: true },
   seccomp: { value: true, short: "s" },
   "seccomp-allow": { value: true, multiple: true },
   "seccomp-deny": { value: true, multiple: true },
@@ -287,6 +296,28 @@ function buildConfig(p: ParsedArgs): SandboxConfig {
     p.options.set("rootfs", root);
   }
   Object.assign(c, filesystemFromFlags(p.options, c));
+  const hostIds = one(p, "host-ids");
+  if (hostIds !== undefined) {
+    const m = /^(\d+):(\d+)(?::(\d+))?$/.exec(hostIds);
+    if (!m) {
+      throw new UsageError(`Invalid --host-ids "${hostIds}": expected START:COUNT[:GID_START]`);
+    }
+    c.hostIds = {
+      start: Number(m[1]),
+      count: Number(m[2]),
+      ...(m[3] ? { gidStart: Number(m[3]) } : {}),
+    };
+  }
+  const budgets = p.options.get("budget");
+  if (budgets) {
+    const b: Record<string, number | string> = { ...c.budgets };
+    for (const kv of budgets) {
+      const m = /^(\w+)=(.+)$/.exec(kv);
+      if (!m) throw new UsageError(`Invalid --budget "${kv}": expected NAME=VALUE`);
+      b[m[1]!] = m[1] === "mqueueBytes" ? m[2]! : cliInt(m[2]!, `budget ${m[1]}`);
+    }
+    c.budgets = b;
+  }
   const env = p.options.get("env");
   if (env) {
     c.env = { ...c.env };

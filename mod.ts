@@ -67,3 +67,6 @@ export type {
   SeccompViolation,
   StdinOption,
 } from "./lib/types.ts";
+export type { BudgetsConfig, HostIdsConfig } from "./lib/identity_types.ts";
+export { DEFAULT_HOST_IDS } from "./lib/host_ids.ts";
+export { DEFAULT_BUDGETS } from "./lib/budgets.ts";

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "abi.h"
+#include "budget.h"
 #include "hostpath.h"
 #include "landlock.h"
 #include "mount.h"
@@ -253,6 +254,8 @@ _Noreturn void child_main(const struct config *cfg, int sync_fd, int report_fd) 
   if (read_full(sync_fd, &go, 1) != 1) _exit(EXIT_SETUP);
   if (cfg->late_cgroupns && unshare(CLONE_NEWCGROUP) < 0) die_step(cfg, STEP_CGROUP);
   if (become_mapped_ids(cfg, &e) < 0) die_with(cfg, &e);
+  /* Per-sandbox kernel budgets, while init holds CAP_SYS_RESOURCE in the namespace. */
+  if (budget_apply(cfg, &e) < 0) die_with(cfg, &e);
   /* Die with the monitor. Changing ids cleared the parent-death signal, so set it again; the
    * monitor holds the sync pipe's write end until it exits, so a hang-up now means it died
    * before the prctl took effect. */

@@ -115,6 +115,7 @@ enum op_id {
   OP_LANDLOCK_PATH_TRY,
   OP_COPY_TRY,
   OP_HOST_DIR,
+  OP_HOST_IDS, OP_USERNS_LIMIT, OP_PTY_MAX,
   OP_COUNT
 };
 
@@ -147,6 +148,15 @@ static const struct op_spec OPS[OP_COUNT] = {
     [OP_LANDLOCK] = {"landlock", 3, true},   [OP_LANDLOCK_PATH] = {"landlock-path", 2, false},
     [OP_LANDLOCK_PATH_TRY] = {"landlock-path-try", 2, false},
     [OP_HOST_DIR] = {"host-dir", 2, false},
+    [OP_HOST_IDS] = {"host-ids", 3, true},   [OP_USERNS_LIMIT] = {"userns-limit", 2, false},
+    [OP_PTY_MAX] = {"pty-max", 1, true},
+};
+
+/* The budgets a user namespace has in /proc/sys/user (max_<name>). */
+static const char *const USERNS_LIMIT_NAMES[] = {
+    "inotify_instances", "inotify_watches",  "fanotify_groups",  "fanotify_marks",
+    "user_namespaces",   "pid_namespaces",   "mnt_namespaces",   "net_namespaces",
+    "uts_namespaces",    "ipc_namespaces",   "cgroup_namespaces", "time_namespaces",
 };
 
 static int add_mount(struct config *cfg, enum mount_kind kind, int op, const char *src,
@@ -165,6 +175,36 @@ static int add_mount(struct config *cfg, enum mount_kind kind, int op, const cha
   m->src = src;
   m->dst = dst;
   op_paths[op] = dst;
+  return 0;
+}
+
+/* host-ids, userns-limit and pty-max against the rest of the config. With host-ids the maps are
+ * the launcher's: the inside ids are those of uid/gid, the outside ones allocated (ids.c). */
+static int check_identity_ops(struct config *cfg, int op, struct sbx_err *e) {
+  bool userns = cfg->ns_flags & CLONE_NEWUSER;
+  if (cfg->n_userns_limits && !userns) return fail_input(e, "userns-limit needs", "unshare user", op);
+  if (cfg->pty_max) {
+    bool dev = false;
+    for (size_t k = 0; k < cfg->n_mounts; k++)
+      if (cfg->mounts[k].kind == M_DEV) {
+        cfg->mounts[k].pty_max = cfg->pty_max;
+        dev = true;
+      }
+    if (!dev) return fail_input(e, "pty-max needs", "dev", op);
+  }
+  if (!cfg->host_ids_count) return 0;
+  if (cfg->uid_map_set || cfg->gid_map_set)
+    return fail_input(e, "host-ids replaces", "uid-map and gid-map", op);
+  if (!userns) {
+    if (cfg->run_uid_set || cfg->run_gid_set)
+      return fail_input(e, "without a user namespace host-ids replaces", "uid and gid", op);
+    return 0;
+  }
+  if (!cfg->run_uid_set || !cfg->run_gid_set)
+    return fail_input(e, "host-ids with a user namespace needs", "uid and gid", op);
+  cfg->uid_map_set = cfg->gid_map_set = true;
+  cfg->uid_inside = cfg->run_uid;
+  cfg->gid_inside = cfg->run_gid;
   return 0;
 }
 
@@ -430,6 +470,35 @@ int config_parse(char **t, size_t count, struct config *cfg, struct sbx_err *e) 
       op_paths[op] = a;
       break;
     }
+    case OP_HOST_IDS: {
+      uint64_t n;
+      /* Never id 0 (host root), never (uid_t)-1. */
+      if (!parse_u64(a, &v1) || !parse_u64(b, &v2) || !parse_u64(c, &n) || v1 == 0 || v2 == 0 ||
+          n == 0 || v1 + n > UINT32_MAX || v2 + n > UINT32_MAX)
+        return fail_input(e, "host-ids needs UID_START GID_START COUNT, ids 1..4294967294", name, op);
+      cfg->host_uid_start = (uint32_t)v1;
+      cfg->host_gid_start = (uint32_t)v2;
+      cfg->host_ids_count = (uint32_t)n;
+      cfg->host_ids_op = op;
+      break;
+    }
+    case OP_USERNS_LIMIT: {
+      const char *known = NULL;
+      for (size_t k = 0; k < sizeof USERNS_LIMIT_NAMES / sizeof USERNS_LIMIT_NAMES[0]; k++)
+        if (strcmp(USERNS_LIMIT_NAMES[k], a) == 0) known = USERNS_LIMIT_NAMES[k];
+      if (!known) return fail_input(e, "unknown userns-limit (a max_* entry of /proc/sys/user)", name, op);
+      for (size_t k = 0; k < cfg->n_userns_limits; k++)
+        if (cfg->userns_limits[k].name == known) return fail_input(e, "repeated userns-limit", name, op);
+      if (!parse_u64(b, &v1) || v1 > INT32_MAX)
+        return fail_input(e, "userns-limit must be 0..2147483647", name, op);
+      cfg->userns_limits[cfg->n_userns_limits++] = (struct userns_limit){known, v1, op};
+      break;
+    }
+    case OP_PTY_MAX:
+      if (!parse_u64(a, &v1) || v1 == 0 || v1 > (1u << 20))
+        return fail_input(e, "pty-max must be 1..1048576", name, op);
+      cfg->pty_max = v1;
+      break;
     case OP_COUNT: break;
     }
   }
@@ -467,7 +536,7 @@ int config_parse(char **t, size_t count, struct config *cfg, struct sbx_err *e) 
     return fail_input(e, "a cgroup needs both a parent and", "cgroup-name", op);
   if ((cfg->limits.memory_max || cfg->limits.pids_max || cfg->limits.cpu_quota) && !have_cgroup)
     return fail_input(e, "cgroup limits need", "cgroup-v2 or cgroup-v1", op);
-  return 0;
+  return check_identity_ops(cfg, op, e);
 }
 
 const char *config_op_path(const struct config *cfg, int op) {

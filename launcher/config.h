@@ -13,6 +13,7 @@
 #define MOUNTS_MAX 256
 #define RLIMITS_MAX 16
 #define BPF_MAX_INSNS 4096 /* BPF_MAXINSNS */
+#define USERNS_LIMITS_MAX 16
 
 enum seccomp_notify_mode { SECCOMP_NOTIFY_NONE, SECCOMP_NOTIFY_KILL, SECCOMP_NOTIFY_ERRNO };
 
@@ -29,6 +30,7 @@ struct mount_op {
   uint64_t size;   /* tmpfs size in bytes, 0 = kernel default */
   unsigned mode;   /* tmpfs / dir mode */
   const char *upper, *work; /* overlay: kept-changes dirs (host paths), or NULL = private tmpfs */
+  uint64_t pty_max;         /* dev: the devpts instance's max= (pty-max), 0 = kernel default */
 };
 
 /* A host directory made before the sandbox starts (an overlay's upper or work dir): created when
@@ -61,6 +63,13 @@ struct cgroup_limits {
 };
 
 #define CGROUP_V1_MAX 8 /* also the most cgroup dirs a run has (v2: one) */
+
+/* userns-limit: /proc/sys/user/max_<name> of the sandbox's user namespace (budget.c). */
+struct userns_limit {
+  const char *name; /* one of the names config.c accepts */
+  uint64_t value;
+  int op;
+};
 
 struct config {
   const char *status_path;
@@ -109,6 +118,13 @@ struct config {
   char **envp;
   size_t argc, envc;
   int exec_op;
+  /* host-ids: one host uid/gid pair allocated per run from these ranges (ids.c); with a user
+   * namespace it is what uid/gid map to, without one what the target runs as. 0 = not set. */
+  uint32_t host_uid_start, host_gid_start, host_ids_count;
+  int host_ids_op;
+  struct userns_limit userns_limits[USERNS_LIMITS_MAX];
+  size_t n_userns_limits;
+  uint64_t pty_max; /* pty-max: the devpts instance's max=, 0 = not set */
 };
 
 struct sbx_err;

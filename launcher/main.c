@@ -23,12 +23,16 @@
 #include "config.h"
 #include "features.h"
 #include "hostpath.h"
+#include "ids.h"
 #include "monitor.h"
 #include "ns.h"
+#include "proctitle.h"
 #include "status.h"
 #include "util.h"
 
 static struct config cfg;
+/* The run's host identity (ids.c): its locks are held until the monitor exits. */
+static struct host_ids ids = HOST_IDS_NONE;
 
 /* The one place the monitor turns an error into an exit: init (if any) is killed before it ran a
  * single step of its own, the cgroup removed, the failure printed and recorded. Nothing
@@ -86,6 +90,14 @@ static int open_channels(struct monitor *m, struct sbx_err *e) {
   return 0;
 }
 
+/* Before anything exists for the sandbox: no caller groups, and for a root caller a host uid/gid
+ * pair of the run's own, recorded at once (overlay dirs made next are handed to it). */
+static int take_host_ids(struct monitor *m, struct sbx_err *e) {
+  if (ids_prepare(&cfg, &ids, e) < 0) return -1;
+  if (ids.allocated) status_host_ids(m->status_fd, cfg.uid_outside, cfg.gid_outside);
+  return 0;
+}
+
 /* Host paths are resolved, and overlay dirs made, with the host's real owners in view and before
  * any process of the sandbox exists (hostpath.c). A failure also records the host path and the
  * refused link, if any. */
@@ -95,8 +107,18 @@ static int prepare_host_paths(struct monitor *m, struct sbx_err *e) {
   return -1;
 }
 
+/* Kept overlay dirs (made, or left by an earlier run) become this run's (ids.c). A failure also
+ * records the dir. */
+static int own_kept_dirs(struct monitor *m, struct sbx_err *e) {
+  if (ids_own_kept_dirs(&cfg, &ids, e) == 0) return 0;
+  status_host_path(m->status_fd, e->path, NULL);
+  return -1;
+}
+
 /* clone3 into the new namespaces (and, on v2, straight into the cgroup: no window before the
- * limits apply). The child runs init, which waits for release on the sync pipe. */
+ * limits apply). The child runs init, which waits for release on the sync pipe. With a host id
+ * pair of its own, the run's uid is the monitor's effective uid while clone runs, so it owns the
+ * new user namespace and its per-user budgets are charged to it (ids.c). */
 static int clone_init(struct monitor *m, struct sbx_err *e) {
   /* v1 places init after clone: init creates its cgroup namespace itself once inside (else the
    * sandbox would see the path of the launcher's cgroup). */
@@ -112,14 +134,18 @@ static int clone_init(struct monitor *m, struct sbx_err *e) {
     args.cgroup = (uint64_t)cgroup_fd;
   }
   m->start_us = now_us();
+  if (ids_owner_enter(&cfg, &ids, e) < 0) return -1;
   long pid = syscall(SYS_clone3, &args, sizeof args);
-  if (pid < 0) return fail(e, STEP_CLONE, -1);
   if (pid == 0) {
     close(m->sync_fd);
     close(m->report_fd);
     child_main(&cfg, m->init_sync_fd, m->init_report_fd);
   }
-  m->init = (pid_t)pid;
+  int clone_errno = errno;
+  if (pid > 0) m->init = (pid_t)pid;
+  /* Root again; a failure here is setup_failed's like any other (init, if any, is killed). */
+  if (ids_owner_leave(&ids, e) < 0) return -1;
+  if (pid < 0) return fail_errno(e, STEP_CLONE, -1, clone_errno);
   close(m->init_sync_fd);
   close(m->init_report_fd);
   return 0;
@@ -139,6 +165,8 @@ static int arm_wall_clock(struct monitor *m, struct sbx_err *e) {
 }
 
 int main(int argc, char **argv) {
+  /* Nobody, the sandbox included (init's /proc/1/cmdline), reads our host path or ops. */
+  proctitle_hide(argc, argv);
   /* Die with the parent (Deno). The getppid() check closes the race with an early death. */
   pid_t ppid = getppid();
   if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != ppid) return EXIT_SETUP;
@@ -155,9 +183,11 @@ int main(int argc, char **argv) {
   if (read_config(argc, argv, &e) < 0) return setup_failed(&m, &e);
   if (open_status(&m, &e) < 0) return setup_failed(&m, &e);
   if (open_channels(&m, &e) < 0) return setup_failed(&m, &e);
+  if (take_host_ids(&m, &e) < 0) return setup_failed(&m, &e);
   /* The cgroup exists before clone: on v2 init is cloned straight into it. */
   if (cgroup_create(&cfg, &m.cg, &e) < 0) return setup_failed(&m, &e);
   if (prepare_host_paths(&m, &e) < 0) return setup_failed(&m, &e);
+  if (own_kept_dirs(&m, &e) < 0) return setup_failed(&m, &e);
   if (clone_init(&m, &e) < 0) return setup_failed(&m, &e);
   /* Parent side of the setup (id maps, v1 cgroup join), then release init. */
   if (ns_prepare(&cfg, m.init, &e) < 0) return setup_failed(&m, &e);

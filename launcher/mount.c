@@ -294,6 +294,10 @@ static int mount_dev(const struct mount_op *m, struct sbx_err *e) {
   int shm_dir cleanup_fd = openat(dev, "shm", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (pts_dir < 0 || shm_dir < 0) return fail(e, STEP_DEV, m->op);
   int fs cleanup_fd = sys_fsopen("devpts");
+  /* pty-max: this sandbox's own pty budget (the host's kernel.pty.max is shared by all). */
+  snprintf(s, sizeof s, "%llu", (unsigned long long)m->pty_max);
+  if (fs >= 0 && m->pty_max && sys_fsconfig(fs, FSCONFIG_SET_STRING, "max", s) < 0)
+    return fail(e, STEP_DEV, m->op);
   if (fs < 0 || sys_fsconfig(fs, FSCONFIG_SET_FLAG, "newinstance", NULL) < 0 ||
       sys_fsconfig(fs, FSCONFIG_SET_STRING, "ptmxmode", "0666") < 0 ||
       sys_fsconfig(fs, FSCONFIG_SET_STRING, "mode", "620") < 0 ||

@@ -20,6 +20,11 @@ void status_started(int fd) {
   put(fd, buf, snprintf(buf, sizeof buf, "{\"type\":\"started\"}\n"));
 }
 
+void status_host_ids(int fd, uint32_t uid, uint32_t gid) {
+  char buf[80];
+  put(fd, buf, snprintf(buf, sizeof buf, "{\"type\":\"host-ids\",\"uid\":%u,\"gid\":%u}\n", uid, gid));
+}
+
 void status_error(int fd, const struct sbx_err *e) {
   char buf[160];
   put(fd, buf,

@@ -20,6 +20,8 @@ struct exit_info {
 
 int status_open(const char *path);
 void status_started(int fd);
+/* The host uid/gid pair allocated for the run (host-ids), as soon as it is allocated. */
+void status_host_ids(int fd, uint32_t uid, uint32_t gid);
 void status_error(int fd, const struct sbx_err *e);
 /* The host path a failed host-side step was resolving, and the symlink it refused (or NULL). */
 void status_host_path(int fd, const char *path, const char *link);

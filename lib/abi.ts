@@ -112,6 +112,8 @@ export const SETUP_STEPS = [
   "close-fds",
   "host-link",
   "dest-link",
+  "host-ids",
+  "userns-limit",
   "unknown",
 ] as const;
 

@@ -8,6 +8,7 @@
 
 import { type SeedNamespaces, seedNamespaces } from "./policy.ts";
 import { Sandbox, type SandboxOptions } from "./sandbox.ts";
+import type { BudgetsConfig } from "./identity_types.ts";
 import type {
   LandlockMode,
   MountConfig,
@@ -635,6 +636,40 @@ export class SandboxBuilder {
    */
   landlock(mode: LandlockMode): SandboxBuilder {
     return this.#with({ landlock: mode });
+  }
+
+  /**
+   * The host id range a root caller's runs take their own uid/gid pair from (config `hostIds`;
+   * gids from `options.gidStart`, default `start`). Unprivileged callers' runs are the caller.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { SandboxBuilder } from "../mod.ts";
+   *
+   * const builder = new SandboxBuilder("h").hostIds(0x7f200000, 1024);
+   * assert.deepEqual(builder.toConfig().hostIds, { start: 0x7f200000, count: 1024 });
+   * ```
+   */
+  hostIds(start: number, count: number, options: { gidStart?: number } = {}): SandboxBuilder {
+    return this.#with({ hostIds: { start, count, ...options } });
+  }
+
+  /**
+   * Kernel budgets of each run (config `budgets`; fields not given keep their defaults).
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { SandboxBuilder } from "../mod.ts";
+   *
+   * const sandbox = new SandboxBuilder("b").budgets({ inotifyWatches: 4096, ptys: 8 }).build();
+   * assert.equal(sandbox.config.budgets.ptys, 8);
+   * assert.equal(sandbox.config.budgets.inotifyInstances, 128);
+   * ```
+   */
+  budgets(budgets: BudgetsConfig): SandboxBuilder {
+    return this.#with({ budgets });
   }
 
   /**

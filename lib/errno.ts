@@ -50,6 +50,7 @@ const NAMES = [
 
 const EXTRA = {
   75: "EOVERFLOW",
+  87: "EUSERS",
   95: "EOPNOTSUPP",
   97: "EAFNOSUPPORT",
   110: "ETIMEDOUT",

@@ -46,8 +46,18 @@ function readHostLayout(): HostLayout {
       // absent on this host
     }
   }
-  hostLayout = { system, etc, arch: hostArch() };
+  hostLayout = { system, etc, arch: hostArch(), ...usernsLimits() };
   return hostLayout;
+}
+
+/** The budgets this kernel keeps per user namespace (`/proc/sys/user/max_*`). */
+function usernsLimits(): { usernsLimits?: string[] } {
+  try {
+    const names = [...Deno.readDirSync("/proc/sys/user")].map((e) => e.name);
+    return { usernsLimits: names.filter((n) => n.startsWith("max_")).map((n) => n.slice(4)) };
+  } catch {
+    return {}; // unknown: ask for all, the launcher names what fails
+  }
 }
 
 /** The kernel's Landlock ABI and user-namespace support, once per launcher (a real probe). */
@@ -68,10 +78,10 @@ function readKernelFacts(launcher: string): { landlockAbi: number; userns?: bool
 }
 
 /**
- * The host facts one sandbox needs: which system directories and `/etc` entries exist (read
- * once per process), the kernel's Landlock ABI and user-namespace support when the config
- * depends on them (asked of `launcher` once), and the top-level entries of its rootfs. Reads
- * only: it creates and changes nothing.
+ * The host facts one sandbox needs: which system directories and `/etc` entries exist and which
+ * per-user-namespace budgets the kernel keeps (read once per process), the kernel's Landlock ABI
+ * and user-namespace support when the config depends on them (asked of `launcher` once), and the
+ * top-level entries of its rootfs. Reads only: it creates and changes nothing.
  *
  * @example
  * ```ts

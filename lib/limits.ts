@@ -16,7 +16,7 @@
  */
 
 import type { Op } from "./config.ts";
-import { describeValue, parseDuration, parseNonZeroSize, parseSize } from "./parse.ts";
+import { describeValue, parseDuration, parseNonZeroSize, parseSize, validateInt } from "./parse.ts";
 import { LimitUnavailableError } from "./errors.ts";
 import type { AppliedLimits, Limits, SandboxConfig } from "./types.ts";
 
@@ -47,15 +47,6 @@ export const DEFAULT_MAX_OUTPUT = 64 << 20;
  * ```
  */
 export const DEFAULT_MAX_PIDS = 2048;
-
-function positiveInt(value: unknown, field: string, max: number): number {
-  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 1 || value > max) {
-    throw new (typeof value === "number" ? RangeError : TypeError)(
-      `Invalid ${field} ${describeValue(value)}: expected an integer from 1 to ${max}`,
-    );
-  }
-  return value;
-}
 
 /** The limit fields of a config (documented on {@linkcode SandboxConfig}). */
 export type LimitsConfig = Pick<
@@ -114,11 +105,11 @@ export function validateLimits(c: LimitsConfig, cpus: number): Limits {
     }
     const periodUs = c.cpuQuota.period === undefined
       ? 100_000
-      : positiveInt(c.cpuQuota.period, "cpuQuota.period", 1_000_000);
+      : validateInt(c.cpuQuota.period, "cpuQuota.period", 1, 1_000_000);
     if (periodUs < 1000) {
       throw new RangeError(`Invalid cpuQuota.period ${periodUs}: expected 1000 to 1000000 µs`);
     }
-    const quotaUs = positiveInt(c.cpuQuota.quota, "cpuQuota.quota", 1_000_000_000);
+    const quotaUs = validateInt(c.cpuQuota.quota, "cpuQuota.quota", 1, 1_000_000_000);
     if (quotaUs < 1000) {
       throw new RangeError(`Invalid cpuQuota.quota ${quotaUs}: expected at least 1000 µs`);
     }
@@ -136,11 +127,11 @@ export function validateLimits(c: LimitsConfig, cpus: number): Limits {
       ? DEFAULT_MAX_PIDS
       : c.maxPids === null
       ? null
-      : positiveInt(c.maxPids, "maxPids", 4_194_304),
+      : validateInt(c.maxPids, "maxPids", 1, 4_194_304),
     pidsIsDefault: c.maxPids === undefined,
     cpu,
     cpuTimeMs: c.cpuTime === undefined ? null : parseDuration(c.cpuTime, "cpuTime"),
-    openFiles: c.openFiles === undefined ? null : positiveInt(c.openFiles, "openFiles", 1 << 20),
+    openFiles: c.openFiles === undefined ? null : validateInt(c.openFiles, "openFiles", 1, 1 << 20),
     fileSizeBytes: c.fileSize === undefined ? null : parseNonZeroSize(c.fileSize, "fileSize"),
     maxOutputBytes: c.maxOutput === undefined
       ? DEFAULT_MAX_OUTPUT

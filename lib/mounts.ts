@@ -58,9 +58,13 @@ export const ETC_ENTRIES = [
 /** `/proc` entries bound read-only over themselves (bubblewrap/Docker's list). */
 export const PROC_READ_ONLY = ["/proc/sys", "/proc/irq", "/proc/bus", "/proc/fs"];
 
-/** `/proc` entries made unusable (kernel memory, magic keys, timing side channels, keys). */
+/**
+ * `/proc` entries made unusable (kernel memory, magic keys, timing side channels, keys, the
+ * host's boot command line).
+ */
 export const PROC_MASKED = [
   "/proc/kcore",
+  "/proc/cmdline",
   "/proc/sysrq-trigger",
   "/proc/kmsg",
   "/proc/keys",

@@ -134,6 +134,30 @@ export function parseDuration(value: unknown, field: string): number {
 }
 
 /**
+ * Checks an integer from `min` to `max`: a `RangeError` naming `field` for a number out of range
+ * or not an integer, a `TypeError` for anything else.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { validateInt } from "./parse.ts";
+ * assert.equal(validateInt(64, "budgets.ptys", 1, 1 << 20), 64);
+ * assert.throws(
+ *   () => validateInt(0, "budgets.ptys", 1, 1 << 20),
+ *   /^RangeError: Invalid budgets.ptys 0: expected an integer from 1 to 1048576$/,
+ * );
+ * ```
+ */
+export function validateInt(value: unknown, field: string, min: number, max: number): number {
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < min || value > max) {
+    throw new (typeof value === "number" ? RangeError : TypeError)(
+      `Invalid ${field} ${describe(value)}: expected an integer from ${min} to ${max}`,
+    );
+  }
+  return value;
+}
+
+/**
  * Checks a sandbox id: `^[A-Za-z0-9_.-]{1,64}$`, and not `.` or `..`.
  *
  * @example

@@ -41,13 +41,13 @@ import {
   type ResolveOptions,
   resolvePolicy,
 } from "./seccomp/mod.ts";
+import { hostIdsOp, validateHostIds } from "./host_ids.ts";
+import { budgetOps, validateBudgets } from "./budgets.ts";
 
 /** The `PATH` every sandbox gets unless the policy sets its own. */
 export const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 /** The uid and gid the target runs as, inside the sandbox. */
 export const SANDBOX_UID = 1000;
-/** Host uid/gid a root caller's sandbox maps to (never host root). */
-export const NOBODY = 65534;
 
 export { ETC_ENTRIES, SYSTEM_DIRS } from "./mounts.ts";
 
@@ -55,6 +55,8 @@ export { ETC_ENTRIES, SYSTEM_DIRS } from "./mounts.ts";
 export interface HostLayout extends FsHost {
   /** The syscall architecture. */
   arch: Arch;
+  /** The entries of `/proc/sys/user` (without `max_`); absent: assume all. */
+  usernsLimits?: readonly string[];
 }
 
 const KEYS: readonly (keyof SandboxConfig)[] = [
@@ -80,6 +82,8 @@ const KEYS: readonly (keyof SandboxConfig)[] = [
   "rootfs",
   "namespaces",
   "landlock",
+  "hostIds",
+  "budgets",
 ];
 
 /** The default seccomp profile: runs python3, node, gcc, sh and coreutils. */
@@ -124,6 +128,8 @@ export function validateConfig(
     seccomp: validateSeccomp(c.seccomp),
     ...validateFilesystem(c),
     limits: validateLimits(c, cpus),
+    hostIds: validateHostIds(c.hostIds),
+    budgets: validateBudgets(c.budgets),
   };
   // The open-files limit is set after the filter is installed (Landlock and the seccomp
   // listener need descriptors first), with prlimit64: a filter refusing it would kill the run.
@@ -275,17 +281,22 @@ export function staticOps(config: ResolvedConfig, context: StaticContext): Op[] 
   const fs = filesystemPlan(config, host);
   const ops: Op[] = [];
   for (const ns of namespacesFor(config)) ops.push(["unshare", ns]);
-  // A root caller's sandbox maps to host nobody, never to host root; an unprivileged caller can
-  // only map its own ids.
-  const hostUid = mode === "privileged" || caller.euid === 0 ? NOBODY : caller.euid;
-  const hostGid = mode === "privileged" || caller.euid === 0 ? NOBODY : caller.egid;
-  ops.push(["uid-map", String(SANDBOX_UID), String(hostUid)]);
-  ops.push(["gid-map", String(SANDBOX_UID), String(hostGid)]);
+  // Each run of a root caller is a host uid/gid of its own, never host root (the launcher
+  // allocates it, lib/host_ids.ts); an unprivileged caller can only map its own ids.
+  if (mode === "privileged" || caller.euid === 0) {
+    ops.push(hostIdsOp(config.hostIds));
+  } else {
+    ops.push(["uid-map", String(SANDBOX_UID), String(caller.euid)]);
+    ops.push(["gid-map", String(SANDBOX_UID), String(caller.egid)]);
+  }
   ops.push(["uid", String(SANDBOX_UID)], ["gid", String(SANDBOX_UID)]);
   ops.push(["hostname", config.hostname]);
   if (config.network === "none") ops.push(["loopback"]);
   ops.push(["newroot"]);
   ops.push(...fs.mountOps);
+  // The sandbox's own kernel budgets (lib/budgets.ts); without namespaces only the rlimit stays.
+  const dev = fs.mountOps.some((op) => op[0] === "dev");
+  ops.push(...budgetOps(config.budgets, { dev, available: host.usernsLimits }));
   // No core dumps: they would land in the sandbox's cwd and can leak memory contents.
   ops.push(["rlimit", "core", "0", "0"]);
   // Landlock is applied by the target after no_new_privs, before seccomp (launcher/child.c).
@@ -297,7 +308,7 @@ export function staticOps(config: ResolvedConfig, context: StaticContext): Op[] 
     noInet: !fs.namespaces && config.network === "none",
   }));
   if (config.timeoutMs !== null) ops.push(["timeout", String(config.timeoutMs)]);
-  return fs.namespaces ? ops : withoutNamespaces(ops, caller);
+  return fs.namespaces ? ops : withoutNamespaces(ops);
 }
 
 /** Ops that need namespaces (or a new root); dropped when Landlock confines alone. */
@@ -310,18 +321,21 @@ const NAMESPACE_OPS = new Set([
   "hostname",
   "loopback",
   "newroot",
+  "userns-limit",
+  "pty-max",
 ]);
 
-/** The uid the target runs as: 1000 inside namespaces; without, the caller (root: nobody). */
+/**
+ * The uid the target runs as: 1000 inside namespaces; without, the caller's own — or for a root
+ * caller the host uid allocated per run, unknown before it: -1 (see a result's `enforced.uid`).
+ */
 export function targetUid(namespaces: boolean, caller: Caller): number {
-  return namespaces ? SANDBOX_UID : caller.euid === 0 ? NOBODY : caller.euid;
+  return namespaces ? SANDBOX_UID : caller.euid === 0 ? -1 : caller.euid;
 }
 
-function withoutNamespaces(ops: readonly Op[], caller: Caller): Op[] {
-  const out = ops.filter((op) => !NAMESPACE_OPS.has(op[0]));
-  // Without a user namespace a root caller still never runs the target as root.
-  if (caller.euid === 0) out.unshift(["uid", String(NOBODY)], ["gid", String(NOBODY)]);
-  return out;
+function withoutNamespaces(ops: readonly Op[]): Op[] {
+  // A root caller's host-ids op stays: without a user namespace the target runs as the pair.
+  return ops.filter((op) => !NAMESPACE_OPS.has(op[0]));
 }
 
 /** What changes per run. */

@@ -392,6 +392,8 @@ function opPath(op: Op | undefined, step: string): string | null {
     case "pids-max":
     case "cpu-max":
       return op[0]; // a limit knob, not a path
+    case "host-ids":
+      return `${op[1]}+${op[3]}`; // the range: first uid + count
     default:
       return op[1] ?? null;
   }

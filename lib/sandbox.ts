@@ -193,6 +193,8 @@ export class Sandbox {
         landlockDropped: fs.landlock.dropped,
         limits: limits.applied,
         uid: targetUid(fs.namespaces, { euid, egid }),
+        // A root caller's pair is allocated per run: each result has its own.
+        ...(euid === 0 ? {} : { hostUid: euid, hostGid: egid }),
       },
       env: this.config.env,
       cwd: this.config.cwd,

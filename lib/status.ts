@@ -26,6 +26,7 @@ import { AUDIT_ARCH, syscallName } from "./syscalls.ts";
 /** One record of the status file. */
 export type StatusRecord =
   | { type: "started" }
+  | { type: "host-ids"; uid: number; gid: number }
   | { type: "error"; step: string; op: number; errno: number }
   /** The host path a failed host-side step was resolving, and the symlink it refused (hex). */
   | { type: "host-path"; path: string; link: string }
@@ -163,6 +164,7 @@ export interface DecodeContext {
  */
 export function decodeResult(text: string, ctx: DecodeContext): SandboxResult {
   const records = parseStatus(text);
+  const enforced = withHostIds(ctx.enforced, records);
   const error = records.find((r) => r.type === "error");
   const exit = records.find((r) => r.type === "exit");
   if (error && error.type === "error" && !exit) {
@@ -196,6 +198,12 @@ export function decodeResult(text: string, ctx: DecodeContext): SandboxResult {
       );
     }
     if (failure.exitCode === EXIT.notFound) throw new ProgramNotFoundError(failure);
+    if (error.step === "host-ids" && errno === "EUSERS") {
+      throw new SandboxSetupError(
+        failure,
+        `No free host id in hostIds ${failure.path}: every one is held by a running sandbox (EUSERS); raise hostIds.count or wait for runs to end`,
+      );
+    }
     // Not executable: a directory, no x bit, not a binary format, busy. Other exec errors
     // (E2BIG, ENOMEM) stay generic setup errors with the same exit code.
     if (
@@ -225,7 +233,7 @@ export function decodeResult(text: string, ctx: DecodeContext): SandboxResult {
         seccompViolations: 0,
         killedBySeccomp: false,
         mode: ctx.mode,
-        enforced: ctx.enforced,
+        enforced,
       };
     }
     throw new SandboxError(
@@ -280,7 +288,19 @@ export function decodeResult(text: string, ctx: DecodeContext): SandboxResult {
     seccompViolations: exit.seccompCount ?? 0,
     killedBySeccomp: exit.seccompKilled ?? false,
     mode: ctx.mode,
-    enforced: ctx.enforced,
+    enforced,
+  };
+}
+
+/** A root caller's run reports the host ids it was given; without namespaces they are its uid. */
+function withHostIds(enforced: Enforced, records: StatusRecord[]): Enforced {
+  const ids = records.find((r) => r.type === "host-ids");
+  if (!ids || ids.type !== "host-ids") return enforced;
+  return {
+    ...enforced,
+    hostUid: ids.uid,
+    hostGid: ids.gid,
+    ...(enforced.namespaces.length === 0 ? { uid: ids.uid } : {}),
   };
 }
 

@@ -1,15 +1,18 @@
 /**
  * Types shared by every module: the plain, serialisable sandbox configuration, the run options
- * and the result. Pure: no runtime access, and no imports — every other module may import this
- * one, so it imports none of them.
+ * and the result. Pure: no runtime access, and no imports but the types of `identity_types.ts`,
+ * which imports nothing — every other module may import this one, so it imports none of them.
  *
  * @module
  */
 
+import type { Budgets, BudgetsConfig, HostIdRange, HostIdsConfig } from "./identity_types.ts";
+
 /**
- * How the sandbox gets its privileges. `privileged` needs root (the sandbox's uid 1000 is then
- * host uid 65534, and cgroups are created under `/sys/fs/cgroup/sandbox-ts`); `unprivileged`
- * maps uid 1000 to the caller; `auto` picks `privileged` when running as root.
+ * How the sandbox gets its privileges. `privileged` needs root (the sandbox's uid 1000 is then a
+ * host uid of the run's own, see `hostIds`, and cgroups are created under
+ * `/sys/fs/cgroup/sandbox-ts`); `unprivileged` maps uid 1000 to the caller (a root caller's runs
+ * still get their own host ids); `auto` picks `privileged` when running as root.
  *
  * @example
  * ```ts
@@ -239,6 +242,19 @@ export interface SandboxConfig {
    * @default "best-effort"
    */
   landlock?: LandlockMode;
+  /**
+   * For a root caller: the host uids/gids its runs are, one pair per live run, allocated by the
+   * launcher (see {@linkcode HostIdsConfig}). An unprivileged caller's runs are the caller.
+   * Never root's `/etc/subuid` range unless named here (containers use it).
+   * @default 2130706432 + 65536 (`DEFAULT_HOST_IDS`)
+   */
+  hostIds?: HostIdsConfig;
+  /**
+   * Kernel budgets of one sandbox: inotify, fanotify, nested namespaces, ptys, message queue
+   * bytes (see {@linkcode BudgetsConfig}).
+   * @default sized for ordinary programs (inotify 128 instances / 65536 watches, 64 ptys, …)
+   */
+  budgets?: BudgetsConfig;
 }
 
 /**
@@ -410,6 +426,9 @@ export interface ResolvedConfig {
   rootfs: { path: string; writable: boolean } | null;
   namespaces: boolean | "auto";
   landlock: LandlockMode;
+  /** `DEFAULT_HOST_IDS` unless the config names a range. */
+  hostIds: HostIdRange;
+  budgets: Budgets;
   seccomp: {
     profile: SeccompProfileName | "none";
     allow: string[];
@@ -525,7 +544,7 @@ export interface RunOptions {
  *
  * const enforced: Enforced = new SandboxBuilder("e").seccompProfile("minimal").build().enforced;
  * assert.equal(enforced.seccomp, "minimal");
- * assert.equal(enforced.uid, Deno.uid() === 0 && enforced.namespaces.length === 0 ? 65534 : 1000);
+ * assert.equal(enforced.uid, Deno.uid() === 0 && enforced.namespaces.length === 0 ? -1 : 1000);
  * assert.deepEqual(enforced.limits.dropped, []);
  * ```
  */
@@ -540,8 +559,18 @@ export interface Enforced {
   limits: AppliedLimits;
   /** What the filesystem policy wanted from Landlock but the kernel's ABI cannot do. */
   landlockDropped?: string[];
-  /** The uid the target ran as, inside the sandbox. */
+  /**
+   * The uid the target ran as, inside the sandbox. Without namespaces it is the host uid: for a
+   * root caller allocated per run, so -1 in `Sandbox.enforced` and the run's in a result.
+   */
   uid: number;
+  /**
+   * The host uid and gid the target ran as (what the sandbox's uid is on the host): the caller's
+   * own for an unprivileged caller; for a root caller a pair allocated for the run from
+   * `hostIds`, only in a result's `enforced` (each run has its own).
+   */
+  hostUid?: number;
+  hostGid?: number;
 }
 
 /**

@@ -48,6 +48,19 @@ export function kernelTest(
   });
 }
 
+/**
+ * The host uid sandboxes map to in tests that hand host files to it: the caller's own; for root,
+ * whose runs each get one of their own (launcher/ids.c), one pinned by {@link pinned} with a one-id
+ * `hostIds` range (random, so that concurrent suites do not meet). Runs pinned to it must not
+ * overlap: a second live one would find the range full.
+ */
+export const PINNED_UID = isRoot ? 0x7f400000 + Math.floor(Math.random() * 0x10000) : euid;
+
+/** `config` with a root caller's runs pinned to {@link PINNED_UID} (others' unchanged). */
+export function pinned(config: SandboxConfig = {}): SandboxConfig {
+  return isRoot ? { hostIds: { start: PINNED_UID, count: 1 }, ...config } : config;
+}
+
 /** A sandbox with the embedded defaults plus `config`. */
 export function sandbox(config: SandboxConfig = {}) {
   return new SandboxBuilder(config.id ?? "test", { timeout: "20s", ...config }).build();

@@ -1,11 +1,20 @@
 // The filesystem policy on the real kernel: binds, tmpfs, overlay, rootfs, the hardened default
 // root. Each probe attempts the forbidden thing and exits with a sentinel only when it held.
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
-import { euid, isRoot, kernelTest, sandbox, sh } from "./_helpers.ts";
-import { type MountConfig, SandboxSetupError } from "../mod.ts";
+import {
+  isRoot,
+  kernelTest,
+  pinned,
+  PINNED_UID,
+  sandbox as anySandbox,
+  sh as anySh,
+} from "./_helpers.ts";
+import { type MountConfig, type SandboxConfig, SandboxSetupError } from "../mod.ts";
 
-/** The host uid the sandbox's uid 1000 maps to. */
-const SANDBOX_HOST_UID = isRoot ? 65534 : euid;
+// Root's runs are pinned to one host uid (PINNED_UID) that the tests hand host files to: an
+// overlay copies up only files of a mapped owner, and binds are not id-mapped yet.
+const sandbox = (config?: SandboxConfig) => anySandbox(pinned(config));
+const sh = (script: string, config?: SandboxConfig) => anySh(script, pinned(config));
 
 /** A host directory the sandbox may write to (owned by the uid it maps to). */
 function hostDir(files: Record<string, string> = {}, name = "fs"): string {
@@ -15,7 +24,7 @@ function hostDir(files: Record<string, string> = {}, name = "fs"): string {
     Deno.mkdirSync(`${dir}/${f}`.replace(/\/[^/]*$/, ""), { recursive: true });
     Deno.writeTextFileSync(`${dir}/${f}`, text);
   }
-  if (isRoot) chownR(dir, SANDBOX_HOST_UID);
+  if (isRoot) chownR(dir, PINNED_UID);
   return dir;
 }
 
@@ -108,7 +117,7 @@ kernelTest(
     const lower = `${parent}/low,er:x\\y`;
     Deno.mkdirSync(lower);
     Deno.writeTextFileSync(`${lower}/f`, "lower\n");
-    if (isRoot) chownR(parent, SANDBOX_HOST_UID);
+    if (isRoot) chownR(parent, PINNED_UID);
     try {
       const r = await shWith(
         [{ type: "overlay", source: lower, target: "/o" }],
@@ -210,7 +219,7 @@ kernelTest("a rootfs built from host binaries replaces the system dirs, read-onl
     ]);
     assertEquals(r.exitCode, 0, `probe ${r.exitCode}: ${r.stderr}`);
     assert(!existsSync(`${root}/etc/new`));
-    if (isRoot) chownR(root, SANDBOX_HOST_UID);
+    if (isRoot) chownR(root, PINNED_UID);
     const rw = await sandbox({ rootfs: { path: root, writable: true } }).run("/bin/sh", [
       "-c",
       "echo w > /etc/new",

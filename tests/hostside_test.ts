@@ -3,15 +3,29 @@
 // shared workspace — and the next run must refuse with an error naming the link, leaving the host
 // as it was. Positive tests show that symlinks nobody untrusted can write keep working.
 import { assert, assertEquals, assertMatch, assertThrows } from "./_assert.ts";
-import { euid, isRoot, kernelTest, LAUNCHER, sandbox } from "./_helpers.ts";
+import {
+  euid,
+  isRoot,
+  kernelTest,
+  LAUNCHER,
+  pinned,
+  PINNED_UID,
+  sandbox as anySandbox,
+} from "./_helpers.ts";
 import { launcherFeatures } from "../lib/launcher.ts";
-import { type MountConfig, type SandboxResult, SandboxSetupError } from "../mod.ts";
+import {
+  type MountConfig,
+  type SandboxConfig,
+  type SandboxResult,
+  SandboxSetupError,
+} from "../mod.ts";
 import { filesystemPlan } from "../lib/mounts.ts";
 import { validateConfig } from "../lib/policy.ts";
 import { decodeResult } from "../lib/status.ts";
 
-/** The host uid the sandbox maps to (root callers: nobody; others: themselves). */
-const MAPPED_UID = isRoot ? 65534 : euid;
+/** The host uid the sandbox maps to (root callers: one pinned id; others: themselves). */
+const MAPPED_UID = PINNED_UID;
+const sandbox = (config?: SandboxConfig) => anySandbox(pinned(config));
 
 const landlockAbi = launcherFeatures(LAUNCHER).landlockAbi;
 

@@ -1,7 +1,7 @@
 // The embedded default sandbox, tested on the real kernel: each probe attempts the forbidden
 // thing and exits with a sentinel code only when the restriction held.
 import { assert, assertEquals, assertMatch, assertRejects } from "./_assert.ts";
-import { hostProcesses, isRoot, kernelTest, marker, sandbox, sh } from "./_helpers.ts";
+import { hostProcesses, isRoot, kernelTest, marker, sandbox, sh, waitFor } from "./_helpers.ts";
 import { ProgramNotExecutableError, ProgramNotFoundError } from "../mod.ts";
 
 kernelTest("the target sees itself as a low pid and no host process", async () => {
@@ -202,3 +202,28 @@ kernelTest("runs python3, coreutils and a shell pipeline from the default root",
   );
   assertEquals(r.stdout, "42\nABC\nok\n", r.stderr);
 });
+
+kernelTest(
+  "the host's boot command line and the launcher's host path, environment and exe are hidden",
+  async () => {
+    // init (pid 1) is a copy of the launcher: its cmdline would name the launcher's host path.
+    const r = await sh(
+      "cat /proc/cmdline >/dev/null 2>&1 && exit 71; cat /proc/1/environ >/dev/null 2>&1 && exit 72; " +
+        "readlink /proc/1/exe >/dev/null 2>&1 && exit 73; ls /proc/1/fd >/dev/null 2>&1 && exit 74; " +
+        "cat /proc/1/maps >/dev/null 2>&1 && exit 75; tr '\\0' '|' < /proc/1/cmdline",
+      { seccomp: "none" },
+    );
+    assertEquals(r.exitCode, 0, `probe ${r.exitCode}: ${r.stderr}`);
+    assertEquals(r.stdout, "sandbox-launcher|");
+    // The launcher itself shows the same title on the host: no path, no ops.
+    const tag = marker();
+    const child = sandbox().spawn("sleep", [tag]);
+    try {
+      assert(await waitFor(() => hostProcesses(`sleep ${tag}`).length === 1, 5000), "not started");
+      assertEquals(Deno.readTextFileSync(`/proc/${child.pid}/cmdline`), "sandbox-launcher\0");
+    } finally {
+      child.kill();
+      await child.status.catch(() => {});
+    }
+  },
+);

@@ -45,7 +45,9 @@ kernelTest("Landlock alone: a host directory outside the policy cannot be read o
     assertEquals(r.exitCode, 0, `probe ${r.exitCode}: ${r.stderr}`);
     assertEquals(r.enforced.namespaces, []);
     assertEquals(r.enforced.landlock, Math.min(abi, 7));
-    assertEquals(r.enforced.uid, isRoot ? 65534 : Deno.uid());
+    // A root caller's target runs as the host uid allocated for the run, never root or nobody.
+    assertEquals(r.enforced.uid, isRoot ? r.enforced.hostUid : Deno.uid());
+    if (isRoot) assert(r.enforced.uid > 65535, `uid ${r.enforced.uid}`);
   } finally {
     Deno.removeSync(secret, { recursive: true });
     try {
@@ -201,7 +203,7 @@ Deno.test("no namespaces and no Landlock fails closed unless Landlock is explici
   assertEquals(auto.namespaces, false);
 });
 
-Deno.test("without namespaces the frame has no namespace ops, and root runs as nobody", () => {
+Deno.test("without namespaces the frame has no namespace ops, and root runs as its own ids", () => {
   const ops = staticOps(validateConfig({ namespaces: false }), {
     mode: "privileged",
     caller: { euid: 0, egid: 0 },
@@ -211,7 +213,8 @@ Deno.test("without namespaces the frame has no namespace ops, and root runs as n
   for (const n of ["unshare", "uid-map", "newroot", "ro-bind", "proc", "hostname"]) {
     assert(!names.includes(n), n);
   }
-  assertEquals(ops.slice(0, 2), [["uid", "65534"], ["gid", "65534"]]);
+  assertEquals(ops[0], ["host-ids", "2130706432", "2130706432", "65536"]);
+  assert(!names.includes("uid") && !names.includes("userns-limit") && !names.includes("pty-max"));
   assert(ops.some((o) => o[0] === "landlock-path" && o[1] === "/usr"));
   assert(!ops.some((o) => o[1] === "/tmp"), "host /tmp must not be granted");
   // A read-only path below a writable one cannot be expressed with Landlock alone.

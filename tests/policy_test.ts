@@ -86,11 +86,19 @@ Deno.test("the sandbox never maps to host root, and an unprivileged caller maps 
   const c = validateConfig({});
   const find = (ops: readonly (readonly string[])[], name: string) =>
     ops.find((o) => o[0] === name);
+  // A root caller's runs each take a host uid/gid pair of their own from a range.
   for (const mode of ["privileged", "unprivileged"] as const) {
     const ops = staticOps(c, { mode, caller: { euid: 0, egid: 0 }, host });
-    assertEquals(find(ops, "uid-map"), ["uid-map", "1000", "65534"]);
-    assertEquals(find(ops, "gid-map"), ["gid-map", "1000", "65534"]);
+    assertEquals(find(ops, "host-ids"), ["host-ids", "2130706432", "2130706432", "65536"]);
+    assertEquals([find(ops, "uid-map"), find(ops, "gid-map")], [undefined, undefined]);
+    assertEquals(find(ops, "uid"), ["uid", "1000"]);
   }
+  const own = staticOps(validateConfig({ hostIds: { start: 5000000, count: 10 } }), {
+    mode: "privileged",
+    caller: { euid: 0, egid: 0 },
+    host,
+  });
+  assertEquals(find(own, "host-ids"), ["host-ids", "5000000", "5000000", "10"]);
   const user = staticOps(c, { mode: "unprivileged", caller: { euid: 1234, egid: 99 }, host });
   assertEquals(find(user, "uid-map"), ["uid-map", "1000", "1234"]);
   assertEquals(find(user, "gid-map"), ["gid-map", "1000", "99"]);

@@ -89,6 +89,11 @@ tokens ok-cgroup-v2-limits "${B[@]}" cgroup-name a-B_9.x cgroup-v2 /cg memory-ma
 tokens ok-cgroup-v1 "${B[@]}" cgroup-name sbx cgroup-v1 memory /sys/fs/cgroup/memory cgroup-v1 pids /p cgroup-v1 cpu /c cgroup-v1 cpuacct /ca memory-max 1048576 "${E[@]}"
 tokens ok-cpu-max-big "${B[@]}" cgroup-name n cgroup-v2 /cg cpu-max 1000000000000 1000 "${E[@]}"
 tokens ok-cgroup-name-128 "${B[@]}" cgroup-name "$(printf 'n%.0s' {1..128})" cgroup-v2 /cg "${E[@]}"
+tokens ok-host-ids "${B[@]}" unshare user host-ids 2130706432 2130771968 65536 uid 1000 gid 1000 "${E[@]}"
+tokens ok-host-ids-no-userns "${B[@]}" host-ids 4294967294 1 1 "${E[@]}"
+tokens ok-userns-limit "${B[@]}" unshare user userns-limit inotify_instances 0 \
+  userns-limit time_namespaces 2147483647 "${E[@]}"
+tokens ok-pty-max "${B[@]}" "${NS[@]}" newroot dev /dev pty-max 1048576 "${E[@]}"
 { cat corpus/frame/ok-minimal; printf 'bytes that belong to the target\0\0'; } >corpus/frame/ok-trailing-stdin
 
 # ---- malformed frames (frame reader only) ----
@@ -252,6 +257,24 @@ tokens dep-cgroup-parent-only "${B[@]}" cgroup-v2 /cg "${E[@]}"
 tokens dep-limits-no-cgroup "${B[@]}" pids-max 10 "${E[@]}"
 tokens dep-overlay-no-newroot "${B[@]}" unshare mount overlay /a /b 0 "${E[@]}"
 tokens dep-host-dir-no-newroot "${B[@]}" unshare mount host-dir /a 700 "${E[@]}"
+# host identity and budgets (ids.c, budget.c)
+tokens dup-host-ids "${B[@]}" host-ids 1 1 1 host-ids 1 1 1 "${E[@]}"
+tokens dup-pty-max "${B[@]}" "${NS[@]}" newroot dev /dev pty-max 1 pty-max 1 "${E[@]}"
+tokens dup-userns-limit "${B[@]}" unshare user userns-limit fanotify_marks 1 userns-limit fanotify_marks 1 "${E[@]}"
+tokens miss-host-ids "${B[@]}" "${E[@]}" host-ids 1 1
+tokens miss-userns-limit "${B[@]}" "${E[@]}" userns-limit inotify_watches
+tokens miss-pty-max "${B[@]}" "${E[@]}" pty-max
+tokens val-host-ids-root "${B[@]}" host-ids 0 1 1 "${E[@]}"
+tokens val-host-ids-count-0 "${B[@]}" host-ids 1 1 0 "${E[@]}"
+tokens val-host-ids-wrap "${B[@]}" host-ids 4294967294 1 2 "${E[@]}"
+tokens val-userns-limit-unknown "${B[@]}" unshare user userns-limit ../../kernel/x 1 "${E[@]}"
+tokens val-userns-limit-big "${B[@]}" unshare user userns-limit inotify_instances 2147483648 "${E[@]}"
+tokens val-pty-max-0 "${B[@]}" "${NS[@]}" newroot dev /dev pty-max 0 "${E[@]}"
+tokens dep-host-ids-uid-map "${B[@]}" unshare user host-ids 1 1 1 uid 1 gid 1 uid-map 1 1 "${E[@]}"
+tokens dep-host-ids-no-uid "${B[@]}" unshare user host-ids 1 1 1 "${E[@]}"
+tokens dep-host-ids-uid-no-userns "${B[@]}" host-ids 1 1 1 uid 1 "${E[@]}"
+tokens dep-userns-limit-no-userns "${B[@]}" userns-limit inotify_instances 1 "${E[@]}"
+tokens dep-pty-max-no-dev "${B[@]}" pty-max 5 "${E[@]}"
 # limits
 m=()
 for i in $(seq 1 257); do m+=(dir "/d$i" 0755); done

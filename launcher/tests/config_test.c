@@ -277,6 +277,32 @@ static const char *const *const BAD[] = {
     TOKS(ST, "pids-max", "1", EX),
     TOKS(ST, "cpu-max", "1000", "1000", EX),
     TOKS(ST, EX, "cpu-max", "1000"),
+    /* host identity and budgets (ids.c, budget.c) */
+    TOKS(ST, "host-ids", "0", "1", "1", EX),                 /* never host root */
+    TOKS(ST, "host-ids", "1", "0", "1", EX),
+    TOKS(ST, "host-ids", "1", "1", "0", EX),                 /* empty range */
+    TOKS(ST, "host-ids", "4294967294", "1", "2", EX),        /* would reach (uid_t)-1 */
+    TOKS(ST, "host-ids", "1", "4294967295", "1", EX),
+    TOKS(ST, "host-ids", "1", "1", "1", "host-ids", "1", "1", "1", EX),
+    TOKS(ST, "host-ids", "1", "1", "1", "uid", "1", EX),     /* no userns: replaces uid/gid */
+    TOKS(ST, "unshare", "user", "host-ids", "1", "1", "1", EX), /* userns: needs uid and gid */
+    TOKS(ST, "unshare", "user", "host-ids", "1", "1", "1", "uid", "1", "gid", "1", "uid-map", "1",
+         "1", EX), /* the maps are the launcher's */
+    TOKS(ST, EX, "host-ids", "1", "1"),
+    TOKS(ST, "userns-limit", "inotify_instances", "1", EX), /* needs unshare user */
+    TOKS(ST, "unshare", "user", "userns-limit", "inotify", "1", EX),
+    TOKS(ST, "unshare", "user", "userns-limit", "../../kernel/x", "1", EX),
+    TOKS(ST, "unshare", "user", "userns-limit", "max_inotify_instances", "1", EX),
+    TOKS(ST, "unshare", "user", "userns-limit", "inotify_instances", "2147483648", EX),
+    TOKS(ST, "unshare", "user", "userns-limit", "inotify_instances", "-1", EX),
+    TOKS(ST, "unshare", "user", "userns-limit", "inotify_watches", "1", "userns-limit",
+         "inotify_watches", "2", EX),
+    TOKS(ST, EX, "userns-limit", "inotify_watches"),
+    TOKS(ST, "pty-max", "5", EX), /* needs a dev mount */
+    TOKS(ST, NSM, "dev", "/dev", "pty-max", "0", EX),
+    TOKS(ST, NSM, "dev", "/dev", "pty-max", "1048577", EX),
+    TOKS(ST, NSM, "dev", "/dev", "pty-max", "1", "pty-max", "1", EX),
+    TOKS(ST, EX, "pty-max"),
     NULL,
 };
 
@@ -975,6 +1001,33 @@ static void test_too_many_tokens(void) {
 }
 
 /* argv[1]: the fuzz seed corpus (launcher/fuzz/corpus), checked when given. */
+static void test_identity_ops(void) {
+  begin("valid: host-ids with a user namespace: the maps are uid/gid -> allocated");
+  CHECK(parse_list(TOKS(ST, "unshare", "user", "host-ids", "2130706432", "2130771968", "65536",
+                        "uid", "1000", "gid", "1001", EX)) == 0);
+  CHECK(cfg.host_uid_start == 2130706432u && cfg.host_gid_start == 2130771968u &&
+        cfg.host_ids_count == 65536 && cfg.host_ids_op == 2);
+  CHECK(cfg.uid_map_set && cfg.uid_inside == 1000 && cfg.gid_map_set && cfg.gid_inside == 1001);
+  CHECK(cfg.uid_outside == 0 && cfg.gid_outside == 0); /* allocated by the monitor */
+  end();
+
+  begin("valid: host-ids without a user namespace, range up to 4294967294");
+  CHECK(parse_list(TOKS(ST, "host-ids", "4294967294", "1", "1", EX)) == 0);
+  CHECK(!cfg.uid_map_set && !cfg.run_uid_set && cfg.host_uid_start == 4294967294u);
+  end();
+
+  begin("valid: userns-limit names and bounds, pty-max reaches the dev mount");
+  CHECK(parse_list(TOKS(ST, NSM, "userns-limit", "inotify_instances", "0", "userns-limit",
+                        "time_namespaces", "2147483647", "dev", "/dev", "pty-max", "64", EX)) == 0);
+  CHECK(cfg.n_userns_limits == 2);
+  CHECK_STR(cfg.userns_limits[0].name, "inotify_instances");
+  CHECK(cfg.userns_limits[0].value == 0 && cfg.userns_limits[0].op == 4);
+  CHECK_STR(cfg.userns_limits[1].name, "time_namespaces");
+  CHECK(cfg.userns_limits[1].value == 2147483647u);
+  CHECK(cfg.pty_max == 64 && cfg.n_mounts == 1 && cfg.mounts[0].pty_max == 64);
+  end();
+}
+
 int main(int argc, char **argv) {
   setvbuf(stdout, NULL, _IOLBF, 0);
   test_all_ops(); /* first: its "no path" checks need op_paths[] untouched by earlier parses */
@@ -982,6 +1035,7 @@ int main(int argc, char **argv) {
   test_values();
   test_newer_ops();
   test_limits();
+  test_identity_ops();
   test_malformed();
   test_errors();
   test_frame();
