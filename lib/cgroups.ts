@@ -182,9 +182,14 @@ export function cgroupHost(euid: number): CgroupHost {
 
 let counter = 0;
 
-/** A unique cgroup name for one run: `<deno pid>-<n>-<id>` (the sweep reads the pid). */
+/**
+ * A unique cgroup name for one run: `<deno pid>-<n>-<random>-<id>` (the sweep reads the pid). The
+ * random part keeps names apart where the counter alone would not: a module loaded twice in one
+ * process (each copy counts from 0) while a SIGKILLed launcher left its cgroup behind.
+ */
 export function runCgroupName(id: string): string {
-  return `${Deno.pid}-${++counter}-${id}`;
+  const random = crypto.getRandomValues(new Uint32Array(1))[0]!.toString(36);
+  return `${Deno.pid}-${++counter}-${random}-${id}`;
 }
 
 /** What is mounted: the cgroup version, its controllers, and where (for `doctor`). */
