@@ -3,6 +3,9 @@
  * style of sandbox-rs. Every setter returns a new builder made by one cloning helper; `build()`
  * validates and prepares a {@linkcode Sandbox}.
  *
+ * Past 600 lines on purpose: three quarters of it is the JSDoc and runnable example of each setter
+ * (`deno test --doc` runs them), and a class cannot be split across files.
+ *
  * @module
  */
 
