@@ -33,7 +33,7 @@ const landlockAbi = launcherFeatures(LAUNCHER).landlockAbi;
 const made: string[] = [];
 
 /** A kernel test (see kernelTest) that removes what it made on the host afterwards. */
-function t(name: string, fn: () => Promise<void>, skip: string | false = false): void {
+function hostTest(name: string, fn: () => Promise<void>, skip: string | false = false): void {
   kernelTest(name, { skip }, async () => {
     try {
       await fn();
@@ -117,23 +117,26 @@ async function plant(ws: string, links: Record<string, string>): Promise<void> {
   ran(await run([{ type: "bind", source: ws, target: "/ws" }], script.join(" && ")));
 }
 
-t("(b) a planted link makes neither a bind source nor its parent reach the host", async () => {
-  const ws = workspace();
-  const v = victim(0o1777); // like host /tmp
-  await plant(ws, { cache: "/etc", out: v });
-  const etc = await run([{ type: "bind", source: `${ws}/cache`, target: "/c", readOnly: true }]);
-  const e = refused(etc, "host-link", `${ws}/cache`);
-  assertEquals(e.path, `${ws}/cache`);
-  assert(e.message.includes(`host path "${ws}/cache"`), e.message);
-  // A link on the way, not at the end, is refused the same.
-  const below = await run([{ type: "bind", source: `${ws}/cache/passwd`, target: "/p" }]);
-  refused(below, "host-link", `${ws}/cache`);
-  const out = await run([{ type: "bind", source: `${ws}/out`, target: "/o" }], "echo x > /o/x");
-  assertEquals(entries(v), ["keep"]);
-  refused(out, "host-link", `${ws}/out`);
-});
+hostTest(
+  "(b) a planted link makes neither a bind source nor its parent reach the host",
+  async () => {
+    const ws = workspace();
+    const v = victim(0o1777); // like host /tmp
+    await plant(ws, { cache: "/etc", out: v });
+    const etc = await run([{ type: "bind", source: `${ws}/cache`, target: "/c", readOnly: true }]);
+    const e = refused(etc, "host-link", `${ws}/cache`);
+    assertEquals(e.path, `${ws}/cache`);
+    assert(e.message.includes(`host path "${ws}/cache"`), e.message);
+    // A link on the way, not at the end, is refused the same.
+    const below = await run([{ type: "bind", source: `${ws}/cache/passwd`, target: "/p" }]);
+    refused(below, "host-link", `${ws}/cache`);
+    const out = await run([{ type: "bind", source: `${ws}/out`, target: "/o" }], "echo x > /o/x");
+    assertEquals(entries(v), ["keep"]);
+    refused(out, "host-link", `${ws}/out`);
+  },
+);
 
-t("(b) a planted upper dir link cannot send an overlay's writes to the host", async () => {
+hostTest("(b) a planted upper dir link cannot send an overlay's writes to the host", async () => {
   const ws = workspace();
   const v = victim(0o755, MAPPED_UID); // say, another job's directory
   await plant(ws, { up: `../${v.split("/").pop()}` });
@@ -145,7 +148,7 @@ t("(b) a planted upper dir link cannot send an overlay's writes to the host", as
   refused(r, "host-link", `${ws}/up`);
 });
 
-t("(a) an upper dir is never made or chowned through a link a sandbox planted", async () => {
+hostTest("(a) an upper dir is never made or chowned through a link a sandbox planted", async () => {
   const ws = workspace();
   const v = victim(); // root's 0755 as root: the old code made v/changes and gave it to nobody
   const lower = dirOf(0o755);
@@ -164,7 +167,7 @@ t("(a) an upper dir is never made or chowned through a link a sandbox planted", 
   refused(work, "host-link", `${ws}/fresh.work`);
 });
 
-t("(c) a destination through a link planted in a shared rw bind is refused", async () => {
+hostTest("(c) a destination through a link planted in a shared rw bind is refused", async () => {
   const ws = workspace();
   const data = dirOf(0o755);
   Deno.writeTextFileSync(`${data}/passwd`, "attacker\n");
@@ -180,7 +183,7 @@ t("(c) a destination through a link planted in a shared rw bind is refused", asy
   refused(await run([shared, { type: "dir", target: "/ws/out/made" }]), "dest-link");
 });
 
-t("a link in sticky, world-writable /tmp is not followed", async () => {
+hostTest("a link in sticky, world-writable /tmp is not followed", async () => {
   const link = `/tmp/sandbox-ts-hostside-link-${crypto.randomUUID()}`;
   Deno.symlinkSync(dirOf(0o755), link);
   made.push(link);
@@ -188,7 +191,7 @@ t("a link in sticky, world-writable /tmp is not followed", async () => {
   refused(r, "host-link", link);
 });
 
-t(
+hostTest(
   "root: links in another user's or a group-writable directory are not followed",
   async () => {
     const data = dirOf(0o755);
@@ -202,26 +205,29 @@ t(
   !isRoot && "only root can make directories of another owner",
 );
 
-t("a bind source through a trusted link still works (/bin, the caller's own link)", async () => {
-  const data = dirOf(0o755);
-  Deno.writeTextFileSync(`${data}/f`, "data\n");
-  Deno.chmodSync(`${data}/f`, 0o644);
-  const trusted = dirOf(0o755); // root's as root; the caller's own otherwise
-  Deno.symlinkSync(data, `${trusted}/l`);
-  Deno.symlinkSync("l", `${trusted}/rel`); // relative, and a link to a link
-  Deno.symlinkSync(`../${data.split("/").pop()}`, `${trusted}/up`); // ".." in a link
-  const r = await run(
-    [
-      { type: "bind", source: "/bin", target: "/b", readOnly: true },
-      { type: "bind", source: `${trusted}/rel`, target: "/d", readOnly: true },
-      { type: "bind", source: `${trusted}/up/f`, target: "/f", readOnly: true },
-    ],
-    "/b/sh -c 'cat /d/f /f'",
-  );
-  assertEquals(ran(r), "data\ndata\n");
-});
+hostTest(
+  "a bind source through a trusted link still works (/bin, the caller's own link)",
+  async () => {
+    const data = dirOf(0o755);
+    Deno.writeTextFileSync(`${data}/f`, "data\n");
+    Deno.chmodSync(`${data}/f`, 0o644);
+    const trusted = dirOf(0o755); // root's as root; the caller's own otherwise
+    Deno.symlinkSync(data, `${trusted}/l`);
+    Deno.symlinkSync("l", `${trusted}/rel`); // relative, and a link to a link
+    Deno.symlinkSync(`../${data.split("/").pop()}`, `${trusted}/up`); // ".." in a link
+    const r = await run(
+      [
+        { type: "bind", source: "/bin", target: "/b", readOnly: true },
+        { type: "bind", source: `${trusted}/rel`, target: "/d", readOnly: true },
+        { type: "bind", source: `${trusted}/up/f`, target: "/f", readOnly: true },
+      ],
+      "/b/sh -c 'cat /d/f /f'",
+    );
+    assertEquals(ran(r), "data\ndata\n");
+  },
+);
 
-t("a loop of trusted links ends at 40 links (ELOOP), not in a hang", async () => {
+hostTest("a loop of trusted links ends at 40 links (ELOOP), not in a hang", async () => {
   const d = dirOf(0o755);
   Deno.symlinkSync("b", `${d}/a`);
   Deno.symlinkSync("a", `${d}/b`);
@@ -230,33 +236,41 @@ t("a loop of trusted links ends at 40 links (ELOOP), not in a hang", async () =>
   assertEquals([r.step, r.errno, r.path], ["bind", "ELOOP", `${d}/a`]);
 });
 
-t("destinations through the launcher's own links and read-only mounts still work", async () => {
-  const h = dirOf(0o755);
-  Deno.mkdirSync(`${h}/d`);
-  Deno.symlinkSync("d", `${h}/l`);
-  const r = await run(
-    [
-      { type: "tmpfs", target: "/data" },
-      { type: "symlink", source: "/data", target: "/alias" },
-      { type: "tmpfs", target: "/alias/sub" },
-      { type: "bind", source: h, target: "/h", readOnly: true },
-      { type: "tmpfs", target: "/h/l" },
-    ],
-    "echo x > /alias/sub/f && test -f /data/sub/f && stat -f -c %T /data/sub /h/d",
-  );
-  assertEquals(ran(r), "tmpfs\ntmpfs\n");
-});
+hostTest(
+  "destinations through the launcher's own links and read-only mounts still work",
+  async () => {
+    const h = dirOf(0o755);
+    Deno.mkdirSync(`${h}/d`);
+    Deno.symlinkSync("d", `${h}/l`);
+    const r = await run(
+      [
+        { type: "tmpfs", target: "/data" },
+        { type: "symlink", source: "/data", target: "/alias" },
+        { type: "tmpfs", target: "/alias/sub" },
+        { type: "bind", source: h, target: "/h", readOnly: true },
+        { type: "tmpfs", target: "/h/l" },
+      ],
+      "echo x > /alias/sub/f && test -f /data/sub/f && stat -f -c %T /data/sub /h/d",
+    );
+    assertEquals(ran(r), "tmpfs\ntmpfs\n");
+  },
+);
 
-t("an overlay's upper and work dirs are made owned by the mapped uid, mode 0700", async () => {
-  const upper = `${dirOf(0o755)}/changes`; // in a dir only the caller (root: root) writes
-  ran(await run([{ type: "overlay", source: dirOf(0o755), target: "/o", upper }], "echo k > /o/n"));
-  for (const d of [upper, `${upper}.work`]) {
-    const st = Deno.lstatSync(d);
-    assert(st.isDirectory, d);
-    assertEquals([st.uid, st.mode! & 0o7777], [MAPPED_UID, 0o700], d);
-  }
-  assertEquals(Deno.readTextFileSync(`${upper}/n`), "k\n");
-});
+hostTest(
+  "an overlay's upper and work dirs are made owned by the mapped uid, mode 0700",
+  async () => {
+    const upper = `${dirOf(0o755)}/changes`; // in a dir only the caller (root: root) writes
+    ran(
+      await run([{ type: "overlay", source: dirOf(0o755), target: "/o", upper }], "echo k > /o/n"),
+    );
+    for (const d of [upper, `${upper}.work`]) {
+      const st = Deno.lstatSync(d);
+      assert(st.isDirectory, d);
+      assertEquals([st.uid, st.mode! & 0o7777], [MAPPED_UID, 0o700], d);
+    }
+    assertEquals(Deno.readTextFileSync(`${upper}/n`), "k\n");
+  },
+);
 
 Deno.test("an overlay's kept dirs are host-dir ops, before every mount", () => {
   const config = validateConfig({
@@ -296,7 +310,7 @@ Deno.test("a refused host link is reported naming the path, the link and the fix
   assertMatch(e.message, /symlink "\/ws\/cache" on the host path "\/ws\/cache\/é".*real path/);
 });
 
-t(
+hostTest(
   "Landlock alone: a planted link cannot widen a later run's rules to a host directory",
   async () => {
     const ws = workspace();
