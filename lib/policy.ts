@@ -26,6 +26,7 @@ import type {
   SandboxConfig,
 } from "./types.ts";
 import { UnsupportedError } from "./errors.ts";
+import { syscallNumber } from "./syscalls.ts";
 import { validateLimits } from "./limits.ts";
 import {
   DEFAULT_TMPFS_SIZE,
@@ -141,7 +142,24 @@ export function validateConfig(
       }": the open-files limit is applied with prlimit64 under the filter`,
     );
   }
+  checkNetworkUsable(resolved);
   return resolved;
+}
+
+/**
+ * `network: "host"` is asked for to use the network; a filter that refuses `socket` makes that
+ * impossible, so the combination is refused rather than left to fail inside the run.
+ */
+function checkNetworkUsable(config: ResolvedConfig): void {
+  const s = config.seccomp;
+  if (config.network !== "host" || s.profile === "none") return;
+  // `socket` has the same name on both architectures; the tiers do not depend on the arch.
+  const resolved = resolvePolicy(toPolicy(s), "x86_64");
+  if (!resolved.allowed.includes(syscallNumber("x86_64", "socket")!)) {
+    throw new RangeError(
+      `Conflicting network "host" and seccomp profile "${s.profile}": the filter refuses socket(), so no program can use the network; use profile "compute" (the default) or above, or add "socket" to seccomp.allow`,
+    );
+  }
 }
 
 function stringList(value: unknown, field: string): string[] {

@@ -26,7 +26,7 @@
  *   failure they handle: `clone3` → ENOSYS (glibc then falls back to `clone`, whose flags the filter
  *   can see), `openat2` → ENOSYS (callers fall back to `openat`, whose mode the filter can see),
  *   `io_uring_setup` → ENOSYS (libuv, liburing and Tokio fall back to epoll or threads),
- *   and, below `network`, `socket` → EACCES (glibc's NSS lookups in `ls -l` or `id` try nscd's
+ *   and, below `compute`, `socket` → EACCES (glibc's NSS lookups in `ls -l` or `id` try nscd's
  *   socket first, then read `/etc/passwd`). They are never reported and never kill.
  * - **Argument checks** ({@link ARGUMENT_RULES}) narrow some allowed syscalls. Only the low 32 bits
  *   of an argument are compared, as the kernel itself truncates these arguments (so
