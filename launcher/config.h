@@ -14,6 +14,7 @@
 #define RLIMITS_MAX 16
 #define BPF_MAX_INSNS 4096 /* BPF_MAXINSNS */
 #define USERNS_LIMITS_MAX 16
+#define SECCOMP_ANSWERS_MAX 64
 
 enum seccomp_notify_mode { SECCOMP_NOTIFY_NONE, SECCOMP_NOTIFY_KILL, SECCOMP_NOTIFY_ERRNO };
 
@@ -113,6 +114,15 @@ struct config {
   /* The filter returns USER_NOTIF for refusals; the monitor names the syscall, then kills the
    * sandbox (SECCOMP_NOTIFY_KILL) or answers EPERM (SECCOMP_NOTIFY_ERRNO). */
   int seccomp_notify;
+  /* seccomp-errno: refusals of the filter's argument checks, answered with their own errno in
+   * either mode (they never kill): by syscall number and, when any_arg0 is false, the low 32
+   * bits of args[0]; an exact match wins over an any_arg0 entry. */
+  struct seccomp_answer {
+    uint32_t nr, arg0;
+    bool any_arg0;
+    int err;
+  } seccomp_answers[SECCOMP_ANSWERS_MAX];
+  size_t n_seccomp_answers;
   const char *exec;
   char **argv; /* NULL-terminated, into the token storage */
   char **envp;

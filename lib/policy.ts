@@ -38,6 +38,7 @@ import {
 import {
   type Arch,
   compileSeccomp,
+  notifyAnswers,
   PROFILE_NAMES,
   type ResolveOptions,
   resolvePolicy,
@@ -221,7 +222,15 @@ export function seccompOps(
   if (bpf.length === 0) return [];
   let hex = "";
   for (const b of bpf) hex += b.toString(16).padStart(2, "0");
-  return [["seccomp", hex], ["seccomp-notify", s.action]];
+  // Argument-check failures notify as well (so they are counted and named) and are answered
+  // with their own errno, never a kill: programs probe them (getaddrinfo's netlink socket).
+  const answers: Op[] = notifyAnswers(toPolicy(s), arch, where).map((a) => [
+    "seccomp-errno",
+    String(a.nr),
+    String(a.arg0),
+    String(a.errno),
+  ]);
+  return [["seccomp", hex], ["seccomp-notify", s.action], ...answers];
 }
 
 function validateHostname(value: unknown): string {

@@ -11,6 +11,7 @@ import {
   IPC_NAMESPACE_SYSCALLS,
   NEVER_ALLOWED,
   NO_INET_SOCKET,
+  notifyAnswers,
   PROFILE_DESCRIPTIONS,
   PROFILE_NAMES,
   profileSyscalls,
@@ -65,7 +66,8 @@ function expectedAction(
       : check.mode === "allow-values"
       ? !check.values.includes(low)
       : (low & check.values[0]!) !== 0;
-    if (fails) return ERRNO | check.errno;
+    // Notified too (the monitor answers the errno; see notifyAnswers).
+    if (fails) return notify ? USER_NOTIF : ERRNO | check.errno;
   }
   return ALLOW;
 }
@@ -653,7 +655,9 @@ Deno.test("allow, deny and action", () => {
   assert.equal(run(notify, arch, "mkdir"), USER_NOTIF);
   assert.equal(run(notify, arch, "read"), ALLOW);
   assert.equal(run(notify, arch, "clone3"), ERRNO | 38); // fixed answers are not reported
-  assert.equal(run(notify, arch, "ioctl", [0, 0x5412]), EPERM);
+  // An argument-check failure notifies too; the monitor answers the check's errno.
+  assert.equal(run(notify, arch, "ioctl", [0, 0x5412]), USER_NOTIF);
+  assert.equal(run(notify, arch, "ioctl", [0, 0x5401]), ALLOW);
   // names only on the other arch are accepted and skipped
   const a64 = resolvePolicy({ profile: "essential", allow: ["fork"] }, "aarch64");
   assert.equal(
@@ -728,7 +732,7 @@ Deno.test("disassemble names actions and syscalls", () => {
   assert.match(text, /ret USER_NOTIF/);
   assert.match(text, /ret ALLOW/);
   assert.match(text, /ret KILL_PROCESS/);
-  assert.match(text, /ret ERRNO\(97\)/);
+  assert.match(text, /ret ERRNO\(38\)/); // clone3, a fixed answer
   assert.match(text, /ld \[16\] +; args\[0\] low/);
   assert.match(text, /jset #0x7e020080/);
   assert.match(text, /; socket$/m);
@@ -774,5 +778,23 @@ Deno.test("compiled programs are deterministic", () => {
     for (const profile of PROFILE_NAMES) {
       assert.deepEqual(compileSeccomp({ profile }, arch), compileSeccomp({ profile }, arch));
     }
+  }
+});
+
+Deno.test("notifyAnswers: each argument check's errno, by syscall and args[0]", () => {
+  for (const arch of ARCHES) {
+    const answers = notifyAnswers({ profile: "compute" }, arch);
+    const byName = (name: string) => answers.filter((a) => a.name === name);
+    assert.deepEqual(byName("ioctl").map((a) => [a.arg0, a.errno]), [["*", 1]]);
+    assert.deepEqual(byName("socket").map((a) => [a.arg0, a.errno]), [["*", 97]]);
+    assert.deepEqual(byName("socketpair").map((a) => [a.arg0, a.errno]), [["*", 97]]);
+    // Without namespaces and network none: inet families answer EACCES, others EAFNOSUPPORT.
+    const noInet = notifyAnswers({ profile: "compute" }, arch, { noInet: true });
+    assert.deepEqual(
+      noInet.filter((a) => a.name === "socket").map((a) => [a.arg0, a.errno]),
+      [["*", 97], [2, 13], [10, 13]],
+    );
+    assert.deepEqual(notifyAnswers({ profile: "none" }, arch), []);
+    assert.ok(!notifyAnswers({ profile: "essential" }, arch).some((a) => a.name === "ioctl"));
   }
 });

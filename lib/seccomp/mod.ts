@@ -35,7 +35,8 @@
  *   families), because real programs probe these cases: glibc's `getaddrinfo` opens an
  *   `AF_NETLINK` socket and Chromium/Electron try `clone(CLONE_NEWUSER)`; killing them would
  *   break ordinary DNS lookups and browsers. No mode argument may carry `S_ISUID`/`S_ISGID`, so no
- *   set-id file can be made.
+ *   set-id file can be made. With `{ notify: true }` a failing check notifies too, so the monitor
+ *   counts and names it, then answers the check's errno ({@link notifyAnswers}) in either mode.
  * - **Without namespaces** (Landlock alone; {@link ResolveOptions}) the filter also stands in for
  *   the missing IPC namespace (System V IPC and POSIX message queues → ENOSYS) and, when the
  *   network is `none`, for the missing network namespace (no inet sockets: {@link NO_INET_SOCKET}).
@@ -82,7 +83,12 @@ export {
   type SeccompPolicy,
 } from "./resolve.ts";
 export { BPF_MAXINSNS, decodeProgram, SECCOMP_RET, type SockFilter } from "./bpf.ts";
-export { type CompileOptions, compileSeccomp } from "./compile.ts";
+export {
+  type CompileOptions,
+  compileSeccomp,
+  type NotifyAnswer,
+  notifyAnswers,
+} from "./compile.ts";
 export {
   actionName,
   disassemble,
