@@ -116,7 +116,7 @@ enum op_id {
   OP_COPY_TRY,
   OP_HOST_DIR,
   OP_HOST_IDS, OP_USERNS_LIMIT, OP_PTY_MAX,
-  OP_SECCOMP_ERRNO,
+  OP_SECCOMP_ERRNO, OP_FILE,
   OP_COUNT
 };
 
@@ -151,7 +151,7 @@ static const struct op_spec OPS[OP_COUNT] = {
     [OP_HOST_DIR] = {"host-dir", 2, false},
     [OP_HOST_IDS] = {"host-ids", 3, true},   [OP_USERNS_LIMIT] = {"userns-limit", 2, false},
     [OP_PTY_MAX] = {"pty-max", 1, true},
-    [OP_SECCOMP_ERRNO] = {"seccomp-errno", 3, false},
+    [OP_SECCOMP_ERRNO] = {"seccomp-errno", 3, false}, [OP_FILE] = {"file", 2, false},
 };
 
 /* The budgets a user namespace has in /proc/sys/user (max_<name>). */
@@ -166,7 +166,9 @@ static int add_mount(struct config *cfg, enum mount_kind kind, int op, const cha
   if (cfg->n_mounts == MOUNTS_MAX) return fail_input(e, "too many mounts", name, op);
   if (!path_ok(dst))
     return fail_input(e, "destination must be an absolute path without . or ..", name, op);
-  if (src && kind != M_SYMLINK && !path_ok(src))
+  if (kind == M_FILE && strlen(src) > FILE_CONTENT_MAX)
+    return fail_input(e, "file content too large", name, op);
+  if (src && kind != M_SYMLINK && kind != M_FILE && !path_ok(src))
     return fail_input(e, "source must be an absolute path without . or ..", name, op);
   if (kind == M_SYMLINK && (!src[0] || strlen(src) >= 4096))
     return fail_input(e, "bad symlink target", name, op);
@@ -459,6 +461,9 @@ int config_parse(char **t, size_t count, struct config *cfg, struct sbx_err *e) 
       cfg->limits.cpu_quota = v1;
       cfg->limits.cpu_period = v2;
       cfg->limits.cpu_op = op;
+      break;
+    case OP_FILE: /* DST CONTENT: a read-only file made on the new root (synthesized /etc files) */
+      if (add_mount(cfg, M_FILE, op, b, a, name, e) < 0) return -1;
       break;
     case OP_SECCOMP_ERRNO: {
       /* NR, ARG0 ("*" = any), ERRNO */

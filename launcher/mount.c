@@ -346,6 +346,19 @@ static int copy_file(const struct mount_op *m, struct sbx_err *e) {
   return 0;
 }
 
+/* A file the caller wrote (the synthesized passwd, group, hosts): mode 0444 on the root tmpfs,
+ * which turns read-only before the target runs. */
+static int make_file(const struct mount_op *m, struct sbx_err *e) {
+  const char *leaf;
+  int parent cleanup_fd = open_dst(m, DST_PARENT, 0755, &leaf, NULL, e);
+  if (parent < 0) return -1;
+  int out cleanup_fd = openat(parent, leaf, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0444);
+  if (out < 0) return fail(e, STEP_BIND, m->op);
+  size_t len = strlen(m->src);
+  if (write_full(out, m->src, len) < 0) return fail(e, STEP_BIND, m->op);
+  return 0;
+}
+
 static int make_symlink(const struct mount_op *m, struct sbx_err *e) {
   const char *leaf;
   int parent cleanup_fd = open_dst(m, DST_PARENT, 0755, &leaf, NULL, e);
@@ -377,6 +390,7 @@ static int apply_one(const struct mount_op *m, struct sbx_err *e) {
   case M_SYMLINK: return make_symlink(m, e);
   case M_COPY_TRY: return copy_file(m, e);
   case M_DIR: return make_dir(m, e);
+  case M_FILE: return make_file(m, e);
   }
   return 0;
 }

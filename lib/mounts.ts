@@ -9,6 +9,7 @@
 
 import type { Op } from "./config.ts";
 import { UnsupportedError } from "./errors.ts";
+import { homeOf, identityEnv, identityFiles, SYNTHESIZED_ETC } from "./identity.ts";
 import { type LandlockPlan, planLandlock, type ViewEntry } from "./landlock.ts";
 import {
   checkFields,
@@ -28,7 +29,11 @@ import type {
 /** Top-level host entries of the default root: directories are bound read-only, symlinks copied. */
 export const SYSTEM_DIRS = ["/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32"];
 
-/** The parts of `/etc` programs need. Never `shadow`, `gshadow`, `sudoers` or keys. */
+/**
+ * The parts of `/etc` programs need. Never `shadow`, `gshadow`, `sudoers` or keys. With namespaces
+ * `passwd`, `group` and `hosts` are synthesized instead ({@linkcode identityFiles}); Landlock alone
+ * can only show the host's.
+ */
 export const ETC_ENTRIES = [
   "passwd",
   "group",
@@ -99,6 +104,9 @@ export interface FsHost {
   /** The top-level entries of the configured rootfs, by name. */
   rootfs?: Record<string, DirEntry>;
 }
+
+/** The size of the default root's `/run`: sockets and pid files. */
+const RUN_SIZE = 4 << 20;
 
 /** The size of a tmpfs (and of an overlay's discarded writes) unless the config sets one. */
 export const DEFAULT_TMPFS_SIZE = 64 << 20;
@@ -331,7 +339,22 @@ function rootSpecs(config: ResolvedConfig, host: FsHost): Spec[] {
       if ("link" in entry) base.push({ op: ["symlink", entry.link, dir], dst: dir });
       else base.push({ op: ["ro-bind", dir, dir], dst: dir, access: "read" });
     }
+    for (const [name, content] of Object.entries(identityFiles(config))) {
+      const p = `/etc/${name}`;
+      base.push({ op: ["file", p, content], dst: p, access: "read" });
+    }
+    // A writable home, /run (sockets, pid files) and /var/tmp, as programs expect of a system.
+    const home = homeOf(config.user);
+    base.push({
+      op: ["tmpfs", home, String(config.tmpSizeBytes), "700"],
+      dst: home,
+      access: "write",
+    });
+    base.push({ op: ["tmpfs", "/run", String(RUN_SIZE), "1777"], dst: "/run", access: "write" });
+    base.push({ op: ["symlink", "/tmp", "/var/tmp"], dst: "/var/tmp" });
+    base.push({ op: ["symlink", "/run", "/var/run"], dst: "/var/run" });
     for (const name of ETC_ENTRIES) {
+      if ((SYNTHESIZED_ETC as readonly string[]).includes(name)) continue;
       const p = `/etc/${name}`;
       const kind = host.etc ? host.etc[name] : "dir";
       if (!kind) continue; // absent on this host: no op at all
@@ -425,6 +448,8 @@ export interface FilesystemPlan {
   namespaces: boolean;
   /** The mount ops (after `newroot`), host dirs first; empty without namespaces. */
   mountOps: Op[];
+  /** The environment of the synthesized identity (default root only; else empty). */
+  env: Record<string, string>;
   landlock: LandlockPlan;
 }
 
@@ -462,7 +487,7 @@ export function filesystemPlan(config: ResolvedConfig, host: FsHost): Filesystem
         `Neither namespaces nor Landlock are available here, so the filesystem cannot be confined: allow unprivileged user namespaces (Ubuntu: sysctl kernel.apparmor_restrict_unprivileged_userns=0), enable Landlock, or opt out explicitly with landlock "off"`,
       );
     }
-    return { namespaces, mountOps: [], landlock };
+    return { namespaces, mountOps: [], env: {}, landlock };
   }
   const specs = rootSpecs(config, host);
   const view: ViewEntry[] = [{ path: "/", access: "list", optional: false }];
@@ -473,6 +498,7 @@ export function filesystemPlan(config: ResolvedConfig, host: FsHost): Filesystem
   return {
     namespaces,
     mountOps: [...hostDirOps(config.mounts), ...specs.map((s) => s.op)],
+    env: config.rootfs ? {} : identityEnv(config.user),
     landlock: planLandlock(view, landlockOptions),
   };
 }

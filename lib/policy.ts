@@ -27,6 +27,7 @@ import type {
 } from "./types.ts";
 import { UnsupportedError } from "./errors.ts";
 import { syscallNumber } from "./syscalls.ts";
+import { SANDBOX_ID } from "./identity.ts";
 import { validateLimits } from "./limits.ts";
 import {
   DEFAULT_TMPFS_SIZE,
@@ -49,7 +50,7 @@ import { budgetOps, validateBudgets } from "./budgets.ts";
 /** The `PATH` every sandbox gets unless the policy sets its own. */
 export const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 /** The uid and gid the target runs as, inside the sandbox. */
-export const SANDBOX_UID = 1000;
+export const SANDBOX_UID = SANDBOX_ID;
 
 export { ETC_ENTRIES, SYSTEM_DIRS } from "./mounts.ts";
 
@@ -68,6 +69,7 @@ const KEYS: readonly (keyof SandboxConfig)[] = [
   "cwd",
   "network",
   "hostname",
+  "user",
   "privilegeMode",
   "tmpSize",
   "seccomp",
@@ -120,6 +122,7 @@ export function validateConfig(
       ? "none"
       : validateChoice(c.network, { field: "network", allowed: ["none", "host"] as const }),
     hostname: c.hostname === undefined ? "sandbox" : validateHostname(c.hostname),
+    user: c.user === undefined ? "sandbox" : validateUserName(c.user),
     privilegeMode: c.privilegeMode === undefined ? "auto" : validateChoice(c.privilegeMode, {
       field: "privilegeMode",
       allowed: ["auto", "privileged", "unprivileged"] as const,
@@ -231,6 +234,18 @@ export function seccompOps(
     String(a.errno),
   ]);
   return [["seccomp", hex], ["seccomp-notify", s.action], ...answers];
+}
+
+function validateUserName(value: unknown): string {
+  const s = validateString(value, "user");
+  if (!/^[a-z_][a-z0-9_-]{0,31}$/.test(s) || s === "root" || s === "nobody") {
+    throw new RangeError(
+      `Invalid user ${
+        describeValue(value)
+      }: expected a user name of 1-32 characters a-z 0-9 _ - (starting with a letter or _), not "root" or "nobody"`,
+    );
+  }
+  return s;
 }
 
 function validateHostname(value: unknown): string {

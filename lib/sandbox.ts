@@ -196,7 +196,8 @@ export class Sandbox {
         // A root caller's pair is allocated per run: each result has its own.
         ...(euid === 0 ? {} : { hostUid: euid, hostGid: egid }),
       },
-      env: this.config.env,
+      // The synthesized identity's HOME, USER, LOGNAME and SHELL; the config's env wins.
+      env: { ...fs.env, ...this.config.env },
       cwd: this.config.cwd,
       cgroupId: limits.applied.backend.startsWith("cgroup") ? this.config.id : null,
     };

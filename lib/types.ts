@@ -150,6 +150,11 @@ export interface SandboxConfig {
   network?: NetworkMode;
   /** Hostname inside the sandbox's UTS namespace. @default "sandbox" */
   hostname?: string;
+  /**
+   * The sandbox user's name (uid/gid 1000 inside) in the synthesized `/etc/passwd` and
+   * `/etc/group`, its home `/home/<user>`, and `USER`/`LOGNAME`. @default "sandbox"
+   */
+  user?: string;
   /** Privilege mode. @default "auto" */
   privilegeMode?: PrivilegeMode;
   /** Size of the private `/tmp` tmpfs. @default "64M" */
@@ -420,6 +425,7 @@ export interface ResolvedConfig {
   cwd: string;
   network: NetworkMode;
   hostname: string;
+  user: string;
   privilegeMode: PrivilegeMode;
   tmpSizeBytes: number;
   limits: Limits;
