@@ -49,7 +49,9 @@ export const ETC_ENTRIES = [
   "localtime",
   "timezone",
   "alternatives",
-  "ssl",
+  // Not all of ssl/: ssl/private holds the host's TLS private keys.
+  "ssl/certs",
+  "ssl/openssl.cnf",
   "ca-certificates",
   "ca-certificates.conf",
   "mime.types",
@@ -58,6 +60,17 @@ export const ETC_ENTRIES = [
   "inputrc",
   "magic",
   "magic.mime",
+  // What programs under /usr reach through symlinks into /etc (Debian: the JDK's security and
+  // logging files, Maven's settings, Python's sitecustomize, locale aliases, fonts, X11, groff).
+  // A name with `*` matches every /etc entry with that prefix.
+  "java-*",
+  "maven",
+  "python3*",
+  "perl",
+  "locale.alias",
+  "fonts",
+  "X11",
+  "groff",
 ];
 
 /** `/proc` entries bound read-only over themselves (bubblewrap/Docker's list). */
@@ -97,12 +110,18 @@ export interface FsHost {
   /** Whether user namespaces work here (absent: assumed to). Decides `namespaces: "auto"`. */
   userns?: boolean;
   /**
-   * Which {@linkcode ETC_ENTRIES} exist on the host (symlinks followed): regular files are
-   * copied into the root, directories bound. Absent: every entry is bound if present.
+   * Which {@linkcode ETC_ENTRIES} exist on the host (symlinks followed; `*` patterns expanded to
+   * the names they match): regular files are copied into the root, directories bound. Absent:
+   * every entry without `*` is bound if present.
    */
   etc?: Record<string, "file" | "dir">;
   /** The top-level entries of the configured rootfs, by name. */
   rootfs?: Record<string, DirEntry>;
+}
+
+/** The `/etc` entries to show: those found on the host, else every name without a pattern. */
+function etcNames(host: FsHost): string[] {
+  return host.etc ? Object.keys(host.etc) : ETC_ENTRIES.filter((n) => !n.includes("*"));
 }
 
 /** The size of the default root's `/run`: sockets and pid files. */
@@ -353,7 +372,7 @@ function rootSpecs(config: ResolvedConfig, host: FsHost): Spec[] {
     base.push({ op: ["tmpfs", "/run", String(RUN_SIZE), "1777"], dst: "/run", access: "write" });
     base.push({ op: ["symlink", "/tmp", "/var/tmp"], dst: "/var/tmp" });
     base.push({ op: ["symlink", "/run", "/var/run"], dst: "/var/run" });
-    for (const name of ETC_ENTRIES) {
+    for (const name of etcNames(host)) {
       if ((SYNTHESIZED_ETC as readonly string[]).includes(name)) continue;
       const p = `/etc/${name}`;
       const kind = host.etc ? host.etc[name] : "dir";
@@ -407,7 +426,7 @@ function hostView(config: ResolvedConfig, host: FsHost): ViewEntry[] {
   for (const dir of SYSTEM_DIRS) {
     if (host.system[dir]) view.push({ path: dir, access: "read", optional: false });
   }
-  for (const name of ETC_ENTRIES) {
+  for (const name of etcNames(host)) {
     view.push({ path: `/etc/${name}`, access: "read", optional: true });
   }
   view.push({ path: "/proc", access: "proc-read", optional: false });
