@@ -36,38 +36,54 @@ function assertRan(r: SandboxResult): void {
   );
 }
 
-kernelTest("make builds a C program from a Makefile", { skip: missing("make", "cc") }, async () => {
-  const r = await run(
-    "cd /tmp && printf 'int main(void){return 0;}\\n' > m.c && " +
-      "printf 'all: m\\nm: m.c\\n\\t$(CC) -O1 -o $@ $<\\n' > Makefile && make -s && ./m && echo built",
-  );
-  assertRan(r);
-  assertEquals(r.stdout, "built\n");
-});
+/** A workload test: `start` must exit 0, unkilled, printing exactly `stdout`. */
+function workload(
+  name: string,
+  skip: string | false,
+  start: () => Promise<SandboxResult>,
+  stdout: string,
+): void {
+  kernelTest(name, { skip }, async () => {
+    const r = await start();
+    assertRan(r);
+    assertEquals(r.stdout, stdout);
+  });
+}
 
-kernelTest(
+workload(
+  "make builds a C program from a Makefile",
+  missing("make", "cc"),
+  () =>
+    run(
+      "cd /tmp && printf 'int main(void){return 0;}\\n' > m.c && " +
+        "printf 'all: m\\nm: m.c\\n\\t$(CC) -O1 -o $@ $<\\n' > Makefile && make -s && ./m && echo built",
+    ),
+  "built\n",
+);
+
+workload(
   "cmake configures and builds a project",
-  { skip: missing("cmake", "make", "c++") },
-  async () => {
-    const r = await run(
+  missing("cmake", "make", "c++"),
+  () =>
+    run(
       "mkdir -p /tmp/p && cd /tmp/p && " +
         "printf 'cmake_minimum_required(VERSION 3.10)\\nproject(p CXX)\\nadd_executable(p p.cpp)\\n' > CMakeLists.txt && " +
         "printf '#include <iostream>\\nint main(){std::cout<<\"cmake-ok\"<<std::endl;}\\n' > p.cpp && " +
         "cmake -S . -B b >/dev/null && cmake --build b >/dev/null && ./b/p",
-    );
-    assertRan(r);
-    assertEquals(r.stdout, "cmake-ok\n");
-  },
+    ),
+  "cmake-ok\n",
 );
 
-kernelTest("javac compiles and java runs", { skip: missing("javac", "java") }, async () => {
-  const r = await run(
-    "cd /tmp && printf 'public class H { public static void main(String[] a) { System.out.println(\"java-ok\"); } }' > H.java && " +
-      "javac H.java && java -cp . H",
-  );
-  assertRan(r);
-  assertEquals(r.stdout, "java-ok\n");
-});
+workload(
+  "javac compiles and java runs",
+  missing("javac", "java"),
+  () =>
+    run(
+      "cd /tmp && printf 'public class H { public static void main(String[] a) { System.out.println(\"java-ok\"); } }' > H.java && " +
+        "javac H.java && java -cp . H",
+    ),
+  "java-ok\n",
+);
 
 kernelTest(
   "the JVM's max heap stays within the memory limit",
@@ -85,8 +101,19 @@ kernelTest(
   },
 );
 
-kernelTest("node: an HTTP server and a client on loopback", { skip: missing("node") }, async () => {
-  const script = `
+/** Runs `program args` under the defaults with a generous timeout. */
+function exec(program: string, ...args: string[]): Promise<SandboxResult> {
+  return sandbox({ timeout: "60s" }).run(program, args);
+}
+
+workload(
+  "node: an HTTP server and a client on loopback",
+  missing("node"),
+  () =>
+    exec(
+      "node",
+      "-e",
+      `
 const http = require("http");
 const server = http.createServer((req, res) => res.end("node-ok"));
 server.listen(0, "127.0.0.1", () => {
@@ -95,17 +122,19 @@ server.listen(0, "127.0.0.1", () => {
     res.on("data", (c) => body += c);
     res.on("end", () => { console.log(body); server.close(); });
   });
-});`;
-  const r = await sandbox({ timeout: "60s" }).run("node", ["-e", script]);
-  assertRan(r);
-  assertEquals(r.stdout, "node-ok\n");
-});
+});`,
+    ),
+  "node-ok\n",
+);
 
-kernelTest(
+workload(
   "python asyncio: a TCP server and client on loopback",
-  { skip: missing("python3") },
-  async () => {
-    const script = `
+  missing("python3"),
+  () =>
+    exec(
+      "python3",
+      "-c",
+      `
 import asyncio
 async def handle(reader, writer):
     writer.write((await reader.readline()).upper()); await writer.drain(); writer.close()
@@ -116,52 +145,58 @@ async def main():
     writer.write(b"asyncio-ok\\n"); await writer.drain()
     print((await reader.readline()).decode().strip())
     server.close(); await server.wait_closed()
-asyncio.run(main())`;
-    const r = await sandbox({ timeout: "60s" }).run("python3", ["-c", script]);
-    assertRan(r);
-    assertEquals(r.stdout, "ASYNCIO-OK\n");
-  },
+asyncio.run(main())`,
+    ),
+  "ASYNCIO-OK\n",
 );
 
-kernelTest(
+workload(
   "python multiprocessing: a Pool and a Manager",
-  { skip: missing("python3") },
-  async () => {
-    const script = `
+  missing("python3"),
+  () =>
+    exec(
+      "python3",
+      "-c",
+      `
 import multiprocessing as mp
 def square(x): return x * x
 if __name__ == "__main__":
     with mp.Pool(2) as pool: print(sum(pool.map(square, range(10))))
     with mp.Manager() as m:
         d = m.dict(); p = mp.Process(target=d.__setitem__, args=("k", 7)); p.start(); p.join()
-        print(d["k"])`;
-    const r = await sandbox({ timeout: "60s" }).run("python3", ["-c", script]);
-    assertRan(r);
-    assertEquals(r.stdout, "285\n7\n");
-  },
+        print(d["k"])`,
+    ),
+  "285\n7\n",
 );
 
-kernelTest("sqlite: a database in /tmp", { skip: missing("python3") }, async () => {
-  const script = `
+workload(
+  "sqlite: a database in /tmp",
+  missing("python3"),
+  () =>
+    exec(
+      "python3",
+      "-c",
+      `
 import sqlite3
 db = sqlite3.connect("/tmp/t.db")
 db.execute("pragma journal_mode=wal"); db.execute("create table t (x)")
 db.executemany("insert into t values (?)", [(i,) for i in range(100)]); db.commit()
-print(db.execute("select sum(x) from t").fetchone()[0])`;
-  const r = await sandbox({ timeout: "60s" }).run("python3", ["-c", script]);
-  assertRan(r);
-  assertEquals(r.stdout, "4950\n");
-});
+print(db.execute("select sum(x) from t").fetchone()[0])`,
+    ),
+  "4950\n",
+);
 
-kernelTest("git: config --global, init, commit", { skip: missing("git") }, async () => {
-  const r = await run(
-    "git config --global user.name Sandbox && git config --global user.email s@example.com && " +
-      "git config --global init.defaultBranch main && cd /tmp && git init -q r && cd r && " +
-      "echo x > f && git add f && git commit -qm first && git log --format=%an:%s && cat ~/.gitconfig | grep -c name",
-  );
-  assertRan(r);
-  assertEquals(r.stdout, "Sandbox:first\n1\n");
-});
+workload(
+  "git: config --global, init, commit",
+  missing("git"),
+  () =>
+    run(
+      "git config --global user.name Sandbox && git config --global user.email s@example.com && " +
+        "git config --global init.defaultBranch main && cd /tmp && git init -q r && cd r && " +
+        "echo x > f && git add f && git commit -qm first && git log --format=%an:%s && cat ~/.gitconfig | grep -c name",
+    ),
+  "Sandbox:first\n1\n",
+);
 
 kernelTest("network host: a client reaches a server on the host's loopback", {
   skip: missing("python3"),
@@ -199,15 +234,15 @@ function postgresBin(): string | null {
   return null;
 }
 
-kernelTest("PostgreSQL: initdb, a server on a unix socket, psql", {
-  skip: postgresBin() === null && "PostgreSQL is not installed (Debian: postgresql)",
-}, async () => {
-  const r = await run(
-    `export PATH=${postgresBin()}:$PATH; initdb -D /tmp/pg -A trust >/dev/null && ` +
-      `pg_ctl -D /tmp/pg -o "-k /tmp -c listen_addresses=" -l /tmp/pg.log -w start >/dev/null && ` +
-      `psql -h /tmp -d postgres -Atc "select 40 + 2"; rc=$?; pg_ctl -D /tmp/pg -m fast -w stop >/dev/null; ` +
-      `test $rc = 0 || cat /tmp/pg.log; exit $rc`,
-  );
-  assertRan(r);
-  assertEquals(r.stdout, "42\n");
-});
+workload(
+  "PostgreSQL: initdb, a server on a unix socket, psql",
+  postgresBin() === null && "PostgreSQL is not installed (Debian: postgresql)",
+  () =>
+    run(
+      `export PATH=${postgresBin()}:$PATH; initdb -D /tmp/pg -A trust >/dev/null && ` +
+        `pg_ctl -D /tmp/pg -o "-k /tmp -c listen_addresses=" -l /tmp/pg.log -w start >/dev/null && ` +
+        `psql -h /tmp -d postgres -Atc "select 40 + 2"; rc=$?; pg_ctl -D /tmp/pg -m fast -w stop >/dev/null; ` +
+        `test $rc = 0 || cat /tmp/pg.log; exit $rc`,
+    ),
+  "42\n",
+);
