@@ -116,7 +116,7 @@ enum op_id {
   OP_COPY_TRY,
   OP_HOST_DIR,
   OP_HOST_IDS, OP_USERNS_LIMIT, OP_PTY_MAX,
-  OP_SECCOMP_ERRNO, OP_FILE,
+  OP_SECCOMP_ERRNO, OP_FILE, OP_CGROUPFS,
   OP_COUNT
 };
 
@@ -152,6 +152,7 @@ static const struct op_spec OPS[OP_COUNT] = {
     [OP_HOST_IDS] = {"host-ids", 3, true},   [OP_USERNS_LIMIT] = {"userns-limit", 2, false},
     [OP_PTY_MAX] = {"pty-max", 1, true},
     [OP_SECCOMP_ERRNO] = {"seccomp-errno", 3, false}, [OP_FILE] = {"file", 2, false},
+    [OP_CGROUPFS] = {"cgroupfs", 1, true},
 };
 
 /* The budgets a user namespace has in /proc/sys/user (max_<name>). */
@@ -461,6 +462,10 @@ int config_parse(char **t, size_t count, struct config *cfg, struct sbx_err *e) 
       cfg->limits.cpu_quota = v1;
       cfg->limits.cpu_period = v2;
       cfg->limits.cpu_op = op;
+      break;
+    case OP_CGROUPFS: /* DST: the run's own cgroup (its cgroup namespace's root), read-only */
+      if (!(cfg->ns_flags & CLONE_NEWCGROUP)) return fail_input(e, "cgroupfs needs", "unshare cgroup", op);
+      if (add_mount(cfg, M_CGROUPFS, op, NULL, a, name, e) < 0) return -1;
       break;
     case OP_FILE: /* DST CONTENT: a read-only file made on the new root (synthesized /etc files) */
       if (add_mount(cfg, M_FILE, op, b, a, name, e) < 0) return -1;

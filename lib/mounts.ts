@@ -124,6 +124,12 @@ function etcNames(host: FsHost): string[] {
   return host.etc ? Object.keys(host.etc) : ETC_ENTRIES.filter((n) => !n.includes("*"));
 }
 
+/**
+ * Where the default root shows the run's own cgroup, read-only, when it has one (cgroup limits):
+ * runtimes read their memory and CPU limits there (the JVM's heap, Go's and .NET's CPU counts).
+ */
+export const CGROUP_VIEW = "/sys/fs/cgroup";
+
 /** The size of the default root's `/run`: sockets and pid files. */
 const RUN_SIZE = 4 << 20;
 
@@ -514,6 +520,8 @@ export function filesystemPlan(config: ResolvedConfig, host: FsHost): Filesystem
     if (s.access) view.push({ path: s.dst, access: s.access, optional: s.optional ?? false });
     if (s.op[0] === "dev") view.push(...devView(true));
   }
+  // The run's own cgroup, mounted there when the run has one (see CGROUP_VIEW).
+  if (!config.rootfs) view.push({ path: CGROUP_VIEW, access: "read", optional: true });
   return {
     namespaces,
     mountOps: [...hostDirOps(config.mounts), ...specs.map((s) => s.op)],

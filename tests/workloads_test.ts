@@ -4,6 +4,11 @@
 import { assert, assertEquals } from "./_assert.ts";
 import { kernelTest, sandbox } from "./_helpers.ts";
 import type { SandboxConfig, SandboxResult } from "../mod.ts";
+import { cgroupHost } from "../lib/cgroups.ts";
+
+const cgroups = cgroupHost(Deno.uid() ?? 0);
+/** Why this machine has no cgroup for the runs, or false. */
+const noCgroup = cgroups.version === null && cgroups.reason;
 
 const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
@@ -89,7 +94,7 @@ kernelTest(
   "the JVM's max heap stays within the memory limit",
   {
     skip: missing("java") ||
-      "needs the run's cgroup at /sys/fs/cgroup (issue 11 item 5, not done yet): the JVM sizes its heap from the host's memory",
+      (noCgroup && `no writable cgroup here (${noCgroup}), so no memory limit for the JVM to see`),
   },
   async () => {
     const r = await run(
@@ -97,7 +102,8 @@ kernelTest(
       { memory: "512M" },
     );
     assertRan(r);
-    assert(Number(r.stdout) <= 512, r.stdout);
+    // The JVM's default: a quarter of the memory it sees (the limit, not the host's).
+    assert(Number(r.stdout) > 0 && Number(r.stdout) <= 512 / 4, r.stdout);
   },
 );
 
@@ -218,6 +224,8 @@ kernelTest("network host: a client reaches a server on the host's loopback", {
     assertEquals(r.stdout, "host-ok\n");
   } finally {
     listener.close();
+    // When the run failed, accept() fails once the listener is closed: that is not the error.
+    await served.catch(() => {});
   }
 });
 
