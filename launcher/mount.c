@@ -400,18 +400,18 @@ static int mount_cgroupfs(const struct mount_op *m, struct sbx_err *e) {
   int self cleanup_fd = openat(oldroot_fd, "proc/self/cgroup", O_RDONLY | O_CLOEXEC);
   static char buf[4096];
   ssize_t n = self < 0 ? -1 : read_full(self, buf, sizeof buf - 1);
-  if (n < 0) return fail(e, STEP_CGROUP, m->op);
+  if (n < 0) return fail(e, STEP_CGROUPFS, m->op);
   buf[n] = 0;
   bool v1 = false;
   for (char *line = buf; *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : line + strlen(line))
     if (strncmp(line, "0::", 3) != 0) v1 = true;
   if (!v1) {
     int mnt cleanup_fd = new_cgroupfs(NULL);
-    if (mnt < 0 || attach(mnt, dst) < 0) return fail(e, STEP_CGROUP, m->op);
+    if (mnt < 0 || attach(mnt, dst) < 0) return fail(e, STEP_CGROUPFS, m->op);
     return 0;
   }
   int top cleanup_fd = new_tmpfs(65536, 0755, MOUNT_ATTR_NOEXEC);
-  if (top < 0 || attach(top, dst) < 0) return fail(e, STEP_CGROUP, m->op);
+  if (top < 0 || attach(top, dst) < 0) return fail(e, STEP_CGROUPFS, m->op);
   for (char *save = NULL, *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
     /* "ID:CONTROLLERS:PATH" */
     char *ctls = strchr(line, ':'), *end = ctls ? strchr(ctls + 1, ':') : NULL;
@@ -425,13 +425,13 @@ static int mount_cgroupfs(const struct mount_op *m, struct sbx_err *e) {
     for (char *s2 = NULL, *c = strtok_r(copy, ",", &s2); c; c = strtok_r(NULL, ",", &s2))
       for (size_t k = 0; k < sizeof limited / sizeof limited[0]; k++) wanted |= strcmp(c, limited[k]) == 0;
     if (!wanted) continue;
-    if (mkdirat(top, ctls, 0755) < 0) return fail(e, STEP_CGROUP, m->op);
+    if (mkdirat(top, ctls, 0755) < 0) return fail(e, STEP_CGROUPFS, m->op);
     int at cleanup_fd = openat(top, ctls, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     int mnt cleanup_fd = at < 0 ? -1 : new_cgroupfs(ctls);
-    if (mnt < 0 || attach(mnt, at) < 0) return fail(e, STEP_CGROUP, m->op);
+    if (mnt < 0 || attach(mnt, at) < 0) return fail(e, STEP_CGROUPFS, m->op);
   }
   struct mount_attr ro = {.attr_set = MOUNT_ATTR_RDONLY};
-  if (sys_mount_setattr(top, "", AT_EMPTY_PATH, &ro) < 0) return fail(e, STEP_CGROUP, m->op);
+  if (sys_mount_setattr(top, "", AT_EMPTY_PATH, &ro) < 0) return fail(e, STEP_CGROUPFS, m->op);
   return 0;
 }
 
