@@ -2,7 +2,8 @@
  * sandbox-ts: run untrusted programs in a Linux sandbox from Deno — user, pid, mount, uts, ipc,
  * net and cgroup namespaces, a private read-only root, a pid-1 reaper, no capabilities, seccomp,
  * Landlock, cgroup and rlimit limits, and a wall-clock limit that kills every process of the
- * run. A small C launcher (`launcher/`, built with `make` on first use) applies the policy.
+ * run. A small C launcher (`launcher/`, built with `make` by `await prepareLauncher()`) applies the
+ * policy.
  *
  * Entry points: {@linkcode SandboxBuilder} (or `new Sandbox(config)` from plain data),
  * `Sandbox.run()` for a captured result, `Sandbox.spawn()` for a {@linkcode SandboxChild} with
@@ -43,7 +44,7 @@ export {
   UnsupportedError,
 } from "./lib/errors.ts";
 export { parseDuration, parseSize } from "./lib/parse.ts";
-export { prepareLauncher, VERSION } from "./lib/launcher.ts";
+export { prepareLauncher, type PrepareLauncherOptions, VERSION } from "./lib/launcher.ts";
 export { exitCodeFor } from "./lib/status.ts";
 
 export { EXIT, type SetupStep } from "./lib/abi.ts";

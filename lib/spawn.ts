@@ -19,6 +19,21 @@ export function spawnLauncher(path: string): Deno.ChildProcess {
   }).spawn();
 }
 
+/** Runs a build tool without blocking the event loop (the launcher's `make`). */
+export async function runTool(
+  program: string,
+  args: string[],
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out = await new Deno.Command(program, {
+    args,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
 /** Runs a short helper command synchronously (the launcher build, `--features`). */
 export function runSync(
   program: string,

@@ -2,39 +2,80 @@
 // builds them in the cache dir. Served here from a loopback HTTP server.
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import { kernelTest, ROOT } from "./_helpers.ts";
+import { buildIdOf } from "../lib/launcher.ts";
 
-kernelTest("a remote import builds its launcher with prepareLauncher()", async () => {
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (req) => {
-    const path = decodeURIComponent(new URL(req.url).pathname);
+const dec = (b: Uint8Array) => new TextDecoder().decode(b);
+
+/** Serves the tree; under /broken/ the launcher's main.c does not compile. */
+function serve(): Deno.HttpServer<Deno.NetAddr> {
+  return Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (req) => {
+    let path = decodeURIComponent(new URL(req.url).pathname);
     if (path.includes("..")) return new Response("no", { status: 403 });
+    if (path.startsWith("/broken/")) {
+      if (path === "/broken/launcher/main.c") return new Response("#error broken\n");
+      path = path.slice("/broken".length);
+    }
     try {
       return new Response(Deno.readFileSync(`${ROOT}${path.slice(1)}`));
     } catch {
       return new Response("not found", { status: 404 });
     }
   });
-  const home = Deno.makeTempDirSync();
-  const url = `http://127.0.0.1:${server.addr.port}/mod.ts`;
-  const run = (code: string) =>
-    new Deno.Command(Deno.execPath(), {
-      args: ["eval", "--no-lock", code],
-      env: { XDG_CACHE_HOME: `${home}/cache`, DENO_DIR: `${home}/deno`, SANDBOX_LAUNCHER: "" },
-      stdin: "null",
-    }).output();
-  try {
-    const before = await run(
-      `import { SandboxBuilder } from "${url}"; try { new SandboxBuilder("r").build(); } catch (e) { console.log(e.name, e.message); }`,
-    );
-    assertMatch(new TextDecoder().decode(before.stdout), /LauncherError .*prepareLauncher/);
-    const after = await run(
-      `import { prepareLauncher, SandboxBuilder } from "${url}"; const p = await prepareLauncher(); const r = await new SandboxBuilder("r").build().run("sh", ["-c", "echo remote $(hostname)"]); console.log(p); console.log(r.stdout.trim());`,
-    );
-    const [path, line] = new TextDecoder().decode(after.stdout).trim().split("\n");
-    assertEquals(line, "remote sandbox", new TextDecoder().decode(after.stderr));
-    assertEquals(path, `${home}/cache/sandbox-ts/0.1.0/sandbox-launcher`);
-    assert(Deno.statSync(path!).isFile);
-  } finally {
-    await server.shutdown();
-    Deno.removeSync(home, { recursive: true });
-  }
-});
+}
+
+kernelTest(
+  "a remote import builds its launcher with prepareLauncher(), once, without blocking",
+  async () => {
+    const server = serve();
+    const home = Deno.makeTempDirSync();
+    const url = `http://127.0.0.1:${server.addr.port}/mod.ts`;
+    const run = (code: string, base = url) =>
+      new Deno.Command(Deno.execPath(), {
+        args: ["eval", "--no-lock", code.replaceAll("URL", base)],
+        env: { XDG_CACHE_HOME: `${home}/cache`, DENO_DIR: `${home}/deno`, SANDBOX_LAUNCHER: "" },
+        stdin: "null",
+      }).output();
+    try {
+      const before = await run(
+        `import { SandboxBuilder } from "URL"; try { new SandboxBuilder("r").build(); } catch (e) { console.log(e.name, e.message); }`,
+      );
+      assertMatch(dec(before.stdout), /LauncherError .*prepareLauncher/);
+      // Three first uses at once: one builds (the others wait on the lock), none stalls its
+      // event loop (a synchronous make would stall it for seconds).
+      const prepare = `import { prepareLauncher, SandboxBuilder } from "URL";
+      let last = performance.now(), gap = 0;
+      const tick = setInterval(() => { const now = performance.now(); gap = Math.max(gap, now - last); last = now; }, 20);
+      const p = await prepareLauncher(undefined, { onBuild: () => console.log("BUILD") });
+      clearInterval(tick);
+      const r = await new SandboxBuilder("r").build().run("sh", ["-c", "echo remote $(hostname)"]);
+      console.log(p); console.log(r.stdout.trim()); console.log("GAP", Math.round(gap));`;
+      const outs = await Promise.all([run(prepare), run(prepare), run(prepare)]);
+      const id = buildIdOf((name) => Deno.readFileSync(`${ROOT}launcher/${name}`));
+      let builds = 0;
+      for (const out of outs) {
+        const lines = dec(out.stdout).trim().split("\n");
+        if (lines[0] === "BUILD") {
+          builds++;
+          lines.shift();
+        }
+        const [path, line, gap] = lines;
+        assertEquals(line, "remote sandbox", dec(out.stderr));
+        assertEquals(path, `${home}/cache/sandbox-ts/${id}/sandbox-launcher`);
+        assert(Number(gap!.split(" ")[1]) < 1000, `event loop stalled: ${gap}`);
+      }
+      assertEquals(builds, 1);
+      assertEquals(Deno.statSync(`${home}/cache/sandbox-ts`).mode! & 0o777, 0o700);
+      // A failed build says why and leaves no build directory behind.
+      const broken = await run(
+        `import { prepareLauncher } from "URL"; try { await prepareLauncher(); } catch (e) { console.log(e.name, e.message); }`,
+        `http://127.0.0.1:${server.addr.port}/broken/mod.ts`,
+      );
+      assertMatch(dec(broken.stdout), /LauncherError Cannot build .* make exited with 2: .*broken/);
+      const left = [...Deno.readDirSync(`${home}/cache/sandbox-ts`)].map((e) => e.name).sort();
+      assertEquals(left.filter((n) => n !== ".lock"), [id]);
+    } finally {
+      await server.shutdown();
+      Deno.removeSync(home, { recursive: true });
+    }
+  },
+);
