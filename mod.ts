@@ -47,17 +47,21 @@ export { parseDuration, parseSize } from "./lib/parse.ts";
 export { prepareLauncher, type PrepareLauncherOptions, VERSION } from "./lib/launcher.ts";
 export { exitCodeFor } from "./lib/status.ts";
 
-export { EXIT, type SetupStep } from "./lib/abi.ts";
+export { EXIT, SETUP_STEPS, type SetupStep } from "./lib/abi.ts";
 export type {
+  AnyString,
   AppliedLimits,
   CapturedResult,
   Enforced,
   LandlockMode,
+  Limits,
   MountConfig,
   NamespaceName,
   NetworkMode,
   PrivilegeMode,
+  ResolvedConfig,
   ResolvedMode,
+  ResolvedMount,
   RootfsConfig,
   RunOptions,
   SandboxConfig,
@@ -68,6 +72,6 @@ export type {
   SeccompViolation,
   StdinOption,
 } from "./lib/types.ts";
-export type { BudgetsConfig, HostIdsConfig } from "./lib/identity_types.ts";
+export type { Budgets, BudgetsConfig, HostIdRange, HostIdsConfig } from "./lib/identity_types.ts";
 export { DEFAULT_HOST_IDS } from "./lib/host_ids.ts";
 export { DEFAULT_BUDGETS } from "./lib/budgets.ts";
