@@ -15,7 +15,7 @@
  */
 
 import type { CgroupHost, V1Controller } from "./limits.ts";
-import { type Mount, mounts, readText as read } from "./_host.ts";
+import { type Mount, mounts, readText as read, rethrowPermission } from "./_host.ts";
 
 const CONTAINER = "sandbox-ts";
 const V1_CONTROLLERS: V1Controller[] = ["memory", "pids", "cpu", "cpuacct"];
@@ -27,7 +27,8 @@ function writable(path: string): boolean {
     const f = Deno.openSync(path, { write: true });
     f.close();
     return true;
-  } catch {
+  } catch (e) {
+    rethrowPermission(e, path);
     return false;
   }
 }

@@ -10,7 +10,7 @@
 import { createHash } from "node:crypto";
 import { LauncherError } from "./errors.ts";
 import { runSync, runTool } from "./spawn.ts";
-import { envVar } from "./_host.ts";
+import { envVar, rethrowPermission } from "./_host.ts";
 import { assertTrusted, privateDir } from "./_trust.ts";
 
 /**
@@ -72,7 +72,8 @@ function isExecutable(path: string): boolean {
   try {
     const st = Deno.statSync(path);
     return st.isFile && ((st.mode ?? 0o755) & 0o111) !== 0;
-  } catch {
+  } catch (e) {
+    rethrowPermission(e, path);
     return false;
   }
 }
