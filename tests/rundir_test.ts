@@ -2,20 +2,11 @@
 // lifetime, and a sweep removes only what no live process holds — even when the sweeping
 // process cannot read /proc (a narrow --allow-read once made every run look dead).
 import { assert, assertEquals } from "./_assert.ts";
-import { euid, kernelTest, ROOT, sandbox } from "./_helpers.ts";
+import { euid, exists, kernelTest, ROOT, sandbox } from "./_helpers.ts";
 import { cgroupHost } from "../lib/cgroups.ts";
 
 const DEAD = "999999999-1"; // a pid no process has (above pid_max)
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);
-
-function exists(path: string): boolean {
-  try {
-    Deno.lstatSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function until(what: string, ok: () => boolean): Promise<void> {
   for (let i = 0; i < 200 && !ok(); i++) await new Promise((r) => setTimeout(r, 20));
