@@ -43,12 +43,14 @@ kernelTest(
       // Three first uses at once: one builds (the others wait on the lock), none stalls its
       // event loop (a synchronous make would stall it for seconds).
       const prepare = `import { prepareLauncher, SandboxBuilder } from "URL";
-      let last = performance.now(), gap = 0;
+      const t0 = performance.now();
+      let last = t0, gap = 0;
       const tick = setInterval(() => { const now = performance.now(); gap = Math.max(gap, now - last); last = now; }, 20);
       const p = await prepareLauncher(undefined, { onBuild: () => console.log("BUILD") });
+      const took = performance.now() - t0;
       clearInterval(tick);
       const r = await new SandboxBuilder("r").build().run("sh", ["-c", "echo remote $(hostname)"]);
-      console.log(p); console.log(r.stdout.trim()); console.log("GAP", Math.round(gap));`;
+      console.log(p); console.log(r.stdout.trim()); console.log("GAP", Math.round(gap), Math.round(took));`;
       const outs = await Promise.all([run(prepare), run(prepare), run(prepare)]);
       const id = buildIdOf((name) => Deno.readFileSync(`${ROOT}launcher/${name}`));
       let builds = 0;
@@ -61,7 +63,10 @@ kernelTest(
         const [path, line, gap] = lines;
         assertEquals(line, "remote sandbox", dec(out.stderr));
         assertEquals(path, `${home}/cache/sandbox-ts/${id}/sandbox-launcher`);
-        assert(Number(gap!.split(" ")[1]) < 1000, `event loop stalled: ${gap}`);
+        // A synchronous make would stall the loop for (nearly) all of the wait; loaded machines
+        // stretch both numbers alike.
+        const [, stall, took] = gap!.split(" ").map(Number);
+        assert(stall! < Math.max(500, took! / 2), `event loop stalled: ${gap}`);
       }
       assertEquals(builds, 1);
       assertEquals(Deno.statSync(`${home}/cache/sandbox-ts`).mode! & 0o777, 0o700);
