@@ -119,7 +119,7 @@ function expectedId(): string | null {
 
 /**
  * Where launchers are cached, most preferred first: `$XDG_CACHE_HOME/sandbox-ts`,
- * `$HOME/.cache/sandbox-ts`, then a private per-uid `$TMPDIR/sandbox-ts-<uid>` (never a shared
+ * `$HOME/.cache/sandbox-ts`, then a private per-uid `$TMPDIR/sandbox-ts-cache-<uid>` (never a shared
  * directory: a binary another user could plant there would run with our privileges).
  */
 function cacheRoots(): string[] {
@@ -128,7 +128,7 @@ function cacheRoots(): string[] {
   const home = envVar("HOME");
   if (xdg) roots.push(`${xdg}/sandbox-ts`);
   if (home) roots.push(`${home}/.cache/sandbox-ts`);
-  roots.push(`${envVar("TMPDIR") || "/tmp"}/sandbox-ts-${Deno.uid() ?? 0}`);
+  roots.push(`${envVar("TMPDIR") || "/tmp"}/sandbox-ts-cache-${Deno.uid() ?? 0}`);
   return roots;
 }
 

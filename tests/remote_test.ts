@@ -1,7 +1,7 @@
 // Imported from a remote URL (as from JSR), the module fetches its launcher's C sources and
 // builds them in the cache dir. Served here from a loopback HTTP server.
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
-import { kernelTest, ROOT } from "./_helpers.ts";
+import { euid, isRoot, kernelTest, ROOT } from "./_helpers.ts";
 import { buildIdOf } from "../lib/launcher.ts";
 
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);
@@ -81,6 +81,52 @@ kernelTest(
     } finally {
       await server.shutdown();
       Deno.removeSync(home, { recursive: true });
+    }
+  },
+);
+
+kernelTest(
+  "without a home, the launcher is cached in a private per-uid dir, never a planted one",
+  async () => {
+    const server = serve();
+    const tmp = Deno.makeTempDirSync({ prefix: "sandbox-ts-nohome-" });
+    const url = `http://127.0.0.1:${server.addr.port}/mod.ts`;
+    const id = buildIdOf((name) => Deno.readFileSync(`${ROOT}launcher/${name}`));
+    const root = `${tmp}/sandbox-ts-cache-${euid}`;
+    const prepare = () =>
+      new Deno.Command(Deno.execPath(), {
+        args: [
+          "eval",
+          "--no-lock",
+          `import { prepareLauncher } from "${url}"; try { console.log(await prepareLauncher()); } catch (e) { console.log(e.name, e.message); }`,
+        ],
+        clearEnv: true, // no HOME, no XDG_CACHE_HOME: the case that once fell back to /tmp/.cache
+        env: {
+          PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+          TMPDIR: tmp,
+          DENO_DIR: `${tmp}/deno`,
+        },
+        stdin: "null",
+      }).output();
+    try {
+      if (isRoot) {
+        // Another user got there first and planted a "launcher": it must not run as root.
+        Deno.mkdirSync(`${root}/${id}`, { recursive: true, mode: 0o700 });
+        Deno.writeTextFileSync(`${root}/${id}/sandbox-launcher`, "#!/bin/sh\necho planted\n");
+        Deno.chmodSync(`${root}/${id}/sandbox-launcher`, 0o755);
+        for (const p of [root, `${root}/${id}`, `${root}/${id}/sandbox-launcher`]) {
+          Deno.chownSync(p, 65534, 65534);
+        }
+        const planted = dec((await prepare()).stdout);
+        assertMatch(planted, /^LauncherError Refusing to run .* is owned by uid 65534/);
+        Deno.removeSync(root, { recursive: true });
+      }
+      const out = await prepare();
+      assertEquals(dec(out.stdout).trim(), `${root}/${id}/sandbox-launcher`, dec(out.stderr));
+      assertEquals(Deno.statSync(root).mode! & 0o777, 0o700);
+    } finally {
+      await server.shutdown();
+      Deno.removeSync(tmp, { recursive: true });
     }
   },
 );
