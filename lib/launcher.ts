@@ -261,8 +261,12 @@ async function make(dir: string): Promise<void> {
   }
 }
 
-/** `make` next to the module (its link step renames the binary into place). */
+/**
+ * `make` next to the module (its link step renames the binary into place). A stale binary is
+ * removed first: one newer than its objects (copied in) would otherwise look up to date.
+ */
 async function makeInTree(dir: string): Promise<string> {
+  await Deno.remove(dir + BINARY).catch(() => {}); // absent: nothing to remove
   await make(dir);
   return dir + BINARY;
 }

@@ -98,6 +98,21 @@ kernelTest(
       const id = buildIdOf((name) => Deno.readFileSync(`${dir}/launcher/${name}`));
       assertEquals(dec(version.stdout).trim().split(" ")[2], id);
       assert(id !== sourceId());
+      // An old binary copied in over a built tree is newer than its objects: make alone would
+      // keep it; it is removed and relinked.
+      const binary = `${dir}/launcher/sandbox-launcher`;
+      Deno.writeTextFileSync(binary, "#!/bin/sh\necho sandbox-launcher 0.1.0 0000000000000000\n");
+      const again = await new Deno.Command(Deno.execPath(), {
+        args: ["eval", "--no-lock", code],
+        env: { SANDBOX_LAUNCHER: "" },
+      }).output();
+      assertEquals(
+        dec(again.stdout).trim().split("\n").slice(1),
+        ["BUILD", "0"],
+        dec(again.stderr),
+      );
+      const rebuilt = await new Deno.Command(binary, { args: ["--version"] }).output();
+      assertEquals(dec(rebuilt.stdout).trim().split(" ")[2], id);
     } finally {
       Deno.removeSync(dir, { recursive: true });
     }
