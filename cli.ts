@@ -369,8 +369,8 @@ async function cmdRun(argv: string[]): Promise<number> {
   if (!program) {
     throw new UsageError("Missing PROGRAM: sandbox run [OPTIONS] [--] PROGRAM [ARGS...]");
   }
-  // From a remote module (JSR) the launcher is fetched and built here, once.
-  await prepareLauncher(one(p, "launcher"));
+  // Built here, once, when missing or stale (from a remote module: its sources fetched first).
+  await prepareLauncher(one(p, "launcher"), { onBuild: (line) => console.error(line) });
   let builder: SandboxBuilder;
   let sandbox;
   try {
@@ -459,7 +459,9 @@ async function cmdDoctor(argv: string[]): Promise<number> {
     return 0;
   }
   if (p.positionals.length) throw new UsageError(`Unexpected argument "${p.positionals[0]}"`);
-  const report = doctor(await prepareLauncher(one(p, "launcher")));
+  const report = doctor(
+    await prepareLauncher(one(p, "launcher"), { onBuild: (line) => console.error(line) }),
+  );
   console.log(p.options.has("json") ? JSON.stringify(report, null, 2) : formatDoctor(report));
   return 0;
 }

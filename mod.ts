@@ -2,7 +2,8 @@
  * sandbox-ts: run untrusted programs in a Linux sandbox from Deno — user, pid, mount, uts, ipc,
  * net and cgroup namespaces, a private read-only root, a pid-1 reaper, no capabilities, seccomp,
  * Landlock, cgroup and rlimit limits, and a wall-clock limit that kills every process of the
- * run. A small C launcher (`launcher/`, built with `make` on first use) applies the policy.
+ * run. A small C launcher (`launcher/`, built with `make` by `await prepareLauncher()`) applies the
+ * policy.
  *
  * Entry points: {@linkcode SandboxBuilder} (or `new Sandbox(config)` from plain data),
  * `Sandbox.run()` for a captured result, `Sandbox.spawn()` for a {@linkcode SandboxChild} with
@@ -43,20 +44,24 @@ export {
   UnsupportedError,
 } from "./lib/errors.ts";
 export { parseDuration, parseSize } from "./lib/parse.ts";
-export { prepareLauncher, VERSION } from "./lib/launcher.ts";
+export { prepareLauncher, type PrepareLauncherOptions, VERSION } from "./lib/launcher.ts";
 export { exitCodeFor } from "./lib/status.ts";
 
-export { EXIT, type SetupStep } from "./lib/abi.ts";
+export { EXIT, SETUP_STEPS, type SetupStep } from "./lib/abi.ts";
 export type {
+  AnyString,
   AppliedLimits,
   CapturedResult,
   Enforced,
   LandlockMode,
+  Limits,
   MountConfig,
   NamespaceName,
   NetworkMode,
   PrivilegeMode,
+  ResolvedConfig,
   ResolvedMode,
+  ResolvedMount,
   RootfsConfig,
   RunOptions,
   SandboxConfig,
@@ -67,6 +72,6 @@ export type {
   SeccompViolation,
   StdinOption,
 } from "./lib/types.ts";
-export type { BudgetsConfig, HostIdsConfig } from "./lib/identity_types.ts";
+export type { Budgets, BudgetsConfig, HostIdRange, HostIdsConfig } from "./lib/identity_types.ts";
 export { DEFAULT_HOST_IDS } from "./lib/host_ids.ts";
 export { DEFAULT_BUDGETS } from "./lib/budgets.ts";

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -142,12 +143,36 @@ static const struct cgroup_backend V1 = {1, false, v1_join, v1_memory_max, v1_cp
 
 /* ---- common to both ---- */
 
+/* Makes the run's cgroup under pfd and returns an fd holding flock(LOCK_EX) on it until the
+ * launcher exits: the stale-run sweep (lib/cgroups.ts) removes only a cgroup whose lock it can
+ * take, so liveness needs no look at /proc. A sweeper may rmdir the fresh directory before the
+ * lock is ours; then the name no longer leads to the locked inode and it is made again. */
+static int make_locked(int pfd, const char *name) {
+  for (int tries = 0; tries < 3; tries++) {
+    /* A name already taken is someone else's cgroup: never adopt it. */
+    if (mkdirat(pfd, name, 0755) < 0) return -1;
+    int lfd = openat(pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (lfd < 0 && errno != ENOENT) return -1;
+    if (lfd < 0) continue;
+    struct stat held, now;
+    if (flock(lfd, LOCK_EX) < 0 || fstat(lfd, &held) < 0) {
+      int saved = errno;
+      close(lfd);
+      return errno = saved, -1;
+    }
+    if (fstatat(pfd, name, &now, AT_SYMLINK_NOFOLLOW) == 0 && held.st_ino == now.st_ino) return lfd;
+    close(lfd); /* swept between mkdir and flock: make it again */
+  }
+  errno = EAGAIN;
+  return -1;
+}
+
 static int add_dir(struct cgroup_state *cg, const char *parent, const char *ctl, int op,
                    struct sbx_err *e) {
   int pfd = open_dir(AT_FDCWD, parent);
   if (pfd < 0) return fail(e, STEP_CGROUP, op);
-  /* A name already taken is someone else's cgroup: never adopt it. */
-  if (mkdirat(pfd, cg->name, 0755) < 0) {
+  int lfd = make_locked(pfd, cg->name);
+  if (lfd < 0) {
     int saved = errno;
     close(pfd);
     return fail_errno(e, STEP_CGROUP, op, saved);
@@ -156,11 +181,13 @@ static int add_dir(struct cgroup_state *cg, const char *parent, const char *ctl,
   if (fd < 0) {
     int saved = errno;
     unlinkat(pfd, cg->name, AT_REMOVEDIR);
+    close(lfd);
     close(pfd);
     return fail_errno(e, STEP_CGROUP, op, saved);
   }
   cg->parent_fd[cg->n] = pfd;
   cg->fd[cg->n] = fd;
+  cg->lock_fd[cg->n] = lfd;
   cg->ctl[cg->n] = ctl;
   cg->n++;
   return 0;
@@ -197,6 +224,7 @@ static void remove_all(struct cgroup_state *cg) {
       struct timespec ms = {0, 1000000};
       nanosleep(&ms, NULL);
     }
+    close(cg->lock_fd[i]); /* after the rmdir: a sweeper never sees it unlocked and present */
     close(cg->parent_fd[i]);
   }
   cg->n = 0;

@@ -18,6 +18,7 @@ struct cgroup_state {
   size_t n;
   int fd[CGROUP_V1_MAX];          /* O_PATH dir fds of the run's cgroups */
   int parent_fd[CGROUP_V1_MAX];   /* their parents, for rmdir */
+  int lock_fd[CGROUP_V1_MAX];     /* flock(LOCK_EX) on each, held until removed (the sweep) */
   const char *ctl[CGROUP_V1_MAX]; /* v1: the controller of each hierarchy; v2: NULL (all) */
 };
 

@@ -64,8 +64,8 @@ int features_print(void) {
                  {"trap", SECCOMP_RET_TRAP},                 {"errno", SECCOMP_RET_ERRNO},
                  {"user_notif", SECCOMP_RET_USER_NOTIF},     {"trace", SECCOMP_RET_TRACE},
                  {"log", SECCOMP_RET_LOG},                   {"allow", SECCOMP_RET_ALLOW}};
-  printf("{\"version\":\"%s\",\"euid\":%u,\"userns\":%s,\"usernsStep\":\"%s\",\"usernsErrno\":%d,",
-         SANDBOX_VERSION, geteuid(), uerr ? "false" : "true", ustep, uerr);
+  printf("{\"version\":\"%s\",\"buildId\":\"%s\",\"euid\":%u,\"userns\":%s,\"usernsStep\":\"%s\",\"usernsErrno\":%d,",
+         SANDBOX_VERSION, sbx_build_id, geteuid(), uerr ? "false" : "true", ustep, uerr);
   printf("\"landlockAbi\":%ld,\"landlockErrno\":%d,\"seccomp\":[", abi < 0 ? 0 : abi, lerr);
   bool first = true;
   for (size_t i = 0; i < sizeof actions / sizeof actions[0]; i++) {

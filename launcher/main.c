@@ -175,7 +175,7 @@ int main(int argc, char **argv) {
   if (close_inherited_fds(&e) < 0) return setup_failed(&m, &e);
   if (argc == 2 && strcmp(argv[1], "--features") == 0) return features_print();
   if (argc == 2 && strcmp(argv[1], "--version") == 0) {
-    puts("sandbox-launcher " SANDBOX_VERSION);
+    printf("sandbox-launcher %s %s\n", SANDBOX_VERSION, sbx_build_id);
     return 0;
   }
 

@@ -1,11 +1,25 @@
 // Small host reads shared by the modules that look at the machine (doctor, cgroups, launcher,
-// rundir). Missing files and missing permissions are answers, not errors.
+// rundir). A missing file is an answer; a missing Deno permission is not: it is rethrown as one
+// clear error, so that a run never goes on with a host fact guessed as "absent".
 
-/** A file's text, or null when it cannot be read. */
+/**
+ * Rethrows `e` when it is a missing Deno permission (`NotCapable`), naming what needed it;
+ * returns for anything else (ENOENT, EACCES: answers about the host).
+ */
+export function rethrowPermission(e: unknown, path: string): void {
+  if (e instanceof Deno.errors.NotCapable) {
+    throw new Deno.errors.NotCapable(
+      `The sandbox needs "${path}" to know the host, and Deno refused: ${e.message} (see README, "Deno permissions")`,
+    );
+  }
+}
+
+/** A file's text, or null when it does not exist or cannot be read (not for lack of permission). */
 export function readText(path: string): string | null {
   try {
     return Deno.readTextFileSync(path);
-  } catch {
+  } catch (e) {
+    rethrowPermission(e, path);
     return null;
   }
 }

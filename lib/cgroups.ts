@@ -15,7 +15,7 @@
  */
 
 import type { CgroupHost, V1Controller } from "./limits.ts";
-import { type Mount, mounts, readText as read } from "./_host.ts";
+import { type Mount, mounts, readText as read, rethrowPermission } from "./_host.ts";
 
 const CONTAINER = "sandbox-ts";
 const V1_CONTROLLERS: V1Controller[] = ["memory", "pids", "cpu", "cpuacct"];
@@ -27,7 +27,8 @@ function writable(path: string): boolean {
     const f = Deno.openSync(path, { write: true });
     f.close();
     return true;
-  } catch {
+  } catch (e) {
+    rethrowPermission(e, path);
     return false;
   }
 }
@@ -50,8 +51,13 @@ function ensureDir(path: string): boolean {
   return writable(`${path}/cgroup.procs`);
 }
 
-/** Removes per-run cgroups (`<pid>-<n>-<id>`) whose Deno process is gone and that are empty. */
-function sweep(container: string): void {
+/**
+ * Removes per-run cgroups (`<pid>-<n>-<id>`) that no launcher holds: each launcher keeps an
+ * flock on its cgroup directory until it has removed it, so a lock taken here means the run is
+ * over (no guess from /proc, which a narrow `--allow-read` hides). rmdir also fails (EBUSY)
+ * while a cgroup is populated.
+ */
+export function sweepCgroups(container: string): void {
   let entries: Deno.DirEntry[];
   try {
     entries = [...Deno.readDirSync(container)];
@@ -59,14 +65,21 @@ function sweep(container: string): void {
     return;
   }
   for (const e of entries) {
-    const m = /^(\d+)-\d+-/.exec(e.name);
-    if (!e.isDirectory || !m) continue;
-    const pid = Number(m[1]);
-    if (pid === Deno.pid || read(`/proc/${pid}/stat`) !== null) continue;
+    if (!e.isDirectory || !/^\d+-\d+-/.test(e.name)) continue;
+    let dir: Deno.FsFile;
     try {
-      Deno.removeSync(`${container}/${e.name}`); // rmdir: fails (EBUSY) if still populated
+      dir = Deno.openSync(`${container}/${e.name}`, { read: true });
+    } catch {
+      continue; // raced with its launcher's own removal, or not ours to open
+    }
+    try {
+      // Removed while this lock is held: its launcher, if it just made it, sees the name gone
+      // and makes it again.
+      if (dir.tryLockSync(true)) Deno.removeSync(`${container}/${e.name}`);
     } catch {
       // busy or raced: leave it
+    } finally {
+      dir.close();
     }
   }
 }
@@ -125,7 +138,7 @@ export function detectV2(
   } catch (e) {
     return { version: null, reason: `cannot enable controllers in "${container}": ${e}` };
   }
-  sweep(container);
+  sweepCgroups(container);
   const enabled = (read(`${container}/cgroup.subtree_control`) ?? "").trim().split(/\s+/)
     .map((c) => c.replace(/^\+/, ""));
   return {
@@ -147,7 +160,7 @@ function detectV1(all: Mount[], self: Map<string, string>, euid: number): Cgroup
     const container = `${m.dir}${path === "/" ? "" : path}/${CONTAINER}`;
     if (euid !== 0 && !writable(`${m.dir}${path === "/" ? "" : path}/cgroup.procs`)) continue;
     if (!ensureDir(container)) continue;
-    sweep(container);
+    sweepCgroups(container);
     parents[ctl] = container;
   }
   if (!found) return null;

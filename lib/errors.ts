@@ -21,6 +21,7 @@ import type { SetupStep } from "./abi.ts";
  * ```
  */
 export class SandboxError extends Error {
+  /** The error class name. */
   override name = "SandboxError";
 }
 
@@ -69,13 +70,19 @@ export interface SetupFailure {
  * ```
  */
 export class SandboxSetupError extends SandboxError implements SetupFailure {
+  /** The error class name. */
   override name = "SandboxSetupError";
+  /** The setup step that failed. */
   readonly step: SetupStep;
+  /** The errno name of the failure (`"ENOENT"`). */
   readonly errno: string;
+  /** The path the step worked on, if any. */
   readonly path: string | null;
+  /** The launcher's exit code: 127 not found, 126 not executable, else 125. */
   readonly exitCode: number;
   /** The target's stderr up to the failure (the launcher's own message is there too). */
   stderr = "";
+  /** An error for the failure `f`; `message` replaces the default one. */
   constructor(f: SetupFailure, message?: string) {
     super(
       message ??
@@ -104,7 +111,9 @@ export class SandboxSetupError extends SandboxError implements SetupFailure {
  * ```
  */
 export class ProgramNotFoundError extends SandboxSetupError {
+  /** The error class name. */
   override name = "ProgramNotFoundError";
+  /** An error for the failure `f`. */
   constructor(f: SetupFailure) {
     super(f, `Program "${f.path}" not found inside the sandbox (${f.errno})`);
   }
@@ -125,7 +134,9 @@ export class ProgramNotFoundError extends SandboxSetupError {
  * ```
  */
 export class ProgramNotExecutableError extends SandboxSetupError {
+  /** The error class name. */
   override name = "ProgramNotExecutableError";
+  /** An error for the failure `f`. */
   constructor(f: SetupFailure) {
     super(f, `Program "${f.path}" is not executable inside the sandbox (${f.errno})`);
   }
@@ -145,6 +156,7 @@ export class ProgramNotExecutableError extends SandboxSetupError {
  * ```
  */
 export class LauncherError extends SandboxError {
+  /** The error class name. */
   override name = "LauncherError";
 }
 
@@ -164,6 +176,7 @@ export class LauncherError extends SandboxError {
  * ```
  */
 export class UnsupportedError extends SandboxError {
+  /** The error class name. */
   override name = "UnsupportedError";
 }
 
@@ -190,5 +203,6 @@ export class UnsupportedError extends SandboxError {
  * ```
  */
 export class LimitUnavailableError extends UnsupportedError {
+  /** The error class name. */
   override name = "LimitUnavailableError";
 }

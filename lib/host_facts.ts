@@ -11,6 +11,7 @@ import { type DirEntry, ETC_ENTRIES, SYSTEM_DIRS } from "./mounts.ts";
 import type { HostLayout } from "./policy.ts";
 import type { Arch } from "./syscalls.ts";
 import { UnsupportedError } from "./errors.ts";
+import { rethrowPermission } from "./_host.ts";
 import type { ResolvedConfig } from "./types.ts";
 
 let hostLayout: HostLayout | undefined;
@@ -32,8 +33,8 @@ function readHostLayout(): HostLayout {
       const st = Deno.lstatSync(dir);
       if (st.isSymlink) system[dir] = { link: Deno.readLinkSync(dir) };
       else if (st.isDirectory) system[dir] = { dir: true };
-    } catch {
-      // absent on this host
+    } catch (e) {
+      rethrowPermission(e, dir); // else absent on this host
     }
   }
   const etc: Record<string, "file" | "dir"> = {};
@@ -53,8 +54,8 @@ function readHostLayout(): HostLayout {
       const st = Deno.statSync(`/etc/${name}`);
       if (st.isFile) etc[name] = "file";
       else if (st.isDirectory) etc[name] = "dir";
-    } catch {
-      // absent on this host
+    } catch (e) {
+      rethrowPermission(e, `/etc/${name}`); // else absent on this host
     }
   }
   hostLayout = { system, etc, arch: hostArch(), ...usernsLimits() };
@@ -66,7 +67,8 @@ function usernsLimits(): { usernsLimits?: string[] } {
   try {
     const names = [...Deno.readDirSync("/proc/sys/user")].map((e) => e.name);
     return { usernsLimits: names.filter((n) => n.startsWith("max_")).map((n) => n.slice(4)) };
-  } catch {
+  } catch (e) {
+    rethrowPermission(e, "/proc/sys/user");
     return {}; // unknown: ask for all, the launcher names what fails
   }
 }

@@ -39,8 +39,11 @@ export interface HostIdsConfig {
 
 /** A validated {@linkcode HostIdsConfig}. */
 export interface HostIdRange {
+  /** The first host uid of the range. */
   start: number;
+  /** The first host gid of the range. */
   gidStart: number;
+  /** How many uid/gid pairs the range holds. */
   count: number;
 }
 

@@ -456,17 +456,17 @@ export function validateRunOptions(options: unknown): RunOptions {
  * ```
  */
 export interface SeedNamespaces {
-  /** @default true */
+  /** A pid namespace. @default true */
   pid?: boolean;
-  /** @default true */
+  /** An IPC namespace. @default true */
   ipc?: boolean;
   /** `false`: share the host network (`network: "host"`). @default true */
   net?: boolean;
-  /** @default true */
+  /** A mount namespace. @default true */
   mount?: boolean;
-  /** @default true */
+  /** A UTS namespace (hostname). @default true */
   uts?: boolean;
-  /** @default true */
+  /** A user namespace. @default true */
   user?: boolean;
 }
 

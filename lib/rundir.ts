@@ -1,8 +1,10 @@
 /**
  * Private per-run directories for the launcher's status file: `sandbox-ts-<uid>/` (0700,
  * in `$XDG_RUNTIME_DIR` or `/dev/shm` when present, else `$TMPDIR` or `/tmp`;
- * verified to be ours), one `<pid>-<n>` status file per run. Files left by a process that died
- * (a Deno killed with SIGKILL) are swept the first time a process uses the base.
+ * verified to be ours), one `<pid>-<n>` status file per run next to a `<pid>-<n>.lock` its Deno
+ * process holds (flock) from before the launcher starts until the result is read. Files left by a
+ * process that died (a Deno killed with SIGKILL) are swept the first time a process uses the
+ * base: those whose lock nobody holds — no guess from /proc, which a narrow `--allow-read` hides.
  *
  * @module
  */
@@ -44,27 +46,61 @@ function ensureBase(): string | null {
   return base;
 }
 
-function alive(pid: number): boolean {
+/** Whether a live process holds the lock file `path` (absent: nobody does). */
+export function lockHeld(path: string): boolean {
+  let f: Deno.FsFile;
   try {
-    Deno.statSync(`/proc/${pid}`);
-    return true;
+    f = Deno.openSync(path, { read: true });
   } catch {
     return false;
+  }
+  try {
+    return !f.tryLockSync(true);
+  } finally {
+    f.close();
   }
 }
 
 function sweep(dir: string): void {
+  const keys = new Set<string>();
   for (const entry of Deno.readDirSync(dir)) {
-    const pid = Number(entry.name.split("-")[0]);
-    // Entries of our own pid are from an earlier process that had it: the sweep runs before
-    // our first run.
-    if (!Number.isInteger(pid) || (pid !== Deno.pid && alive(pid))) continue;
-    try {
-      Deno.removeSync(`${dir}/${entry.name}`, { recursive: true });
-    } catch {
-      // raced with another sweeper
+    const m = /^\d+-\d+(?=$|\.lock$)/.exec(entry.name);
+    if (m) keys.add(m[0]);
+  }
+  for (const key of keys) {
+    if (lockHeld(`${dir}/${key}.lock`)) continue;
+    // The lock file last: while it exists, no new run can take the same name.
+    removeQuietly(`${dir}/${key}`, true);
+    removeQuietly(`${dir}/${key}.lock`, false);
+  }
+}
+
+/**
+ * Takes `<base>/<key>.lock` for a new run: created here (a name in use is another run's), then
+ * locked, then checked to still be the file at that name (a sweeper may have removed it before
+ * the lock was ours). Null when the name is taken or was swept: the caller tries the next one.
+ */
+function claim(path: string): Deno.FsFile | null {
+  let f: Deno.FsFile;
+  try {
+    f = Deno.openSync(path, { createNew: true, write: true, mode: 0o600 });
+  } catch (e) {
+    if (e instanceof Deno.errors.AlreadyExists) return null;
+    throw e;
+  }
+  let ours = false;
+  try {
+    ours = f.tryLockSync(true) && f.statSync().ino === Deno.statSync(path).ino;
+  } catch (e) {
+    // NotFound: swept between create and lock. Anything else (no flock here) is an error.
+    if (!(e instanceof Deno.errors.NotFound)) {
+      f.close();
+      throw e;
     }
   }
+  if (ours) return f;
+  f.close();
+  return null;
 }
 
 /** Where one run's status file goes, and how to remove it afterwards. */
@@ -75,8 +111,8 @@ export interface RunStatus {
 
 /**
  * A fresh status-file path for one run: `<base>/<pid>-<n>`, created by the launcher itself
- * (O_EXCL|O_NOFOLLOW) inside our private 0700 base — no directory per run. Without a usable
- * base, a private temp dir is made instead.
+ * (O_EXCL|O_NOFOLLOW) inside our private 0700 base — no directory per run — with its lock held
+ * until `cleanup()`. Without a usable base, a private temp dir is made instead.
  */
 export function makeRunStatus(): RunStatus {
   const b = ensureBase();
@@ -84,8 +120,19 @@ export function makeRunStatus(): RunStatus {
     const dir = Deno.makeTempDirSync({ prefix: "sandbox-ts-" });
     return { path: `${dir}/status`, cleanup: () => removeQuietly(dir, true) };
   }
-  const path = `${b}/${Deno.pid}-${++counter}`;
-  return { path, cleanup: () => removeQuietly(path, false) };
+  for (;;) {
+    const path = `${b}/${Deno.pid}-${++counter}`;
+    const lock = claim(`${path}.lock`);
+    if (!lock) continue;
+    return {
+      path,
+      cleanup: () => {
+        removeQuietly(path, false);
+        removeQuietly(`${path}.lock`, false);
+        lock.close();
+      },
+    };
+  }
 }
 
 function removeQuietly(path: string, recursive: boolean): void {

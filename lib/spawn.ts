@@ -19,17 +19,28 @@ export function spawnLauncher(path: string): Deno.ChildProcess {
   }).spawn();
 }
 
-/** Runs a short helper command synchronously (the launcher build, `--features`). */
-export function runSync(
-  program: string,
-  args: string[],
-): { code: number; stdout: string; stderr: string } {
-  const out = new Deno.Command(program, {
-    args,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).outputSync();
+/** What a helper command printed, decoded, and its exit code. */
+export interface ToolOutput {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function helper(program: string, args: string[]): Deno.Command {
+  return new Deno.Command(program, { args, stdin: "null", stdout: "piped", stderr: "piped" });
+}
+
+function decoded(out: Deno.CommandOutput): ToolOutput {
   const dec = new TextDecoder();
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+/** Runs a build tool without blocking the event loop (the launcher's `make`). */
+export async function runTool(program: string, args: string[]): Promise<ToolOutput> {
+  return decoded(await helper(program, args).output());
+}
+
+/** Runs a short helper command synchronously (`--version`, `--features`). */
+export function runSync(program: string, args: string[]): ToolOutput {
+  return decoded(helper(program, args).outputSync());
 }

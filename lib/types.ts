@@ -357,7 +357,7 @@ export type ResolvedMount =
  * Any other string: keeps editor completion for the listed names while a name read from JSON or a
  * flag still type-checks (`build()` validates it and names what is allowed).
  */
-type AnyString = string & Record<never, never>;
+export type AnyString = string & Record<never, never>;
 
 /**
  * The seccomp profile names, least to most permissive; each allows everything the previous one
@@ -419,23 +419,39 @@ export interface SeccompConfig {
 
 /** The validated, normalised form of {@linkcode SandboxConfig}. */
 export interface ResolvedConfig {
+  /** The sandbox id (names its cgroups). */
   id: string;
+  /** The wall-clock limit in milliseconds, or null for none. */
   timeoutMs: number | null;
+  /** The environment of every run (clean by default). */
   env: Record<string, string>;
+  /** The working directory inside the sandbox. */
   cwd: string;
+  /** The network mode. */
   network: NetworkMode;
+  /** The hostname inside the sandbox. */
   hostname: string;
+  /** The sandbox user's name (synthesized `/etc/passwd`, home, `USER`). */
   user: string;
+  /** The privilege mode asked for. */
   privilegeMode: PrivilegeMode;
+  /** The size of the sandbox's `/tmp` in bytes. */
   tmpSizeBytes: number;
+  /** The resource limits. */
   limits: Limits;
+  /** The mounts, in order. */
   mounts: ResolvedMount[];
+  /** A whole root directory instead of the embedded root, or null. */
   rootfs: { path: string; writable: boolean } | null;
+  /** Whether the run gets its own namespaces (`"auto"`: when the host allows). */
   namespaces: boolean | "auto";
+  /** The Landlock mode. */
   landlock: LandlockMode;
   /** `DEFAULT_HOST_IDS` unless the config names a range. */
   hostIds: HostIdRange;
+  /** The per-sandbox kernel-object budgets. */
   budgets: Budgets;
+  /** The seccomp profile and its adjustments. */
   seccomp: {
     profile: SeccompProfileName | "none";
     allow: string[];
@@ -446,14 +462,21 @@ export interface ResolvedConfig {
 
 /** Validated limits (`ResolvedConfig.limits`); null where none was asked for. */
 export interface Limits {
+  /** The memory limit in bytes, or null. */
   memoryBytes: number | null;
+  /** The process and thread limit, or null. */
   pids: number | null;
   /** `pids` is the default, not asked for: it never fails a strict build. */
   pidsIsDefault: boolean;
+  /** The CPU quota per period in microseconds, or null. */
   cpu: { quotaUs: number; periodUs: number } | null;
+  /** The CPU-time limit in milliseconds, or null. */
   cpuTimeMs: number | null;
+  /** The open-files limit, or null. */
   openFiles: number | null;
+  /** The file-size limit in bytes, or null. */
   fileSizeBytes: number | null;
+  /** The cap on captured output (stdout + stderr) in bytes. */
   maxOutputBytes: number;
   /** `strict`: a limit this mode cannot apply fails the build; `best-effort`: it is dropped or approximated and reported. */
   mode: "strict" | "best-effort";
@@ -475,13 +498,21 @@ export interface Limits {
  * ```
  */
 export interface AppliedLimits {
+  /** What enforces the limits. */
   backend: "cgroup-v2" | "cgroup-v1" | "rlimit" | "none";
+  /** The memory limit in bytes. */
   memoryBytes?: number;
+  /** The process and thread limit. */
   pids?: number;
+  /** The CPU quota per period in microseconds. */
   cpu?: { quotaUs: number; periodUs: number };
+  /** The CPU-time limit in milliseconds. */
   cpuTimeMs?: number;
+  /** The open-files limit. */
   openFiles?: number;
+  /** The file-size limit in bytes. */
   fileSizeBytes?: number;
+  /** The cap on captured output (stdout + stderr) in bytes. */
   maxOutputBytes: number;
   /** Limits that were asked for but are only approximated (best effort). */
   approximated: string[];
@@ -577,6 +608,7 @@ export interface Enforced {
    * `hostIds`, only in a result's `enforced` (each run has its own).
    */
   hostUid?: number;
+  /** The host gid the target ran as (see `hostUid`). */
   hostGid?: number;
 }
 
@@ -670,6 +702,8 @@ export interface SandboxResult {
  * ```
  */
 export interface CapturedResult extends SandboxResult {
+  /** The target's standard output, decoded as UTF-8. */
   stdout: string;
+  /** The target's standard error, decoded as UTF-8. */
   stderr: string;
 }

@@ -123,3 +123,13 @@ export async function cli(...args: string[]) {
 export function shTokens(script: string): string[] {
   return ["exec", "/bin/sh", "arg", "sh", "arg", "-c", "arg", script];
 }
+
+/** Whether `path` exists on the host (a dangling symlink counts). */
+export function exists(path: string): boolean {
+  try {
+    Deno.lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,40 +1,132 @@
 // Imported from a remote URL (as from JSR), the module fetches its launcher's C sources and
 // builds them in the cache dir. Served here from a loopback HTTP server.
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
-import { kernelTest, ROOT } from "./_helpers.ts";
+import { euid, isRoot, kernelTest, ROOT } from "./_helpers.ts";
+import { buildIdOf } from "../lib/launcher.ts";
 
-kernelTest("a remote import builds its launcher with prepareLauncher()", async () => {
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (req) => {
-    const path = decodeURIComponent(new URL(req.url).pathname);
+const dec = (b: Uint8Array) => new TextDecoder().decode(b);
+
+/** Serves the tree; under /broken/ the launcher's main.c does not compile. */
+function serve(): Deno.HttpServer<Deno.NetAddr> {
+  return Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (req) => {
+    let path = decodeURIComponent(new URL(req.url).pathname);
     if (path.includes("..")) return new Response("no", { status: 403 });
+    if (path.startsWith("/broken/")) {
+      if (path === "/broken/launcher/main.c") return new Response("#error broken\n");
+      path = path.slice("/broken".length);
+    }
     try {
       return new Response(Deno.readFileSync(`${ROOT}${path.slice(1)}`));
     } catch {
       return new Response("not found", { status: 404 });
     }
   });
-  const home = Deno.makeTempDirSync();
-  const url = `http://127.0.0.1:${server.addr.port}/mod.ts`;
-  const run = (code: string) =>
-    new Deno.Command(Deno.execPath(), {
-      args: ["eval", "--no-lock", code],
-      env: { XDG_CACHE_HOME: `${home}/cache`, DENO_DIR: `${home}/deno`, SANDBOX_LAUNCHER: "" },
-      stdin: "null",
-    }).output();
-  try {
-    const before = await run(
-      `import { SandboxBuilder } from "${url}"; try { new SandboxBuilder("r").build(); } catch (e) { console.log(e.name, e.message); }`,
-    );
-    assertMatch(new TextDecoder().decode(before.stdout), /LauncherError .*prepareLauncher/);
-    const after = await run(
-      `import { prepareLauncher, SandboxBuilder } from "${url}"; const p = await prepareLauncher(); const r = await new SandboxBuilder("r").build().run("sh", ["-c", "echo remote $(hostname)"]); console.log(p); console.log(r.stdout.trim());`,
-    );
-    const [path, line] = new TextDecoder().decode(after.stdout).trim().split("\n");
-    assertEquals(line, "remote sandbox", new TextDecoder().decode(after.stderr));
-    assertEquals(path, `${home}/cache/sandbox-ts/0.1.0/sandbox-launcher`);
-    assert(Deno.statSync(path!).isFile);
-  } finally {
-    await server.shutdown();
-    Deno.removeSync(home, { recursive: true });
-  }
-});
+}
+
+kernelTest(
+  "a remote import builds its launcher with prepareLauncher(), once, without blocking",
+  async () => {
+    const server = serve();
+    const home = Deno.makeTempDirSync();
+    const url = `http://127.0.0.1:${server.addr.port}/mod.ts`;
+    const run = (code: string, base = url) =>
+      new Deno.Command(Deno.execPath(), {
+        args: ["eval", "--no-lock", code.replaceAll("URL", base)],
+        env: { XDG_CACHE_HOME: `${home}/cache`, DENO_DIR: `${home}/deno`, SANDBOX_LAUNCHER: "" },
+        stdin: "null",
+      }).output();
+    try {
+      const before = await run(
+        `import { SandboxBuilder } from "URL"; try { new SandboxBuilder("r").build(); } catch (e) { console.log(e.name, e.message); }`,
+      );
+      assertMatch(dec(before.stdout), /LauncherError .*prepareLauncher/);
+      // Three first uses at once: one builds (the others wait on the lock), none stalls its
+      // event loop (a synchronous make would stall it for seconds).
+      const prepare = `import { prepareLauncher, SandboxBuilder } from "URL";
+      const t0 = performance.now();
+      let last = t0, gap = 0;
+      const tick = setInterval(() => { const now = performance.now(); gap = Math.max(gap, now - last); last = now; }, 20);
+      const p = await prepareLauncher(undefined, { onBuild: () => console.log("BUILD") });
+      const took = performance.now() - t0;
+      clearInterval(tick);
+      const r = await new SandboxBuilder("r").build().run("sh", ["-c", "echo remote $(hostname)"]);
+      console.log(p); console.log(r.stdout.trim()); console.log("GAP", Math.round(gap), Math.round(took));`;
+      const outs = await Promise.all([run(prepare), run(prepare), run(prepare)]);
+      const id = buildIdOf((name) => Deno.readFileSync(`${ROOT}launcher/${name}`));
+      let builds = 0;
+      for (const out of outs) {
+        const lines = dec(out.stdout).trim().split("\n");
+        if (lines[0] === "BUILD") {
+          builds++;
+          lines.shift();
+        }
+        const [path, line, gap] = lines;
+        assertEquals(line, "remote sandbox", dec(out.stderr));
+        assertEquals(path, `${home}/cache/sandbox-ts/${id}/sandbox-launcher`);
+        // A synchronous make would stall the loop for (nearly) all of the wait; loaded machines
+        // stretch both numbers alike.
+        const [, stall, took] = gap!.split(" ").map(Number);
+        assert(stall! < Math.max(500, took! / 2), `event loop stalled: ${gap}`);
+      }
+      assertEquals(builds, 1);
+      assertEquals(Deno.statSync(`${home}/cache/sandbox-ts`).mode! & 0o777, 0o700);
+      // A failed build says why and leaves no build directory behind.
+      const broken = await run(
+        `import { prepareLauncher } from "URL"; try { await prepareLauncher(); } catch (e) { console.log(e.name, e.message); }`,
+        `http://127.0.0.1:${server.addr.port}/broken/mod.ts`,
+      );
+      assertMatch(dec(broken.stdout), /LauncherError Cannot build .* make exited with 2: .*broken/);
+      const left = [...Deno.readDirSync(`${home}/cache/sandbox-ts`)].map((e) => e.name).sort();
+      assertEquals(left.filter((n) => n !== ".lock"), [id]);
+    } finally {
+      await server.shutdown();
+      Deno.removeSync(home, { recursive: true });
+    }
+  },
+);
+
+kernelTest(
+  "without a home, the launcher is cached in a private per-uid dir, never a planted one",
+  async () => {
+    const server = serve();
+    const tmp = Deno.makeTempDirSync({ prefix: "sandbox-ts-nohome-" });
+    const url = `http://127.0.0.1:${server.addr.port}/mod.ts`;
+    const id = buildIdOf((name) => Deno.readFileSync(`${ROOT}launcher/${name}`));
+    const root = `${tmp}/sandbox-ts-cache-${euid}`;
+    const prepare = () =>
+      new Deno.Command(Deno.execPath(), {
+        args: [
+          "eval",
+          "--no-lock",
+          `import { prepareLauncher } from "${url}"; try { console.log(await prepareLauncher()); } catch (e) { console.log(e.name, e.message); }`,
+        ],
+        clearEnv: true, // no HOME, no XDG_CACHE_HOME: the case that once fell back to /tmp/.cache
+        env: {
+          PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+          TMPDIR: tmp,
+          DENO_DIR: `${tmp}/deno`,
+        },
+        stdin: "null",
+      }).output();
+    try {
+      if (isRoot) {
+        // Another user got there first and planted a "launcher": it must not run as root.
+        Deno.mkdirSync(`${root}/${id}`, { recursive: true, mode: 0o700 });
+        Deno.writeTextFileSync(`${root}/${id}/sandbox-launcher`, "#!/bin/sh\necho planted\n");
+        Deno.chmodSync(`${root}/${id}/sandbox-launcher`, 0o755);
+        for (const p of [root, `${root}/${id}`, `${root}/${id}/sandbox-launcher`]) {
+          Deno.chownSync(p, 65534, 65534);
+        }
+        const planted = dec((await prepare()).stdout);
+        assertMatch(planted, /^LauncherError Refusing to run .* is owned by uid 65534/);
+        Deno.removeSync(root, { recursive: true });
+      }
+      const out = await prepare();
+      assertEquals(dec(out.stdout).trim(), `${root}/${id}/sandbox-launcher`, dec(out.stderr));
+      assertEquals(Deno.statSync(root).mode! & 0o777, 0o700);
+    } finally {
+      await server.shutdown();
+      Deno.removeSync(tmp, { recursive: true });
+    }
+  },
+);
