@@ -79,6 +79,7 @@ Options:
       --cwd DIR             working directory inside the sandbox (default /)
       --net none|host       network: private loopback only (default), or the host's
       --hostname NAME       hostname inside (default "sandbox")
+      --user NAME           the sandbox user's name (default "sandbox"; home /home/NAME)
       --mode MODE           auto (default), privileged (root) or unprivileged
       --tmp-size SIZE       size of the private /tmp (default 64M)
       --bind SRC[:DST]      bind a host path read-write (nosuid, nodev; repeatable)
@@ -162,6 +163,7 @@ const RUN_SPECS = {
   cwd: { value: true },
   net: { value: true },
   hostname: { value: true },
+  user: { value: true },
   mode: { value: true },
   "tmp-size": { value: true },
   bind: { value: true, multiple: true },
@@ -271,6 +273,7 @@ function buildConfig(p: ParsedArgs): SandboxConfig {
   set("cwd", "cwd");
   set("network", "net");
   set("hostname", "hostname");
+  set("user", "user");
   set("privilegeMode", "mode");
   set("tmpSize", "tmp-size");
   set("id", "id");

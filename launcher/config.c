@@ -116,6 +116,7 @@ enum op_id {
   OP_COPY_TRY,
   OP_HOST_DIR,
   OP_HOST_IDS, OP_USERNS_LIMIT, OP_PTY_MAX,
+  OP_SECCOMP_ERRNO, OP_FILE, OP_CGROUPFS,
   OP_COUNT
 };
 
@@ -150,6 +151,8 @@ static const struct op_spec OPS[OP_COUNT] = {
     [OP_HOST_DIR] = {"host-dir", 2, false},
     [OP_HOST_IDS] = {"host-ids", 3, true},   [OP_USERNS_LIMIT] = {"userns-limit", 2, false},
     [OP_PTY_MAX] = {"pty-max", 1, true},
+    [OP_SECCOMP_ERRNO] = {"seccomp-errno", 3, false}, [OP_FILE] = {"file", 2, false},
+    [OP_CGROUPFS] = {"cgroupfs", 1, true},
 };
 
 /* The budgets a user namespace has in /proc/sys/user (max_<name>). */
@@ -164,7 +167,9 @@ static int add_mount(struct config *cfg, enum mount_kind kind, int op, const cha
   if (cfg->n_mounts == MOUNTS_MAX) return fail_input(e, "too many mounts", name, op);
   if (!path_ok(dst))
     return fail_input(e, "destination must be an absolute path without . or ..", name, op);
-  if (src && kind != M_SYMLINK && !path_ok(src))
+  if (kind == M_FILE && strlen(src) > FILE_CONTENT_MAX)
+    return fail_input(e, "file content too large", name, op);
+  if (src && kind != M_SYMLINK && kind != M_FILE && !path_ok(src))
     return fail_input(e, "source must be an absolute path without . or ..", name, op);
   if (kind == M_SYMLINK && (!src[0] || strlen(src) >= 4096))
     return fail_input(e, "bad symlink target", name, op);
@@ -458,6 +463,25 @@ int config_parse(char **t, size_t count, struct config *cfg, struct sbx_err *e) 
       cfg->limits.cpu_period = v2;
       cfg->limits.cpu_op = op;
       break;
+    case OP_CGROUPFS: /* DST: the run's own cgroup (its cgroup namespace's root), read-only */
+      if (!(cfg->ns_flags & CLONE_NEWCGROUP)) return fail_input(e, "cgroupfs needs", "unshare cgroup", op);
+      if (add_mount(cfg, M_CGROUPFS, op, NULL, a, name, e) < 0) return -1;
+      break;
+    case OP_FILE: /* DST CONTENT: a read-only file made on the new root (synthesized /etc files) */
+      if (add_mount(cfg, M_FILE, op, b, a, name, e) < 0) return -1;
+      break;
+    case OP_SECCOMP_ERRNO: {
+      /* NR, ARG0 ("*" = any), ERRNO */
+      uint64_t nr, arg0 = 0, err;
+      bool any = strcmp(b, "*") == 0;
+      if (!parse_u64(a, &nr) || nr > 0xffffffffu || (!any && (!parse_u64(b, &arg0) || arg0 > 0xffffffffu)) ||
+          !parse_u64(c, &err) || err == 0 || err > 4095)
+        return fail_input(e, "seccomp-errno needs NR, ARG0 or *, ERRNO 1..4095", name, op);
+      if (cfg->n_seccomp_answers == SECCOMP_ANSWERS_MAX) return fail_input(e, "too many seccomp-errno", name, op);
+      cfg->seccomp_answers[cfg->n_seccomp_answers++] =
+          (struct seccomp_answer){(uint32_t)nr, (uint32_t)arg0, any, (int)err};
+      break;
+    }
     case OP_COPY_TRY:
       if (add_mount(cfg, M_COPY_TRY, op, a, b, name, e) < 0) return -1;
       break;

@@ -14,18 +14,20 @@
 #define RLIMITS_MAX 16
 #define BPF_MAX_INSNS 4096 /* BPF_MAXINSNS */
 #define USERNS_LIMITS_MAX 16
+#define SECCOMP_ANSWERS_MAX 64
+#define FILE_CONTENT_MAX (64u << 10)
 
 enum seccomp_notify_mode { SECCOMP_NOTIFY_NONE, SECCOMP_NOTIFY_KILL, SECCOMP_NOTIFY_ERRNO };
 
 enum mount_kind {
   M_RO_BIND, M_BIND, M_RO_BIND_TRY, M_TMPFS, M_PROC, M_DEV, M_SYMLINK, M_DIR,
-  M_OVERLAY, M_REMOUNT_RO, M_MASK, M_COPY_TRY
+  M_OVERLAY, M_REMOUNT_RO, M_MASK, M_COPY_TRY, M_FILE, M_CGROUPFS
 };
 
 struct mount_op {
   enum mount_kind kind;
   int op;          /* op index, for error reports */
-  const char *src; /* bind source (host path) or symlink target */
+  const char *src; /* bind source (host path), symlink target, or a file's content */
   const char *dst; /* path inside the new root */
   uint64_t size;   /* tmpfs size in bytes, 0 = kernel default */
   unsigned mode;   /* tmpfs / dir mode */
@@ -113,6 +115,15 @@ struct config {
   /* The filter returns USER_NOTIF for refusals; the monitor names the syscall, then kills the
    * sandbox (SECCOMP_NOTIFY_KILL) or answers EPERM (SECCOMP_NOTIFY_ERRNO). */
   int seccomp_notify;
+  /* seccomp-errno: refusals of the filter's argument checks, answered with their own errno in
+   * either mode (they never kill): by syscall number and, when any_arg0 is false, the low 32
+   * bits of args[0]; an exact match wins over an any_arg0 entry. */
+  struct seccomp_answer {
+    uint32_t nr, arg0;
+    bool any_arg0;
+    int err;
+  } seccomp_answers[SECCOMP_ANSWERS_MAX];
+  size_t n_seccomp_answers;
   const char *exec;
   char **argv; /* NULL-terminated, into the token storage */
   char **envp;

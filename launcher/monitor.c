@@ -126,7 +126,7 @@ void monitor_loop(const struct monitor *m, const struct config *cfg, struct outc
     struct pollfd *l = &pfd[SLOT_LISTENER];
     if (l->fd >= 0 && (l->revents & POLLIN)) {
       if (answered++ == 0) window_start = now_us();
-      if (seccomp_handle(l->fd, cfg->seccomp_notify, &o->x.seccomp) && !o->x.seccomp_killed) {
+      if (seccomp_handle(l->fd, cfg, &o->x.seccomp) && !o->x.seccomp_killed) {
         o->x.seccomp_killed = true;
         kill(m->init, SIGKILL);
       }

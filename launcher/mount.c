@@ -346,6 +346,19 @@ static int copy_file(const struct mount_op *m, struct sbx_err *e) {
   return 0;
 }
 
+/* A file the caller wrote (the synthesized passwd, group, hosts): mode 0444 on the root tmpfs,
+ * which turns read-only before the target runs. */
+static int make_file(const struct mount_op *m, struct sbx_err *e) {
+  const char *leaf;
+  int parent cleanup_fd = open_dst(m, DST_PARENT, 0755, &leaf, NULL, e);
+  if (parent < 0) return -1;
+  int out cleanup_fd = openat(parent, leaf, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0444);
+  if (out < 0) return fail(e, STEP_BIND, m->op);
+  size_t len = strlen(m->src);
+  if (write_full(out, m->src, len) < 0) return fail(e, STEP_BIND, m->op);
+  return 0;
+}
+
 static int make_symlink(const struct mount_op *m, struct sbx_err *e) {
   const char *leaf;
   int parent cleanup_fd = open_dst(m, DST_PARENT, 0755, &leaf, NULL, e);
@@ -363,6 +376,65 @@ static int make_dir(const struct mount_op *m, struct sbx_err *e) {
   return 0;
 }
 
+/* A detached read-only cgroup mount: cgroup2, or the v1 hierarchy of these controllers. Its root
+ * is the cgroup namespace's, which init created at the run's own cgroup. */
+static int new_cgroupfs(const char *controllers) {
+  int fs cleanup_fd = sys_fsopen(controllers ? "cgroup" : "cgroup2");
+  if (fs < 0) return -1;
+  char list[128];
+  if (controllers && snprintf(list, sizeof list, "%s", controllers) >= (int)sizeof list) return errno = E2BIG, -1;
+  for (char *save = NULL, *c = controllers ? strtok_r(list, ",", &save) : NULL; c; c = strtok_r(NULL, ",", &save))
+    if (sys_fsconfig(fs, FSCONFIG_SET_FLAG, c, NULL) < 0) return -1;
+  if (sys_fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL) < 0) return -1;
+  return sys_fsmount(fs, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+}
+
+/* The run's cgroup, read-only, where runtimes look for their limits (the JVM, Go, .NET, Node).
+ * v2: one cgroup2 mount. v1: a small tmpfs with one mount per hierarchy that has a controller
+ * the run is limited by (memory, pids, cpu, cpuacct) and cpuset (the JVM insists on it), named
+ * as the hierarchy is (cpu,cpuacct);
+ * the hierarchies come from /proc/self/cgroup. */
+static int mount_cgroupfs(const struct mount_op *m, struct sbx_err *e) {
+  int dst cleanup_fd = open_dst(m, DST_DIR, 0755, NULL, NULL, e);
+  if (dst < 0) return -1;
+  int self cleanup_fd = openat(oldroot_fd, "proc/self/cgroup", O_RDONLY | O_CLOEXEC);
+  static char buf[4096];
+  ssize_t n = self < 0 ? -1 : read_full(self, buf, sizeof buf - 1);
+  if (n < 0) return fail(e, STEP_CGROUPFS, m->op);
+  buf[n] = 0;
+  bool v1 = false;
+  for (char *line = buf; *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : line + strlen(line))
+    if (strncmp(line, "0::", 3) != 0) v1 = true;
+  if (!v1) {
+    int mnt cleanup_fd = new_cgroupfs(NULL);
+    if (mnt < 0 || attach(mnt, dst) < 0) return fail(e, STEP_CGROUPFS, m->op);
+    return 0;
+  }
+  int top cleanup_fd = new_tmpfs(65536, 0755, MOUNT_ATTR_NOEXEC);
+  if (top < 0 || attach(top, dst) < 0) return fail(e, STEP_CGROUPFS, m->op);
+  for (char *save = NULL, *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+    /* "ID:CONTROLLERS:PATH" */
+    char *ctls = strchr(line, ':'), *end = ctls ? strchr(ctls + 1, ':') : NULL;
+    if (!end || end == ctls + 1) continue;
+    *end = 0;
+    ctls++;
+    bool wanted = false;
+    static const char *const limited[] = {"memory", "pids", "cpu", "cpuacct", "cpuset"};
+    char copy[128];
+    snprintf(copy, sizeof copy, "%s", ctls);
+    for (char *s2 = NULL, *c = strtok_r(copy, ",", &s2); c; c = strtok_r(NULL, ",", &s2))
+      for (size_t k = 0; k < sizeof limited / sizeof limited[0]; k++) wanted |= strcmp(c, limited[k]) == 0;
+    if (!wanted) continue;
+    if (mkdirat(top, ctls, 0755) < 0) return fail(e, STEP_CGROUPFS, m->op);
+    int at cleanup_fd = openat(top, ctls, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    int mnt cleanup_fd = at < 0 ? -1 : new_cgroupfs(ctls);
+    if (mnt < 0 || attach(mnt, at) < 0) return fail(e, STEP_CGROUPFS, m->op);
+  }
+  struct mount_attr ro = {.attr_set = MOUNT_ATTR_RDONLY};
+  if (sys_mount_setattr(top, "", AT_EMPTY_PATH, &ro) < 0) return fail(e, STEP_CGROUPFS, m->op);
+  return 0;
+}
+
 static int apply_one(const struct mount_op *m, struct sbx_err *e) {
   switch (m->kind) {
   case M_RO_BIND:
@@ -377,6 +449,8 @@ static int apply_one(const struct mount_op *m, struct sbx_err *e) {
   case M_SYMLINK: return make_symlink(m, e);
   case M_COPY_TRY: return copy_file(m, e);
   case M_DIR: return make_dir(m, e);
+  case M_FILE: return make_file(m, e);
+  case M_CGROUPFS: return mount_cgroupfs(m, e);
   }
   return 0;
 }

@@ -21,7 +21,19 @@ int seccomp_apply(const struct config *cfg, struct sbx_err *e) {
   return cfg->seccomp_notify ? (int)rc : 0;
 }
 
-bool seccomp_handle(int listener, int mode, struct seccomp_seen *seen) {
+/* The errno the table gives a call, or 0: an exact args[0] match first, then an any-args[0] one. */
+static int table_errno(const struct config *cfg, const struct seccomp_notif *req) {
+  int any = 0;
+  for (size_t i = 0; i < cfg->n_seccomp_answers; i++) {
+    const struct seccomp_answer *a = &cfg->seccomp_answers[i];
+    if (a->nr != (uint32_t)req->data.nr) continue;
+    if (!a->any_arg0 && a->arg0 == (uint32_t)req->data.args[0]) return a->err;
+    if (a->any_arg0 && !any) any = a->err;
+  }
+  return any;
+}
+
+bool seccomp_handle(int listener, const struct config *cfg, struct seccomp_seen *seen) {
   struct seccomp_notif req;
   memset(&req, 0, sizeof req); /* the kernel insists on a zeroed request */
   if (ioctl(listener, SECCOMP_IOCTL_NOTIF_RECV, &req) < 0) return false; /* caller died: ENOENT */
@@ -29,8 +41,9 @@ bool seccomp_handle(int listener, int mode, struct seccomp_seen *seen) {
     seen->first_nr = req.data.nr;
     seen->first_arch = req.data.arch;
   }
-  if (mode == SECCOMP_NOTIFY_KILL) return true; /* the syscall never runs: the sandbox dies */
-  struct seccomp_notif_resp resp = {.id = req.id, .val = 0, .error = -EPERM, .flags = 0};
+  int err = table_errno(cfg, &req);
+  if (!err && cfg->seccomp_notify == SECCOMP_NOTIFY_KILL) return true; /* the syscall never runs: the sandbox dies */
+  struct seccomp_notif_resp resp = {.id = req.id, .val = 0, .error = -(err ? err : EPERM), .flags = 0};
   /* ENOENT: the caller died meanwhile. Any other failure would leave it blocked in the
    * syscall forever: fail closed, kill the sandbox. */
   return ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp) < 0 && errno != ENOENT;

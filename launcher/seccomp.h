@@ -18,5 +18,7 @@ struct seccomp_seen {
   uint32_t count;       /* refused syscalls in all */
 };
 
-/* Monitor: handles one notification. Returns true when the sandbox must be killed. */
-bool seccomp_handle(int listener, int mode, struct seccomp_seen *seen);
+/* Monitor: handles one notification: counts it, then answers the errno cfg's seccomp-errno
+ * table names for it (an argument check), else kills (kill mode) or answers EPERM. Returns true
+ * when the sandbox must be killed. */
+bool seccomp_handle(int listener, const struct config *cfg, struct seccomp_seen *seen);

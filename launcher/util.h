@@ -64,7 +64,8 @@
   X(HOST_LINK, "host-link") /* a host path went through a link a sandbox could have planted */     \
   X(DEST_LINK, "dest-link") /* a destination went through a link on a writable mount */        \
   X(HOST_IDS, "host-ids")   /* the run's own host uid/gid pair (ids.c) */                         \
-  X(USERNS_LIMIT, "userns-limit") /* a budget of the sandbox's user namespace (budget.c) */
+  X(USERNS_LIMIT, "userns-limit") /* a budget of the sandbox's user namespace (budget.c) */   \
+  X(CGROUPFS, "cgroupfs")   /* the run's own cgroup shown at /sys/fs/cgroup (mount.c) */
 
 enum step {
 #define STEP_ENUM(id, word) STEP_##id,

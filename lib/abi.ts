@@ -114,6 +114,7 @@ export const SETUP_STEPS = [
   "dest-link",
   "host-ids",
   "userns-limit",
+  "cgroupfs",
   "unknown",
 ] as const;
 

@@ -130,7 +130,9 @@ export class SandboxBuilder {
   }
 
   /**
-   * `none` (private network with loopback; the default) or `host` (config `network`).
+   * `none` (private network with loopback; the default) or `host` (config `network`). `host` needs a
+   * profile that allows `socket` (`compute`, the default, or above): with one that refuses it
+   * `build()` throws.
    *
    * @example
    * ```ts
@@ -158,6 +160,23 @@ export class SandboxBuilder {
    */
   hostname(name: string): SandboxBuilder {
     return this.#with({ hostname: name });
+  }
+
+  /**
+   * The sandbox user's name (config `user`; default `"sandbox"`): in the synthesized
+   * `/etc/passwd` and `/etc/group`, its home `/home/<name>`, `USER` and `LOGNAME`.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { SandboxBuilder } from "../mod.ts";
+   *
+   * const result = await new SandboxBuilder("u").user("alice").build().run("sh", ["-c", "whoami; echo $HOME"]);
+   * assert.equal(result.stdout, "alice\n/home/alice\n");
+   * ```
+   */
+  user(name: string): SandboxBuilder {
+    return this.#with({ user: name });
   }
 
   /**

@@ -38,7 +38,18 @@ function readHostLayout(): HostLayout {
     }
   }
   const etc: Record<string, "file" | "dir"> = {};
-  for (const name of ETC_ENTRIES) {
+  let listing: string[] | null = null;
+  const names = ETC_ENTRIES.flatMap((entry) => {
+    if (!entry.includes("*")) return [entry];
+    try {
+      listing ??= [...Deno.readDirSync("/etc")].map((e) => e.name).sort();
+    } catch {
+      listing = [];
+    }
+    const prefix = entry.slice(0, entry.indexOf("*"));
+    return listing.filter((n) => n.startsWith(prefix));
+  });
+  for (const name of names) {
     try {
       const st = Deno.statSync(`/etc/${name}`);
       if (st.isFile) etc[name] = "file";

@@ -9,6 +9,7 @@
 
 import type { Op } from "./config.ts";
 import { UnsupportedError } from "./errors.ts";
+import { homeOf, identityEnv, identityFiles, SYNTHESIZED_ETC } from "./identity.ts";
 import { type LandlockPlan, planLandlock, type ViewEntry } from "./landlock.ts";
 import {
   checkFields,
@@ -28,7 +29,11 @@ import type {
 /** Top-level host entries of the default root: directories are bound read-only, symlinks copied. */
 export const SYSTEM_DIRS = ["/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32"];
 
-/** The parts of `/etc` programs need. Never `shadow`, `gshadow`, `sudoers` or keys. */
+/**
+ * The parts of `/etc` programs need. Never `shadow`, `gshadow`, `sudoers` or keys. With namespaces
+ * `passwd`, `group` and `hosts` are synthesized instead ({@linkcode identityFiles}); Landlock alone
+ * can only show the host's.
+ */
 export const ETC_ENTRIES = [
   "passwd",
   "group",
@@ -44,7 +49,9 @@ export const ETC_ENTRIES = [
   "localtime",
   "timezone",
   "alternatives",
-  "ssl",
+  // Not all of ssl/: ssl/private holds the host's TLS private keys.
+  "ssl/certs",
+  "ssl/openssl.cnf",
   "ca-certificates",
   "ca-certificates.conf",
   "mime.types",
@@ -53,6 +60,17 @@ export const ETC_ENTRIES = [
   "inputrc",
   "magic",
   "magic.mime",
+  // What programs under /usr reach through symlinks into /etc (Debian: the JDK's security and
+  // logging files, Maven's settings, Python's sitecustomize, locale aliases, fonts, X11, groff).
+  // A name with `*` matches every /etc entry with that prefix.
+  "java-*",
+  "maven",
+  "python3*",
+  "perl",
+  "locale.alias",
+  "fonts",
+  "X11",
+  "groff",
 ];
 
 /** `/proc` entries bound read-only over themselves (bubblewrap/Docker's list). */
@@ -92,13 +110,28 @@ export interface FsHost {
   /** Whether user namespaces work here (absent: assumed to). Decides `namespaces: "auto"`. */
   userns?: boolean;
   /**
-   * Which {@linkcode ETC_ENTRIES} exist on the host (symlinks followed): regular files are
-   * copied into the root, directories bound. Absent: every entry is bound if present.
+   * Which {@linkcode ETC_ENTRIES} exist on the host (symlinks followed; `*` patterns expanded to
+   * the names they match): regular files are copied into the root, directories bound. Absent:
+   * every entry without `*` is bound if present.
    */
   etc?: Record<string, "file" | "dir">;
   /** The top-level entries of the configured rootfs, by name. */
   rootfs?: Record<string, DirEntry>;
 }
+
+/** The `/etc` entries to show: those found on the host, else every name without a pattern. */
+function etcNames(host: FsHost): string[] {
+  return host.etc ? Object.keys(host.etc) : ETC_ENTRIES.filter((n) => !n.includes("*"));
+}
+
+/**
+ * Where the default root shows the run's own cgroup, read-only, when it has one (cgroup limits):
+ * runtimes read their memory and CPU limits there (the JVM's heap, Go's and .NET's CPU counts).
+ */
+export const CGROUP_VIEW = "/sys/fs/cgroup";
+
+/** The size of the default root's `/run`: sockets and pid files. */
+const RUN_SIZE = 4 << 20;
 
 /** The size of a tmpfs (and of an overlay's discarded writes) unless the config sets one. */
 export const DEFAULT_TMPFS_SIZE = 64 << 20;
@@ -331,7 +364,22 @@ function rootSpecs(config: ResolvedConfig, host: FsHost): Spec[] {
       if ("link" in entry) base.push({ op: ["symlink", entry.link, dir], dst: dir });
       else base.push({ op: ["ro-bind", dir, dir], dst: dir, access: "read" });
     }
-    for (const name of ETC_ENTRIES) {
+    for (const [name, content] of Object.entries(identityFiles(config))) {
+      const p = `/etc/${name}`;
+      base.push({ op: ["file", p, content], dst: p, access: "read" });
+    }
+    // A writable home, /run (sockets, pid files) and /var/tmp, as programs expect of a system.
+    const home = homeOf(config.user);
+    base.push({
+      op: ["tmpfs", home, String(config.tmpSizeBytes), "700"],
+      dst: home,
+      access: "write",
+    });
+    base.push({ op: ["tmpfs", "/run", String(RUN_SIZE), "1777"], dst: "/run", access: "write" });
+    base.push({ op: ["symlink", "/tmp", "/var/tmp"], dst: "/var/tmp" });
+    base.push({ op: ["symlink", "/run", "/var/run"], dst: "/var/run" });
+    for (const name of etcNames(host)) {
+      if ((SYNTHESIZED_ETC as readonly string[]).includes(name)) continue;
       const p = `/etc/${name}`;
       const kind = host.etc ? host.etc[name] : "dir";
       if (!kind) continue; // absent on this host: no op at all
@@ -384,7 +432,7 @@ function hostView(config: ResolvedConfig, host: FsHost): ViewEntry[] {
   for (const dir of SYSTEM_DIRS) {
     if (host.system[dir]) view.push({ path: dir, access: "read", optional: false });
   }
-  for (const name of ETC_ENTRIES) {
+  for (const name of etcNames(host)) {
     view.push({ path: `/etc/${name}`, access: "read", optional: true });
   }
   view.push({ path: "/proc", access: "proc-read", optional: false });
@@ -425,6 +473,8 @@ export interface FilesystemPlan {
   namespaces: boolean;
   /** The mount ops (after `newroot`), host dirs first; empty without namespaces. */
   mountOps: Op[];
+  /** The environment of the synthesized identity (default root only; else empty). */
+  env: Record<string, string>;
   landlock: LandlockPlan;
 }
 
@@ -462,7 +512,7 @@ export function filesystemPlan(config: ResolvedConfig, host: FsHost): Filesystem
         `Neither namespaces nor Landlock are available here, so the filesystem cannot be confined: allow unprivileged user namespaces (Ubuntu: sysctl kernel.apparmor_restrict_unprivileged_userns=0), enable Landlock, or opt out explicitly with landlock "off"`,
       );
     }
-    return { namespaces, mountOps: [], landlock };
+    return { namespaces, mountOps: [], env: {}, landlock };
   }
   const specs = rootSpecs(config, host);
   const view: ViewEntry[] = [{ path: "/", access: "list", optional: false }];
@@ -470,9 +520,12 @@ export function filesystemPlan(config: ResolvedConfig, host: FsHost): Filesystem
     if (s.access) view.push({ path: s.dst, access: s.access, optional: s.optional ?? false });
     if (s.op[0] === "dev") view.push(...devView(true));
   }
+  // The run's own cgroup, mounted there when the run has one (see CGROUP_VIEW).
+  if (!config.rootfs) view.push({ path: CGROUP_VIEW, access: "read", optional: true });
   return {
     namespaces,
     mountOps: [...hostDirOps(config.mounts), ...specs.map((s) => s.op)],
+    env: config.rootfs ? {} : identityEnv(config.user),
     landlock: planLandlock(view, landlockOptions),
   };
 }

@@ -26,6 +26,8 @@ import type {
   SandboxConfig,
 } from "./types.ts";
 import { UnsupportedError } from "./errors.ts";
+import { syscallNumber } from "./syscalls.ts";
+import { SANDBOX_ID } from "./identity.ts";
 import { validateLimits } from "./limits.ts";
 import {
   DEFAULT_TMPFS_SIZE,
@@ -37,6 +39,7 @@ import {
 import {
   type Arch,
   compileSeccomp,
+  notifyAnswers,
   PROFILE_NAMES,
   type ResolveOptions,
   resolvePolicy,
@@ -47,7 +50,7 @@ import { budgetOps, validateBudgets } from "./budgets.ts";
 /** The `PATH` every sandbox gets unless the policy sets its own. */
 export const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 /** The uid and gid the target runs as, inside the sandbox. */
-export const SANDBOX_UID = 1000;
+export const SANDBOX_UID = SANDBOX_ID;
 
 export { ETC_ENTRIES, SYSTEM_DIRS } from "./mounts.ts";
 
@@ -66,6 +69,7 @@ const KEYS: readonly (keyof SandboxConfig)[] = [
   "cwd",
   "network",
   "hostname",
+  "user",
   "privilegeMode",
   "tmpSize",
   "seccomp",
@@ -118,6 +122,7 @@ export function validateConfig(
       ? "none"
       : validateChoice(c.network, { field: "network", allowed: ["none", "host"] as const }),
     hostname: c.hostname === undefined ? "sandbox" : validateHostname(c.hostname),
+    user: c.user === undefined ? "sandbox" : validateUserName(c.user),
     privilegeMode: c.privilegeMode === undefined ? "auto" : validateChoice(c.privilegeMode, {
       field: "privilegeMode",
       allowed: ["auto", "privileged", "unprivileged"] as const,
@@ -141,7 +146,24 @@ export function validateConfig(
       }": the open-files limit is applied with prlimit64 under the filter`,
     );
   }
+  checkNetworkUsable(resolved);
   return resolved;
+}
+
+/**
+ * `network: "host"` is asked for to use the network; a filter that refuses `socket` makes that
+ * impossible, so the combination is refused rather than left to fail inside the run.
+ */
+function checkNetworkUsable(config: ResolvedConfig): void {
+  const s = config.seccomp;
+  if (config.network !== "host" || s.profile === "none") return;
+  // `socket` has the same name on both architectures; the tiers do not depend on the arch.
+  const resolved = resolvePolicy(toPolicy(s), "x86_64");
+  if (!resolved.allowed.includes(syscallNumber("x86_64", "socket")!)) {
+    throw new RangeError(
+      `Conflicting network "host" and seccomp profile "${s.profile}": the filter refuses socket(), so no program can use the network; use profile "compute" (the default) or above, or add "socket" to seccomp.allow`,
+    );
+  }
 }
 
 function stringList(value: unknown, field: string): string[] {
@@ -203,7 +225,27 @@ export function seccompOps(
   if (bpf.length === 0) return [];
   let hex = "";
   for (const b of bpf) hex += b.toString(16).padStart(2, "0");
-  return [["seccomp", hex], ["seccomp-notify", s.action]];
+  // Argument-check failures notify as well (so they are counted and named) and are answered
+  // with their own errno, never a kill: programs probe them (getaddrinfo's netlink socket).
+  const answers: Op[] = notifyAnswers(toPolicy(s), arch, where).map((a) => [
+    "seccomp-errno",
+    String(a.nr),
+    String(a.arg0),
+    String(a.errno),
+  ]);
+  return [["seccomp", hex], ["seccomp-notify", s.action], ...answers];
+}
+
+function validateUserName(value: unknown): string {
+  const s = validateString(value, "user");
+  if (!/^[a-z_][a-z0-9_-]{0,31}$/.test(s) || s === "root" || s === "nobody") {
+    throw new RangeError(
+      `Invalid user ${
+        describeValue(value)
+      }: expected a user name of 1-32 characters a-z 0-9 _ - (starting with a letter or _), not "root" or "nobody"`,
+    );
+  }
+  return s;
 }
 
 function validateHostname(value: unknown): string {

@@ -388,6 +388,9 @@ function opPath(op: Op | undefined, step: string): string | null {
       return (dest ? op[4] : op[1]) ?? null;
     case "symlink":
       return op[2] ?? null;
+    case "cgroupfs":
+    case "file":
+      return op[1] ?? null;
     case "memory-max":
     case "pids-max":
     case "cpu-max":

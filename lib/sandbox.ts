@@ -9,7 +9,7 @@
 
 import { encodeFrame } from "./config.ts";
 import { findLauncher } from "./launcher.ts";
-import { filesystemPlan, usesNamespaces } from "./mounts.ts";
+import { CGROUP_VIEW, filesystemPlan, usesNamespaces } from "./mounts.ts";
 import {
   namespacesFor,
   resolveMode,
@@ -181,6 +181,10 @@ export class Sandbox {
     });
     const fs = filesystemPlan(this.config, host);
     const ops = [...staticOps(this.config, { mode, caller: { euid, egid }, host }), ...limits.ops];
+    // A run with a cgroup of its own sees it (its cgroup namespace's root) read-only.
+    if (fs.namespaces && !this.config.rootfs && limits.applied.backend.startsWith("cgroup")) {
+      ops.push(["cgroupfs", CGROUP_VIEW]);
+    }
     this.#prepared = {
       launcher,
       frame: encodeFrame(ops),
@@ -196,7 +200,8 @@ export class Sandbox {
         // A root caller's pair is allocated per run: each result has its own.
         ...(euid === 0 ? {} : { hostUid: euid, hostGid: egid }),
       },
-      env: this.config.env,
+      // The synthesized identity's HOME, USER, LOGNAME and SHELL; the config's env wins.
+      env: { ...fs.env, ...this.config.env },
       cwd: this.config.cwd,
       cgroupId: limits.applied.backend.startsWith("cgroup") ? this.config.id : null,
     };

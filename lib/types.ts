@@ -150,6 +150,11 @@ export interface SandboxConfig {
   network?: NetworkMode;
   /** Hostname inside the sandbox's UTS namespace. @default "sandbox" */
   hostname?: string;
+  /**
+   * The sandbox user's name (uid/gid 1000 inside) in the synthesized `/etc/passwd` and
+   * `/etc/group`, its home `/home/<user>`, and `USER`/`LOGNAME`. @default "sandbox"
+   */
+  user?: string;
   /** Privilege mode. @default "auto" */
   privilegeMode?: PrivilegeMode;
   /** Size of the private `/tmp` tmpfs. @default "64M" */
@@ -426,6 +431,8 @@ export interface ResolvedConfig {
   network: NetworkMode;
   /** The hostname inside the sandbox. */
   hostname: string;
+  /** The sandbox user's name (synthesized `/etc/passwd`, home, `USER`). */
+  user: string;
   /** The privilege mode asked for. */
   privilegeMode: PrivilegeMode;
   /** The size of the sandbox's `/tmp` in bytes. */

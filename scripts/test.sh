@@ -11,10 +11,20 @@ deno=$(scripts/ensure-deno.sh) || exit 1
 export DENO_NO_UPDATE_CHECK=1 NO_COLOR=1
 
 # Debian tools some tests cross-check with: scmp_sys_resolver (syscall tables), clang with
-# libFuzzer (the fuzz corpus regression). Missing ones are skipped with a printed reason.
+# libFuzzer (the fuzz corpus regression), and the workloads. Missing ones are skipped with a
+# printed reason.
 need=()
 command -v scmp_sys_resolver >/dev/null 2>&1 || need+=(seccomp)
 command -v clang >/dev/null 2>&1 || need+=(clang libclang-rt-14-dev)
+# The programs tests/workloads_test.ts runs under the defaults (each skipped with a reason when
+# missing). The JDK is the large one (~200 MB); the rest are small.
+command -v make >/dev/null 2>&1 || need+=(make)
+command -v c++ >/dev/null 2>&1 || need+=(g++)
+command -v cmake >/dev/null 2>&1 || need+=(cmake)
+command -v javac >/dev/null 2>&1 || need+=(default-jdk-headless)
+command -v node >/dev/null 2>&1 || need+=(nodejs)
+command -v git >/dev/null 2>&1 || need+=(git)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 if [ "$(id -u)" = 0 ] && [ ${#need[@]} -gt 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "== installing ${need[*]} from Debian"
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}") >/dev/null 2>&1 ||

@@ -105,6 +105,12 @@ kernelTest(
     assertMatch(r.stderr, /reason=seccomp \| seccomp=ptrace/);
     const e = await cli("run", "-q", "--seccomp-action", "errno", "--", "python3", "-c", probe);
     assertEquals(e.code, 0);
+    // An argument-check refusal is answered (EAFNOSUPPORT) and still named on the summary line.
+    const netlink =
+      "import socket\ntry: socket.socket(16, 3, 0)\nexcept OSError as e: print(e.errno)";
+    const a = await cli("run", "--", "python3", "-c", netlink);
+    assertEquals([a.code, a.stdout], [0, "97\n"]);
+    assertMatch(a.stderr, /^exit_code=0 \|.* \| seccomp=socket$/m);
     const d = await cli("run", "-q", "--seccomp-deny", "uname", "--", "uname");
     assertEquals(d.code, 159);
     for (

@@ -308,3 +308,38 @@ kernelTest("a missing bind source fails the setup naming the path", async () => 
     assertEquals([e.step, e.errno, e.exitCode], ["bind", "ENOENT", 125]);
   }
 });
+
+kernelTest("the /etc view: what /usr links into /etc resolves, secrets are absent", async () => {
+  // Every symlink under /usr into /etc that resolves on the host, except the two secrets' paths.
+  const find = await new Deno.Command("find", {
+    args: ["/usr", "-maxdepth", "7", "-type", "l", "-lname", "/etc/*"],
+    stdout: "piped",
+    stderr: "null",
+  }).output();
+  const secret = ["/etc/ssl/private", "/etc/environment"];
+  const links = new TextDecoder().decode(find.stdout).split("\n").filter((l) => {
+    if (!l) return false;
+    try {
+      Deno.statSync(l);
+      return !secret.some((s) => Deno.readLinkSync(l).startsWith(s));
+    } catch {
+      return false; // dangling on the host too
+    }
+  });
+  const r = await sandbox().run("sh", [
+    "-c",
+    'for l in "$@"; do test -e "$l" || echo "missing $l"; done; ' +
+    "for s in shadow gshadow sudoers sudoers.d ssh ssl/private environment subuid; do " +
+    'test -e "/etc/$s" && echo "leak $s"; done; true',
+    "sh",
+    ...links,
+  ]);
+  assertEquals([r.exitCode, r.stdout], [0, ""], r.stderr);
+  // What Debian links there, where installed: the JDK's security files, certificates, alternatives.
+  const r2 = await sh(
+    "test -e /etc/ssl/certs/ca-certificates.crt -a -e /etc/ld.so.cache -a -e /etc/localtime || exit 71; " +
+      "test ! -e /usr/lib/jvm/default-java/conf/security/java.security -o " +
+      "-r /usr/lib/jvm/default-java/conf/security/java.security || exit 72; exit 0",
+  );
+  assertEquals(r2.exitCode, 0, `probe ${r2.exitCode}`);
+});

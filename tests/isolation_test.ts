@@ -65,16 +65,26 @@ kernelTest("the network namespace reaches no host listener", async () => {
   }
 });
 
-kernelTest("the environment is clean: only PATH and what the policy sets", async () => {
-  Deno.env.set("SANDBOX_TS_SECRET", "leak");
-  try {
-    const r = await sandbox({ env: { FOO: "bar" } }).run("env");
-    const keys = r.stdout.trim().split("\n").map((l) => l.split("=")[0]).sort();
-    assertEquals(keys, ["FOO", "PATH"]);
-  } finally {
-    Deno.env.delete("SANDBOX_TS_SECRET");
-  }
-});
+kernelTest(
+  "the environment is clean: only PATH, the identity's and what the policy sets",
+  async () => {
+    Deno.env.set("SANDBOX_TS_SECRET", "leak");
+    try {
+      const r = await sandbox({ env: { FOO: "bar", SHELL: "/bin/bash" } }).run("env");
+      const vars = r.stdout.trim().split("\n").sort();
+      assertEquals(vars, [
+        "FOO=bar",
+        "HOME=/home/sandbox",
+        "LOGNAME=sandbox",
+        "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        "SHELL=/bin/bash",
+        "USER=sandbox",
+      ]);
+    } finally {
+      Deno.env.delete("SANDBOX_TS_SECRET");
+    }
+  },
+);
 
 kernelTest("no fd beyond 0-2 reaches the target", async () => {
   // ls opens one fd for the directory it lists (3); nothing else may be there.
@@ -88,7 +98,7 @@ kernelTest("host /root, host /tmp, /etc/shadow and $HOME are invisible", async (
   try {
     const r = await sh(
       `test -e /tmp/${probe} && exit 71; test -e /root && exit 72; test -e /etc/shadow && exit 73; ` +
-        `test -e /home && exit 74; test -e /work && exit 75; exit 0`,
+        `test "$(ls -A /home)" = sandbox || exit 74; test -e /work && exit 75; exit 0`,
     );
     assertEquals(r.exitCode, 0, `probe ${r.exitCode}`);
   } finally {

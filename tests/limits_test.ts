@@ -441,3 +441,17 @@ kernelTest("the default pids limit never fails a strict build, and says how it i
   const none = limitOps(validateLimits({ maxPids: null }, 2), v2);
   assertEquals([none.ops, none.applied.pids, none.applied.defaults], [[], undefined, undefined]);
 });
+
+kernelTest("the run's own cgroup is visible read-only at /sys/fs/cgroup", {
+  skip: !cgroup && "no writable cgroup here",
+}, async () => {
+  const r = await sandbox({ memory: "96M", maxPids: 50 }).run("sh", [
+    "-c",
+    "cat /proc/self/cgroup | grep -v '^0::' | cut -d: -f3 | sort -u; " +
+    "if test -e /sys/fs/cgroup/cgroup.controllers; then cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/pids.max; " +
+    "else cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max; fi; " +
+    "touch /sys/fs/cgroup/x 2>/dev/null && exit 71; mkdir /sys/fs/cgroup/memory/x 2>/dev/null && exit 72; exit 0",
+  ]);
+  // Rooted at the run: every hierarchy shows "/", and the limits are the run's.
+  assertEquals([r.exitCode, r.stdout], [0, `/\n${96 << 20}\n50\n`], r.stderr);
+});

@@ -15,6 +15,15 @@ const host = {
   system: { "/usr": { dir: true as const }, "/bin": { link: "usr/bin" } },
 };
 
+Deno.test("network host works with the default profile or an explicit socket allow", () => {
+  assertEquals(validateConfig({ network: "host" }).seccomp.profile, "compute");
+  validateConfig({
+    network: "host",
+    seccomp: { profile: "minimal", allow: ["socket", "connect"] },
+  });
+  validateConfig({ network: "host", seccomp: "none" });
+});
+
 Deno.test("bad config values are rejected naming the field, the value and what is allowed", () => {
   const cases: [Record<string, unknown>, string, typeof TypeError | typeof RangeError][] = [
     [{ id: "a/b" }, 'Invalid id "a/b"', RangeError],
@@ -47,6 +56,16 @@ Deno.test("bad config values are rejected naming the field, the value and what i
     [{ fileSize: "0" }, "Invalid fileSize", RangeError],
     [{ maxOutput: "lots" }, 'Invalid maxOutput "lots"', RangeError],
     [{ limits: "loose" }, 'Invalid limits "loose"', RangeError],
+    [
+      { network: "host", seccomp: "minimal" },
+      'Conflicting network "host" and seccomp profile "minimal": the filter refuses socket()',
+      RangeError,
+    ],
+    [
+      { network: "host", seccomp: { profile: "compute", deny: ["socket"] } },
+      'Conflicting network "host" and seccomp profile "compute"',
+      RangeError,
+    ],
   ];
   for (const [config, msg, type] of cases) {
     assertThrows(() => validateConfig(config), type, msg);

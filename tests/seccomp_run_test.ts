@@ -115,6 +115,32 @@ print("fork", os.waitpid(pid, 0)[1] >> 8)
   );
 });
 
+kernelTest("an argument-check refusal is answered with its errno, counted and named", async () => {
+  // Default kill mode: a foreign socket family and TIOCSTI fail, the program goes on.
+  const script = `
+import socket, fcntl, os
+for fam in (socket.AF_NETLINK, socket.AF_PACKET):
+    try: socket.socket(fam, socket.SOCK_RAW, 0)
+    except OSError as e: print(e.errno)
+try: fcntl.ioctl(0, 0x5412, b"x")
+except OSError as e: print(e.errno)
+`;
+  const r = await sandbox().run("python3", ["-c", script]);
+  assertEquals([r.exitCode, r.stdout, r.reason, r.killedBySeccomp], [
+    0,
+    "97\n97\n1\n",
+    "exited",
+    false,
+  ]);
+  assertEquals([r.seccompViolation?.syscall, r.seccompViolations], ["socket", 3]);
+  // errno mode: the same, plus the EPERM answers of refused syscalls.
+  const e = await sandbox({ seccomp: { profile: "compute", action: "errno" } }).run("python3", [
+    "-c",
+    script + "import ctypes\nprint(ctypes.CDLL(None).syscall(101) == -1)",
+  ]);
+  assertEquals([e.exitCode, e.stdout, e.seccompViolations], [0, "97\n97\n1\nTrue\n", 4]);
+});
+
 kernelTest("an x32 syscall is refused", {
   skip: arch !== "x86_64" && "x32 exists only on x86_64",
 }, async () => {
@@ -161,8 +187,6 @@ const MATRIX: Record<string, [string, string[]][]> = {
       "-e",
       "const {Worker}=require('worker_threads'); new Worker('1', {eval:true}).on('exit', c => process.exit(c))",
     ]],
-  ],
-  network: [
     ["python3", [
       "-c",
       "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); s.listen(); c=socket.create_connection(s.getsockname()); a,_=s.accept(); c.send(b'x'); assert a.recv(1)==b'x'",
@@ -189,6 +213,42 @@ for (const [i, profile] of PROFILE_NAMES.entries()) {
     },
   );
 }
+
+kernelTest(
+  "set-id calls keep or drop ids under the default profile, and nothing more",
+  async () => {
+    // GNU make's child calls setresuid(-1, 0, -1): allowed by the filter, refused by the kernel
+    // (the target holds no capabilities). Keeping the current ids works; another id fails EPERM.
+    // (EINVAL instead of EPERM: the id is not mapped in the run's user namespace.)
+    const script = `
+import os, errno
+def attempt(name, f):
+    try:
+        f(); return name + " ok"
+    except OSError as e:
+        return name + (" refused" if e.errno in (errno.EPERM, errno.EINVAL) else " " + str(e))
+uid, gid = os.getuid(), os.getgid()
+other = 4242 if uid != 4242 else 4243
+print(attempt("keep-uid", lambda: os.setresuid(uid, uid, uid)))
+print(attempt("keep-gid", lambda: os.setresgid(gid, gid, gid)))
+print(attempt("setuid-other", lambda: os.setuid(other)))
+print(attempt("setgid-other", lambda: os.setregid(other, other)))
+print(attempt("setgroups", lambda: os.setgroups([other])))
+print(attempt("make-root", lambda: os.setresuid(-1, 0, -1)) == ("make-root ok" if uid == 0 else "make-root refused"))
+print(os.getuid() == uid and os.geteuid() == uid)
+`;
+    const r = await sandbox().run("python3", ["-c", script]);
+    assertEquals(
+      [r.stdout, r.exitCode, r.seccompViolation],
+      [
+        "keep-uid ok\nkeep-gid ok\nsetuid-other refused\nsetgid-other refused\nsetgroups refused\nTrue\nTrue\n",
+        0,
+        null,
+      ],
+      r.stderr,
+    );
+  },
+);
 
 kernelTest("the default profile runs python3, node, gcc, sh and coreutils", async () => {
   const r = await sandbox().run("sh", [
@@ -273,8 +333,10 @@ print(tried)
 `;
     const r = await sandbox().run("python3", ["-c", script]);
     assertEquals([r.exitCode, r.stdout], [0, arch === "x86_64" ? "9\n" : "5\n"], r.stderr);
-    // Refusals by argument are fixed answers, not violations.
-    assertEquals([r.seccompViolations, r.reason], [0, "exited"]);
+    // Refusals by argument are counted and named, answered EPERM even in kill mode.
+    const tried = Number(r.stdout);
+    assertEquals([r.seccompViolations, r.reason, r.killedBySeccomp], [3 * tried, "exited", false]);
+    assert(r.seccompViolation !== null && r.seccompViolation.syscall in { chmod: 1, fchmod: 1 });
     // And what people type: the probe exits with a sentinel only if a set-id bit got through.
     const s = await sh(
       "cd /tmp && touch f && cp /bin/true t && " +
@@ -377,7 +439,9 @@ kernelTest(
     ]);
     assertEquals(r.enforced.namespaces, []);
     assertEquals([r.exitCode, r.stdout], [0, "held\n"], r.stderr);
-    assertEquals(r.seccompViolations, 0);
+    // The socket refusals are argument checks: counted and named (the IPC ENOSYS answers are not).
+    assert(r.seccompViolations >= 6, `${r.seccompViolations}`);
+    assertEquals([r.seccompViolation?.syscall, r.killedBySeccomp], ["socket", false]);
     // With namespaces the same calls reach the sandbox's own network and IPC namespaces.
     const own = await sandbox({ seccomp: "network" }).run("python3", [
       "-c",

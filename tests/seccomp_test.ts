@@ -11,6 +11,7 @@ import {
   IPC_NAMESPACE_SYSCALLS,
   NEVER_ALLOWED,
   NO_INET_SOCKET,
+  notifyAnswers,
   PROFILE_DESCRIPTIONS,
   PROFILE_NAMES,
   profileSyscalls,
@@ -65,7 +66,8 @@ function expectedAction(
       : check.mode === "allow-values"
       ? !check.values.includes(low)
       : (low & check.values[0]!) !== 0;
-    if (fails) return ERRNO | check.errno;
+    // Notified too (the monitor answers the errno; see notifyAnswers).
+    if (fails) return notify ? USER_NOTIF : ERRNO | check.errno;
   }
   return ALLOW;
 }
@@ -274,7 +276,9 @@ Deno.test("profiles are cumulative and unrestricted is the table minus the never
       for (const n of previous) {
         assert.ok(allowed.has(n), `${arch}: ${profile} lacks ${syscallName(arch, n)}`);
       }
-      assert.ok(allowed.size > previous.size, `${arch}: ${profile} adds nothing`);
+      // `network` is `compute` itself: sockets are in the default (the namespace is the boundary).
+      if (profile === "network") assert.equal(allowed.size, previous.size);
+      else assert.ok(allowed.size > previous.size, `${arch}: ${profile} adds nothing`);
       previous = allowed;
     }
     const expected = syscallNames(arch)
@@ -328,8 +332,19 @@ Deno.test("profiles contain what real programs need (SEED §4.2 gaps)", () => {
       "pkey_alloc",
     ],
     "io-heavy": ["renameat2", "copy_file_range", "fchmodat2", "linkat", "unlinkat", "mkdirat"],
-    compute: ["membarrier", "sched_setaffinity", "futex_waitv", "socketpair", "shmget"],
-    network: ["socket", "connect", "bind", "listen", "accept4", "sendmmsg"],
+    compute: [
+      "membarrier",
+      "sched_setaffinity",
+      "futex_waitv",
+      "socketpair",
+      "shmget",
+      "socket",
+      "connect",
+      "bind",
+      "listen",
+      "accept4",
+      "sendmmsg",
+    ],
   };
   for (const arch of ARCHES) {
     for (const [profile, names] of Object.entries(need)) {
@@ -398,17 +413,17 @@ Deno.test("clone with CLONE_NEW* is refused; clone3 gets ENOSYS", () => {
   }
 });
 
-Deno.test("socket: network allows AF_UNIX/INET/INET6 only; lower profiles get EACCES", () => {
+Deno.test("socket: compute allows AF_UNIX/INET/INET6 only; lower profiles get EACCES", () => {
   const EAFNOSUPPORT = ERRNO | 97;
   for (const arch of ARCHES) {
-    const net = compileSeccomp({ profile: "network" }, arch);
+    const net = compileSeccomp({ profile: "compute" }, arch);
     for (const family of [1, 2, 10]) assert.equal(run(net, arch, "socket", [family, 1]), ALLOW);
     for (const family of [16, 17, 40, 38, 0, 3]) {
       assert.equal(run(net, arch, "socket", [family, 1]), EAFNOSUPPORT, `family ${family}`);
     }
     assert.equal(run(net, arch, "socket", [(1n << 32n) | 16n]), EAFNOSUPPORT);
     assert.equal(run(net, arch, "socket", [(1n << 32n) | 2n]), ALLOW);
-    for (const profile of ["essential", "minimal", "io-heavy", "compute"] as const) {
+    for (const profile of ["essential", "minimal", "io-heavy"] as const) {
       const bpf = compileSeccomp({ profile }, arch);
       assert.equal(run(bpf, arch, "socket", [1]), ERRNO | 13, profile);
       assert.equal(run(bpf, arch, "connect"), KILL_PROCESS, profile);
@@ -523,9 +538,12 @@ Deno.test("without namespaces, network none: AF_UNIX sockets only", () => {
     // With a network namespace (or network "host") inet sockets stay allowed.
     const plain = compileSeccomp({ profile: "network" }, arch);
     assert.equal(run(plain, arch, "socket", [2, 2, 17]), ALLOW);
-    // Below `network` socket is EACCES whatever the option.
+    // Below `compute` socket is EACCES whatever the option.
+    const ioHeavy = compileSeccomp({ profile: "io-heavy" }, arch, { noInet: true });
+    assert.equal(run(ioHeavy, arch, "socket", [1, 1, 0]), EACCES);
+    // `compute`, the default, keeps the inet refusal.
     const compute = compileSeccomp({ profile: "compute" }, arch, { noInet: true });
-    assert.equal(run(compute, arch, "socket", [1, 1, 0]), EACCES);
+    assert.equal(run(compute, arch, "socket", [2, 1, 0]), EACCES);
   }
 });
 
@@ -637,7 +655,9 @@ Deno.test("allow, deny and action", () => {
   assert.equal(run(notify, arch, "mkdir"), USER_NOTIF);
   assert.equal(run(notify, arch, "read"), ALLOW);
   assert.equal(run(notify, arch, "clone3"), ERRNO | 38); // fixed answers are not reported
-  assert.equal(run(notify, arch, "ioctl", [0, 0x5412]), EPERM);
+  // An argument-check failure notifies too; the monitor answers the check's errno.
+  assert.equal(run(notify, arch, "ioctl", [0, 0x5412]), USER_NOTIF);
+  assert.equal(run(notify, arch, "ioctl", [0, 0x5401]), ALLOW);
   // names only on the other arch are accepted and skipped
   const a64 = resolvePolicy({ profile: "essential", allow: ["fork"] }, "aarch64");
   assert.equal(
@@ -712,7 +732,7 @@ Deno.test("disassemble names actions and syscalls", () => {
   assert.match(text, /ret USER_NOTIF/);
   assert.match(text, /ret ALLOW/);
   assert.match(text, /ret KILL_PROCESS/);
-  assert.match(text, /ret ERRNO\(97\)/);
+  assert.match(text, /ret ERRNO\(38\)/); // clone3, a fixed answer
   assert.match(text, /ld \[16\] +; args\[0\] low/);
   assert.match(text, /jset #0x7e020080/);
   assert.match(text, /; socket$/m);
@@ -758,5 +778,23 @@ Deno.test("compiled programs are deterministic", () => {
     for (const profile of PROFILE_NAMES) {
       assert.deepEqual(compileSeccomp({ profile }, arch), compileSeccomp({ profile }, arch));
     }
+  }
+});
+
+Deno.test("notifyAnswers: each argument check's errno, by syscall and args[0]", () => {
+  for (const arch of ARCHES) {
+    const answers = notifyAnswers({ profile: "compute" }, arch);
+    const byName = (name: string) => answers.filter((a) => a.name === name);
+    assert.deepEqual(byName("ioctl").map((a) => [a.arg0, a.errno]), [["*", 1]]);
+    assert.deepEqual(byName("socket").map((a) => [a.arg0, a.errno]), [["*", 97]]);
+    assert.deepEqual(byName("socketpair").map((a) => [a.arg0, a.errno]), [["*", 97]]);
+    // Without namespaces and network none: inet families answer EACCES, others EAFNOSUPPORT.
+    const noInet = notifyAnswers({ profile: "compute" }, arch, { noInet: true });
+    assert.deepEqual(
+      noInet.filter((a) => a.name === "socket").map((a) => [a.arg0, a.errno]),
+      [["*", 97], [2, 13], [10, 13]],
+    );
+    assert.deepEqual(notifyAnswers({ profile: "none" }, arch), []);
+    assert.ok(!notifyAnswers({ profile: "essential" }, arch).some((a) => a.name === "ioctl"));
   }
 });

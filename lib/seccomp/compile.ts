@@ -28,8 +28,11 @@ const RET = BPF.RET | BPF.K;
 export interface CompileOptions extends ResolveOptions {
   /**
    * Return `SECCOMP_RET_USER_NOTIF` for every refused syscall so that the launcher's monitor can
-   * name it and then answer EPERM (errno mode) or kill the sandbox (kill mode). With `false`,
-   * return the real refusal action. Fixed-errno answers and argument checks are unaffected.
+   * name it and then answer EPERM (errno mode) or kill the sandbox (kill mode); a call failing an
+   * argument check notifies too, and the monitor answers it with the check's errno in either mode
+   * (the table {@link notifyAnswers} gives). With `false`, return the real refusal action and the
+   * checks' errnos. Fixed-errno answers are unaffected (never notified: programs probe them on
+   * every fork or lookup).
    * @default false
    */
   notify?: boolean;
@@ -156,7 +159,7 @@ export function compileSeccomp(
   // fail goes on to the next step, and past the last one the call is allowed.
   const emitCheck = (check: ArgumentCheck, next: Label) => {
     asm.emit({ kind: "stmt", code: LD_ABS, k: DATA.argLow(check.arg) });
-    const fail = errnoLabel(check.errno);
+    const fail = options.notify ? refuse : errnoLabel(check.errno);
     if (check.mode === "refuse-bits") {
       asm.emit({ kind: "jump", code: JSET, k: check.values[0]!, jt: fail, jf: next });
       return;
@@ -185,4 +188,62 @@ export function compileSeccomp(
     asm.emit({ kind: "stmt", code: RET, k: action });
   }
   return asm.assemble();
+}
+
+/** How the monitor answers a notified argument-check failure: `arg0` `"*"` matches any value. */
+export interface NotifyAnswer {
+  readonly nr: number;
+  readonly name: string;
+  readonly arg0: number | "*";
+  readonly errno: number;
+}
+
+/**
+ * The answers the launcher's monitor gives the argument-check failures of a filter compiled with
+ * `notify`: each allowed syscall with checks answers its checks' errno. A rule whose later check
+ * answers another errno (only on `args[0]`, narrowing an earlier `allow-values` list, as
+ * `NO_INET_SOCKET` does) adds exact `args[0]` entries for the values it takes away.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { notifyAnswers } from "./compile.ts";
+ *
+ * const socket = notifyAnswers({ profile: "compute" }, "x86_64").find((a) => a.name === "socket");
+ * assert.deepEqual(socket, { nr: 41, name: "socket", arg0: "*", errno: 97 }); // EAFNOSUPPORT
+ * const noInet = notifyAnswers({ profile: "compute" }, "x86_64", { noInet: true });
+ * assert(noInet.some((a) => a.name === "socket" && a.arg0 === 2 && a.errno === 13)); // EACCES
+ * ```
+ */
+export function notifyAnswers(
+  policy: SeccompPolicy,
+  arch: Arch,
+  options: ResolveOptions = {},
+): NotifyAnswer[] {
+  const resolved = resolvePolicy(policy, arch, options);
+  if (!resolved.enabled) return [];
+  const answers: NotifyAnswer[] = [];
+  for (const { nr, name, rule } of resolved.argumentRules) {
+    const [first, ...rest] = rule.checks;
+    if (!first) continue;
+    answers.push({ nr, name, arg0: "*", errno: first.errno });
+    let previous = first;
+    for (const check of rest) {
+      if (check.errno !== first.errno) {
+        if (
+          check.arg !== 0 || check.mode !== "allow-values" || previous.arg !== 0 ||
+          previous.mode !== "allow-values"
+        ) {
+          throw new Error(`The checks of "${name}" cannot be answered by the monitor's table`);
+        }
+        for (const value of previous.values) {
+          if (!check.values.includes(value)) {
+            answers.push({ nr, name, arg0: value, errno: check.errno });
+          }
+        }
+      }
+      previous = check;
+    }
+  }
+  return answers;
 }

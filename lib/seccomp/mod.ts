@@ -26,7 +26,7 @@
  *   failure they handle: `clone3` → ENOSYS (glibc then falls back to `clone`, whose flags the filter
  *   can see), `openat2` → ENOSYS (callers fall back to `openat`, whose mode the filter can see),
  *   `io_uring_setup` → ENOSYS (libuv, liburing and Tokio fall back to epoll or threads),
- *   and, below `network`, `socket` → EACCES (glibc's NSS lookups in `ls -l` or `id` try nscd's
+ *   and, below `compute`, `socket` → EACCES (glibc's NSS lookups in `ls -l` or `id` try nscd's
  *   socket first, then read `/etc/passwd`). They are never reported and never kill.
  * - **Argument checks** ({@link ARGUMENT_RULES}) narrow some allowed syscalls. Only the low 32 bits
  *   of an argument are compared, as the kernel itself truncates these arguments (so
@@ -35,7 +35,8 @@
  *   families), because real programs probe these cases: glibc's `getaddrinfo` opens an
  *   `AF_NETLINK` socket and Chromium/Electron try `clone(CLONE_NEWUSER)`; killing them would
  *   break ordinary DNS lookups and browsers. No mode argument may carry `S_ISUID`/`S_ISGID`, so no
- *   set-id file can be made.
+ *   set-id file can be made. With `{ notify: true }` a failing check notifies too, so the monitor
+ *   counts and names it, then answers the check's errno ({@link notifyAnswers}) in either mode.
  * - **Without namespaces** (Landlock alone; {@link ResolveOptions}) the filter also stands in for
  *   the missing IPC namespace (System V IPC and POSIX message queues → ENOSYS) and, when the
  *   network is `none`, for the missing network namespace (no inet sockets: {@link NO_INET_SOCKET}).
@@ -82,7 +83,12 @@ export {
   type SeccompPolicy,
 } from "./resolve.ts";
 export { BPF_MAXINSNS, decodeProgram, SECCOMP_RET, type SockFilter } from "./bpf.ts";
-export { type CompileOptions, compileSeccomp } from "./compile.ts";
+export {
+  type CompileOptions,
+  compileSeccomp,
+  type NotifyAnswer,
+  notifyAnswers,
+} from "./compile.ts";
 export {
   actionName,
   disassemble,

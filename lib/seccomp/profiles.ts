@@ -45,13 +45,13 @@ export const PROFILE_DESCRIPTIONS: Readonly<Record<SeccompProfileName, string>> 
   essential:
     "Process bootstrap: exec, memory mapping, reading files, identity queries (runs a static or dynamic /bin/true)",
   minimal:
-    "Essential + signals, fork/wait, pipes, polling, timers, directory and metadata reads (runs sh, bash, cat, ls -l, sleep, python3 -c)",
+    "Essential + signals, fork/wait, pipes, polling, timers, directory and metadata reads, keeping or dropping ids (runs sh, bash, cat, ls -l, sleep, python3 -c)",
   "io-heavy":
     "Minimal + changing the file system: create, rename, link, remove, chmod/chown, xattrs, truncate, AIO (runs cp, mv, rm, mkdir)",
   compute:
-    "IoHeavy + scheduling and NUMA, memory keys, futex2, System V and POSIX IPC, socketpairs (runs threaded programs, gcc, node)",
+    "IoHeavy + scheduling and NUMA, memory keys, futex2, System V and POSIX IPC, sockets (AF_UNIX, AF_INET, AF_INET6 only; runs threaded programs, gcc, make, node, servers on loopback)",
   network:
-    "Compute + creating sockets (AF_UNIX, AF_INET, AF_INET6 only), bind, listen, accept, connect",
+    "Compute + nothing: sockets (AF_UNIX, AF_INET, AF_INET6 only), bind, listen, accept and connect are in compute, because the network namespace is the network boundary",
   unrestricted:
     "Every syscall except the never-allowed list (modules, mounts, namespaces, ptrace, bpf, keyrings, io_uring, clocks, reboot, …)",
 });
@@ -150,6 +150,18 @@ export const TIERS: Readonly<
     "getresuid",
     "getresgid",
     "getgroups",
+    // The target holds no capabilities (they are dropped before exec, under no_new_privs), so
+    // these can only keep or drop its own ids; anything else fails EPERM, as programs expect
+    // (GNU make, sudo-aware tools and daemons probe them).
+    "setuid",
+    "setgid",
+    "setreuid",
+    "setregid",
+    "setresuid",
+    "setresgid",
+    "setfsuid",
+    "setfsgid",
+    "setgroups",
     "capget",
     // Only shrinks the sets of a process that holds no capabilities under no_new_privs; `ip`
     // and other tools drop capabilities at start.
@@ -338,7 +350,15 @@ export const TIERS: Readonly<
     "process_mrelease",
     // System V and POSIX IPC: private to the sandbox's IPC namespace (ENOSYS without one)
     ...IPC_NAMESPACE_SYSCALLS,
-    // using sockets it was given or made with socketpair
+    // Sockets: the network namespace, not seccomp, is the network boundary (a private one with
+    // only loopback by default). `socket` keeps its family check; without namespaces it also
+    // refuses inet families when the network is `none` (see NO_INET_SOCKET).
+    "socket",
+    "bind",
+    "listen",
+    "accept",
+    "accept4",
+    "connect",
     "socketpair",
     "sendto",
     "recvfrom",
@@ -350,5 +370,7 @@ export const TIERS: Readonly<
     "setsockopt",
     "getsockopt",
   ],
-  network: ["socket", "bind", "listen", "accept", "accept4", "connect"],
+  // Sockets joined `compute`, the default, so programs run unchanged under it; `network` keeps its
+  // name and its promise (a program that uses the network runs) with nothing more to add.
+  network: [],
 };

@@ -128,7 +128,7 @@ export const IN_MEMORY_ARGUMENTS: Readonly<Record<string, string>> = Object.free
  * - `openat2` → ENOSYS: its mode lies in a struct; callers (systemd, newer libraries) fall back to
  *   `openat`, whose mode the filter checks for set-id bits.
  * - `io_uring_setup` → ENOSYS: libuv, liburing and Tokio fall back to epoll or threads.
- * - `socket` → EACCES below `network`: glibc's NSS (`ls -l`, `id`) first tries an `AF_UNIX` socket
+ * - `socket` → EACCES below `compute`: glibc's NSS (`ls -l`, `id`) first tries an `AF_UNIX` socket
  *   to nscd/systemd-userdb and falls back to `/etc/passwd` when that fails.
  *
  * @example
