@@ -1,4 +1,5 @@
 // Shared helpers for the tests (not a test file: the leading "_" keeps deno test off it).
+import { testOrSkip } from "./_skip.ts";
 import { SandboxBuilder } from "../mod.ts";
 import type { SandboxConfig } from "../mod.ts";
 
@@ -36,16 +37,7 @@ export function kernelTest(
 ): void {
   const options: KernelTestOptions = typeof optionsOrFn === "function" ? {} : optionsOrFn;
   const fn = typeof optionsOrFn === "function" ? optionsOrFn : maybeFn!;
-  const fullName = `${name} [${modeLabel}]`;
-  // Never skipped silently: the reason goes to the log next to the "ignored" line.
-  if (options.skip) console.log(`skipped: ${fullName}: ${options.skip}`);
-  Deno.test({
-    name: fullName,
-    fn,
-    ignore: Boolean(options.skip),
-    sanitizeResources: true,
-    sanitizeOps: true,
-  });
+  testOrSkip(`${name} [${modeLabel}]`, options.skip ?? false, fn);
 }
 
 /**

@@ -3,6 +3,7 @@
 // continuations joined, #define bodies and the X-macro expanded — and compare it with lib/abi.ts,
 // so a change on one side only fails here.
 import { assert, assertEquals } from "./_assert.ts";
+import { testOrSkip } from "./_skip.ts";
 import { EXIT, FORWARDED_SIGNALS, KILL_SIGNAL, SETUP_STEPS } from "../lib/abi.ts";
 
 const HEADER = new URL("../launcher/abi.h", import.meta.url);
@@ -85,12 +86,10 @@ const cc = (() => {
     return false;
   }
 })();
-if (!cc) console.log("skipping the abi.h preprocessor cross-check: no cc on PATH");
-
-Deno.test({
-  name: "the C preprocessor expands abi.h to the values parsed here",
-  ignore: !cc,
-  async fn() {
+testOrSkip(
+  "the C preprocessor expands abi.h to the values parsed here",
+  !cc && "no cc on PATH",
+  async () => {
     const probe = [
       '#include "abi.h"',
       `abi-exit ${Object.values(EXIT_MACROS).join(" ")}`,
@@ -116,7 +115,7 @@ Deno.test({
     const names = line("abi-signals")?.match(/"[^"]*"/g)?.map((s) => s.slice(1, -1));
     assertEquals(names, expandXMacro(defines, "FORWARDED_SIGNALS"));
   },
-});
+);
 
 Deno.test("util.h's STEPS X-macro words are lib/abi.ts's SETUP_STEPS", () => {
   const util = Deno.readTextFileSync(new URL("../launcher/util.h", import.meta.url));

@@ -1,4 +1,5 @@
 import { strict as assert } from "./_assert.ts";
+import { testOrSkip } from "./_skip.ts";
 import {
   DEFAULT_HEADERS,
   evalCondition,
@@ -60,11 +61,10 @@ function findResolver(): { path: string } | { reason: string } {
 }
 
 const missing = headersMissing();
-if (missing) console.log(`SKIP generator up-to-date check: ${missing}`);
-Deno.test({
-  name: "lib/_syscall_tables.ts is what the generator produces from the installed headers",
-  ignore: missing !== undefined,
-  fn() {
+testOrSkip(
+  "lib/_syscall_tables.ts is what the generator produces from the installed headers",
+  missing ?? false,
+  () => {
     const { source } = generate((p) => Deno.readTextFileSync(p));
     const current = Deno.readTextFileSync(new URL("../lib/_syscall_tables.ts", import.meta.url));
     assert.ok(
@@ -74,7 +74,7 @@ Deno.test({
     assert.ok(current.startsWith("// GENERATED FILE"));
     assert.ok(current.includes(GENERATE_COMMAND));
   },
-});
+);
 
 Deno.test("well-known numbers on both architectures", () => {
   const x86: Record<string, number> = {
@@ -228,7 +228,6 @@ Deno.test("asm-generic preprocessor: #if/#ifdef/#else, defined(), aliases, #unde
 });
 
 const resolver = findResolver();
-if ("reason" in resolver) console.log(`SKIP scmp_sys_resolver cross-check: ${resolver.reason}`);
 
 async function resolveAll(path: string, arch: Arch, names: string[]): Promise<Map<string, number>> {
   const out = new Map<string, number>();
@@ -248,10 +247,10 @@ async function resolveAll(path: string, arch: Arch, names: string[]): Promise<Ma
   return out;
 }
 
-Deno.test({
-  name: "tables agree with libseccomp's scmp_sys_resolver (x86_64 and aarch64)",
-  ignore: "reason" in resolver,
-  async fn() {
+testOrSkip(
+  "tables agree with libseccomp's scmp_sys_resolver (x86_64 and aarch64)",
+  "reason" in resolver && resolver.reason,
+  async () => {
     if ("reason" in resolver) return;
     const union = [...new Set(ARCHES.flatMap((a) => syscallNames(a)))].sort();
     for (const arch of ARCHES) {
@@ -282,4 +281,4 @@ Deno.test({
       assert.ok(agreed > syscallNames(arch).length - 30, `${arch}: only ${agreed} names checked`);
     }
   },
-});
+);
