@@ -125,3 +125,19 @@ export function exists(path: string): boolean {
     return false;
   }
 }
+
+/** Whether a sandbox with `config` reaches a TCP listener on the host's loopback. */
+export async function reachesHostListener(config: SandboxConfig = {}): Promise<boolean> {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  try {
+    const r = await sandbox(config).run("bash", [
+      "-c",
+      `(exec 3<>/dev/tcp/127.0.0.1/${port}) 2>/dev/null && exit 77; exit 0`,
+    ]);
+    if (r.exitCode !== 0 && r.exitCode !== 77) throw new Error(`probe failed: ${r.stderr}`);
+    return r.exitCode === 77;
+  } finally {
+    listener.close();
+  }
+}
