@@ -2,6 +2,7 @@
 // root. Each probe attempts the forbidden thing and exits with a sentinel only when it held.
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import {
+  exists,
   isRoot,
   kernelTest,
   pinned,
@@ -145,7 +146,7 @@ kernelTest("overlay with an upper dir keeps the changes there, not in the lower 
     assertEquals(Deno.readTextFileSync(`${upper}/n`), "kept\n");
     assertEquals(Deno.readTextFileSync(`${upper}/f`), "v2\n");
     assertEquals(Deno.readTextFileSync(`${lower}/f`), "lower\n");
-    assert(!existsSync(`${lower}/n`));
+    assert(!exists(`${lower}/n`));
     // The next run sees the kept state.
     const again = await sb.run("cat", ["/o/n", "/o/f"]);
     assertEquals(again.stdout, "kept\nv2\n");
@@ -181,15 +182,6 @@ kernelTest("dirs and symlinks are created inside the root; cwd can be a mount", 
   }
 });
 
-function existsSync(p: string): boolean {
-  try {
-    Deno.lstatSync(p);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Copies a host program and the libraries ldd names into root, at the same paths. */
 async function copyWithLibs(root: string, program: string): Promise<void> {
   const out = await new Deno.Command("ldd", { args: [program], stdout: "piped" }).output();
@@ -218,7 +210,7 @@ kernelTest("a rootfs built from host binaries replaces the system dirs, read-onl
       "test -d /proc/self || exit 75; (echo x > /tmp/ok) || exit 76; exit 0",
     ]);
     assertEquals(r.exitCode, 0, `probe ${r.exitCode}: ${r.stderr}`);
-    assert(!existsSync(`${root}/etc/new`));
+    assert(!exists(`${root}/etc/new`));
     if (isRoot) chownR(root, PINNED_UID);
     const rw = await sandbox({ rootfs: { path: root, writable: true } }).run("/bin/sh", [
       "-c",
@@ -279,7 +271,7 @@ kernelTest("a hard link to /etc/passwd and mknod fail (fs walls, seccomp off)", 
       { seccomp: "none" },
     );
     assertEquals(r.exitCode, 0, `probe ${r.exitCode}: ${r.stderr}`);
-    assert(!existsSync(`${dir}/p`) && !existsSync(`${dir}/n`));
+    assert(!exists(`${dir}/p`) && !exists(`${dir}/n`));
   } finally {
     rm(dir);
   }
