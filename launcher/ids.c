@@ -131,11 +131,24 @@ static int allocate(struct config *cfg, struct host_ids *ids, struct sbx_err *e)
   return fail_errno(e, STEP_HOST_IDS, cfg->host_ids_op, err == EAGAIN || err == EACCES ? EUSERS : err);
 }
 
+/* After setgroups() was refused: whether root would hand the sandbox groups besides its own gid
+ * (root without CAP_SETGID, e.g. in a container that denies setgroups). Then fail closed rather
+ * than let them through silently; errno stays EPERM for the report. */
+static bool root_keeps_groups(void) {
+  if (geteuid() != 0) return false;
+  gid_t list[64];
+  int n = getgroups(64, list);
+  for (int i = 0; i < n; i++)
+    if (list[i] != getegid()) return errno = EPERM, true;
+  return n < 0 ? (errno = EPERM, true) : false;
+}
+
 int ids_prepare(struct config *cfg, struct host_ids *ids, struct sbx_err *e) {
   /* A root caller's groups never reach the sandbox. An unprivileged caller cannot drop its own
    * (EPERM, and in the user namespace it maps itself setgroups must be denied): they stay, shown
    * inside as the overflow gid, confined like every other access by the mounts and Landlock. */
-  if (setgroups(0, NULL) < 0 && errno != EPERM) return fail(e, STEP_SETGID, -1);
+  if (setgroups(0, NULL) < 0 && (errno != EPERM || root_keeps_groups()))
+    return fail(e, STEP_SETGID, -1);
   return cfg->host_ids_count ? allocate(cfg, ids, e) : 0;
 }
 

@@ -165,6 +165,28 @@ kernelTest("a root caller's supplementary groups never reach the sandbox", {
   }
 });
 
+kernelTest("root that cannot drop its groups fails closed instead of passing them on", {
+  skip: !isRoot
+    ? "only root can start the launcher with groups and without CAP_SETGID (setpriv)"
+    : !hasSetpriv() && "setpriv (util-linux) is missing",
+}, async () => {
+  const dir = Deno.makeTempDirSync({ prefix: "sandbox-ts-groups-" });
+  Deno.chmodSync(dir, 0o755);
+  const wrapper = `${dir}/launcher`;
+  Deno.writeTextFileSync(
+    wrapper,
+    `#!/bin/sh\nexec setpriv --groups 0,4 --bounding-set -setgid -- ${LAUNCHER} "$@"\n`,
+  );
+  Deno.chmodSync(wrapper, 0o755);
+  try {
+    const sb = new SandboxBuilder("groups").launcherPath(wrapper).build();
+    const e = await assertRejects(() => sb.run("true"), SandboxSetupError);
+    assertEquals([e.step, e.errno], ["setgid", "EPERM"]);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
 kernelTest(
   "an unprivileged caller's own groups are all that remain (overflow gid inside)",
   async () => {
