@@ -124,3 +124,27 @@ export function budgetOps(
   }
   return ops;
 }
+
+/**
+ * The budgets a run cannot get: all of them without a user namespace (Landlock alone), else those
+ * whose `/proc/sys/user` entries this kernel lacks (`available`, as for {@linkcode budgetOps}).
+ * Listed in `enforced.budgetsDropped`, so a weaker run is never silent.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { droppedBudgets } from "./budgets.ts";
+ * assert.deepEqual(droppedBudgets({ userNamespace: true }), []);
+ * assert(droppedBudgets({ userNamespace: false }).includes("inotifyInstances"));
+ * ```
+ */
+export function droppedBudgets(
+  where: { userNamespace: boolean; available?: readonly string[] | undefined },
+): string[] {
+  if (!where.userNamespace) return [...Object.keys(USERNS_LIMITS), "ptys"];
+  const have = where.available;
+  if (!have) return [];
+  return Object.entries(USERNS_LIMITS)
+    .filter(([, names]) => names.some((n) => !have.includes(n)))
+    .map(([key]) => key);
+}

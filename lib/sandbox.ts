@@ -20,6 +20,7 @@ import {
   validateRunOptions,
 } from "./policy.ts";
 import { readHost } from "./host_facts.ts";
+import { droppedBudgets } from "./budgets.ts";
 import { type Prepared, runToCompletion, SandboxChild } from "./run.ts";
 import { limitOps } from "./limits.ts";
 import { cgroupHost } from "./cgroups.ts";
@@ -195,6 +196,10 @@ export class Sandbox {
         seccomp: this.config.seccomp.profile === "none" ? null : this.config.seccomp.profile,
         landlock: fs.landlock.abi,
         landlockDropped: fs.landlock.dropped,
+        budgetsDropped: droppedBudgets({
+          userNamespace: fs.namespaces,
+          available: host.usernsLimits,
+        }),
         limits: limits.applied,
         uid: targetUid(fs.namespaces, { euid, egid }),
         // A root caller's pair is allocated per run: each result has its own.

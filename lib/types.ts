@@ -598,6 +598,11 @@ export interface Enforced {
   /** What the filesystem policy wanted from Landlock but the kernel's ABI cannot do. */
   landlockDropped?: string[];
   /**
+   * The `budgets` this run does not get: all without a user namespace, else those whose
+   * `/proc/sys/user` entry the kernel lacks (their objects are then bounded only per host user).
+   */
+  budgetsDropped?: string[];
+  /**
    * The uid the target ran as, inside the sandbox. Without namespaces it is the host uid: for a
    * root caller allocated per run, so -1 in `Sandbox.enforced` and the run's in a result.
    */

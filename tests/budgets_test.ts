@@ -4,7 +4,7 @@ import { assert, assertEquals, assertThrows } from "./_assert.ts";
 import { isRoot, kernelTest, sandbox } from "./_helpers.ts";
 import { budgetOps, DEFAULT_BUDGETS, validateBudgets } from "../lib/budgets.ts";
 import { staticOps, validateConfig } from "../lib/policy.ts";
-import { Sandbox, type SandboxChild } from "../mod.ts";
+import { Sandbox, SandboxBuilder, type SandboxChild } from "../mod.ts";
 
 const ABI = { arch: "x86_64" as const, system: { "/usr": { dir: true as const } }, etc: {} };
 
@@ -149,3 +149,12 @@ kernelTest(
     }
   },
 );
+
+kernelTest("a run that cannot get its budgets says so in enforced.budgetsDropped", async () => {
+  // This kernel has every /proc/sys/user entry: with namespaces nothing is dropped.
+  assertEquals((await sandbox().run("true")).enforced.budgetsDropped, []);
+  // Landlock alone has no user namespace of its own: every budget is dropped, and listed.
+  const alone = new SandboxBuilder("b", { namespaces: false, landlock: "best-effort" }).build();
+  assert(alone.enforced.budgetsDropped?.includes("inotifyInstances"), "not listed");
+  assert(alone.enforced.budgetsDropped?.includes("ptys"), "not listed");
+});
