@@ -34,6 +34,7 @@ import {
   profileSyscalls,
 } from "./lib/seccomp/mod.ts";
 import { syscallNumber } from "./lib/syscalls.ts";
+import { hostArch } from "./lib/host_facts.ts";
 
 /** The CLI's own exit code for a usage error (the others are the launcher's: `EXIT`). */
 const USAGE = 2;
@@ -466,10 +467,6 @@ async function cmdDoctor(argv: string[]): Promise<number> {
   return 0;
 }
 
-function machineArch(): "x86_64" | "aarch64" {
-  return Deno.build.arch === "aarch64" ? "aarch64" : "x86_64";
-}
-
 function cmdProfiles(argv: string[]): number {
   const specs = { numbers: {}, bpf: {}, json: {}, help: { short: "h" } };
   const p = parseArgs(argv, specs, { stopAtPositional: false });
@@ -477,7 +474,7 @@ function cmdProfiles(argv: string[]): number {
     console.log(PROFILES_HELP);
     return 0;
   }
-  const arch = machineArch();
+  const arch = hostArch();
   const [name, extra] = p.positionals;
   if (extra !== undefined) throw new UsageError(`Unexpected argument "${extra}"`);
   if (name === undefined) {

@@ -16,7 +16,8 @@ import type { ResolvedConfig } from "./types.ts";
 
 let hostLayout: HostLayout | undefined;
 
-function hostArch(): Arch {
+/** The host's seccomp architecture; any other machine is refused, naming what is supported. */
+export function hostArch(): Arch {
   const arch = Deno.build.arch;
   if (arch !== "x86_64" && arch !== "aarch64") {
     throw new UnsupportedError(`Unsupported architecture "${arch}": expected x86_64 or aarch64`);
