@@ -118,3 +118,44 @@ kernelTest(
     }
   },
 );
+
+Deno.test("lib/_build_id.ts holds the build id of launcher/'s sources (else: deno task build-id)", async () => {
+  const { LAUNCHER_BUILD_ID } = await import("../lib/_build_id.ts");
+  assertEquals(LAUNCHER_BUILD_ID, sourceId(), 'stale: run "deno task build-id" and commit it');
+});
+
+kernelTest(
+  "a named launcher (launcherPath, SANDBOX_LAUNCHER) with another build id is refused",
+  () =>
+    withCopy(async (dir, path) => {
+      // A launcher built from other sources: its --version names another id.
+      const other = `${dir}/other`;
+      Deno.writeTextFileSync(other, "#!/bin/sh\necho sandbox-launcher 0.1.0 0123456789abcdef\n");
+      Deno.chmodSync(other, 0o755);
+      const e = assertThrows(() => findLauncher(other), LauncherError);
+      assertMatch(
+        e.message,
+        new RegExp(
+          `^Sandbox launcher ".*other" reports build id 0123456789abcdef, this module needs ${sourceId()}: rebuild it from this module's sources \\(make -C .*launcher/\\)`,
+        ),
+      );
+      // Not a launcher at all.
+      assertMatch(
+        assertThrows(() => findLauncher("/bin/true"), LauncherError).message,
+        /reports build id \(none: not a sandbox-launcher that answers --version\)/,
+      );
+      // A copy of the right one is accepted.
+      assertEquals(findLauncher(path), path);
+      // SANDBOX_LAUNCHER is checked the same way.
+      const code = `import { SandboxBuilder } from "${ROOT}mod.ts";
+      try { new SandboxBuilder("s").build(); console.log("built"); } catch (e) { console.log(e.message); }`;
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: ["eval", "--no-lock", code],
+        env: { SANDBOX_LAUNCHER: other },
+      }).output();
+      assertMatch(
+        dec(out.stdout),
+        /^SANDBOX_LAUNCHER ".*other" reports build id 0123456789abcdef, this module needs/,
+      );
+    }),
+);
