@@ -6,13 +6,32 @@ import { buildIdOf } from "../lib/launcher.ts";
 
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);
 
-/** Serves the tree; under /broken/ the launcher's main.c does not compile. */
+/** The launcher sources under /broken/: main.c does not compile. */
+const BROKEN_MAIN = "#error broken\n";
+const brokenId = buildIdOf((name) =>
+  name === "main.c"
+    ? new TextEncoder().encode(BROKEN_MAIN)
+    : Deno.readFileSync(`${ROOT}launcher/${name}`)
+);
+
+/** Paths of the launcher sources the server has been asked for. */
+const fetched: string[] = [];
+
+/**
+ * Serves the tree; under /broken/ the launcher's main.c does not compile (and the generated build
+ * id matches it, as in a package published that way).
+ */
 function serve(): Deno.HttpServer<Deno.NetAddr> {
   return Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (req) => {
     let path = decodeURIComponent(new URL(req.url).pathname);
     if (path.includes("..")) return new Response("no", { status: 403 });
+    if (path.includes("/launcher/")) fetched.push(path);
+    const ts = { headers: { "content-type": "application/typescript" } };
     if (path.startsWith("/broken/")) {
-      if (path === "/broken/launcher/main.c") return new Response("#error broken\n");
+      if (path === "/broken/launcher/main.c") return new Response(BROKEN_MAIN);
+      if (path === "/broken/lib/_build_id.ts") {
+        return new Response(`export const LAUNCHER_BUILD_ID = "${brokenId}";\n`, ts);
+      }
       path = path.slice("/broken".length);
     }
     try {
@@ -70,6 +89,39 @@ kernelTest(
       }
       assertEquals(builds, 1);
       assertEquals(Deno.statSync(`${home}/cache/sandbox-ts`).mode! & 0o777, 0o700);
+      // Once built, neither finding it nor a run with README's narrow permissions fetches
+      // the C sources (the build id is generated into lib/_build_id.ts).
+      fetched.length = 0;
+      const launcher = `${home}/cache/sandbox-ts/${id}/sandbox-launcher`;
+      const state = `/tmp/sandbox-ts-${euid}`;
+      const script = `${home}/narrow.ts`;
+      Deno.writeTextFileSync(
+        script,
+        `import { SandboxBuilder } from "${url}";
+        const r = await new SandboxBuilder("n").launcherPath(Deno.args[0]).build().run("true");
+        console.log("narrow", r.exitCode);`,
+      );
+      const narrow = await new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "--no-lock",
+          "--no-prompt",
+          `--allow-import=127.0.0.1:${server.addr.port}`,
+          `--allow-run=${launcher}`,
+          `--allow-read=${launcher},${state}`,
+          `--allow-write=${state}`,
+          script,
+          launcher,
+        ],
+        env: { DENO_DIR: `${home}/deno`, SANDBOX_LAUNCHER: "" },
+        stdin: "null",
+      }).output();
+      assertEquals(dec(narrow.stdout).trim(), "narrow 0", dec(narrow.stderr));
+      const again = await run(
+        `import { prepareLauncher } from "URL"; console.log(await prepareLauncher());`,
+      );
+      assertEquals(dec(again.stdout).trim(), launcher, dec(again.stderr));
+      assertEquals(fetched, [], "the C sources were fetched again");
       // A failed build says why and leaves no build directory behind.
       const broken = await run(
         `import { prepareLauncher } from "URL"; try { await prepareLauncher(); } catch (e) { console.log(e.name, e.message); }`,
