@@ -89,23 +89,27 @@ kernelTest("a run with limits works with README's permissions and the limits hol
   assert(forkCode !== 0, `40 forks ran under a limit of 16 (${forkReason})`);
 });
 
-kernelTest("the CLI runs with README's permissions, no -A", async () => {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--no-lock",
-      "--no-prompt",
-      ...NARROW,
-      `${ROOT}cli.ts`,
-      "run",
-      "--",
-      "sh",
-      "-c",
-      "echo ok",
-    ],
-    env: { SANDBOX_LAUNCHER: "" },
-  }).output();
-  assertEquals([out.code, dec(out.stdout)], [0, "ok\n"], dec(out.stderr));
+kernelTest("the CLI runs with README's permissions, no -A, with and without limits", async () => {
+  const cli = (...args: string[]) =>
+    new Deno.Command(Deno.execPath(), {
+      args: ["run", "--no-lock", "--no-prompt", ...NARROW, `${ROOT}cli.ts`, "run", "-q", ...args],
+      env: { SANDBOX_LAUNCHER: "" },
+    }).output();
+  const plain = await cli("--", "sh", "-c", "echo ok");
+  assertEquals([plain.code, dec(plain.stdout)], [0, "ok\n"], dec(plain.stderr));
+  // uid 65534 has no delegated cgroup here: best-effort limits (rlimits), as with -A.
+  const limits = [
+    "--memory",
+    "256M",
+    "--pids",
+    "64",
+    ...(isRoot ? [] : ["--limits", "best-effort"]),
+  ];
+  const limited = await cli(...limits, "--json", "--", "sh", "-c", "echo ok");
+  assertEquals([limited.code, dec(limited.stdout)], [0, "ok\n"], dec(limited.stderr));
+  const stderr = dec(limited.stderr);
+  const result = JSON.parse(stderr.slice(stderr.indexOf("{")));
+  assertEquals([result.enforced.limits.memoryBytes, result.enforced.limits.pids], [256 << 20, 64]);
 });
 
 kernelTest("without --allow-run for the launcher: one error naming --allow-run", async () => {
