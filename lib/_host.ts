@@ -31,21 +31,21 @@ export function envVar(name: string): string | undefined {
   }
 }
 
-let learned: { uid: number; gid: number } | undefined;
+let learned: number | undefined;
 
-/** Records the caller's ids as the launcher reported them (`--features`). */
-export function learnCallerIds(uid: number, gid: number): void {
-  learned = { uid, gid };
+/** Records the caller's uid as the launcher reported it (`--features`). */
+export function learnCallerUid(uid: number): void {
+  learned = uid;
 }
 
 /**
- * This process's uid and gid: from Deno when `--allow-sys=uid,gid` is granted (a query never
- * prompts), else as the launcher reported them once it has been asked (`learnCallerIds`), else
- * null — nothing here needs `--allow-sys`.
+ * This process's uid: from Deno when `--allow-sys=uid` is granted (a query never prompts), else as
+ * the launcher reported it once it has been asked (`learnCallerUid`), else null — nothing here
+ * needs `--allow-sys`.
  */
-export function callerIds(): { uid: number; gid: number } | null {
-  const sys = (kind: "uid" | "gid") =>
-    Deno.permissions.querySync({ name: "sys", kind }).state === "granted";
-  if (sys("uid") && sys("gid")) return { uid: Deno.uid() ?? 0, gid: Deno.gid() ?? 0 };
+export function callerUid(): number | null {
+  if (Deno.permissions.querySync({ name: "sys", kind: "uid" }).state === "granted") {
+    return Deno.uid() ?? 0;
+  }
   return learned ?? null;
 }

@@ -8,13 +8,13 @@
 // binary has been checked here first (`exeDistrust` of `--features`, lib/host_facts.ts).
 
 import { LauncherError } from "./errors.ts";
-import { callerIds, rethrowPermission } from "./_host.ts";
+import { callerUid, rethrowPermission } from "./_host.ts";
 
 const STICKY = 0o1000;
 
 /** Our uid, or null when Deno may not tell it yet (no `--allow-sys=uid`, no probe yet). */
 function owner(): number | null {
-  return callerIds()?.uid ?? null;
+  return callerUid();
 }
 
 /** Why `st` (of `path`, a directory when `dir`) is not safe to trust, or null. */

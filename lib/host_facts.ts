@@ -14,7 +14,7 @@ import { type DirEntry, ETC_ENTRIES, SYSTEM_DIRS } from "./mounts.ts";
 import type { HostLayout } from "./policy.ts";
 import type { Arch } from "./syscalls.ts";
 import { LauncherError, UnsupportedError } from "./errors.ts";
-import { learnCallerIds, rethrowPermission } from "./_host.ts";
+import { learnCallerUid, rethrowPermission } from "./_host.ts";
 import type { ResolvedConfig } from "./types.ts";
 
 /** The host's seccomp architecture; any other machine is refused, naming what is supported. */
@@ -43,7 +43,7 @@ export function hostProbe(launcher: string): LauncherFeatures {
         `Refusing to run the sandbox launcher "${launcher}": ${probe.exeDistrust}. Another user could replace it; use a launcher in a directory only you or root can write`,
       );
     }
-    learnCallerIds(probe.euid, probe.egid);
+    learnCallerUid(probe.euid);
     probes.set(launcher, probe);
   }
   return probe;

@@ -11,7 +11,7 @@
 import { createHash } from "node:crypto";
 import { LauncherError } from "./errors.ts";
 import { runSync, runTool } from "./spawn.ts";
-import { callerIds, envVar, rethrowPermission } from "./_host.ts";
+import { callerUid, envVar, rethrowPermission } from "./_host.ts";
 import { assertTrusted, privateDir } from "./_trust.ts";
 import { LAUNCHER_BUILD_ID } from "./_build_id.ts";
 
@@ -155,8 +155,8 @@ function cacheRoots(): string[] {
   const home = envVar("HOME");
   if (xdg) roots.push(`${xdg}/sandbox-ts`);
   if (home) roots.push(`${home}/.cache/sandbox-ts`);
-  const ids = callerIds();
-  if (ids) roots.push(`${envVar("TMPDIR") || "/tmp"}/sandbox-ts-cache-${ids.uid}`);
+  const uid = callerUid();
+  if (uid !== null) roots.push(`${envVar("TMPDIR") || "/tmp"}/sandbox-ts-cache-${uid}`);
   return roots;
 }
 

@@ -9,7 +9,7 @@
  * @module
  */
 
-import { callerIds, envVar, rethrowPermission } from "./_host.ts";
+import { callerUid, envVar, rethrowPermission } from "./_host.ts";
 
 let base: string | null | undefined;
 let counter = 0;
@@ -42,7 +42,7 @@ function ensureBase(): string | null {
   } catch (e) {
     rethrowPermission(
       e,
-      `${tmpRoot()}/sandbox-ts-${callerIds()?.uid}`,
+      `${tmpRoot()}/sandbox-ts-${callerUid()}`,
       "for the state of its runs",
     );
     throw e;
@@ -50,9 +50,8 @@ function ensureBase(): string | null {
 }
 
 function openBase(): string | null {
-  const ids = callerIds();
-  if (!ids) return null; // before the launcher told our uid: nothing to sweep yet
-  const uid = ids.uid;
+  const uid = callerUid();
+  if (uid === null) return null; // before the launcher told our uid: nothing to sweep yet
   const dir = `${tmpRoot()}/sandbox-ts-${uid}`;
   try {
     Deno.mkdirSync(dir, { mode: 0o700 });
