@@ -77,7 +77,7 @@ function isExecutable(path: string): boolean {
     const st = Deno.statSync(path);
     return st.isFile && ((st.mode ?? 0o755) & 0o111) !== 0;
   } catch (e) {
-    rethrowPermission(e, path);
+    rethrowPermission(e, path, "to check the sandbox launcher");
     return false;
   }
 }
