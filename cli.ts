@@ -586,7 +586,9 @@ export async function main(argv: string[]): Promise<number> {
         console.log(`sandbox ${VERSION}`);
         return 0;
       default:
-        throw new UsageError(`Unknown command "${cmd}": expected run, doctor, launcher, profiles or help`);
+        throw new UsageError(
+          `Unknown command "${cmd}": expected run, doctor, launcher, profiles or help`,
+        );
     }
   } catch (e) {
     if (e instanceof UsageError) {
