@@ -159,3 +159,42 @@ kernelTest(
       );
     }),
 );
+
+kernelTest(
+  "a directory above the launcher that Deno may not read is checked by the launcher itself",
+  () =>
+    withCopy(async (dir) => {
+      // dir/open (mode 0777, not sticky) holds the launcher; a narrow --allow-read names only the
+      // binary, so Deno cannot stat dir/open: the launcher's --features reports it.
+      const open = `${dir}/open`;
+      Deno.mkdirSync(open);
+      Deno.copyFileSync(LAUNCHER, `${open}/sandbox-launcher`);
+      Deno.chmodSync(open, 0o777);
+      const path = `${open}/sandbox-launcher`;
+      const state = `/tmp/sandbox-ts-${isRoot ? 0 : Deno.uid()}`;
+      Deno.writeTextFileSync(
+        `${dir}/run.ts`,
+        `import { SandboxBuilder } from "${ROOT}mod.ts";
+        try { new SandboxBuilder("s").launcherPath(Deno.args[0]).build(); console.log("built"); }
+        catch (e) { console.log(e.name, e.message); }`,
+      );
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "--no-lock",
+          "--no-prompt",
+          `--allow-run=${path}`,
+          `--allow-read=${path},${state}`,
+          `--allow-write=${state}`,
+          ...(isRoot ? [] : ["--allow-sys=uid"]),
+          `${dir}/run.ts`,
+          path,
+        ],
+        env: { SANDBOX_LAUNCHER: "" },
+      }).output();
+      assertMatch(
+        dec(out.stdout),
+        /^LauncherError Refusing to run the sandbox launcher ".*\/open\/sandbox-launcher": ".*\/open" is writable by every user \(mode 0777\)/,
+      );
+    }),
+);

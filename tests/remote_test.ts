@@ -27,6 +27,8 @@ function serve(): Deno.HttpServer<Deno.NetAddr> {
     if (path.includes("..")) return new Response("no", { status: 403 });
     if (path.includes("/launcher/")) fetched.push(path);
     const ts = { headers: { "content-type": "application/typescript" } };
+    if (path === "/tampered/launcher/main.c") return new Response(BROKEN_MAIN);
+    if (path.startsWith("/tampered/")) path = path.slice("/tampered".length);
     if (path.startsWith("/broken/")) {
       if (path === "/broken/launcher/main.c") return new Response(BROKEN_MAIN);
       if (path === "/broken/lib/_build_id.ts") {
@@ -132,6 +134,23 @@ kernelTest(
       assertMatch(dec(broken.stdout), /LauncherError Cannot build .* make exited with 2: .*broken/);
       const left = [...Deno.readDirSync(`${home}/cache/sandbox-ts`)].map((e) => e.name).sort();
       assertEquals(left.filter((n) => n !== ".lock"), [id]);
+      // Sources that do not hash to the module's generated build id are refused before make.
+      const tampered = await new Deno.Command(Deno.execPath(), {
+        args: [
+          "eval",
+          "--no-lock",
+          `import { prepareLauncher } from "http://127.0.0.1:${server.addr.port}/tampered/mod.ts";
+          try { await prepareLauncher(); } catch (e) { console.log(e.name, e.message); }`,
+        ],
+        env: { XDG_CACHE_HOME: `${home}/cache2`, DENO_DIR: `${home}/deno`, SANDBOX_LAUNCHER: "" },
+        stdin: "null",
+      }).output();
+      assertMatch(
+        dec(tampered.stdout),
+        new RegExp(
+          `^LauncherError The launcher sources at ".*/tampered/launcher/" have build id ${brokenId}, this module expects ${id}`,
+        ),
+      );
     } finally {
       await server.shutdown();
       Deno.removeSync(home, { recursive: true });
