@@ -110,6 +110,13 @@ kernelTest("the CLI runs with README's permissions, no -A, with and without limi
   const stderr = dec(limited.stderr);
   const result = JSON.parse(stderr.slice(stderr.indexOf("{")));
   assertEquals([result.enforced.limits.memoryBytes, result.enforced.limits.pids], [256 << 20, 64]);
+  // doctor too: every fact it prints comes from the launcher.
+  const doctor = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--no-lock", "--no-prompt", ...NARROW, `${ROOT}cli.ts`, "doctor", "--json"],
+    env: { SANDBOX_LAUNCHER: "" },
+  }).output();
+  assertEquals(doctor.code, 0, dec(doctor.stderr));
+  assertEquals(JSON.parse(dec(doctor.stdout)).euid, euid);
 });
 
 kernelTest("without --allow-run for the launcher: one error naming --allow-run", async () => {
