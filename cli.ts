@@ -44,6 +44,8 @@ const MAIN_HELP = `sandbox ${VERSION} — run programs in an isolated Linux sand
 Usage:
   sandbox run [OPTIONS] [--] PROGRAM [ARGS...]   run one program; exit with its code
   sandbox doctor [--json]                        what this machine supports (alias: check)
+  sandbox launcher                               build the launcher if needed; print its path
+                                                 (what --allow-run names: README, "Deno permissions")
   sandbox profiles [NAME] [--numbers] [--bpf] [--json]
                                                  seccomp profiles and their syscalls (alias: seccomp)
   sandbox help [COMMAND]                         this help, or a command's
@@ -140,6 +142,13 @@ const DOCTOR_HELP = `Usage: sandbox doctor [--json] [--launcher PATH]
 
 Probes this machine for real (user namespaces, cgroups, Landlock, seccomp, overlayfs), prints
 what works, the fix for what does not, and which mode "auto" picks.
+`;
+
+const LAUNCHER_HELP = `Usage: sandbox launcher
+
+Builds the sandbox launcher from this module's sources when it is missing or stale (make and a C
+compiler; from JSR the sources are fetched first) and prints its path: the binary a narrow
+permission set names (--allow-run=PATH --allow-read=PATH, README "Deno permissions").
 `;
 
 /** The seed's security presets (sandbox-ctl profiles.rs). */
@@ -467,6 +476,17 @@ async function cmdDoctor(argv: string[]): Promise<number> {
   return 0;
 }
 
+async function cmdLauncher(argv: string[]): Promise<number> {
+  const p = parseArgs(argv, { help: { short: "h" } }, { stopAtPositional: false });
+  if (p.options.has("help")) {
+    console.log(LAUNCHER_HELP);
+    return 0;
+  }
+  if (p.positionals.length) throw new UsageError(`Unexpected argument "${p.positionals[0]}"`);
+  console.log(await prepareLauncher(undefined, { onBuild: (line) => console.error(line) }));
+  return 0;
+}
+
 function cmdProfiles(argv: string[]): number {
   const specs = { numbers: {}, bpf: {}, json: {}, help: { short: "h" } };
   const p = parseArgs(argv, specs, { stopAtPositional: false });
@@ -540,6 +560,8 @@ export async function main(argv: string[]): Promise<number> {
       case "check":
       case "--check":
         return await cmdDoctor(rest);
+      case "launcher":
+        return await cmdLauncher(rest);
       case "profiles":
       case "seccomp":
       case "--list-seccomp":
@@ -553,6 +575,7 @@ export async function main(argv: string[]): Promise<number> {
         const topics: Record<string, string> = {
           run: RUN_HELP,
           doctor: DOCTOR_HELP,
+          launcher: LAUNCHER_HELP,
           profiles: PROFILES_HELP,
         };
         console.log(topics[topic ?? ""] ?? MAIN_HELP);
@@ -563,7 +586,9 @@ export async function main(argv: string[]): Promise<number> {
         console.log(`sandbox ${VERSION}`);
         return 0;
       default:
-        throw new UsageError(`Unknown command "${cmd}": expected run, doctor, profiles or help`);
+        throw new UsageError(
+          `Unknown command "${cmd}": expected run, doctor, launcher, profiles or help`,
+        );
     }
   } catch (e) {
     if (e instanceof UsageError) {

@@ -326,7 +326,12 @@ async function defaultLauncherArgv(
   const frame = `${dir}/frame-${Math.random().toString(36).slice(2)}`;
   const script = `${frame}.sh`;
   try {
-    Deno.writeTextFileSync(script, `#!/bin/sh\nexec cat > '${frame}'\n`, { mode: 0o755 });
+    // It answers the library's --version and --features through the real launcher.
+    Deno.writeTextFileSync(
+      script,
+      `#!/bin/sh\ncase "$1" in --*) exec '${LAUNCHER}' "$@";; esac\nexec cat > '${frame}'\n`,
+      { mode: 0o755 },
+    );
     Deno.chmodSync(script, 0o755);
     const capture = new SandboxBuilder("bench").launcherPath(script).build();
     await capture.run(program[0]!, program.slice(1)).catch(() => {});

@@ -1,6 +1,6 @@
 /* features.c — probes by doing: a real user namespace with an id map and a mount, the Landlock
- * ABI (never closing the probe result: it is a number, not an fd), seccomp actions. Files under
- * /proc and /sys (cgroups, overlay) are read by TypeScript. */
+ * ABI (never closing the probe result: it is a number, not an fd), seccomp actions; plus the host
+ * facts of probe.c, so that one call tells the library all it needs to know of the machine. */
 #include "features.h"
 
 #include <errno.h>
@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "probe.h"
 #include "util.h"
 
 /* 0 when an unprivileged-style user namespace with uid map, mount and pid namespaces works;
@@ -52,7 +53,7 @@ static int probe_userns(const char **step) {
   return res[0] ? res[1] : 0;
 }
 
-int features_print(void) {
+int features_print(int npaths, char **paths) {
   const char *ustep = "";
   int uerr = probe_userns(&ustep);
   long abi = syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
@@ -76,6 +77,8 @@ int features_print(void) {
     }
   }
   long c3 = syscall(SYS_clone3, NULL, 0);
-  printf("],\"clone3\":%s}\n", c3 < 0 && errno == ENOSYS ? "false" : "true");
+  printf("],\"clone3\":%s,", c3 < 0 && errno == ENOSYS ? "false" : "true");
+  probe_host_print(npaths, paths);
+  printf("}\n");
   return 0;
 }

@@ -22,6 +22,7 @@
 #include "child.h"
 #include "config.h"
 #include "features.h"
+#include "probe.h"
 #include "hostpath.h"
 #include "ids.h"
 #include "monitor.h"
@@ -173,7 +174,10 @@ int main(int argc, char **argv) {
   struct monitor m = {.status_fd = -1, .init = -1, .pidfd = -1};
   struct sbx_err e = SBX_ERR_NONE;
   if (close_inherited_fds(&e) < 0) return setup_failed(&m, &e);
-  if (argc == 2 && strcmp(argv[1], "--features") == 0) return features_print();
+  if (argc >= 2 && strcmp(argv[1], "--features") == 0) return features_print(argc - 2, argv + 2);
+  if (argc >= 2 && strcmp(argv[1], "--cgroup-info") == 0) return probe_cgroup_info(argc - 2, argv + 2);
+  if (argc >= 3 && strcmp(argv[1], "--cgroup-container") == 0)
+    return probe_cgroup_container(argv[2], argc - 3, argv + 3);
   if (argc == 2 && strcmp(argv[1], "--version") == 0) {
     printf("sandbox-launcher %s %s\n", SANDBOX_VERSION, sbx_build_id);
     return 0;

@@ -1,31 +1,29 @@
-// Small host reads shared by the modules that look at the machine (doctor, cgroups, launcher,
+// Small host reads shared by the modules that look at the machine (launcher, host_facts,
 // rundir). A missing file is an answer; a missing Deno permission is not: it is rethrown as one
-// clear error, so that a run never goes on with a host fact guessed as "absent".
+// clear error, so that a run never goes on with a host fact guessed as "absent". Facts under
+// /proc and /sys come from the launcher (lib/host_facts.ts), never from here.
 
 /**
- * Rethrows `e` when it is a missing Deno permission (`NotCapable`), naming what needed it;
- * returns for anything else (ENOENT, EACCES: answers about the host).
+ * Rethrows `e` when it is a missing Deno permission (`NotCapable`) as one error naming the path,
+ * what it is for, and Deno's own words (which name the flag to grant); returns for anything else
+ * (ENOENT, EACCES: answers about the host).
  */
-export function rethrowPermission(e: unknown, path: string): void {
+export function rethrowPermission(e: unknown, path: string, purpose = "to know the host"): void {
   if (e instanceof Deno.errors.NotCapable) {
     throw new Deno.errors.NotCapable(
-      `The sandbox needs "${path}" to know the host, and Deno refused: ${e.message} (see README, "Deno permissions")`,
+      `The sandbox needs "${path}" ${purpose}, and Deno refused: ${e.message} (see README, "Deno permissions")`,
     );
   }
 }
 
-/** A file's text, or null when it does not exist or cannot be read (not for lack of permission). */
-export function readText(path: string): string | null {
-  try {
-    return Deno.readTextFileSync(path);
-  } catch (e) {
-    rethrowPermission(e, path);
-    return null;
-  }
-}
-
-/** An environment variable, or undefined (also without --allow-env). */
+/**
+ * An environment variable, or undefined — also without `--allow-env`, and then without a prompt
+ * (a query never prompts): every variable read here has a default.
+ */
 export function envVar(name: string): string | undefined {
+  if (Deno.permissions.querySync({ name: "env", variable: name }).state !== "granted") {
+    return undefined;
+  }
   try {
     return Deno.env.get(name);
   } catch {
@@ -33,16 +31,21 @@ export function envVar(name: string): string | undefined {
   }
 }
 
-/** One line of /proc/self/mounts. */
-export interface Mount {
-  dir: string;
-  type: string;
-  opts: string[];
+let learned: number | undefined;
+
+/** Records the caller's uid as the launcher reported it (`--features`). */
+export function learnCallerUid(uid: number): void {
+  learned = uid;
 }
 
-/** This process's mounts. */
-export function mounts(): Mount[] {
-  return (readText("/proc/self/mounts") ?? "").split("\n").map((l) => l.split(" ")).filter((f) =>
-    f.length > 3
-  ).map((f) => ({ dir: f[1]!, type: f[2]!, opts: f[3]!.split(",") }));
+/**
+ * This process's uid: from Deno when `--allow-sys=uid` is granted (a query never prompts), else as
+ * the launcher reported it once it has been asked (`learnCallerUid`), else null — nothing here
+ * needs `--allow-sys`.
+ */
+export function callerUid(): number | null {
+  if (Deno.permissions.querySync({ name: "sys", kind: "uid" }).state === "granted") {
+    return Deno.uid() ?? 0;
+  }
+  return learned ?? null;
 }

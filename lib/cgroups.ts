@@ -1,7 +1,9 @@
 /**
  * Finds where this process may create cgroups, once per process: a `sandbox-ts` directory of
- * our own (created here) under which the launcher creates one cgroup per run. Also sweeps the
- * per-run cgroups of processes that died (a launcher killed with SIGKILL cannot remove its own).
+ * our own (created by the launcher's `--cgroup-container`) under which the launcher creates one
+ * cgroup per run. Also sweeps the per-run cgroups of processes that died (a launcher killed with
+ * SIGKILL cannot remove its own). The decisions are made here; every read and write under the
+ * cgroup mounts is the launcher's, so Deno needs no `--allow-all`.
  *
  * - cgroup v2, root: `<mount>/sandbox-ts`, with memory/pids/cpu enabled in its subtree_control
  *   (they must be enabled in the mount root's; we never change a cgroup we did not create).
@@ -15,83 +17,62 @@
  */
 
 import type { CgroupHost, V1Controller } from "./limits.ts";
-import { type Mount, mounts, readText as read, rethrowPermission } from "./_host.ts";
+import {
+  type CgroupDirInfo,
+  findLauncher,
+  launcherCgroups,
+  type LauncherFeatures,
+} from "./launcher.ts";
+import { hostProbe } from "./host_facts.ts";
 
 const CONTAINER = "sandbox-ts";
 const V1_CONTROLLERS: V1Controller[] = ["memory", "pids", "cpu", "cpuacct"];
 /** The controllers limits use (cgroup v2 names); a hierarchy without any is no use to us. */
 const RESOURCE_CONTROLLERS = ["memory", "pids", "cpu"];
 
-function writable(path: string): boolean {
-  try {
-    const f = Deno.openSync(path, { write: true });
-    f.close();
-    return true;
-  } catch (e) {
-    rethrowPermission(e, path);
-    return false;
-  }
+// Every read and write under the cgroup mounts goes through the launcher (Deno 2.x touches /sys
+// only with --allow-all): `--cgroup-info` reads directories, `--cgroup-container` creates ours.
+
+function words(text: string | null | undefined): string[] {
+  return (text ?? "").trim().split(/\s+/).filter(Boolean).map((c) => c.replace(/^\+/, ""));
 }
 
-function exists(path: string): boolean {
-  return read(path) !== null;
-}
-
-/** Whether any swap area is active (the first line of /proc/swaps is a header). */
-function hostSwaps(): boolean {
-  return (read("/proc/swaps") ?? "").trim().split("\n").length > 1;
-}
-
-function ensureDir(path: string): boolean {
-  try {
-    Deno.mkdirSync(path, { mode: 0o755 });
-  } catch (e) {
-    if (!(e instanceof Deno.errors.AlreadyExists)) return false;
-  }
-  return writable(`${path}/cgroup.procs`);
+/** What the launcher says of each of `dirs` (a failed call: nothing is known, so nothing is usable). */
+function info(launcher: string, dirs: string[]): Record<string, CgroupDirInfo> {
+  if (!dirs.length) return {};
+  const res = launcherCgroups(launcher, ["--cgroup-info", ...dirs]);
+  return "dirs" in res ? res.dirs : {};
 }
 
 /**
- * Removes per-run cgroups (`<pid>-<n>-<id>`) that no launcher holds: each launcher keeps an
- * flock on its cgroup directory until it has removed it, so a lock taken here means the run is
- * over (no guess from /proc, which a narrow `--allow-read` hides). rmdir also fails (EBUSY)
- * while a cgroup is populated.
+ * Creates `dir` (when missing), enables `controllers` for its children (those that reach it),
+ * and removes the per-run cgroups (`<pid>-<n>-<id>`) in it that no launcher holds: each launcher
+ * keeps an flock on its cgroup directory until it has removed it, so a lock taken means the run
+ * is over (no guess from /proc). Returns what the launcher then sees of `dir`, or why it failed.
  */
-export function sweepCgroups(container: string): void {
-  let entries: Deno.DirEntry[];
-  try {
-    entries = [...Deno.readDirSync(container)];
-  } catch {
-    return;
-  }
-  for (const e of entries) {
-    if (!e.isDirectory || !/^\d+-\d+-/.test(e.name)) continue;
-    let dir: Deno.FsFile;
-    try {
-      dir = Deno.openSync(`${container}/${e.name}`, { read: true });
-    } catch {
-      continue; // raced with its launcher's own removal, or not ours to open
-    }
-    try {
-      // Removed while this lock is held: its launcher, if it just made it, sees the name gone
-      // and makes it again.
-      if (dir.tryLockSync(true)) Deno.removeSync(`${container}/${e.name}`);
-    } catch {
-      // busy or raced: leave it
-    } finally {
-      dir.close();
-    }
-  }
+function container(
+  launcher: string,
+  dir: string,
+  controllers: string[] = [],
+): CgroupDirInfo | { error: string } {
+  const res = launcherCgroups(launcher, ["--cgroup-container", dir, ...controllers]);
+  if ("error" in res) return res;
+  return res.dirs[dir] ?? { error: `the launcher did not report "${dir}"` };
+}
+
+/**
+ * Removes the per-run cgroups in `container` that no launcher holds (see {@link cgroupHost}).
+ */
+export function sweepCgroups(dir: string, launcher: string = findLauncher()): void {
+  container(launcher, dir); // a failure leaves everything in place: nothing to report
 }
 
 /** Our own cgroup path per v1 controller, and the v2 path ("" key). */
-function selfCgroups(): Map<string, string> {
+function selfCgroups(probe: LauncherFeatures): Map<string, string> {
   const out = new Map<string, string>();
-  for (const line of (read("/proc/self/cgroup") ?? "").split("\n")) {
-    const [, ctls, path] = line.split(":");
-    if (ctls === undefined || path === undefined) continue;
-    if (ctls === "") out.set("", path);
-    for (const c of ctls.split(",")) if (c) out.set(c, path);
+  for (const { controllers, path } of probe.selfCgroup) {
+    if (controllers === "") out.set("", path);
+    for (const c of controllers.split(",")) if (c) out.set(c, path);
   }
   return out;
 }
@@ -100,9 +81,10 @@ function selfCgroups(): Map<string, string> {
 export function detectV2(
   mount: string,
   caller: { self: string; euid: number },
+  launcher: string = findLauncher(),
 ): CgroupHost | null {
   const { self, euid } = caller;
-  const ctl = (read(`${mount}/cgroup.controllers`) ?? "").trim().split(/\s+/);
+  const ctl = words(info(launcher, [mount])[mount]?.controllers);
   if (!RESOURCE_CONTROLLERS.some((c) => ctl.includes(c))) return null;
   let base: string | null = null;
   if (euid === 0) {
@@ -110,9 +92,13 @@ export function detectV2(
   } else {
     // Walk up from our own cgroup to the top of what is delegated to us.
     const parts = self.split("/").filter(Boolean);
+    const dirs: string[] = [];
     for (let i = parts.length - 1; i >= 1; i--) {
-      const dir = `${mount}/${parts.slice(0, i).join("/")}`;
-      if (!writable(`${dir}/cgroup.procs`)) break;
+      dirs.push(`${mount}/${parts.slice(0, i).join("/")}`);
+    }
+    const seen = info(launcher, dirs);
+    for (const dir of dirs) {
+      if (!seen[dir]?.procsWritable) break;
       base = dir;
     }
   }
@@ -122,73 +108,67 @@ export function detectV2(
       reason: `no cgroup v2 subtree is delegated to uid ${euid} (our cgroup is "${self}")`,
     };
   }
-  const container = `${base}/${CONTAINER}`;
-  if (!ensureDir(container)) {
-    return { version: null, reason: `cannot create "${container}"` };
-  }
-  const available = (read(`${container}/cgroup.controllers`) ?? "").trim().split(/\s+/);
-  const wanted = RESOURCE_CONTROLLERS.filter((c) => available.includes(c));
-  try {
-    if (wanted.length) {
-      Deno.writeTextFileSync(
-        `${container}/cgroup.subtree_control`,
-        wanted.map((c) => `+${c}`).join(" "),
-      );
-    }
-  } catch (e) {
-    return { version: null, reason: `cannot enable controllers in "${container}": ${e}` };
-  }
-  sweepCgroups(container);
-  const enabled = (read(`${container}/cgroup.subtree_control`) ?? "").trim().split(/\s+/)
-    .map((c) => c.replace(/^\+/, ""));
+  const dir = `${base}/${CONTAINER}`;
+  const made = container(launcher, dir, RESOURCE_CONTROLLERS);
+  if ("error" in made) return { version: null, reason: `cannot prepare "${dir}": ${made.error}` };
+  const available = words(made.controllers);
+  const enabled = words(made.subtreeControl);
   return {
     version: 2,
-    parent: container,
-    controllers: wanted.filter((c) => enabled.includes(c)),
-    swapUnlimited: hostSwaps() && !exists(`${container}/memory.swap.max`),
+    parent: dir,
+    controllers: RESOURCE_CONTROLLERS.filter((c) => available.includes(c) && enabled.includes(c)),
+    swapUnlimited: hostProbe(launcher).swaps && !made.swapMax,
   };
 }
 
-function detectV1(all: Mount[], self: Map<string, string>, euid: number): CgroupHost | null {
+function detectV1(probe: LauncherFeatures, euid: number, launcher: string): CgroupHost | null {
+  const self = selfCgroups(probe);
   const parents: Partial<Record<V1Controller, string>> = {};
   let found = false;
-  for (const ctl of V1_CONTROLLERS) {
-    const m = all.find((x) => x.type === "cgroup" && x.opts.includes(ctl));
-    if (!m) continue;
-    found = true;
+  let memsw = false;
+  const hierarchies = V1_CONTROLLERS.flatMap((ctl) => {
+    const m = probe.cgroupMounts.find((x) =>
+      x.type === "cgroup" && x.opts.split(",").includes(ctl)
+    );
+    if (!m) return [];
     const path = self.get(ctl) ?? "/";
-    const container = `${m.dir}${path === "/" ? "" : path}/${CONTAINER}`;
-    if (euid !== 0 && !writable(`${m.dir}${path === "/" ? "" : path}/cgroup.procs`)) continue;
-    if (!ensureDir(container)) continue;
-    sweepCgroups(container);
-    parents[ctl] = container;
+    return [{ ctl, dir: `${m.dir}${path === "/" ? "" : path}` }];
+  });
+  const seen = euid === 0 ? {} : info(launcher, [...new Set(hierarchies.map((h) => h.dir))]);
+  for (const { ctl, dir } of hierarchies) {
+    found = true;
+    if (euid !== 0 && !seen[dir]?.procsWritable) continue;
+    const made = container(launcher, `${dir}/${CONTAINER}`);
+    if ("error" in made) continue;
+    parents[ctl] = `${dir}/${CONTAINER}`;
+    if (ctl === "memory") memsw = made.memsw;
   }
   if (!found) return null;
   if (!Object.keys(parents).length) {
     return { version: null, reason: `the cgroup v1 hierarchies are not writable by uid ${euid}` };
   }
-  const mem = parents.memory;
   return {
     version: 1,
     parents,
-    swapUnlimited: mem !== undefined && hostSwaps() &&
-      !exists(`${mem}/memory.memsw.limit_in_bytes`),
+    swapUnlimited: parents.memory !== undefined && probe.swaps && !memsw,
   };
 }
 
 let cached: CgroupHost | undefined;
 
-/** The cgroup facilities for this process (detected once; sweeps stale runs). */
-export function cgroupHost(euid: number): CgroupHost {
+/**
+ * The cgroup facilities for this process (detected once, through `launcher`; sweeps stale runs).
+ */
+export function cgroupHost(euid: number, launcher: string = findLauncher()): CgroupHost {
   if (cached) return cached;
-  const all = mounts();
-  const self = selfCgroups();
+  const probe = hostProbe(launcher);
+  const self = selfCgroups(probe);
   let host: CgroupHost | null = null;
-  for (const m of all.filter((x) => x.type === "cgroup2")) {
-    host = detectV2(m.dir, { self: self.get("") ?? "/", euid });
+  for (const m of probe.cgroupMounts.filter((x) => x.type === "cgroup2")) {
+    host = detectV2(m.dir, { self: self.get("") ?? "/", euid }, launcher);
     if (host) break;
   }
-  if (!host || host.version === null) host = detectV1(all, self, euid) ?? host;
+  if (!host || host.version === null) host = detectV1(probe, euid, launcher) ?? host;
   cached = host ?? { version: null, reason: "no cgroup hierarchy with memory, pids or cpu" };
   return cached;
 }
@@ -212,21 +192,21 @@ export interface CgroupMounts {
   root: string | null;
 }
 
-/** Finds cgroup mounts: v2 with a resource controller wins; else the v1 controllers. */
-export function cgroupMounts(all: Mount[] = mounts()): CgroupMounts {
+/** Finds cgroup mounts (as the launcher reports them): v2 with a resource controller wins; else the v1 controllers. */
+export function cgroupMounts(all: LauncherFeatures["cgroupMounts"]): CgroupMounts {
   const v1: string[] = [];
   let v2root: string | null = null;
   let v1root: string | null = null;
   for (const m of all) {
     if (m.type === "cgroup2") {
       // A v2 hierarchy counts only with a resource controller (here it may hold only hugetlb).
-      const ctl = (read(`${m.dir}/cgroup.controllers`) ?? "").trim().split(/\s+/).filter(Boolean);
+      const ctl = words(m.controllers);
       if (ctl.some((c) => RESOURCE_CONTROLLERS.includes(c))) {
         return { version: 2, controllers: ctl, root: m.dir };
       }
       v2root ??= m.dir;
     } else if (m.type === "cgroup") {
-      for (const o of m.opts) {
+      for (const o of m.opts.split(",")) {
         if (["memory", "pids", "cpu", "cpuacct", "cpuset", "blkio", "freezer"].includes(o)) {
           v1.push(o);
           v1root ??= m.dir.slice(0, m.dir.lastIndexOf("/")) || "/";

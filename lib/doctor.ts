@@ -5,10 +5,10 @@
  * @module
  */
 
-import { findLauncher, launcherFeatures } from "./launcher.ts";
+import { findLauncher } from "./launcher.ts";
 import { resolveMode } from "./policy.ts";
 import { cgroupHost, type CgroupMounts, cgroupMounts } from "./cgroups.ts";
-import { readText as read } from "./_host.ts";
+import { hostProbe } from "./host_facts.ts";
 import type { ResolvedMode } from "./types.ts";
 
 /** One line of the report. */
@@ -45,11 +45,11 @@ export interface DoctorReport {
  * ```
  */
 export function doctor(launcherPath?: string): DoctorReport {
-  const features = launcherFeatures(findLauncher(launcherPath));
+  // Every fact comes from the launcher's probe: Deno reads /proc and /sys only with -A.
+  const launcher = findLauncher(launcherPath);
+  const features = hostProbe(launcher);
   const euid = features.euid;
   const checks: DoctorCheck[] = [];
-  const apparmor = read("/proc/sys/kernel/apparmor_restrict_unprivileged_userns")?.trim();
-  const maxUserns = read("/proc/sys/user/max_user_namespaces")?.trim();
   checks.push({
     name: "User namespaces",
     ok: features.userns,
@@ -57,14 +57,14 @@ export function doctor(launcherPath?: string): DoctorReport {
       ? "a user namespace with id maps, mount, pid and net namespaces works"
       : `failed at ${features.usernsStep} (errno ${features.usernsErrno})`,
     ...(features.userns ? {} : {
-      fix: apparmor === "1"
+      fix: features.apparmorRestrictUserns === 1
         ? "Ubuntu's AppArmor restricts unprivileged user namespaces: sysctl -w kernel.apparmor_restrict_unprivileged_userns=0, or add an AppArmor profile granting userns to the deno binary"
-        : maxUserns === "0"
+        : features.maxUserNamespaces === 0
         ? "sysctl -w user.max_user_namespaces=15000"
         : "a container runtime's seccomp profile may block unshare/clone: run the container with --security-opt seccomp=unconfined or a profile that allows user namespaces",
     }),
   });
-  const cg = cgroupMounts();
+  const cg = cgroupMounts(features.cgroupMounts);
   checks.push({
     name: "Cgroups",
     ok: cg.version !== null && cg.controllers.length > 0,
@@ -77,7 +77,7 @@ export function doctor(launcherPath?: string): DoctorReport {
     }),
   });
   // Whether this user can create the cgroups that memory, pids and CPU limits need.
-  const usable = cgroupHost(euid);
+  const usable = cgroupHost(euid, launcher);
   checks.push({
     name: "Cgroup limits",
     ok: usable.version !== null,
@@ -112,7 +112,7 @@ export function doctor(launcherPath?: string): DoctorReport {
     detail: `actions: ${features.seccomp.join(" ") || "none"}`,
     ...(features.seccomp.length ? {} : { fix: "needs a kernel with CONFIG_SECCOMP_FILTER" }),
   });
-  const overlay = /\toverlay$/m.test(read("/proc/filesystems") ?? "");
+  const overlay = features.overlay;
   checks.push({
     name: "OverlayFS",
     ok: overlay,

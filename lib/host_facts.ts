@@ -1,20 +1,21 @@
 /**
- * Reads the facts about this machine that a sandbox's policy depends on. Everything here only
- * reads (the host's root, the launcher's `--features`, a rootfs directory); what a run must
- * create on the host is prepared by `lib/sandbox.ts`.
+ * Reads the facts about this machine that a sandbox's policy depends on — through the launcher:
+ * one `sandbox-launcher --features` call per launcher and process answers what `/proc`, `/sys`
+ * and the host's root hold (Deno 2.x reads under `/proc` and `/sys` only with `--allow-all`),
+ * so that the Deno side touches only the launcher, its own state dir and what the policy names.
+ * Everything here only reads; what a run must create on the host is prepared by
+ * `lib/sandbox.ts`.
  *
  * @module
  */
 
-import { launcherFeatures } from "./launcher.ts";
+import { type LauncherFeatures, launcherFeatures } from "./launcher.ts";
 import { type DirEntry, ETC_ENTRIES, SYSTEM_DIRS } from "./mounts.ts";
 import type { HostLayout } from "./policy.ts";
 import type { Arch } from "./syscalls.ts";
-import { UnsupportedError } from "./errors.ts";
-import { rethrowPermission } from "./_host.ts";
+import { LauncherError, UnsupportedError } from "./errors.ts";
+import { learnCallerUid, rethrowPermission } from "./_host.ts";
 import type { ResolvedConfig } from "./types.ts";
-
-let hostLayout: HostLayout | undefined;
 
 /** The host's seccomp architecture; any other machine is refused, naming what is supported. */
 export function hostArch(): Arch {
@@ -25,77 +26,67 @@ export function hostArch(): Arch {
   return arch;
 }
 
-/** Reads which system directories exist on the host and which are symlinks (once). */
-function readHostLayout(): HostLayout {
-  if (hostLayout) return hostLayout;
-  const system: HostLayout["system"] = {};
-  for (const dir of SYSTEM_DIRS) {
-    try {
-      const st = Deno.lstatSync(dir);
-      if (st.isSymlink) system[dir] = { link: Deno.readLinkSync(dir) };
-      else if (st.isDirectory) system[dir] = { dir: true };
-    } catch (e) {
-      rethrowPermission(e, dir); // else absent on this host
-    }
-  }
-  const etc: Record<string, "file" | "dir"> = {};
-  let listing: string[] | null = null;
-  const names = ETC_ENTRIES.flatMap((entry) => {
-    if (!entry.includes("*")) return [entry];
-    try {
-      listing ??= [...Deno.readDirSync("/etc")].map((e) => e.name).sort();
-    } catch {
-      listing = [];
-    }
-    const prefix = entry.slice(0, entry.indexOf("*"));
-    return listing.filter((n) => n.startsWith(prefix));
-  });
-  for (const name of names) {
-    try {
-      const st = Deno.statSync(`/etc/${name}`);
-      if (st.isFile) etc[name] = "file";
-      else if (st.isDirectory) etc[name] = "dir";
-    } catch (e) {
-      rethrowPermission(e, `/etc/${name}`); // else absent on this host
-    }
-  }
-  hostLayout = { system, etc, arch: hostArch(), ...usernsLimits() };
-  return hostLayout;
-}
+const probes = new Map<string, LauncherFeatures>();
 
-/** The budgets this kernel keeps per user namespace (`/proc/sys/user/max_*`). */
-function usernsLimits(): { usernsLimits?: string[] } {
-  try {
-    const names = [...Deno.readDirSync("/proc/sys/user")].map((e) => e.name);
-    return { usernsLimits: names.filter((n) => n.startsWith("max_")).map((n) => n.slice(4)) };
-  } catch (e) {
-    rethrowPermission(e, "/proc/sys/user");
-    return {}; // unknown: ask for all, the launcher names what fails
-  }
-}
-
-/** The kernel's Landlock ABI and user-namespace support, once per launcher (a real probe). */
-const kernelFacts = new Map<string, { landlockAbi: number; userns?: boolean }>();
-
-function readKernelFacts(launcher: string): { landlockAbi: number; userns?: boolean } {
-  let facts = kernelFacts.get(launcher);
-  if (!facts) {
-    try {
-      const f = launcherFeatures(launcher);
-      facts = { landlockAbi: f.landlockAbi, userns: f.userns };
-    } catch {
-      facts = { landlockAbi: 0 }; // not a launcher that answers --features: assume nothing
+/**
+ * What `launcher --features` says of this machine, asked once per launcher and process: kernel
+ * features, the caller's ids, `/proc` facts, cgroup mounts, and the kinds of
+ * {@linkcode SYSTEM_DIRS} and the {@linkcode ETC_ENTRIES} (under `/etc`). Throws
+ * `LauncherError` when the launcher does not answer.
+ */
+export function hostProbe(launcher: string): LauncherFeatures {
+  let probe = probes.get(launcher);
+  if (!probe) {
+    probe = launcherFeatures(launcher, [...SYSTEM_DIRS, ...ETC_ENTRIES.map((e) => `/etc/${e}`)]);
+    if (probe.exeDistrust) {
+      throw new LauncherError(
+        `Refusing to run the sandbox launcher "${launcher}": ${probe.exeDistrust}. Another user could replace it; use a launcher in a directory only you or root can write`,
+      );
     }
-    kernelFacts.set(launcher, facts);
+    learnCallerUid(probe.euid);
+    probes.set(launcher, probe);
   }
-  return facts;
+  return probe;
 }
 
 /**
- * The host facts one sandbox needs: which system directories and `/etc` entries exist and which
- * per-user-namespace budgets the kernel keeps (read once per process), the kernel's Landlock ABI
- * and user-namespace support when the config depends on them (asked of `launcher` once), and the
- * top-level entries of its rootfs. Reads only: it creates and changes nothing.
+ * Which system directories exist on the host, which are symlinks, the `/etc` entries, the
+ * user-namespace budgets; the kernel's Landlock ABI and user-namespace support when `config`
+ * depends on them.
+ */
+function hostLayout(probe: LauncherFeatures, config: ResolvedConfig): HostLayout {
+  const system: HostLayout["system"] = {};
+  for (const dir of SYSTEM_DIRS) {
+    const p = probe.paths[dir];
+    if (p?.link !== undefined) system[dir] = { link: p.link };
+    else if (p?.type === "dir") system[dir] = { dir: true };
+  }
+  const etc: Record<string, "file" | "dir"> = {};
+  const found = Object.keys(probe.paths).filter((p) => p.startsWith("/etc/")).sort();
+  for (const entry of ETC_ENTRIES) {
+    const prefix = `/etc/${entry.replace(/\*$/, "")}`;
+    const names = entry.endsWith("*") ? found.filter((p) => p.startsWith(prefix)) : [prefix];
+    for (const path of names) {
+      const type = probe.paths[path]?.type;
+      if (type === "file" || type === "dir") etc[path.slice(5)] = type;
+    }
+  }
+  return {
+    system,
+    etc,
+    arch: hostArch(),
+    ...(probe.usernsLimits ? { usernsLimits: probe.usernsLimits } : {}),
+    ...(config.landlock !== "off" || config.namespaces === "auto"
+      ? { landlockAbi: probe.landlockAbi, userns: probe.userns }
+      : {}),
+  };
+}
+
+/**
+ * The host facts one sandbox needs: which system directories and `/etc` entries exist, which
+ * per-user-namespace budgets the kernel keeps, the kernel's Landlock ABI and user-namespace
+ * support (all asked of `launcher`, once), and the top-level entries of its rootfs (read here:
+ * the policy names it, so the caller grants `--allow-read` for it). Reads only.
  *
  * @example
  * ```ts
@@ -110,10 +101,7 @@ function readKernelFacts(launcher: string): { landlockAbi: number; userns?: bool
  * ```
  */
 export function readHost(config: ResolvedConfig, launcher: string): HostLayout {
-  const host: HostLayout = { ...readHostLayout() };
-  if (config.landlock !== "off" || config.namespaces === "auto") {
-    Object.assign(host, readKernelFacts(launcher));
-  }
+  const host: HostLayout = hostLayout(hostProbe(launcher), config);
   if (config.rootfs) {
     const entries: Record<string, DirEntry> = {};
     try {
@@ -124,6 +112,7 @@ export function readHost(config: ResolvedConfig, launcher: string): HostLayout {
         else if (e.isFile) entries[e.name] = { file: true };
       }
     } catch (e) {
+      rethrowPermission(e, config.rootfs.path);
       throw new UnsupportedError(
         `Cannot read rootfs "${config.rootfs.path}": ${(e as Error).message}`,
       );

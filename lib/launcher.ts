@@ -2,7 +2,8 @@
  * Finds the launcher binary — explicit path, `SANDBOX_LAUNCHER`, the copy built next to this
  * module, a per-user cache keyed by the sources' build id — and builds it with `make`,
  * asynchronously, in `prepareLauncher()`. Only a launcher that is owned by the caller or root,
- * in directories nobody else can write, and whose build id matches its sources is run.
+ * in directories nobody else can write, and whose build id matches its sources is run — a named
+ * one (`launcherPath`, `SANDBOX_LAUNCHER`) included.
  *
  * @module
  */
@@ -10,8 +11,9 @@
 import { createHash } from "node:crypto";
 import { LauncherError } from "./errors.ts";
 import { runSync, runTool } from "./spawn.ts";
-import { envVar, rethrowPermission } from "./_host.ts";
+import { callerUid, envVar, rethrowPermission } from "./_host.ts";
 import { assertTrusted, privateDir } from "./_trust.ts";
+import { LAUNCHER_BUILD_ID } from "./_build_id.ts";
 
 /**
  * The launcher's C sources, as shipped with the module (checked by a test against the dir), in
@@ -43,6 +45,8 @@ export const LAUNCHER_SOURCES = [
   "mount.h",
   "ns.c",
   "ns.h",
+  "probe.c",
+  "probe.h",
   "proctitle.c",
   "proctitle.h",
   "seccomp.c",
@@ -73,7 +77,7 @@ function isExecutable(path: string): boolean {
     const st = Deno.statSync(path);
     return st.isFile && ((st.mode ?? 0o755) & 0o111) !== 0;
   } catch (e) {
-    rethrowPermission(e, path);
+    rethrowPermission(e, path, "to check the sandbox launcher");
     return false;
   }
 }
@@ -94,7 +98,9 @@ function binaryBuildId(path: string): string | null {
   try {
     const res = runSync(path, ["--version"]);
     return /^sandbox-launcher \S+ ([0-9a-f]{16})$/.exec(res.stdout.trim())?.[1] ?? null;
-  } catch {
+  } catch (e) {
+    // Not allowed to run it is a permission to grant, not a launcher without an id.
+    rethrowPermission(e, path, "to run the sandbox launcher");
     return null;
   }
 }
@@ -108,19 +114,40 @@ function localDir(): string | null {
   return dir.protocol === "file:" ? decodeURIComponent(dir.pathname) : null;
 }
 
-/** The sources' build id: read here for a local module, set by prepareLauncher() for a remote. */
-let sourcesId: string | null = null;
+/**
+ * The build id the launcher must report. A local module hashes its sources (a developer's edit
+ * counts at once) when Deno lets it read them; otherwise — a module imported from JSR or a URL,
+ * or a narrow `--allow-read` — it is the id generated into `lib/_build_id.ts`, which a test keeps
+ * equal to the sources. Never a download.
+ */
+let sourcesId: string | undefined;
 
-function expectedId(): string | null {
+/** @internal The build id of this module's launcher sources. */
+export function expectedBuildId(): string {
+  if (sourcesId) return sourcesId;
   const dir = localDir();
-  if (!sourcesId && dir) sourcesId = buildIdOf((name) => Deno.readFileSync(`${dir}${name}`));
+  sourcesId = LAUNCHER_BUILD_ID;
+  if (dir && mayRead(dir)) {
+    try {
+      sourcesId = buildIdOf((name) => Deno.readFileSync(`${dir}${name}`));
+    } catch (e) {
+      // A published package without some source, or one we may not read: the generated id.
+      if (!(e instanceof Deno.errors.NotFound || e instanceof Deno.errors.NotCapable)) throw e;
+    }
+  }
   return sourcesId;
+}
+
+/** Whether Deno grants reading `path` without asking (a query never prompts). */
+function mayRead(path: string): boolean {
+  return Deno.permissions.querySync({ name: "read", path }).state === "granted";
 }
 
 /**
  * Where launchers are cached, most preferred first: `$XDG_CACHE_HOME/sandbox-ts`,
  * `$HOME/.cache/sandbox-ts`, then a private per-uid `$TMPDIR/sandbox-ts-cache-<uid>` (never a shared
- * directory: a binary another user could plant there would run with our privileges).
+ * directory: a binary another user could plant there would run with our privileges; left out
+ * while this process may not learn its uid).
  */
 function cacheRoots(): string[] {
   const roots: string[] = [];
@@ -128,7 +155,8 @@ function cacheRoots(): string[] {
   const home = envVar("HOME");
   if (xdg) roots.push(`${xdg}/sandbox-ts`);
   if (home) roots.push(`${home}/.cache/sandbox-ts`);
-  roots.push(`${envVar("TMPDIR") || "/tmp"}/sandbox-ts-cache-${Deno.uid() ?? 0}`);
+  const uid = callerUid();
+  if (uid !== null) roots.push(`${envVar("TMPDIR") || "/tmp"}/sandbox-ts-cache-${uid}`);
   return roots;
 }
 
@@ -204,9 +232,7 @@ export async function prepareLauncher(
 ): Promise<string> {
   if (explicit || envVar("SANDBOX_LAUNCHER")) return findLauncher(explicit);
   const local = localDir();
-  const sources = local ? null : await fetchSources();
-  if (sources) sourcesId = buildIdOf((name) => sources.get(name)!);
-  const id = expectedId()!;
+  const id = expectedBuildId();
   const first = lookup(id);
   if ("path" in first) return remember("", first.path);
   const inTree = local !== null && isWritable(local);
@@ -219,6 +245,8 @@ export async function prepareLauncher(
   if ("path" in again) return remember("", again.path);
   const where = inTree ? local : `${cacheRoot()}/${id}`;
   options.onBuild?.(`sandbox: building the launcher in "${where}" (once, a few seconds)`);
+  // A remote module's sources are fetched only to build, and must hash to the id it expects.
+  const sources = local ? null : await fetchSources(id);
   const path = inTree ? await makeInTree(local) : await buildInCache(id, sources);
   if (binaryBuildId(path) !== id) {
     throw new LauncherError(`The launcher built at "${path}" does not report build id ${id}`);
@@ -226,8 +254,8 @@ export async function prepareLauncher(
   return remember("", path);
 }
 
-/** The launcher sources next to a remote module. */
-async function fetchSources(): Promise<Map<string, Uint8Array>> {
+/** The launcher sources next to a remote module, checked against the build id `id`. */
+async function fetchSources(id: string): Promise<Map<string, Uint8Array>> {
   const dir = moduleDir();
   const files = await Promise.all(LAUNCHER_SOURCES.map(async (name) => {
     const url = new URL(name, dir);
@@ -238,7 +266,14 @@ async function fetchSources(): Promise<Map<string, Uint8Array>> {
     }
     return [name, new Uint8Array(await res.arrayBuffer())] as const;
   }));
-  return new Map(files);
+  const sources = new Map(files);
+  const got = buildIdOf((name) => sources.get(name)!);
+  if (got !== id) {
+    throw new LauncherError(
+      `The launcher sources at "${dir.href}" have build id ${got}, this module expects ${id}: the package is inconsistent (regenerate lib/_build_id.ts with "deno task build-id")`,
+    );
+  }
+  return sources;
 }
 
 async function make(dir: string): Promise<void> {
@@ -311,8 +346,9 @@ function remember(key: string, path: string): string {
 
 /**
  * The path of a launcher to run, memoised per process; never builds (see `prepareLauncher`).
- * An explicit path or `SANDBOX_LAUNCHER` is only checked for ownership (a debugging wrapper
- * may stand in for it); a found one must also report the build id of its sources.
+ * Every launcher, an explicit path or `SANDBOX_LAUNCHER` included, must be trusted (owner and
+ * modes) and report the build id of this module's sources (`--version`); a debugging wrapper
+ * that stands in for it passes `--version` and `--features` on to the real one.
  *
  * @example
  * ```ts ignore
@@ -331,14 +367,32 @@ export function findLauncher(explicit?: string): string {
       throw new LauncherError(`${what} "${named}" is missing or not executable`);
     }
     assertTrusted(named, `the sandbox launcher`);
+    const want = expectedBuildId();
+    const got = binaryBuildId(named);
+    if (got !== want) {
+      const local = localDir();
+      throw new LauncherError(
+        `${what} "${named}" reports build id ${
+          got ?? "(none: not a sandbox-launcher that answers --version)"
+        }, this module needs ${want}: rebuild it from this module's sources (${
+          local
+            ? `make -C ${local}`
+            : `unset ${
+              what === "SANDBOX_LAUNCHER" ? "it" : "the path"
+            } and call "await prepareLauncher()"`
+        }), or ${
+          explicit ? "leave the launcher path out" : "unset SANDBOX_LAUNCHER"
+        } to use the one this module builds`,
+      );
+    }
     return remember(key, named);
   }
-  const id = expectedId();
-  const res = id ? lookup(id) : { stale: null };
+  const id = expectedBuildId();
+  const res = lookup(id);
   if ("path" in res) return remember(key, res.path);
   const local = localDir();
   throw new LauncherError(
-    `The sandbox launcher ${id ? "is not built" : `for ${moduleDir().href} is not built yet`}${
+    `The sandbox launcher ${local ? "is not built" : `for ${moduleDir().href} is not built yet`}${
       res.stale ? ` (stale: ${res.stale})` : ""
     }: call "await prepareLauncher()" once before building sandboxes (it ${
       local ? "" : "fetches the C sources and "
@@ -348,11 +402,15 @@ export function findLauncher(explicit?: string): string {
   );
 }
 
-/** Kernel facts from `sandbox-launcher --features`. */
+/**
+ * What `sandbox-launcher --features [PATH...]` tells: kernel facts only a syscall can tell, and the
+ * host facts under `/proc` and `/sys` that Deno reads only with `--allow-all` (launcher/probe.c).
+ */
 export interface LauncherFeatures {
   version: string;
   buildId: string;
   euid: number;
+  egid: number;
   userns: boolean;
   usernsStep: string;
   usernsErrno: number;
@@ -360,13 +418,80 @@ export interface LauncherFeatures {
   landlockErrno: number;
   seccomp: string[];
   clone3: boolean;
+  /** The `/proc/sys/user/max_*` budgets without `max_`; null when unreadable. */
+  usernsLimits: string[] | null;
+  /** Whether a swap area is active. */
+  swaps: boolean;
+  /** Whether overlayfs is registered. */
+  overlay: boolean;
+  /** `kernel.apparmor_restrict_unprivileged_userns`, or -1 when absent. */
+  apparmorRestrictUserns: number;
+  /** `user.max_user_namespaces`, or -1 when absent. */
+  maxUserNamespaces: number;
+  /** Every cgroup and cgroup2 mount (options comma-separated; a cgroup2 root's controllers). */
+  cgroupMounts: {
+    dir: string;
+    type: "cgroup" | "cgroup2";
+    opts: string;
+    controllers?: string | null;
+  }[];
+  /**
+   * Why the launcher's own path is not safe (a directory above it writable by another user), or
+   * null: checked by the launcher for the directories Deno may not read.
+   */
+  exeDistrust: string | null;
+  /** `/proc/self/cgroup`: each hierarchy's controllers ("" for cgroup v2) and our path in it. */
+  selfCgroup: { controllers: string; path: string }[];
+  /** Each PATH asked about that exists: the kind it resolves to (null: dangling) and a link's target. */
+  paths: Record<string, { type: "dir" | "file" | "other" | null; link?: string }>;
 }
 
-/** Runs `sandbox-launcher --features` (a real user-namespace probe; not for the hot path). */
-export function launcherFeatures(path: string): LauncherFeatures {
-  const res = runSync(path, ["--features"]);
+/**
+ * Runs `sandbox-launcher --features PATH...` (a real user-namespace probe, a few ms; callers
+ * cache it: `lib/host_facts.ts`). `paths` are reported in `paths`; `DIR/PREFIX*` stands for the
+ * entries of DIR whose names start with PREFIX.
+ */
+export function launcherFeatures(path: string, paths: string[] = []): LauncherFeatures {
+  const res = runSync(path, ["--features", ...paths]);
   if (res.code !== 0) {
     throw new LauncherError(`"${path} --features" failed with ${res.code}: ${res.stderr.trim()}`);
   }
-  return JSON.parse(res.stdout) as LauncherFeatures;
+  try {
+    return JSON.parse(res.stdout) as LauncherFeatures;
+  } catch {
+    throw new LauncherError(
+      `"${path} --features" did not answer in JSON (is it a sandbox-launcher?): ${
+        res.stdout.slice(0, 200)
+      }`,
+    );
+  }
+}
+
+/**
+ * Runs one of the launcher's cgroup verbs (`--cgroup-info DIR...`, `--cgroup-container DIR
+ * [CTL...]`): what it says of each directory, or the launcher's one-line error.
+ */
+export function launcherCgroups(
+  path: string,
+  args: string[],
+): { dirs: Record<string, CgroupDirInfo> } | { error: string } {
+  const res = runSync(path, args);
+  if (res.code !== 0) {
+    return { error: res.stderr.trim().replace(/^sandbox-launcher: /, "") || `exit ${res.code}` };
+  }
+  return { dirs: JSON.parse(res.stdout) as Record<string, CgroupDirInfo> };
+}
+
+/** One cgroup directory as the launcher sees it. */
+export interface CgroupDirInfo {
+  /** `cgroup.controllers` (v2), null when absent. */
+  controllers: string | null;
+  /** `cgroup.subtree_control` (v2), null when absent. */
+  subtreeControl: string | null;
+  /** Whether this user may write its `cgroup.procs`. */
+  procsWritable: boolean;
+  /** Whether it has `memory.swap.max` (v2). */
+  swapMax: boolean;
+  /** Whether it has `memory.memsw.limit_in_bytes` (v1). */
+  memsw: boolean;
 }

@@ -9,20 +9,26 @@
  * @module
  */
 
-import { envVar } from "./_host.ts";
+import { callerUid, envVar, rethrowPermission } from "./_host.ts";
 
 let base: string | null | undefined;
 let counter = 0;
 
-/** A tmpfs is preferred: the status file is written and removed on every run. */
+/**
+ * A tmpfs is preferred: the status file is written and removed on every run. `/dev/shm` only when
+ * Deno grants it (Deno 2.x wants `--allow-all` under /dev; a query never prompts): with narrow
+ * permissions the base is `$TMPDIR` or `/tmp`, which `--allow-read`/`--allow-write` can name.
+ */
 function tmpRoot(): string {
   for (const dir of [envVar("XDG_RUNTIME_DIR"), "/dev/shm"]) {
-    if (!dir) continue;
+    if (!dir || Deno.permissions.querySync({ name: "read", path: dir }).state !== "granted") {
+      continue;
+    }
     try {
       const st = Deno.statSync(dir);
       if (st.isDirectory) return dir;
     } catch {
-      // absent
+      // absent, or refused although granted (Deno's "all access" rule for /dev): not ours
     }
   }
   return envVar("TMPDIR") || "/tmp";
@@ -31,11 +37,26 @@ function tmpRoot(): string {
 /** The base dir if it is safe to use (a real 0700 directory owned by us), else null. */
 function ensureBase(): string | null {
   if (base !== undefined) return base;
-  const uid = Deno.uid() ?? 0;
+  try {
+    return openBase();
+  } catch (e) {
+    rethrowPermission(
+      e,
+      `${tmpRoot()}/sandbox-ts-${callerUid()}`,
+      "for the state of its runs",
+    );
+    throw e;
+  }
+}
+
+function openBase(): string | null {
+  const uid = callerUid();
+  if (uid === null) return null; // before the launcher told our uid: nothing to sweep yet
   const dir = `${tmpRoot()}/sandbox-ts-${uid}`;
   try {
     Deno.mkdirSync(dir, { mode: 0o700 });
   } catch (e) {
+    if (e instanceof Deno.errors.NotCapable) throw e;
     if (!(e instanceof Deno.errors.AlreadyExists)) return (base = null);
   }
   const st = Deno.lstatSync(dir);

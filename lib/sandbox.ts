@@ -19,7 +19,7 @@ import {
   validateConfig,
   validateRunOptions,
 } from "./policy.ts";
-import { readHost } from "./host_facts.ts";
+import { hostProbe, readHost } from "./host_facts.ts";
 import { droppedBudgets } from "./budgets.ts";
 import { type Prepared, runToCompletion, SandboxChild } from "./run.ts";
 import { limitOps } from "./limits.ts";
@@ -173,11 +173,11 @@ export class Sandbox {
   #ready(): Prepared {
     if (this.#prepared) return this.#prepared;
     const launcher = findLauncher(this.#options.launcherPath);
-    const euid = Deno.uid() ?? 0;
-    const egid = Deno.gid() ?? 0;
-    const mode = resolveMode(this.config.privilegeMode, euid);
+    // The host facts and the caller's ids come from the launcher (no --allow-sys, no -A).
     const host = readHost(this.config, launcher);
-    const limits = limitOps(this.config.limits, cgroupHost(euid), {
+    const { euid, egid } = hostProbe(launcher);
+    const mode = resolveMode(this.config.privilegeMode, euid);
+    const limits = limitOps(this.config.limits, cgroupHost(euid, launcher), {
       userNamespace: usesNamespaces(this.config, host),
     });
     const fs = filesystemPlan(this.config, host);

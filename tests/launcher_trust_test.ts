@@ -118,3 +118,83 @@ kernelTest(
     }
   },
 );
+
+Deno.test("lib/_build_id.ts holds the build id of launcher/'s sources (else: deno task build-id)", async () => {
+  const { LAUNCHER_BUILD_ID } = await import("../lib/_build_id.ts");
+  assertEquals(LAUNCHER_BUILD_ID, sourceId(), 'stale: run "deno task build-id" and commit it');
+});
+
+kernelTest(
+  "a named launcher (launcherPath, SANDBOX_LAUNCHER) with another build id is refused",
+  () =>
+    withCopy(async (dir, path) => {
+      // A launcher built from other sources: its --version names another id.
+      const other = `${dir}/other`;
+      Deno.writeTextFileSync(other, "#!/bin/sh\necho sandbox-launcher 0.1.0 0123456789abcdef\n");
+      Deno.chmodSync(other, 0o755);
+      const e = assertThrows(() => findLauncher(other), LauncherError);
+      assertMatch(
+        e.message,
+        new RegExp(
+          `^Sandbox launcher ".*other" reports build id 0123456789abcdef, this module needs ${sourceId()}: rebuild it from this module's sources \\(make -C .*launcher/\\)`,
+        ),
+      );
+      // Not a launcher at all.
+      assertMatch(
+        assertThrows(() => findLauncher("/bin/true"), LauncherError).message,
+        /reports build id \(none: not a sandbox-launcher that answers --version\)/,
+      );
+      // A copy of the right one is accepted.
+      assertEquals(findLauncher(path), path);
+      // SANDBOX_LAUNCHER is checked the same way.
+      const code = `import { SandboxBuilder } from "${ROOT}mod.ts";
+      try { new SandboxBuilder("s").build(); console.log("built"); } catch (e) { console.log(e.message); }`;
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: ["eval", "--no-lock", code],
+        env: { SANDBOX_LAUNCHER: other },
+      }).output();
+      assertMatch(
+        dec(out.stdout),
+        /^SANDBOX_LAUNCHER ".*other" reports build id 0123456789abcdef, this module needs/,
+      );
+    }),
+);
+
+kernelTest(
+  "a directory above the launcher that Deno may not read is checked by the launcher itself",
+  () =>
+    withCopy(async (dir) => {
+      // dir/open (mode 0777, not sticky) holds the launcher; a narrow --allow-read names only the
+      // binary, so Deno cannot stat dir/open: the launcher's --features reports it.
+      const open = `${dir}/open`;
+      Deno.mkdirSync(open);
+      Deno.copyFileSync(LAUNCHER, `${open}/sandbox-launcher`);
+      Deno.chmodSync(open, 0o777);
+      const path = `${open}/sandbox-launcher`;
+      const state = `/tmp/sandbox-ts-${isRoot ? 0 : Deno.uid()}`;
+      Deno.writeTextFileSync(
+        `${dir}/run.ts`,
+        `import { SandboxBuilder } from "${ROOT}mod.ts";
+        try { new SandboxBuilder("s").launcherPath(Deno.args[0]).build(); console.log("built"); }
+        catch (e) { console.log(e.name, e.message); }`,
+      );
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "--no-lock",
+          "--no-prompt",
+          `--allow-run=${path}`,
+          `--allow-read=${path},${state}`,
+          `--allow-write=${state}`,
+          ...(isRoot ? [] : ["--allow-sys=uid"]),
+          `${dir}/run.ts`,
+          path,
+        ],
+        env: { SANDBOX_LAUNCHER: "" },
+      }).output();
+      assertMatch(
+        dec(out.stdout),
+        /^LauncherError Refusing to run the sandbox launcher ".*\/open\/sandbox-launcher": ".*\/open" is writable by every user \(mode 0777\)/,
+      );
+    }),
+);

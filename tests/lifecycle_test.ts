@@ -2,7 +2,7 @@
 // everything when Deno itself is killed.
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import { SandboxBuilder, SandboxError } from "../mod.ts";
-import { hostProcesses, kernelTest, marker, ROOT, sandbox, waitFor } from "./_helpers.ts";
+import { hostProcesses, kernelTest, LAUNCHER, marker, ROOT, sandbox, waitFor } from "./_helpers.ts";
 import { collect } from "../lib/run.ts";
 import { runDirBase } from "../lib/rundir.ts";
 
@@ -133,8 +133,17 @@ kernelTest("no status directory is left behind after runs", async () => {
 kernelTest(
   "a launcher that dies before reading its config gives an error, not a crash",
   async () => {
-    // /bin/false stands in for a launcher killed at start: stdin is never read.
-    const sb = new SandboxBuilder("dead").launcherPath("/bin/false").landlock("off").build();
+    // A stand-in for a launcher killed at start: it answers the library's --version and
+    // --features through the real one, then exits 1 without reading stdin.
+    const dir = Deno.makeTempDirSync({ prefix: "sandbox-ts-dead-" });
+    Deno.chmodSync(dir, 0o755);
+    const dead = `${dir}/launcher`;
+    Deno.writeTextFileSync(
+      dead,
+      `#!/bin/sh\ncase "$1" in --*) exec ${LAUNCHER} "$@";; esac\nexit 1\n`,
+    );
+    Deno.chmodSync(dead, 0o755);
+    const sb = new SandboxBuilder("dead").launcherPath(dead).landlock("off").build();
     const child = sb.spawn("true", [], { stdin: "piped" });
     await new Promise((r) => setTimeout(r, 200));
     let err: unknown;
@@ -146,5 +155,6 @@ kernelTest(
     assert(err instanceof SandboxError, String(err));
     assertMatch((err as Error).message, /ended without a result \(exit code 1\)/);
     await Promise.all([child.stdout.cancel(), child.stderr.cancel()]);
+    Deno.removeSync(dir, { recursive: true });
   },
 );

@@ -18,3 +18,15 @@ Deno.test("every local file README.md links to is published, and the license", (
   assert(published("LICENSE"));
   assertEquals(config.license, "MIT");
 });
+
+Deno.test("the package carries every launcher source and the generated build id", async () => {
+  const { LAUNCHER_SOURCES } = await import("../lib/launcher.ts");
+  const globbed = (path: string) =>
+    include.some((p) =>
+      p.includes("*") &&
+      new RegExp(`^${p.replaceAll(".", "\\.").replaceAll("*", "[^/]*")}$`).test(path)
+    );
+  const missing = [...LAUNCHER_SOURCES.map((n) => `launcher/${n}`), "lib/_build_id.ts"]
+    .filter((path) => !published(path) && !globbed(path));
+  assertEquals(missing, []);
+});

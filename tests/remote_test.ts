@@ -6,13 +6,34 @@ import { buildIdOf } from "../lib/launcher.ts";
 
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);
 
-/** Serves the tree; under /broken/ the launcher's main.c does not compile. */
+/** The launcher sources under /broken/: main.c does not compile. */
+const BROKEN_MAIN = "#error broken\n";
+const brokenId = buildIdOf((name) =>
+  name === "main.c"
+    ? new TextEncoder().encode(BROKEN_MAIN)
+    : Deno.readFileSync(`${ROOT}launcher/${name}`)
+);
+
+/** Paths of the launcher sources the server has been asked for. */
+const fetched: string[] = [];
+
+/**
+ * Serves the tree; under /broken/ the launcher's main.c does not compile (and the generated build
+ * id matches it, as in a package published that way).
+ */
 function serve(): Deno.HttpServer<Deno.NetAddr> {
   return Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (req) => {
     let path = decodeURIComponent(new URL(req.url).pathname);
     if (path.includes("..")) return new Response("no", { status: 403 });
+    if (path.includes("/launcher/")) fetched.push(path);
+    const ts = { headers: { "content-type": "application/typescript" } };
+    if (path === "/tampered/launcher/main.c") return new Response(BROKEN_MAIN);
+    if (path.startsWith("/tampered/")) path = path.slice("/tampered".length);
     if (path.startsWith("/broken/")) {
-      if (path === "/broken/launcher/main.c") return new Response("#error broken\n");
+      if (path === "/broken/launcher/main.c") return new Response(BROKEN_MAIN);
+      if (path === "/broken/lib/_build_id.ts") {
+        return new Response(`export const LAUNCHER_BUILD_ID = "${brokenId}";\n`, ts);
+      }
       path = path.slice("/broken".length);
     }
     try {
@@ -70,6 +91,41 @@ kernelTest(
       }
       assertEquals(builds, 1);
       assertEquals(Deno.statSync(`${home}/cache/sandbox-ts`).mode! & 0o777, 0o700);
+      // Once built, neither finding it nor a run with README's narrow permissions fetches
+      // the C sources (the build id is generated into lib/_build_id.ts).
+      fetched.length = 0;
+      const launcher = `${home}/cache/sandbox-ts/${id}/sandbox-launcher`;
+      const state = `/tmp/sandbox-ts-${euid}`;
+      const script = `${home}/narrow.ts`;
+      Deno.writeTextFileSync(
+        script,
+        `import { SandboxBuilder } from "${url}";
+        const r = await new SandboxBuilder("n").launcherPath(Deno.args[0]).build().run("true");
+        console.log("narrow", r.exitCode);`,
+      );
+      const narrow = await new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "--no-lock",
+          "--no-prompt",
+          `--allow-import=127.0.0.1:${server.addr.port}`,
+          `--allow-run=${launcher}`,
+          `--allow-read=${launcher},${state}`,
+          `--allow-write=${state}`,
+          // A launcher the caller owns (not root's): Deno tells the uid to compare only so.
+          ...(isRoot ? [] : ["--allow-sys=uid,gid"]),
+          script,
+          launcher,
+        ],
+        env: { DENO_DIR: `${home}/deno`, SANDBOX_LAUNCHER: "" },
+        stdin: "null",
+      }).output();
+      assertEquals(dec(narrow.stdout).trim(), "narrow 0", dec(narrow.stderr));
+      const again = await run(
+        `import { prepareLauncher } from "URL"; console.log(await prepareLauncher());`,
+      );
+      assertEquals(dec(again.stdout).trim(), launcher, dec(again.stderr));
+      assertEquals(fetched, [], "the C sources were fetched again");
       // A failed build says why and leaves no build directory behind.
       const broken = await run(
         `import { prepareLauncher } from "URL"; try { await prepareLauncher(); } catch (e) { console.log(e.name, e.message); }`,
@@ -78,6 +134,23 @@ kernelTest(
       assertMatch(dec(broken.stdout), /LauncherError Cannot build .* make exited with 2: .*broken/);
       const left = [...Deno.readDirSync(`${home}/cache/sandbox-ts`)].map((e) => e.name).sort();
       assertEquals(left.filter((n) => n !== ".lock"), [id]);
+      // Sources that do not hash to the module's generated build id are refused before make.
+      const tampered = await new Deno.Command(Deno.execPath(), {
+        args: [
+          "eval",
+          "--no-lock",
+          `import { prepareLauncher } from "http://127.0.0.1:${server.addr.port}/tampered/mod.ts";
+          try { await prepareLauncher(); } catch (e) { console.log(e.name, e.message); }`,
+        ],
+        env: { XDG_CACHE_HOME: `${home}/cache2`, DENO_DIR: `${home}/deno`, SANDBOX_LAUNCHER: "" },
+        stdin: "null",
+      }).output();
+      assertMatch(
+        dec(tampered.stdout),
+        new RegExp(
+          `^LauncherError The launcher sources at ".*/tampered/launcher/" have build id ${brokenId}, this module expects ${id}`,
+        ),
+      );
     } finally {
       await server.shutdown();
       Deno.removeSync(home, { recursive: true });
