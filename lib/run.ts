@@ -13,15 +13,9 @@ import { makeRunStatus } from "./rundir.ts";
 import { runCgroupName } from "./cgroups.ts";
 import { spawnLauncher } from "./spawn.ts";
 import { decodeResult } from "./status.ts";
-import type {
-  CapturedResult,
-  Enforced,
-  ResolvedMode,
-  RunOptions,
-  SandboxResult,
-  StdinOption,
-} from "./types.ts";
+import type { CapturedResult, Enforced, ResolvedMode, RunInput, SandboxResult } from "./types.ts";
 import type { Op } from "./config.ts";
+import type { RunSettings } from "./run_options.ts";
 
 /** Everything a sandbox prepares once and reuses for every run. */
 export interface Prepared {
@@ -33,6 +27,8 @@ export interface Prepared {
   enforced: Enforced;
   env: Record<string, string>;
   cwd: string;
+  /** The sandbox's wall-clock limit in ms (a run may override it), or null. */
+  timeoutMs: number | null;
   /** The sandbox id when runs get a cgroup, else null. */
   cgroupId: string | null;
 }
@@ -133,7 +129,7 @@ export class SandboxChild implements AsyncDisposable {
   #killTimer: ReturnType<typeof setTimeout> | undefined;
 
   /** @internal Use `Sandbox.spawn()`. */
-  constructor(prepared: Prepared, command: Command, options: RunOptions) {
+  constructor(prepared: Prepared, command: Command, options: RunSettings) {
     const { program, args } = command;
     options.signal?.throwIfAborted();
     const status = makeRunStatus();
@@ -144,7 +140,13 @@ export class SandboxChild implements AsyncDisposable {
       args,
       env: { ...prepared.env, ...options.env },
       cwd: options.cwd ?? prepared.cwd,
+      timeoutMs: options.timeoutMs ?? prepared.timeoutMs,
     });
+    // A run's own output cap is what its result reports as enforced.
+    const maxOutputBytes = options.maxOutputBytes ?? prepared.enforced.limits.maxOutputBytes;
+    const enforced: Enforced = maxOutputBytes === prepared.enforced.limits.maxOutputBytes
+      ? prepared.enforced
+      : { ...prepared.enforced, limits: { ...prepared.enforced.limits, maxOutputBytes } };
     let frame: Uint8Array;
     try {
       frame = joinFrames(prepared.frame, encodeFrame(ops));
@@ -162,7 +164,7 @@ export class SandboxChild implements AsyncDisposable {
     }
     this.pid = this.#proc.pid;
     // One budget for both streams: past it, the sandbox is killed and what fits is kept.
-    let budget = prepared.enforced.limits.maxOutputBytes;
+    let budget = maxOutputBytes;
     // Each pipe is pumped into a capped transform; `pumped` settles once the launcher's pipe hit
     // EOF and every byte went into the transform (the pid namespace is dead by then, so EOF
     // comes promptly even if a daemon had the pipe: nothing can hang the result).
@@ -192,9 +194,17 @@ export class SandboxChild implements AsyncDisposable {
     // A launcher that dies before reading its frame fails this write; whoever awaits it (the
     // stdin feeder, a piped stdin's first write) sees that, but it must never go unhandled.
     frameWritten.catch(() => {});
-    const input = options.stdin ?? "null";
+    const input = options.stdin;
     this.stdin = input === "piped" ? pipedStdin(writer, frameWritten) : null;
-    if (input !== "piped") feedStdin(writer, frameWritten, input);
+    if (input !== "piped") {
+      // "inherit": this process's stdin as bytes (the target never gets the terminal itself).
+      const data = input === "input"
+        ? options.input
+        : input === "inherit"
+        ? Deno.stdin.readable
+        : null;
+      feedStdin(writer, frameWritten, data);
+    }
 
     const onAbort = () => this.#terminate();
     options.signal?.addEventListener("abort", onAbort, { once: true });
@@ -222,7 +232,7 @@ export class SandboxChild implements AsyncDisposable {
       }
       return decodeResult(text, {
         mode: prepared.mode,
-        enforced: prepared.enforced,
+        enforced,
         // Op indexes count the static ops first, then this run's.
         opPath: (i, step) => {
           const n = prepared.staticOps.length;
@@ -421,15 +431,17 @@ function pipedStdin(
   });
 }
 
+/** Writes `input` (none: an empty stdin) after the frame, then closes the target's stdin. */
 function feedStdin(
   writer: WritableStreamDefaultWriter<Uint8Array>,
   ready: Promise<void>,
-  input: Exclude<StdinOption, "piped">,
+  input: RunInput | null,
 ): void {
   const done = (async () => {
     await ready;
-    if (typeof input === "string" && input !== "null") {
-      await writer.write(new TextEncoder().encode(input));
+    // A string is data, whatever it says ("null" and "piped" included): modes are `stdin`'s.
+    if (typeof input === "string") {
+      if (input) await writer.write(new TextEncoder().encode(input));
     } else if (input instanceof Uint8Array) {
       await writer.write(input);
     } else if (input instanceof ReadableStream) {
@@ -488,18 +500,33 @@ export async function collect(stream: ReadableStream<Uint8Array>): Promise<Uint8
   return out;
 }
 
-/** Runs to completion and captures stdout/stderr as text. */
+/**
+ * Whether a run succeeded: the target exited 0 on its own, and nothing (a timeout, a limit, the
+ * OOM killer, `kill()` or an abort) ended or cut the run.
+ */
+export function succeeded(r: SandboxResult): boolean {
+  return r.exitCode === 0 && r.reason === "exited" && !r.timedOut && !r.oomKilled && !r.aborted;
+}
+
+/** Runs to completion and captures stdout/stderr as bytes and as text. */
 export async function runToCompletion(
   prepared: Prepared,
   command: Command,
-  options: RunOptions,
+  options: RunSettings,
 ): Promise<CapturedResult> {
   const child = new SandboxChild(prepared, command, options);
   const dec = new TextDecoder();
   const [out, err] = await Promise.all([collect(child.stdout), collect(child.stderr)]);
   try {
     const result = await child.status;
-    return { ...result, stdout: dec.decode(out), stderr: dec.decode(err) };
+    return {
+      ...result,
+      stdout: dec.decode(out),
+      stderr: dec.decode(err),
+      stdoutBytes: out,
+      stderrBytes: err,
+      success: succeeded(result),
+    };
   } catch (e) {
     if (e instanceof SandboxSetupError) e.stderr = dec.decode(err);
     throw e;
