@@ -124,6 +124,9 @@ kernelTest(
       "5",
       "-i",
       "direct-1",
+      // As uid 65534 here the preset's memory and CPU limits are approximated or dropped.
+      "--limits",
+      "best-effort",
       "-v",
       "--",
       "sh",
@@ -139,7 +142,17 @@ kernelTest(
     // A typo of a command is a program that is not found, as in the seed.
     assertEquals((await cli("-q", "frobnicate")).code, 127);
     // The seed's flags with their seed meanings: -s seccomp, -r root, -c cpu percent.
-    const seed = await cli("-q", "-s", "io-heavy", "-r", "/", "-c", "50", "--", "true");
+    const seed = await cli(
+      "-q",
+      "-s",
+      "io-heavy",
+      "-r",
+      "/",
+      "-c",
+      "50",
+      "--limits=best-effort",
+      "true",
+    );
     assertEquals(seed.code, 0, seed.stderr);
   },
 );
