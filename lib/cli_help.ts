@@ -10,6 +10,7 @@ import { VERSION } from "./launcher.ts";
 /** The CLI's own exit code for a usage error (the others are the launcher's: `EXIT`). */
 export const USAGE = 2;
 
+/** `sandbox help`. */
 export const MAIN_HELP = `sandbox ${VERSION} — run programs in an isolated Linux sandbox
 
 Usage:
@@ -27,6 +28,7 @@ ${EXIT.setup} sandbox setup failed; ${EXIT.notExecutable} program not executable
 "sandbox help run" lists the options of run.
 `;
 
+/** `sandbox help run`, `sandbox run --help`. */
 export const RUN_HELP = `Usage: sandbox run [OPTIONS] [--] PROGRAM [ARGS...]
        sandbox [OPTIONS] [--] PROGRAM [ARGS...]
 
@@ -45,7 +47,7 @@ Options:
   -m, --memory SIZE         memory limit, swap off (64M, 1.5G, 256MB)
   -c, --cpu PERCENT         CPU share in percent of one CPU (up to 100 x CPUs)
       --pids N              maximum processes and threads (default 2048)
-      --cpu-time DURATION   CPU time per process (1 s granularity)
+      --cpu-time DURATION   CPU time per process, in whole seconds (RLIMIT_CPU)
       --open-files N        maximum open files per process
       --file-size SIZE      maximum size of a written file
       --max-output SIZE     cap on stdout + stderr (default 64M); past it the run is stopped
@@ -114,6 +116,7 @@ Examples:
   sandbox run -s io-heavy --seccomp-deny uname --result-file /dev/fd/3 -- uname 3> result.json
 `;
 
+/** `sandbox help profiles`. */
 export const PROFILES_HELP = `Usage: sandbox profiles [NAME] [--numbers] [--bpf] [--json]
 
 Without NAME: the seccomp profiles, cumulative, with their syscall counts on this machine.
@@ -121,6 +124,7 @@ With NAME: its allowed syscalls; --numbers prints "name number" lines for this m
 architecture; --bpf prints the compiled filter, disassembled.
 `;
 
+/** `sandbox help doctor`. */
 export const DOCTOR_HELP = `Usage: sandbox doctor [--json] [--launcher PATH]
 
 Probes this machine for real (user namespaces, cgroups, Landlock, seccomp, overlayfs), prints

@@ -13,7 +13,7 @@ import { makeRunStatus } from "./rundir.ts";
 import { runCgroupName } from "./cgroups.ts";
 import { spawnLauncher } from "./spawn.ts";
 import { decodeResult } from "./status.ts";
-import type { CapturedResult, Enforced, ResolvedMode, RunInput, SandboxResult } from "./types.ts";
+import type { CapturedResult, Enforced, ResolvedMode, SandboxResult } from "./types.ts";
 import type { Op } from "./config.ts";
 import type { RunSettings } from "./run_options.ts";
 
@@ -154,10 +154,20 @@ export class SandboxChild implements AsyncDisposable {
       status.cleanup();
       throw e;
     }
+    let source: StdinSource;
+    try {
+      // Taken before the launcher starts, so a stream already being read is refused, not
+      // half-fed.
+      source = stdinSource(options);
+    } catch (e) {
+      status.cleanup();
+      throw e;
+    }
     try {
       this.#proc = spawnLauncher(prepared.launcher);
     } catch (e) {
       status.cleanup();
+      if (source instanceof ReadableStreamDefaultReader) source.releaseLock();
       throw new SandboxError(
         `Cannot start the sandbox launcher "${prepared.launcher}": ${(e as Error).message}`,
       );
@@ -196,16 +206,7 @@ export class SandboxChild implements AsyncDisposable {
     frameWritten.catch(() => {});
     const input = options.stdin;
     this.stdin = input === "piped" ? pipedStdin(writer, frameWritten) : null;
-    if (input !== "piped") {
-      // "inherit": this process's stdin as bytes (the target never gets the terminal itself).
-      const data = input === "input"
-        ? options.input
-        : input === "inherit"
-        ? Deno.stdin.readable
-        : null;
-      feedStdin(writer, frameWritten, data);
-    }
-
+    if (input !== "piped") feedStdin(writer, frameWritten, source);
     const onAbort = () => this.#terminate();
     options.signal?.addEventListener("abort", onAbort, { once: true });
     this.status = this.#proc.status.then(async (st) => {
@@ -431,21 +432,54 @@ function pipedStdin(
   });
 }
 
-/** Writes `input` (none: an empty stdin) after the frame, then closes the target's stdin. */
+/** What feeds the target's stdin: data, a reader already taken from a stream, or nothing. */
+type StdinSource = string | Uint8Array | ReadableStreamDefaultReader<Uint8Array> | null;
+
+/**
+ * The stdin source of a run; a stream's reader is taken here, synchronously, so that a stream
+ * someone else reads (this process's stdin under another run) is refused before anything starts.
+ */
+function stdinSource(options: RunSettings): StdinSource {
+  // "inherit": this process's stdin as bytes (the target never gets the terminal itself).
+  const stream = options.stdin === "inherit"
+    ? Deno.stdin.readable
+    : options.input instanceof ReadableStream
+    ? options.input
+    : null;
+  if (stream?.locked) {
+    throw new RangeError(
+      options.stdin === "inherit"
+        ? `Invalid options.stdin "inherit": this process's stdin is already being read (by another run or by the caller)`
+        : `Invalid options.input: the stream is locked (already being read)`,
+    );
+  }
+  if (stream) return stream.getReader();
+  return options.stdin === "input" ? options.input as string | Uint8Array : null;
+}
+
+/** Writes `source` (none: an empty stdin) after the frame, then closes the target's stdin. */
 function feedStdin(
   writer: WritableStreamDefaultWriter<Uint8Array>,
   ready: Promise<void>,
-  input: RunInput | null,
+  source: StdinSource,
 ): void {
   const done = (async () => {
     await ready;
     // A string is data, whatever it says ("null" and "piped" included): modes are `stdin`'s.
-    if (typeof input === "string") {
-      if (input) await writer.write(new TextEncoder().encode(input));
-    } else if (input instanceof Uint8Array) {
-      await writer.write(input);
-    } else if (input instanceof ReadableStream) {
-      for await (const chunk of input) await writer.write(chunk);
+    if (typeof source === "string") {
+      if (source) await writer.write(new TextEncoder().encode(source));
+    } else if (source instanceof Uint8Array) {
+      await writer.write(source);
+    } else if (source) {
+      try {
+        for (let r = await source.read(); !r.done; r = await source.read()) {
+          await writer.write(r.value);
+        }
+      } catch (e) {
+        // The target went away first: stop reading the source.
+        await source.cancel().catch(() => {});
+        throw e;
+      }
     }
     await writer.close();
   })();

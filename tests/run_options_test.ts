@@ -1,7 +1,7 @@
 // Per-run options: timeout and maxOutput override the sandbox's; stdin modes apart from input
 // data; raw bytes and success from run().
-import { assert, assertEquals, assertRejects, assertThrows } from "./_assert.ts";
-import { kernelTest, sandbox } from "./_helpers.ts";
+import { assert, assertEquals, assertMatch, assertRejects, assertThrows } from "./_assert.ts";
+import { kernelTest, ROOT, sandbox } from "./_helpers.ts";
 import { SandboxBuilder } from "../mod.ts";
 import { collect } from "../lib/run.ts";
 
@@ -67,6 +67,16 @@ kernelTest("input is data whatever it says; stdin takes modes only", async () =>
     TypeError,
     "pass data as options.input",
   );
+  // A stream someone else reads is refused before anything starts, not fed half.
+  const taken = ReadableStream.from([new Uint8Array(1)]);
+  const reader = taken.getReader();
+  await assertRejects(
+    () => sb.run("cat", [], { input: taken }),
+    RangeError,
+    "the stream is locked",
+  );
+  reader.releaseLock();
+  assertEquals((await sb.run("wc", ["-c"], { input: taken })).stdout.trim(), "1");
   // run() cannot write to a piped stdin: refused instead of hanging to the timeout.
   await assertRejects(() => sb.run("cat", [], { stdin: "piped" }), RangeError, "use spawn()");
 });
@@ -120,3 +130,35 @@ kernelTest(
     );
   },
 );
+
+kernelTest('stdin "inherit": this process\'s stdin as bytes, to one run at a time', async () => {
+  const code = `
+    import { SandboxBuilder } from "${ROOT}mod.ts";
+    const sb = new SandboxBuilder("inherit").timeout("10s").build();
+    const child = sb.spawn("wc", ["-c"], { stdin: "inherit" });
+    try {
+      sb.spawn("true", [], { stdin: "inherit" });
+    } catch (e) {
+      console.error(String(e));
+    }
+    await child.stderr.cancel();
+    console.log((await new Response(child.stdout).text()).trim(), (await child.status).exitCode);
+    Deno.exit(0);
+  `;
+  const proc = new Deno.Command(Deno.execPath(), {
+    args: ["eval", code],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const w = proc.stdin.getWriter();
+  await w.write(new Uint8Array(4321));
+  await w.close();
+  const out = await proc.output();
+  const dec = new TextDecoder();
+  assertEquals(dec.decode(out.stdout), "4321 0\n", dec.decode(out.stderr));
+  assertMatch(
+    dec.decode(out.stderr),
+    /Invalid options.stdin "inherit": this process's stdin is already being read/,
+  );
+});
