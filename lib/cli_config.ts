@@ -300,6 +300,7 @@ function escapeRegExp(s: string): string {
  * const p = parseArgs(["-m", "lots", "--bind", "x", "ls"], RUN_SPECS, { stopAtPositional: true });
  * assert.equal(nameFlags('Invalid memory "lots": expected a size', p, 0), 'Invalid -m "lots": expected a size');
  * assert.equal(nameFlags('Invalid mounts[0].source "x"', p, 0), 'Invalid --bind source "x"');
+ * assert.equal(nameFlags("Cannot enforce the memory limit: no cgroup", p, 0), "Cannot enforce the memory limit (-m): no cgroup");
  * ```
  */
 export function nameFlags(message: string, p: ParsedArgs, baseMounts: number): string {
@@ -315,6 +316,16 @@ export function nameFlags(message: string, p: ParsedArgs, baseMounts: number): s
     for (const _ of p.options.get(name) ?? []) names.set(`mounts[${i++}]`, [`--${name}`, true]);
   }
   let out = message;
+  // A limit this host cannot enforce: which flag (or preset) asked for it.
+  out = out.replace(/^Cannot enforce the (memory|pids|cpu) limit(?=:)/, (m, what: string) => {
+    const typed = p.spelled.get(what);
+    const preset = p.options.get("profile")?.[0];
+    if (typed !== undefined) return `${m} (${typed})`;
+    if (preset !== undefined && what !== "pids") {
+      return `${m} (${p.spelled.get("profile")} ${preset})`;
+    }
+    return m;
+  });
   // Longest first, so "seccomp.allow" is replaced before a shorter field could match inside it.
   for (const [field, [flag, sub]] of [...names].sort((a, b) => b[0].length - a[0].length)) {
     // A whole field token where a message names a field ("Invalid memory", "in seccomp.allow"),

@@ -91,7 +91,7 @@ kernelTest(
       assertEquals(r.code, 125, r.stderr);
       const file = JSON.parse(await Deno.readTextFile(path));
       assertEquals([file.reason, file.error.name], ["setup-failed", "LimitUnavailableError"]);
-      assertMatch(file.error.message, /Cannot enforce the memory limit/);
+      assertMatch(file.error.message, /^Cannot enforce the memory limit \(-m\): /);
       assertEquals(lastJson(r.stderr), file);
       // Said once, not twice.
       assertEquals(r.stderr.split("Cannot enforce the memory limit").length - 1, 2); // message + JSON
