@@ -91,7 +91,8 @@ function failedResult(e: Error, code: number): Record<string, unknown> {
 /** Writes the result where it was asked for; a result that cannot be written is a failure. */
 function deliver(result: Record<string, unknown> | SandboxResult, sinks: Sinks): boolean {
   let ok = true;
-  if (sinks.resultFile !== undefined) {
+  // "-" is refused (runParsed): stdout is the program's.
+  if (sinks.resultFile !== undefined && sinks.resultFile !== "-") {
     try {
       Deno.writeTextFileSync(sinks.resultFile, JSON.stringify(result, null, 2) + "\n");
     } catch (e) {
@@ -153,6 +154,11 @@ async function runParsed(p: ParsedArgs, sinks: Sinks, onStderr: () => void): Pro
   const [program, ...args] = p.positionals;
   if (!program) {
     throw new UsageError("Missing PROGRAM: sandbox run [OPTIONS] [--] PROGRAM [ARGS...]");
+  }
+  if (one("result-file") === "-") {
+    throw new UsageError(
+      `Invalid --result-file "-": stdout is the program's; use a descriptor of its own (--result-file /dev/fd/3 3>result.json) or --json (the last line of stderr)`,
+    );
   }
   const stdinMode = one("stdin") ?? "inherit";
   if (stdinMode !== "inherit" && stdinMode !== "null") {

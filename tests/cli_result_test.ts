@@ -51,6 +51,11 @@ kernelTest("the result reaches a descriptor of its own: --result-file /dev/fd/3"
   assertEquals(out.code, 0);
   const result = JSON.parse(new TextDecoder().decode(out.stdout));
   assertEquals([result.exitCode, result.success], [0, true]);
+  // "-" would mix the result into the program's stdout: refused, with the ways that work.
+  const dash = await cli("run", "--json", "--result-file", "-", "--", "true");
+  assertEquals(dash.code, 2);
+  assertMatch(dash.stderr, /Invalid --result-file "-": .*\/dev\/fd\/3/);
+  assertEquals(lastJson(dash.stderr).reason, "usage-error");
 });
 
 kernelTest(
