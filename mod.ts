@@ -63,6 +63,7 @@ export type {
   ResolvedMode,
   ResolvedMount,
   RootfsConfig,
+  RunInput,
   RunOptions,
   SandboxConfig,
   SandboxReason,
@@ -70,7 +71,7 @@ export type {
   SeccompConfig,
   SeccompProfileName,
   SeccompViolation,
-  StdinOption,
+  StdinMode,
 } from "./lib/types.ts";
 export type { Budgets, BudgetsConfig, HostIdRange, HostIdsConfig } from "./lib/identity_types.ts";
 export { DEFAULT_HOST_IDS } from "./lib/host_ids.ts";

@@ -360,8 +360,9 @@ export class SandboxBuilder {
   }
 
   /**
-   * CPU time per process (config `cpuTime`): milliseconds or `"2s"` (RLIMIT_CPU, rounded up to
-   * whole seconds; `SIGXCPU`, then `SIGKILL` a second later). Works without a cgroup.
+   * CPU time per process (config `cpuTime`): milliseconds or `"2s"`, in whole seconds (RLIMIT_CPU
+   * counts nothing finer, so `"1500ms"` is refused rather than rounded; `SIGXCPU`, then `SIGKILL` a
+   * second later). Works without a cgroup.
    *
    * @example
    * ```ts

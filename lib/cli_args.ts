@@ -21,8 +21,11 @@ export interface OptionSpec {
 
 /** Parsed options and positionals. */
 export interface ParsedArgs {
+  /** Values by long name, in order. */
   options: Map<string, string[]>;
   positionals: string[];
+  /** How the user spelled each option, by long name (`-m` or `--memory`), for error messages. */
+  spelled: Map<string, string>;
 }
 
 /** A usage error: the CLI prints it and exits 2. */
@@ -50,6 +53,7 @@ export function parseArgs(
 ): ParsedArgs {
   const { stopAtPositional } = how;
   const options = new Map<string, string[]>();
+  const spelled = new Map<string, string>();
   const positionals: string[] = [];
   const shorts = new Map(
     Object.entries(specs).flatMap(([k, s]) => s.short ? [[s.short, k] as const] : []),
@@ -93,8 +97,9 @@ export function parseArgs(
     const prev = options.get(name);
     if (prev && !spec.multiple) throw new UsageError(`Option "--${name}" given more than once`);
     options.set(name, [...(prev ?? []), value]);
+    if (!spelled.has(name)) spelled.set(name, arg.startsWith("--") ? `--${name}` : arg.slice(0, 2));
   }
-  return { options, positionals };
+  return { options, positionals, spelled };
 }
 
 /**

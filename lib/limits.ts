@@ -7,7 +7,7 @@
  * | memory | `memory.max`, `memory.swap.max` 0 | `memory.limit_in_bytes`, `memsw` | `RLIMIT_DATA` per process (best effort) |
  * | pids (default 2048) | `pids.max` | `pids.max` | `RLIMIT_NPROC` of uid 1000 in the sandbox's user namespace (best effort; always for the default) |
  * | cpu share | `cpu.max` | `cpu.cfs_quota_us`/`cfs_period_us` | none (dropped in best effort) |
- * | cpu time | `RLIMIT_CPU` per process, every backend (1 s granularity: SIGXCPU, then SIGKILL 1 s later) |
+ * | cpu time | `RLIMIT_CPU` per process, every backend (whole seconds only, others refused: SIGXCPU, then SIGKILL 1 s later) |
  * | open files | `RLIMIT_NOFILE`, every backend |
  * | file size | `RLIMIT_FSIZE`, every backend (SIGXFSZ) |
  * | output | counted by the library; past it the sandbox is killed (`output-limit`) |
@@ -130,7 +130,7 @@ export function validateLimits(c: LimitsConfig, cpus: number): Limits {
       : validateInt(c.maxPids, "maxPids", 1, 4_194_304),
     pidsIsDefault: c.maxPids === undefined,
     cpu,
-    cpuTimeMs: c.cpuTime === undefined ? null : parseDuration(c.cpuTime, "cpuTime"),
+    cpuTimeMs: c.cpuTime === undefined ? null : wholeSeconds(c.cpuTime),
     openFiles: c.openFiles === undefined ? null : validateInt(c.openFiles, "openFiles", 1, 1 << 20),
     fileSizeBytes: c.fileSize === undefined ? null : parseNonZeroSize(c.fileSize, "fileSize"),
     maxOutputBytes: c.maxOutput === undefined
@@ -138,6 +138,25 @@ export function validateLimits(c: LimitsConfig, cpus: number): Limits {
       : parseNonZeroSize(c.maxOutput, "maxOutput"),
     mode,
   };
+}
+
+/**
+ * A CPU-time limit, which the kernel enforces in whole seconds only (RLIMIT_CPU; neither cgroup
+ * version can stop a run at a CPU-time budget): anything else is refused, never rounded.
+ */
+function wholeSeconds(value: unknown): number {
+  const ms = parseDuration(value, "cpuTime");
+  if (ms % 1000 !== 0) {
+    const down = Math.floor(ms / 1000);
+    throw new RangeError(
+      `Invalid cpuTime ${
+        describeValue(value)
+      }: the kernel enforces CPU time in whole seconds only (RLIMIT_CPU); use ${
+        down ? `"${down}s" or ` : ""
+      }"${down + 1}s"`,
+    );
+  }
+  return ms;
 }
 
 /**
@@ -277,7 +296,7 @@ export function limitOps(
   if (!cg && ops.some((op) => op[0] === "rlimit")) applied.backend = "rlimit";
   if (limits.cpuTimeMs !== null) {
     // SIGXCPU at the soft limit, SIGKILL one second later if it is ignored.
-    const soft = Math.max(1, Math.ceil(limits.cpuTimeMs / 1000));
+    const soft = limits.cpuTimeMs / 1000; // whole seconds (wholeSeconds)
     ops.push(["rlimit", "cpu", String(soft), String(soft + 1)]);
     applied.cpuTimeMs = soft * 1000;
     if (applied.backend === "none") applied.backend = "rlimit";

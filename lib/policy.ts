@@ -22,7 +22,6 @@ import type {
   PrivilegeMode,
   ResolvedConfig,
   ResolvedMode,
-  RunOptions,
   SandboxConfig,
 } from "./types.ts";
 import { UnsupportedError } from "./errors.ts";
@@ -349,7 +348,7 @@ export function staticOps(config: ResolvedConfig, context: StaticContext): Op[] 
     hostIpc: !fs.namespaces,
     noInet: !fs.namespaces && config.network === "none",
   }));
-  if (config.timeoutMs !== null) ops.push(["timeout", String(config.timeoutMs)]);
+  // The wall-clock limit is a run op (runOps): a run may override the sandbox's.
   return fs.namespaces ? ops : withoutNamespaces(ops);
 }
 
@@ -389,6 +388,8 @@ export interface RunSpec {
   args: readonly string[];
   env: Record<string, string>;
   cwd: string;
+  /** The run's wall-clock limit in ms (the sandbox's, or the run's own), or null for none. */
+  timeoutMs: number | null;
 }
 
 /** Validates a program and its arguments. */
@@ -399,46 +400,6 @@ export function validateCommand(program: unknown, args: unknown): [string, strin
     throw new TypeError(`Invalid args ${describeValue(args)}: expected an array of strings`);
   }
   return [p, args.map((a, i) => validateString(a, `args[${i}]`))];
-}
-
-/**
- * Validates the options of one run (`Sandbox.run()`, `Sandbox.spawn()`): unknown fields, `stdin`,
- * `env`, `cwd` and `signal`. Returns a copy with `env` and `cwd` normalised.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { validateRunOptions } from "./policy.ts";
- * assert.equal(validateRunOptions({ cwd: "/tmp//" }).cwd, "/tmp");
- * assert.throws(() => validateRunOptions({ timeout: 5 }), /^RangeError: Unknown options field/);
- * ```
- */
-export function validateRunOptions(options: unknown): RunOptions {
-  if (typeof options !== "object" || options === null) {
-    throw new TypeError(`Invalid options ${describeValue(options)}: expected an object`);
-  }
-  checkFields(options, { name: "options", allowed: ["stdin", "signal", "env", "cwd"] });
-  const given = options as RunOptions;
-  const stdin = given.stdin;
-  if (
-    stdin !== undefined && typeof stdin !== "string" && !(stdin instanceof Uint8Array) &&
-    !(stdin instanceof ReadableStream)
-  ) {
-    throw new TypeError(
-      `Invalid options.stdin ${
-        describeValue(stdin)
-      }: expected "null", "piped", a string, a Uint8Array or a ReadableStream`,
-    );
-  }
-  const o: RunOptions = { ...given };
-  if (given.env !== undefined) o.env = validateEnv(given.env, "options.env");
-  if (given.cwd !== undefined) o.cwd = validateAbsolutePath(given.cwd, "options.cwd");
-  if (given.signal !== undefined && !(given.signal instanceof AbortSignal)) {
-    throw new TypeError(
-      `Invalid options.signal ${describeValue(given.signal)}: expected an AbortSignal`,
-    );
-  }
-  return o;
 }
 
 /**
@@ -509,6 +470,7 @@ export function seedNamespaces(
 export function runOps(spec: RunSpec): Op[] {
   const ops: Op[] = [["status", spec.statusPath], ["chdir", spec.cwd]];
   if (spec.cgroupName) ops.push(["cgroup-name", spec.cgroupName]);
+  if (spec.timeoutMs !== null) ops.push(["timeout", String(spec.timeoutMs)]);
   const env = { PATH: DEFAULT_PATH, ...spec.env };
   for (const [k, v] of Object.entries(env)) ops.push(["env", `${k}=${v}`]);
   ops.push(["exec", spec.program], ["arg", spec.program]);

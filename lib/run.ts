@@ -13,15 +13,9 @@ import { makeRunStatus } from "./rundir.ts";
 import { runCgroupName } from "./cgroups.ts";
 import { spawnLauncher } from "./spawn.ts";
 import { decodeResult } from "./status.ts";
-import type {
-  CapturedResult,
-  Enforced,
-  ResolvedMode,
-  RunOptions,
-  SandboxResult,
-  StdinOption,
-} from "./types.ts";
+import type { CapturedResult, Enforced, ResolvedMode, SandboxResult } from "./types.ts";
 import type { Op } from "./config.ts";
+import type { RunSettings } from "./run_options.ts";
 
 /** Everything a sandbox prepares once and reuses for every run. */
 export interface Prepared {
@@ -33,6 +27,8 @@ export interface Prepared {
   enforced: Enforced;
   env: Record<string, string>;
   cwd: string;
+  /** The sandbox's wall-clock limit in ms (a run may override it), or null. */
+  timeoutMs: number | null;
   /** The sandbox id when runs get a cgroup, else null. */
   cgroupId: string | null;
 }
@@ -133,7 +129,7 @@ export class SandboxChild implements AsyncDisposable {
   #killTimer: ReturnType<typeof setTimeout> | undefined;
 
   /** @internal Use `Sandbox.spawn()`. */
-  constructor(prepared: Prepared, command: Command, options: RunOptions) {
+  constructor(prepared: Prepared, command: Command, options: RunSettings) {
     const { program, args } = command;
     options.signal?.throwIfAborted();
     const status = makeRunStatus();
@@ -144,10 +140,25 @@ export class SandboxChild implements AsyncDisposable {
       args,
       env: { ...prepared.env, ...options.env },
       cwd: options.cwd ?? prepared.cwd,
+      timeoutMs: options.timeoutMs ?? prepared.timeoutMs,
     });
+    // A run's own output cap is what its result reports as enforced.
+    const maxOutputBytes = options.maxOutputBytes ?? prepared.enforced.limits.maxOutputBytes;
+    const enforced: Enforced = maxOutputBytes === prepared.enforced.limits.maxOutputBytes
+      ? prepared.enforced
+      : { ...prepared.enforced, limits: { ...prepared.enforced.limits, maxOutputBytes } };
     let frame: Uint8Array;
     try {
       frame = joinFrames(prepared.frame, encodeFrame(ops));
+    } catch (e) {
+      status.cleanup();
+      throw e;
+    }
+    let source: StdinSource;
+    try {
+      // Taken before the launcher starts, so a stream already being read is refused, not
+      // half-fed.
+      source = stdinSource(options);
     } catch (e) {
       status.cleanup();
       throw e;
@@ -156,13 +167,14 @@ export class SandboxChild implements AsyncDisposable {
       this.#proc = spawnLauncher(prepared.launcher);
     } catch (e) {
       status.cleanup();
+      if (source instanceof ReadableStreamDefaultReader) source.releaseLock();
       throw new SandboxError(
         `Cannot start the sandbox launcher "${prepared.launcher}": ${(e as Error).message}`,
       );
     }
     this.pid = this.#proc.pid;
     // One budget for both streams: past it, the sandbox is killed and what fits is kept.
-    let budget = prepared.enforced.limits.maxOutputBytes;
+    let budget = maxOutputBytes;
     // Each pipe is pumped into a capped transform; `pumped` settles once the launcher's pipe hit
     // EOF and every byte went into the transform (the pid namespace is dead by then, so EOF
     // comes promptly even if a daemon had the pipe: nothing can hang the result).
@@ -192,10 +204,9 @@ export class SandboxChild implements AsyncDisposable {
     // A launcher that dies before reading its frame fails this write; whoever awaits it (the
     // stdin feeder, a piped stdin's first write) sees that, but it must never go unhandled.
     frameWritten.catch(() => {});
-    const input = options.stdin ?? "null";
+    const input = options.stdin;
     this.stdin = input === "piped" ? pipedStdin(writer, frameWritten) : null;
-    if (input !== "piped") feedStdin(writer, frameWritten, input);
-
+    if (input !== "piped") feedStdin(writer, frameWritten, source);
     const onAbort = () => this.#terminate();
     options.signal?.addEventListener("abort", onAbort, { once: true });
     this.status = this.#proc.status.then(async (st) => {
@@ -222,7 +233,7 @@ export class SandboxChild implements AsyncDisposable {
       }
       return decodeResult(text, {
         mode: prepared.mode,
-        enforced: prepared.enforced,
+        enforced,
         // Op indexes count the static ops first, then this run's.
         opPath: (i, step) => {
           const n = prepared.staticOps.length;
@@ -421,19 +432,54 @@ function pipedStdin(
   });
 }
 
+/** What feeds the target's stdin: data, a reader already taken from a stream, or nothing. */
+type StdinSource = string | Uint8Array | ReadableStreamDefaultReader<Uint8Array> | null;
+
+/**
+ * The stdin source of a run; a stream's reader is taken here, synchronously, so that a stream
+ * someone else reads (this process's stdin under another run) is refused before anything starts.
+ */
+function stdinSource(options: RunSettings): StdinSource {
+  // "inherit": this process's stdin as bytes (the target never gets the terminal itself).
+  const stream = options.stdin === "inherit"
+    ? Deno.stdin.readable
+    : options.input instanceof ReadableStream
+    ? options.input
+    : null;
+  if (stream?.locked) {
+    throw new RangeError(
+      options.stdin === "inherit"
+        ? `Invalid options.stdin "inherit": this process's stdin is already being read (by another run or by the caller)`
+        : `Invalid options.input: the stream is locked (already being read)`,
+    );
+  }
+  if (stream) return stream.getReader();
+  return options.stdin === "input" ? options.input as string | Uint8Array : null;
+}
+
+/** Writes `source` (none: an empty stdin) after the frame, then closes the target's stdin. */
 function feedStdin(
   writer: WritableStreamDefaultWriter<Uint8Array>,
   ready: Promise<void>,
-  input: Exclude<StdinOption, "piped">,
+  source: StdinSource,
 ): void {
   const done = (async () => {
     await ready;
-    if (typeof input === "string" && input !== "null") {
-      await writer.write(new TextEncoder().encode(input));
-    } else if (input instanceof Uint8Array) {
-      await writer.write(input);
-    } else if (input instanceof ReadableStream) {
-      for await (const chunk of input) await writer.write(chunk);
+    // A string is data, whatever it says ("null" and "piped" included): modes are `stdin`'s.
+    if (typeof source === "string") {
+      if (source) await writer.write(new TextEncoder().encode(source));
+    } else if (source instanceof Uint8Array) {
+      await writer.write(source);
+    } else if (source) {
+      try {
+        for (let r = await source.read(); !r.done; r = await source.read()) {
+          await writer.write(r.value);
+        }
+      } catch (e) {
+        // The target went away first: stop reading the source.
+        await source.cancel().catch(() => {});
+        throw e;
+      }
     }
     await writer.close();
   })();
@@ -488,18 +534,33 @@ export async function collect(stream: ReadableStream<Uint8Array>): Promise<Uint8
   return out;
 }
 
-/** Runs to completion and captures stdout/stderr as text. */
+/**
+ * Whether a run succeeded: the target exited 0 on its own, and nothing (a timeout, a limit, the
+ * OOM killer, `kill()` or an abort) ended or cut the run.
+ */
+export function succeeded(r: SandboxResult): boolean {
+  return r.exitCode === 0 && r.reason === "exited" && !r.timedOut && !r.oomKilled && !r.aborted;
+}
+
+/** Runs to completion and captures stdout/stderr as bytes and as text. */
 export async function runToCompletion(
   prepared: Prepared,
   command: Command,
-  options: RunOptions,
+  options: RunSettings,
 ): Promise<CapturedResult> {
   const child = new SandboxChild(prepared, command, options);
   const dec = new TextDecoder();
   const [out, err] = await Promise.all([collect(child.stdout), collect(child.stderr)]);
   try {
     const result = await child.status;
-    return { ...result, stdout: dec.decode(out), stderr: dec.decode(err) };
+    return {
+      ...result,
+      stdout: dec.decode(out),
+      stderr: dec.decode(err),
+      stdoutBytes: out,
+      stderrBytes: err,
+      success: succeeded(result),
+    };
   } catch (e) {
     if (e instanceof SandboxSetupError) e.stderr = dec.decode(err);
     throw e;

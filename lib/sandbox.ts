@@ -17,8 +17,8 @@ import {
   targetUid,
   validateCommand,
   validateConfig,
-  validateRunOptions,
 } from "./policy.ts";
+import { validateRunOptions } from "./run_options.ts";
 import { hostProbe, readHost } from "./host_facts.ts";
 import { droppedBudgets } from "./budgets.ts";
 import { type Prepared, runToCompletion, SandboxChild } from "./run.ts";
@@ -208,14 +208,17 @@ export class Sandbox {
       // The synthesized identity's HOME, USER, LOGNAME and SHELL; the config's env wins.
       env: { ...fs.env, ...this.config.env },
       cwd: this.config.cwd,
+      timeoutMs: this.config.timeoutMs,
       cgroupId: limits.applied.backend.startsWith("cgroup") ? this.config.id : null,
     };
     return this.#prepared;
   }
 
   /**
-   * Runs a program to completion and captures its output as text. `program` is looked up on
-   * the sandbox's `PATH` inside the sandbox; `args` are passed unchanged.
+   * Runs a program to completion and captures its output as text and as bytes
+   * (`stdoutBytes`, `stderrBytes`), with `success`. `program` is looked up on the sandbox's
+   * `PATH` inside the sandbox; `args` are passed unchanged. `options.timeout` and
+   * `options.maxOutput` override the sandbox's for this run; `options.input` is the stdin.
    *
    * Rejects with {@linkcode ProgramNotFoundError} (exit code 127),
    * {@linkcode ProgramNotExecutableError} (126) or another {@linkcode SandboxSetupError} (125)
@@ -232,14 +235,19 @@ export class Sandbox {
    * assert.equal(result.exitCode, 0);
    * assert.equal(result.stdout, "42\n");
    *
-   * const input = await sandbox.run("tr", ["a-z", "A-Z"], { stdin: "shout" });
-   * assert.equal(input.stdout, "SHOUT");
+   * const shout = await sandbox.run("tr", ["a-z", "A-Z"], { input: "shout" });
+   * assert.equal(shout.stdout, "SHOUT");
+   * assert.equal(shout.success, true);
+   *
+   * const slow = await sandbox.run("sleep", ["5"], { timeout: "200ms" });
+   * assert.equal(slow.reason, "timeout");
+   * assert.equal(slow.success, false);
    * ```
    */
   run(program: string, args: string[] = [], options: RunOptions = {}): Promise<CapturedResult> {
     try {
       const [p, a] = validateCommand(program, args);
-      const o = validateRunOptions(options);
+      const o = validateRunOptions(options, { capture: true });
       return runToCompletion(this.#ready(), { program: p, args: a }, o);
     } catch (e) {
       return Promise.reject(e);

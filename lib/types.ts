@@ -526,39 +526,75 @@ export interface AppliedLimits {
 }
 
 /**
- * Where the target's stdin comes from: `"null"` (`/dev/null`), `"piped"` (write to
- * `SandboxChild.stdin`), or the input itself: any other string (sent as UTF-8), bytes, or a
- * stream; stdin is closed after it.
+ * Where the target's stdin comes from (a mode, never data): `"null"` (empty: `/dev/null`),
+ * `"piped"` (write to `SandboxChild.stdin`; `spawn()` only) or `"inherit"` (this process's stdin,
+ * passed on as bytes, never as the terminal itself). Data goes in {@linkcode RunOptions.input}.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { SandboxBuilder, type StdinOption } from "../mod.ts";
+ * import { SandboxBuilder, type StdinMode } from "../mod.ts";
  *
- * const stdin: StdinOption = "3\n1\n2\n";
- * const result = await new SandboxBuilder("sort").build().run("sort", [], { stdin });
+ * const stdin: StdinMode = "null";
+ * const result = await new SandboxBuilder("wc").build().run("wc", ["-c"], { stdin });
+ * assert.equal(result.stdout.trim(), "0");
+ * ```
+ */
+export type StdinMode = "null" | "piped" | "inherit";
+
+/**
+ * The target's input (`RunOptions.input`): a string (sent as UTF-8, whatever it says), bytes, or
+ * a stream; stdin is closed after it.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type RunInput, SandboxBuilder } from "../mod.ts";
+ *
+ * const input: RunInput = "3\n1\n2\n";
+ * const result = await new SandboxBuilder("sort").build().run("sort", [], { input });
  * assert.equal(result.stdout, "1\n2\n3\n");
  * ```
  */
-export type StdinOption = "null" | "piped" | string | Uint8Array | ReadableStream<Uint8Array>;
+export type RunInput = string | Uint8Array | ReadableStream<Uint8Array>;
 
 /**
- * Options for one run (`Sandbox.run()` and `Sandbox.spawn()`); unknown fields are refused.
+ * Options for one run (`Sandbox.run()` and `Sandbox.spawn()`); unknown fields are refused, and so
+ * are the sandbox-wide limits (memory, CPU share, pids…: they shape the sandbox's cgroup).
+ * `timeout` and `maxOutput` override the sandbox's for this run.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { type RunOptions, SandboxBuilder } from "../mod.ts";
  *
- * const options: RunOptions = { env: { NAME: "world" }, cwd: "/tmp", stdin: "null" };
- * const result = await new SandboxBuilder("opts").build()
- *   .run("sh", ["-c", "echo hello $NAME from $(pwd)"], options);
+ * const sandbox = new SandboxBuilder("opts").timeout("10s").build();
+ * const options: RunOptions = { env: { NAME: "world" }, cwd: "/tmp", timeout: "5s" };
+ * const result = await sandbox.run("sh", ["-c", "echo hello $NAME from $(pwd)"], options);
  * assert.equal(result.stdout, "hello world from /tmp\n");
+ * assert.equal((await sandbox.run("sleep", ["5"], { timeout: 100 })).reason, "timeout");
  * ```
  */
 export interface RunOptions {
-  /** The target's stdin. @default "null" */
-  stdin?: StdinOption;
+  /**
+   * The target's stdin mode; refused together with `input` (which is a stdin of its own).
+   * @default "null"
+   */
+  stdin?: StdinMode;
+  /** Data for the target's stdin, closed after it. @default none */
+  input?: RunInput;
+  /**
+   * Wall-clock limit for this run, overriding the sandbox's `timeout`: milliseconds or a string
+   * like `"1500ms"`, `"2s"`, `"1m"`.
+   * @default the sandbox's `timeout`
+   */
+  timeout?: number | string;
+  /**
+   * Cap on stdout + stderr for this run, overriding the sandbox's `maxOutput`: bytes or a size
+   * like `"1M"`.
+   * @default the sandbox's `maxOutput`
+   */
+  maxOutput?: number | string;
   /**
    * Aborting kills the whole sandbox; the result has `aborted: true` (a signal already aborted
    * throws at once).
@@ -693,7 +729,7 @@ export interface SandboxResult {
 
 /**
  * The result of `Sandbox.run()`: a {@linkcode SandboxResult} with the captured output as text
- * (UTF-8).
+ * (UTF-8) and as the raw bytes, and `success`.
  *
  * @example
  * ```ts
@@ -701,14 +737,21 @@ export interface SandboxResult {
  * import { type CapturedResult, SandboxBuilder } from "../mod.ts";
  *
  * const result: CapturedResult = await new SandboxBuilder("c").build()
- *   .run("sh", ["-c", "echo out; echo err >&2"]);
- * assert.equal(result.stdout, "out\n");
+ *   .run("sh", ["-c", "echo out; echo err >&2; printf '\\377\\376'"]);
  * assert.equal(result.stderr, "err\n");
+ * assert.deepEqual([...result.stdoutBytes.subarray(-2)], [0xff, 0xfe]);
+ * assert.equal(result.success, true);
  * ```
  */
 export interface CapturedResult extends SandboxResult {
-  /** The target's standard output, decoded as UTF-8. */
+  /** The target's standard output, decoded as UTF-8 (invalid sequences become U+FFFD). */
   stdout: string;
   /** The target's standard error, decoded as UTF-8. */
   stderr: string;
+  /** The target's standard output, byte for byte. */
+  stdoutBytes: Uint8Array;
+  /** The target's standard error, byte for byte. */
+  stderrBytes: Uint8Array;
+  /** True when the target exited 0 and nothing killed the run (no signal, timeout, limit, abort). */
+  success: boolean;
 }

@@ -82,17 +82,17 @@ kernelTest("await using disposes: the sandbox is killed and cleaned up", async (
   assertEquals(hostProcesses(`sleep ${tag}`), []);
 });
 
-kernelTest("stdin: a string, bytes, a stream, and a piped writer all round-trip", async () => {
+kernelTest("input: a string, bytes, a stream, and a piped writer all round-trip", async () => {
   const sb = sandbox();
-  assertEquals((await sb.run("cat", [], { stdin: "hello\n" })).stdout, "hello\n");
+  assertEquals((await sb.run("cat", [], { input: "hello\n" })).stdout, "hello\n");
   const bytes = new Uint8Array([0, 1, 2, 255, 10]);
-  const r = await sb.run("od", ["-An", "-tu1"], { stdin: bytes });
+  const r = await sb.run("od", ["-An", "-tu1"], { input: bytes });
   assertEquals(r.stdout.trim().split(/\s+/).map(Number), [0, 1, 2, 255, 10]);
   const stream = ReadableStream.from([
     new TextEncoder().encode("a"),
     new TextEncoder().encode("b"),
   ]);
-  assertEquals((await sb.run("cat", [], { stdin: stream })).stdout, "ab");
+  assertEquals((await sb.run("cat", [], { input: stream })).stdout, "ab");
   const child = sb.spawn("tr", ["a-z", "A-Z"], { stdin: "piped" });
   const w = child.stdin!.getWriter();
   await w.write(new TextEncoder().encode("piped input"));

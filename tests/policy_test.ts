@@ -159,17 +159,19 @@ Deno.test("the default root: ro system dirs, symlinks copied, no secrets of /etc
   assert(!hostNet.some((o) => o[1] === "net" || o[0] === "loopback"));
 });
 
-Deno.test("per-run ops: PATH default, env override, argv0, args in order", () => {
+Deno.test("per-run ops: the run's timeout, PATH default, env override, argv0, args in order", () => {
   const ops = runOps({
     statusPath: "/s",
     program: "ls",
     args: ["-l", "/"],
     env: { PATH: "/bin", A: "1" },
     cwd: "/tmp",
+    timeoutMs: 1500,
   });
   assertEquals(ops, [
     ["status", "/s"],
     ["chdir", "/tmp"],
+    ["timeout", "1500"],
     ["env", "PATH=/bin"],
     ["env", "A=1"],
     ["exec", "ls"],
