@@ -13,6 +13,7 @@ import {
   type Enforced,
   EXIT,
   exitCodeFor,
+  type IdmapFallback,
   prepareLauncher,
   type RunOptions,
   SandboxBuilder,
@@ -101,6 +102,9 @@ Options:
                             same view (host /tmp is then not writable unless bound)
       --landlock MODE       best-effort (default), required (fail when the kernel cannot
                             enforce the whole policy) or off
+      --idmap MODE          as root: binds and overlays show your files as the sandbox
+                            user's, and what it makes is yours: best-effort (default),
+                            required (fail where a filesystem refuses) or off
       --host-ids START:COUNT[:GID_START]
                             as root: the host uids (gids from GID_START, default START) each
                             run takes its own from (default 2130706432:65536; root's
@@ -179,6 +183,7 @@ const RUN_SPECS = {
   "rootfs-writable": {},
   "no-namespaces": {},
   landlock: { value: true },
+  idmap: { value: true },
   "host-ids": { value: true },
   budget: { value: true, multiple: true },
   seccomp: { value: true, short: "s" },
@@ -357,7 +362,18 @@ function warnDegraded(e: Enforced, asked: boolean | "auto", quiet: boolean): voi
   if (e.landlockDropped?.length) {
     notes.push(`Landlock cannot enforce: ${e.landlockDropped.join(", ")}`);
   }
+  // Known before the run; a filesystem that refuses is said after it (cmdRun).
+  const unmapped = unmappedNote(e, ["no-seccomp", "no-namespaces"]);
+  if (unmapped) notes.push(unmapped);
   if (!quiet) { for (const n of notes) console.error(`sandbox: warning: ${n}`); }
+}
+
+/** The binds and overlays that fell back from id-mapping for one of `reasons`, or null. */
+function unmappedNote(e: Enforced, reasons: readonly IdmapFallback[]): string | null {
+  const unmapped = (e.mounts ?? []).filter((m) => m.reason && reasons.includes(m.reason));
+  if (!unmapped.length) return null;
+  const list = unmapped.map((m) => `${m.target} (${m.errno ?? m.reason})`).join(", ");
+  return `not id-mapped (host files there show as nobody, new ones are the run's uid): ${list}`;
 }
 
 async function cmdRun(argv: string[]): Promise<number> {
@@ -424,6 +440,8 @@ async function cmdRun(argv: string[]): Promise<number> {
       if (result.timedOut) parts.push("timed_out=true");
       if (result.reason !== "exited") parts.push(`reason=${result.reason}`);
       if (result.seccompViolation) parts.push(`seccomp=${result.seccompViolation.syscall}`);
+      const refused = unmappedNote(result.enforced, ["filesystem"]);
+      if (refused) console.error(`sandbox: warning: ${refused}`);
       console.error(parts.join(" | "));
     }
     if (p.options.has("json")) console.error(json);

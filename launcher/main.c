@@ -23,6 +23,7 @@
 #include "config.h"
 #include "features.h"
 #include "hostpath.h"
+#include "idmap.h"
 #include "ids.h"
 #include "monitor.h"
 #include "ns.h"
@@ -107,6 +108,14 @@ static int prepare_host_paths(struct monitor *m, struct sbx_err *e) {
   return -1;
 }
 
+/* Bind sources and overlay layers cloned, and id-mapped where asked, as the caller (idmap.c).
+ * A failure also records the host path. */
+static int prepare_trees(struct monitor *m, struct sbx_err *e) {
+  if (idmap_prepare(&cfg, m->status_fd, e) == 0) return 0;
+  status_host_path(m->status_fd, e->path, NULL);
+  return -1;
+}
+
 /* Kept overlay dirs (made, or left by an earlier run) become this run's (ids.c). A failure also
  * records the dir. */
 static int own_kept_dirs(struct monitor *m, struct sbx_err *e) {
@@ -187,8 +196,11 @@ int main(int argc, char **argv) {
   /* The cgroup exists before clone: on v2 init is cloned straight into it. */
   if (cgroup_create(&cfg, &m.cg, &e) < 0) return setup_failed(&m, &e);
   if (prepare_host_paths(&m, &e) < 0) return setup_failed(&m, &e);
+  if (prepare_trees(&m, &e) < 0) return setup_failed(&m, &e);
   if (own_kept_dirs(&m, &e) < 0) return setup_failed(&m, &e);
   if (clone_init(&m, &e) < 0) return setup_failed(&m, &e);
+  /* init holds its own copies of the cloned trees. */
+  idmap_close(&cfg);
   /* Parent side of the setup (id maps, v1 cgroup join), then release init. */
   if (ns_prepare(&cfg, m.init, &e) < 0) return setup_failed(&m, &e);
   if (cgroup_prepare(&m.cg, m.init, &e) < 0) return setup_failed(&m, &e);

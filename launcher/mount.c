@@ -150,7 +150,18 @@ static int new_tmpfs(uint64_t size, unsigned mode, unsigned attrs) {
   return sys_fsmount(fs, attrs | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
 }
 
+/* A bind whose source the monitor cloned (idmap.c): attributes already set, only attached. */
+static int attach_cloned(const struct mount_op *m, struct sbx_err *e) {
+  struct stat st;
+  if (fstat(m->tree_fd, &st) < 0) return fail(e, STEP_BIND, m->op);
+  int dst cleanup_fd = open_dst(m, S_ISDIR(st.st_mode) ? DST_DIR : DST_FILE, 0755, NULL, NULL, e);
+  if (dst < 0) return -1;
+  if (attach(m->tree_fd, dst) < 0) return fail(e, STEP_BIND, m->op);
+  return 0;
+}
+
 static int mount_bind(const struct mount_op *m, struct sbx_err *e) {
+  if (m->tree_fd >= 0) return attach_cloned(m, e);
   int src cleanup_fd = hostpath_open(oldroot_fd, m, m->src, O_PATH);
   if (src < 0) {
     if (m->kind == M_RO_BIND_TRY && (errno == ENOENT || errno == ENOTDIR)) return 0;
@@ -189,18 +200,41 @@ static int ovl_dirs = 0;
 
 /* Copy-on-write over a host directory. Without an upper dir, changes go to a private tmpfs that
  * vanishes with the run; with one (a host path, made by the monitor), they are kept there. */
+/* A tree the monitor cloned (idmap.c), attached at a new directory of the scratch root: overlayfs
+ * takes layers only from init's own mount namespace. The fd of the attached tree's root. */
+static int attach_layer(int tree, const char *name) {
+  int d cleanup_fd = -1;
+  if (mkdir(name, 0700) < 0 || (d = open(name, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0 || attach(tree, d) < 0)
+    return -1;
+  return open(name, O_PATH | O_DIRECTORY | O_CLOEXEC);
+}
+
 static int mount_overlay(const struct mount_op *m, struct sbx_err *e) {
-  int lower cleanup_fd = hostpath_open(oldroot_fd, m, m->src, O_PATH | O_DIRECTORY);
+  int n = ovl_dirs++; /* this overlay's names on the scratch root */
+  char name[64];
+  int lower cleanup_fd = -1;
+  if (m->tree_fd >= 0) {
+    snprintf(name, sizeof name, "/ovl%d.lower", n);
+    lower = attach_layer(m->tree_fd, name);
+  } else {
+    lower = hostpath_open(oldroot_fd, m, m->src, O_PATH | O_DIRECTORY);
+  }
   if (lower < 0) return fail(e, STEP_OVERLAY, m->op);
   int upper cleanup_fd = -1, work cleanup_fd = -1;
-  if (m->upper) {
+  if (m->upper && m->upper_tree_fd >= 0) {
+    /* The id-mapped parent of both dirs; each is checked to be what the monitor resolved. */
+    snprintf(name, sizeof name, "/ovl%d.upper", n);
+    int parent cleanup_fd = attach_layer(m->upper_tree_fd, name);
+    upper = parent < 0 ? -1 : hostpath_openat_leaf(parent, m, m->upper, O_PATH | O_DIRECTORY);
+    work = upper < 0 ? -1 : hostpath_openat_leaf(parent, m, m->work, O_PATH | O_DIRECTORY);
+  } else if (m->upper) {
     upper = hostpath_open(oldroot_fd, m, m->upper, O_PATH | O_DIRECTORY);
     work = upper < 0 ? -1 : hostpath_open(oldroot_fd, m, m->work, O_PATH | O_DIRECTORY);
   } else {
     /* The private upper: a tmpfs on the scratch root, detached with it after the pivot (the
      * overlay keeps its own reference). */
     char dir[64];
-    snprintf(dir, sizeof dir, "/ovl%d", ovl_dirs++);
+    snprintf(dir, sizeof dir, "/ovl%d", n);
     if (mkdir(dir, 0700) < 0) return fail(e, STEP_OVERLAY, m->op);
     int t cleanup_fd = new_tmpfs(m->size, 0755, 0);
     int d cleanup_fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
