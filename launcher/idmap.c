@@ -48,8 +48,13 @@ static int sys_mount_setattr(int dfd, unsigned flags, struct mount_attr *a) {
   return (int)syscall(SYS_mount_setattr, dfd, "", flags | AT_EMPTY_PATH, a, sizeof *a);
 }
 
-/* A user namespace mapping the caller's euid/egid to the sandbox's host ids: a helper child
- * unshares it at clone, the monitor (root outside) writes its maps, keeps an fd, lets it exit. */
+/* The helper child that made the mapping, reaped by idmap_close. */
+static pid_t helper;
+
+/* A user namespace mapping the caller's euid/egid to the sandbox's host ids: a helper child gets
+ * it at clone, the monitor (root outside) writes its maps and keeps an fd, then lets it go. The
+ * namespace exists once clone3 returns, so the monitor never waits for the helper to run (on a
+ * busy host that wait is milliseconds); the helper exits when it sees the pipe's end of file. */
 static int mapping_userns(const struct config *cfg) {
   int go[2];
   if (pipe2(go, O_CLOEXEC) < 0) return -1;
@@ -57,7 +62,9 @@ static int mapping_userns(const struct config *cfg) {
   long pid = syscall(SYS_clone3, &args, sizeof args);
   if (pid == 0) {
     char c;
-    close(go[1]);
+    /* Nothing of the monitor's stays open here but the pipe (the host-ids lock among them). */
+    if (go[0] > 3) (void)close_fds(3, (unsigned)go[0] - 1, false);
+    (void)close_fds((unsigned)go[0] + 1, ~0U, false);
     /* End of file: the monitor is done (or died). */
     _exit(read(go[0], &c, 1) < 0);
   }
@@ -78,7 +85,7 @@ static int mapping_userns(const struct config *cfg) {
     saved = errno;
   }
   close(go[1]);
-  if (pid > 0) waitpid((pid_t)pid, NULL, 0);
+  if (pid > 0) helper = (pid_t)pid;
   errno = saved;
   return fd;
 }
@@ -264,6 +271,9 @@ size_t idmap_fds(const struct config *cfg, int *fds, size_t cap) {
 }
 
 void idmap_close(struct config *cfg) {
+  /* Reaped if it is done; else a zombie until the monitor exits (it holds nothing). */
+  if (helper > 0) (void)waitpid(helper, NULL, WNOHANG);
+  helper = 0;
   for (size_t i = 0; i < cfg->n_mounts; i++) {
     struct mount_op *m = &cfg->mounts[i];
     if (m->tree_fd >= 0) close(m->tree_fd);
