@@ -11,9 +11,11 @@
  *
  * Where. The monitor does this before clone, with the host's real owners in view (inside the user
  * namespace every unmapped owner reads as the overflow uid, so root could not be told from another
- * run's uid). Init cannot use the monitor's fds — open_tree() and overlayfs only take mounts of
- * the caller's own mount namespace — so it reopens the resolved path with RESOLVE_NO_SYMLINKS and
- * refuses anything whose identity changed. Everything is then handed to the kernel by fd.
+ * run's uid). Init cannot use the monitor's plain fds — open_tree() and overlayfs only take mounts
+ * of the caller's own mount namespace — so either the monitor clones the resolved object into a
+ * detached mount init can attach (a root caller: idmap.c), or init reopens the resolved path with
+ * RESOLVE_NO_SYMLINKS; both refuse anything whose identity changed. Everything is then handed to
+ * the kernel by fd.
  *
  * Host dirs (an overlay's upper and work dir) are made here too, with mkdirat() in the walked
  * parent and chowned by fd to the ids the sandbox maps to. An existing one is used only if it is

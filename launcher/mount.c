@@ -7,7 +7,9 @@
  *    before clone under the host rule (hostpath.c: a link is followed only in a directory that
  *    is root's — or the non-root caller's — and not group/other-writable). Here they are
  *    reopened without following any symlink, checked to be the same object, and handed to the
- *    kernel by fd: open_tree() for binds, fsconfig(FSCONFIG_SET_FD) for overlay layers.
+ *    kernel by fd: open_tree() for binds, fsconfig(FSCONFIG_SET_FD) for overlay layers. For a root
+ *    caller the monitor already cloned them (detached, attributes set, id-mapped where asked:
+ *    idmap.c) and init only attaches the trees.
  *  - Destinations are walked inside the new root one component at a time (walk.c). A symlink
  *    on the way is followed only on the launcher's own root tmpfs (the links it copied from the
  *    host, like /lib -> usr/lib) or on a read-only mount; one inside a writable bind or overlay
