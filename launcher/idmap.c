@@ -32,6 +32,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -99,9 +100,12 @@ struct idmap_state {
   bool cloning; /* false once open_tree was refused: init opens the sources */
 };
 
-/* The attributes of a detached tree, id-mapped when idmap: 0, or -1 with errno. */
+/* The attributes of a detached tree, id-mapped when idmap: 0, or -1 with errno. Always private: a
+ * clone of a shared host mount is its peer, and mounts made on it inside (a tmpfs below a bind)
+ * would appear on the host, and the host's inside. (init makes its own mount namespace private
+ * before it mounts anything; these trees come from the monitor's, the host's.) */
 static int set_attrs(struct idmap_state *s, int tree, uint64_t attrs, bool idmap, bool recursive) {
-  struct mount_attr a = {.attr_set = attrs};
+  struct mount_attr a = {.attr_set = attrs, .propagation = MS_PRIVATE};
   if (idmap) {
     if (s->userns < 0 && !s->userns_err) {
       s->userns = mapping_userns(s->cfg);

@@ -4,7 +4,7 @@
 // caller already. Each test runs as root and as an unprivileged user (CI runs both) and checks the
 // owners on the host; the hostile probes exit with a sentinel only if the forbidden thing worked.
 import { assert, assertEquals, assertMatch, assertRejects, assertThrows } from "./_assert.ts";
-import { euid, exists, isRoot, kernelTest, sandbox } from "./_helpers.ts";
+import { euid, exists, isRoot, kernelTest, ROOT, sandbox } from "./_helpers.ts";
 import {
   type MountConfig,
   type MountOwnership,
@@ -232,6 +232,34 @@ kernelTest(
     }
   },
 );
+
+kernelTest("a bind of a shared host mount is private: mounts inside never reach the host", {
+  skip: !isRoot
+    ? "only root can make a shared host mount (in a mount namespace of the test's)"
+    : !exists("/usr/bin/unshare") && "unshare (util-linux) is missing",
+}, async () => {
+  // systemd hosts mount / shared: a clone of it is the host mount's peer unless made private.
+  const dir = callerDir("shared");
+  try {
+    const script = [
+      `mount -t tmpfs shr ${dir} && mount --make-shared ${dir} && mkdir ${dir}/sub || exit 90`,
+      `${Deno.execPath()} run -A --quiet ${ROOT}cli.ts run -q --bind ${dir}:/w --tmpfs /w/sub -- ` +
+      `sh -c "grep -E ' /w(/sub)? ' /proc/self/mountinfo" || exit 91`,
+      `grep -q ' ${dir}/sub ' /proc/self/mountinfo && exit 92`,
+      "exit 0",
+    ].join("; ");
+    const out = await new Deno.Command("unshare", {
+      args: ["-m", "--propagation", "private", "sh", "-c", script],
+      stdin: "null",
+    }).output();
+    const text = new TextDecoder().decode(out.stdout);
+    assertEquals(out.code, 0, `probe ${out.code}: ${text}${new TextDecoder().decode(out.stderr)}`);
+    assertEquals(text.split("\n").filter(Boolean).length, 2, text);
+    assert(!text.includes("shared:"), text); // no peer group inside
+  } finally {
+    remove(dir);
+  }
+});
 
 kernelTest("hostile: a bind source through a link a sandbox could plant is refused", async () => {
   const ws = callerDir("ws");
