@@ -12,6 +12,9 @@ import {
   SandboxSetupError,
   UnsupportedError,
 } from "../mod.ts";
+import { filesystemPlan } from "../lib/mounts.ts";
+import { ownershipPlan } from "../lib/ownership.ts";
+import { validateConfig } from "../lib/policy.ts";
 
 const egid = Deno.gid() ?? 0;
 /** What enforced.mounts says for an id-mappable mount of this caller. */
@@ -342,4 +345,39 @@ kernelTest("idmap off keeps the run's own uid on every mount", async () => {
   } finally {
     remove(dir);
   }
+});
+
+Deno.test("ownership plan: who is mapped, why not, and required failing at build", () => {
+  const mounts: MountConfig[] = [
+    { type: "bind", source: "/srv/a", target: "/a" },
+    { type: "tmpfs", target: "/t" },
+    { type: "overlay", source: "/srv/b", target: "/b", upper: "/srv/keep" },
+  ];
+  const plan = (config: SandboxConfig, namespaces: boolean, rootCaller: boolean) =>
+    ownershipPlan(validateConfig({ mounts, ...config }), { namespaces, rootCaller });
+  const root = plan({}, true, true);
+  assertEquals(root.ops, [["idmap", "try"]]);
+  assertEquals(root.mounts, [{ target: "/a", idmap: true }, { target: "/b", idmap: true }]);
+  const ops = filesystemPlan(validateConfig({ mounts }), { system: {} }, { idmap: true }).mountOps;
+  assertEquals(ops.map((op) => op[0]).filter((n) => n.endsWith("-idmap")), [
+    "bind-idmap",
+    "overlay-keep-idmap",
+  ]);
+  assertEquals(plan({ idmap: "required" }, true, true).ops, [["idmap", "required"]]);
+  for (
+    const [config, ns, rootCaller, reason] of [
+      [{}, true, false, "caller"],
+      [{ idmap: "off" }, true, true, "off"],
+      [{ seccomp: "none" }, true, true, "no-seccomp"],
+      [{}, false, true, "no-namespaces"],
+    ] as const
+  ) {
+    const p = plan(config, ns, rootCaller);
+    assertEquals(p.ops, [], reason);
+    assertEquals(p.mounts.map((m) => m.reason), [reason, reason]);
+  }
+  assertThrows(() => plan({ idmap: "required", seccomp: "none" }, true, true), UnsupportedError);
+  assertThrows(() => plan({ idmap: "required" }, false, true), UnsupportedError, "namespaces");
+  assertEquals(plan({ idmap: "required" }, true, false).mounts[0]?.reason, "caller");
+  assertThrows(() => validateConfig({ idmap: "yes" as "off" }), RangeError, "idmap");
 });
