@@ -515,6 +515,11 @@ int mount_apply(const struct config *cfg, struct sbx_err *e) {
   for (size_t i = 0; i < cfg->n_mounts; i++)
     if (apply_one(&cfg->mounts[i], e) < 0) return -1;
   umask(saved_umask);
+  /* The trees the monitor cloned (idmap.c) are attached now: init keeps no handle on them. */
+  for (size_t i = 0; i < cfg->n_mounts; i++) {
+    if (cfg->mounts[i].tree_fd >= 0) close(cfg->mounts[i].tree_fd);
+    if (cfg->mounts[i].upper_tree_fd >= 0) close(cfg->mounts[i].upper_tree_fd);
+  }
   close(newroot_fd);
   close(oldroot_fd);
   /* The root itself is read-only: nothing can be created beside the mounts. */
