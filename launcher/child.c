@@ -23,6 +23,7 @@
 #include "abi.h"
 #include "budget.h"
 #include "hostpath.h"
+#include "idmap.h"
 #include "landlock.h"
 #include "mount.h"
 #include "ns.h"
@@ -72,11 +73,22 @@ static _Noreturn void die_step(const struct config *cfg, int step) {
   die_with(cfg, &e);
 }
 
-/* Closes every fd >= 3 except the two kept. */
-static int close_except(int keep1, int keep2) {
-  unsigned lo = (unsigned)(keep1 < keep2 ? keep1 : keep2), hi = (unsigned)(keep1 < keep2 ? keep2 : keep1);
-  if (close_fds(3, lo - 1, false) < 0 || close_fds(lo + 1, hi - 1, false) < 0) return -1;
-  return close_fds(hi + 1, ~0U, false);
+/* Closes every fd >= 3 except the two channels and the mounts the monitor cloned (idmap.c). */
+static int close_except(const struct config *cfg, int keep1, int keep2) {
+  int keep[2 + MOUNTS_MAX * 2] = {keep1, keep2};
+  size_t n = 2 + idmap_fds(cfg, keep + 2, MOUNTS_MAX * 2);
+  for (size_t i = 1; i < n; i++) /* insertion sort: a few dozen fds */
+    for (size_t j = i; j > 0 && keep[j - 1] > keep[j]; j--) {
+      int t = keep[j];
+      keep[j] = keep[j - 1];
+      keep[j - 1] = t;
+    }
+  unsigned next = 3;
+  for (size_t i = 0; i < n; i++) {
+    if ((unsigned)keep[i] > next && close_fds(next, (unsigned)keep[i] - 1, false) < 0) return -1;
+    if ((unsigned)keep[i] + 1 > next) next = (unsigned)keep[i] + 1;
+  }
+  return close_fds(next, ~0U, false);
 }
 
 static int drop_privileges(const struct config *cfg, struct sbx_err *e) {
@@ -249,7 +261,7 @@ _Noreturn void child_main(const struct config *cfg, int sync_fd, int report_fd) 
   struct sbx_err e = SBX_ERR_NONE;
   report_fd_g = report_fd;
   if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) _exit(EXIT_SETUP);
-  if (close_except(sync_fd, report_fd) < 0) _exit(EXIT_SETUP);
+  if (close_except(cfg, sync_fd, report_fd) < 0) _exit(EXIT_SETUP);
   char go;
   if (read_full(sync_fd, &go, 1) != 1) _exit(EXIT_SETUP);
   if (cfg->late_cgroupns && unshare(CLONE_NEWCGROUP) < 0) die_step(cfg, STEP_CGROUP);

@@ -117,6 +117,7 @@ enum op_id {
   OP_HOST_DIR,
   OP_HOST_IDS, OP_USERNS_LIMIT, OP_PTY_MAX,
   OP_SECCOMP_ERRNO, OP_FILE, OP_CGROUPFS,
+  OP_IDMAP, OP_BIND_IDMAP, OP_RO_BIND_IDMAP, OP_OVERLAY_IDMAP, OP_OVERLAY_KEEP_IDMAP,
   OP_COUNT
 };
 
@@ -153,6 +154,10 @@ static const struct op_spec OPS[OP_COUNT] = {
     [OP_PTY_MAX] = {"pty-max", 1, true},
     [OP_SECCOMP_ERRNO] = {"seccomp-errno", 3, false}, [OP_FILE] = {"file", 2, false},
     [OP_CGROUPFS] = {"cgroupfs", 1, true},
+    [OP_IDMAP] = {"idmap", 1, true},          [OP_BIND_IDMAP] = {"bind-idmap", 2, false},
+    [OP_RO_BIND_IDMAP] = {"ro-bind-idmap", 2, false},
+    [OP_OVERLAY_IDMAP] = {"overlay-idmap", 3, false},
+    [OP_OVERLAY_KEEP_IDMAP] = {"overlay-keep-idmap", 4, false},
 };
 
 /* The budgets a user namespace has in /proc/sys/user (max_<name>). */
@@ -179,6 +184,7 @@ static int add_mount(struct config *cfg, enum mount_kind kind, int op, const cha
   m->op = op;
   m->src = src;
   m->dst = dst;
+  m->tree_fd = m->upper_tree_fd = -1;
   op_paths[op] = dst;
   return 0;
 }
@@ -197,7 +203,14 @@ static int check_identity_ops(struct config *cfg, int op, struct sbx_err *e) {
       }
     if (!dev) return fail_input(e, "pty-max needs", "dev", op);
   }
-  if (!cfg->host_ids_count) return 0;
+  for (size_t k = 0; k < cfg->n_mounts; k++)
+    if (cfg->mounts[k].idmap && !cfg->idmap_set) return fail_input(e, "*-idmap mounts need", "idmap", op);
+  if (cfg->idmap_set && !userns) return fail_input(e, "idmap needs", "unshare user", op);
+  if (!cfg->host_ids_count) {
+    if (cfg->idmap_set && (!cfg->uid_map_set || !cfg->gid_map_set))
+      return fail_input(e, "idmap needs", "host-ids, or uid-map and gid-map", op);
+    return 0;
+  }
   if (cfg->uid_map_set || cfg->gid_map_set)
     return fail_input(e, "host-ids replaces", "uid-map and gid-map", op);
   if (!userns) {
@@ -291,9 +304,14 @@ int config_parse(char **t, size_t count, struct config *cfg, struct sbx_err *e) 
     case OP_NEWROOT: cfg->newroot = true; break;
     case OP_RO_BIND:
     case OP_BIND:
-    case OP_RO_BIND_TRY: {
-      enum mount_kind k = id == OP_RO_BIND ? M_RO_BIND : id == OP_BIND ? M_BIND : M_RO_BIND_TRY;
+    case OP_RO_BIND_TRY:
+    case OP_RO_BIND_IDMAP:
+    case OP_BIND_IDMAP: {
+      enum mount_kind k = id == OP_RO_BIND || id == OP_RO_BIND_IDMAP ? M_RO_BIND
+                          : id == OP_BIND || id == OP_BIND_IDMAP   ? M_BIND
+                                                                   : M_RO_BIND_TRY;
       if (add_mount(cfg, k, op, a, b, name, e) < 0) return -1;
+      cfg->mounts[cfg->n_mounts - 1].idmap = id == OP_RO_BIND_IDMAP || id == OP_BIND_IDMAP;
       break;
     }
     case OP_TMPFS: {
@@ -368,16 +386,27 @@ int config_parse(char **t, size_t count, struct config *cfg, struct sbx_err *e) 
       break;
     case OP_ARG: argv_store[cfg->argc++] = a; break;
     case OP_OVERLAY:
+    case OP_OVERLAY_IDMAP:
       if (!parse_u64(c, &v1)) return fail_input(e, "bad overlay tmpfs size", name, op);
       if (add_mount(cfg, M_OVERLAY, op, a, b, name, e) < 0) return -1;
       cfg->mounts[cfg->n_mounts - 1].size = v1;
+      cfg->mounts[cfg->n_mounts - 1].idmap = id == OP_OVERLAY_IDMAP;
       break;
     case OP_OVERLAY_KEEP:
+    case OP_OVERLAY_KEEP_IDMAP:
       if (!path_ok(b) || !path_ok(c))
         return fail_input(e, "overlay upper and work dirs must be absolute paths", name, op);
       if (add_mount(cfg, M_OVERLAY, op, a, d, name, e) < 0) return -1;
       cfg->mounts[cfg->n_mounts - 1].upper = b;
       cfg->mounts[cfg->n_mounts - 1].work = c;
+      cfg->mounts[cfg->n_mounts - 1].idmap = id == OP_OVERLAY_KEEP_IDMAP;
+      break;
+    case OP_IDMAP: /* try | required: what a filesystem that refuses id-mapping does (idmap.c) */
+      if (strcmp(a, "try") != 0 && strcmp(a, "required") != 0)
+        return fail_input(e, "idmap must be try or required", name, op);
+      cfg->idmap_set = true;
+      cfg->idmap_required = strcmp(a, "required") == 0;
+      cfg->idmap_op = op;
       break;
     case OP_REMOUNT_RO:
     case OP_MASK:

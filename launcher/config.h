@@ -33,6 +33,12 @@ struct mount_op {
   unsigned mode;   /* tmpfs / dir mode */
   const char *upper, *work; /* overlay: kept-changes dirs (host paths), or NULL = private tmpfs */
   uint64_t pty_max;         /* dev: the devpts instance's max= (pty-max), 0 = kernel default */
+  /* Binds and overlay layers (idmap.c). idmap: id-map it (the *-idmap ops); cleared by the
+   * monitor when the filesystem refused and the idmap op allows falling back. tree_fd: the
+   * source (an overlay's lower layer) as a detached mount the monitor cloned, or -1 (init opens
+   * it). upper_tree_fd: an id-mapped overlay's upper and work dirs' parent, or -1. */
+  bool idmap;
+  int tree_fd, upper_tree_fd;
 };
 
 /* A host directory made before the sandbox starts (an overlay's upper or work dir): created when
@@ -136,6 +142,11 @@ struct config {
   struct userns_limit userns_limits[USERNS_LIMITS_MAX];
   size_t n_userns_limits;
   uint64_t pty_max; /* pty-max: the devpts instance's max=, 0 = not set */
+  /* idmap: the *-idmap mounts show the launcher's own euid/egid (the caller) as the ids the
+   * sandbox's uid/gid map to; idmap_required: a filesystem that refuses fails the run instead
+   * of falling back (idmap.c). */
+  bool idmap_set, idmap_required;
+  int idmap_op;
 };
 
 struct sbx_err;

@@ -11,9 +11,11 @@
  *
  * Where. The monitor does this before clone, with the host's real owners in view (inside the user
  * namespace every unmapped owner reads as the overflow uid, so root could not be told from another
- * run's uid). Init cannot use the monitor's fds — open_tree() and overlayfs only take mounts of
- * the caller's own mount namespace — so it reopens the resolved path with RESOLVE_NO_SYMLINKS and
- * refuses anything whose identity changed. Everything is then handed to the kernel by fd.
+ * run's uid). Init cannot use the monitor's plain fds — open_tree() and overlayfs only take mounts
+ * of the caller's own mount namespace — so either the monitor clones the resolved object into a
+ * detached mount init can attach (a root caller: idmap.c), or init reopens the resolved path with
+ * RESOLVE_NO_SYMLINKS; both refuse anything whose identity changed. Everything is then handed to
+ * the kernel by fd.
  *
  * Host dirs (an overlay's upper and work dir) are made here too, with mkdirat() in the walked
  * parent and chowned by fd to the ids the sandbox maps to. An existing one is used only if it is
@@ -168,19 +170,41 @@ int hostpath_prepare(const struct config *cfg, struct sbx_err *e) {
   return 0;
 }
 
-int hostpath_open(int root, const struct mount_op *m, const char *path, int flags) {
-  const struct resolved *r = NULL;
-  for (size_t i = 0; i < n_table && !r; i++)
-    if (table[i].op == m->op && table[i].path == path) r = &table[i];
-  if (!r) return errno = EINVAL, -1; /* never resolved: refuse rather than guess */
-  if (r->absent) return errno = ENOENT, -1;
-  int fd = walk_open_real(root, r->real, flags);
+static const struct resolved *lookup(const struct mount_op *m, const char *path) {
+  for (size_t i = 0; i < n_table; i++)
+    if (table[i].op == m->op && table[i].path == path) return &table[i];
+  return NULL;
+}
+
+/* fd, or -1 with ESTALE when it is not the object r resolved. */
+static int same_object(int fd, const struct resolved *r) {
   struct stat st;
   if (fd >= 0 && (fstat(fd, &st) < 0 || st.st_dev != r->dev || st.st_ino != r->ino)) {
     close(fd);
     return errno = ESTALE, -1;
   }
   return fd;
+}
+
+int hostpath_open(int root, const struct mount_op *m, const char *path, int flags) {
+  const struct resolved *r = lookup(m, path);
+  if (!r) return errno = EINVAL, -1; /* never resolved: refuse rather than guess */
+  if (r->absent) return errno = ENOENT, -1;
+  return same_object(walk_open_real(root, r->real, flags), r);
+}
+
+int hostpath_openat_leaf(int dirfd, const struct mount_op *m, const char *path, int flags) {
+  const struct resolved *r = lookup(m, path);
+  if (!r || r->absent || !r->real) return errno = EINVAL, -1;
+  const char *slash = strrchr(r->real, '/');
+  const char *leaf = slash ? slash + 1 : r->real;
+  if (!*leaf) return errno = EINVAL, -1;
+  return same_object(openat(dirfd, leaf, flags | O_NOFOLLOW | O_CLOEXEC), r);
+}
+
+const char *hostpath_real(const struct mount_op *m, const char *path) {
+  const struct resolved *r = lookup(m, path);
+  return r && !r->absent ? r->real : NULL;
 }
 
 int hostpath_open_rule(const char *path) {

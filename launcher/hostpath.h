@@ -22,3 +22,12 @@ int hostpath_open(int root, const struct mount_op *m, const char *path, int flag
  * O_PATH under the same symlink rule, so a link a sandbox planted in a writable directory cannot
  * widen a later run's Landlock rules. -1 with errno (ELOOP for a refused link). */
 int hostpath_open_rule(const char *path);
+
+/* Init: opens, relative to dirfd (a clone of the parent directory of `path`, which the monitor
+ * made), the last component of `path` of mount m as hostpath_prepare resolved it, without
+ * following a symlink; ESTALE when it is not the object resolved. */
+int hostpath_openat_leaf(int dirfd, const struct mount_op *m, const char *path, int flags);
+
+/* Monitor: the path `path` of mount m resolved (every symlink resolved, relative to the host
+ * root), or NULL when it was not resolved or is absent. */
+const char *hostpath_real(const struct mount_op *m, const char *path);

@@ -71,7 +71,8 @@ int ids_own_kept_dirs(const struct config *cfg, const struct host_ids *ids, stru
   for (size_t i = 0; i < cfg->n_mounts; i++) {
     const struct mount_op *m = &cfg->mounts[i];
     const char *dirs[2] = {m->upper, m->work};
-    for (int k = 0; k < 2 && m->kind == M_OVERLAY && m->upper; k++) {
+    /* An id-mapped overlay's dirs stay the caller's (idmap.c). */
+    for (int k = 0; k < 2 && m->kind == M_OVERLAY && m->upper && !m->idmap; k++) {
       int fd cleanup_fd = hostpath_open(root, m, dirs[k], O_PATH | O_DIRECTORY);
       struct stat st;
       int err = fd < 0 || fstat(fd, &st) < 0 ? errno

@@ -24,6 +24,7 @@
 #include "features.h"
 #include "probe.h"
 #include "hostpath.h"
+#include "idmap.h"
 #include "ids.h"
 #include "monitor.h"
 #include "ns.h"
@@ -105,6 +106,14 @@ static int take_host_ids(struct monitor *m, struct sbx_err *e) {
 static int prepare_host_paths(struct monitor *m, struct sbx_err *e) {
   if (hostpath_prepare(&cfg, e) == 0) return 0;
   status_host_path(m->status_fd, e->path, hostpath_refused_link());
+  return -1;
+}
+
+/* Bind sources and overlay layers cloned, and id-mapped where asked, as the caller (idmap.c).
+ * A failure also records the host path. */
+static int prepare_trees(struct monitor *m, struct sbx_err *e) {
+  if (idmap_prepare(&cfg, m->status_fd, e) == 0) return 0;
+  status_host_path(m->status_fd, e->path, NULL);
   return -1;
 }
 
@@ -191,8 +200,11 @@ int main(int argc, char **argv) {
   /* The cgroup exists before clone: on v2 init is cloned straight into it. */
   if (cgroup_create(&cfg, &m.cg, &e) < 0) return setup_failed(&m, &e);
   if (prepare_host_paths(&m, &e) < 0) return setup_failed(&m, &e);
+  if (prepare_trees(&m, &e) < 0) return setup_failed(&m, &e);
   if (own_kept_dirs(&m, &e) < 0) return setup_failed(&m, &e);
   if (clone_init(&m, &e) < 0) return setup_failed(&m, &e);
+  /* init holds its own copies of the cloned trees. */
+  idmap_close(&cfg);
   /* Parent side of the setup (id maps, v1 cgroup join), then release init. */
   if (ns_prepare(&cfg, m.init, &e) < 0) return setup_failed(&m, &e);
   if (cgroup_prepare(&m.cg, m.init, &e) < 0) return setup_failed(&m, &e);

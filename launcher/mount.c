@@ -7,7 +7,9 @@
  *    before clone under the host rule (hostpath.c: a link is followed only in a directory that
  *    is root's — or the non-root caller's — and not group/other-writable). Here they are
  *    reopened without following any symlink, checked to be the same object, and handed to the
- *    kernel by fd: open_tree() for binds, fsconfig(FSCONFIG_SET_FD) for overlay layers.
+ *    kernel by fd: open_tree() for binds, fsconfig(FSCONFIG_SET_FD) for overlay layers. For a root
+ *    caller the monitor already cloned them (detached, attributes set, id-mapped where asked:
+ *    idmap.c) and init only attaches the trees.
  *  - Destinations are walked inside the new root one component at a time (walk.c). A symlink
  *    on the way is followed only on the launcher's own root tmpfs (the links it copied from the
  *    host, like /lib -> usr/lib) or on a read-only mount; one inside a writable bind or overlay
@@ -150,7 +152,18 @@ static int new_tmpfs(uint64_t size, unsigned mode, unsigned attrs) {
   return sys_fsmount(fs, attrs | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
 }
 
+/* A bind whose source the monitor cloned (idmap.c): attributes already set, only attached. */
+static int attach_cloned(const struct mount_op *m, struct sbx_err *e) {
+  struct stat st;
+  if (fstat(m->tree_fd, &st) < 0) return fail(e, STEP_BIND, m->op);
+  int dst cleanup_fd = open_dst(m, S_ISDIR(st.st_mode) ? DST_DIR : DST_FILE, 0755, NULL, NULL, e);
+  if (dst < 0) return -1;
+  if (attach(m->tree_fd, dst) < 0) return fail(e, STEP_BIND, m->op);
+  return 0;
+}
+
 static int mount_bind(const struct mount_op *m, struct sbx_err *e) {
+  if (m->tree_fd >= 0) return attach_cloned(m, e);
   int src cleanup_fd = hostpath_open(oldroot_fd, m, m->src, O_PATH);
   if (src < 0) {
     if (m->kind == M_RO_BIND_TRY && (errno == ENOENT || errno == ENOTDIR)) return 0;
@@ -189,18 +202,41 @@ static int ovl_dirs = 0;
 
 /* Copy-on-write over a host directory. Without an upper dir, changes go to a private tmpfs that
  * vanishes with the run; with one (a host path, made by the monitor), they are kept there. */
+/* A tree the monitor cloned (idmap.c), attached at a new directory of the scratch root: overlayfs
+ * takes layers only from init's own mount namespace. The fd of the attached tree's root. */
+static int attach_layer(int tree, const char *name) {
+  int d cleanup_fd = -1;
+  if (mkdir(name, 0700) < 0 || (d = open(name, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0 || attach(tree, d) < 0)
+    return -1;
+  return open(name, O_PATH | O_DIRECTORY | O_CLOEXEC);
+}
+
 static int mount_overlay(const struct mount_op *m, struct sbx_err *e) {
-  int lower cleanup_fd = hostpath_open(oldroot_fd, m, m->src, O_PATH | O_DIRECTORY);
+  int n = ovl_dirs++; /* this overlay's names on the scratch root */
+  char name[64];
+  int lower cleanup_fd = -1;
+  if (m->tree_fd >= 0) {
+    snprintf(name, sizeof name, "/ovl%d.lower", n);
+    lower = attach_layer(m->tree_fd, name);
+  } else {
+    lower = hostpath_open(oldroot_fd, m, m->src, O_PATH | O_DIRECTORY);
+  }
   if (lower < 0) return fail(e, STEP_OVERLAY, m->op);
   int upper cleanup_fd = -1, work cleanup_fd = -1;
-  if (m->upper) {
+  if (m->upper && m->upper_tree_fd >= 0) {
+    /* The id-mapped parent of both dirs; each is checked to be what the monitor resolved. */
+    snprintf(name, sizeof name, "/ovl%d.upper", n);
+    int parent cleanup_fd = attach_layer(m->upper_tree_fd, name);
+    upper = parent < 0 ? -1 : hostpath_openat_leaf(parent, m, m->upper, O_PATH | O_DIRECTORY);
+    work = upper < 0 ? -1 : hostpath_openat_leaf(parent, m, m->work, O_PATH | O_DIRECTORY);
+  } else if (m->upper) {
     upper = hostpath_open(oldroot_fd, m, m->upper, O_PATH | O_DIRECTORY);
     work = upper < 0 ? -1 : hostpath_open(oldroot_fd, m, m->work, O_PATH | O_DIRECTORY);
   } else {
     /* The private upper: a tmpfs on the scratch root, detached with it after the pivot (the
      * overlay keeps its own reference). */
     char dir[64];
-    snprintf(dir, sizeof dir, "/ovl%d", ovl_dirs++);
+    snprintf(dir, sizeof dir, "/ovl%d", n);
     if (mkdir(dir, 0700) < 0) return fail(e, STEP_OVERLAY, m->op);
     int t cleanup_fd = new_tmpfs(m->size, 0755, 0);
     int d cleanup_fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -479,6 +515,11 @@ int mount_apply(const struct config *cfg, struct sbx_err *e) {
   for (size_t i = 0; i < cfg->n_mounts; i++)
     if (apply_one(&cfg->mounts[i], e) < 0) return -1;
   umask(saved_umask);
+  /* The trees the monitor cloned (idmap.c) are attached now: init keeps no handle on them. */
+  for (size_t i = 0; i < cfg->n_mounts; i++) {
+    if (cfg->mounts[i].tree_fd >= 0) close(cfg->mounts[i].tree_fd);
+    if (cfg->mounts[i].upper_tree_fd >= 0) close(cfg->mounts[i].upper_tree_fd);
+  }
   close(newroot_fd);
   close(oldroot_fd);
   /* The root itself is read-only: nothing can be created beside the mounts. */

@@ -25,6 +25,11 @@ void status_host_ids(int fd, uint32_t uid, uint32_t gid) {
   put(fd, buf, snprintf(buf, sizeof buf, "{\"type\":\"host-ids\",\"uid\":%u,\"gid\":%u}\n", uid, gid));
 }
 
+void status_idmap(int fd, int op, int err) {
+  char buf[80];
+  put(fd, buf, snprintf(buf, sizeof buf, "{\"type\":\"idmap\",\"op\":%d,\"errno\":%d}\n", op, err));
+}
+
 void status_error(int fd, const struct sbx_err *e) {
   char buf[160];
   put(fd, buf,

@@ -25,4 +25,6 @@ void status_host_ids(int fd, uint32_t uid, uint32_t gid);
 void status_error(int fd, const struct sbx_err *e);
 /* The host path a failed host-side step was resolving, and the symlink it refused (or NULL). */
 void status_host_path(int fd, const char *path, const char *link);
+/* A mount (op index) that could not be id-mapped and went on without (idmap.c). */
+void status_idmap(int fd, int op, int err);
 void status_exit(int fd, const struct exit_info *x);

@@ -115,6 +115,7 @@ export const SETUP_STEPS = [
   "host-ids",
   "userns-limit",
   "cgroupfs",
+  "idmap",
   "unknown",
 ] as const;
 

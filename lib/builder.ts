@@ -13,6 +13,7 @@ import { type SeedNamespaces, seedNamespaces } from "./policy.ts";
 import { Sandbox, type SandboxOptions } from "./sandbox.ts";
 import type { BudgetsConfig } from "./identity_types.ts";
 import type {
+  IdmapMode,
   LandlockMode,
   MountConfig,
   NetworkMode,
@@ -659,6 +660,23 @@ export class SandboxBuilder {
    */
   landlock(mode: LandlockMode): SandboxBuilder {
     return this.#with({ landlock: mode });
+  }
+
+  /**
+   * Id-mapped binds and overlays (config `idmap`): `best-effort` (the default), `required` or
+   * `off`. See {@linkcode IdmapMode}; `enforced.mounts` says how each mount came out.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { SandboxBuilder } from "../mod.ts";
+   *
+   * const sandbox = new SandboxBuilder("i").bind("/usr/share", "/share").idmap("off").build();
+   * assert.deepEqual(sandbox.enforced.mounts, [{ target: "/share", idmap: false, reason: "off" }]);
+   * ```
+   */
+  idmap(mode: IdmapMode): SandboxBuilder {
+    return this.#with({ idmap: mode });
   }
 
   /**

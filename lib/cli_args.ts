@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { LandlockMode, MountConfig, SandboxConfig } from "./types.ts";
+import type { IdmapMode, LandlockMode, MountConfig, SandboxConfig } from "./types.ts";
 
 /** How an option is parsed. */
 export interface OptionSpec {
@@ -135,7 +135,7 @@ export type FilesystemFlags = ReadonlyMap<string, readonly string[]>;
  * The filesystem part of a config from CLI flags: `--bind SRC[:DST]`, `--ro-bind SRC[:DST]`,
  * `--tmpfs DST[:SIZE]`, `--overlay SRC[:DST[:UPPER]]`, `--dir DST[:MODE]`,
  * `--symlink CONTENTS:DST`, `--rootfs DIR`, `--rootfs-writable`, `--no-namespaces`,
- * `--landlock MODE`. Mounts are appended to `base` (a config file's).
+ * `--landlock MODE`, `--idmap MODE`. Mounts are appended to `base` (a config file's).
  *
  * @example
  * ```ts
@@ -148,7 +148,7 @@ export type FilesystemFlags = ReadonlyMap<string, readonly string[]>;
 export function filesystemFromFlags(
   flags: FilesystemFlags,
   base: Pick<SandboxConfig, "mounts"> = {},
-): Pick<SandboxConfig, "mounts" | "rootfs" | "namespaces" | "landlock"> {
+): Pick<SandboxConfig, "mounts" | "rootfs" | "namespaces" | "landlock" | "idmap"> {
   const mounts: MountConfig[] = [...(base.mounts ?? [])];
   const get = (name: string) => flags.get(name) ?? [];
   for (const [flag, readOnly] of [["bind", false], ["ro-bind", true]] as const) {
@@ -192,7 +192,7 @@ export function filesystemFromFlags(
     }
     mounts.push({ type: "symlink", source: source!, target });
   }
-  const out: Pick<SandboxConfig, "mounts" | "rootfs" | "namespaces" | "landlock"> = {};
+  const out: Pick<SandboxConfig, "mounts" | "rootfs" | "namespaces" | "landlock" | "idmap"> = {};
   if (mounts.length) out.mounts = mounts;
   const rootfs = flags.get("rootfs")?.[0];
   if (rootfs !== undefined) {
@@ -203,5 +203,7 @@ export function filesystemFromFlags(
   if (flags.has("no-namespaces")) out.namespaces = false;
   const landlock = flags.get("landlock")?.[0];
   if (landlock !== undefined) out.landlock = landlock as LandlockMode;
+  const idmap = flags.get("idmap")?.[0];
+  if (idmap !== undefined) out.idmap = idmap as IdmapMode;
   return out;
 }

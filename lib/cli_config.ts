@@ -51,6 +51,7 @@ export const RUN_SPECS: Record<string, OptionSpec> = {
   "rootfs-writable": {},
   "no-namespaces": {},
   landlock: { value: true },
+  idmap: { value: true },
   "host-ids": { value: true },
   budget: { value: true, multiple: true },
   seccomp: { value: true, short: "s" },
@@ -90,6 +91,7 @@ const FIELD_FLAGS: [field: string, flag: string][] = [
   ["seccomp.deny", "seccomp-deny"],
   ["seccomp.action", "seccomp-action"],
   ["landlock", "landlock"],
+  ["idmap", "idmap"],
   ["rootfs", "rootfs"],
   ["env", "env"],
 ];

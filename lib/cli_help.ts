@@ -81,6 +81,9 @@ Options:
                             same view (host /tmp is then not writable unless bound)
       --landlock MODE       best-effort (default), required (fail when the kernel cannot
                             enforce the whole policy) or off
+      --idmap MODE          as root: binds and overlays show your files as the sandbox
+                            user's, and what it makes is yours: best-effort (default),
+                            required (fail where a filesystem refuses) or off
       --host-ids START:COUNT[:GID_START]
                             as root: the host uids (gids from GID_START, default START) each
                             run takes its own from (default 2130706432:65536; root's

@@ -15,7 +15,7 @@ import { SandboxError, SandboxSetupError } from "./errors.ts";
 import { prepareLauncher } from "./launcher.ts";
 import { succeeded } from "./run.ts";
 import { exitCodeFor } from "./status.ts";
-import type { Enforced, SandboxResult } from "./types.ts";
+import type { Enforced, IdmapFallback, SandboxResult } from "./types.ts";
 
 /** Where the result goes, read leniently so that a usage error still gets it there. */
 interface Sinks {
@@ -69,7 +69,18 @@ function warnDegraded(e: Enforced, asked: boolean | "auto"): void {
   if (e.landlockDropped?.length) {
     notes.push(`Landlock cannot enforce: ${e.landlockDropped.join(", ")}`);
   }
+  // Known before the run; a filesystem that refuses is said after it (cmdRun).
+  const unmapped = unmappedNote(e, ["no-seccomp", "no-namespaces"]);
+  if (unmapped) notes.push(unmapped);
   for (const n of notes) console.error(`sandbox: warning: ${n}`);
+}
+
+/** The binds and overlays that fell back from id-mapping for one of `reasons`, or null. */
+function unmappedNote(e: Enforced, reasons: readonly IdmapFallback[]): string | null {
+  const unmapped = (e.mounts ?? []).filter((m) => m.reason && reasons.includes(m.reason));
+  if (!unmapped.length) return null;
+  const list = unmapped.map((m) => `${m.target} (${m.errno ?? m.reason})`).join(", ");
+  return `not id-mapped (host files there show as nobody, new ones are the run's uid): ${list}`;
 }
 
 /** The result of a run that never started: what failed, and the CLI's exit code. */
@@ -212,7 +223,11 @@ async function runParsed(p: ParsedArgs, sinks: Sinks, onStderr: () => void): Pro
     ]);
     const result = await child.status;
     if (!endsLine) console.error();
-    if (!p.options.has("quiet")) console.error(summary(result));
+    if (!p.options.has("quiet")) {
+      const refused = unmappedNote(result.enforced, ["filesystem"]);
+      if (refused) console.error(`sandbox: warning: ${refused}`);
+      console.error(summary(result));
+    }
     const delivered = deliver({ ...result, success: succeeded(result) }, sinks);
     return delivered ? exitCodeFor(result) : EXIT.setup;
   } finally {

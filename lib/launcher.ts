@@ -34,6 +34,8 @@ export const LAUNCHER_SOURCES = [
   "features.h",
   "hostpath.c",
   "hostpath.h",
+  "idmap.c",
+  "idmap.h",
   "ids.c",
   "ids.h",
   "landlock.c",

@@ -307,12 +307,14 @@ function depth(path: string): number {
   return path === "/" ? 0 : path.split("/").length - 1;
 }
 
-function userSpecs(mounts: readonly ResolvedMount[]): Spec[] {
+/** `idmap`: binds and overlays take the `*-idmap` twin of their op (lib/ownership.ts). */
+function userSpecs(mounts: readonly ResolvedMount[], idmap: boolean): Spec[] {
+  const twin = idmap ? "-idmap" : "";
   return mounts.map((m): Spec => {
     switch (m.type) {
       case "bind":
         return {
-          op: [m.readOnly ? "ro-bind" : "bind", m.source, m.target],
+          op: [(m.readOnly ? "ro-bind" : "bind") + twin, m.source, m.target],
           dst: m.target,
           access: m.readOnly ? "read" : "write",
         };
@@ -325,8 +327,8 @@ function userSpecs(mounts: readonly ResolvedMount[]): Spec[] {
       case "overlay":
         return {
           op: m.upper === null
-            ? ["overlay", m.source, m.target, String(m.sizeBytes)]
-            : ["overlay-keep", m.source, m.upper, m.work!, m.target],
+            ? ["overlay" + twin, m.source, m.target, String(m.sizeBytes)]
+            : ["overlay-keep" + twin, m.source, m.upper, m.work!, m.target],
           dst: m.target,
           access: "write",
         };
@@ -339,7 +341,7 @@ function userSpecs(mounts: readonly ResolvedMount[]): Spec[] {
 }
 
 /** The whole root with namespaces: base (system dirs or rootfs), proc, dev, tmp, user mounts. */
-function rootSpecs(config: ResolvedConfig, host: FsHost): Spec[] {
+function rootSpecs(config: ResolvedConfig, host: FsHost, idmap: boolean): Spec[] {
   const base: Spec[] = [];
   if (config.rootfs) {
     const { path, writable } = config.rootfs;
@@ -394,7 +396,7 @@ function rootSpecs(config: ResolvedConfig, host: FsHost): Spec[] {
   base.push({ op: ["dev", "/dev"], dst: "/dev" });
   base.push({ op: ["tmpfs", "/tmp", String(config.tmpSizeBytes), "1777"], dst: "/tmp" });
   base[base.length - 1]!.access = "write";
-  const user = userSpecs(config.mounts);
+  const user = userSpecs(config.mounts, idmap);
   // A user mount replaces the default entries at or below its target.
   const kept = base.filter((b) => !user.some((u) => "access" in u && inside(b.dst, u.dst)));
   const all = [...kept, ...user];
@@ -478,6 +480,12 @@ export interface FilesystemPlan {
   landlock: LandlockPlan;
 }
 
+/** How {@linkcode filesystemPlan} builds the user mounts. */
+export interface FilesystemOptions {
+  /** Id-map the user binds and overlays (see lib/ownership.ts). @default false */
+  idmap?: boolean;
+}
+
 /**
  * Plans the filesystem: mounts in depth order with namespaces, and the Landlock ops derived from
  * the same view. Throws {@linkcode UnsupportedError} when the policy cannot be enforced here.
@@ -496,7 +504,11 @@ export interface FilesystemPlan {
  * void validateFilesystem;
  * ```
  */
-export function filesystemPlan(config: ResolvedConfig, host: FsHost): FilesystemPlan {
+export function filesystemPlan(
+  config: ResolvedConfig,
+  host: FsHost,
+  options: FilesystemOptions = {},
+): FilesystemPlan {
   const namespaces = usesNamespaces(config, host);
   const landlockOptions = {
     abi: host.landlockAbi ?? 0,
@@ -514,7 +526,7 @@ export function filesystemPlan(config: ResolvedConfig, host: FsHost): Filesystem
     }
     return { namespaces, mountOps: [], env: {}, landlock };
   }
-  const specs = rootSpecs(config, host);
+  const specs = rootSpecs(config, host, options.idmap ?? false);
   const view: ViewEntry[] = [{ path: "/", access: "list", optional: false }];
   for (const s of specs) {
     if (s.access) view.push({ path: s.dst, access: s.access, optional: s.optional ?? false });

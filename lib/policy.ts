@@ -45,6 +45,7 @@ import {
 } from "./seccomp/mod.ts";
 import { hostIdsOp, validateHostIds } from "./host_ids.ts";
 import { budgetOps, validateBudgets } from "./budgets.ts";
+import { ownershipPlan, validateIdmap } from "./ownership.ts";
 
 /** The `PATH` every sandbox gets unless the policy sets its own. */
 export const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -85,6 +86,7 @@ const KEYS: readonly (keyof SandboxConfig)[] = [
   "rootfs",
   "namespaces",
   "landlock",
+  "idmap",
   "hostIds",
   "budgets",
 ];
@@ -132,6 +134,7 @@ export function validateConfig(
     seccomp: validateSeccomp(c.seccomp),
     ...validateFilesystem(c),
     limits: validateLimits(c, cpus),
+    idmap: validateIdmap(c.idmap),
     hostIds: validateHostIds(c.hostIds),
     budgets: validateBudgets(c.budgets),
   };
@@ -319,13 +322,17 @@ export interface StaticContext {
  */
 export function staticOps(config: ResolvedConfig, context: StaticContext): Op[] {
   const { mode, caller, host } = context;
-  const fs = filesystemPlan(config, host);
+  const rootCaller = hasHostIds(mode, caller);
+  const owners = ownershipPlan(config, { namespaces: usesNamespaces(config, host), rootCaller });
+  const fs = filesystemPlan(config, host, { idmap: owners.idmap });
   const ops: Op[] = [];
   for (const ns of namespacesFor(config)) ops.push(["unshare", ns]);
   // Each run of a root caller is a host uid/gid of its own, never host root (the launcher
   // allocates it, lib/host_ids.ts); an unprivileged caller can only map its own ids.
-  if (mode === "privileged" || caller.euid === 0) {
+  if (rootCaller) {
     ops.push(hostIdsOp(config.hostIds));
+    // Its binds and overlays show the caller's files as the sandbox user's (lib/ownership.ts).
+    ops.push(...owners.ops);
   } else {
     ops.push(["uid-map", String(SANDBOX_UID), String(caller.euid)]);
     ops.push(["gid-map", String(SANDBOX_UID), String(caller.egid)]);
@@ -352,6 +359,11 @@ export function staticOps(config: ResolvedConfig, context: StaticContext): Op[] 
   return fs.namespaces ? ops : withoutNamespaces(ops);
 }
 
+/** Whether a run gets host ids of its own (a root caller, or `privileged`): lib/host_ids.ts. */
+export function hasHostIds(mode: ResolvedMode, caller: Caller): boolean {
+  return mode === "privileged" || caller.euid === 0;
+}
+
 /** Ops that need namespaces (or a new root); dropped when Landlock confines alone. */
 const NAMESPACE_OPS = new Set([
   "unshare",
@@ -364,6 +376,7 @@ const NAMESPACE_OPS = new Set([
   "newroot",
   "userns-limit",
   "pty-max",
+  "idmap",
 ]);
 
 /**

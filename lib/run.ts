@@ -387,15 +387,20 @@ function opPath(op: Op | undefined, step: string): string | null {
   // The path the failed step was about: a bind's source when it could not be opened or
   // attached, its destination when the mount point could not be made (or went through a
   // refused symlink); the program for exec.
-  const dest = step === "mkdir" || step === "dest-link";
+  // ("idmap" asks for the mount's target: a fallback record, not a failure.)
+  const dest = step === "mkdir" || step === "dest-link" || step === "idmap";
   switch (op[0]) {
     case "ro-bind":
     case "bind":
     case "ro-bind-try":
     case "copy-try":
     case "overlay":
+    case "ro-bind-idmap":
+    case "bind-idmap":
+    case "overlay-idmap":
       return (dest ? op[2] : op[1]) ?? null;
     case "overlay-keep":
+    case "overlay-keep-idmap":
       return (dest ? op[4] : op[1]) ?? null;
     case "symlink":
       return op[2] ?? null;

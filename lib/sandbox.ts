@@ -11,6 +11,7 @@ import { encodeFrame } from "./config.ts";
 import { findLauncher } from "./launcher.ts";
 import { CGROUP_VIEW, filesystemPlan, usesNamespaces } from "./mounts.ts";
 import {
+  hasHostIds,
   namespacesFor,
   resolveMode,
   staticOps,
@@ -21,6 +22,7 @@ import {
 import { validateRunOptions } from "./run_options.ts";
 import { hostProbe, readHost } from "./host_facts.ts";
 import { droppedBudgets } from "./budgets.ts";
+import { ownershipPlan } from "./ownership.ts";
 import { type Prepared, runToCompletion, SandboxChild } from "./run.ts";
 import { limitOps } from "./limits.ts";
 import { cgroupHost } from "./cgroups.ts";
@@ -204,6 +206,10 @@ export class Sandbox {
         uid: targetUid(fs.namespaces, { euid, egid }),
         // A root caller's pair is allocated per run: each result has its own.
         ...(euid === 0 ? {} : { hostUid: euid, hostGid: egid }),
+        mounts: ownershipPlan(this.config, {
+          namespaces: fs.namespaces,
+          rootCaller: hasHostIds(mode, { euid, egid }),
+        }).mounts,
       },
       // The synthesized identity's HOME, USER, LOGNAME and SHELL; the config's env wins.
       env: { ...fs.env, ...this.config.env },

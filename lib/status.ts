@@ -22,11 +22,14 @@ import type {
   SeccompViolation,
 } from "./types.ts";
 import { AUDIT_ARCH, syscallName } from "./syscalls.ts";
+import { withRefusals } from "./ownership.ts";
 
 /** One record of the status file. */
 export type StatusRecord =
   | { type: "started" }
   | { type: "host-ids"; uid: number; gid: number }
+  /** A mount (op index) the filesystem would not id-map; it went on without. */
+  | { type: "idmap"; op: number; errno: number }
   | { type: "error"; step: string; op: number; errno: number }
   /** The host path a failed host-side step was resolving, and the symlink it refused (hex). */
   | { type: "host-path"; path: string; link: string }
@@ -164,7 +167,7 @@ export interface DecodeContext {
  */
 export function decodeResult(text: string, ctx: DecodeContext): SandboxResult {
   const records = parseStatus(text);
-  const enforced = withHostIds(ctx.enforced, records);
+  const enforced = withIdmapRefusals(withHostIds(ctx.enforced, records), records, ctx);
   const error = records.find((r) => r.type === "error");
   const exit = records.find((r) => r.type === "exit");
   if (error && error.type === "error" && !exit) {
@@ -195,6 +198,17 @@ export function decodeResult(text: string, ctx: DecodeContext): SandboxResult {
         failure,
         `Refused the destination "${failure.path}": it goes through a symlink on a writable ` +
           `mount, where a sandbox may have planted it. Name the real path inside the sandbox instead`,
+      );
+    }
+    if (
+      (error.step === "bind" || error.step === "overlay") && failure.path && errno === "EACCES"
+    ) {
+      throw new SandboxSetupError(
+        failure,
+        `Cannot open the ${error.step} source "${failure.path}": permission denied (EACCES). ` +
+          `The launcher opens it as the calling user, before the sandbox exists; that user cannot ` +
+          `search a directory on the way or read the source. Give the calling user access ` +
+          `(chmod, setfacl), run as a user who has it (root reaches any path), or bind a copy`,
       );
     }
     if (failure.exitCode === EXIT.notFound) throw new ProgramNotFoundError(failure);
@@ -302,6 +316,21 @@ function withHostIds(enforced: Enforced, records: StatusRecord[]): Enforced {
     hostGid: ids.gid,
     ...(enforced.namespaces.length === 0 ? { uid: ids.uid } : {}),
   };
+}
+
+/** Mounts whose filesystem refused id-mapping (launcher/idmap.c) are said in `mounts`. */
+function withIdmapRefusals(
+  enforced: Enforced,
+  records: StatusRecord[],
+  ctx: DecodeContext,
+): Enforced {
+  const refused = records.flatMap((r) => {
+    if (r.type !== "idmap") return [];
+    const target = ctx.opPath(r.op, "idmap");
+    return target === null ? [] : [{ target, errno: errnoName(r.errno) }];
+  });
+  if (refused.length === 0 || !enforced.mounts) return enforced;
+  return { ...enforced, mounts: withRefusals(enforced.mounts, refused) };
 }
 
 function violation(nr: number | undefined, auditArch: number | undefined): SeccompViolation | null {

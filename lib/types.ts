@@ -249,6 +249,13 @@ export interface SandboxConfig {
    */
   landlock?: LandlockMode;
   /**
+   * Id-mapped binds and overlays (see {@linkcode IdmapMode}): the caller's files are the sandbox
+   * user's inside, and what the sandbox makes there is the caller's on the host.
+   * `enforced.mounts` says how each user bind and overlay came out.
+   * @default "best-effort"
+   */
+  idmap?: IdmapMode;
+  /**
    * For a root caller: the host uids/gids its runs are, one pair per live run, allocated by the
    * launcher (see {@linkcode HostIdsConfig}). An unprivileged caller's runs are the caller.
    * Never root's `/etc/subuid` range unless named here (containers use it).
@@ -280,6 +287,80 @@ export interface SandboxConfig {
  * ```
  */
 export type LandlockMode = "best-effort" | "required" | "off";
+
+/**
+ * How user binds and overlays show the owners of host files. `best-effort` (the default):
+ * id-mapped where the run and the filesystem allow — a root caller's runs under a seccomp
+ * filter, on filesystems that support id-mapped mounts (ext4, tmpfs, overlayfs, xfs, btrfs …) —
+ * and today's ownership elsewhere, said in `enforced.mounts`; `required` fails instead (at build
+ * for a run without a seccomp filter or without namespaces, at run for a filesystem that
+ * refuses); `off` never id-maps. An unprivileged caller's sandbox user is the caller already:
+ * its mounts need no mapping and satisfy `required`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type IdmapMode, SandboxBuilder } from "../mod.ts";
+ *
+ * const mode: IdmapMode = "off";
+ * const sandbox = new SandboxBuilder("i").bind("/usr/share", "/share").idmap(mode).build();
+ * assert.equal(sandbox.enforced.mounts?.[0]?.idmap, false);
+ * ```
+ */
+export type IdmapMode = "best-effort" | "required" | "off";
+
+/**
+ * Why a user bind or overlay is not id-mapped (`MountOwnership.reason`):
+ * - `"caller"`: an unprivileged caller's sandbox user is the caller already: the caller's files
+ *   are the user's inside, and what the sandbox makes is the caller's — nothing to map (the
+ *   kernel would not let it map onto host ids it does not own anyway);
+ * - `"off"`: `idmap: "off"`;
+ * - `"no-seccomp"`: a root caller's run without a seccomp filter, which alone keeps the sandbox
+ *   from making set-id files (owned by host root, through the mapping) or file capabilities;
+ * - `"no-namespaces"`: Landlock alone: no mounts at all;
+ * - `"filesystem"`: the source's filesystem (or a mount below it) refused id-mapping.
+ *
+ * Without id-mapping, a root caller's run is its own host uid on that mount: files of others,
+ * root's included, show as `nobody`, and what it makes is that uid's.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { IdmapFallback } from "../mod.ts";
+ *
+ * const reason: IdmapFallback = "filesystem";
+ * assert.equal(reason, "filesystem");
+ * ```
+ */
+export type IdmapFallback = "caller" | "off" | "no-seccomp" | "no-namespaces" | "filesystem";
+
+/**
+ * How one user bind or overlay came out (`Enforced.mounts`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type MountOwnership, SandboxBuilder } from "../mod.ts";
+ *
+ * const sandbox = new SandboxBuilder("o").bind("/usr/share", "/share").build();
+ * const m: MountOwnership = sandbox.enforced.mounts![0]!;
+ * assert.equal(m.target, "/share");
+ * assert.equal(m.idmap, Deno.uid() === 0);
+ * ```
+ */
+export interface MountOwnership {
+  /** The mount's target inside the sandbox. */
+  target: string;
+  /**
+   * Whether the mount is id-mapped: the caller's files are the sandbox user's inside, and what
+   * the sandbox makes there is the caller's on the host.
+   */
+  idmap: boolean;
+  /** Why not, when `idmap` is false. */
+  reason?: IdmapFallback;
+  /** With reason `"filesystem"`: how it refused, e.g. `"EINVAL"`. */
+  errno?: string;
+}
 
 /**
  * A mount inside the sandbox. `target` is always the absolute path inside; `source` a host path
@@ -447,6 +528,8 @@ export interface ResolvedConfig {
   namespaces: boolean | "auto";
   /** The Landlock mode. */
   landlock: LandlockMode;
+  /** How user binds and overlays map owners. */
+  idmap: IdmapMode;
   /** `DEFAULT_HOST_IDS` unless the config names a range. */
   hostIds: HostIdRange;
   /** The per-sandbox kernel-object budgets. */
@@ -651,6 +734,11 @@ export interface Enforced {
   hostUid?: number;
   /** The host gid the target ran as (see `hostUid`). */
   hostGid?: number;
+  /**
+   * Each user bind and overlay, in config order: id-mapped or not, and why not (see
+   * {@linkcode MountOwnership}). In a result, a filesystem that refused is said here.
+   */
+  mounts?: MountOwnership[];
 }
 
 /**

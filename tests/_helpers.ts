@@ -48,9 +48,12 @@ export function kernelTest(
  */
 export const PINNED_UID = isRoot ? 0x7f400000 + Math.floor(Math.random() * 0x10000) : euid;
 
-/** `config` with a root caller's runs pinned to {@link PINNED_UID} (others' unchanged). */
+/**
+ * `config` with a root caller's runs pinned to {@link PINNED_UID} (others' unchanged), and their
+ * binds not id-mapped: the host files these tests hand over belong to the pinned uid itself.
+ */
 export function pinned(config: SandboxConfig = {}): SandboxConfig {
-  return isRoot ? { hostIds: { start: PINNED_UID, count: 1 }, ...config } : config;
+  return isRoot ? { hostIds: { start: PINNED_UID, count: 1 }, idmap: "off", ...config } : config;
 }
 
 /** A sandbox with the embedded defaults plus `config`. */

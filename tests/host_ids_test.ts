@@ -152,6 +152,8 @@ kernelTest("a root caller's supplementary groups never reach the sandbox", {
     assert(check.success, "the wrapper does not run the launcher");
     const sb = new SandboxBuilder("groups", {
       mounts: [{ type: "bind", source: `${dir}/data`, target: "/data", readOnly: true }],
+      // Not id-mapped: through the mapping root's file would be the sandbox user's own.
+      idmap: "off",
     }).launcherPath(wrapper).build();
     const r = await sb.run("sh", [
       "-c",
@@ -351,6 +353,7 @@ kernelTest(
       const upper = `${base}/upper`;
       const sb = sandbox({
         hostIds: range,
+        idmap: "off", // the fallback: runs own the upper (tests/ownership_test.ts: id-mapped)
         mounts: [{ type: "overlay", source: `${base}/lower`, target: "/o", upper }],
       });
       const first = await sb.run("sh", ["-c", "echo one > /o/f"]);

@@ -289,6 +289,20 @@ static const char *const *const BAD[] = {
     TOKS(ST, "unshare", "user", "host-ids", "1", "1", "1", "uid", "1", "gid", "1", "uid-map", "1",
          "1", EX), /* the maps are the launcher's */
     TOKS(ST, EX, "host-ids", "1", "1"),
+    /* idmap: try|required, once, with a user namespace and its maps; *-idmap mounts need it */
+    TOKS(ST, NSM, "uid-map", "1", "1", "gid-map", "1", "1", "idmap", "always", EX),
+    TOKS(ST, NSM, "uid-map", "1", "1", "gid-map", "1", "1", "idmap", "try", "idmap", "try", EX),
+    TOKS(ST, "idmap", "try", EX),                                  /* needs unshare user */
+    TOKS(ST, NSM, "idmap", "try", EX),                             /* needs maps or host-ids */
+    TOKS(ST, NSM, "uid-map", "1", "1", "gid-map", "1", "1", "bind-idmap", "/a", "/b", EX),
+    TOKS(ST, NSM, "uid-map", "1", "1", "gid-map", "1", "1", "overlay-idmap", "/a", "/b", "0", EX),
+    TOKS(ST, NSM, "uid-map", "1", "1", "gid-map", "1", "1", "idmap", "try", "ro-bind-idmap", "a",
+         "/b", EX),
+    TOKS(ST, NSM, "uid-map", "1", "1", "gid-map", "1", "1", "idmap", "try", "overlay-keep-idmap",
+         "/a", "/u", "/w/..", "/d", EX),
+    TOKS(ST, EX, "idmap"),
+    TOKS(ST, EX, "bind-idmap", "/a"),
+    TOKS(ST, EX, "overlay-keep-idmap", "/a", "/u", "/w"),
     TOKS(ST, "userns-limit", "inotify_instances", "1", EX), /* needs unshare user */
     TOKS(ST, "unshare", "user", "userns-limit", "inotify", "1", EX),
     TOKS(ST, "unshare", "user", "userns-limit", "../../kernel/x", "1", EX),
@@ -1009,6 +1023,26 @@ static void test_identity_ops(void) {
         cfg.host_ids_count == 65536 && cfg.host_ids_op == 2);
   CHECK(cfg.uid_map_set && cfg.uid_inside == 1000 && cfg.gid_map_set && cfg.gid_inside == 1001);
   CHECK(cfg.uid_outside == 0 && cfg.gid_outside == 0); /* allocated by the monitor */
+  end();
+
+  begin("valid: idmap marks only the *-idmap mounts; every tree fd starts at -1");
+  CHECK(parse_list(TOKS(ST, NSM, "host-ids", "5", "5", "1", "uid", "1000", "gid", "1000", "idmap",
+                        "required", "ro-bind", "/usr", "/usr", "bind-idmap", "/a", "/b",
+                        "ro-bind-idmap", "/c", "/d", "overlay-idmap", "/e", "/f", "0",
+                        "overlay-keep-idmap", "/g", "/u", "/u.work", "/h", EX)) == 0);
+  CHECK(cfg.idmap_set && cfg.idmap_required && cfg.n_mounts == 5);
+  CHECK(!cfg.mounts[0].idmap && cfg.mounts[1].idmap && cfg.mounts[1].kind == M_BIND);
+  CHECK(cfg.mounts[2].idmap && cfg.mounts[2].kind == M_RO_BIND);
+  CHECK(cfg.mounts[3].idmap && cfg.mounts[3].kind == M_OVERLAY && !cfg.mounts[3].upper);
+  CHECK(cfg.mounts[4].idmap && cfg.mounts[4].upper && strcmp(cfg.mounts[4].work, "/u.work") == 0);
+  for (size_t i = 0; i < cfg.n_mounts; i++)
+    CHECK(cfg.mounts[i].tree_fd == -1 && cfg.mounts[i].upper_tree_fd == -1);
+  end();
+
+  begin("valid: idmap try with an unprivileged caller's maps");
+  CHECK(parse_list(TOKS(ST, NSM, "uid-map", "1000", "5", "gid-map", "1000", "5", "idmap", "try",
+                        "bind-idmap", "/a", "/b", EX)) == 0);
+  CHECK(cfg.idmap_set && !cfg.idmap_required && cfg.mounts[0].idmap);
   end();
 
   begin("valid: host-ids without a user namespace, range up to 4294967294");
