@@ -55,6 +55,7 @@ export type {
   Enforced,
   LandlockMode,
   Limits,
+  MemoryPeakSource,
   MountConfig,
   NamespaceName,
   NetworkMode,
