@@ -247,50 +247,67 @@ static void await_exec(const struct config *cfg, pid_t target, int exec_fd) {
   die_with(cfg, &te);
 }
 
+/* The parent pid in /proc/<pid>/stat, or -1. */
+static pid_t parent_of(pid_t pid) {
+  char path[64], buf[512];
+  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+  int fd cleanup_fd = open(path, O_RDONLY | O_CLOEXEC);
+  ssize_t len = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
+  if (len <= 0) return -1;
+  buf[len] = '\0';
+  /* "pid (comm) state ppid ...": comm may hold any byte, so look after the last ')'. */
+  char *close_paren = strrchr(buf, ')');
+  if (!close_paren || strlen(close_paren) < 5) return -1;
+  return (pid_t)atoi(close_paren + 4);
+}
+
 /* Without a pid namespace: SIGKILL to every descendant of init (a subreaper, so every process of
- * the run is one) found in /proc. A process forked after the scan by one killed in it either
- * failed its fork or is found by the next scan. */
+ * the run is one) found in /proc. Each is signalled through a pidfd taken before its parent is
+ * checked again, so a pid reused by a host process meanwhile is never signalled. A process forked
+ * after the scan by one killed in it either failed its fork or is found by the next scan. */
 static void kill_descendants(void) {
   DIR *proc = opendir("/proc");
   if (!proc) return;
   size_t n = 0, cap = 0;
-  pid_t *pid = NULL, *ppid = NULL;
+  pid_t *pid = NULL, *ppid = NULL, top = 0;
   for (struct dirent *d; (d = readdir(proc));) {
-    char path[300], buf[512];
     if (d->d_name[0] < '1' || d->d_name[0] > '9') continue;
-    snprintf(path, sizeof path, "/proc/%s/stat", d->d_name);
-    int fd cleanup_fd = open(path, O_RDONLY | O_CLOEXEC);
-    ssize_t len = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
-    if (len <= 0) continue;
-    buf[len] = '\0';
-    /* "pid (comm) state ppid ...": comm may hold any byte, so look after the last ')'. */
-    char *close_paren = strrchr(buf, ')');
-    if (!close_paren || strlen(close_paren) < 5) continue;
+    pid_t p = (pid_t)atoi(d->d_name), pp = parent_of(p);
+    if (p <= 0 || pp < 0) continue;
     if (n == cap) {
       cap = cap ? 2 * cap : 256;
-      pid_t *np = realloc(pid, cap * sizeof *pid), *npp = np ? realloc(ppid, cap * sizeof *ppid) : NULL;
+      pid_t *np = realloc(pid, cap * sizeof *pid);
       if (np) pid = np;
+      pid_t *npp = np ? realloc(ppid, cap * sizeof *ppid) : NULL;
       if (!npp) break;
       ppid = npp;
     }
-    pid[n] = (pid_t)atoi(d->d_name);
-    ppid[n++] = (pid_t)atoi(close_paren + 4);
+    pid[n] = p;
+    ppid[n++] = pp;
+    if (p > top) top = p;
   }
   closedir(proc);
-  /* Descendants of init: ppid is init or a descendant; a fixed point over the table. */
-  bool *mine = calloc(n ? n : 1, sizeof *mine);
+  /* Descendants: the parent is init or a descendant. One bit per pid; a pass per tree level. */
   pid_t self = getpid();
+  unsigned char *mine = calloc((size_t)top / 8 + 1, 1);
+#define MINE(p) ((p) > 0 && (p) <= top && (mine[(p) / 8] >> ((p) % 8) & 1))
   for (bool more = mine != NULL; more;) {
     more = false;
     for (size_t i = 0; i < n; i++) {
-      if (mine[i]) continue;
-      bool hit = ppid[i] == self;
-      for (size_t k = 0; k < n && !hit; k++) hit = mine[k] && pid[k] == ppid[i];
-      if (hit) mine[i] = more = true;
+      if (MINE(pid[i]) || (ppid[i] != self && !MINE(ppid[i]))) continue;
+      mine[pid[i] / 8] |= (unsigned char)(1u << (pid[i] % 8));
+      more = true;
     }
   }
-  for (size_t i = 0; mine && i < n; i++)
-    if (mine[i]) kill(pid[i], SIGKILL);
+  for (size_t i = 0; mine && i < n; i++) {
+    if (!MINE(pid[i])) continue;
+    int pidfd cleanup_fd = (int)syscall(SYS_pidfd_open, pid[i], 0);
+    pid_t now = pidfd < 0 ? -1 : parent_of(pid[i]);
+    /* Still the process found (same parent, or reparented to init when that parent died). */
+    if (now >= 0 && (now == ppid[i] || now == self))
+      syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+  }
+#undef MINE
   free(mine);
   free(pid);
   free(ppid);

@@ -230,6 +230,25 @@ for (const { label, config, skip } of VARIANTS) {
   });
 }
 
+kernelTest(
+  "Landlock alone: setsid double-forked daemons die with the run, and their CPU is counted",
+  { skip: VARIANTS[1]!.skip },
+  async () => {
+    const tag = marker();
+    // Two daemons outside the target's session burn CPU until init kills them after the target
+    // exits; their time is in the result although nobody waited for them but init.
+    const daemon = `python3 -c 'while True: pass' ${tag}`;
+    const r = await sandbox({ namespaces: false }).run("sh", [
+      "-c",
+      `setsid sh -c "${daemon} & ${daemon} &"; sleep 1`,
+    ]);
+    assertEquals([r.reason, r.exitCode], ["exited", 0], r.stderr);
+    assertEquals(hostProcesses(`python3 -c while True: pass ${tag}`), []);
+    // The daemons spun for about a second of wall time each (on two cores shared with the host).
+    assert(r.cpuTimeUs >= 300_000, `${r.cpuTimeUs}`);
+  },
+);
+
 Deno.test("cgroup v1: a run with a cgroup joins cpuacct, once where it is co-mounted with cpu", () => {
   const limits = validateLimits({ memory: "64M", cpuPercent: 50 }, 2);
   const joined = (parents: Record<string, string>) =>
