@@ -673,7 +673,11 @@ export interface SandboxResult {
   aborted: boolean;
   /** Wall-clock time of the run in milliseconds (0.1 ms resolution). */
   wallTimeMs: number;
-  /** CPU time of every process of the run, in µs (the cgroup's, else init's rusage). */
+  /**
+   * CPU time of every process of the run, in µs, however the run ended (the cgroup's, else
+   * init's rusage: init kills and reaps every process itself). Includes init's own setup inside
+   * the sandbox (mounts, about 10 ms).
+   */
   cpuTimeUs: number;
   /** The user-mode part of `cpuTimeUs`. */
   cpuUserUs: number;
