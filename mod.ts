@@ -57,6 +57,7 @@ export type {
   IdmapMode,
   LandlockMode,
   Limits,
+  MemoryPeakSource,
   MountConfig,
   MountOwnership,
   NamespaceName,

@@ -110,8 +110,19 @@ static int v1_cpu_max(int dir, uint64_t quota, uint64_t period) {
   return write_u64(dir, "cpu.cfs_quota_us", quota);
 }
 
+/* The run's dir that holds knob: the controller's own hierarchy, or one it is co-mounted with
+ * (cpuacct in "cpu,cpuacct", joined once under either name), or -1. */
+static int dir_with(const struct cgroup_state *cg, const char *ctl, const char *knob) {
+  int dir = dir_for(cg, ctl);
+  if (dir >= 0) return dir;
+  for (size_t i = 0; i < cg->n; i++)
+    if (faccessat(cg->fd[i], knob, R_OK, 0) == 0) return cg->fd[i];
+  return -1;
+}
+
 static void v1_usage(const struct cgroup_state *cg, struct cgroup_usage *u) {
-  int mem = dir_for(cg, "memory"), pids = dir_for(cg, "pids"), acct = dir_for(cg, "cpuacct");
+  int mem = dir_for(cg, "memory"), pids = dir_for(cg, "pids");
+  int acct = dir_with(cg, "cpuacct", "cpuacct.usage");
   if (mem >= 0) {
     u->memory_peak = read_u64(mem, "memory.max_usage_in_bytes");
     u->oom_kills = read_key(mem, "memory.oom_control", "oom_kill");
@@ -119,9 +130,16 @@ static void v1_usage(const struct cgroup_state *cg, struct cgroup_usage *u) {
   if (pids >= 0) u->pids_max_hits = read_key(pids, "pids.events", "max");
   if (acct >= 0) {
     u->cpu_us = read_u64(acct, "cpuacct.usage") / 1000u;
-    /* cpuacct.stat counts USER_HZ (100/s) ticks. */
-    u->user_us = read_key(acct, "cpuacct.stat", "user") * 10000u;
-    u->sys_us = read_key(acct, "cpuacct.stat", "system") * 10000u;
+    /* The split in ns (cpuacct.usage_user/_sys, Linux >= 4.11), else cpuacct.stat's USER_HZ
+     * (100/s) ticks; lib/status.ts scales either to the precise total. */
+    char probe[64];
+    if (read_knob(acct, "cpuacct.usage_user", probe, sizeof probe) == 0) {
+      u->user_us = strtoull(probe, NULL, 10) / 1000u;
+      u->sys_us = read_u64(acct, "cpuacct.usage_sys") / 1000u;
+    } else {
+      u->user_us = read_key(acct, "cpuacct.stat", "user") * 10000u;
+      u->sys_us = read_key(acct, "cpuacct.stat", "system") * 10000u;
+    }
   }
 }
 

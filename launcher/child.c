@@ -3,6 +3,7 @@
  * process left in the pid namespace: no daemon outlives a run. */
 #include "child.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -11,6 +12,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -257,6 +259,97 @@ static void await_exec(const struct config *cfg, pid_t target, int exec_fd) {
   die_with(cfg, &te);
 }
 
+/* The parent pid in /proc/<pid>/stat, or -1. */
+static pid_t parent_of(pid_t pid) {
+  char path[64], buf[512];
+  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+  int fd cleanup_fd = open(path, O_RDONLY | O_CLOEXEC);
+  ssize_t len = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
+  if (len <= 0) return -1;
+  buf[len] = '\0';
+  /* "pid (comm) state ppid ...": comm may hold any byte, so look after the last ')'. */
+  char *close_paren = strrchr(buf, ')');
+  if (!close_paren || strlen(close_paren) < 5) return -1;
+  return (pid_t)atoi(close_paren + 4);
+}
+
+/* Without a pid namespace: SIGKILL to every descendant of init (a subreaper, so every process of
+ * the run is one) found in /proc. Each is signalled through a pidfd taken before its parent is
+ * checked again, so a pid reused by a host process meanwhile is never signalled. A process forked
+ * after the scan by one killed in it either failed its fork or is found by the next scan. */
+static void kill_descendants(void) {
+  DIR *proc = opendir("/proc");
+  if (!proc) return;
+  size_t n = 0, cap = 0;
+  pid_t *pid = NULL, *ppid = NULL, top = 0;
+  for (struct dirent *d; (d = readdir(proc));) {
+    if (d->d_name[0] < '1' || d->d_name[0] > '9') continue;
+    pid_t p = (pid_t)atoi(d->d_name), pp = parent_of(p);
+    if (p <= 0 || pp < 0) continue;
+    if (n == cap) {
+      cap = cap ? 2 * cap : 256;
+      pid_t *np = realloc(pid, cap * sizeof *pid);
+      if (np) pid = np;
+      pid_t *npp = np ? realloc(ppid, cap * sizeof *ppid) : NULL;
+      if (!npp) break;
+      ppid = npp;
+    }
+    pid[n] = p;
+    ppid[n++] = pp;
+    if (p > top) top = p;
+  }
+  closedir(proc);
+  /* Descendants: the parent is init or a descendant. One bit per pid; a pass per tree level. */
+  pid_t self = getpid();
+  unsigned char *mine = calloc((size_t)top / 8 + 1, 1);
+#define MINE(p) ((p) > 0 && (p) <= top && (mine[(p) / 8] >> ((p) % 8) & 1))
+  for (bool more = mine != NULL; more;) {
+    more = false;
+    for (size_t i = 0; i < n; i++) {
+      if (MINE(pid[i]) || (ppid[i] != self && !MINE(ppid[i]))) continue;
+      mine[pid[i] / 8] |= (unsigned char)(1u << (pid[i] % 8));
+      more = true;
+    }
+  }
+  for (size_t i = 0; mine && i < n; i++) {
+    if (!MINE(pid[i])) continue;
+    int pidfd cleanup_fd = (int)syscall(SYS_pidfd_open, pid[i], 0);
+    pid_t now = pidfd < 0 ? -1 : parent_of(pid[i]);
+    /* Still the process found (same parent, or reparented to init when that parent died). */
+    if (now >= 0 && (now == ppid[i] || now == self))
+      syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+  }
+#undef MINE
+  free(mine);
+  free(pid);
+  free(ppid);
+}
+
+/* Init ends the run itself: SIGKILL to every other process of the sandbox, and every one reaped
+ * here, so that their CPU time and peak RSS add up in init's rusage (which the monitor reads with
+ * wait4). Were init killed instead, the kernel would reap the pid namespace unaccounted, and
+ * without a pid namespace nothing would reap it at all. In a pid namespace kill(-1) reaches
+ * exactly the sandbox; without one, the descendants in /proc. Returns once init has no child
+ * left. The target's wait status is reported when it is reaped here (*reported: once). */
+static void end_run(const struct config *cfg, pid_t target, bool *reported) {
+  bool pidns = cfg->ns_flags & CLONE_NEWPID;
+  for (;;) {
+    if (pidns) kill(-1, SIGKILL);
+    else kill_descendants();
+    int st, flags = __WALL;
+    pid_t p;
+    /* Blocks for the first (signals are blocked: no EINTR), then takes what else is ready. */
+    while ((p = waitpid(-1, &st, flags)) > 0) {
+      if (p == target && !*reported) {
+        send_report((struct report){.kind = REPORT_EXIT, .value = st});
+        *reported = true;
+      }
+      flags = __WALL | WNOHANG;
+    }
+    if (p < 0 && errno == ECHILD) return;
+  }
+}
+
 _Noreturn void child_main(const struct config *cfg, int sync_fd, int report_fd) {
   struct sbx_err e = SBX_ERR_NONE;
   report_fd_g = report_fd;
@@ -281,6 +374,10 @@ _Noreturn void child_main(const struct config *cfg, int sync_fd, int report_fd) 
   if (cfg->newroot && mount_apply(cfg, &e) < 0) die_with(cfg, &e);
   if (ns_apply(cfg, &e) < 0) die_with(cfg, &e);
 
+  /* Without a pid namespace the run's orphans must come to init, which ends and reaps them all
+   * (end_run); in one, init is their reaper anyway. */
+  if (!(cfg->ns_flags & CLONE_NEWPID) && prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
+    die_step(cfg, STEP_SIGNALS);
   int exec_pipe[2];
   if (pipe2(exec_pipe, O_CLOEXEC) < 0) die_step(cfg, STEP_PIPE);
   pid_t target = fork();
@@ -294,35 +391,42 @@ _Noreturn void child_main(const struct config *cfg, int sync_fd, int report_fd) 
   await_exec(cfg, target, exec_pipe[0]);
   send_report((struct report){.kind = REPORT_STARTED});
 
-  /* Signals were blocked by the monitor before clone, so none is lost before this point. */
+  /* Signals were blocked by the monitor before clone, so none is lost before this point.
+   * SIG_KILL_SANDBOX is the monitor asking init to end the run (timeout, seccomp kill, a kill
+   * request): init kills and reaps the whole sandbox itself so that the run's usage is complete. */
   sigset_t set;
   sigemptyset(&set);
   sigaddset_forwarded(&set);
   sigaddset(&set, SIGCHLD);
+  sigaddset(&set, SIG_KILL_SANDBOX);
   int sfd = signalfd(-1, &set, SFD_CLOEXEC);
+  bool reported = false;
+  int st = 0;
   for (;;) {
     struct signalfd_siginfo si;
+    pid_t p;
     if (sfd < 0 || read_full(sfd, &si, sizeof si) != (ssize_t)sizeof si) {
-      /* No signalfd: fall back to blocking waits (no forwarding). */
-      int st;
-      pid_t p = waitpid(-1, &st, 0);
-      if (p == target) {
-        send_report((struct report){.kind = REPORT_EXIT, .value = st});
-        _exit(0);
-      }
+      /* No signalfd: fall back to blocking waits (no forwarding; the monitor kills init). */
+      p = waitpid(-1, &st, __WALL);
+      if (p == target) break;
       continue;
+    }
+    if (si.ssi_signo == SIG_KILL_SANDBOX) {
+      end_run(cfg, target, &reported);
+      _exit(0);
     }
     if (si.ssi_signo != SIGCHLD) {
       kill(target, (int)si.ssi_signo);
       continue;
     }
-    int st;
-    pid_t p;
-    while ((p = waitpid(-1, &st, WNOHANG)) > 0) {
-      if (p == target) {
-        send_report((struct report){.kind = REPORT_EXIT, .value = st});
-        _exit(0);
-      }
+    while ((p = waitpid(-1, &st, WNOHANG | __WALL)) > 0 && p != target) {
     }
+    if (p == target) break;
   }
+  /* The target is gone: report it, then end whatever it left running (daemons, background jobs),
+   * whose usage belongs to the run too. */
+  send_report((struct report){.kind = REPORT_EXIT, .value = st});
+  reported = true;
+  end_run(cfg, target, &reported);
+  _exit(0);
 }

@@ -9,6 +9,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/timerfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -19,6 +20,21 @@
 static uint64_t tv_us(struct timeval tv) { return (uint64_t)tv.tv_sec * 1000000u + (uint64_t)tv.tv_usec; }
 
 enum slot { SLOT_INIT, SLOT_REPORTS, SLOT_SIGNALS, SLOT_TIMER, SLOT_LISTENER, SLOT_COUNT };
+
+/* How long init has to end the run itself (kill and reap every process) before the monitor
+ * SIGKILLs it. Below the library's own grace for the launcher (lib/run.ts KILL_GRACE_MS). */
+#define END_GRACE_MS 1000u
+
+/* Ends the run: init is asked (SIG_KILL_SANDBOX) to kill and reap every process itself, so their
+ * usage adds up in its rusage; the timer, re-armed, SIGKILLs init if it has not exited in
+ * END_GRACE_MS (then the kernel reaps the pid namespace, unaccounted). Once per run. */
+static void stop_run(const struct monitor *m, struct outcome *o) {
+  if (o->ending) return;
+  o->ending = true;
+  struct itimerspec grace = {{0, 0}, {END_GRACE_MS / 1000u, (long)(END_GRACE_MS % 1000u) * 1000000L}};
+  if (kill(m->init, SIG_KILL_SANDBOX) < 0 || timerfd_settime(m->timer_fd, 0, &grace, NULL) < 0)
+    kill(m->init, SIGKILL);
+}
 
 /* Receives one report; a passed fd (the target's pidfd) lands in *passed_fd. */
 static ssize_t recv_report(int sock, struct report *r, int *passed_fd) {
@@ -60,7 +76,7 @@ static void drain_reports(const struct monitor *m, struct outcome *o, int *liste
       if (*listener_slot >= 0 || (*listener_slot = take_listener(m->report_fd, passed, r.value)) < 0) {
         fail(&o->err, STEP_SECCOMP_LISTENER, -1);
         status_error(m->status_fd, &o->err);
-        kill(m->init, SIGKILL);
+        stop_run(m, o);
       }
       continue;
     }
@@ -82,7 +98,7 @@ static void forward_signals(const struct monitor *m, struct outcome *o) {
   while (read(m->signal_fd, &si, sizeof si) == (ssize_t)sizeof si) {
     if (si.ssi_signo == SIG_KILL_SANDBOX) {
       o->x.killed = true;
-      kill(m->init, SIGKILL);
+      stop_run(m, o);
     } else if (si.ssi_signo != SIGCHLD && si.ssi_signo != SIGPIPE) {
       kill(m->init, (int)si.ssi_signo);
     }
@@ -128,17 +144,23 @@ void monitor_loop(const struct monitor *m, const struct config *cfg, struct outc
       if (answered++ == 0) window_start = now_us();
       if (seccomp_handle(l->fd, cfg, &o->x.seccomp) && !o->x.seccomp_killed) {
         o->x.seccomp_killed = true;
-        kill(m->init, SIGKILL);
+        stop_run(m, o);
       }
     }
     if (l->fd >= 0 && (l->revents & (POLLHUP | POLLERR))) listener = -1;
     if (pfd[SLOT_REPORTS].revents & POLLIN) drain_reports(m, o, &listener);
     if (pfd[SLOT_REPORTS].revents & (POLLHUP | POLLERR)) pfd[SLOT_REPORTS].fd = -1;
     if (pfd[SLOT_TIMER].revents & POLLIN) {
-      /* Wall clock: SIGKILL to init takes the whole pid namespace with it. */
-      o->x.timed_out = true;
-      kill(m->init, SIGKILL);
-      pfd[SLOT_TIMER].fd = -1;
+      uint64_t ticks;
+      (void)!read(m->timer_fd, &ticks, sizeof ticks);
+      if (o->ending) {
+        /* init did not end the run in time: SIGKILL takes the pid namespace with it. */
+        kill(m->init, SIGKILL);
+        pfd[SLOT_TIMER].fd = -1;
+      } else {
+        o->x.timed_out = true; /* the wall clock */
+        stop_run(m, o);
+      }
     }
     if (pfd[SLOT_SIGNALS].revents & POLLIN) forward_signals(m, o);
     if (pfd[SLOT_INIT].revents & POLLIN) break;

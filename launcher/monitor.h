@@ -36,6 +36,7 @@ struct outcome {
   bool have_exit;     /* init reported the target's wait status */
   int wstatus;
   int init_status;    /* init's own wait status */
+  bool ending;        /* init was asked to end the run (the grace timer runs) */
 };
 #define OUTCOME_INIT {.x = {.code = -1, .seccomp = {-1, 0, 0}}, .err = SBX_ERR_NONE}
 

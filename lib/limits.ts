@@ -234,6 +234,13 @@ export function limitOps(
       if (dir) ops.push(["cgroup-v1", ctl, dir]);
       else unavailable(limits, applied, ctl, `the cgroup v1 "${ctl}" hierarchy is not writable`);
     }
+    // With a cgroup, its CPU time from cpuacct too: it counts every process of the run, even
+    // one whose parent never waited for it. Co-mounted with cpu ("cpu,cpuacct") it is the same
+    // directory, already joined (the launcher reads cpuacct.usage wherever the run has it).
+    const acct = host.parents.cpuacct;
+    if (ops.length && acct && !ops.some((op) => op[2] === acct)) {
+      ops.push(["cgroup-v1", "cpuacct", acct]);
+    }
     if (ops.length) applied.backend = "cgroup-v1";
   }
   const cg = applied.backend !== "none";

@@ -242,6 +242,7 @@ export function decodeResult(text: string, ctx: DecodeContext): SandboxResult {
         cpuUserUs: 0,
         cpuSystemUs: 0,
         memoryPeakBytes: 0,
+        memoryPeakSource: "none",
         pidsLimitHit: false,
         seccompViolation: null,
         seccompViolations: 0,
@@ -259,8 +260,9 @@ export function decodeResult(text: string, ctx: DecodeContext): SandboxResult {
   const signal = exit.signal ? signalName(exit.signal) : null;
   const cg = records.find((r) => r.type === "cgroup");
   const usage = cg && cg.type === "cgroup" ? cg : null;
-  // CPU from the cgroup when it accounted any (v2 always; v1 only with cpuacct), else from
-  // init's rusage, which covers every process of the run (init reaps them all).
+  // CPU from the cgroup when it accounted any (v2 always; v1 with cpuacct, which a run joins
+  // whenever it has a cgroup), else from init's rusage: init kills and reaps every process of
+  // the run before it exits, on every end, so their usage adds up in it.
   const cgCpu = usage && usage.cpuUs > 0 ? usage : null;
   const cpuUs = cgCpu ? cgCpu.cpuUs : exit.userUs + exit.sysUs;
   const limits = ctx.enforced.limits;
@@ -295,8 +297,10 @@ export function decodeResult(text: string, ctx: DecodeContext): SandboxResult {
     wallTimeMs: Math.round(exit.wallUs / 100) / 10,
     cpuTimeUs: cpuUs,
     ...splitCpu(cpuUs, cgCpu, exit),
-    // The cgroup's peak covers every process (and tmpfs pages); ru_maxrss the largest one.
+    // The cgroup's peak covers every process (and tmpfs pages); ru_maxrss the largest one. A
+    // cgroup records none (0) without the memory controller, or on v2 before Linux 5.19.
     memoryPeakBytes: usage && usage.memoryPeak > 0 ? usage.memoryPeak : exit.maxRssKb * 1024,
+    memoryPeakSource: usage && usage.memoryPeak > 0 ? "cgroup" : "rusage",
     pidsLimitHit: (usage?.pidsMaxHits ?? 0) > 0,
     seccompViolation: violation(exit.seccompNr, exit.seccompArch),
     seccompViolations: exit.seccompCount ?? 0,

@@ -755,6 +755,17 @@ export interface SeccompViolation {
 }
 
 /**
+ * Where a result's `memoryPeakBytes` comes from:
+ * - `cgroup`: the run's cgroup peak — every process together, tmpfs and page cache charged to it
+ *   (v2 `memory.peak`, v1 `memory.max_usage_in_bytes`).
+ * - `rusage`: the largest single process's peak resident set (`ru_maxrss`; init reaps every
+ *   process of the run): without a cgroup, without the memory controller, or on cgroup v2
+ *   before Linux 5.19 (no `memory.peak`).
+ * - `none`: no figure (0): the launcher was killed before it could write a result.
+ */
+export type MemoryPeakSource = "cgroup" | "rusage" | "none";
+
+/**
  * The outcome of a run. JSON field names are part of the public API (the CLI's `--json` and
  * `--result-file` print this object).
  *
@@ -786,7 +797,11 @@ export interface SandboxResult {
   aborted: boolean;
   /** Wall-clock time of the run in milliseconds (0.1 ms resolution). */
   wallTimeMs: number;
-  /** CPU time of every process of the run, in µs (the cgroup's, else init's rusage). */
+  /**
+   * CPU time of every process of the run, in µs, however the run ended (the cgroup's, else
+   * init's rusage: init kills and reaps every process itself). Includes init's own setup inside
+   * the sandbox (mounts, about 10 ms).
+   */
   cpuTimeUs: number;
   /** The user-mode part of `cpuTimeUs`. */
   cpuUserUs: number;
@@ -794,9 +809,12 @@ export interface SandboxResult {
   cpuSystemUs: number;
   /**
    * Peak memory in bytes: the cgroup's peak (every process, tmpfs pages included) when the run
-   * had a cgroup, else the largest process's peak RSS.
+   * had a cgroup that records one, else the largest process's peak RSS; `memoryPeakSource` says
+   * which.
    */
   memoryPeakBytes: number;
+  /** Where `memoryPeakBytes` comes from; see {@linkcode MemoryPeakSource}. */
+  memoryPeakSource: MemoryPeakSource;
   /** True when a fork or clone failed on the pids limit during the run. */
   pidsLimitHit: boolean;
   /** The first syscall the seccomp filter refused, or null. */

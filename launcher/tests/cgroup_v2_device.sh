@@ -37,6 +37,13 @@ run cpu cpu-max 20000 100000 -- /bin/sh -c 'i=0; while [ $i -lt 300000 ]; do i=$
 cpu=$(rec cpu cgroup | sed -E 's/.*"cpuUs":([0-9]+).*/\1/')
 wall=$(rec cpu exit | sed -E 's/.*"wallUs":([0-9]+).*/\1/')
 check "cpu.max holds the share near 20% (cpu ${cpu}us / wall ${wall}us)" '[ $((cpu * 100 / wall)) -le 35 ]'
+# Accounting on a sandbox-ended run: init kills and reaps the tree, cpu.stat holds the busy loop's
+# time (not init's few ms), with the user/system split.
+run tmo timeout 1500 -- /bin/sh -c 'while :; do :; done'
+tcpu=$(rec tmo cgroup | sed -E 's/.*"cpuUs":([0-9]+).*/\1/')
+tuser=$(rec tmo cgroup | sed -E 's/.*"userUs":([0-9]+).*/\1/')
+check "a run the wall clock ended reports its CPU (cpu ${tcpu}us, user ${tuser}us)" \
+  '[ "${tcpu:-0}" -ge 500000 ] && [ "${tuser:-0}" -ge 250000 ] && [ "$(cat "$tmp/tmo.rc")" = 124 ]'
 run where -- /bin/cat /proc/self/cgroup
 check "CLONE_INTO_CGROUP: the target starts in its cgroup, seen as the namespace root" 'grep -qx "0::/" "$tmp/where.out"'
 check "the run cgroups are removed" '[ -z "$(find "$parent" -mindepth 1 -maxdepth 1 -type d)" ]'
