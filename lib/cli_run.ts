@@ -13,7 +13,6 @@ import { buildConfig, nameFlags, RUN_SPECS } from "./cli_config.ts";
 import { RUN_HELP, USAGE } from "./cli_help.ts";
 import { SandboxError, SandboxSetupError } from "./errors.ts";
 import { prepareLauncher } from "./launcher.ts";
-import { succeeded } from "./run.ts";
 import { exitCodeFor } from "./status.ts";
 import type { Enforced, IdmapFallback, SandboxResult } from "./types.ts";
 
@@ -228,7 +227,7 @@ async function runParsed(p: ParsedArgs, sinks: Sinks, onStderr: () => void): Pro
       if (refused) console.error(`sandbox: warning: ${refused}`);
       console.error(summary(result));
     }
-    const delivered = deliver({ ...result, success: succeeded(result) }, sinks);
+    const delivered = deliver(result, sinks);
     return delivered ? exitCodeFor(result) : EXIT.setup;
   } finally {
     for (const [s, f] of listeners) Deno.removeSignalListener(s, f);

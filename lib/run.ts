@@ -539,14 +539,6 @@ export async function collect(stream: ReadableStream<Uint8Array>): Promise<Uint8
   return out;
 }
 
-/**
- * Whether a run succeeded: the target exited 0 on its own, and nothing (a timeout, a limit, the
- * OOM killer, `kill()` or an abort) ended or cut the run.
- */
-export function succeeded(r: SandboxResult): boolean {
-  return r.exitCode === 0 && r.reason === "exited" && !r.timedOut && !r.oomKilled && !r.aborted;
-}
-
 /** Runs to completion and captures stdout/stderr as bytes and as text. */
 export async function runToCompletion(
   prepared: Prepared,
@@ -564,7 +556,6 @@ export async function runToCompletion(
       stderr: dec.decode(err),
       stdoutBytes: out,
       stderrBytes: err,
-      success: succeeded(result),
     };
   } catch (e) {
     if (e instanceof SandboxSetupError) e.stderr = dec.decode(err);

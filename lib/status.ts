@@ -234,6 +234,7 @@ export function decodeResult(text: string, ctx: DecodeContext): SandboxResult {
         exitCode: null,
         signal: "SIGKILL",
         reason: "signaled",
+        success: false,
         timedOut: false,
         oomKilled: false,
         aborted: true,
@@ -287,13 +288,17 @@ export function decodeResult(text: string, ctx: DecodeContext): SandboxResult {
     : signal
     ? "signaled"
     : "exited";
+  const aborted = ctx.aborted || (exit.killed && !ctx.outputLimited);
   return {
     exitCode,
     signal,
     reason,
+    // Exit 0 on its own: nothing (a timeout, a limit, the OOM killer, kill() or an abort) ended
+    // or cut the run.
+    success: exitCode === 0 && reason === "exited" && !exit.timedOut && !oomKilled && !aborted,
     timedOut: exit.timedOut,
     oomKilled,
-    aborted: ctx.aborted || (exit.killed && !ctx.outputLimited),
+    aborted,
     wallTimeMs: Math.round(exit.wallUs / 100) / 10,
     cpuTimeUs: cpuUs,
     ...splitCpu(cpuUs, cgCpu, exit),

@@ -789,6 +789,11 @@ export interface SandboxResult {
   signal: string | null;
   /** Why the run ended; see {@linkcode SandboxReason}. */
   reason: SandboxReason;
+  /**
+   * True when the target exited 0 on its own and nothing ended or cut the run (no signal,
+   * timeout, limit, OOM kill, `kill()` or abort).
+   */
+  success: boolean;
   /** True when the wall-clock `timeout` ran out. */
   timedOut: boolean;
   /** True when the cgroup's OOM killer killed a process of the run. */
@@ -835,7 +840,7 @@ export interface SandboxResult {
 
 /**
  * The result of `Sandbox.run()`: a {@linkcode SandboxResult} with the captured output as text
- * (UTF-8) and as the raw bytes, and `success`.
+ * (UTF-8) and as the raw bytes.
  *
  * @example
  * ```ts
@@ -858,6 +863,4 @@ export interface CapturedResult extends SandboxResult {
   stdoutBytes: Uint8Array;
   /** The target's standard error, byte for byte. */
   stderrBytes: Uint8Array;
-  /** True when the target exited 0 and nothing killed the run (no signal, timeout, limit, abort). */
-  success: boolean;
 }

@@ -94,7 +94,7 @@ kernelTest("run() gives the raw bytes: binary output round-trips exactly", async
   assertEquals([...echo.stdoutBytes], [...r.stdoutBytes]);
 });
 
-kernelTest("success: exit 0 and nothing killed the run", async () => {
+kernelTest("success: exit 0 and nothing killed the run, in run() and spawn().status", async () => {
   const sb = sandbox();
   assertEquals((await sb.run("true")).success, true);
   assertEquals((await sb.run("false")).success, false);
@@ -105,6 +105,16 @@ kernelTest("success: exit 0 and nothing killed the run", async () => {
   setTimeout(() => abort.abort(), 100);
   const aborted = await run;
   assertEquals([aborted.aborted, aborted.success], [true, false]);
+  // spawn()'s status carries it too.
+  const ok = sb.spawn("true");
+  await ok.stdout.cancel();
+  await ok.stderr.cancel();
+  assertEquals((await ok.status).success, true);
+  const killed = sb.spawn("sleep", ["5"]);
+  setTimeout(() => killed.kill(), 100);
+  await killed.stdout.cancel();
+  await killed.stderr.cancel();
+  assertEquals((await killed.status).success, false);
 });
 
 kernelTest(
