@@ -5,9 +5,11 @@
  *
  * - cgroup v2, root: `<mount>/sandbox-ts`, with memory/pids/cpu enabled in its subtree_control
  *   (they must be enabled in the mount root's; we never change a cgroup we did not create).
- * - cgroup v2, unprivileged: the highest ancestor of our own cgroup that is delegated to us
- *   (writable `cgroup.procs`) and is not our own leaf gets a `sandbox-ts` child. Moving the
- *   child there needs write access to the common ancestor, which delegation gives.
+ * - cgroup v2, unprivileged: our own cgroup when it is delegated to us (systemd's rules: a
+ *   scope or service with `Delegate=yes`, never an ancestor that the user's manager owns). We
+ *   move ourselves into its `sandbox-ts-caller` leaf and create `sandbox-ts` beside it; moving
+ *   a run's child from one to the other needs write access to their common ancestor, our own
+ *   delegated cgroup.
  * - cgroup v1: in each hierarchy, `sandbox-ts` under our own cgroup (so the container's or
  *   service's limits still apply), when writable.
  *
@@ -96,57 +98,123 @@ function selfCgroups(): Map<string, string> {
   return out;
 }
 
+/**
+ * Where our own processes go when we work inside our own delegated cgroup: cgroup v2 lets a
+ * cgroup with processes in it enable no controller for its children ("no internal processes"),
+ * so the caller moves itself into this leaf beside the runs' `sandbox-ts` — as systemd's
+ * delegation rules ask of a delegated scope's owner.
+ */
+export const CALLER_LEAF = "sandbox-ts-caller";
+
+/** The pids listed in a `cgroup.procs` file. */
+function procs(path: string): number[] {
+  return (read(path) ?? "").split("\n").filter(Boolean).map(Number);
+}
+
+/**
+ * The cgroup delegated to an unprivileged caller, following systemd's rules
+ * (https://systemd.io/CGROUP_DELEGATION/): only the cgroup of a unit with `Delegate=yes` is the
+ * caller's to create cgroups in — e.g. the scope `systemd-run --user --scope -p Delegate=yes CMD`
+ * starts CMD in — never an ancestor such as `user@UID.service`, which belongs to the user's
+ * systemd manager. So: our own cgroup, when it is ours (its `cgroup.procs` and
+ * `cgroup.subtree_control` writable) and holds no process but ours; or its parent when we
+ * moved ourselves into {@linkcode CALLER_LEAF} before (this process earlier, or the one that
+ * started us). Returns the directory, or why there is none.
+ */
+function delegatedToUs(
+  mount: string,
+  caller: { self: string; euid: number; pid?: number },
+): string | { reason: string } {
+  const { self, euid } = caller;
+  const pid = caller.pid ?? Deno.pid;
+  const fix = "start it in a delegated scope of its own: systemd-run --user --scope " +
+    "-p Delegate=yes deno ...";
+  const own = `${mount}${self === "/" ? "" : self}`;
+  const leaf = self.endsWith(`/${CALLER_LEAF}`);
+  const dir = leaf ? own.slice(0, -CALLER_LEAF.length - 1) : own;
+  if (
+    self === "/" || !writable(`${dir}/cgroup.procs`) || !writable(`${dir}/cgroup.subtree_control`)
+  ) {
+    return { reason: `our cgroup "${self}" is not delegated to uid ${euid}: ${fix}` };
+  }
+  if (leaf) return dir;
+  const others = procs(`${dir}/cgroup.procs`).filter((p) => p !== pid);
+  if (others.length) {
+    return {
+      reason: `our cgroup "${self}" also holds other processes (${
+        others.slice(0, 5).join(" ")
+      }), so it cannot enable controllers for the runs: ${fix}`,
+    };
+  }
+  if (!ensureDir(`${dir}/${CALLER_LEAF}`)) {
+    return { reason: `cannot create "${dir}/${CALLER_LEAF}"` };
+  }
+  try {
+    Deno.writeTextFileSync(`${dir}/${CALLER_LEAF}/cgroup.procs`, String(pid));
+  } catch (e) {
+    return { reason: `cannot move this process into "${dir}/${CALLER_LEAF}": ${e}` };
+  }
+  return dir;
+}
+
 /** Detects a usable cgroup v2 parent under `mount` (exported for tests on a fake tree). */
 export function detectV2(
   mount: string,
-  caller: { self: string; euid: number },
+  caller: { self: string; euid: number; pid?: number },
 ): CgroupHost | null {
-  const { self, euid } = caller;
+  const { euid } = caller;
   const ctl = (read(`${mount}/cgroup.controllers`) ?? "").trim().split(/\s+/);
   if (!RESOURCE_CONTROLLERS.some((c) => ctl.includes(c))) return null;
-  let base: string | null = null;
+  let base: string;
   if (euid === 0) {
     base = mount;
   } else {
-    // Walk up from our own cgroup to the top of what is delegated to us.
-    const parts = self.split("/").filter(Boolean);
-    for (let i = parts.length - 1; i >= 1; i--) {
-      const dir = `${mount}/${parts.slice(0, i).join("/")}`;
-      if (!writable(`${dir}/cgroup.procs`)) break;
-      base = dir;
+    const found = delegatedToUs(mount, caller);
+    if (typeof found !== "string") return { version: null, reason: found.reason };
+    base = found;
+    try {
+      // Our own delegated cgroup, now free of processes, passes its controllers down.
+      enableControllers(base);
+    } catch (e) {
+      return { version: null, reason: `cannot enable controllers in "${base}": ${e}` };
     }
-  }
-  if (base === null) {
-    return {
-      version: null,
-      reason: `no cgroup v2 subtree is delegated to uid ${euid} (our cgroup is "${self}")`,
-    };
   }
   const container = `${base}/${CONTAINER}`;
   if (!ensureDir(container)) {
     return { version: null, reason: `cannot create "${container}"` };
   }
-  const available = (read(`${container}/cgroup.controllers`) ?? "").trim().split(/\s+/);
-  const wanted = RESOURCE_CONTROLLERS.filter((c) => available.includes(c));
   try {
-    if (wanted.length) {
-      Deno.writeTextFileSync(
-        `${container}/cgroup.subtree_control`,
-        wanted.map((c) => `+${c}`).join(" "),
-      );
-    }
+    enableControllers(container);
   } catch (e) {
     return { version: null, reason: `cannot enable controllers in "${container}": ${e}` };
   }
   sweepCgroups(container);
-  const enabled = (read(`${container}/cgroup.subtree_control`) ?? "").trim().split(/\s+/)
-    .map((c) => c.replace(/^\+/, ""));
+  const enabled = controllers(`${container}/cgroup.subtree_control`);
   return {
     version: 2,
     parent: container,
-    controllers: wanted.filter((c) => enabled.includes(c)),
+    controllers: RESOURCE_CONTROLLERS.filter((c) => enabled.includes(c)),
     swapUnlimited: hostSwaps() && !exists(`${container}/memory.swap.max`),
   };
+}
+
+function controllers(path: string): string[] {
+  return (read(path) ?? "").trim().split(/\s+/).filter(Boolean).map((c) => c.replace(/^\+/, ""));
+}
+
+/**
+ * Enables in `dir`'s subtree_control every resource controller that reaches `dir`. A write
+ * that fails is left to the caller to notice (in `controllers`): what did not reach the runs is
+ * reported per limit, not a reason to give up the others.
+ */
+function enableControllers(dir: string): void {
+  const wanted = RESOURCE_CONTROLLERS.filter((c) =>
+    controllers(`${dir}/cgroup.controllers`).includes(c)
+  );
+  if (!wanted.length) return;
+  const done = controllers(`${dir}/cgroup.subtree_control`);
+  if (wanted.every((c) => done.includes(c))) return;
+  Deno.writeTextFileSync(`${dir}/cgroup.subtree_control`, wanted.map((c) => `+${c}`).join(" "));
 }
 
 function detectV1(all: Mount[], self: Map<string, string>, euid: number): CgroupHost | null {
