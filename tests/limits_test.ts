@@ -539,6 +539,24 @@ kernelTest("best effort without the memory controller: RLIMIT_DATA stops a 512 M
   assert(!r.enforced.limits.dropped.includes("memory"));
 });
 
+kernelTest("unprivileged on cgroup v2: runs go into our own delegated cgroup, beside our leaf", {
+  skip: (isRoot || host.version !== 2) &&
+    "needs an unprivileged caller with a delegated cgroup v2 (scripts/vm-test.sh's uid 65534 pass)",
+}, async () => {
+  const parent = host.version === 2 ? host.parent : "";
+  const self = Deno.readTextFileSync("/proc/self/cgroup").split("\n")
+    .find((l) => l.startsWith("0::"))!.slice(3);
+  // We moved ourselves into the leaf of the cgroup delegated to us; the runs go beside it, not
+  // into an ancestor (under systemd: user@UID.service, the user manager's).
+  assertMatch(self, /\/sandbox-ts-caller$/);
+  assert(parent.endsWith(`${self.slice(0, -"/sandbox-ts-caller".length)}/sandbox-ts`), parent);
+  const r = await sandbox({ memory: "64M", maxPids: 20 }).run("cat", [
+    "/sys/fs/cgroup/memory.max",
+    "/sys/fs/cgroup/pids.max",
+  ]);
+  assertEquals(r.stdout, `${64 << 20}\n20\n`);
+});
+
 kernelTest("doctor checks each controller the limits need, and names the missing ones", () => {
   const check = doctor(LAUNCHER).checks.find((c) => c.name === "Cgroup limits")!;
   const reaching = host.version === 2
