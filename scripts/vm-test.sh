@@ -187,14 +187,14 @@ for spec in "${kernels[@]}"; do
     -device virtio-rng-pci -nic none </dev/null | tee "$log"
   qrc=${PIPESTATUS[0]}
   rc=$(cat "$out/rc" 2>/dev/null)
-  echo "vm: $kver: $((SECONDS - t0)) s (boot and both passes); guest exit ${rc:-none}, qemu exit $qrc"
+  echo "vm: $kver: $((SECONDS - t0)) s (boot and every pass); guest exit ${rc:-none}, qemu exit $qrc"
   [ -f "$out/guest-info" ] && sed 's/^/vm: guest /' "$out/guest-info"
   n=$(grep -c '^vm-pass ' "$log")
   want=$(sed -n 's/^vm-expect \([0-9]*\)$/\1/p' "$log" | head -1)
   want=${want:-1}
   if [ "$n" != "$want" ]; then
     [ "$qrc" = 124 ] && echo "vm: timed out after ${SANDBOX_TS_VM_TIMEOUT:-1200} s (SANDBOX_TS_VM_TIMEOUT)"
-    echo "vm: the guest did not finish both passes; its console:"
+    echo "vm: the guest did not finish all its passes ($n of $want); its console:"
     tail -30 "$out/console.log"
     failed=$((failed + want - n))
   fi
