@@ -144,7 +144,9 @@ export function validateLimits(c: LimitsConfig, cpus: number): Limits {
  * Chooses the backend and produces the static ops for the limits. `userNamespace` (default
  * true) says whether the run has its own user namespace, where RLIMIT_NPROC counts only the
  * sandbox's processes: the default pids limit falls back to it only then, and is otherwise
- * dropped (it never fails a strict build; `applied.defaults` names it).
+ * dropped (it never fails a strict build; `applied.defaults` names it). Each limit is decided on
+ * its own: one whose cgroup controller does not reach us falls back (or, strict, throws) without
+ * taking the others out of the cgroup.
  *
  * @example
  * ```ts

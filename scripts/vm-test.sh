@@ -6,11 +6,12 @@
 # with tests/limits_test.ts, its fallback tests also run in a scope delegated with pids only
 # (scripts/vm/guest-tests.sh).
 #
-#   scripts/vm-test.sh [--kernel SPEC]... [TEST_FILE...]
+#   scripts/vm-test.sh [--kernel SPEC]... [--filter PATTERN] [TEST_FILE...]
 #
 # SPEC: "newest" (the newest linux-image-6.N-amd64 apt knows), "debian12" (Debian 12's own
 # kernel, 6.1), or a package name (linux-image-6.1.0-57-amd64). Default: newest. Default files:
-# tests/limits_test.ts tests/lifecycle_test.ts tests/isolation_test.ts.
+# tests/limits_test.ts tests/lifecycle_test.ts tests/isolation_test.ts. --filter is deno test's
+# (e.g. --filter "/JVM's max heap/" tests/workloads_test.ts).
 # Ends with "vm: N passed, M failed" (scripts/test.sh counts it). Where a VM cannot run here
 # (not x86_64, no qemu and no root to install it, no kernel package and no network) it prints
 # "vm: skipped: REASON" and exits 77.
@@ -29,11 +30,13 @@ die() { echo "vm: $*" >&2; echo "vm: 0 passed, 1 failed"; exit 1; }
 
 kernels=()
 files=()
+filter=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --kernel) [ $# -ge 2 ] || die "--kernel needs a SPEC"; kernels+=("$2"); shift 2 ;;
+    --filter) [ $# -ge 2 ] || die "--filter needs a PATTERN"; filter=$2; shift 2 ;;
     -h | --help) sed -n '2,/^set -uo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-    -*) die "unknown option \"$1\" (allowed: --kernel SPEC)" ;;
+    -*) die "unknown option \"$1\" (allowed: --kernel SPEC, --filter PATTERN)" ;;
     *) files+=("$1"); shift ;;
   esac
 done
@@ -168,7 +171,7 @@ for spec in "${kernels[@]}"; do
     echo "VM_KDIR=$kdir"
     echo "VM_KVER=$kver"
   } >"$out/env"
-  printf 'exec bash scripts/vm/guest-tests.sh %q' "$deno" >"$out/cmd.sh"
+  printf 'VM_FILTER=%q exec bash scripts/vm/guest-tests.sh %q' "$filter" "$deno" >"$out/cmd.sh"
   printf ' %q' "${files[@]}" >>"$out/cmd.sh"
   echo >>"$out/cmd.sh"
   echo "== vm: $kver ($pkg), ${SANDBOX_TS_VM_CPUS:-2} CPUs, ${SANDBOX_TS_VM_MEM:-3G}, $accel: ${files[*]}"

@@ -4,13 +4,14 @@
 # with memory, pids and cpu (vm-delegate), then — when tests/limits_test.ts is among them — its
 # fallback and doctor tests as uid 65533 in a scope delegated with pids only (a subtree without
 # memory and cpu, as in a container or under an older systemd). Prints "vm-expect N" first and
-# one "vm-pass LABEL: N passed, M failed" line per pass.
+# one "vm-pass LABEL: N passed, M failed" line per pass. VM_FILTER: deno test's --filter for the
+# root and uid 65534 passes.
 set -uo pipefail
 deno=$1
 shift
 files=("$@")
 partial=0
-for f in "${files[@]}"; do [ "$f" = tests/limits_test.ts ] && partial=1; done
+for f in "${files[@]}"; do [ "$f" = tests/limits_test.ts ] && [ -z "${VM_FILTER:-}" ] && partial=1; done
 echo "vm-expect $((2 + partial))"
 log=$(mktemp)
 summary() { # $1 = label; deno test's last summary line in $log, or one failure if none
@@ -34,9 +35,11 @@ run_as() { # $1 = label, $2 = command prefix (a word list), then deno test's arg
   summary "$label"
 }
 chmod -R a+rX .
-run_as root env "${files[@]}"
-run_as "uid 65534" "vm-delegate 65534 env" "${files[@]}"
-if [ "$partial" = 1 ]; then
+filter=()
+[ -n "${VM_FILTER:-}" ] && filter=(--filter "$VM_FILTER")
+run_as root env "${filter[@]}" "${files[@]}"
+run_as "uid 65534" "vm-delegate 65534 env" "${filter[@]}" "${files[@]}"
+if [ "$partial" = 1 ] && [ -z "${VM_FILTER:-}" ]; then
   VM_DELEGATE_CONTROLLERS=pids run_as "uid 65533, pids only" "vm-delegate 65533 env" \
     --filter "/best effort|doctor checks/" tests/limits_test.ts
 fi
