@@ -41,6 +41,12 @@ while [ $# -gt 0 ]; do
   esac
 done
 [ ${#kernels[@]} -gt 0 ] || kernels=(newest)
+for k in "${kernels[@]}"; do
+  case "$k" in
+    newest | debian12 | linux-image-*) ;;
+    *) die "unknown --kernel \"$k\" (allowed: newest, debian12, or a linux-image-* package name)" ;;
+  esac
+done
 [ ${#files[@]} -gt 0 ] || files=(tests/limits_test.ts tests/lifecycle_test.ts tests/isolation_test.ts)
 for f in "${files[@]}"; do [ -f "$f" ] || die "no such test file: $f"; done
 
@@ -93,8 +99,7 @@ resolve() {
       fi
       [ -n "$pkg" ] || pkg=$(ls "$cache/kernel" | grep '^linux-image-6\.1\.' | sort -V | tail -1)
       ;;
-    linux-image-*) pkg=$1 ;;
-    *) die "unknown --kernel \"$1\" (allowed: newest, debian12, or a linux-image-* package name)" ;;
+    *) pkg=$1 ;; # linux-image-*, checked above
   esac
   echo "$pkg"
 }
