@@ -222,7 +222,7 @@ for spec in "${kernels[@]}"; do
     -device virtio-9p-pci,fsdev=r,mount_tag=hostroot \
     -fsdev "local,id=w,path=$out,security_model=none,multidevs=remap" \
     -device virtio-9p-pci,fsdev=w,mount_tag=vmout \
-    -device virtio-rng-pci -nic none </dev/null | tr -d '\r' | tee "$log"
+    -device virtio-rng-pci -nic none </dev/null | sed -u 's/\r$//' | tee "$log"
   qrc=${PIPESTATUS[0]}
   rc=$(cat "$out/rc" 2>/dev/null)
   echo "vm: $kver: $((SECONDS - t0)) s (boot and every pass); guest exit ${rc:-none}, qemu exit $qrc"
