@@ -187,6 +187,7 @@ int main(int argc, char **argv) {
   if (argc >= 2 && strcmp(argv[1], "--cgroup-info") == 0) return probe_cgroup_info(argc - 2, argv + 2);
   if (argc >= 3 && strcmp(argv[1], "--cgroup-container") == 0)
     return probe_cgroup_container(argv[2], argc - 3, argv + 3);
+  if (argc == 4 && strcmp(argv[1], "--cgroup-move") == 0) return probe_cgroup_move(argv[2], argv[3]);
   if (argc == 2 && strcmp(argv[1], "--version") == 0) {
     printf("sandbox-launcher %s %s\n", SANDBOX_VERSION, sbx_build_id);
     return 0;

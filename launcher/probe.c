@@ -266,6 +266,21 @@ void probe_host_print(int npaths, char **paths) {
   print_paths(npaths, paths);
 }
 
+/* The pids in a cgroup.procs file but this process's own (the launcher asking is in the caller's
+ * cgroup too), at most 64: enough to tell whether anyone else is there. */
+static void print_procs(const char *path) {
+  char *text = read_text(path);
+  printf(",\"procs\":[");
+  int n = 0;
+  for (char *p = text, *end; p && *p && n < 64; p = end) {
+    long pid = strtol(p, &end, 10);
+    if (end == p) break;
+    if (pid > 0 && pid != (long)getpid()) printf("%s%ld", n++ ? "," : "", pid);
+  }
+  putchar(']');
+  free(text);
+}
+
 /* One cgroup directory: its controllers, which are enabled for its children, whether this user
  * may move a process into it, and which swap knobs it has. */
 static void print_cgroup_dir(const char *dir) {
@@ -277,8 +292,11 @@ static void print_cgroup_dir(const char *dir) {
   printf(",\"subtreeControl\":");
   snprintf(path, sizeof path, "%s/cgroup.subtree_control", dir);
   json_file(path);
+  snprintf(path, sizeof path, "%s/cgroup.subtree_control", dir);
+  printf(",\"subtreeWritable\":%s", access(path, W_OK) == 0 ? "true" : "false");
   snprintf(path, sizeof path, "%s/cgroup.procs", dir);
   printf(",\"procsWritable\":%s", access(path, W_OK) == 0 ? "true" : "false");
+  print_procs(path);
   snprintf(path, sizeof path, "%s/memory.swap.max", dir);
   printf(",\"swapMax\":%s", access(path, F_OK) == 0 ? "true" : "false");
   snprintf(path, sizeof path, "%s/memory.memsw.limit_in_bytes", dir);
@@ -373,6 +391,35 @@ int probe_cgroup_container(const char *dir, int nctl, char **ctls) {
     }
   }
   sweep(dir);
+  putchar('{');
+  print_cgroup_dir(dir);
+  printf("}\n");
+  return 0;
+}
+
+int probe_cgroup_move(const char *dir, const char *pid) {
+  struct sbx_err e = SBX_ERR_NONE;
+  char path[4096];
+  char *end;
+  long n = strtol(pid, &end, 10);
+  if (strlen(dir) > 4000 || dir[0] != '/' || *end || end == pid || n <= 0) {
+    fail_input(&e, "--cgroup-move needs an absolute directory and a pid", NULL, -1);
+    report_err(&e, NULL);
+    return EXIT_SETUP;
+  }
+  if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+    fail_path(&e, STEP_CGROUP, dir);
+    report_err(&e, dir);
+    return EXIT_SETUP;
+  }
+  /* This process first ("0": the writer), then the caller: afterwards neither is left in the
+   * cgroup they came from, which may then enable controllers for its children. */
+  snprintf(path, sizeof path, "%s/cgroup.procs", dir);
+  if (write_file(path, "0") < 0 || write_file(path, pid) < 0) {
+    fail_path(&e, STEP_CGROUP, path);
+    report_err(&e, path);
+    return EXIT_SETUP;
+  }
   putchar('{');
   print_cgroup_dir(dir);
   printf("}\n");

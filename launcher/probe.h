@@ -9,3 +9,7 @@ int probe_cgroup_info(int n, char **dirs);
 /* `--cgroup-container DIR [CTL...]`: creates DIR, enables CTLs for its children, sweeps the run
  * cgroups no launcher holds, and prints DIR's info; exit 125 with the step, path and errno. */
 int probe_cgroup_container(const char *dir, int nctl, char **ctls);
+
+/* --cgroup-move DIR PID: creates DIR (when missing) and moves this process and then PID into it.
+ * Prints DIR as --cgroup-info does. */
+int probe_cgroup_move(const char *dir, const char *pid);

@@ -7,9 +7,11 @@
  *
  * - cgroup v2, root: `<mount>/sandbox-ts`, with memory/pids/cpu enabled in its subtree_control
  *   (they must be enabled in the mount root's; we never change a cgroup we did not create).
- * - cgroup v2, unprivileged: the highest ancestor of our own cgroup that is delegated to us
- *   (writable `cgroup.procs`) and is not our own leaf gets a `sandbox-ts` child. Moving the
- *   child there needs write access to the common ancestor, which delegation gives.
+ * - cgroup v2, unprivileged: our own cgroup when it is delegated to us (systemd's rules: a
+ *   scope or service with `Delegate=yes`, never an ancestor that the user's manager owns). We
+ *   move ourselves into its `sandbox-ts-caller` leaf and create `sandbox-ts` beside it; moving
+ *   a run's child from one to the other needs write access to their common ancestor, our own
+ *   delegated cgroup.
  * - cgroup v1: in each hierarchy, `sandbox-ts` under our own cgroup (so the container's or
  *   service's limits still apply), when writable.
  *
@@ -77,36 +79,79 @@ function selfCgroups(probe: LauncherFeatures): Map<string, string> {
   return out;
 }
 
+/**
+ * Where our own processes go when we work inside our own delegated cgroup: cgroup v2 lets a
+ * cgroup with processes in it enable no controller for its children ("no internal processes"),
+ * so the caller moves itself into this leaf beside the runs' `sandbox-ts` — as systemd's
+ * delegation rules ask of a delegated scope's owner.
+ */
+export const CALLER_LEAF = "sandbox-ts-caller";
+
+/**
+ * The cgroup delegated to an unprivileged caller, following systemd's rules
+ * (https://systemd.io/CGROUP_DELEGATION/): only the cgroup of a unit with `Delegate=yes` is the
+ * caller's to create cgroups in — e.g. the scope `systemd-run --user --scope -p Delegate=yes CMD`
+ * starts CMD in — never an ancestor such as `user@UID.service`, which belongs to the user's
+ * systemd manager. So: our own cgroup, when it is ours (its `cgroup.procs` and
+ * `cgroup.subtree_control` writable) and holds no process but ours; or its parent when we
+ * moved ourselves into {@linkcode CALLER_LEAF} before (this process earlier, or the one that
+ * started us). Returns the directory, or why there is none.
+ */
+function delegatedToUs(
+  mount: string,
+  caller: { self: string; euid: number; pid?: number },
+  launcher: string,
+): string | { reason: string } {
+  const { self, euid } = caller;
+  const pid = caller.pid ?? Deno.pid;
+  const fix = "start it in a delegated scope of its own: systemd-run --user --scope " +
+    "-p Delegate=yes deno ...";
+  const own = `${mount}${self === "/" ? "" : self}`;
+  const leaf = self.endsWith(`/${CALLER_LEAF}`);
+  const dir = leaf ? own.slice(0, -CALLER_LEAF.length - 1) : own;
+  const seen = self === "/" ? undefined : info(launcher, [dir])[dir];
+  if (!seen?.procsWritable || !seen.subtreeWritable) {
+    return { reason: `our cgroup "${self}" is not delegated to uid ${euid}: ${fix}` };
+  }
+  if (leaf) return dir;
+  // The launcher asking is in our cgroup too: it leaves itself out of `procs`.
+  const others = seen.procs.filter((p) => p !== pid);
+  if (others.length) {
+    return {
+      reason: `our cgroup "${self}" also holds other processes (${
+        others.slice(0, 5).join(" ")
+      }), so it cannot enable controllers for the runs: ${fix}`,
+    };
+  }
+  const res = launcherCgroups(launcher, ["--cgroup-move", `${dir}/${CALLER_LEAF}`, String(pid)]);
+  if ("error" in res) {
+    return { reason: `cannot move this process into "${dir}/${CALLER_LEAF}": ${res.error}` };
+  }
+  return dir;
+}
+
 /** Detects a usable cgroup v2 parent under `mount` (exported for tests on a fake tree). */
 export function detectV2(
   mount: string,
-  caller: { self: string; euid: number },
+  caller: { self: string; euid: number; pid?: number },
   launcher: string = findLauncher(),
 ): CgroupHost | null {
-  const { self, euid } = caller;
+  const { euid } = caller;
   const ctl = words(info(launcher, [mount])[mount]?.controllers);
   if (!RESOURCE_CONTROLLERS.some((c) => ctl.includes(c))) return null;
-  let base: string | null = null;
+  let base: string;
   if (euid === 0) {
     base = mount;
   } else {
-    // Walk up from our own cgroup to the top of what is delegated to us.
-    const parts = self.split("/").filter(Boolean);
-    const dirs: string[] = [];
-    for (let i = parts.length - 1; i >= 1; i--) {
-      dirs.push(`${mount}/${parts.slice(0, i).join("/")}`);
+    const found = delegatedToUs(mount, caller, launcher);
+    if (typeof found !== "string") return { version: null, reason: found.reason };
+    base = found;
+    // Our own delegated cgroup, now free of processes, passes its controllers down. A write
+    // that fails shows in what reaches the runs, reported per limit.
+    const made = container(launcher, base, RESOURCE_CONTROLLERS);
+    if ("error" in made) {
+      return { version: null, reason: `cannot enable controllers in "${base}": ${made.error}` };
     }
-    const seen = info(launcher, dirs);
-    for (const dir of dirs) {
-      if (!seen[dir]?.procsWritable) break;
-      base = dir;
-    }
-  }
-  if (base === null) {
-    return {
-      version: null,
-      reason: `no cgroup v2 subtree is delegated to uid ${euid} (our cgroup is "${self}")`,
-    };
   }
   const dir = `${base}/${CONTAINER}`;
   const made = container(launcher, dir, RESOURCE_CONTROLLERS);

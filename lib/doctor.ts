@@ -11,6 +11,14 @@ import { cgroupHost, type CgroupMounts, cgroupMounts } from "./cgroups.ts";
 import { hostProbe } from "./host_facts.ts";
 import type { ResolvedMode } from "./types.ts";
 
+/** The controllers limits use, and the limit each enforces. */
+const LIMIT_CONTROLLERS = ["memory", "pids", "cpu"] as const;
+const CONTROLLER_LIMIT: Record<string, string> = {
+  memory: "--memory",
+  pids: "--pids",
+  cpu: "--cpu",
+};
+
 /** One line of the report. */
 export interface DoctorCheck {
   name: string;
@@ -76,20 +84,41 @@ export function doctor(launcherPath?: string): DoctorReport {
         "mount cgroup2 at /sys/fs/cgroup (mount -t cgroup2 none /sys/fs/cgroup) and enable controllers",
     }),
   });
-  // Whether this user can create the cgroups that memory, pids and CPU limits need.
+  // Whether this user can create the cgroups that memory, pids and CPU limits need — each
+  // controller on its own: a subtree delegated without one is not "usable" for that limit.
   const usable = cgroupHost(euid, launcher);
+  const reaching = usable.version === 2
+    ? usable.controllers
+    : usable.version === 1
+    ? Object.keys(usable.parents)
+    : [];
+  const missing = LIMIT_CONTROLLERS.filter((c) => !reaching.includes(c));
+  const where = usable.version === 2
+    ? `runs get a cgroup under ${usable.parent}`
+    : `runs get cgroups in the v1 hierarchies`;
   checks.push({
     name: "Cgroup limits",
-    ok: usable.version !== null,
-    detail: usable.version === 2
-      ? `usable: runs get a cgroup under ${usable.parent}`
-      : usable.version === 1
-      ? `usable: runs get cgroups in the v1 hierarchies (${Object.keys(usable.parents).join(" ")})`
-      : `not usable by uid ${euid}: ${usable.reason}`,
-    ...(usable.version !== null ? {} : {
-      fix: euid === 0
-        ? "enable the memory, pids and cpu controllers (cgroup v2) or mount their v1 hierarchies"
-        : 'run inside a delegated cgroup v2 subtree (systemd-run --user --scope -p Delegate=yes deno ...), or accept rlimit approximations with limits "best-effort"',
+    ok: usable.version !== null && missing.length === 0,
+    detail: usable.version === null
+      ? `not usable by uid ${euid}: ${usable.reason}`
+      : missing.length === 0
+      ? `usable: ${where} (${reaching.join(" ")})`
+      : `partly usable: ${where} with ${reaching.join(" ") || "no controller"}; missing ${
+        missing.join(" ")
+      } (${missing.map((c) => CONTROLLER_LIMIT[c]).join(", ")}: refused under strict limits, ` +
+        `approximated or dropped under best effort)`,
+    ...(usable.version !== null && missing.length === 0 ? {} : {
+      fix: usable.version === 1
+        ? `mount the cgroup v1 hierarchy of ${missing.join(" ")} writable for uid ${euid}`
+        : euid === 0
+        ? `enable ${missing.join(" ")} in the cgroup v2 root: echo "${
+          missing.map((c) => `+${c}`).join(" ")
+        }" > /sys/fs/cgroup/cgroup.subtree_control (inside a container: give it its own cgroup namespace with the controllers delegated)`
+        : usable.version === 2
+        ? `delegate ${
+          missing.join(" ")
+        } to your user: a drop-in for user@.service with [Service] Delegate=pids memory cpu (systemctl daemon-reload, then log in again)`
+        : 'run inside a delegated cgroup v2 scope of its own (systemd-run --user --scope -p Delegate=yes deno ...), or accept rlimit approximations with limits "best-effort"',
     }),
   });
   checks.push({

@@ -490,8 +490,12 @@ export interface CgroupDirInfo {
   controllers: string | null;
   /** `cgroup.subtree_control` (v2), null when absent. */
   subtreeControl: string | null;
+  /** Whether this user may write its `cgroup.subtree_control` (v2). */
+  subtreeWritable: boolean;
   /** Whether this user may write its `cgroup.procs`. */
   procsWritable: boolean;
+  /** The processes in it (at most 64), the launcher that answered left out. */
+  procs: number[];
   /** Whether it has `memory.swap.max` (v2). */
   swapMax: boolean;
   /** Whether it has `memory.memsw.limit_in_bytes` (v1). */

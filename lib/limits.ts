@@ -163,7 +163,9 @@ function wholeSeconds(value: unknown): number {
  * Chooses the backend and produces the static ops for the limits. `userNamespace` (default
  * true) says whether the run has its own user namespace, where RLIMIT_NPROC counts only the
  * sandbox's processes: the default pids limit falls back to it only then, and is otherwise
- * dropped (it never fails a strict build; `applied.defaults` names it).
+ * dropped (it never fails a strict build; `applied.defaults` names it). Each limit is decided on
+ * its own: one whose cgroup controller does not reach us falls back (or, strict, throws) without
+ * taking the others out of the cgroup.
  *
  * @example
  * ```ts
@@ -182,125 +184,98 @@ export function limitOps(
   host: CgroupHost,
   options: { userNamespace?: boolean } = {},
 ): { ops: Op[]; applied: AppliedLimits } {
-  const ops: Op[] = [];
   const applied: AppliedLimits = {
     backend: "none",
     maxOutputBytes: limits.maxOutputBytes,
     approximated: [],
     dropped: [],
   };
-  // The default pids limit uses a cgroup only where one with the pids controller reaches us;
-  // elsewhere it is approximated below, never a reason to fail.
-  const defaultPids = limits.pids !== null && limits.pidsIsDefault;
-  const pidsController = host.version === 2
-    ? host.controllers.includes("pids")
-    : host.version === 1 && host.parents.pids !== undefined;
-  const cgroupPids = limits.pids !== null && (!defaultPids || pidsController);
-  // A cgroup only when a cgroup limit applies: without one, init's rusage already counts every
-  // process of the run (init reaps them all), and a per-run cgroup costs ~0.3-0.6 ms.
-  const wantsCgroup = limits.memoryBytes !== null || cgroupPids || limits.cpu !== null;
-  if (!wantsCgroup) {
-    // nothing to create
-  } else if (host.version === 2) {
-    // Only what the hierarchy really delegates to our directory (inside a container the
-    // controllers may not reach it); a missing one is unavailable, not a run-time ENOENT.
-    for (
-      const [ctl, asked] of [
-        ["memory", limits.memoryBytes !== null],
-        ["pids", cgroupPids],
-        ["cpu", limits.cpu !== null],
-      ] as const
-    ) {
-      if (asked && !host.controllers.includes(ctl)) {
+  // Each limit on its own: a controller that reaches us (inside a container, or in a subtree
+  // delegated without it, some may not) enforces it; a missing one makes that limit alone fall
+  // back — the rlimit approximation where one exists — never the other limits.
+  const has = (ctl: V1Controller): boolean =>
+    host.version === 2
+      ? host.controllers.includes(ctl)
+      : host.version === 1 && host.parents[ctl] !== undefined;
+  const missing = (ctl: V1Controller): string =>
+    host.version === 2
+      ? `the cgroup v2 "${ctl}" controller is not enabled for ${host.parent}`
+      : host.version === 1
+      ? `the cgroup v1 "${ctl}" hierarchy is not writable`
+      : host.reason;
+  const knobs: Op[] = [];
+  const rlimits: Op[] = [];
+  const used: V1Controller[] = [];
+  if (limits.memoryBytes !== null) {
+    applied.memoryBytes = limits.memoryBytes;
+    if (has("memory")) {
+      used.push("memory");
+      knobs.push(["memory-max", String(limits.memoryBytes)]);
+      if (host.version !== null && host.swapUnlimited) {
+        // The host swaps and this cgroup cannot limit swap: the memory limit is not hard.
         unavailable(
           limits,
           applied,
-          ctl,
-          `the cgroup v2 "${ctl}" controller is not enabled for ${host.parent}`,
+          "memory",
+          "the host has swap and the cgroup has no swap limit (enable swap accounting: swapaccount=1 / memory.swap.max)",
+          true,
         );
       }
-    }
-    ops.push(["cgroup-v2", host.parent]);
-    applied.backend = "cgroup-v2";
-  } else if (host.version === 1) {
-    // Only the hierarchies of the limits asked for: each costs a mkdir, a join and an rmdir
-    // per run, and init's rusage already counts the CPU of every process of the run.
-    const needed: V1Controller[] = [];
-    if (limits.memoryBytes !== null) needed.push("memory");
-    if (cgroupPids) needed.push("pids");
-    if (limits.cpu !== null) needed.push("cpu");
-    for (const ctl of needed) {
-      const dir = host.parents[ctl];
-      if (dir) ops.push(["cgroup-v1", ctl, dir]);
-      else unavailable(limits, applied, ctl, `the cgroup v1 "${ctl}" hierarchy is not writable`);
-    }
-    // With a cgroup, its CPU time from cpuacct too: it counts every process of the run, even
-    // one whose parent never waited for it. Co-mounted with cpu ("cpu,cpuacct") it is the same
-    // directory, already joined (the launcher reads cpuacct.usage wherever the run has it).
-    const acct = host.parents.cpuacct;
-    if (ops.length && acct && !ops.some((op) => op[2] === acct)) {
-      ops.push(["cgroup-v1", "cpuacct", acct]);
-    }
-    if (ops.length) applied.backend = "cgroup-v1";
-  }
-  const cg = applied.backend !== "none";
-  const reason = host.version === null ? host.reason : "no cgroup";
-  if (limits.memoryBytes !== null && cg && host.version !== null && host.swapUnlimited) {
-    // The host swaps and this cgroup cannot limit swap: the memory limit would not be hard.
-    unavailable(
-      limits,
-      applied,
-      "memory",
-      "the host has swap and the cgroup has no swap limit (enable swap accounting: swapaccount=1 / memory.swap.max)",
-      true,
-    );
-  }
-  if (limits.memoryBytes !== null) {
-    if (cg && !applied.dropped.includes("memory")) {
-      ops.push(["memory-max", String(limits.memoryBytes)]);
-      applied.memoryBytes = limits.memoryBytes;
-    } else if (!cg) {
-      unavailable(limits, applied, "memory", reason, true);
-      // Approximation: private writable memory per process (RLIMIT_AS would break V8/JVM/Go).
+    } else {
+      unavailable(limits, applied, "memory", missing("memory"), true);
+      // Private writable memory per process (RLIMIT_AS would break V8/JVM/Go reservations).
       const v = String(limits.memoryBytes);
-      ops.push(["rlimit", "data", v, v]);
-      applied.memoryBytes = limits.memoryBytes;
+      rlimits.push(["rlimit", "data", v, v]);
     }
   }
   // Counted per uid in the sandbox's own user namespace (kernel >= 5.14 ucounts); + init.
   const nproc = (pids: number): Op => ["rlimit", "nproc", String(pids + 1), String(pids + 1)];
-  if (limits.pids !== null && defaultPids) {
-    applied.defaults = ["pids"];
-    if (cg && pidsController) {
-      ops.push(["pids-max", String(limits.pids)]);
+  if (limits.pids !== null) {
+    if (limits.pidsIsDefault) applied.defaults = ["pids"];
+    if (has("pids")) {
+      used.push("pids");
+      knobs.push(["pids-max", String(limits.pids)]);
       applied.pids = limits.pids;
-    } else if (options.userNamespace ?? true) {
-      ops.push(nproc(limits.pids));
-      applied.pids = limits.pids;
-      applied.approximated.push("pids");
-    } else {
-      // Without a user namespace RLIMIT_NPROC would count every process of the uid on the host.
+    } else if (limits.pidsIsDefault && !(options.userNamespace ?? true)) {
+      // Without a user namespace RLIMIT_NPROC would count every process of the uid on the
+      // host. The default never fails a strict build: it is dropped, and said so.
       applied.dropped.push("pids");
-    }
-  } else if (limits.pids !== null) {
-    if (cg && !applied.dropped.includes("pids")) {
-      ops.push(["pids-max", String(limits.pids)]);
-      applied.pids = limits.pids;
-    } else if (!cg) {
-      unavailable(limits, applied, "pids", reason, true);
-      ops.push(nproc(limits.pids));
+    } else {
+      // The default is approximated even under strict (`applied.defaults` names it).
+      if (limits.pidsIsDefault) applied.approximated.push("pids");
+      else unavailable(limits, applied, "pids", missing("pids"), true);
+      rlimits.push(nproc(limits.pids));
       applied.pids = limits.pids;
     }
   }
   if (limits.cpu !== null) {
-    if (cg && !applied.dropped.includes("cpu")) {
-      ops.push(["cpu-max", String(limits.cpu.quotaUs), String(limits.cpu.periodUs)]);
+    if (has("cpu")) {
+      used.push("cpu");
+      knobs.push(["cpu-max", String(limits.cpu.quotaUs), String(limits.cpu.periodUs)]);
       applied.cpu = limits.cpu;
-    } else if (!cg) {
-      unavailable(limits, applied, "cpu", reason);
+    } else {
+      unavailable(limits, applied, "cpu", missing("cpu")); // no rlimit can share a CPU
     }
   }
-  if (!cg && ops.some((op) => op[0] === "rlimit")) applied.backend = "rlimit";
+  // A cgroup only when a cgroup limit applies: without one, init's rusage already counts every
+  // process of the run (init reaps them all), and a per-run cgroup costs ~0.3-0.6 ms. On v1,
+  // only the hierarchies of those limits: each costs a mkdir, a join and an rmdir per run.
+  const ops: Op[] = [];
+  if (used.length && host.version === 2) {
+    ops.push(["cgroup-v2", host.parent]);
+    applied.backend = "cgroup-v2";
+  } else if (used.length && host.version === 1) {
+    for (const ctl of used) ops.push(["cgroup-v1", ctl, host.parents[ctl]!]);
+    // With a cgroup, its CPU time from cpuacct too: it counts every process of the run, even
+    // one whose parent never waited for it. Co-mounted with cpu ("cpu,cpuacct") it is the same
+    // directory, already joined (the launcher reads cpuacct.usage wherever the run has it).
+    const acct = host.parents.cpuacct;
+    if (acct && !ops.some((op) => op[2] === acct)) ops.push(["cgroup-v1", "cpuacct", acct]);
+    applied.backend = "cgroup-v1";
+  } else if (rlimits.length) {
+    applied.backend = "rlimit";
+  }
+  ops.push(...knobs, ...rlimits);
   if (limits.cpuTimeMs !== null) {
     // SIGXCPU at the soft limit, SIGKILL one second later if it is ignored.
     const soft = limits.cpuTimeMs / 1000; // whole seconds (wholeSeconds)

@@ -56,9 +56,13 @@ export function pinned(config: SandboxConfig = {}): SandboxConfig {
   return isRoot ? { hostIds: { start: PINNED_UID, count: 1 }, idmap: "off", ...config } : config;
 }
 
-/** A sandbox with the embedded defaults plus `config`. */
+/**
+ * A sandbox with the embedded defaults plus `config`. The default timeout only stops a hung
+ * test; it is generous because under emulation (scripts/vm-test.sh) or on a loaded CI runner
+ * a run is 5-10× slower. A test that asserts a timeout sets its own.
+ */
 export function sandbox(config: SandboxConfig = {}) {
-  return new SandboxBuilder(config.id ?? "test", { timeout: "20s", ...config }).build();
+  return new SandboxBuilder(config.id ?? "test", { timeout: "120s", ...config }).build();
 }
 
 /** Runs `sh -c script` in a default sandbox. */

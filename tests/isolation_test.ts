@@ -228,7 +228,10 @@ kernelTest(
     const tag = marker();
     const child = sandbox().spawn("sleep", [tag]);
     try {
-      assert(await waitFor(() => hostProcesses(`sleep ${tag}`).length === 1, 5000), "not started");
+      assert(
+        await waitFor(() => hostProcesses(`sleep ${tag}`).length === 1, 60_000),
+        "not started",
+      );
       assertEquals(Deno.readTextFileSync(`/proc/${child.pid}/cmdline`), "sandbox-launcher\0");
     } finally {
       child.kill();

@@ -18,7 +18,8 @@ kernelTest("SIGKILL of the Deno process leaves no sandbox process behind", async
     stdout: "null",
     stderr: "null",
   }).spawn();
-  assert(await waitFor(() => hostProcesses(`sleep ${tag}`).length === 2, 10_000), "did not start");
+  // Generous: a Deno starting under emulation takes seconds.
+  assert(await waitFor(() => hostProcesses(`sleep ${tag}`).length === 2, 60_000), "did not start");
   deno.kill("SIGKILL");
   await deno.status;
   // The launcher dies with its parent (PDEATHSIG), init with the launcher, the pid namespace
@@ -32,9 +33,9 @@ kernelTest("SIGKILL of the Deno process leaves no sandbox process behind", async
 kernelTest("aborting kills the whole sandbox within a second and the result says so", async () => {
   const tag = marker();
   const ac = new AbortController();
-  const started = performance.now();
   const p = sandbox().run("sh", ["-c", `sleep ${tag} & sleep ${tag}`], { signal: ac.signal });
-  await waitFor(() => hostProcesses(`sleep ${tag}`).length === 2, 5000);
+  assert(await waitFor(() => hostProcesses(`sleep ${tag}`).length === 2, 60_000), "not started");
+  const started = performance.now();
   ac.abort();
   const r = await p;
   assert(r.aborted);
@@ -58,11 +59,13 @@ kernelTest("an already aborted signal rejects before starting anything", async (
 
 kernelTest("kill() forwards SIGTERM to the target and SIGKILL kills the sandbox", async () => {
   const sb = sandbox();
-  const a = sb.spawn("sh", ["-c", "trap 'exit 9' TERM; while :; do sleep 0.05; done"]);
-  await new Promise((r) => setTimeout(r, 300));
+  const a = sb.spawn("sh", ["-c", "trap 'exit 9' TERM; echo ready; while :; do sleep 0.05; done"]);
+  // Only once the trap is set (a fixed delay is too short on a slow machine).
+  const reader = a.stdout.getReader();
+  assertEquals(new TextDecoder().decode((await reader.read()).value), "ready\n");
   a.kill("SIGTERM");
   const ra = await a.status;
-  await Promise.all([a.stdout.cancel(), a.stderr.cancel()]);
+  await Promise.all([reader.cancel(), a.stderr.cancel()]);
   assertEquals(ra.exitCode, 9, "the target's TERM trap did not run");
   const b = sb.spawn("sleep", ["30"]);
   b.kill();
@@ -76,7 +79,7 @@ kernelTest("await using disposes: the sandbox is killed and cleaned up", async (
   const tag = marker();
   {
     await using child = sandbox().spawn("sleep", [tag]);
-    await waitFor(() => hostProcesses(`sleep ${tag}`).length === 1, 5000);
+    assert(await waitFor(() => hostProcesses(`sleep ${tag}`).length === 1, 60_000), "not started");
     assert(child.pid > 0);
   }
   assertEquals(hostProcesses(`sleep ${tag}`), []);
