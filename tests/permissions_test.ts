@@ -89,6 +89,25 @@ kernelTest("a run with limits works with README's permissions and the limits hol
   assert(forkCode !== 0, `40 forks ran under a limit of 16 (${forkReason})`);
 });
 
+kernelTest(
+  "two processes with README's permissions run side by side; neither sweeps the other's run",
+  async () => {
+    // Each process sweeps stale run state (status files, cgroups) when it starts; the other's live
+    // run is locked, so it survives, whatever /proc a narrow --allow-read hides.
+    const code = (name: string) => `
+    const sb = new S.SandboxBuilder("${name}").memoryLimit("64M").maxPids(32)
+      .limitsMode("best-effort").build();
+    const r = await sb.run("sh", ["-c", "sleep 1.5; echo ${name}"]);
+    console.log(JSON.stringify({ exitCode: r.exitCode, stdout: r.stdout, reason: r.reason }));`;
+    const first = runWith(NARROW, code("first"));
+    await new Promise((r) => setTimeout(r, 700)); // the first run is live when the second starts
+    const second = runWith(NARROW, code("second"));
+    for (const [out, name] of [[await first, "first"], [await second, "second"]] as const) {
+      assertEquals(out, { exitCode: 0, stdout: `${name}\n`, reason: "exited" });
+    }
+  },
+);
+
 kernelTest("the CLI runs with README's permissions, no -A, with and without limits", async () => {
   const cli = (...args: string[]) =>
     new Deno.Command(Deno.execPath(), {
