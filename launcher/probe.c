@@ -354,11 +354,12 @@ static bool has_word(const char *list, const char *name) {
   return false;
 }
 
-int probe_cgroup_container(const char *dir, int nctl, char **ctls) {
+/* Checks a cgroup directory argument and creates the directory when missing; 0, or the launcher's
+ * exit code for a setup failure (reported: the step, the path and errno). */
+static int make_cgroup_dir(const char *dir, bool ok_args, const char *usage) {
   struct sbx_err e = SBX_ERR_NONE;
-  char path[4096];
-  if (strlen(dir) > 4000 || dir[0] != '/') {
-    fail_input(&e, "--cgroup-container needs an absolute directory", NULL, -1);
+  if (!ok_args || strlen(dir) > 4000 || dir[0] != '/') {
+    fail_input(&e, usage, NULL, -1);
     report_err(&e, NULL);
     return EXIT_SETUP;
   }
@@ -367,6 +368,14 @@ int probe_cgroup_container(const char *dir, int nctl, char **ctls) {
     report_err(&e, dir);
     return EXIT_SETUP;
   }
+  return 0;
+}
+
+int probe_cgroup_container(const char *dir, int nctl, char **ctls) {
+  struct sbx_err e = SBX_ERR_NONE;
+  char path[4096];
+  int rc = make_cgroup_dir(dir, true, "--cgroup-container needs an absolute directory");
+  if (rc) return rc;
   snprintf(path, sizeof path, "%s/cgroup.procs", dir);
   if (access(path, W_OK) < 0) {
     fail_path(&e, STEP_CGROUP, path);
@@ -402,16 +411,9 @@ int probe_cgroup_move(const char *dir, const char *pid) {
   char path[4096];
   char *end;
   long n = strtol(pid, &end, 10);
-  if (strlen(dir) > 4000 || dir[0] != '/' || *end || end == pid || n <= 0) {
-    fail_input(&e, "--cgroup-move needs an absolute directory and a pid", NULL, -1);
-    report_err(&e, NULL);
-    return EXIT_SETUP;
-  }
-  if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
-    fail_path(&e, STEP_CGROUP, dir);
-    report_err(&e, dir);
-    return EXIT_SETUP;
-  }
+  int rc = make_cgroup_dir(dir, *end == '\0' && end != pid && n > 0,
+                           "--cgroup-move needs an absolute directory and a pid");
+  if (rc) return rc;
   /* This process first ("0": the writer), then the caller: afterwards neither is left in the
    * cgroup they came from, which may then enable controllers for its children. */
   snprintf(path, sizeof path, "%s/cgroup.procs", dir);

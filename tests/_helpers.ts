@@ -133,6 +133,17 @@ export function exists(path: string): boolean {
   }
 }
 
+/** Removes a host tree, also one holding overlayfs's mode-0 work dir. */
+export function removeTree(path: string): void {
+  try {
+    Deno.removeSync(path, { recursive: true });
+  } catch {
+    // overlayfs leaves a mode-0 work dir: make everything removable, then retry
+    new Deno.Command("chmod", { args: ["-R", "u+rwx", path] }).outputSync();
+    Deno.removeSync(path, { recursive: true });
+  }
+}
+
 /** Whether a sandbox with `config` reaches a TCP listener on the host's loopback. */
 export async function reachesHostListener(config: SandboxConfig = {}): Promise<boolean> {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });

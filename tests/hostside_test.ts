@@ -10,6 +10,7 @@ import {
   LAUNCHER,
   pinned,
   PINNED_UID,
+  removeTree,
   sandbox as anySandbox,
 } from "./_helpers.ts";
 import { launcherFeatures } from "../lib/launcher.ts";
@@ -38,19 +39,9 @@ function hostTest(name: string, fn: () => Promise<void>, skip: string | false = 
     try {
       await fn();
     } finally {
-      for (const p of made.splice(0)) remove(p);
+      for (const p of made.splice(0)) removeTree(p);
     }
   });
-}
-
-function remove(path: string): void {
-  try {
-    Deno.removeSync(path, { recursive: true });
-  } catch {
-    // overlayfs leaves a mode-0 work dir: make everything removable, then retry
-    new Deno.Command("chmod", { args: ["-R", "u+rwx", path] }).outputSync();
-    Deno.removeSync(path, { recursive: true });
-  }
 }
 
 /** A fresh host directory with this mode, owned by `owner` (root can choose; others own it). */

@@ -4,7 +4,7 @@
 // caller already. Each test runs as root and as an unprivileged user (CI runs both) and checks the
 // owners on the host; the hostile probes exit with a sentinel only if the forbidden thing worked.
 import { assert, assertEquals, assertMatch, assertRejects, assertThrows } from "./_assert.ts";
-import { euid, exists, isRoot, kernelTest, ROOT, sandbox } from "./_helpers.ts";
+import { euid, exists, isRoot, kernelTest, removeTree, ROOT, sandbox } from "./_helpers.ts";
 import {
   type MountConfig,
   type MountOwnership,
@@ -27,16 +27,6 @@ function callerDir(prefix: string): string {
   const d = Deno.makeTempDirSync({ prefix: `sandbox-ts-own-${prefix}-` });
   Deno.chmodSync(d, 0o755);
   return d;
-}
-
-function remove(path: string): void {
-  try {
-    Deno.removeSync(path, { recursive: true });
-  } catch {
-    // overlayfs leaves a mode-0 work dir: make everything removable, then retry
-    new Deno.Command("chmod", { args: ["-R", "u+rwx", path] }).outputSync();
-    Deno.removeSync(path, { recursive: true });
-  }
 }
 
 function owner(path: string): [number, number] {
@@ -64,7 +54,7 @@ kernelTest(
       assertEquals(Deno.readTextFileSync(`${dir}/a`), "one\ntwo\n");
       for (const p of ["a", "n", "d", "d/m"]) assertEquals(owner(`${dir}/${p}`), [euid, egid], p);
     } finally {
-      remove(dir);
+      removeTree(dir);
     }
   },
 );
@@ -97,7 +87,7 @@ kernelTest(
       );
       assertEquals(owner(`${dir}/.git/HEAD`), [euid, egid]);
     } finally {
-      remove(dir);
+      removeTree(dir);
     }
   },
 );
@@ -126,8 +116,8 @@ kernelTest(
         assertEquals(owner(p), [euid, egid], p);
       }
     } finally {
-      remove(lower);
-      remove(keep);
+      removeTree(lower);
+      removeTree(keep);
     }
   },
 );
@@ -146,7 +136,7 @@ kernelTest("a bind under a 0700 directory of the caller", async () => {
     assertEquals(r.stdout, "mine\n");
     assertEquals(owner(`${parent}/src/w`), [euid, egid]);
   } finally {
-    remove(parent);
+    removeTree(parent);
   }
 });
 
@@ -182,7 +172,7 @@ kernelTest("files of other host users stay theirs: the mapping grants root nothi
     assertEquals(Deno.readTextFileSync(`${dir}/theirs`), "x\n");
     assertEquals(r.enforced.mounts, [{ target: "/w", idmap: true }]);
   } finally {
-    remove(dir);
+    removeTree(dir);
   }
 });
 
@@ -230,8 +220,8 @@ kernelTest(
       }
       assertEquals(Deno.lstatSync(`${other}/secret`).nlink, 1);
     } finally {
-      remove(dir);
-      remove(other);
+      removeTree(dir);
+      removeTree(other);
     }
   },
 );
@@ -260,7 +250,7 @@ kernelTest("a bind of a shared host mount is private: mounts inside never reach 
     assertEquals(text.split("\n").filter(Boolean).length, 2, text);
     assert(!text.includes("shared:"), text); // no peer group inside
   } finally {
-    remove(dir);
+    removeTree(dir);
   }
 });
 
@@ -276,8 +266,8 @@ kernelTest("hostile: a bind source through a link a sandbox could plant is refus
     );
     assertEquals(err.step, "host-link");
   } finally {
-    remove(ws);
-    remove(target);
+    removeTree(ws);
+    removeTree(target);
   }
 });
 
@@ -328,7 +318,7 @@ kernelTest(
       if (isRoot) assertThrows(required, UnsupportedError, "without a seccomp filter");
       else assertEquals((await required().run("true")).exitCode, 0);
     } finally {
-      remove(dir);
+      removeTree(dir);
     }
   },
 );
@@ -343,7 +333,7 @@ kernelTest("idmap off keeps the run's own uid on every mount", async () => {
     assertEquals(r.stdout, isRoot ? "65534\n" : "1000\n");
     assertEquals(r.enforced.mounts, [{ target: "/w", idmap: false, reason: "off" }]);
   } finally {
-    remove(dir);
+    removeTree(dir);
   }
 });
 
