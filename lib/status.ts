@@ -363,16 +363,18 @@ function violation(nr: number | undefined, auditArch: number | undefined): Secco
 }
 
 /**
- * User/system split of the total CPU time. cgroup v2 reports µs; v1 reports only 10 ms ticks,
- * so the precise total is split by their ratio (or by rusage's when no tick was counted).
+ * User/system split of the total CPU time: the cgroup's split scaled to its precise total (v1
+ * counts only 10 ms ticks; v2's parts can differ from its total by rounding), or rusage's when
+ * the cgroup counted none; without a cgroup, rusage's own.
  */
 function splitCpu(
   total: number,
   usage: { version: number; userUs: number; sysUs: number } | null,
   ru: { userUs: number; sysUs: number },
 ): { cpuUserUs: number; cpuSystemUs: number } {
-  if (usage?.version === 2) return { cpuUserUs: usage.userUs, cpuSystemUs: usage.sysUs };
   if (!usage) return { cpuUserUs: ru.userUs, cpuSystemUs: ru.sysUs };
+  // The cgroup's split is scaled to its total: v1's cpuacct.stat counts ticks, and v2's
+  // user_usec + system_usec can differ from usage_usec by rounding; user + system = total.
   const [u, s] = usage.userUs + usage.sysUs > 0
     ? [usage.userUs, usage.sysUs]
     : [ru.userUs, ru.sysUs];
