@@ -70,13 +70,17 @@ static int open_status(struct monitor *m, struct sbx_err *e) {
 
 /* Signals arrive through a signalfd, the wall clock through a timerfd; init talks back on a
  * socket and waits on a pipe. Signals are blocked before clone, so none is lost to init. */
+static void monitor_signals(sigset_t *sigs) {
+  sigemptyset(sigs);
+  sigaddset_forwarded(sigs);
+  sigaddset(sigs, SIGCHLD);
+  sigaddset(sigs, SIG_KILL_SANDBOX);
+  sigaddset(sigs, SIGPIPE);
+}
+
 static int open_channels(struct monitor *m, struct sbx_err *e) {
   sigset_t sigs;
-  sigemptyset(&sigs);
-  sigaddset_forwarded(&sigs);
-  sigaddset(&sigs, SIGCHLD);
-  sigaddset(&sigs, SIG_KILL_SANDBOX);
-  sigaddset(&sigs, SIGPIPE);
+  monitor_signals(&sigs);
   if (sigprocmask(SIG_BLOCK, &sigs, NULL) < 0) return fail(e, STEP_SIGNALS, -1);
   int sync_pipe[2], sock[2];
   if (pipe2(sync_pipe, O_CLOEXEC) < 0 ||
@@ -175,6 +179,11 @@ static int arm_wall_clock(struct monitor *m, struct sbx_err *e) {
 }
 
 int main(int argc, char **argv) {
+  /* A signal from the caller (SIGTERM to stop the run) from the first instruction on waits for
+   * the signalfd instead of killing us before there is a result to write. */
+  sigset_t early;
+  monitor_signals(&early);
+  sigprocmask(SIG_BLOCK, &early, NULL);
   /* Nobody, the sandbox included (init's /proc/1/cmdline), reads our host path or ops. */
   proctitle_hide(argc, argv);
   /* Die with the parent (Deno). The getppid() check closes the race with an early death. */

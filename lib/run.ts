@@ -124,6 +124,8 @@ export class SandboxChild implements AsyncDisposable {
   readonly status: Promise<SandboxResult>;
   #proc: Deno.ChildProcess;
   #aborted = false;
+  /** The signals kill() forwarded, in order. */
+  #forwarded: string[] = [];
   #outputLimited = false;
   #exited = false;
   #killTimer: ReturnType<typeof setTimeout> | undefined;
@@ -242,6 +244,7 @@ export class SandboxChild implements AsyncDisposable {
         launcherCode: st.code,
         launcherSignal: st.signal,
         aborted: this.#aborted,
+        forwarded: this.#forwarded,
         outputLimited: this.#outputLimited,
       });
     });
@@ -276,6 +279,7 @@ export class SandboxChild implements AsyncDisposable {
   kill(signal: Deno.Signal = "SIGKILL"): void {
     if (this.#exited) return;
     if (FORWARDED.has(signal)) {
+      this.#forwarded.push(signal);
       try {
         this.#proc.kill(signal);
       } catch {

@@ -139,6 +139,8 @@ export interface DecodeContext {
   launcherCode: number;
   launcherSignal: string | null;
   aborted: boolean;
+  /** The signals `kill()` forwarded to the launcher (for one that came before it could hold it). */
+  forwarded?: readonly string[];
   /** The library killed the run because its output passed `maxOutput`. */
   outputLimited?: boolean;
 }
@@ -229,15 +231,19 @@ export function decodeResult(text: string, ctx: DecodeContext): SandboxResult {
     throw new SandboxSetupError(failure);
   }
   if (!exit || exit.type !== "exit") {
-    if (ctx.aborted) {
+    // Killed by the caller — kill() or an abort — before the launcher could hold the signal (it
+    // blocks them first thing, but a signal can land between fork and exec): the program never
+    // ran, and the run ended by that signal.
+    const early = ctx.launcherSignal !== null && ctx.forwarded?.includes(ctx.launcherSignal);
+    if (ctx.aborted || early) {
       return {
         exitCode: null,
-        signal: "SIGKILL",
+        signal: early ? ctx.launcherSignal : "SIGKILL",
         reason: "signaled",
         success: false,
         timedOut: false,
         oomKilled: false,
-        aborted: true,
+        aborted: ctx.aborted,
         wallTimeMs: 0,
         cpuTimeUs: 0,
         cpuUserUs: 0,

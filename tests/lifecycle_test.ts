@@ -75,6 +75,22 @@ kernelTest("kill() forwards SIGTERM to the target and SIGKILL kills the sandbox"
   assertEquals(rb.signal, "SIGKILL");
 });
 
+kernelTest(
+  "kill() right after spawn still gives a result: the launcher holds signals from its start",
+  async () => {
+    // Before the launcher blocked its signals first thing, a SIGTERM this early killed it with no
+    // result ("ended without a result (exit code 143)").
+    for (let i = 0; i < 5; i++) {
+      const c = sandbox().spawn("sleep", ["30"]);
+      c.kill("SIGTERM");
+      const r = await c.status;
+      await Promise.all([c.stdout.cancel(), c.stderr.cancel()]);
+      assertEquals([r.exitCode, r.success], [null, false]);
+      assert(r.signal === "SIGTERM" || r.signal === "SIGKILL", `${r.signal}`);
+    }
+  },
+);
+
 kernelTest("await using disposes: the sandbox is killed and cleaned up", async () => {
   const tag = marker();
   {
