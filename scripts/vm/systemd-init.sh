@@ -20,10 +20,12 @@ mkdir -p /upper/u /upper/w
 mount -t overlay -o lowerdir=/lower$VM_IMAGE,upperdir=/upper/u,workdir=/upper/w vmroot /newroot ||
   fatal "cannot mount the overlay root"
 n=/newroot
-# Deno and the project live under the host's tree; the guest sees them at the same paths.
+# Deno and the project live under the host's tree; the guest sees them at the same paths, under
+# a tmpfs overlay: that top directory may be /tmp (a CI checkout), which the guest needs writable.
 top=/$(echo "$VM_TREE" | cut -d/ -f2)
-mkdir -p $n$top
-mount --bind /lower$top $n$top
+mkdir -p $n$top /upper/tu /upper/tw
+mount -t overlay -o lowerdir=/lower$top,upperdir=/upper/tu,workdir=/upper/tw vmtop $n$top ||
+  fatal "cannot mount the overlay of $top"
 mount -t tmpfs -o mode=0755,size=50% tree $n$VM_TREE
 cp -a /lower$VM_TREE/. $n$VM_TREE/ || fatal "cannot copy the tree"
 mkdir -p $n/lib/modules/$VM_KVER $n$VM_OUT $n/etc/systemd/system/multi-user.target.wants
