@@ -2,4 +2,4 @@
 // sources, as the Makefile computes it. Do not edit; tests/launcher_trust_test.ts checks it.
 
 /** The build id of the launcher sources shipped with this module. */
-export const LAUNCHER_BUILD_ID = "bfec84ec1e19a8ad";
+export const LAUNCHER_BUILD_ID = "618e2f3515ce5ef9";

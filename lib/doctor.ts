@@ -251,7 +251,9 @@ export function formatDoctor(r: DoctorReport): string {
   }
   lines.push("", `Resolved mode (auto): ${r.autoMode}`);
   if (!r.userns) {
-    lines.push("Warning: without user namespaces runs fail with a setup error (see the fix above)");
+    lines.push(
+      'Warning: without user namespaces, runs with namespaces "auto" (the default) get Landlock alone — no private /proc, /tmp, network or pid space — and runs that ask for namespaces fail with a setup error (see the fix above)',
+    );
   }
   return lines.join("\n");
 }
