@@ -82,7 +82,7 @@ export function doctor(launcherPath?: string): DoctorReport {
     name: "User namespaces",
     ok: features.userns,
     detail: features.userns
-      ? "a user namespace with id maps, mount, pid and net namespaces works"
+      ? "a user namespace with id maps, mount, pid and net namespaces, a hostname, a procfs and its budgets works"
       : `failed at ${features.usernsStep} (errno ${features.usernsErrno})`,
     ...(features.userns ? {} : {
       fix: features.apparmorRestrictUserns === 1

@@ -30,6 +30,19 @@ Deno.test("a container is told by its runtime's marker, not by the cgroup path a
   });
   assertEquals(docker?.runtime, "docker");
   assertEquals(docker?.cgroupNamespaceRoot, false);
+  assertEquals(
+    detectContainer({ paths: { "/.dockerenv": { type: "file" } }, selfCgroup: cgroup("/") })
+      ?.runtime,
+    "docker",
+  );
+  // A host or VM made from a Docker image keeps /.dockerenv: not a container by itself.
+  assertEquals(
+    detectContainer({
+      paths: { "/.dockerenv": { type: "file" } },
+      selfCgroup: [...cgroup("/"), { controllers: "memory", path: "/process_api/7bf3" }],
+    }),
+    null,
+  );
   const k8s = detectContainer({
     paths: { "/var/run/secrets/kubernetes.io": { type: "dir" }, "/.dockerenv": { type: "file" } },
     selfCgroup: cgroup("/"),
@@ -69,8 +82,17 @@ kernelTest("doctor's trial run and Container line tell the truth on this machine
       return false;
     }
   });
-  assertEquals(report.container?.markers ?? [], present);
-  assertEquals(report.checks.some((c) => c.name === "Container"), present.length > 0);
+  // What doctor says agrees with the pure detection over the files really there.
+  const selfCgroup = Deno.readTextFileSync("/proc/self/cgroup").trim().split("\n").map((l) => {
+    const [, controllers = "", path = ""] = l.split(":");
+    return { controllers, path };
+  });
+  const expected = detectContainer({
+    paths: Object.fromEntries(present.map((m) => [m, {}])),
+    selfCgroup,
+  });
+  assertEquals(report.container, expected);
+  assertEquals(report.checks.some((c) => c.name === "Container"), expected !== null);
   const trial = report.checks.find((c) => c.name === "Sandbox run");
   assert(trial, "no Sandbox run check");
   // The same run for real: doctor says ok exactly when it works with namespaces.
