@@ -25,7 +25,7 @@ import {
   USAGE,
 } from "./lib/cli_help.ts";
 // `doctor` is the CLI's report (a library caller asks `Sandbox.enforced` instead),
-import { doctor, formatDoctor } from "./lib/doctor.ts";
+import { doctorWithTrial, formatDoctor } from "./lib/doctor.ts";
 // and `profiles` is a debugging view into the seccomp compiler (its tables and BPF).
 import {
   compileSeccomp,
@@ -45,7 +45,7 @@ async function cmdDoctor(argv: string[]): Promise<number> {
     return 0;
   }
   if (p.positionals.length) throw new UsageError(`Unexpected argument "${p.positionals[0]}"`);
-  const report = doctor(
+  const report = await doctorWithTrial(
     await prepareLauncher(p.options.get("launcher")?.[0], {
       onBuild: (line) => console.error(line),
     }),

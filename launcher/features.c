@@ -11,12 +11,35 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "probe.h"
 #include "util.h"
+
+/* 0 when PATH opens for writing, else -1 with errno. */
+static int probe_writable(const char *path) {
+  int fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  close(fd);
+  return 0;
+}
+
+/* 0 when a child in the new pid namespace can mount a procfs (on the probe's private /tmp), else
+ * the errno. */
+static int probe_proc_mount(void) {
+  pid_t pid = fork();
+  if (pid < 0) return errno;
+  if (pid == 0) {
+    if (mkdir("/tmp/proc", 0700) < 0) _exit(errno);
+    _exit(mount("proc", "/tmp/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0 ? errno : 0);
+  }
+  int st;
+  if (waitpid(pid, &st, 0) < 0) return errno;
+  return WIFEXITED(st) ? WEXITSTATUS(st) : EIO;
+}
 
 /* 0 when an unprivileged-style user namespace with uid map, mount and pid namespaces works;
  * else the errno of the step that failed (AppArmor's restriction shows up as EACCES/EPERM at
@@ -40,6 +63,12 @@ static int probe_userns(const char **step) {
     else if (unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWUTS | CLONE_NEWIPC) < 0)
       res[0] = 4, res[1] = errno;
     else if (mount("tmpfs", "/tmp", "tmpfs", 0, NULL) < 0) res[0] = 5, res[1] = errno;
+    /* What a container's runtime refuses although the namespaces themselves work (podman's
+     * defaults: a seccomp profile without sethostname, a read-only /proc/sys, masked /proc
+     * paths that make the kernel refuse a fresh procfs): each run needs all three. */
+    else if (sethostname("probe", 5) < 0) res[0] = 6, res[1] = errno;
+    else if (probe_writable("/proc/sys/user/max_user_namespaces") < 0) res[0] = 7, res[1] = errno;
+    else if ((res[1] = probe_proc_mount()) != 0) res[0] = 8;
     (void)write_full(pipefd[1], res, sizeof res);
     _exit(0);
   }
@@ -48,8 +77,9 @@ static int probe_userns(const char **step) {
   (void)read_full(pipefd[0], res, sizeof res);
   close(pipefd[0]);
   waitpid(pid, NULL, 0);
-  static const char *const steps[] = {"", "unshare", "uid-map", "gid-map", "unshare-others", "mount"};
-  *step = steps[res[0] >= 0 && res[0] <= 5 ? res[0] : 0];
+  static const char *const steps[] = {"",      "unshare",  "uid-map",      "gid-map", "unshare-others",
+                                      "mount", "hostname", "userns-limit", "proc"};
+  *step = steps[res[0] >= 0 && res[0] <= 8 ? res[0] : 0];
   return res[0] ? res[1] : 0;
 }
 

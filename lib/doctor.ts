@@ -10,6 +10,14 @@ import { resolveMode } from "./policy.ts";
 import { cgroupHost, type CgroupMounts, cgroupMounts } from "./cgroups.ts";
 import { hostProbe } from "./host_facts.ts";
 import type { ResolvedMode } from "./types.ts";
+import {
+  containerCgroupFix,
+  type ContainerContext,
+  containerFix,
+  detectContainer,
+} from "./container.ts";
+import { SandboxBuilder } from "./builder.ts";
+import { SandboxSetupError } from "./errors.ts";
 
 /** The controllers limits use, and the limit each enforces. */
 const LIMIT_CONTROLLERS = ["memory", "pids", "cpu"] as const;
@@ -39,6 +47,8 @@ export interface DoctorReport {
   landlockAbi: number | null;
   seccompActions: string[];
   overlay: boolean;
+  /** The container this runs in (a runtime's marker file), or null. */
+  container: ContainerContext | null;
   checks: DoctorCheck[];
 }
 
@@ -58,17 +68,29 @@ export function doctor(launcherPath?: string): DoctorReport {
   const features = hostProbe(launcher);
   const euid = features.euid;
   const checks: DoctorCheck[] = [];
+  const container = detectContainer(features);
+  if (container) {
+    checks.push({
+      name: "Container",
+      ok: true,
+      detail: `${container.runtime} (${container.markers.join(", ")}${
+        container.cgroupNamespaceRoot ? "; at the root of its cgroup namespace" : ""
+      }): the runtime decides what a sandbox may do here; see "Sandbox run"`,
+    });
+  }
   checks.push({
     name: "User namespaces",
     ok: features.userns,
     detail: features.userns
-      ? "a user namespace with id maps, mount, pid and net namespaces works"
+      ? "a user namespace with id maps, mount, pid and net namespaces, a hostname, a procfs and its budgets works"
       : `failed at ${features.usernsStep} (errno ${features.usernsErrno})`,
     ...(features.userns ? {} : {
       fix: features.apparmorRestrictUserns === 1
         ? "Ubuntu's AppArmor restricts unprivileged user namespaces: sysctl -w kernel.apparmor_restrict_unprivileged_userns=0, or add an AppArmor profile granting userns to the deno binary"
         : features.maxUserNamespaces === 0
         ? "sysctl -w user.max_user_namespaces=15000"
+        : container
+        ? containerFix(container, euid)
         : "a container runtime's seccomp profile may block unshare/clone: run the container with --security-opt seccomp=unconfined or a profile that allows user namespaces",
     }),
   });
@@ -108,7 +130,11 @@ export function doctor(launcherPath?: string): DoctorReport {
       } (${missing.map((c) => CONTROLLER_LIMIT[c]).join(", ")}: refused under strict limits, ` +
         `approximated or dropped under best effort)`,
     ...(usable.version !== null && missing.length === 0 ? {} : {
-      fix: usable.version === 1
+      fix: container
+        ? `${missing.join(" ")} not writable in this container: ${
+          containerCgroupFix(container, cg.version)
+        }`
+        : usable.version === 1
         ? `mount the cgroup v1 hierarchy of ${missing.join(" ")} writable for uid ${euid}`
         : euid === 0
         ? `enable ${missing.join(" ")} in the cgroup v2 root: echo "${
@@ -163,8 +189,57 @@ export function doctor(launcherPath?: string): DoctorReport {
     landlockAbi: features.landlockAbi > 0 ? features.landlockAbi : null,
     seccompActions: features.seccomp,
     overlay,
+    container,
     checks,
   };
+}
+
+/**
+ * {@linkcode doctor}'s report plus a real run of `true` with the defaults ("Sandbox run"): the
+ * probes test each feature alone, but a container's settings (a read-only `/proc/sys`, masked
+ * `/proc` paths, a seccomp profile that refuses `sethostname`) can still stop a whole run — the
+ * trial says which step failed, and inside a container the runtime flags that fix it.
+ */
+export async function doctorWithTrial(launcherPath?: string): Promise<DoctorReport> {
+  const report = doctor(launcherPath);
+  const launcher = findLauncher(launcherPath);
+  const fix = report.container ? containerFix(report.container, report.euid) : undefined;
+  let check: DoctorCheck;
+  try {
+    const sandbox = new SandboxBuilder("doctor").launcherPath(launcher).timeout("20s").build();
+    const r = await sandbox.run("true");
+    const ns = sandbox.enforced.namespaces;
+    check = r.exitCode !== 0
+      ? { name: "Sandbox run", ok: false, detail: `a default run of "true" exited ${r.exitCode}` }
+      : ns.length === 0
+      ? {
+        name: "Sandbox run",
+        ok: false,
+        detail:
+          'a default run of "true" works under Landlock alone: no namespaces (no private /proc, /tmp, network or pid space)',
+        fix: fix ?? "see the User namespaces check",
+      }
+      : {
+        name: "Sandbox run",
+        ok: true,
+        detail: `a default run of "true" works (${r.mode}; namespaces ${ns.join(" ")})`,
+      };
+  } catch (e) {
+    const detail = e instanceof SandboxSetupError
+      ? `a default run of "true" fails at step "${e.step}"${
+        e.path ? ` for "${e.path}"` : ""
+      }: ${e.errno}`
+      : `a default run of "true" fails: ${e instanceof Error ? e.message : String(e)}`;
+    check = {
+      name: "Sandbox run",
+      ok: false,
+      detail,
+      fix: fix ??
+        'see README "When something fails inside"; --no-namespaces runs under Landlock alone',
+    };
+  }
+  report.checks.push(check);
+  return report;
 }
 
 /** The report as text, in the seed's `[ok]` / `[--]` style. */
@@ -176,7 +251,9 @@ export function formatDoctor(r: DoctorReport): string {
   }
   lines.push("", `Resolved mode (auto): ${r.autoMode}`);
   if (!r.userns) {
-    lines.push("Warning: without user namespaces runs fail with a setup error (see the fix above)");
+    lines.push(
+      'Warning: without user namespaces, runs with namespaces "auto" (the default) get Landlock alone — no private /proc, /tmp, network or pid space — and runs that ask for namespaces fail with a setup error (see the fix above)',
+    );
   }
   return lines.join("\n");
 }

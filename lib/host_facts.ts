@@ -14,6 +14,7 @@ import { type DirEntry, ETC_ENTRIES, SYSTEM_DIRS } from "./mounts.ts";
 import type { HostLayout } from "./policy.ts";
 import type { Arch } from "./syscalls.ts";
 import { LauncherError, UnsupportedError } from "./errors.ts";
+import { CONTAINER_MARKERS } from "./container.ts";
 import { learnCallerUid, rethrowPermission } from "./_host.ts";
 import type { ResolvedConfig } from "./types.ts";
 
@@ -31,13 +32,17 @@ const probes = new Map<string, LauncherFeatures>();
 /**
  * What `launcher --features` says of this machine, asked once per launcher and process: kernel
  * features, the caller's ids, `/proc` facts, cgroup mounts, and the kinds of
- * {@linkcode SYSTEM_DIRS} and the {@linkcode ETC_ENTRIES} (under `/etc`). Throws
+ * {@linkcode SYSTEM_DIRS}, the {@linkcode ETC_ENTRIES} (under `/etc`) and the container runtimes' marker files. Throws
  * `LauncherError` when the launcher does not answer.
  */
 export function hostProbe(launcher: string): LauncherFeatures {
   let probe = probes.get(launcher);
   if (!probe) {
-    probe = launcherFeatures(launcher, [...SYSTEM_DIRS, ...ETC_ENTRIES.map((e) => `/etc/${e}`)]);
+    probe = launcherFeatures(launcher, [
+      ...SYSTEM_DIRS,
+      ...ETC_ENTRIES.map((e) => `/etc/${e}`),
+      ...CONTAINER_MARKERS, // for doctor's container-specific fixes
+    ]);
     if (probe.exeDistrust) {
       throw new LauncherError(
         `Refusing to run the sandbox launcher "${launcher}": ${probe.exeDistrust}. Another user could replace it; use a launcher in a directory only you or root can write`,
