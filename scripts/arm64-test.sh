@@ -166,6 +166,7 @@ for spec in "${kernels[@]}"; do
   ir=$run/initrd
   mkdir -p "$ir/bin" "$ir/sbx/rw" "$ir/cases"
   n=$("$deno" run -A --quiet scripts/arm64/cases.ts gen "$ir/cases" "$abi") || die "cannot build the cases"
+  mv "$ir/cases/arm32-probe" "$ir/bin/"
   cp "$cache/busybox/bin/busybox" "$cache/build/sysprobe" "$ir/bin/"
   cp "$lb/sandbox-launcher" "$ir/sbx/"
   # A file only Landlock keeps from the sandbox, and a directory only Landlock keeps it out of.

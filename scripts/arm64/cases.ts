@@ -38,6 +38,40 @@ interface Case {
   config: SandboxConfig;
   argv: [string, ...string[]];
   judge: Judge;
+  /** The arch the filter is compiled for, when not aarch64 (the arch check's own case). */
+  filterArch?: "x86_64";
+}
+
+/**
+ * A 32-bit ARM (EABI) static program of four instructions: getpid(), then exit(42). An aarch64
+ * kernel with CONFIG_COMPAT runs it, and its syscalls reach seccomp as AUDIT_ARCH_ARM — the
+ * aarch64 counterpart of i386 and x32 on x86_64, so the filter's arch check must kill it.
+ */
+export function arm32Program(): Uint8Array {
+  const code = [0xe3a07014, 0xef000000, 0xe3a0002a, 0xe3a07001, 0xef000000]; // mov r7,#20; svc 0; mov r0,#42; mov r7,#1; svc 0
+  const base = 0x10000, ehsize = 52, phsize = 32, size = ehsize + phsize + code.length * 4;
+  const b = new Uint8Array(size);
+  const v = new DataView(b.buffer);
+  b.set([0x7f, 0x45, 0x4c, 0x46, 1, 1, 1, 0]); // ELF, 32-bit, little-endian, version 1, SysV
+  v.setUint16(16, 2, true); // ET_EXEC
+  v.setUint16(18, 40, true); // EM_ARM
+  v.setUint32(20, 1, true);
+  v.setUint32(24, base + ehsize + phsize, true); // entry
+  v.setUint32(28, ehsize, true); // phoff
+  v.setUint32(36, 0x05000000, true); // EABI version 5
+  v.setUint16(40, ehsize, true);
+  v.setUint16(42, phsize, true);
+  v.setUint16(44, 1, true); // one program header
+  const ph = ehsize;
+  v.setUint32(ph, 1, true); // PT_LOAD
+  v.setUint32(ph + 8, base, true);
+  v.setUint32(ph + 12, base, true);
+  v.setUint32(ph + 16, size, true);
+  v.setUint32(ph + 20, size, true);
+  v.setUint32(ph + 24, 5, true); // R+X
+  v.setUint32(ph + 28, 0x1000, true);
+  code.forEach((insn, i) => v.setUint32(ehsize + phsize + 4 * i, insn, true));
+  return b;
 }
 
 const same = (what: string, got: unknown, want: unknown): string | null =>
@@ -272,6 +306,32 @@ function cases(): Case[] {
         same("named", r.seccompViolation, { syscall: "uname", number: nr("uname"), arch: ARCH }),
       ),
   });
+  // The arch check on a real aarch64 kernel: 32-bit ARM syscalls, and a filter for another arch.
+  out.push({
+    name:
+      "a 32-bit ARM program runs without a filter (the kernel has compat: the next case counts)",
+    uid: 0,
+    config: { seccomp: "none" },
+    argv: ["/bin/arm32-probe"],
+    judge: (r) => same("exit code", r.exitCode, 42),
+  });
+  for (const profile of ["essential", "unrestricted"] as const) {
+    out.push({
+      name: `a 32-bit ARM syscall (AUDIT_ARCH_ARM) kills the run under "${profile}"`,
+      uid: 0,
+      config: { seccomp: profile },
+      argv: ["/bin/arm32-probe"],
+      judge: (r) => same("exit code, signal", [r.exitCode, r.signal], [null, "SIGSYS"]),
+    });
+  }
+  out.push({
+    name: "a filter compiled for x86_64 kills an aarch64 program at its first syscall",
+    uid: 0,
+    config: { seccomp: "unrestricted" },
+    argv: [PROBE, String(nr("getpid"))],
+    filterArch: "x86_64",
+    judge: (r, o) => all(same("output", o, ""), same("signal", r.signal, "SIGSYS")),
+  });
   return out;
 }
 
@@ -299,7 +359,7 @@ function gen(dir: string, landlockAbi: number): void {
     const caller = { euid: c.uid, egid: c.uid };
     const mode = c.uid === 0 ? "privileged" : "unprivileged";
     const ops = [
-      ...staticOps(config, { mode, caller, host }),
+      ...staticOps(config, { mode, caller, host: { ...host, arch: c.filterArch ?? ARCH } }),
       ...runOps({
         statusPath: `/tmp/s${i}/status`,
         program: c.argv[0],
@@ -313,6 +373,7 @@ function gen(dir: string, landlockAbi: number): void {
     Deno.writeFileSync(`${dir}/${n}.frame`, encodeFrame(ops));
     Deno.writeTextFileSync(`${dir}/${n}.uid`, `${c.uid}\n`);
   }
+  Deno.writeFileSync(`${dir}/arm32-probe`, arm32Program(), { mode: 0o755 });
   console.log(list.length);
 }
 
