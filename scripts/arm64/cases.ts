@@ -122,19 +122,21 @@ function cases(): Case[] {
 
   for (const uid of [0, 65534] as const) {
     out.push({
-      name: `uid ${uid}: a basic run: its own hostname, uid 1000, a private root, loopback only`,
+      name: `uid ${uid}: a basic run: own hostname, uid 1000, pid namespace, private root, lo only`,
       uid,
       config: {},
       argv: [
         "/bin/sh",
         "-c",
-        "hostname; id -u; ls /; grep -c : /proc/net/dev; grep '^Seccomp:' /proc/self/status",
+        "hostname; id -u; ls /proc | grep -c '^[0-9]'; ls /; grep -c : /proc/net/dev; grep '^Seccomp:' /proc/self/status",
       ],
       judge: (r, o) => {
         const lines = o.trim().split("\n");
         return all(
           ranClean(r, o),
           same("hostname, uid", lines.slice(0, 2), ["sandbox", "1000"]),
+          // A pid namespace: the reaper, the shell, ls and grep at most (the guest has ~80).
+          Number(lines[2]) <= 4 ? null : `${lines[2]} processes visible: no pid namespace`,
           lines.includes("cases") || lines.includes("sbx") ? "the guest's root is visible" : null,
           same("interfaces (lo only)", lines.at(-2), "1"),
           same("seccomp mode", lines.at(-1)?.replace(/\s+/g, " "), "Seccomp: 2"),
