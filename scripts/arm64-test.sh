@@ -9,10 +9,14 @@
 # each profile's claims and refusals, the never-list on aarch64 numbers, violations named with
 # the aarch64 numbers, argument checks (ioctl, clone, socket families).
 #
-#   scripts/arm64-test.sh [--kernel SPEC]...
+#   scripts/arm64-test.sh [--kernel SPEC]... [--deno]
 #
 # SPEC: "newest" (the newest linux-image-6.N-arm64 apt knows), "debian12" (Debian 12's own
 # kernel, 6.1), or a package name (linux-image-6.1.0-57-arm64). Default: newest and debian12.
+# --deno adds Deno's arm64 build (npm @deno/linux-arm64-glibc, the host Deno's version, with glibc
+# from Debian's arm64 libc6 and libgcc-s1) and a copy of the tree to the image: the CLI then runs
+# in the guest as root and as uid 65534 (scripts/arm64/deno-guest.sh) — the library on aarch64
+# itself, not only its frames. It makes each boot minutes longer under emulation.
 # Ends with "arm64: N passed, M failed"; where it cannot run (no qemu or cross compiler and no
 # root to install them, no kernel package and no network) it prints "arm64: skipped: REASON" and
 # exits 77. Needs Debian's arm64 packages known to apt: as root it runs `dpkg --add-architecture
@@ -28,11 +32,13 @@ skip() { echo "arm64: skipped: $*"; exit 77; }
 die() { echo "arm64: $*" >&2; echo "arm64: 0 passed, 1 failed"; exit 1; }
 
 kernels=()
+with_deno=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --kernel) [ $# -ge 2 ] || die "--kernel needs a SPEC"; kernels+=("$2"); shift 2 ;;
+    --deno) with_deno=1; shift ;;
     -h | --help) sed -n '2,/^set -uo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-    *) die "unknown argument \"$1\" (allowed: --kernel SPEC)" ;;
+    *) die "unknown argument \"$1\" (allowed: --kernel SPEC, --deno)" ;;
   esac
 done
 [ ${#kernels[@]} -gt 0 ] || kernels=(newest debian12)
@@ -147,6 +153,26 @@ aarch64-linux-gnu-gcc -O2 -static -Wall -Wextra -Werror -o "$cache/build/sysprob
   die "the probe does not cross-build"
 echo "arm64: launcher $(sed -n 's/.*"\([0-9a-f]\{16\}\)".*/\1/p' "$lb/build/build_id.c") cross-built static-pie, probe, busybox: $((SECONDS - t0)) s"
 
+# --deno: Deno's arm64 build of the host Deno's version, and the glibc it links against.
+if [ "$with_deno" = 1 ]; then
+  dv=$("$deno" --version | sed -n 's/^deno \([0-9.]*\).*/\1/p')
+  dd=$cache/deno/$dv
+  if [ ! -x "$dd/package/deno" ]; then
+    command -v npm >/dev/null || skip "--deno needs npm (Debian: apt-get install npm)"
+    echo "arm64: downloading @deno/linux-arm64-glibc@$dv"
+    rm -rf "$dd" && mkdir -p "$dd" &&
+      (cd "$dd" && npm pack --silent "@deno/linux-arm64-glibc@$dv" >/dev/null 2>&1 && tar xzf ./*.tgz && rm -f ./*.tgz) ||
+      skip "cannot download @deno/linux-arm64-glibc@$dv from npm"
+  fi
+  if [ ! -d "$cache/glibc/lib" ]; then
+    libc=$(fetch libc6) && gcc_s=$(fetch libgcc-s1) || skip "cannot download libc6:arm64 and libgcc-s1:arm64"
+    rm -rf "$cache/glibc.partial" && mkdir -p "$cache/glibc.partial" &&
+      dpkg-deb -x "$libc" "$cache/glibc.partial" && dpkg-deb -x "$gcc_s" "$cache/glibc.partial" &&
+      rm -rf "$cache/glibc.partial/usr/share" && mv "$cache/glibc.partial" "$cache/glibc" ||
+      die "cannot unpack glibc"
+  fi
+fi
+
 passed=0
 failed=0
 for spec in "${kernels[@]}"; do
@@ -172,11 +198,19 @@ for spec in "${kernels[@]}"; do
   # A file only Landlock keeps from the sandbox, and a directory only Landlock keeps it out of.
   echo secret >"$ir/sbx/secret" && chmod 0644 "$ir/sbx/secret" && chmod 0777 "$ir/sbx/rw"
   cp scripts/arm64/init.sh "$ir/init" && chmod 0755 "$ir/init"
+  if [ "$with_deno" = 1 ]; then
+    mkdir -p "$ir/opt" "$ir/tree/launcher" "$ir/tree/scripts/arm64"
+    cp -a "$cache/glibc/." "$ir/"
+    cp "$dd/package/deno" "$ir/opt/deno"
+    cp -r cli.ts mod.ts deno.json lib "$ir/tree/"
+    cp launcher/Makefile launcher/*.c launcher/*.h "$lb/sandbox-launcher" "$ir/tree/launcher/"
+    cp scripts/arm64/deno-guest.sh "$ir/tree/scripts/arm64/"
+  fi
   (cd "$ir" && find . | cpio -o -H newc --quiet | gzip -1) >"$run/initrd.cpio.gz" || die "cannot build the initramfs"
   echo "== arm64: $kver ($pkg), Landlock ABI $abi, $n cases, qemu-system-aarch64 TCG, 2 CPUs"
   t1=$SECONDS
   timeout -k 10 "${SANDBOX_TS_ARM64_TIMEOUT:-600}" qemu-system-aarch64 \
-    -machine virt -cpu max,pauth-impdef=on -smp 2 -m 1G \
+    -machine virt -cpu max,pauth-impdef=on -smp 2 -m "$((1 + 2 * with_deno))G" \
     -nodefaults -display none -monitor none -no-reboot -serial stdio -nic none \
     -kernel "$kimg" -initrd "$run/initrd.cpio.gz" \
     -append "console=ttyAMA0 quiet loglevel=1 panic=-1" </dev/null 2>&1 |
@@ -185,8 +219,12 @@ for spec in "${kernels[@]}"; do
   grep '^@@guest' "$run/console.log" | sed 's/^@@/arm64: /'
   "$deno" run -A --quiet scripts/arm64/cases.ts check "$run/console.log" "$abi" | tee "$run/check.log"
   echo "arm64: $kver: $((SECONDS - t1)) s (boot and $n cases); qemu exit $qrc"
-  p=$(grep -c '^arm64-case ok ' "$run/check.log")
-  f=$(grep -c '^arm64-case FAIL ' "$run/check.log")
+  if [ "$with_deno" = 1 ]; then
+    grep '^@@deno ' "$run/console.log" | sed 's/^@@deno /arm64-deno /' | tee -a "$run/check.log"
+    grep -q '^@@deno ok ' "$run/console.log" || echo "arm64-case FAIL Deno in the guest: no check ran" | tee -a "$run/check.log"
+  fi
+  p=$(grep -c '^arm64-\(case\|deno\) ok ' "$run/check.log")
+  f=$(grep -c '^arm64-\(case\|deno\) FAIL ' "$run/check.log")
   if ! grep -q '^@@done' "$run/console.log"; then
     [ "$qrc" = 124 ] && echo "arm64: timed out after ${SANDBOX_TS_ARM64_TIMEOUT:-600} s (SANDBOX_TS_ARM64_TIMEOUT)"
     echo "arm64: the guest did not finish; its console:"

@@ -10,7 +10,9 @@ if [ "$1" != stage2 ]; then
   /bin/busybox mkdir -p /proc /newroot
   /bin/busybox mount -t proc proc /proc
   /bin/busybox mount -t tmpfs -o mode=0755 root /newroot
-  /bin/busybox cp -a /bin /sbx /cases /init /newroot/
+  for e in /*; do
+    case "$e" in /proc | /newroot | /dev | /sys) ;; *) /bin/busybox cp -a "$e" /newroot/ ;; esac
+  done
   /bin/busybox umount /proc
   exec /bin/busybox switch_root /newroot /bin/busybox sh /init stage2
 fi
@@ -44,6 +46,8 @@ for f in /cases/*.frame; do
   sed 's/^/@@err /' $d/err
   [ -f $d/status ] && sed 's/^/@@status /' $d/status
 done
+# With Deno's arm64 build in the image (--deno): the library itself, in the guest.
+[ -f /tree/scripts/arm64/deno-guest.sh ] && sh /tree/scripts/arm64/deno-guest.sh
 echo "@@done uptime=$(cut -d' ' -f1 /proc/uptime)"
 sync
 poweroff -f
