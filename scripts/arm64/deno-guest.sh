@@ -35,3 +35,11 @@ for u in 0 65534; do
     as $u /bin/sh -c "$cli run --seccomp essential --json -- /bin/sysprobe 117 2>/tmp/j-$u; echo exit=\$? \$(grep -o 'seccompViolation\":{\"syscall\":\"[a-z_]*\",\"number\":117,\"arch\":\"aarch64' /tmp/j-$u | sed 's/.*syscall\":\"\\([a-z_]*\\)\".*/seccomp=\\1/')"
 done
 echo "@@deno info done in $(awk -v a="$t0" '{ printf "%d", $1 - a }' /proc/uptime) s"
+# Deno test files (SANDBOX_TS_ARM64_DENO_TESTS on the host, written to /tree/deno-tests), as root.
+if [ -f /tree/deno-tests ]; then
+  t1=$(cut -d' ' -f1 /proc/uptime)
+  # shellcheck disable=SC2046 # a word list
+  /opt/deno test --allow-all --no-check --quiet $(cat /tree/deno-tests) >/tmp/deno-test.log 2>&1
+  sed 's/^/@@dtest /' /tmp/deno-test.log
+  echo "@@deno info deno test: $(awk -v a="$t1" '{ printf "%d", $1 - a }' /proc/uptime) s"
+fi
