@@ -106,13 +106,18 @@ fi
 # 65534, and under real systemd (see scripts/vm-test.sh; about 11 minutes under emulation on an
 # idle 2-core host, more on a loaded one). SANDBOX_TS_VM=skip
 # leaves it out; a host where qemu cannot run prints why and is not counted.
-vm_stage() { # $@ = scripts/vm-test.sh arguments
-  scripts/vm-test.sh "$@" 2>&1 | tee "$log"
+# One run of a stage script; its "NAME: N passed, M failed" line is counted. Exit 77: skipped,
+# and it said why (not counted).
+stage() { # $1 = NAME, $2 = script, then its arguments
+  local name=$1 script=$2
+  shift 2
+  "$script" "$@" 2>&1 | tee "$log"
   case ${PIPESTATUS[0]} in
-    77) ;; # skipped, and it said why
-    *) count_line "$log" vm ;;
+    77) ;;
+    *) count_line "$log" "$name" ;;
   esac
 }
+vm_stage() { stage vm scripts/vm-test.sh "$@"; }
 echo "== cgroup v2 kernels under qemu (scripts/vm-test.sh; SANDBOX_TS_VM=skip leaves this out)"
 t_vm=$SECONDS
 vm_stage --kernel newest
@@ -129,23 +134,13 @@ echo "(cgroup v2 stage: $((SECONDS - t_vm)) s)"
 # images cached, ~4 min more the first time for the debootstrap rootfs). SANDBOX_TS_CONTAINER=skip
 # leaves it out; a host where podman cannot run prints why and is not counted.
 echo "== inside podman (scripts/container-test.sh; SANDBOX_TS_CONTAINER=skip leaves this out)"
-scripts/container-test.sh 2>&1 | tee "$log"
-case ${PIPESTATUS[0]} in
-  77) ;; # skipped, and it said why
-  *) count_line "$log" container ;;
-esac
+stage container scripts/container-test.sh
 # aarch64: the launcher cross-built static and the seccomp profiles (filters compiled for
 # aarch64 by the library here) on Debian's arm64 6.12 and 6.1 kernels under qemu-system-aarch64,
 # as root and as uid 65534, and on 6.12 the CLI under Deno's own arm64 build (scripts/arm64-test.sh;
 # about 2 minutes, a little more with cold caches). SANDBOX_TS_ARM64=skip leaves it out; a host
 # where it cannot run prints why and is not counted.
-arm64_stage() { # $@ = scripts/arm64-test.sh arguments
-  scripts/arm64-test.sh "$@" 2>&1 | tee "$log"
-  case ${PIPESTATUS[0]} in
-    77) ;; # skipped, and it said why
-    *) count_line "$log" arm64 ;;
-  esac
-}
+arm64_stage() { stage arm64 scripts/arm64-test.sh "$@"; }
 echo "== aarch64 kernels under qemu (scripts/arm64-test.sh; SANDBOX_TS_ARM64=skip leaves this out)"
 t_arm=$SECONDS
 arm64_stage --kernel debian12
