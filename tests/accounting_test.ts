@@ -8,7 +8,6 @@ import { assert, assertEquals } from "./_assert.ts";
 import { hostProcesses, isRoot, kernelTest, LAUNCHER, marker, sandbox } from "./_helpers.ts";
 import { launcherFeatures } from "../lib/launcher.ts";
 import { limitOps, validateLimits } from "../lib/limits.ts";
-import { decodeResult } from "../lib/status.ts";
 import type { SandboxConfig, SandboxResult } from "../mod.ts";
 
 const BURN_US = 500_000;
@@ -263,35 +262,4 @@ Deno.test("cgroup v1: a run with a cgroup joins cpuacct, once where it is co-mou
     parents: { cpuacct: "/a/sbx" },
   });
   assertEquals(none.ops.filter((op) => op[0] === "cgroup-v1"), []);
-});
-
-Deno.test("memoryPeakSource says where the peak comes from, never silently", () => {
-  const ctx = {
-    mode: "unprivileged" as const,
-    enforced: {
-      namespaces: [],
-      seccomp: null,
-      landlock: null,
-      limits: { backend: "cgroup-v2" as const, maxOutputBytes: 1, approximated: [], dropped: [] },
-      uid: 1000,
-    },
-    opPath: () => null,
-    launcherCode: 0,
-    launcherSignal: null,
-    aborted: false,
-  };
-  const exit =
-    `{"type":"exit","code":0,"signal":0,"timedOut":false,"killed":false,"wallUs":1000,"userUs":600,"sysUs":400,"maxRssKb":2048}\n`;
-  const cgroup = (peak: number) =>
-    `{"type":"cgroup","version":2,"memoryPeak":${peak},"oomKills":0,"pidsMaxHits":0,"cpuUs":900,"userUs":500,"sysUs":400}\n`;
-  const withPeak = decodeResult(exit + cgroup(5 << 20), ctx);
-  assertEquals([withPeak.memoryPeakBytes, withPeak.memoryPeakSource], [5 << 20, "cgroup"]);
-  // cgroup v2 before Linux 5.19 has no memory.peak (the launcher reads 0): the largest process.
-  const before519 = decodeResult(exit + cgroup(0), ctx);
-  assertEquals([before519.memoryPeakBytes, before519.memoryPeakSource], [2 << 20, "rusage"]);
-  assertEquals(before519.cpuTimeUs, 900);
-  const noCgroup = decodeResult(exit, ctx);
-  assertEquals([noCgroup.memoryPeakSource, noCgroup.cpuTimeUs], ["rusage", 1000]);
-  const lost = decodeResult("", { ...ctx, aborted: true });
-  assertEquals([lost.memoryPeakBytes, lost.memoryPeakSource], [0, "none"]);
 });

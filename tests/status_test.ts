@@ -52,3 +52,22 @@ Deno.test("status records decode into results and typed errors", () => {
   // A cut last line (launcher killed mid-write) is ignored, not fatal.
   assertThrows(() => decodeResult('{"type":"exi', ctx), SandboxError, "without a result");
 });
+
+Deno.test("memoryPeakSource says where the peak comes from, never silently", () => {
+  const v2 = { ...ctx.enforced, limits: { ...ctx.enforced.limits, backend: "cgroup-v2" as const } };
+  const cgCtx = { ...ctx, enforced: v2 };
+  const exit =
+    `{"type":"exit","code":0,"signal":0,"timedOut":false,"killed":false,"wallUs":1000,"userUs":600,"sysUs":400,"maxRssKb":2048}\n`;
+  const cgroup = (peak: number) =>
+    `{"type":"cgroup","version":2,"memoryPeak":${peak},"oomKills":0,"pidsMaxHits":0,"cpuUs":900,"userUs":500,"sysUs":400}\n`;
+  const withPeak = decodeResult(exit + cgroup(5 << 20), cgCtx);
+  assertEquals([withPeak.memoryPeakBytes, withPeak.memoryPeakSource], [5 << 20, "cgroup"]);
+  // cgroup v2 before Linux 5.19 has no memory.peak (the launcher reads 0): the largest process.
+  const before519 = decodeResult(exit + cgroup(0), cgCtx);
+  assertEquals([before519.memoryPeakBytes, before519.memoryPeakSource], [2 << 20, "rusage"]);
+  assertEquals(before519.cpuTimeUs, 900);
+  const noCgroup = decodeResult(exit, cgCtx);
+  assertEquals([noCgroup.memoryPeakSource, noCgroup.cpuTimeUs], ["rusage", 1000]);
+  const lost = decodeResult("", { ...cgCtx, aborted: true });
+  assertEquals([lost.memoryPeakBytes, lost.memoryPeakSource], [0, "none"]);
+});
