@@ -111,12 +111,15 @@ static void read_control(struct tty_relay *t) {
   if (t->control_len == sizeof t->control - 1) t->control_len = 0;
 }
 
-/* The terminal's end-of-file character, once, after the input ran out. */
+/* The terminal's end-of-file character after the input ran out: once, or twice when the input
+ * ended mid-line (in canonical mode the first one only hands that line over). */
 static void queue_eof(struct tty_relay *t) {
   struct termios tio;
-  if (t->eof_sent || t->master < 0 || t->to_master_len == TTY_BUF) return;
+  if (t->eof_sent || t->master < 0 || t->to_master_len + 2 > TTY_BUF) return;
   t->eof_sent = true;
-  t->to_master[t->to_master_len++] = tcgetattr(t->master, &tio) == 0 ? (char)tio.c_cc[VEOF] : 4;
+  char eof = tcgetattr(t->master, &tio) == 0 ? (char)tio.c_cc[VEOF] : 4;
+  t->to_master[t->to_master_len++] = eof;
+  if (t->mid_line) t->to_master[t->to_master_len++] = eof;
 }
 
 static void drop(char *buf, size_t *len, size_t n) {
@@ -128,8 +131,12 @@ void tty_relay_pump(struct tty_relay *t, const struct pollfd s[TTY_SLOT_COUNT]) 
   if (s[TTY_SLOT_CONTROL].fd >= 0 && (s[TTY_SLOT_CONTROL].revents & POLLIN)) read_control(t);
   if (s[TTY_SLOT_IN].fd >= 0 && s[TTY_SLOT_IN].revents) {
     ssize_t n = read(t->in_fd, t->to_master + t->to_master_len, TTY_BUF - t->to_master_len);
-    if (n > 0) t->to_master_len += (size_t)n;
-    else if (n == 0 || (errno != EINTR && errno != EAGAIN)) t->in_eof = true;
+    if (n > 0) {
+      t->to_master_len += (size_t)n;
+      t->mid_line = t->to_master[t->to_master_len - 1] != '\n';
+    } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
+      t->in_eof = true;
+    }
   }
   const struct pollfd *m = &s[TTY_SLOT_MASTER];
   if (m->fd >= 0 && (m->revents & POLLOUT) && t->to_master_len) {

@@ -15,7 +15,8 @@
  *  - tty_relay_* (monitor loop): stdin -> master, master -> stdout, bounded buffers, never a
  *    blocking call; control records "COLS ROWS\n" -> TIOCSWINSZ on the master (the kernel sends
  *    SIGWINCH to the terminal's foreground process group). At end-of-file on stdin the
- *    terminal's VEOF character (^D) is written once: a canonical-mode reader sees end-of-file.
+ *    terminal's VEOF character (^D) is written — twice after a last line without a newline (the
+ *    first only ends that line) — so a canonical-mode reader sees end-of-file.
  *  - tty_finish (monitor, after init exited): the rest of the output (every slave is closed, so
  *    the master reads what is left, then EIO), the FIFO removed. */
 #pragma once
@@ -36,6 +37,7 @@ struct tty_relay {
   const char *control_path;
   unsigned short cols, rows; /* the last size asked for, applied when the master arrives */
   bool in_eof, eof_sent, master_eof, out_broken;
+  bool mid_line; /* the input so far ends without a newline */
   size_t to_master_len, to_out_len, control_len;
   char to_master[TTY_BUF], to_out[TTY_BUF], control[64];
 };

@@ -693,7 +693,7 @@ export interface RunOptions {
    * and rows, as its controlling terminal: stdin, stdout and stderr are the terminal, whose
    * output (the program's stdout and stderr, merged, with the terminal's `\r\n`) arrives on
    * `stdout`; `stderr` carries only the launcher's own messages. `SandboxChild.resize()` changes
-   * the size. End of input sends the terminal's end-of-file character (`^D`) once.
+   * the size. End of input sends the terminal's end-of-file character (`^D`).
    * @default none (pipes)
    */
   tty?: TtySize;

@@ -141,15 +141,25 @@ kernelTest("tty: a REPL fed keystrokes: line editing, Ctrl-C interrupts, Ctrl-D 
   assertEquals([result.exitCode, result.reason], [0, "exited"], out.text());
 });
 
-kernelTest("tty: sh reads a line typed with the erase and kill characters", async () => {
-  // ^U (kill) drops the whole line typed so far; DEL erases one character.
-  const r = await sandbox().run("sh", ["-c", `read line; echo "got:$line"`], {
-    tty: TTY,
-    input: "junk\x15abX\x7fc\n",
-  });
-  assertEquals(r.exitCode, 0, r.stderr);
-  assertMatch(r.stdout, /got:abc\r\n$/);
-});
+kernelTest(
+  "tty: sh reads a line typed with the erase and kill characters; end of input is ^D",
+  async () => {
+    // ^U (kill) drops the whole line typed so far; DEL erases one character.
+    const r = await sandbox().run("sh", ["-c", `read line; echo "got:$line"`], {
+      tty: TTY,
+      input: "junk\x15abX\x7fc\n",
+    });
+    assertEquals(r.exitCode, 0, r.stderr);
+    assertMatch(r.stdout, /got:abc\r\n$/);
+    // End of input after a last line without a newline still reaches the reader as end-of-file.
+    const cat = await sandbox().run("sh", ["-c", "cat; echo; echo END"], {
+      tty: TTY,
+      input: "abc",
+      timeout: "20s",
+    });
+    assertEquals([cat.reason, cat.stdout], ["exited", "abcabc\r\nEND\r\n"]);
+  },
+);
 
 kernelTest("tty: TIOCSTI and TIOCLINUX on the terminal are refused by seccomp", async () => {
   const probe = `import fcntl, sys, termios
