@@ -159,21 +159,24 @@ void tty_relay_pump(struct tty_relay *t, const struct pollfd s[TTY_SLOT_COUNT]) 
       t->out_broken = true;
       n = (ssize_t)t->to_out_len;
     }
-    if (n > 0) drop(t->to_out, &t->to_out_len, (size_t)n);
+    if (n > 0) {
+      drop(t->to_out, &t->to_out_len, (size_t)n);
+      t->written += (unsigned long long)n;
+    }
   }
 }
 
-/* How long tty_finish waits for a slow reader of the output. */
-#define FINISH_MS 2000
-
 void tty_finish(struct tty_relay *t) {
-  uint64_t deadline = now_us() + FINISH_MS * 1000u;
+  /* A reader that takes nothing for TTY_FINISH_IDLE_MS loses the rest; a slow one gets it all. */
+  uint64_t deadline = now_us() + TTY_FINISH_IDLE_MS * 1000u;
   while (t->master >= 0 && !t->out_broken && (!t->master_eof || t->to_out_len) && now_us() < deadline) {
     struct pollfd s[TTY_SLOT_COUNT];
     tty_relay_poll(t, s);
     s[TTY_SLOT_IN].fd = s[TTY_SLOT_CONTROL].fd = -1;
     if (poll(s, TTY_SLOT_COUNT, (int)((deadline - now_us()) / 1000u) + 1) <= 0) break;
+    unsigned long long before = t->written;
     tty_relay_pump(t, s);
+    if (t->written != before) deadline = now_us() + TTY_FINISH_IDLE_MS * 1000u;
   }
   if (t->master >= 0) close(t->master);
   if (t->control_fd >= 0) close(t->control_fd);

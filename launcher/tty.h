@@ -38,6 +38,7 @@ struct tty_relay {
   unsigned short cols, rows; /* the last size asked for, applied when the master arrives */
   bool in_eof, eof_sent, master_eof, out_broken;
   bool mid_line; /* the input so far ends without a newline */
+  unsigned long long written; /* bytes written to out_fd so far */
   size_t to_master_len, to_out_len, control_len;
   char to_master[TTY_BUF], to_out[TTY_BUF], control[64];
 };
@@ -58,6 +59,7 @@ void tty_relay_attach(struct tty_relay *t, int master);
 void tty_relay_poll(const struct tty_relay *t, struct pollfd slots[TTY_SLOT_COUNT]);
 /* Monitor: moves what the poll said is ready; never blocks. */
 void tty_relay_pump(struct tty_relay *t, const struct pollfd slots[TTY_SLOT_COUNT]);
-/* Monitor, after init exited: writes out the rest of the output (bounded in time), closes the
- * master, removes the control FIFO. */
+/* Monitor, after init exited: writes out the rest of the output (while the reader keeps taking
+ * it: at most TTY_FINISH_IDLE_MS without progress), closes the master, removes the control FIFO. */
+#define TTY_FINISH_IDLE_MS 2000u
 void tty_finish(struct tty_relay *t);

@@ -202,6 +202,33 @@ kernelTest("tty: exit status, timeout, output limit and CPU accounting as for pi
   assertEquals((await child.status).signal, "SIGTERM");
 });
 
+kernelTest(
+  "tty: neither a program that reads nothing nor a caller that reads nothing stalls the run",
+  async () => {
+    const sb = sandbox();
+    // 4 MiB of input to a program that never reads: the terminal fills, the monitor keeps going.
+    const deaf = await sb.run("sleep", ["30"], {
+      tty: TTY,
+      input: new Uint8Array(4 << 20).fill(0x61),
+      timeout: "500ms",
+    });
+    assertEquals(deaf.reason, "timeout");
+    assert(deaf.wallTimeMs < 5000, `${deaf.wallTimeMs}`);
+    // Endless output nobody reads: the wall clock still ends the run, and status resolves.
+    const child = sb.spawn("yes", [], { tty: TTY, timeout: "500ms" });
+    const result = await child.status;
+    assertEquals(result.reason, "timeout");
+    assert(result.wallTimeMs < 5000, `${result.wallTimeMs}`);
+    await child.stdout.cancel();
+    // A reader that starts late still gets every byte (the program waits on the full terminal).
+    const late = sb.spawn("sh", ["-c", "head -c 300000 /dev/zero | tr '\\0' a"], { tty: TTY });
+    await new Promise((r) => setTimeout(r, 1000));
+    const bytes = new Uint8Array(await new Response(late.stdout).arrayBuffer());
+    assertEquals((await late.status).reason, "exited");
+    assertEquals([bytes.length, bytes.every((b) => b === 0x61)], [300000, true]);
+  },
+);
+
 kernelTest("tty: options are checked up front and name the field", async () => {
   const sb = sandbox();
   assertThrows(
