@@ -209,12 +209,13 @@ static _Noreturn void target_main(const struct config *cfg, int exec_fd, int rep
   if (sigprocmask(SIG_SETMASK, &none, NULL) < 0) fail(&e, STEP_SIGNALS, -1);
   /* A new session: no controlling terminal, so TIOCSTI has no terminal to inject into. */
   else if (setsid() < 0) fail(&e, STEP_SETSID, -1);
-  /* With a tty: the sandbox's own pseudo-terminal becomes the controlling one, and stdio. Its
-   * TIOCSTI and TIOCLINUX stay refused by the seccomp filter. */
-  else if (tty >= 0 && tty_apply(tty, &e) < 0) {
+  /* With a tty: the sandbox's own pseudo-terminal becomes the controlling one, and stdio (a
+   * session leader without a terminal may take one). Its TIOCSTI and TIOCLINUX stay refused by
+   * the seccomp filter. tty_apply fills e itself. */
+  else if (tty < 0 || tty_apply(tty, &e) == 0) {
+    if (chdir(cfg->cwd ? cfg->cwd : "/") < 0) fail(&e, STEP_CHDIR, -1);
+    else apply_rlimits(cfg, false, &e);
   }
-  else if (chdir(cfg->cwd ? cfg->cwd : "/") < 0) fail(&e, STEP_CHDIR, -1);
-  else apply_rlimits(cfg, false, &e);
   if (!e.step) {
     /* Every fd but 0-2 and the exec pipe is closed at exec (Deno leaks fds into children). */
     if (close_fds(3, ~0U, true) < 0) fail(&e, STEP_CLOSE_FDS, -1);

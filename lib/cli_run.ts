@@ -12,6 +12,7 @@ import { parseArgs, type ParsedArgs, UsageError } from "./cli_args.ts";
 import { buildConfig, nameFlags, RUN_SPECS } from "./cli_config.ts";
 import { RUN_HELP, SHELL_HELP, USAGE } from "./cli_help.ts";
 import { DEFAULT_SHELL, HostTerminal } from "./cli_tty.ts";
+import { envVar } from "./_host.ts";
 import { SandboxError, SandboxSetupError } from "./errors.ts";
 import { prepareLauncher } from "./launcher.ts";
 import { exitCodeFor } from "./status.ts";
@@ -231,8 +232,9 @@ async function runParsed(
     : null;
   let child;
   try {
-    // The terminal's type goes with it, unless --env set one.
-    const term = Deno.env.get("TERM");
+    // The terminal's type goes with it, unless --env set one (read only then, and without
+    // --allow-env not at all: README's narrow permission set has none).
+    const term = tty ? envVar("TERM") : undefined;
     const env = tty && term && !sandbox.config.env?.TERM ? { env: { TERM: term } } : {};
     child = sandbox.spawn(program, args, {
       signal: abort.signal,

@@ -91,16 +91,16 @@ kernelTest(
     // SIGWINCH arrives with the new size; the program prints it and exits.
     const child = sb.spawn("python3", [
       "-c",
-      `import os, signal, sys
-signal.signal(signal.SIGWINCH, lambda *a: (print("winch", *os.get_terminal_size(0)), sys.exit(0)))
+      `import os, signal
+signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGWINCH])
 print("ready", *os.get_terminal_size(0), flush=True)
-signal.pause()`,
-    ], { tty: TTY, stdin: "piped" });
+signal.sigwait([signal.SIGWINCH])
+print("winch", *os.get_terminal_size(0))`,
+    ], { tty: TTY });
     const out = reader(child);
     await out.until(/ready 80 24\r\n/);
     await child.resize(100, 50);
     await out.until(/winch 100 50/);
-    await child.stdin!.close();
     await out.done;
     assertEquals((await child.status).exitCode, 0, out.text());
     assertMatch(out.text(), /winch 100 50\r\n$/);
