@@ -2,7 +2,8 @@
 // controlling terminal; resize through the launcher's control FIFO; keystrokes including Ctrl-C
 // through the line discipline; TIOCSTI/TIOCLINUX refused; limits and accounting as for pipes.
 import { assert, assertEquals, assertMatch, assertRejects, assertThrows } from "./_assert.ts";
-import { kernelTest, sandbox } from "./_helpers.ts";
+import { kernelTest, LAUNCHER, sandbox } from "./_helpers.ts";
+import { encodeFrame } from "../lib/config.ts";
 import { runDirBase } from "../lib/rundir.ts";
 import type { SandboxChild } from "../lib/run.ts";
 
@@ -260,3 +261,30 @@ kernelTest("tty: options are checked up front and name the field", async () => {
   assertThrows(() => child.resize(80, 65536), RangeError, "65536");
   await child.status;
 });
+
+kernelTest(
+  "tty: the launcher never reuses a name at the control FIFO's path (fail closed)",
+  async () => {
+    const dir = Deno.makeTempDirSync({ prefix: "sandbox-ts-tty-" });
+    try {
+      // A planted symlink where the FIFO goes: mkfifo refuses it before any namespace exists, and
+      // what it points to is untouched.
+      Deno.writeTextFileSync(`${dir}/target`, "host file\n");
+      Deno.symlinkSync(`${dir}/target`, `${dir}/status.tty`);
+      const tokens = ["status", `${dir}/status`, "unshare", "mount", "newroot", "dev", "/dev"];
+      tokens.push("tty", "80", "24", "tty-control", `${dir}/status.tty`, "exec", "/bin/true");
+      const child = new Deno.Command(LAUNCHER, { stdin: "piped", stdout: "null", stderr: "piped" })
+        .spawn();
+      const w = child.stdin.getWriter();
+      await w.write(encodeFrame(tokens.map((t) => [t] as const)));
+      await w.close();
+      const out = await child.output();
+      assertEquals(out.code, 125);
+      assertMatch(dec.decode(out.stderr), /tty .*status\.tty: File exists/);
+      assertEquals(Deno.readTextFileSync(`${dir}/target`), "host file\n");
+      assertMatch(Deno.readTextFileSync(`${dir}/status`), /"step":"tty"/);
+    } finally {
+      Deno.removeSync(dir, { recursive: true });
+    }
+  },
+);
