@@ -1,6 +1,7 @@
 /**
  * The `sandbox` command line: `run` (also the direct mode, `sandbox [FLAGS] PROGRAM [ARGS]`),
- * `doctor` (alias `check`), `launcher`, `profiles`, `help`. `run` is in `lib/cli_run.ts`.
+ * `shell`, `doctor` (alias `check`), `launcher`, `profiles`, `help`. `run` and `shell` are in
+ * `lib/cli_run.ts`.
  *
  * ```sh
  * deno run -A cli.ts run --timeout 5s -- python3 -c 'print(1)'
@@ -14,7 +15,7 @@
 import { EXIT, prepareLauncher, type SeccompProfileName, VERSION } from "./mod.ts";
 // Not library API, by design: argv parsing, flag syntax and help are the CLI's own,
 import { parseArgs, UsageError } from "./lib/cli_args.ts";
-import { cmdRun } from "./lib/cli_run.ts";
+import { cmdRun, cmdShell } from "./lib/cli_run.ts";
 import { PRESETS } from "./lib/cli_config.ts";
 import {
   DOCTOR_HELP,
@@ -22,6 +23,7 @@ import {
   MAIN_HELP,
   PROFILES_HELP,
   RUN_HELP,
+  SHELL_HELP,
   USAGE,
 } from "./lib/cli_help.ts";
 // `doctor` is the CLI's report (a library caller asks `Sandbox.enforced` instead),
@@ -129,7 +131,7 @@ function cmdProfiles(argv: string[]): number {
 }
 
 /** The commands (and the seed's flag aliases) that are not a program to run in direct mode. */
-const COMMANDS = ["run", "doctor", "check", "launcher", "profiles", "seccomp", "help"];
+const COMMANDS = ["run", "shell", "doctor", "check", "launcher", "profiles", "seccomp", "help"];
 
 /** Runs the CLI with `argv`; returns the exit code. */
 export async function main(argv: string[]): Promise<number> {
@@ -138,6 +140,8 @@ export async function main(argv: string[]): Promise<number> {
     switch (cmd) {
       case "run":
         return await cmdRun(rest);
+      case "shell":
+        return await cmdShell(rest);
       case "doctor":
       case "check":
       case "--check":
@@ -156,6 +160,7 @@ export async function main(argv: string[]): Promise<number> {
         const topic = cmd === "help" ? rest[0] : undefined;
         const topics: Record<string, string> = {
           run: RUN_HELP,
+          shell: SHELL_HELP,
           doctor: DOCTOR_HELP,
           check: DOCTOR_HELP,
           launcher: LAUNCHER_HELP,

@@ -76,6 +76,7 @@ export type {
   SeccompProfileName,
   SeccompViolation,
   StdinMode,
+  TtySize,
 } from "./lib/types.ts";
 export type { Budgets, BudgetsConfig, HostIdRange, HostIdsConfig } from "./lib/identity_types.ts";
 export { DEFAULT_HOST_IDS } from "./lib/host_ids.ts";

@@ -30,6 +30,7 @@
 #include "mount.h"
 #include "ns.h"
 #include "seccomp.h"
+#include "tty.h"
 #include "util.h"
 
 static int report_fd_g = -1;
@@ -40,11 +41,8 @@ static struct report error_report(const struct sbx_err *e) {
   return (struct report){.kind = REPORT_ERROR, .step = e->step, .err = e->err, .op = e->op};
 }
 
-/* REPORT_LISTENER with the target's pidfd attached. */
-static int send_listener(pid_t target, int listener_fd) {
-  int pidfd cleanup_fd = (int)syscall(SYS_pidfd_open, target, 0);
-  if (pidfd < 0) return -1;
-  struct report r = {.kind = REPORT_LISTENER, .value = listener_fd};
+/* One report with an fd attached (SCM_RIGHTS). */
+static int send_report_fd(struct report r, int fd) {
   struct iovec iov = {&r, sizeof r};
   union {
     char buf[CMSG_SPACE(sizeof(int))];
@@ -56,8 +54,15 @@ static int send_listener(pid_t target, int listener_fd) {
   c->cmsg_level = SOL_SOCKET;
   c->cmsg_type = SCM_RIGHTS;
   c->cmsg_len = CMSG_LEN(sizeof(int));
-  memcpy(CMSG_DATA(c), &pidfd, sizeof(int));
+  memcpy(CMSG_DATA(c), &fd, sizeof(int));
   return sendmsg(report_fd_g, &msg, MSG_NOSIGNAL) == (ssize_t)sizeof r ? 0 : -1;
+}
+
+/* REPORT_LISTENER with the target's pidfd attached. */
+static int send_listener(pid_t target, int listener_fd) {
+  int pidfd cleanup_fd = (int)syscall(SYS_pidfd_open, target, 0);
+  if (pidfd < 0) return -1;
+  return send_report_fd((struct report){.kind = REPORT_LISTENER, .value = listener_fd}, pidfd);
 }
 
 /* The one place init turns an error (its own or the target's) into an exit: the message, the
@@ -194,7 +199,7 @@ static int hand_over_listener(int listener, int exec_fd, int report_fd, struct s
 }
 
 /* The target: last steps in the order that matters, then exec. Errors go to exec_fd. */
-static _Noreturn void target_main(const struct config *cfg, int exec_fd, int report_fd) {
+static _Noreturn void target_main(const struct config *cfg, int exec_fd, int report_fd, int tty) {
   struct sbx_err e = SBX_ERR_NONE;
   sigset_t none;
   sigemptyset(&none);
@@ -204,8 +209,13 @@ static _Noreturn void target_main(const struct config *cfg, int exec_fd, int rep
   if (sigprocmask(SIG_SETMASK, &none, NULL) < 0) fail(&e, STEP_SIGNALS, -1);
   /* A new session: no controlling terminal, so TIOCSTI has no terminal to inject into. */
   else if (setsid() < 0) fail(&e, STEP_SETSID, -1);
-  else if (chdir(cfg->cwd ? cfg->cwd : "/") < 0) fail(&e, STEP_CHDIR, -1);
-  else apply_rlimits(cfg, false, &e);
+  /* With a tty: the sandbox's own pseudo-terminal becomes the controlling one, and stdio (a
+   * session leader without a terminal may take one). Its TIOCSTI and TIOCLINUX stay refused by
+   * the seccomp filter. tty_apply fills e itself. */
+  else if (tty < 0 || tty_apply(tty, &e) == 0) {
+    if (chdir(cfg->cwd ? cfg->cwd : "/") < 0) fail(&e, STEP_CHDIR, -1);
+    else apply_rlimits(cfg, false, &e);
+  }
   if (!e.step) {
     /* Every fd but 0-2 and the exec pipe is closed at exec (Deno leaks fds into children). */
     if (close_fds(3, ~0U, true) < 0) fail(&e, STEP_CLOSE_FDS, -1);
@@ -378,6 +388,12 @@ _Noreturn void child_main(const struct config *cfg, int sync_fd, int report_fd) 
    * (end_run); in one, init is their reaper anyway. */
   if (!(cfg->ns_flags & CLONE_NEWPID) && prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
     die_step(cfg, STEP_SIGNALS);
+  /* The pseudo-terminal, inside the new root (its own devpts); the master goes to the monitor,
+   * which relays it, the slave to the target. */
+  int master = -1, slave = -1;
+  if (cfg->tty && tty_open(cfg, &master, &slave, &e) < 0) die_with(cfg, &e);
+  if (master >= 0 && send_report_fd((struct report){.kind = REPORT_TTY}, master) < 0) die_step(cfg, STEP_TTY);
+  if (master >= 0) close(master);
   int exec_pipe[2];
   if (pipe2(exec_pipe, O_CLOEXEC) < 0) die_step(cfg, STEP_PIPE);
   pid_t target = fork();
@@ -385,9 +401,10 @@ _Noreturn void child_main(const struct config *cfg, int sync_fd, int report_fd) 
   if (target == 0) {
     close(exec_pipe[0]);
     if (!cfg->seccomp_notify) close(report_fd);
-    target_main(cfg, exec_pipe[1], report_fd);
+    target_main(cfg, exec_pipe[1], report_fd, slave);
   }
   close(exec_pipe[1]);
+  if (slave >= 0) close(slave);
   await_exec(cfg, target, exec_pipe[0]);
   send_report((struct report){.kind = REPORT_STARTED});
 

@@ -10,7 +10,10 @@
  *    the listener with pidfd_getfd() and acks with one byte that the target reads.
  *  - target -> init, on the exec pipe (close-on-exec: end of file means execve succeeded): ERROR,
  *    after which the target exits, or LISTENER, which init passes on as above. */
-enum report_kind { REPORT_ERROR = 1, REPORT_STARTED = 2, REPORT_EXIT = 3, REPORT_LISTENER = 4 };
+enum report_kind {
+  REPORT_ERROR = 1, REPORT_STARTED = 2, REPORT_EXIT = 3, REPORT_LISTENER = 4,
+  REPORT_TTY = 5 /* init -> monitor: the pseudo-terminal's master attached (tty.h) */
+};
 struct report {
   int32_t kind;
   int32_t step, err, op; /* ERROR: the failure (the receiver resolves its path from op) */

@@ -118,6 +118,7 @@ enum op_id {
   OP_HOST_IDS, OP_USERNS_LIMIT, OP_PTY_MAX,
   OP_SECCOMP_ERRNO, OP_FILE, OP_CGROUPFS,
   OP_IDMAP, OP_BIND_IDMAP, OP_RO_BIND_IDMAP, OP_OVERLAY_IDMAP, OP_OVERLAY_KEEP_IDMAP,
+  OP_TTY, OP_TTY_CONTROL,
   OP_COUNT
 };
 
@@ -158,6 +159,7 @@ static const struct op_spec OPS[OP_COUNT] = {
     [OP_RO_BIND_IDMAP] = {"ro-bind-idmap", 2, false},
     [OP_OVERLAY_IDMAP] = {"overlay-idmap", 3, false},
     [OP_OVERLAY_KEEP_IDMAP] = {"overlay-keep-idmap", 4, false},
+    [OP_TTY] = {"tty", 2, true},              [OP_TTY_CONTROL] = {"tty-control", 1, true},
 };
 
 /* The budgets a user namespace has in /proc/sys/user (max_<name>). */
@@ -186,6 +188,18 @@ static int add_mount(struct config *cfg, enum mount_kind kind, int op, const cha
   m->dst = dst;
   m->tree_fd = m->upper_tree_fd = -1;
   op_paths[op] = dst;
+  return 0;
+}
+
+/* tty against the rest: its pseudo-terminal comes from the devpts instance of a dev mount (the
+ * first), never from the host's. */
+static int check_tty_ops(struct config *cfg, int op, struct sbx_err *e) {
+  if (cfg->tty_control && !cfg->tty) return fail_input(e, "tty-control needs", "tty", op);
+  if (!cfg->tty) return 0;
+  for (size_t k = 0; k < cfg->n_mounts && !cfg->tty_dev; k++)
+    if (cfg->mounts[k].kind == M_DEV) cfg->tty_dev = cfg->mounts[k].dst;
+  if (!cfg->tty_dev) return fail_input(e, "tty needs", "dev", op);
+  op_paths[cfg->tty_op] = cfg->tty_dev;
   return 0;
 }
 
@@ -552,6 +566,20 @@ int config_parse(char **t, size_t count, struct config *cfg, struct sbx_err *e) 
         return fail_input(e, "pty-max must be 1..1048576", name, op);
       cfg->pty_max = v1;
       break;
+    case OP_TTY: /* COLS ROWS: the target on a pseudo-terminal of the sandbox's devpts */
+      if (!parse_u64(a, &v1) || !parse_u64(b, &v2) || !v1 || !v2 || v1 > 65535 || v2 > 65535)
+        return fail_input(e, "tty needs COLS and ROWS, 1..65535", name, op);
+      cfg->tty = true;
+      cfg->tty_cols = (unsigned short)v1;
+      cfg->tty_rows = (unsigned short)v2;
+      cfg->tty_op = op;
+      break;
+    case OP_TTY_CONTROL: /* PATH: a FIFO the monitor makes for window-size records */
+      if (!path_ok(a)) return fail_input(e, "tty-control must be an absolute path without . or ..", name, op);
+      cfg->tty_control = a;
+      cfg->tty_control_op = op;
+      op_paths[op] = a;
+      break;
     case OP_COUNT: break;
     }
   }
@@ -589,6 +617,7 @@ int config_parse(char **t, size_t count, struct config *cfg, struct sbx_err *e) 
     return fail_input(e, "a cgroup needs both a parent and", "cgroup-name", op);
   if ((cfg->limits.memory_max || cfg->limits.pids_max || cfg->limits.cpu_quota) && !have_cgroup)
     return fail_input(e, "cgroup limits need", "cgroup-v2 or cgroup-v1", op);
+  if (check_tty_ops(cfg, op, e) < 0) return -1;
   return check_identity_ops(cfg, op, e);
 }
 

@@ -147,6 +147,13 @@ struct config {
    * of falling back (idmap.c). */
   bool idmap_set, idmap_required;
   int idmap_op;
+  /* tty COLS ROWS: the target runs on a pseudo-terminal of the devpts instance under tty_dev
+   * (the dst of the dev mount); tty-control PATH: the monitor's control FIFO (tty.c). */
+  bool tty;
+  unsigned short tty_cols, tty_rows;
+  const char *tty_dev;
+  const char *tty_control;
+  int tty_op, tty_control_op;
 };
 
 struct sbx_err;

@@ -30,11 +30,14 @@
 #include "ns.h"
 #include "proctitle.h"
 #include "status.h"
+#include "tty.h"
 #include "util.h"
 
 static struct config cfg;
 /* The run's host identity (ids.c): its locks are held until the monitor exits. */
 static struct host_ids ids = HOST_IDS_NONE;
+/* With the tty op: the pseudo-terminal's relay (tty.c). */
+static struct tty_relay tty;
 
 /* The one place the monitor turns an error into an exit: init (if any) is killed before it ran a
  * single step of its own, the cgroup removed, the failure printed and recorded. Nothing
@@ -46,6 +49,7 @@ static int setup_failed(struct monitor *m, const struct sbx_err *e) {
   }
   struct cgroup_usage unused;
   cgroup_finish(&m->cg, &unused);
+  if (m->tty) tty_finish(m->tty);
   report_err(e, config_err_path(&cfg, e));
   status_error(m->status_fd, e);
   return EXIT_SETUP;
@@ -102,6 +106,13 @@ static int take_host_ids(struct monitor *m, struct sbx_err *e) {
   if (ids_prepare(&cfg, &ids, e) < 0) return -1;
   if (ids.allocated) status_host_ids(m->status_fd, cfg.uid_outside, cfg.gid_outside);
   return 0;
+}
+
+/* The terminal's control FIFO, before anything of the sandbox exists (tty.c). */
+static int prepare_tty(struct monitor *m, struct sbx_err *e) {
+  if (!cfg.tty) return 0;
+  m->tty = &tty;
+  return tty_prepare(&cfg, &tty, e);
 }
 
 /* Host paths are resolved, and overlay dirs made, with the host's real owners in view and before
@@ -207,6 +218,7 @@ int main(int argc, char **argv) {
   if (open_status(&m, &e) < 0) return setup_failed(&m, &e);
   if (open_channels(&m, &e) < 0) return setup_failed(&m, &e);
   if (take_host_ids(&m, &e) < 0) return setup_failed(&m, &e);
+  if (prepare_tty(&m, &e) < 0) return setup_failed(&m, &e);
   /* The cgroup exists before clone: on v2 init is cloned straight into it. */
   if (cgroup_create(&cfg, &m.cg, &e) < 0) return setup_failed(&m, &e);
   if (prepare_host_paths(&m, &e) < 0) return setup_failed(&m, &e);

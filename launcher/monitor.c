@@ -19,7 +19,9 @@
 
 static uint64_t tv_us(struct timeval tv) { return (uint64_t)tv.tv_sec * 1000000u + (uint64_t)tv.tv_usec; }
 
-enum slot { SLOT_INIT, SLOT_REPORTS, SLOT_SIGNALS, SLOT_TIMER, SLOT_LISTENER, SLOT_COUNT };
+/* SLOT_TTY: the first of the relay's TTY_SLOT_COUNT slots (tty.h). */
+enum slot { SLOT_INIT, SLOT_REPORTS, SLOT_SIGNALS, SLOT_TIMER, SLOT_LISTENER, SLOT_TTY,
+            SLOT_COUNT = SLOT_TTY + TTY_SLOT_COUNT };
 
 /* How long init has to end the run itself (kill and reap every process) before the monitor
  * SIGKILLs it. Below the library's own grace for the launcher (lib/run.ts KILL_GRACE_MS). */
@@ -80,6 +82,10 @@ static void drain_reports(const struct monitor *m, struct outcome *o, int *liste
       }
       continue;
     }
+    if (r.kind == REPORT_TTY && passed >= 0 && m->tty && m->tty->master < 0) {
+      tty_relay_attach(m->tty, passed);
+      continue;
+    }
     if (passed >= 0) close(passed);
     if (r.kind == REPORT_STARTED) {
       status_started(m->status_fd);
@@ -119,6 +125,7 @@ void monitor_loop(const struct monitor *m, const struct config *cfg, struct outc
       [SLOT_SIGNALS] = {m->signal_fd, POLLIN, 0}, [SLOT_TIMER] = {m->timer_fd, POLLIN, 0},
       [SLOT_LISTENER] = {-1, POLLIN, 0},
   };
+  for (int i = SLOT_TTY; i < SLOT_COUNT; i++) pfd[i].fd = -1;
   int listener = -1; /* pfd[SLOT_LISTENER].fd is -1 while the listener rests */
   uint64_t window_start = 0;
   unsigned answered = 0;
@@ -134,6 +141,7 @@ void monitor_loop(const struct monitor *m, const struct config *cfg, struct outc
       }
     }
     pfd[SLOT_LISTENER].fd = answered < NOTIFY_BUDGET ? listener : -1;
+    if (m->tty) tty_relay_poll(m->tty, &pfd[SLOT_TTY]);
     if (poll(pfd, SLOT_COUNT, timeout) < 0) {
       if (errno == EINTR) continue;
       kill(m->init, SIGKILL);
@@ -163,6 +171,7 @@ void monitor_loop(const struct monitor *m, const struct config *cfg, struct outc
       }
     }
     if (pfd[SLOT_SIGNALS].revents & POLLIN) forward_signals(m, o);
+    if (m->tty) tty_relay_pump(m->tty, &pfd[SLOT_TTY]);
     if (pfd[SLOT_INIT].revents & POLLIN) break;
   }
 }
@@ -176,6 +185,8 @@ void monitor_collect(struct monitor *m, struct outcome *o) {
   o->x.user_us = tv_us(ru.ru_utime);
   o->x.sys_us = tv_us(ru.ru_stime);
   o->x.max_rss_kb = (uint64_t)ru.ru_maxrss;
+  /* The terminal's last output before the exit record: a reader of both sees it all. */
+  if (m->tty) tty_finish(m->tty);
   /* init has exited, so the kernel has killed and reaped the whole pid namespace: the cgroup is
    * empty, its counters final. */
   cgroup_finish(&m->cg, &o->x.cg);

@@ -10,6 +10,7 @@
 #include "abi.h"
 #include "config.h"
 #include "status.h"
+#include "tty.h"
 #include "util.h"
 
 /* SIG_KILL_SANDBOX (abi.h) is the monitor's own control signal; the FORWARDED_SIGNALS are passed
@@ -27,6 +28,7 @@ struct monitor {
   int pidfd;
   uint64_t start_us;
   struct cgroup_state cg;
+  struct tty_relay *tty; /* with the tty op: the pseudo-terminal's relay (tty.h), else NULL */
 };
 
 /* How the run ended. */

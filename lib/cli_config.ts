@@ -64,6 +64,7 @@ export const RUN_SPECS: Record<string, OptionSpec> = {
   "result-file": { value: true },
   quiet: { short: "q" },
   stdin: { value: true },
+  tty: {},
   launcher: { value: true },
   help: { short: "h" },
 };

@@ -17,6 +17,8 @@ Usage:
   sandbox run [OPTIONS] [--] PROGRAM [ARGS...]   run one program; exit with its code
   sandbox [OPTIONS] [--] PROGRAM [ARGS...]       the same (the seed's direct mode; a program
                                                  named like a command needs "run")
+  sandbox shell [OPTIONS] [-- PROGRAM [ARGS...]] an interactive shell (bash, else sh) in a
+                                                 sandbox, on a terminal of its own
   sandbox doctor [--json]                        what this machine supports (alias: check)
   sandbox launcher                               build the launcher if needed; print its path
                                                  (what --allow-run names: README, "Deno permissions")
@@ -105,6 +107,10 @@ Options:
                             own). Both are written on every exit, failures included
       --stdin inherit|null  pass this command's stdin on to the program as bytes (default),
                             or give it an empty stdin; it never gets the terminal itself
+      --tty                 run the program on a pseudo-terminal of the sandbox's own (its
+                            stdin, stdout and stderr; stdout then carries both); a host
+                            terminal on stdin is put in raw mode, its size and changes passed
+                            on, and restored at the end (see "sandbox help shell")
   -q, --quiet               no summary line on stderr
   -v, --verbose             print the mode and what is enforced before running
       --launcher PATH       use this sandbox-launcher binary
@@ -119,6 +125,27 @@ Examples:
   tail -n 1 err.log                     # the result, whatever make printed
   sandbox run --ro-bind "$PWD:/src" --cwd /src --net host -- npm test
   sandbox run -s io-heavy --seccomp-deny uname --result-file /dev/fd/3 -- uname 3> result.json
+`;
+
+/** `sandbox help shell`, `sandbox shell --help`. */
+export const SHELL_HELP = `Usage: sandbox shell [OPTIONS] [-- PROGRAM [ARGS...]]
+
+An interactive shell in a sandbox: "sandbox run --tty" with bash (sh when the sandbox has no
+bash) as the default program, stdin required to be a terminal, and no summary line. OPTIONS are
+those of run ("sandbox help run").
+
+The program runs on a pseudo-terminal from the sandbox's own devpts instance (never one of the
+host's), as its controlling terminal. Your terminal is put in raw mode: every key goes to the
+program (Ctrl-C interrupts the program, not this command; Ctrl-D at an empty prompt ends the
+shell). Window-size changes are passed on (the program gets SIGWINCH). Your terminal is
+restored however the run ends: exit, kill, timeout, an error, or SIGTERM/SIGHUP to this command.
+TERM is passed on unless --env sets it. TIOCSTI and TIOCLINUX stay refused by seccomp.
+
+Exit code: the program's, as for run.
+
+Examples:
+  sandbox shell
+  sandbox shell --ro-bind "$PWD:/src" --cwd /src -m 512M -- python3
 `;
 
 /** `sandbox help profiles`. */

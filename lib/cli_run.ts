@@ -10,7 +10,9 @@ import { EXIT } from "./abi.ts";
 import { SandboxBuilder } from "./builder.ts";
 import { parseArgs, type ParsedArgs, UsageError } from "./cli_args.ts";
 import { buildConfig, nameFlags, RUN_SPECS } from "./cli_config.ts";
-import { RUN_HELP, USAGE } from "./cli_help.ts";
+import { RUN_HELP, SHELL_HELP, USAGE } from "./cli_help.ts";
+import { DEFAULT_SHELL, HostTerminal } from "./cli_tty.ts";
+import { envVar } from "./_host.ts";
 import { SandboxError, SandboxSetupError } from "./errors.ts";
 import { prepareLauncher } from "./launcher.ts";
 import { exitCodeFor } from "./status.ts";
@@ -130,21 +132,32 @@ function summary(result: SandboxResult): string {
   return parts.join(" | ");
 }
 
+/** How `run` was asked for: plain, or as `sandbox shell`. */
+interface RunHow {
+  /** `sandbox shell`: a terminal is required, the default program is a shell, no summary. */
+  shell?: boolean;
+}
+
 /**
  * Runs `run`'s argv (everything after `run`, or the whole argv in direct mode); returns the exit
  * code. Prints each failure once and writes the result on every path.
  */
-export async function cmdRun(argv: string[]): Promise<number> {
+export async function cmdRun(argv: string[], how: RunHow = {}): Promise<number> {
   const sinks = sinksOf(argv);
   let p: ParsedArgs | undefined;
   let stderrSeen = false;
   try {
     p = parseArgs(argv, RUN_SPECS, { stopAtPositional: true });
     if (p.options.has("help")) {
-      console.log(RUN_HELP);
+      console.log(how.shell ? SHELL_HELP : RUN_HELP);
       return 0;
     }
-    return await runParsed(p, sinks, () => stderrSeen = true);
+    if (how.shell) {
+      if (p.options.has("tty")) throw new UsageError(`Option "--tty" is implied by "shell"`);
+      p.options.set("tty", [""]);
+      if (!p.positionals.length) p.positionals.push(...DEFAULT_SHELL);
+    }
+    return await runParsed(p, sinks, () => stderrSeen = true, how);
   } catch (e) {
     const err = e as Error;
     const usage = err instanceof UsageError;
@@ -152,14 +165,28 @@ export async function cmdRun(argv: string[]): Promise<number> {
     // The launcher has already said what failed on the program's stderr: once is enough.
     const told = err instanceof SandboxSetupError && stderrSeen;
     if (!told) {
-      console.error(`sandbox: ${err.message}${usage ? `\nTry "sandbox help run".` : ""}`);
+      const help = how.shell ? "shell" : "run";
+      console.error(`sandbox: ${err.message}${usage ? `\nTry "sandbox help ${help}".` : ""}`);
     }
     deliver(failedResult(err, code), sinks);
     return code;
   }
 }
 
-async function runParsed(p: ParsedArgs, sinks: Sinks, onStderr: () => void): Promise<number> {
+/**
+ * `sandbox shell [OPTIONS] [-- PROGRAM [ARGS...]]`: `run --tty` with the host terminal required,
+ * bash (else sh) by default, and no summary line.
+ */
+export function cmdShell(argv: string[]): Promise<number> {
+  return cmdRun(argv, { shell: true });
+}
+
+async function runParsed(
+  p: ParsedArgs,
+  sinks: Sinks,
+  onStderr: () => void,
+  how: RunHow,
+): Promise<number> {
   const one = (name: string) => p.options.get(name)?.[0];
   const [program, ...args] = p.positionals;
   if (!program) {
@@ -197,8 +224,28 @@ async function runParsed(p: ParsedArgs, sinks: Sinks, onStderr: () => void): Pro
   }
   const abort = new AbortController();
   // The CLI's stdin goes on to the program as a byte stream (never as the terminal itself:
-  // the target only ever holds pipes and has no controlling tty).
-  const child = sandbox.spawn(program, args, { signal: abort.signal, stdin: stdinMode });
+  // the target holds pipes, or with --tty a terminal of the sandbox's own devpts).
+  const tty = p.options.has("tty");
+  // Raw mode from here; restored in the finally below on every way out (cli_tty.ts).
+  const host = tty
+    ? new HostTerminal({ required: !!how.shell, command: how.shell ? "shell" : "run --tty" })
+    : null;
+  let child;
+  try {
+    // The terminal's type goes with it, unless --env set one (read only then, and without
+    // --allow-env not at all: README's narrow permission set has none).
+    const term = tty ? envVar("TERM") : undefined;
+    const env = tty && term && !sandbox.config.env?.TERM ? { env: { TERM: term } } : {};
+    child = sandbox.spawn(program, args, {
+      signal: abort.signal,
+      stdin: stdinMode,
+      ...(host ? { tty: host.size, ...env } : {}),
+    });
+    host?.follow(child);
+  } catch (e) {
+    host?.restore();
+    throw e;
+  }
   const forward = (sig: Deno.Signal) => () => child.kill(sig);
   const listeners = (["SIGINT", "SIGTERM", "SIGHUP"] as const).map((s) =>
     [s, s === "SIGTERM" ? () => abort.abort() : forward(s)] as const
@@ -221,8 +268,9 @@ async function runParsed(p: ParsedArgs, sinks: Sinks, onStderr: () => void): Pro
       child.stderr.pipeThrough(seen).pipeTo(Deno.stderr.writable, { preventClose: true }),
     ]);
     const result = await child.status;
+    host?.restore();
     if (!endsLine) console.error();
-    if (!p.options.has("quiet")) {
+    if (!p.options.has("quiet") && !how.shell) {
       const refused = unmappedNote(result.enforced, ["filesystem"]);
       if (refused) console.error(`sandbox: warning: ${refused}`);
       console.error(summary(result));
@@ -230,6 +278,7 @@ async function runParsed(p: ParsedArgs, sinks: Sinks, onStderr: () => void): Pro
     const delivered = deliver(result, sinks);
     return delivered ? exitCodeFor(result) : EXIT.setup;
   } finally {
+    host?.restore();
     for (const [s, f] of listeners) Deno.removeSignalListener(s, f);
   }
 }

@@ -55,6 +55,8 @@ export const LAUNCHER_SOURCES = [
   "seccomp.h",
   "status.c",
   "status.h",
+  "tty.c",
+  "tty.h",
   "util.c",
   "util.h",
   "walk.c",

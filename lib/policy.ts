@@ -403,6 +403,8 @@ export interface RunSpec {
   cwd: string;
   /** The run's wall-clock limit in ms (the sandbox's, or the run's own), or null for none. */
   timeoutMs: number | null;
+  /** A pseudo-terminal of this size, and the control FIFO the launcher makes for resizes. */
+  tty?: { cols: number; rows: number; control: string };
 }
 
 /** Validates a program and its arguments. */
@@ -484,6 +486,11 @@ export function runOps(spec: RunSpec): Op[] {
   const ops: Op[] = [["status", spec.statusPath], ["chdir", spec.cwd]];
   if (spec.cgroupName) ops.push(["cgroup-name", spec.cgroupName]);
   if (spec.timeoutMs !== null) ops.push(["timeout", String(spec.timeoutMs)]);
+  // The terminal comes from the devpts instance of the static `dev` op (launcher/tty.c).
+  if (spec.tty) {
+    ops.push(["tty", String(spec.tty.cols), String(spec.tty.rows)]);
+    ops.push(["tty-control", spec.tty.control]);
+  }
   const env = { PATH: DEFAULT_PATH, ...spec.env };
   for (const [k, v] of Object.entries(env)) ops.push(["env", `${k}=${v}`]);
   ops.push(["exec", spec.program], ["arg", spec.program]);

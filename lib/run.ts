@@ -12,6 +12,7 @@ import { runOps } from "./policy.ts";
 import { makeRunStatus } from "./rundir.ts";
 import { runCgroupName } from "./cgroups.ts";
 import { spawnLauncher } from "./spawn.ts";
+import { TtyControl, ttyControlPath, validateTtySize } from "./tty.ts";
 import { decodeResult } from "./status.ts";
 import type { CapturedResult, Enforced, ResolvedMode, SandboxResult } from "./types.ts";
 import type { Op } from "./config.ts";
@@ -129,12 +130,19 @@ export class SandboxChild implements AsyncDisposable {
   #outputLimited = false;
   #exited = false;
   #killTimer: ReturnType<typeof setTimeout> | undefined;
+  #tty: TtyControl | null = null;
 
   /** @internal Use `Sandbox.spawn()`. */
   constructor(prepared: Prepared, command: Command, options: RunSettings) {
     const { program, args } = command;
     options.signal?.throwIfAborted();
+    if (options.tty && !prepared.staticOps.some((op) => op[0] === "dev")) {
+      throw new RangeError(
+        `Invalid options.tty: this sandbox has no /dev of its own (a terminal comes from the sandbox's own devpts instance); run it with namespaces`,
+      );
+    }
     const status = makeRunStatus();
+    const control = ttyControlPath(status.path);
     const ops = runOps({
       statusPath: status.path,
       ...(prepared.cgroupId ? { cgroupName: runCgroupName(prepared.cgroupId) } : {}),
@@ -143,7 +151,9 @@ export class SandboxChild implements AsyncDisposable {
       env: { ...prepared.env, ...options.env },
       cwd: options.cwd ?? prepared.cwd,
       timeoutMs: options.timeoutMs ?? prepared.timeoutMs,
+      ...(options.tty ? { tty: { ...options.tty, control } } : {}),
     });
+    if (options.tty) this.#tty = new TtyControl(control, () => !this.#exited);
     // A run's own output cap is what its result reports as enforced.
     const maxOutputBytes = options.maxOutputBytes ?? prepared.enforced.limits.maxOutputBytes;
     const enforced: Enforced = maxOutputBytes === prepared.enforced.limits.maxOutputBytes
@@ -288,6 +298,40 @@ export class SandboxChild implements AsyncDisposable {
       return;
     }
     this.#terminate();
+  }
+
+  /**
+   * Changes the size of the run's terminal (`options.tty`): the program gets `SIGWINCH`.
+   * Resolves once the launcher has the new size (at once when the run is over); the latest size
+   * wins when calls overlap. A run without a terminal throws a `TypeError`.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { SandboxBuilder } from "../mod.ts";
+   *
+   * const sandbox = new SandboxBuilder("resize").timeout("10s").build();
+   * const child = sandbox.spawn("sh", ["-c", "read x; stty size"], {
+   *   tty: { cols: 80, rows: 24 },
+   *   stdin: "piped",
+   * });
+   * await child.resize(132, 43);
+   * const writer = child.stdin!.getWriter();
+   * await writer.write(new TextEncoder().encode("go\n"));
+   * const out = await new Response(child.stdout).text();
+   * assert.match(out, /43 132\r\n$/);
+   * await writer.close().catch(() => {});
+   * assert.equal((await child.status).exitCode, 0);
+   * ```
+   */
+  resize(cols: number, rows: number): Promise<void> {
+    const size = validateTtySize({ cols, rows }, "size");
+    if (!this.#tty) {
+      return Promise.reject(
+        new TypeError(`Cannot resize: this run has no terminal (spawn it with options.tty)`),
+      );
+    }
+    return this.#tty.resize(size);
   }
 
   /** Kills the sandbox through the launcher, which then reports; escalates if it hangs. */

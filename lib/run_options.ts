@@ -8,7 +8,8 @@
 
 import { checkFields, describeValue, parseDuration, parseNonZeroSize } from "./parse.ts";
 import { validateAbsolutePath, validateEnv } from "./parse.ts";
-import type { RunInput, RunOptions, StdinMode } from "./types.ts";
+import { validateTtySize } from "./tty.ts";
+import type { RunInput, RunOptions, StdinMode, TtySize } from "./types.ts";
 
 /** One run's options, validated: what `SandboxChild` needs. */
 export interface RunSettings {
@@ -23,6 +24,8 @@ export interface RunSettings {
   signal?: AbortSignal;
   env?: Record<string, string>;
   cwd?: string;
+  /** A pseudo-terminal of this size instead of pipes. */
+  tty?: TtySize;
 }
 
 const STDIN_MODES: readonly StdinMode[] = ["null", "piped", "inherit"];
@@ -39,7 +42,7 @@ const SANDBOX_WIDE = [
   "limits",
 ];
 
-const ALLOWED = ["stdin", "input", "timeout", "maxOutput", "signal", "env", "cwd"];
+const ALLOWED = ["stdin", "input", "timeout", "maxOutput", "signal", "env", "cwd", "tty"];
 
 /**
  * Validates the options of one run. `how.capture` is true for `run()`, which has no handle to
@@ -121,6 +124,7 @@ export function validateRunOptions(
   }
   if (given.env !== undefined) out.env = validateEnv(given.env, "options.env");
   if (given.cwd !== undefined) out.cwd = validateAbsolutePath(given.cwd, "options.cwd");
+  if (given.tty !== undefined) out.tty = validateTtySize(given.tty, "options.tty");
   if (given.signal !== undefined) {
     if (!(given.signal instanceof AbortSignal)) {
       throw new TypeError(

@@ -1,7 +1,8 @@
 /**
  * Private per-run directories for the launcher's status file: `sandbox-ts-<uid>/` (0700,
  * in `$XDG_RUNTIME_DIR` or `/dev/shm` when present, else `$TMPDIR` or `/tmp`;
- * verified to be ours), one `<pid>-<n>` status file per run next to a `<pid>-<n>.lock` its Deno
+ * verified to be ours), one `<pid>-<n>` status file per run (and, for a run on a terminal, its
+ * `<pid>-<n>.tty` control FIFO, made by the launcher) next to a `<pid>-<n>.lock` its Deno
  * process holds (flock) from before the launcher starts until the result is read. Files left by a
  * process that died (a Deno killed with SIGKILL) are swept the first time a process uses the
  * base: those whose lock nobody holds — no guess from /proc, which a narrow `--allow-read` hides.
@@ -85,13 +86,14 @@ export function lockHeld(path: string): boolean {
 function sweep(dir: string): void {
   const keys = new Set<string>();
   for (const entry of Deno.readDirSync(dir)) {
-    const m = /^\d+-\d+(?=$|\.lock$)/.exec(entry.name);
+    const m = /^\d+-\d+(?=$|\.lock$|\.tty$)/.exec(entry.name);
     if (m) keys.add(m[0]);
   }
   for (const key of keys) {
     if (lockHeld(`${dir}/${key}.lock`)) continue;
     // The lock file last: while it exists, no new run can take the same name.
     removeQuietly(`${dir}/${key}`, true);
+    removeQuietly(`${dir}/${key}.tty`, false);
     removeQuietly(`${dir}/${key}.lock`, false);
   }
 }
@@ -149,6 +151,7 @@ export function makeRunStatus(): RunStatus {
       path,
       cleanup: () => {
         removeQuietly(path, false);
+        removeQuietly(`${path}.tty`, false);
         removeQuietly(`${path}.lock`, false);
         lock.close();
       },

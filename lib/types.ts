@@ -688,6 +688,35 @@ export interface RunOptions {
   env?: Record<string, string>;
   /** Working directory for this run (absolute, inside the sandbox). @default the sandbox's `cwd` */
   cwd?: string;
+  /**
+   * Run the program on a pseudo-terminal of the sandbox's own devpts instance, this many columns
+   * and rows, as its controlling terminal: stdin, stdout and stderr are the terminal, whose
+   * output (the program's stdout and stderr, merged, with the terminal's `\r\n`) arrives on
+   * `stdout`; `stderr` carries only the launcher's own messages. `SandboxChild.resize()` changes
+   * the size. End of input sends the terminal's end-of-file character (`^D`).
+   * @default none (pipes)
+   */
+  tty?: TtySize;
+}
+
+/**
+ * A terminal size (`RunOptions.tty`, `SandboxChild.resize()`): columns and rows, 1 to 65535.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { SandboxBuilder, type TtySize } from "../mod.ts";
+ *
+ * const tty: TtySize = { cols: 100, rows: 30 };
+ * const result = await new SandboxBuilder("size").build().run("stty", ["size"], { tty });
+ * assert.equal(result.stdout, "30 100\r\n");
+ * ```
+ */
+export interface TtySize {
+  /** Columns (characters per line). */
+  cols: number;
+  /** Rows (lines). */
+  rows: number;
 }
 
 /**

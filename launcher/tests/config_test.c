@@ -317,6 +317,15 @@ static const char *const *const BAD[] = {
     TOKS(ST, NSM, "dev", "/dev", "pty-max", "1048577", EX),
     TOKS(ST, NSM, "dev", "/dev", "pty-max", "1", "pty-max", "1", EX),
     TOKS(ST, EX, "pty-max"),
+    TOKS(ST, "tty", "80", "24", EX), /* needs a dev mount: never a host terminal */
+    TOKS(ST, NSM, "dev", "/dev", "tty", "0", "24", EX),
+    TOKS(ST, NSM, "dev", "/dev", "tty", "80", "65536", EX),
+    TOKS(ST, NSM, "dev", "/dev", "tty", "80", "-1", EX),
+    TOKS(ST, NSM, "dev", "/dev", "tty", "80", "24", "tty", "80", "24", EX),
+    TOKS(ST, NSM, "dev", "/dev", "tty-control", "/run/c", EX), /* needs tty */
+    TOKS(ST, NSM, "dev", "/dev", "tty", "80", "24", "tty-control", "run/c", EX),
+    TOKS(ST, NSM, "dev", "/dev", "tty", "80", "24", "tty-control", "/run/../c", EX),
+    TOKS(ST, EX, "tty", "80"),
     NULL,
 };
 
@@ -1059,6 +1068,14 @@ static void test_identity_ops(void) {
   CHECK_STR(cfg.userns_limits[1].name, "time_namespaces");
   CHECK(cfg.userns_limits[1].value == 2147483647u);
   CHECK(cfg.pty_max == 64 && cfg.n_mounts == 1 && cfg.mounts[0].pty_max == 64);
+  end();
+
+  begin("valid: tty takes the first dev mount's devpts, tty-control its FIFO");
+  CHECK(parse_list(TOKS(ST, NSM, "dev", "/sbx/dev", "dev", "/dev", "tty", "132", "43",
+                        "tty-control", "/run/s.tty", EX)) == 0);
+  CHECK(cfg.tty && cfg.tty_cols == 132 && cfg.tty_rows == 43);
+  CHECK_STR(cfg.tty_dev, "/sbx/dev");
+  CHECK_STR(cfg.tty_control, "/run/s.tty");
   end();
 }
 
