@@ -24,6 +24,7 @@
 
 #include "abi.h"
 #include "budget.h"
+#include "egress.h"
 #include "hostpath.h"
 #include "idmap.h"
 #include "landlock.h"
@@ -40,11 +41,8 @@ static struct report error_report(const struct sbx_err *e) {
   return (struct report){.kind = REPORT_ERROR, .step = e->step, .err = e->err, .op = e->op};
 }
 
-/* REPORT_LISTENER with the target's pidfd attached. */
-static int send_listener(pid_t target, int listener_fd) {
-  int pidfd cleanup_fd = (int)syscall(SYS_pidfd_open, target, 0);
-  if (pidfd < 0) return -1;
-  struct report r = {.kind = REPORT_LISTENER, .value = listener_fd};
+/* A report with fd attached (SCM_RIGHTS). */
+static int send_report_fd(struct report r, int fd) {
   struct iovec iov = {&r, sizeof r};
   union {
     char buf[CMSG_SPACE(sizeof(int))];
@@ -56,8 +54,26 @@ static int send_listener(pid_t target, int listener_fd) {
   c->cmsg_level = SOL_SOCKET;
   c->cmsg_type = SCM_RIGHTS;
   c->cmsg_len = CMSG_LEN(sizeof(int));
-  memcpy(CMSG_DATA(c), &pidfd, sizeof(int));
+  memcpy(CMSG_DATA(c), &fd, sizeof(int));
   return sendmsg(report_fd_g, &msg, MSG_NOSIGNAL) == (ssize_t)sizeof r ? 0 : -1;
+}
+
+/* REPORT_LISTENER with the target's pidfd attached. */
+static int send_listener(pid_t target, int listener_fd) {
+  int pidfd cleanup_fd = (int)syscall(SYS_pidfd_open, target, 0);
+  if (pidfd < 0) return -1;
+  return send_report_fd((struct report){.kind = REPORT_LISTENER, .value = listener_fd}, pidfd);
+}
+
+/* The egress listener, made inside the network namespace and handed to the monitor before the
+ * target exists: it never holds the listener, and a connection made at its first instruction
+ * already waits in the backlog. */
+static int hand_over_egress(const struct config *cfg, struct sbx_err *e) {
+  if (!cfg->egress_path) return 0;
+  int fd cleanup_fd = egress_apply(cfg, e);
+  if (fd < 0) return -1;
+  if (send_report_fd((struct report){.kind = REPORT_EGRESS}, fd) < 0) return fail(e, STEP_EGRESS, cfg->egress_op);
+  return 0;
 }
 
 /* The one place init turns an error (its own or the target's) into an exit: the message, the
@@ -373,6 +389,7 @@ _Noreturn void child_main(const struct config *cfg, int sync_fd, int report_fd) 
 
   if (cfg->newroot && mount_apply(cfg, &e) < 0) die_with(cfg, &e);
   if (ns_apply(cfg, &e) < 0) die_with(cfg, &e);
+  if (hand_over_egress(cfg, &e) < 0) die_with(cfg, &e);
 
   /* Without a pid namespace the run's orphans must come to init, which ends and reaps them all
    * (end_run); in one, init is their reaper anyway. */

@@ -147,6 +147,11 @@ struct config {
    * of falling back (idmap.c). */
   bool idmap_set, idmap_required;
   int idmap_op;
+  /* egress: init listens on 127.0.0.1:egress_port inside the network namespace and the monitor
+   * relays each connection to the unix socket egress_path on the host (egress.c). NULL: none. */
+  const char *egress_path;
+  uint16_t egress_port;
+  int egress_op;
 };
 
 struct sbx_err;

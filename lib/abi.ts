@@ -116,6 +116,7 @@ export const SETUP_STEPS = [
   "userns-limit",
   "cgroupfs",
   "idmap",
+  "egress",
   "unknown",
 ] as const;
 
