@@ -13,7 +13,15 @@ import { makeRunStatus } from "./rundir.ts";
 import { runCgroupName } from "./cgroups.ts";
 import { spawnLauncher } from "./spawn.ts";
 import { decodeResult } from "./status.ts";
-import type { CapturedResult, Enforced, ResolvedMode, SandboxResult } from "./types.ts";
+import type {
+  CapturedResult,
+  Enforced,
+  ResolvedEgress,
+  ResolvedMode,
+  SandboxResult,
+} from "./types.ts";
+import { EgressProxy } from "./egress/proxy.ts";
+import { EGRESS_PORT } from "./egress/env.ts";
 import type { Op } from "./config.ts";
 import type { RunSettings } from "./run_options.ts";
 
@@ -31,6 +39,8 @@ export interface Prepared {
   timeoutMs: number | null;
   /** The sandbox id when runs get a cgroup, else null. */
   cgroupId: string | null;
+  /** The egress allow-list, or null (no way out of the private network). */
+  egress: ResolvedEgress | null;
 }
 
 /** A validated program and its arguments. */
@@ -135,7 +145,10 @@ export class SandboxChild implements AsyncDisposable {
     const { program, args } = command;
     options.signal?.throwIfAborted();
     const status = makeRunStatus();
+    // The proxy's socket sits next to the status file, in the caller's private 0700 dir.
+    const egressPath = prepared.egress ? `${status.path}.egress` : null;
     const ops = runOps({
+      ...(egressPath ? { egress: { port: EGRESS_PORT, socketPath: egressPath } } : {}),
       statusPath: status.path,
       ...(prepared.cgroupId ? { cgroupName: runCgroupName(prepared.cgroupId) } : {}),
       program,
@@ -165,9 +178,21 @@ export class SandboxChild implements AsyncDisposable {
       status.cleanup();
       throw e;
     }
+    let egress: EgressProxy | null = null;
+    try {
+      if (prepared.egress && egressPath) {
+        egress = new EgressProxy({ policy: prepared.egress, path: egressPath });
+      }
+    } catch (e) {
+      status.cleanup();
+      if (source instanceof ReadableStreamDefaultReader) source.releaseLock();
+      throw e;
+    }
     try {
       this.#proc = spawnLauncher(prepared.launcher);
     } catch (e) {
+      // The proxy never served: closing it cannot fail, and nothing waits for its report.
+      if (egress) void egress.close().then(() => removeQuietly(egressPath));
       status.cleanup();
       if (source instanceof ReadableStreamDefaultReader) source.releaseLock();
       throw new SandboxError(
@@ -225,6 +250,9 @@ export class SandboxChild implements AsyncDisposable {
       options.signal?.removeEventListener("abort", onAbort);
       // A few hundred bytes, usually on tmpfs: read and remove synchronously (cheaper than a
       // trip through the thread pool).
+      // The sandbox is gone: nothing more comes through the proxy. Its report is final.
+      const network = egress ? await egress.close() : undefined;
+      removeQuietly(egressPath);
       let text = "";
       try {
         text = Deno.readTextFileSync(status.path);
@@ -233,7 +261,7 @@ export class SandboxChild implements AsyncDisposable {
       } finally {
         status.cleanup();
       }
-      return decodeResult(text, {
+      const result = decodeResult(text, {
         mode: prepared.mode,
         enforced,
         // Op indexes count the static ops first, then this run's.
@@ -247,6 +275,7 @@ export class SandboxChild implements AsyncDisposable {
         forwarded: this.#forwarded,
         outputLimited: this.#outputLimited,
       });
+      return network ? { ...result, network } : result;
     });
     // Callers read the output first and await status after: a setup error must not count as
     // an unhandled rejection meanwhile (Deno would end the process). Awaiting still rejects.
@@ -383,6 +412,16 @@ export class SandboxChild implements AsyncDisposable {
     await this.stdout.cancel().catch(() => {});
     await this.stderr.cancel().catch(() => {});
     await this.status.catch(() => {});
+  }
+}
+
+/** Removes the proxy's socket file, if any (already gone is fine). */
+function removeQuietly(path: string | null): void {
+  if (!path) return;
+  try {
+    Deno.removeSync(path);
+  } catch {
+    // already gone, or never made (the proxy failed to listen)
   }
 }
 

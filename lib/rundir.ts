@@ -85,13 +85,14 @@ export function lockHeld(path: string): boolean {
 function sweep(dir: string): void {
   const keys = new Set<string>();
   for (const entry of Deno.readDirSync(dir)) {
-    const m = /^\d+-\d+(?=$|\.lock$)/.exec(entry.name);
+    const m = /^\d+-\d+(?=$|\.lock$|\.egress$)/.exec(entry.name);
     if (m) keys.add(m[0]);
   }
   for (const key of keys) {
     if (lockHeld(`${dir}/${key}.lock`)) continue;
     // The lock file last: while it exists, no new run can take the same name.
     removeQuietly(`${dir}/${key}`, true);
+    removeQuietly(`${dir}/${key}.egress`, false); // an egress proxy's socket (lib/egress/)
     removeQuietly(`${dir}/${key}.lock`, false);
   }
 }
