@@ -133,7 +133,8 @@ export function addressClass(address: string): string | null {
 }
 
 function parsePort(text: string, field: string, entry: string): number {
-  if (!/^\d{1,5}$/.test(text) || Number(text) < 1 || Number(text) > 65535) {
+  if (!/^\d{1,5}$/.test(text)) throw new RangeError(`Invalid ${field} entry "${entry}": ${FORMS}`);
+  if (Number(text) < 1 || Number(text) > 65535) {
     throw new RangeError(`Invalid ${field} entry "${entry}": port must be 1-65535`);
   }
   return Number(text);
