@@ -25,6 +25,9 @@ export const MAX_HEAD_BYTES = 16 * 1024;
 export const HEAD_TIMEOUT_MS = 10_000;
 /** How long connecting to a destination may take. */
 const CONNECT_TIMEOUT_MS = 10_000;
+/** How long, and how many bytes, a refused client's input is drained before closing. */
+const LINGER_MS = 1000;
+const LINGER_BYTES = 64 * 1024;
 /** Clients served at once; more get 503. */
 export const MAX_CLIENTS = 128;
 
@@ -280,6 +283,7 @@ export class EgressProxy {
       enc.encode(text).length
     }\r\nConnection: close\r\nX-Sandbox-Egress: denied\r\n\r\n${text}`;
     await writeAll(client, enc.encode(msg)).catch(() => {});
+    await lingeringClose(client);
   }
 
   /** Resolves, decides, records, connects; null (the client answered) when refused. */
@@ -376,6 +380,28 @@ export class EgressProxy {
     this.#conns.clear();
     await Promise.allSettled([...this.#tasks]);
     return this.#log.snapshot();
+  }
+}
+
+/**
+ * After a refusal: our side shut, then what the client still sends is read and dropped (at most
+ * LINGER_BYTES, for at most LINGER_MS), so that closing with unread input does not reset the
+ * connection before the client read the answer.
+ */
+async function lingeringClose(conn: Deno.Conn): Promise<void> {
+  const timer = setTimeout(() => closeQuietly(conn), LINGER_MS);
+  try {
+    await conn.closeWrite();
+    const buf = new Uint8Array(16 * 1024);
+    for (let total = 0; total < LINGER_BYTES;) {
+      const n = await conn.read(buf);
+      if (n === null) break;
+      total += n;
+    }
+  } catch {
+    // closed by the timer, or by the client
+  } finally {
+    clearTimeout(timer);
   }
 }
 
