@@ -12,6 +12,7 @@
  */
 
 import { lookup } from "node:dns/promises";
+import { rethrowPermission } from "../_host.ts";
 import { decideEgress, formatIp, parseIp } from "./policy.ts";
 import { EgressLog } from "./report.ts";
 import type { EgressRecord, NetworkReport, ResolvedEgress } from "../types.ts";
@@ -179,7 +180,13 @@ export class EgressProxy {
     this.#policy = options.policy;
     this.#resolve = options.resolve ?? testResolver ?? systemResolve;
     this.#headTimeoutMs = options.headTimeoutMs ?? HEAD_TIMEOUT_MS;
-    this.#listener = Deno.listen({ transport: "unix", path: options.path });
+    try {
+      this.#listener = Deno.listen({ transport: "unix", path: options.path });
+    } catch (e) {
+      // Deno asks for --allow-net even for a unix socket (and the proxy connects out anyway).
+      rethrowPermission(e, options.path, "for the egress proxy of a run with an allow-list");
+      throw e;
+    }
     this.#accepting = this.#acceptLoop();
   }
 
