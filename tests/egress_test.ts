@@ -331,3 +331,50 @@ Deno.test("the proxy caps concurrent clients: one past the cap gets 503, then it
     Deno.removeSync(dir, { recursive: true });
   }
 });
+
+kernelTest(
+  "a CONNECT tunnel carries 1 MiB each way and passes half-close through the relay",
+  async () => {
+    // The server answers only after the client's end of file: a lost half-close hangs the run.
+    const server = Deno.listen({ hostname: "127.0.0.2", port: 0 });
+    const port2 = (server.addr as Deno.NetAddr).port;
+    const serving = (async () => {
+      const conn = await server.accept();
+      const buf = new Uint8Array(65536);
+      let n = 0;
+      for (let r; (r = await conn.read(buf)) !== null;) n += r;
+      const reply = new Uint8Array(1 << 20).fill(98);
+      await conn.write(new TextEncoder().encode(`got:${n}\n`));
+      for (let off = 0; off < reply.length;) off += await conn.write(reply.subarray(off));
+      conn.close();
+    })();
+    try {
+      const script = [
+        "import socket",
+        "s = socket.create_connection(('127.0.0.1', 3128))",
+        `s.sendall(b'CONNECT 127.0.0.2:${port2} HTTP/1.1\\r\\n\\r\\n')`,
+        "head = b''",
+        "while not head.endswith(b'\\r\\n\\r\\n'): head += s.recv(1)",
+        "s.sendall(b'a' * (1 << 20))",
+        "s.shutdown(socket.SHUT_WR)",
+        "data = b''",
+        "while True:",
+        "    d = s.recv(65536)",
+        "    if not d: break",
+        "    data += d",
+        "print(head.split(b'\\r\\n')[0].decode(), data[:data.index(b'\\n')].decode(), len(data))",
+      ].join("\n");
+      const r = await egressSandbox({ allow: [`127.0.0.2:${port2}`] }, { timeout: "30s" })
+        .run("python3", ["-c", script]);
+      assertEquals(
+        r.stdout,
+        `HTTP/1.1 200 Connection established got:1048576 ${(1 << 20) + 12}\n`,
+        r.stderr,
+      );
+      assertEquals([r.network!.bytesOut, r.network!.bytesIn], [1 << 20, (1 << 20) + 12]);
+    } finally {
+      server.close();
+      await serving.catch(() => {});
+    }
+  },
+);
