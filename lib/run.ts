@@ -456,6 +456,8 @@ function opPath(op: Op | undefined, step: string): string | null {
       return op[0]; // a limit knob, not a path
     case "host-ids":
       return `${op[1]}+${op[3]}`; // the range: first uid + count
+    case "egress":
+      return `127.0.0.1:${op[1]}`; // the listener inside the run's network namespace
     default:
       return op[1] ?? null;
   }

@@ -2,7 +2,7 @@
 // the only way out is the launcher's relay to the filtering proxy. Servers listen on several
 // 127.0.0.x addresses; test names map to them through the proxy's test-only resolver hook.
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
-import { cli, kernelTest, sandbox } from "./_helpers.ts";
+import { cli, kernelTest, LAUNCHER, sandbox } from "./_helpers.ts";
 import { _setEgressResolverForTests, EgressProxy, MAX_CLIENTS } from "../lib/egress/proxy.ts";
 import { validateNetworkPolicy } from "../lib/egress/policy.ts";
 import type { NetworkPolicy, SandboxConfig } from "../mod.ts";
@@ -375,6 +375,35 @@ kernelTest(
     } finally {
       server.close();
       await serving.catch(() => {});
+    }
+  },
+);
+
+kernelTest(
+  "the launcher's egress op fails closed on a bad port, path or a missing loopback",
+  async () => {
+    const dir = Deno.makeTempDirSync();
+    const base = ["status", `${dir}/status`, "unshare", "user", "unshare", "net"];
+    const cases: [string[], RegExp][] = [
+      [["loopback", "egress", "0", `${dir}/s`], /egress port must be 1\.\.65535: op "egress"/],
+      [["loopback", "egress", "65536", `${dir}/s`], /egress port must be/],
+      [["loopback", "egress", "3128", "rel/s"], /egress socket must be an absolute path/],
+      [["loopback", "egress", "3128", `/${"x".repeat(120)}`], /under 108 bytes/],
+      [["egress", "3128", `${dir}/s`], /egress needs: op "loopback"/],
+    ];
+    try {
+      for (const [ops, want] of cases) {
+        const out = await new Deno.Command(LAUNCHER, {
+          args: [...base, ...ops, "exec", "/bin/true"],
+          stdin: "null",
+          stdout: "null",
+          stderr: "piped",
+        }).output();
+        assertEquals(out.code, 125, ops.join(" "));
+        assertMatch(new TextDecoder().decode(out.stderr), want);
+      }
+    } finally {
+      Deno.removeSync(dir, { recursive: true });
     }
   },
 );
