@@ -20,7 +20,11 @@ int relay_add(struct relay *r, int a, int b) {
     if (p->fd[0] >= 0) continue;
     p->fd[0] = a;
     p->fd[1] = b;
-    for (int d = 0; d < 2; d++) p->dir[d].off = p->dir[d].len = 0, p->dir[d].rd_eof = p->dir[d].wr_dead = p->dir[d].shut = false;
+    for (int d = 0; d < 2; d++) {
+      struct relay_dir *x = &p->dir[d];
+      x->off = x->len = 0;
+      x->rd_eof = x->wr_dead = x->shut = false;
+    }
     r->active++;
     return 0;
   }

@@ -2,4 +2,4 @@
 // sources, as the Makefile computes it. Do not edit; tests/launcher_trust_test.ts checks it.
 
 /** The build id of the launcher sources shipped with this module. */
-export const LAUNCHER_BUILD_ID = "1152b2402d448c62";
+export const LAUNCHER_BUILD_ID = "b352b3d276f8dd96";

@@ -259,9 +259,7 @@ export class EgressProxy {
   async #readHead(client: Deno.Conn): Promise<{ head: Uint8Array; rest: Uint8Array } | string> {
     const buf = new Uint8Array(MAX_HEAD_BYTES);
     let len = 0;
-    let timedOut = false;
     const timer = setTimeout(() => {
-      timedOut = true;
       closeQuietly(client);
     }, this.#headTimeoutMs);
     try {
@@ -278,7 +276,7 @@ export class EgressProxy {
       }
       return "431 Request Header Fields Too Large";
     } catch {
-      return timedOut ? "" : "";
+      return ""; // cut by the head timeout (slowloris), or the client reset
     } finally {
       clearTimeout(timer);
     }
@@ -329,21 +327,26 @@ export class EgressProxy {
       );
       return null;
     }
-    const address = verdict.address;
-    try {
-      const conn = await connectWithTimeout(address, req.port);
-      this.#log.add(true, record({ address, reason: verdict.reason }));
-      return conn;
-    } catch (e) {
-      const error = e instanceof Error ? e.message : String(e);
-      this.#log.add(true, record({ address, reason: verdict.reason, error }));
-      await this.#refuse(
-        client,
-        "502 Bad Gateway",
-        `sandbox egress: ${req.host}:${req.port}: ${error}`,
-      );
-      return null;
+    // Every address passed the check: the first of them that answers is used (a host without
+    // IPv6 still reaches a name that has both), never one that was not checked; at most four
+    // are tried, so a long answer cannot hold a client for minutes.
+    let error = "";
+    for (const address of addresses.slice(0, 4)) {
+      try {
+        const conn = await connectWithTimeout(address, req.port);
+        this.#log.add(true, record({ address, reason: verdict.reason }));
+        return conn;
+      } catch (e) {
+        error = e instanceof Error ? e.message : String(e);
+      }
     }
+    this.#log.add(true, record({ address: verdict.address, reason: verdict.reason, error }));
+    await this.#refuse(
+      client,
+      "502 Bad Gateway",
+      `sandbox egress: ${req.host}:${req.port}: ${error}`,
+    );
+    return null;
   }
 
   /** Both directions, each passing its end of file on; the byte cap cuts both. */
