@@ -407,3 +407,28 @@ kernelTest(
     }
   },
 );
+
+kernelTest("the CLI summary names denied hosts, and --json carries result.network", async () => {
+  const r = await cli(
+    "run",
+    "--allow-net",
+    "127.0.0.2",
+    "--json",
+    "--",
+    "sh",
+    "-c",
+    "curl -s -m 5 -o /dev/null http://10.1.2.3/; curl -s -m 5 -o /dev/null http://127.0.0.7:81/; true",
+  );
+  assertEquals(r.code, 0, r.stderr);
+  assertMatch(
+    r.stderr,
+    /\| net_bytes_out=\d+ \| net_bytes_in=\d+ \| net_denied=10\.1\.2\.3:80,127\.0\.0\.7:81$/m,
+  );
+  const json = JSON.parse(r.stderr.trim().split("\n").at(-1)!);
+  assertEquals(
+    json.network.denied.map((
+      d: { host: string; reason: string },
+    ) => [d.host, d.reason.split(";")[0]]),
+    [["10.1.2.3", "private address (RFC 1918)"], ["127.0.0.7", "loopback address"]],
+  );
+});
