@@ -13,15 +13,9 @@ import { makeRunStatus } from "./rundir.ts";
 import { runCgroupName } from "./cgroups.ts";
 import { spawnLauncher } from "./spawn.ts";
 import { decodeResult } from "./status.ts";
-import type {
-  CapturedResult,
-  Enforced,
-  ResolvedEgress,
-  ResolvedMode,
-  SandboxResult,
-} from "./types.ts";
-import { EgressProxy } from "./egress/proxy.ts";
-import { EGRESS_PORT } from "./egress/env.ts";
+import type { CapturedResult, Enforced, ResolvedMode, SandboxResult } from "./types.ts";
+import type { ResolvedEgress } from "./types.ts";
+import { runEgress } from "./egress/run_egress.ts";
 import type { Op } from "./config.ts";
 import type { RunSettings } from "./run_options.ts";
 
@@ -145,10 +139,9 @@ export class SandboxChild implements AsyncDisposable {
     const { program, args } = command;
     options.signal?.throwIfAborted();
     const status = makeRunStatus();
-    // The proxy's socket sits next to the status file, in the caller's private 0700 dir.
-    const egressPath = prepared.egress ? `${status.path}.egress` : null;
+    const egress = runEgress(prepared.egress, status.path);
     const ops = runOps({
-      ...(egressPath ? { egress: { port: EGRESS_PORT, socketPath: egressPath } } : {}),
+      ...(egress ? { egress: egress.spec } : {}),
       statusPath: status.path,
       ...(prepared.cgroupId ? { cgroupName: runCgroupName(prepared.cgroupId) } : {}),
       program,
@@ -178,11 +171,8 @@ export class SandboxChild implements AsyncDisposable {
       status.cleanup();
       throw e;
     }
-    let egress: EgressProxy | null = null;
     try {
-      if (prepared.egress && egressPath) {
-        egress = new EgressProxy({ policy: prepared.egress, path: egressPath });
-      }
+      egress?.start();
     } catch (e) {
       status.cleanup();
       if (source instanceof ReadableStreamDefaultReader) source.releaseLock();
@@ -192,7 +182,7 @@ export class SandboxChild implements AsyncDisposable {
       this.#proc = spawnLauncher(prepared.launcher);
     } catch (e) {
       // The proxy never served: closing it cannot fail, and nothing waits for its report.
-      if (egress) void egress.close().then(() => removeQuietly(egressPath));
+      void egress?.finish();
       status.cleanup();
       if (source instanceof ReadableStreamDefaultReader) source.releaseLock();
       throw new SandboxError(
@@ -248,11 +238,10 @@ export class SandboxChild implements AsyncDisposable {
       );
       clearTimeout(this.#killTimer);
       options.signal?.removeEventListener("abort", onAbort);
+      // The sandbox is gone: nothing more comes through the proxy. Its report is final.
+      const network = await egress?.finish();
       // A few hundred bytes, usually on tmpfs: read and remove synchronously (cheaper than a
       // trip through the thread pool).
-      // The sandbox is gone: nothing more comes through the proxy. Its report is final.
-      const network = egress ? await egress.close() : undefined;
-      removeQuietly(egressPath);
       let text = "";
       try {
         text = Deno.readTextFileSync(status.path);
@@ -412,16 +401,6 @@ export class SandboxChild implements AsyncDisposable {
     await this.stdout.cancel().catch(() => {});
     await this.stderr.cancel().catch(() => {});
     await this.status.catch(() => {});
-  }
-}
-
-/** Removes the proxy's socket file, if any (already gone is fine). */
-function removeQuietly(path: string | null): void {
-  if (!path) return;
-  try {
-    Deno.removeSync(path);
-  } catch {
-    // already gone, or never made (the proxy failed to listen)
   }
 }
 
