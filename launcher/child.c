@@ -24,6 +24,7 @@
 
 #include "abi.h"
 #include "budget.h"
+#include "egress.h"
 #include "hostpath.h"
 #include "idmap.h"
 #include "landlock.h"
@@ -63,6 +64,17 @@ static int send_listener(pid_t target, int listener_fd) {
   int pidfd cleanup_fd = (int)syscall(SYS_pidfd_open, target, 0);
   if (pidfd < 0) return -1;
   return send_report_fd((struct report){.kind = REPORT_LISTENER, .value = listener_fd}, pidfd);
+}
+
+/* The egress listener, made inside the network namespace and handed to the monitor before the
+ * target exists: it never holds the listener, and a connection made at its first instruction
+ * already waits in the backlog. */
+static int hand_over_egress(const struct config *cfg, struct sbx_err *e) {
+  if (!cfg->egress_path) return 0;
+  int fd cleanup_fd = egress_apply(cfg, e);
+  if (fd < 0) return -1;
+  if (send_report_fd((struct report){.kind = REPORT_EGRESS}, fd) < 0) return fail(e, STEP_EGRESS, cfg->egress_op);
+  return 0;
 }
 
 /* The one place init turns an error (its own or the target's) into an exit: the message, the
@@ -383,6 +395,7 @@ _Noreturn void child_main(const struct config *cfg, int sync_fd, int report_fd) 
 
   if (cfg->newroot && mount_apply(cfg, &e) < 0) die_with(cfg, &e);
   if (ns_apply(cfg, &e) < 0) die_with(cfg, &e);
+  if (hand_over_egress(cfg, &e) < 0) die_with(cfg, &e);
 
   /* Without a pid namespace the run's orphans must come to init, which ends and reaps them all
    * (end_run); in one, init is their reaper anyway. */

@@ -8,11 +8,13 @@
  *  - init -> monitor, on the report socket (SOCK_SEQPACKET: one message per send): ERROR,
  *    STARTED, EXIT, and LISTENER with the target's pidfd attached (SCM_RIGHTS); the monitor takes
  *    the listener with pidfd_getfd() and acks with one byte that the target reads.
+ *    EGRESS with the egress listener attached (egress.c), sent before the target is forked.
  *  - target -> init, on the exec pipe (close-on-exec: end of file means execve succeeded): ERROR,
  *    after which the target exits, or LISTENER, which init passes on as above. */
 enum report_kind {
   REPORT_ERROR = 1, REPORT_STARTED = 2, REPORT_EXIT = 3, REPORT_LISTENER = 4,
-  REPORT_TTY = 5 /* init -> monitor: the pseudo-terminal's master attached (tty.h) */
+  REPORT_TTY = 5, /* init -> monitor: the pseudo-terminal's master attached (tty.h) */
+  REPORT_EGRESS = 6 /* init -> monitor: the egress listener attached (egress.c) */
 };
 struct report {
   int32_t kind;

@@ -119,6 +119,7 @@ enum op_id {
   OP_SECCOMP_ERRNO, OP_FILE, OP_CGROUPFS,
   OP_IDMAP, OP_BIND_IDMAP, OP_RO_BIND_IDMAP, OP_OVERLAY_IDMAP, OP_OVERLAY_KEEP_IDMAP,
   OP_TTY, OP_TTY_CONTROL,
+  OP_EGRESS,
   OP_COUNT
 };
 
@@ -160,6 +161,7 @@ static const struct op_spec OPS[OP_COUNT] = {
     [OP_OVERLAY_IDMAP] = {"overlay-idmap", 3, false},
     [OP_OVERLAY_KEEP_IDMAP] = {"overlay-keep-idmap", 4, false},
     [OP_TTY] = {"tty", 2, true},              [OP_TTY_CONTROL] = {"tty-control", 1, true},
+    [OP_EGRESS] = {"egress", 2, true},
 };
 
 /* The budgets a user namespace has in /proc/sys/user (max_<name>). */
@@ -580,6 +582,16 @@ int config_parse(char **t, size_t count, struct config *cfg, struct sbx_err *e) 
       cfg->tty_control_op = op;
       op_paths[op] = a;
       break;
+    case OP_EGRESS: /* PORT SOCKET-PATH: the listener inside, the proxy's socket outside */
+      if (!parse_u64(a, &v1) || v1 == 0 || v1 > 65535) return fail_input(e, "egress port must be 1..65535", name, op);
+      /* sockaddr_un.sun_path holds 108 bytes with the NUL. */
+      if (!path_ok(b) || strlen(b) >= 108)
+        return fail_input(e, "egress socket must be an absolute path under 108 bytes", name, op);
+      cfg->egress_port = (uint16_t)v1;
+      cfg->egress_path = b;
+      cfg->egress_op = op;
+      op_paths[op] = b;
+      break;
     case OP_COUNT: break;
     }
   }
@@ -600,6 +612,8 @@ int config_parse(char **t, size_t count, struct config *cfg, struct sbx_err *e) 
     return fail_input(e, "hostname needs", "unshare uts", op);
   if (cfg->loopback && !(cfg->ns_flags & CLONE_NEWNET))
     return fail_input(e, "loopback needs", "unshare net", op);
+  /* The listener lives in the sandbox's own network namespace, on its loopback. */
+  if (cfg->egress_path && !cfg->loopback) return fail_input(e, "egress needs", "loopback", op);
   if (cfg->seccomp_notify && !cfg->bpf_len)
     return fail_input(e, "seccomp-notify needs", "seccomp", op);
   for (size_t k = 0; k < cfg->n_landlock_rules; k++) {

@@ -154,6 +154,11 @@ struct config {
   const char *tty_dev;
   const char *tty_control;
   int tty_op, tty_control_op;
+  /* egress: init listens on 127.0.0.1:egress_port inside the network namespace and the monitor
+   * relays each connection to the unix socket egress_path on the host (egress.c). NULL: none. */
+  const char *egress_path;
+  uint16_t egress_port;
+  int egress_op;
 };
 
 struct sbx_err;

@@ -15,13 +15,24 @@
 
 #include "abi.h"
 #include "child.h"
+#include "egress.h"
+#include "relay.h"
 #include "seccomp.h"
 
 static uint64_t tv_us(struct timeval tv) { return (uint64_t)tv.tv_sec * 1000000u + (uint64_t)tv.tv_usec; }
 
-/* SLOT_TTY: the first of the relay's TTY_SLOT_COUNT slots (tty.h). */
-enum slot { SLOT_INIT, SLOT_REPORTS, SLOT_SIGNALS, SLOT_TIMER, SLOT_LISTENER, SLOT_TTY,
+/* SLOT_TTY: the first of the tty relay's TTY_SLOT_COUNT slots (tty.h). */
+enum slot { SLOT_INIT, SLOT_REPORTS, SLOT_SIGNALS, SLOT_TIMER, SLOT_LISTENER, SLOT_EGRESS, SLOT_TTY,
             SLOT_COUNT = SLOT_TTY + TTY_SLOT_COUNT };
+
+/* The fds init hands over while the run goes on (-1 until then). */
+struct handed {
+  int listener; /* the seccomp listener */
+  int egress;   /* the egress listener (egress.c) */
+};
+
+/* The egress relay's storage: the monitor serves one run. */
+static struct relay_pair egress_pairs[EGRESS_PAIRS_MAX];
 
 /* How long init has to end the run itself (kill and reap every process) before the monitor
  * SIGKILLs it. Below the library's own grace for the launcher (lib/run.ts KILL_GRACE_MS). */
@@ -67,12 +78,18 @@ static int take_listener(int sock, int pidfd, int fdnum) {
   return listener;
 }
 
-/* Drains the queued reports (started, exit: several can wait behind one wake-up). With a
- * listener slot, a listener report fills it; without (after init exited), it is dropped. */
-static void drain_reports(const struct monitor *m, struct outcome *o, int *listener_slot) {
+/* Drains the queued reports (started, exit: several can wait behind one wake-up). With slots for
+ * handed fds, a listener or egress report fills its slot; without (after init exited), the fd is
+ * dropped. */
+static void drain_reports(const struct monitor *m, struct outcome *o, struct handed *h) {
+  int *listener_slot = h ? &h->listener : NULL;
   struct report r;
   int passed;
   while (recv_report(m->report_fd, &r, &passed) == (ssize_t)sizeof r) {
+    if (r.kind == REPORT_EGRESS && h && h->egress < 0 && passed >= 0) {
+      h->egress = passed;
+      continue;
+    }
     if (r.kind == REPORT_LISTENER && listener_slot) {
       /* Fail closed: a filter whose refusals nobody answers must not run. */
       if (*listener_slot >= 0 || (*listener_slot = take_listener(m->report_fd, passed, r.value)) < 0) {
@@ -120,18 +137,22 @@ static void forward_signals(const struct monitor *m, struct outcome *o) {
 /* One poll over the named slots. The listener is served first: a refused syscall blocks its
  * caller until answered. init's exit ends the loop; monitor_collect() reads what it left. */
 void monitor_loop(const struct monitor *m, const struct config *cfg, struct outcome *o) {
-  struct pollfd pfd[SLOT_COUNT] = {
+  struct pollfd pfd[SLOT_COUNT + RELAY_POLLFDS(EGRESS_PAIRS_MAX)] = {
       [SLOT_INIT] = {m->pidfd, POLLIN, 0},      [SLOT_REPORTS] = {m->report_fd, POLLIN, 0},
       [SLOT_SIGNALS] = {m->signal_fd, POLLIN, 0}, [SLOT_TIMER] = {m->timer_fd, POLLIN, 0},
-      [SLOT_LISTENER] = {-1, POLLIN, 0},
+      [SLOT_LISTENER] = {-1, POLLIN, 0}, [SLOT_EGRESS] = {-1, POLLIN, 0},
   };
   for (int i = SLOT_TTY; i < SLOT_COUNT; i++) pfd[i].fd = -1;
-  int listener = -1; /* pfd[SLOT_LISTENER].fd is -1 while the listener rests */
+  /* pfd[SLOT_LISTENER].fd is -1 while the listener rests, pfd[SLOT_EGRESS].fd while the relay
+   * is full (connections wait in the backlog). The egress relay's fds follow the named slots. */
+  struct handed h = {-1, -1};
+  struct relay relay;
+  relay_init(&relay, egress_pairs, EGRESS_PAIRS_MAX);
   uint64_t window_start = 0;
   unsigned answered = 0;
   for (;;) {
     int timeout = -1;
-    if (listener >= 0 && answered >= NOTIFY_BUDGET) {
+    if (h.listener >= 0 && answered >= NOTIFY_BUDGET) {
       uint64_t spent = now_us() - window_start;
       if (spent >= NOTIFY_WINDOW_US) {
         answered = 0;
@@ -140,9 +161,11 @@ void monitor_loop(const struct monitor *m, const struct config *cfg, struct outc
         timeout = (int)((NOTIFY_WINDOW_US - spent + 999) / 1000);
       }
     }
-    pfd[SLOT_LISTENER].fd = answered < NOTIFY_BUDGET ? listener : -1;
+    pfd[SLOT_LISTENER].fd = answered < NOTIFY_BUDGET ? h.listener : -1;
+    pfd[SLOT_EGRESS].fd = relay_full(&relay) ? -1 : h.egress;
     if (m->tty) tty_relay_poll(m->tty, &pfd[SLOT_TTY]);
-    if (poll(pfd, SLOT_COUNT, timeout) < 0) {
+    size_t relayed = relay_poll_fill(&relay, pfd + SLOT_COUNT);
+    if (poll(pfd, SLOT_COUNT + relayed, timeout) < 0) {
       if (errno == EINTR) continue;
       kill(m->init, SIGKILL);
       break;
@@ -155,8 +178,10 @@ void monitor_loop(const struct monitor *m, const struct config *cfg, struct outc
         stop_run(m, o);
       }
     }
-    if (l->fd >= 0 && (l->revents & (POLLHUP | POLLERR))) listener = -1;
-    if (pfd[SLOT_REPORTS].revents & POLLIN) drain_reports(m, o, &listener);
+    if (l->fd >= 0 && (l->revents & (POLLHUP | POLLERR))) h.listener = -1;
+    relay_poll_done(&relay, pfd + SLOT_COUNT, relayed);
+    if (pfd[SLOT_EGRESS].fd >= 0 && (pfd[SLOT_EGRESS].revents & POLLIN)) egress_accept(cfg, h.egress, &relay);
+    if (pfd[SLOT_REPORTS].revents & POLLIN) drain_reports(m, o, &h);
     if (pfd[SLOT_REPORTS].revents & (POLLHUP | POLLERR)) pfd[SLOT_REPORTS].fd = -1;
     if (pfd[SLOT_TIMER].revents & POLLIN) {
       uint64_t ticks;
@@ -174,6 +199,9 @@ void monitor_loop(const struct monitor *m, const struct config *cfg, struct outc
     if (m->tty) tty_relay_pump(m->tty, &pfd[SLOT_TTY]);
     if (pfd[SLOT_INIT].revents & POLLIN) break;
   }
+  /* The sandbox is gone: nothing is left to relay. */
+  relay_close_all(&relay);
+  if (h.egress >= 0) close(h.egress);
 }
 
 void monitor_collect(struct monitor *m, struct outcome *o) {

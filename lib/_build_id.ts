@@ -2,4 +2,4 @@
 // sources, as the Makefile computes it. Do not edit; tests/launcher_trust_test.ts checks it.
 
 /** The build id of the launcher sources shipped with this module. */
-export const LAUNCHER_BUILD_ID = "e1a720a5f8b14a85";
+export const LAUNCHER_BUILD_ID = "1692acf0def10b96";

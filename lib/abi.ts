@@ -117,6 +117,7 @@ export const SETUP_STEPS = [
   "cgroupfs",
   "idmap",
   "tty",
+  "egress",
   "unknown",
 ] as const;
 

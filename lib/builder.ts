@@ -17,6 +17,7 @@ import type {
   LandlockMode,
   MountConfig,
   NetworkMode,
+  NetworkPolicy,
   PrivilegeMode,
   SandboxConfig,
   SeccompConfig,
@@ -143,8 +144,52 @@ export class SandboxBuilder {
    * assert.equal(new SandboxBuilder("n").network("host").toConfig().network, "host");
    * ```
    */
-  network(mode: NetworkMode): SandboxBuilder {
+  network(mode: NetworkMode | NetworkPolicy): SandboxBuilder {
     return this.#with({ network: mode });
+  }
+
+  /**
+   * Network egress by allow-list (config `network: { allow, deny }`): the sandbox keeps its
+   * private network, and a filtering proxy outside lets through only connections to these
+   * destinations (`HOST[:PORT]`, `*.DOMAIN[:PORT]`, IPs, CIDRs, `*` for any public address);
+   * `HTTP_PROXY` and friends point the run's tools at it. Adds to the entries already allowed;
+   * see {@linkcode NetworkPolicy} for what is refused whatever the list says.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { SandboxBuilder } from "../mod.ts";
+   *
+   * const b = new SandboxBuilder("n").allowNet(["registry.npmjs.org:443"]).denyNet(["10.0.0.0/8"]);
+   * assert.deepEqual(b.toConfig().network, { allow: ["registry.npmjs.org:443"], deny: ["10.0.0.0/8"] });
+   * ```
+   */
+  allowNet(entries: string[]): SandboxBuilder {
+    const n = this.#policy();
+    return this.#with({ network: { ...n, allow: [...n.allow, ...entries] } });
+  }
+
+  /**
+   * Destinations refused even when `allowNet` matches them (config `network.deny`); deny wins.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { SandboxBuilder } from "../mod.ts";
+   *
+   * const b = new SandboxBuilder("n").allowNet(["*"]).denyNet(["*.example.com"]);
+   * assert.deepEqual(b.toConfig().network, { allow: ["*"], deny: ["*.example.com"] });
+   * ```
+   */
+  denyNet(entries: string[]): SandboxBuilder {
+    const n = this.#policy();
+    return this.#with({ network: { ...n, deny: [...(n.deny ?? []), ...entries] } });
+  }
+
+  /** The current allow-list, or an empty one (mode names are replaced). */
+  #policy(): NetworkPolicy {
+    const n = this.#config.network;
+    return typeof n === "object" && n !== null ? n : { allow: [] };
   }
 
   /**

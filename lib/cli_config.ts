@@ -35,6 +35,9 @@ export const RUN_SPECS: Record<string, OptionSpec> = {
   env: { value: true, multiple: true },
   cwd: { value: true },
   net: { value: true },
+  "allow-net": { value: true, multiple: true },
+  "deny-net": { value: true, multiple: true },
+  "max-net-bytes": { value: true },
   hostname: { value: true },
   user: { value: true },
   mode: { value: true },
@@ -82,6 +85,9 @@ const FIELD_FLAGS: [field: string, flag: string][] = [
   ["limits", "limits"],
   ["cwd", "cwd"],
   ["network", "net"],
+  ["network.allow", "allow-net"],
+  ["network.deny", "deny-net"],
+  ["network.maxBytes", "max-net-bytes"],
   ["hostname", "hostname"],
   ["user", "user"],
   ["privilegeMode", "mode"],
@@ -132,6 +138,35 @@ function mixUpHint(value: string, flag: "profile" | "seccomp"): string {
     return `; "${value}" is a preset, which -P/--profile takes (-s/--seccomp takes a seccomp profile)`;
   }
   return "";
+}
+
+/**
+ * `--allow-net HOST[:PORT]` and `--deny-net` (repeatable, or comma-separated) and
+ * `--max-net-bytes SIZE`: an egress allow-list on top of the config file's, if any. Refused
+ * next to `--net host` (everything would be reachable anyway).
+ */
+function egressFromFlags(p: ParsedArgs, c: SandboxConfig, flag: (name: string) => string): void {
+  const list = (name: string) =>
+    p.options.get(name)?.flatMap((v) => v.split(",")).map((v) => v.trim()).filter(Boolean);
+  const allow = list("allow-net");
+  const deny = list("deny-net");
+  const maxBytes = one(p, "max-net-bytes");
+  if (!allow && !deny && maxBytes === undefined) return;
+  const typed = ["allow-net", "deny-net", "max-net-bytes"].find((n) => p.options.has(n))!;
+  if (c.network === "host") {
+    throw new UsageError(
+      `Conflicting ${flag(typed)} and ${
+        p.spelled.get("net") ?? 'network "host"'
+      }: the host network reaches everything; drop one of them`,
+    );
+  }
+  const base = typeof c.network === "object" && c.network !== null ? c.network : { allow: [] };
+  c.network = {
+    ...base,
+    allow: [...(base.allow ?? []), ...(allow ?? [])],
+    ...(deny ? { deny: [...(base.deny ?? []), ...deny] } : {}),
+    ...(maxBytes !== undefined ? { maxBytes } : {}),
+  };
 }
 
 /**
@@ -208,6 +243,7 @@ export function buildConfig(p: ParsedArgs): SandboxConfig {
   }
   set("cwd", "cwd");
   set("network", "net");
+  egressFromFlags(p, c, flag);
   set("hostname", "hostname");
   set("user", "user");
   set("privilegeMode", "mode");

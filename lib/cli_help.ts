@@ -61,6 +61,13 @@ Options:
       --env KEY=VALUE       set an environment variable (repeatable); default only PATH
       --cwd DIR             working directory inside the sandbox (default /)
       --net none|host       network: private loopback only (default), or the host's
+      --allow-net HOST[:PORT]
+                            egress through a filtering proxy to HOST only (repeatable;
+                            *.DOMAIN, IP, CIDR, or * for any public address); private,
+                            loopback and metadata addresses need an explicit IP/CIDR
+      --deny-net HOST[:PORT]
+                            refused even when --allow-net matches (repeatable)
+      --max-net-bytes SIZE  cap on bytes through the egress proxy (both ways)
       --hostname NAME       hostname inside (default "sandbox")
       --user NAME           the sandbox user's name (default "sandbox"; home /home/NAME)
       --mode MODE           auto (default), privileged (root) or unprivileged

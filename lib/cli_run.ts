@@ -16,7 +16,7 @@ import { envVar } from "./_host.ts";
 import { SandboxError, SandboxSetupError } from "./errors.ts";
 import { prepareLauncher } from "./launcher.ts";
 import { exitCodeFor } from "./status.ts";
-import type { Enforced, IdmapFallback, SandboxResult } from "./types.ts";
+import type { Enforced, IdmapFallback, NetworkReport, SandboxResult } from "./types.ts";
 
 /** Where the result goes, read leniently so that a usage error still gets it there. */
 interface Sinks {
@@ -119,6 +119,19 @@ function deliver(result: Record<string, unknown> | SandboxResult, sinks: Sinks):
   return ok;
 }
 
+/** Egress in the summary: bytes, and the denied destinations, so the user sees what to add. */
+function egressSummary(n: NetworkReport): string[] {
+  const parts = [`net_bytes_out=${n.bytesOut}`, `net_bytes_in=${n.bytesIn}`];
+  if (n.byteLimitHit) parts.push("net_byte_limit=hit");
+  if (n.deniedCount) {
+    const hosts = [...new Set(n.denied.map((d) => `${d.host}:${d.port}`))];
+    const shown = hosts.slice(0, 10).join(",");
+    const more = hosts.length > 10 || n.deniedCount > n.denied.length ? ",..." : "";
+    parts.push(`net_denied=${shown}${more}`);
+  }
+  return parts;
+}
+
 function summary(result: SandboxResult): string {
   const parts = [
     `exit_code=${exitCodeFor(result)}`,
@@ -129,6 +142,7 @@ function summary(result: SandboxResult): string {
   if (result.timedOut) parts.push("timed_out=true");
   if (result.reason !== "exited") parts.push(`reason=${result.reason}`);
   if (result.seccompViolation) parts.push(`seccomp=${result.seccompViolation.syscall}`);
+  if (result.network) parts.push(...egressSummary(result.network));
   return parts.join(" | ");
 }
 

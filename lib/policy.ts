@@ -44,6 +44,8 @@ import {
   resolvePolicy,
 } from "./seccomp/mod.ts";
 import { hostIdsOp, validateHostIds } from "./host_ids.ts";
+import { validateNetworkPolicy } from "./egress/policy.ts";
+import { egressEnv } from "./egress/env.ts";
 import { budgetOps, validateBudgets } from "./budgets.ts";
 import { ownershipPlan, validateIdmap } from "./ownership.ts";
 
@@ -119,9 +121,10 @@ export function validateConfig(
     timeoutMs: c.timeout === undefined ? null : parseDuration(c.timeout, "timeout"),
     env: validateEnv(c.env ?? {}, "env"),
     cwd: c.cwd === undefined ? "/" : validateAbsolutePath(c.cwd, "cwd"),
-    network: c.network === undefined
+    network: c.network === undefined || isPolicyObject(c.network)
       ? "none"
       : validateChoice(c.network, { field: "network", allowed: ["none", "host"] as const }),
+    ...(isPolicyObject(c.network) ? { egress: validateNetworkPolicy(c.network, "network") } : {}),
     hostname: c.hostname === undefined ? "sandbox" : validateHostname(c.hostname),
     user: c.user === undefined ? "sandbox" : validateUserName(c.user),
     privilegeMode: c.privilegeMode === undefined ? "auto" : validateChoice(c.privilegeMode, {
@@ -158,12 +161,14 @@ export function validateConfig(
  */
 function checkNetworkUsable(config: ResolvedConfig): void {
   const s = config.seccomp;
-  if (config.network !== "host" || s.profile === "none") return;
+  if ((config.network !== "host" && !config.egress) || s.profile === "none") return;
   // `socket` has the same name on both architectures; the tiers do not depend on the arch.
   const resolved = resolvePolicy(toPolicy(s), "x86_64");
   if (!resolved.allowed.includes(syscallNumber("x86_64", "socket")!)) {
     throw new RangeError(
-      `Conflicting network "host" and seccomp profile "${s.profile}": the filter refuses socket(), so no program can use the network; use profile "compute" (the default) or above, or add "socket" to seccomp.allow`,
+      `Conflicting network ${
+        config.egress ? "allow-list" : '"host"'
+      } and seccomp profile "${s.profile}": the filter refuses socket(), so no program can use the network; use profile "compute" (the default) or above, or add "socket" to seccomp.allow`,
     );
   }
 }
@@ -356,6 +361,11 @@ export function staticOps(config: ResolvedConfig, context: StaticContext): Op[] 
     noInet: !fs.namespaces && config.network === "none",
   }));
   // The wall-clock limit is a run op (runOps): a run may override the sandbox's.
+  if (config.egress && !fs.namespaces) {
+    throw new UnsupportedError(
+      `Cannot confine network egress to an allow-list without namespaces: the filter needs the run's own network namespace (this host runs sandboxes under Landlock alone)`,
+    );
+  }
   return fs.namespaces ? ops : withoutNamespaces(ops);
 }
 
@@ -405,6 +415,8 @@ export interface RunSpec {
   timeoutMs: number | null;
   /** A pseudo-terminal of this size, and the control FIFO the launcher makes for resizes. */
   tty?: { cols: number; rows: number; control: string };
+  /** With an egress allow-list: the listener's port inside and the proxy's socket outside. */
+  egress?: { port: number; socketPath: string };
 }
 
 /** Validates a program and its arguments. */
@@ -481,6 +493,11 @@ export function seedNamespaces(
   };
 }
 
+/** An egress allow-list object (not a mode name). */
+function isPolicyObject(v: unknown): v is object {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
 /** The per-run ops. */
 export function runOps(spec: RunSpec): Op[] {
   const ops: Op[] = [["status", spec.statusPath], ["chdir", spec.cwd]];
@@ -491,7 +508,14 @@ export function runOps(spec: RunSpec): Op[] {
     ops.push(["tty", String(spec.tty.cols), String(spec.tty.rows)]);
     ops.push(["tty-control", spec.tty.control]);
   }
-  const env = { PATH: DEFAULT_PATH, ...spec.env };
+  if (spec.egress) ops.push(["egress", String(spec.egress.port), spec.egress.socketPath]);
+  // The proxy variables last: a run's own env cannot point its tools around the filter (they
+  // would find no route anyway).
+  const env = {
+    PATH: DEFAULT_PATH,
+    ...spec.env,
+    ...(spec.egress ? egressEnv(spec.egress.port) : {}),
+  };
   for (const [k, v] of Object.entries(env)) ops.push(["env", `${k}=${v}`]);
   ops.push(["exec", spec.program], ["arg", spec.program]);
   for (const a of spec.args) ops.push(["arg", a]);

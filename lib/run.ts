@@ -15,6 +15,8 @@ import { spawnLauncher } from "./spawn.ts";
 import { TtyControl, ttyControlPath, validateTtySize } from "./tty.ts";
 import { decodeResult } from "./status.ts";
 import type { CapturedResult, Enforced, ResolvedMode, SandboxResult } from "./types.ts";
+import type { ResolvedEgress } from "./types.ts";
+import { runEgress } from "./egress/run_egress.ts";
 import type { Op } from "./config.ts";
 import type { RunSettings } from "./run_options.ts";
 
@@ -32,6 +34,8 @@ export interface Prepared {
   timeoutMs: number | null;
   /** The sandbox id when runs get a cgroup, else null. */
   cgroupId: string | null;
+  /** The egress allow-list, or null (no way out of the private network). */
+  egress: ResolvedEgress | null;
 }
 
 /** A validated program and its arguments. */
@@ -143,7 +147,9 @@ export class SandboxChild implements AsyncDisposable {
     }
     const status = makeRunStatus();
     const control = ttyControlPath(status.path);
+    const egress = runEgress(prepared.egress, status.path);
     const ops = runOps({
+      ...(egress ? { egress: egress.spec } : {}),
       statusPath: status.path,
       ...(prepared.cgroupId ? { cgroupName: runCgroupName(prepared.cgroupId) } : {}),
       program,
@@ -176,8 +182,17 @@ export class SandboxChild implements AsyncDisposable {
       throw e;
     }
     try {
+      egress?.start();
+    } catch (e) {
+      status.cleanup();
+      if (source instanceof ReadableStreamDefaultReader) source.releaseLock();
+      throw e;
+    }
+    try {
       this.#proc = spawnLauncher(prepared.launcher);
     } catch (e) {
+      // The proxy never served: closing it cannot fail, and nothing waits for its report.
+      void egress?.finish();
       status.cleanup();
       if (source instanceof ReadableStreamDefaultReader) source.releaseLock();
       throw new SandboxError(
@@ -233,6 +248,8 @@ export class SandboxChild implements AsyncDisposable {
       );
       clearTimeout(this.#killTimer);
       options.signal?.removeEventListener("abort", onAbort);
+      // The sandbox is gone: nothing more comes through the proxy. Its report is final.
+      const network = await egress?.finish();
       // A few hundred bytes, usually on tmpfs: read and remove synchronously (cheaper than a
       // trip through the thread pool).
       let text = "";
@@ -243,7 +260,7 @@ export class SandboxChild implements AsyncDisposable {
       } finally {
         status.cleanup();
       }
-      return decodeResult(text, {
+      const result = decodeResult(text, {
         mode: prepared.mode,
         enforced,
         // Op indexes count the static ops first, then this run's.
@@ -257,6 +274,7 @@ export class SandboxChild implements AsyncDisposable {
         forwarded: this.#forwarded,
         outputLimited: this.#outputLimited,
       });
+      return network ? { ...result, network } : result;
     });
     // Callers read the output first and await status after: a setup error must not count as
     // an unhandled rejection meanwhile (Deno would end the process). Awaiting still rejects.
@@ -461,6 +479,8 @@ function opPath(op: Op | undefined, step: string): string | null {
       return op[0]; // a limit knob, not a path
     case "host-ids":
       return `${op[1]}+${op[3]}`; // the range: first uid + count
+    case "egress":
+      return `127.0.0.1:${op[1]}`; // the listener inside the run's network namespace
     default:
       return op[1] ?? null;
   }

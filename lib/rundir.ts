@@ -86,7 +86,7 @@ export function lockHeld(path: string): boolean {
 function sweep(dir: string): void {
   const keys = new Set<string>();
   for (const entry of Deno.readDirSync(dir)) {
-    const m = /^\d+-\d+(?=$|\.lock$|\.tty$)/.exec(entry.name);
+    const m = /^\d+-\d+(?=$|\.lock$|\.tty$|\.egress$)/.exec(entry.name);
     if (m) keys.add(m[0]);
   }
   for (const key of keys) {
@@ -94,6 +94,7 @@ function sweep(dir: string): void {
     // The lock file last: while it exists, no new run can take the same name.
     removeQuietly(`${dir}/${key}`, true);
     removeQuietly(`${dir}/${key}.tty`, false);
+    removeQuietly(`${dir}/${key}.egress`, false); // an egress proxy's socket (lib/egress/)
     removeQuietly(`${dir}/${key}.lock`, false);
   }
 }

@@ -216,6 +216,7 @@ export class Sandbox {
       cwd: this.config.cwd,
       timeoutMs: this.config.timeoutMs,
       cgroupId: limits.applied.backend.startsWith("cgroup") ? this.config.id : null,
+      egress: this.config.egress ?? null,
     };
     return this.#prepared;
   }

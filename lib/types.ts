@@ -146,8 +146,11 @@ export interface SandboxConfig {
   env?: Record<string, string>;
   /** Working directory inside the sandbox (absolute). @default "/" */
   cwd?: string;
-  /** Network policy. @default "none" */
-  network?: NetworkMode;
+  /**
+   * Network policy: `"none"`, `"host"`, or an egress allow-list ({@linkcode NetworkPolicy}):
+   * a private network whose only way out is a filtering proxy. @default "none"
+   */
+  network?: NetworkMode | NetworkPolicy;
   /** Hostname inside the sandbox's UTS namespace. @default "sandbox" */
   hostname?: string;
   /**
@@ -508,8 +511,10 @@ export interface ResolvedConfig {
   env: Record<string, string>;
   /** The working directory inside the sandbox. */
   cwd: string;
-  /** The network mode. */
+  /** The network mode (`"none"` for an egress allow-list: a private network namespace). */
   network: NetworkMode;
+  /** The egress allow-list, when `network` was one. */
+  egress?: ResolvedEgress;
   /** The hostname inside the sandbox. */
   hostname: string;
   /** The sandbox user's name (synthesized `/etc/passwd`, home, `USER`). */
@@ -865,6 +870,8 @@ export interface SandboxResult {
   mode: ResolvedMode;
   /** What the run enforced. */
   enforced: Enforced;
+  /** With an egress allow-list: every connection attempt, bytes and counts. */
+  network?: NetworkReport;
 }
 
 /**
@@ -892,4 +899,100 @@ export interface CapturedResult extends SandboxResult {
   stdoutBytes: Uint8Array;
   /** The target's standard error, byte for byte. */
   stderrBytes: Uint8Array;
+}
+
+// ---- Network egress by allow-list (lib/egress/) ----
+
+/**
+ * An egress allow-list (config `network` as an object, builder `allowNet()`, CLI
+ * `--allow-net`/`--deny-net`). Entries:
+ * - `example.com`, `example.com:443`: that host name (any port, or that port);
+ * - `*.example.com[:PORT]`: any subdomain of it (not `example.com` itself);
+ * - `203.0.113.7[:PORT]`, `[2001:db8::7]:PORT`, `10.0.0.0/8`, `[fd00::/8]:PORT`: addresses and
+ *   CIDRs, matched against the resolved address;
+ * - `*` (or `*:PORT`): any public destination.
+ *
+ * Loopback, private (RFC 1918, ULA), CGNAT, link-local (169.254.0.0/16: cloud metadata),
+ * unspecified, multicast and reserved addresses, and the host's own addresses, are refused after
+ * resolution unless an `allow` entry names them by address or CIDR. `deny` wins over `allow`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type NetworkPolicy, SandboxBuilder } from "../mod.ts";
+ *
+ * const network: NetworkPolicy = { allow: ["registry.npmjs.org:443"], deny: ["10.0.0.0/8"] };
+ * const config = new SandboxBuilder("npm").network(network).toConfig();
+ * assert.deepEqual(config.network, network);
+ * ```
+ */
+export interface NetworkPolicy {
+  /** Destinations the sandbox may reach through the proxy. */
+  allow: string[];
+  /** Destinations refused even when `allow` matches. @default [] */
+  deny?: string[];
+  /** Cap on the bytes relayed in both directions together; past it, connections are cut. @default no cap */
+  maxBytes?: number | string;
+}
+
+/** A parsed entry of {@linkcode NetworkPolicy}. */
+export type EgressRule =
+  | { kind: "any"; port: number | null; text: string }
+  | { kind: "host"; name: string; wildcard: boolean; port: number | null; text: string }
+  | { kind: "cidr"; bytes: Uint8Array; prefix: number; port: number | null; text: string };
+
+/** The validated form of {@linkcode NetworkPolicy}. */
+export interface ResolvedEgress {
+  /** Parsed allow entries. */
+  allow: EgressRule[];
+  /** Parsed deny entries. */
+  deny: EgressRule[];
+  /** Byte cap (in + out), or null. */
+  maxBytes: number | null;
+}
+
+/** One connection attempt through the egress proxy. */
+export interface EgressRecord {
+  /** The host the client asked for (a name or an IP literal). */
+  host: string;
+  /** The port asked for. */
+  port: number;
+  /** The resolved address connected to (or the one that was refused), or null. */
+  address: string | null;
+  /** `CONNECT` (a tunnel, e.g. HTTPS) or `HTTP` (a plain request forwarded). */
+  method: "CONNECT" | "HTTP";
+  /** Why it was allowed or denied (`allowed by "*.example.com"`, `loopback address; ...`). */
+  reason: string;
+  /** For an allowed attempt whose connection failed: the error. */
+  error?: string;
+}
+
+/**
+ * `result.network` of a run with an egress allow-list: what was allowed and denied (the first
+ * 256 of each; the counts are exact), bytes relayed and connections.
+ *
+ * @example
+ * ```ts ignore
+ * const result = await new SandboxBuilder("n").allowNet(["example.com:443"]).build()
+ *   .run("curl", ["-sI", "https://example.com"]);
+ * for (const d of result.network!.denied) console.log(`denied ${d.host}:${d.port}: ${d.reason}`);
+ * ```
+ */
+export interface NetworkReport {
+  /** Attempts the policy allowed (bounded). */
+  allowed: EgressRecord[];
+  /** Attempts the policy or the proxy refused (bounded). */
+  denied: EgressRecord[];
+  /** How many attempts were allowed in all. */
+  allowedCount: number;
+  /** How many attempts were denied in all. */
+  deniedCount: number;
+  /** Bytes sent from the sandbox to destinations (request bodies, tunnelled bytes). */
+  bytesOut: number;
+  /** Bytes received from destinations. */
+  bytesIn: number;
+  /** Client connections the proxy accepted. */
+  connections: number;
+  /** True when `maxBytes` was reached and connections were cut. */
+  byteLimitHit: boolean;
 }

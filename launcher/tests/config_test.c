@@ -326,6 +326,19 @@ static const char *const *const BAD[] = {
     TOKS(ST, NSM, "dev", "/dev", "tty", "80", "24", "tty-control", "run/c", EX),
     TOKS(ST, NSM, "dev", "/dev", "tty", "80", "24", "tty-control", "/run/../c", EX),
     TOKS(ST, EX, "tty", "80"),
+    /* egress: needs loopback (hence a network namespace); port 1..65535; an absolute socket path
+     * that fits sockaddr_un */
+    TOKS(ST, "egress", "3128", "/run/e", EX),
+    TOKS(ST, "unshare", "net", "loopback", "egress", "0", "/run/e", EX),
+    TOKS(ST, "unshare", "net", "loopback", "egress", "65536", "/run/e", EX),
+    TOKS(ST, "unshare", "net", "loopback", "egress", "31x", "/run/e", EX),
+    TOKS(ST, "unshare", "net", "loopback", "egress", "3128", "run/e", EX),
+    TOKS(ST, "unshare", "net", "loopback", "egress", "3128", "/run/../e", EX),
+    TOKS(ST, "unshare", "net", "loopback", "egress", "3128",
+         "/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+         EX),
+    TOKS(ST, "unshare", "net", "loopback", "egress", "1", "/a", "egress", "2", "/b", EX),
+    TOKS(ST, EX, "egress", "3128"),
     NULL,
 };
 
@@ -1079,6 +1092,16 @@ static void test_identity_ops(void) {
   end();
 }
 
+static void test_egress(void) {
+  begin("valid: egress with loopback: the port, the socket path, and the path for messages");
+  CHECK(parse_list(TOKS(ST, "unshare", "net", "loopback", "egress", "65535", "/run/sandbox/e.sock",
+                        EX)) == 0);
+  CHECK(cfg.egress_port == 65535 && cfg.egress_op == 3);
+  CHECK_STR(cfg.egress_path, "/run/sandbox/e.sock");
+  CHECK_STR(config_op_path(&cfg, 3), "/run/sandbox/e.sock");
+  end();
+}
+
 int main(int argc, char **argv) {
   setvbuf(stdout, NULL, _IOLBF, 0);
   test_all_ops(); /* first: its "no path" checks need op_paths[] untouched by earlier parses */
@@ -1087,6 +1110,7 @@ int main(int argc, char **argv) {
   test_newer_ops();
   test_limits();
   test_identity_ops();
+  test_egress();
   test_malformed();
   test_errors();
   test_frame();

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# run_unit.sh — builds and runs the parser unit tests (config_test.c, ASan + UBSan), then the
+# run_unit.sh — builds and runs the parser unit tests (config_test.c, ASan + UBSan) and the relay's
+# (relay_test.c), then the
 # fuzz regression run (make -C launcher/fuzz regress) when clang with libFuzzer is available.
 # Last line: "unit: N passed, M failed" (config_test cases + regress files); exit 1 on failure.
 #   CC=gcc (default; clang works too)   KEEP_GOING is implied: every part runs.
@@ -38,6 +39,27 @@ else
   fi
   if [ "$rc" -ne 0 ]; then
     grep -E 'ERROR: |SUMMARY: |runtime error' "$build/config_test.stderr" | head -n 10 | sed 's/^/    /'
+  fi
+fi
+
+# ---- 1b. relay_test: the byte relay (relay.c) on real sockets ----
+echo "== relay_test ($CC -fsanitize=address,undefined)"
+if ! "$CC" -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+  -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all \
+  -iquote "$launcher" -o "$build/relay_test" "$here/relay_test.c" "$launcher/relay.c"; then
+  echo "relay_test: build failed"
+  fail=$((fail + 1))
+else
+  timeout 120 "$build/relay_test" | tee "$build/relay_test.out" | grep -v '^ok '
+  rc=${PIPESTATUS[0]}
+  summary=$(grep -E '^relay_test: [0-9]+ passed, [0-9]+ failed$' "$build/relay_test.out" | tail -n 1)
+  if [ -n "$summary" ]; then
+    pass=$((pass + $(echo "$summary" | sed -E 's/^relay_test: ([0-9]+) passed.*/\1/')))
+    fail=$((fail + $(echo "$summary" | sed -E 's/.* ([0-9]+) failed$/\1/')))
+    if [ "$rc" -ne 0 ] && ! echo "$summary" | grep -q ' [1-9][0-9]* failed$'; then fail=$((fail + 1)); fi
+  else
+    echo "relay_test: crashed or hung (exit $rc) before its summary"
+    fail=$((fail + 1))
   fi
 fi
 
