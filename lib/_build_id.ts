@@ -2,4 +2,4 @@
 // sources, as the Makefile computes it. Do not edit; tests/launcher_trust_test.ts checks it.
 
 /** The build id of the launcher sources shipped with this module. */
-export const LAUNCHER_BUILD_ID = "6f11fea293c7c9f1";
+export const LAUNCHER_BUILD_ID = "1202799fd9dabb20";
