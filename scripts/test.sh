@@ -135,6 +135,10 @@ echo "(cgroup v2 stage: $((SECONDS - t_vm)) s)"
 # leaves it out; a host where podman cannot run prints why and is not counted.
 echo "== inside podman (scripts/container-test.sh; SANDBOX_TS_CONTAINER=skip leaves this out)"
 stage container scripts/container-test.sh
+# The same inside Debian's docker.io (runc), a private dockerd for the stage (~80 s; the isolation
+# tests as uid 65534 under the full flags run in the podman pass only).
+echo "== inside docker (scripts/container-test.sh --runtime docker)"
+stage container scripts/container-test.sh --runtime docker --no-deno-test
 # aarch64: the launcher cross-built static and the seccomp profiles (filters compiled for
 # aarch64 by the library here) on Debian's arm64 6.12 and 6.1 kernels under qemu-system-aarch64,
 # as root and as uid 65534, and on 6.12 the CLI under Deno's own arm64 build (scripts/arm64-test.sh;
