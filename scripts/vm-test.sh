@@ -14,9 +14,11 @@
 # tests/limits_test.ts tests/lifecycle_test.ts tests/isolation_test.ts. --filter is deno test's
 # (e.g. --filter "/JVM's max heap/" tests/workloads_test.ts).
 # --systemd boots a small Debian 12 image with real systemd and logind instead (debootstrap,
-# cached; a user "tester", uid 1000) and runs tests/limits_test.ts as root and as tester in
-# `systemd-run --user --scope -p Delegate=yes` and in a `systemd-run --user -p Delegate=yes`
-# service (scripts/vm/systemd-guest.sh).
+# cached; a user "tester", uid 1000) and runs, as root in `systemd-run --scope -p Delegate=yes`
+# and as tester in `systemd-run --user --scope -p Delegate=yes`, the limits, lifecycle and
+# isolation tests; tests/systemd_delegation_test.ts as root in a unit without Delegate=yes and
+# in deploy/sandbox-ts.service; the limits as tester in a `systemd-run --user -p Delegate=yes`
+# service (scripts/vm/systemd-guest.sh; its files: SANDBOX_TS_VM_SYSTEMD_FILES).
 # Ends with "vm: N passed, M failed" (scripts/test.sh counts it). Where a VM cannot run here
 # (not x86_64, no qemu and no root to install it, no kernel package and no network) it prints
 # "vm: skipped: REASON" and exits 77.
@@ -205,6 +207,7 @@ for spec in "${kernels[@]}"; do
     echo "VM_KVER=$kver"
     echo "VM_IMAGE=$image"
     echo "VM_DENO=$deno"
+    printf 'VM_SYSTEMD_FILES=%q\n' "${SANDBOX_TS_VM_SYSTEMD_FILES:-}"
   } >"$out/env"
   printf 'VM_FILTER=%q exec bash scripts/vm/guest-tests.sh %q' "$filter" "$deno" >"$out/cmd.sh"
   printf ' %q' "${files[@]}" >>"$out/cmd.sh"
