@@ -7,6 +7,8 @@
 # "smoke: N passed, M failed". SMOKE_RUNTIME: the runtime doctor should name (default podman).
 # "refused" (Docker's defaults, whose seccomp profile puts pidfd_getfd behind CAP_SYS_PTRACE):
 # doctor names the flags, and a run fails closed at its setup step instead of running unconfined.
+# "rootless" (full's flags in rootless podman): full for uid 65534; the container's root is then
+# in a user namespace that maps no per-run host id range, so its runs fail closed at "setuid".
 set -u
 mode=$1
 runtime=${SMOKE_RUNTIME:-podman}
@@ -27,6 +29,9 @@ for who in user root; do
     echo "$out" | grep -q '^  \[--\] Sandbox run:' &&
       echo "$out" | grep -q -- '--security-opt' && ok "doctor-$who-defaults-names-flags" ||
       bad "doctor-$who-defaults-names-flags" "expected a failed trial run and the podman flags"
+  elif [ "$mode" = rootless ] && [ $who = root ]; then
+    echo "$out" | grep -q '^  \[--\] Sandbox run: .* fails at step "setuid"' && ok "doctor-root-rootless-trial-fails" ||
+      bad "doctor-root-rootless-trial-fails" "expected the trial run to fail at setuid"
   else
     echo "$out" | grep -q '^  \[ok\] Sandbox run:' && ok "doctor-$who-full-trial-run" ||
       bad "doctor-$who-full-trial-run" "expected the trial run to work"
@@ -53,7 +58,14 @@ elif [ "$mode" = defaults ]; then
   echo "$out" | grep -q '^confined$' && echo "$out" | grep -q 'only Landlock confines' &&
     ok "user-auto-landlock-only-loudly" || bad "user-auto-landlock-only-loudly" "$out"
 else
-  for who in user root; do
+  whos="user root"
+  if [ "$mode" = rootless ]; then
+    whos=user
+    out=$($cli run -- /bin/sh -c "$probe" 2>&1)
+    echo "$out" | grep -q 'setuid' && ! echo "$out" | grep -q '^confined$' &&
+      ok "root-rootless-fails-closed" || bad "root-rootless-fails-closed" "$out"
+  fi
+  for who in $whos; do
     if [ $who = user ]; then out=$(as_user $cli run -- /bin/sh -c "$probe; hostname; id -u" 2>&1)
     else out=$($cli run -- /bin/sh -c "$probe; hostname; id -u" 2>&1); fi
     echo "$out" | grep -q '^confined$' && echo "$out" | grep -q '^sandbox$' &&
