@@ -20,6 +20,7 @@ import {
   containerCgroupFix,
   type ContainerContext,
   containerFix,
+  containerRootIdsFix,
   detectContainer,
 } from "./container.ts";
 import { SandboxBuilder } from "./builder.ts";
@@ -241,11 +242,13 @@ export async function doctorWithTrial(launcherPath?: string): Promise<DoctorRepo
         e.path ? ` for "${e.path}"` : ""
       }: ${e.errno}`
       : `a default run of "true" fails: ${e instanceof Error ? e.message : String(e)}`;
+    const rootIds = report.container && report.euid === 0 && e instanceof SandboxSetupError &&
+      e.step === "setuid" && e.errno === "EINVAL";
     check = {
       name: "Sandbox run",
       ok: false,
       detail,
-      fix: fix ??
+      fix: (rootIds ? containerRootIdsFix(report.container!) : fix) ??
         'see README "When something fails inside"; --no-namespaces runs under Landlock alone',
     };
   }

@@ -139,6 +139,10 @@ stage container scripts/container-test.sh
 # tests as uid 65534 under the full flags run in the podman pass only).
 echo "== inside docker (scripts/container-test.sh --runtime docker)"
 stage container scripts/container-test.sh --runtime docker --no-deno-test
+# Rootless podman as a normal user with subuids (the user "sandbox-ts-rootless" is created once;
+# ~20 s, ~65 s with a fresh image store).
+echo "== inside rootless podman (scripts/container-rootless.sh)"
+stage container scripts/container-rootless.sh
 # aarch64: the launcher cross-built static and the seccomp profiles (filters compiled for
 # aarch64 by the library here) on Debian's arm64 6.12 and 6.1 kernels under qemu-system-aarch64,
 # as root and as uid 65534, and on 6.12 the CLI under Deno's own arm64 build (scripts/arm64-test.sh;

@@ -30,8 +30,9 @@ for who in user root; do
       echo "$out" | grep -q -- '--security-opt' && ok "doctor-$who-defaults-names-flags" ||
       bad "doctor-$who-defaults-names-flags" "expected a failed trial run and the podman flags"
   elif [ "$mode" = rootless ] && [ $who = root ]; then
-    echo "$out" | grep -q '^  \[--\] Sandbox run: .* fails at step "setuid"' && ok "doctor-root-rootless-trial-fails" ||
-      bad "doctor-root-rootless-trial-fails" "expected the trial run to fail at setuid"
+    echo "$out" | grep -q '^  \[--\] Sandbox run: .* fails at step "setuid"' &&
+      echo "$out" | grep -q 'fix: .*rootless runtime.*non-root user' && ok "doctor-root-rootless-names-fix" ||
+      bad "doctor-root-rootless-names-fix" "expected the trial run to fail at setuid, and the non-root fix"
   else
     echo "$out" | grep -q '^  \[ok\] Sandbox run:' && ok "doctor-$who-full-trial-run" ||
       bad "doctor-$who-full-trial-run" "expected the trial run to work"
