@@ -120,13 +120,17 @@ stage() { # $1 = NAME, $2 = script, then its arguments
 vm_stage() { stage vm scripts/vm-test.sh "$@"; }
 echo "== cgroup v2 kernels under qemu (scripts/vm-test.sh; SANDBOX_TS_VM=skip leaves this out)"
 t_vm=$SECONDS
-vm_stage --kernel newest
+# The limits as root, a delegated uid 65534 and a pids-only uid 65533 (the lifecycle and isolation
+# tests on this kernel run in the systemd stage below, as root and a delegated user).
+vm_stage --kernel newest tests/limits_test.ts
 # A JVM sizes its heap from the run's own cgroup, visible read-only inside (about 45 s).
 vm_stage --kernel newest --filter "/JVM's max heap/" tests/workloads_test.ts
 # Debian 12's own kernel, 6.1: the limits.
 vm_stage --kernel debian12 tests/limits_test.ts
-# Real systemd 252 and logind (a debootstrap image, cached): the limits as root and as a normal
-# user in `systemd-run --user --scope -p Delegate=yes` and in a Delegate=yes service (~4 min).
+# Real systemd 252 and logind (a debootstrap image, cached): the limits, lifecycle and isolation
+# tests as root in `systemd-run --scope -p Delegate=yes` and as a normal user in `systemd-run
+# --user --scope -p Delegate=yes`; root without delegation and in deploy/sandbox-ts.service; the
+# user's placement in a Delegate=yes service (~8 min).
 vm_stage --systemd
 echo "(cgroup v2 stage: $((SECONDS - t_vm)) s)"
 # Inside a container runtime (rootful podman with crun): the runtime's defaults, the minimal flags
