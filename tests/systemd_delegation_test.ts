@@ -3,7 +3,8 @@
 // own with Delegate=yes (marked trusted.delegate=1) as a delegated user does; elsewhere it keeps
 // the top-level sandbox-ts, and doctor names the Delegate=yes fix. The fake-tree tests run
 // anywhere as root; the real ones under scripts/vm-test.sh --systemd.
-import { assert, assertEquals, assertMatch } from "./_assert.ts";
+import { assert, assertEquals, assertMatch, assertThrows } from "./_assert.ts";
+import { LimitUnavailableError } from "../mod.ts";
 import { isRoot, kernelTest, LAUNCHER, sandbox } from "./_helpers.ts";
 import { CALLER_LEAF, cgroupHost, detectV2, systemdCgroup } from "../lib/cgroups.ts";
 import { doctor } from "../lib/doctor.ts";
@@ -128,4 +129,8 @@ kernelTest("root under systemd without Delegate=yes: doctor names the Delegate=y
   assertEquals(check.ok, false);
   assertMatch(check.detail, /missing cpu/);
   assertMatch(check.fix!, /Delegate=yes.*systemd-run --scope -p Delegate=yes/);
+  // Strict: refused at build(), naming the fix; best effort: dropped, the others exact.
+  assertThrows(() => sandbox({ cpuPercent: 50 }), LimitUnavailableError, "Delegate=yes");
+  const sb = sandbox({ cpuPercent: 50, memory: "64M", maxPids: 20, limits: "best-effort" });
+  assertEquals([sb.enforced.limits.approximated, sb.enforced.limits.dropped], [[], ["cpu"]]);
 });
