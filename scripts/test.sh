@@ -103,8 +103,8 @@ if [ "$(id -u)" = 0 ]; then
 fi
 # Most users are on cgroup v2 (under systemd), this host may not be: the limits, lifecycle and
 # isolation tests again on real cgroup v2 kernels under qemu, as root and as a delegated uid
-# 65534, and under real systemd (see scripts/vm-test.sh; about 11 minutes under emulation on an
-# idle 2-core host, more on a loaded one). SANDBOX_TS_VM=skip
+# 65534, and under real systemd (see scripts/vm-test.sh; about 21 minutes under emulation on a
+# 2-core host shared at load 4 to 20). SANDBOX_TS_VM=skip
 # leaves it out; a host where qemu cannot run prints why and is not counted.
 # One run of a stage script; its "NAME: N passed, M failed" line is counted. Exit 77: skipped,
 # and it said why (not counted).
@@ -130,7 +130,7 @@ vm_stage --kernel debian12 tests/limits_test.ts
 # Real systemd 252 and logind (a debootstrap image, cached): the limits, lifecycle and isolation
 # tests as root in `systemd-run --scope -p Delegate=yes` and as a normal user in `systemd-run
 # --user --scope -p Delegate=yes`; root without delegation and in deploy/sandbox-ts.service; the
-# user's placement in a Delegate=yes service (~8 min).
+# user's placement in a Delegate=yes service (~6 min).
 vm_stage --systemd
 echo "(cgroup v2 stage: $((SECONDS - t_vm)) s)"
 # Inside a container runtime (rootful podman with crun): the runtime's defaults, the minimal flags

@@ -235,8 +235,9 @@ for spec in "${kernels[@]}"; do
   want=${want:-1}
   if [ "$n" != "$want" ]; then
     [ "$qrc" = 124 ] && echo "vm: timed out after ${SANDBOX_TS_VM_TIMEOUT:-1200} s (SANDBOX_TS_VM_TIMEOUT)"
-    echo "vm: the guest did not finish all its passes ($n of $want); its console:"
+    echo "vm: the guest did not finish all its passes ($n of $want); its console (whole: $cache/runs/last-failed-console.log):"
     tail -30 "$out/console.log"
+    cp "$out/console.log" "$cache/runs/last-failed-console.log"
     failed=$((failed + (n < want ? want - n : 1)))
   fi
   while read -r _ label; do
