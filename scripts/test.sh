@@ -125,8 +125,8 @@ t_vm=$SECONDS
 vm_stage --kernel newest tests/limits_test.ts
 # A JVM sizes its heap from the run's own cgroup, visible read-only inside (about 45 s).
 vm_stage --kernel newest --filter "/JVM's max heap/" tests/workloads_test.ts
-# Debian 12's own kernel, 6.1: the limits.
-vm_stage --kernel debian12 tests/limits_test.ts
+# Debian 12's own kernel, 6.1: the limits as root (the delegated passes above cover delegation).
+vm_stage --kernel debian12 --root-only tests/limits_test.ts
 # Real systemd 252 and logind (a debootstrap image, cached): the limits, lifecycle and isolation
 # tests as root in `systemd-run --scope -p Delegate=yes` and as a normal user in `systemd-run
 # --user --scope -p Delegate=yes`; root without delegation and in deploy/sandbox-ts.service; the
