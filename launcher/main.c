@@ -140,6 +140,18 @@ static int own_kept_dirs(struct monitor *m, struct sbx_err *e) {
   return -1;
 }
 
+/* clone3, or — where a seccomp profile answers clone3 with ENOSYS so that libc falls back to
+ * clone (Docker's default profile, older runtimes) — clone with the same flags. Only without
+ * CLONE_INTO_CGROUP, which clone cannot do: a run never starts outside its cgroup. */
+static long clone3_or_clone(struct clone_args *args) {
+  long pid = syscall(SYS_clone3, args, sizeof *args);
+  if (pid >= 0 || errno != ENOSYS || (args->flags & CLONE_INTO_CGROUP)) return pid;
+  /* clone's argument order differs by arch, but the last two (child tid, tls) are both 0 here;
+   * CLONE_PIDFD stores the pidfd through the parent-tid argument. */
+  return syscall(SYS_clone, (unsigned long)(args->flags | args->exit_signal), NULL,
+                 (void *)(uintptr_t)args->pidfd, NULL, 0UL);
+}
+
 /* clone3 into the new namespaces (and, on v2, straight into the cgroup: no window before the
  * limits apply). The child runs init, which waits for release on the sync pipe. With a host id
  * pair of its own, the run's uid is the monitor's effective uid while clone runs, so it owns the
@@ -160,7 +172,7 @@ static int clone_init(struct monitor *m, struct sbx_err *e) {
   }
   m->start_us = now_us();
   if (ids_owner_enter(&cfg, &ids, e) < 0) return -1;
-  long pid = syscall(SYS_clone3, &args, sizeof args);
+  long pid = clone3_or_clone(&args);
   if (pid == 0) {
     close(m->sync_fd);
     close(m->report_fd);

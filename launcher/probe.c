@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "abi.h"
@@ -281,8 +282,17 @@ static void print_procs(const char *path) {
   free(text);
 }
 
+/* Whether systemd's system manager marked `dir` as delegated: since systemd 251 the cgroup of a
+ * unit with Delegate=yes carries the xattr trusted.delegate=1 (only CAP_SYS_ADMIN may set a
+ * trusted.* attribute, so an unprivileged owner cannot fake it). */
+static bool delegated(const char *dir) {
+  char v[8];
+  ssize_t n = getxattr(dir, "trusted.delegate", v, sizeof v);
+  return n == 1 && v[0] == '1';
+}
+
 /* One cgroup directory: its controllers, which are enabled for its children, whether this user
- * may move a process into it, and which swap knobs it has. */
+ * may move a process into it, whether systemd delegated it, and which swap knobs it has. */
 static void print_cgroup_dir(const char *dir) {
   char path[4096];
   json_str(dir);
@@ -297,6 +307,7 @@ static void print_cgroup_dir(const char *dir) {
   snprintf(path, sizeof path, "%s/cgroup.procs", dir);
   printf(",\"procsWritable\":%s", access(path, W_OK) == 0 ? "true" : "false");
   print_procs(path);
+  printf(",\"delegated\":%s", delegated(dir) ? "true" : "false");
   snprintf(path, sizeof path, "%s/memory.swap.max", dir);
   printf(",\"swapMax\":%s", access(path, F_OK) == 0 ? "true" : "false");
   snprintf(path, sizeof path, "%s/memory.memsw.limit_in_bytes", dir);

@@ -5,8 +5,12 @@
  * SIGKILL cannot remove its own). The decisions are made here; every read and write under the
  * cgroup mounts is the launcher's, so Deno needs no `--allow-all`.
  *
- * - cgroup v2, root: `<mount>/sandbox-ts`, with memory/pids/cpu enabled in its subtree_control
- *   (they must be enabled in the mount root's; we never change a cgroup we did not create).
+ * - cgroup v2, root: in a unit of its own that systemd delegated (`Delegate=yes`, marked with
+ *   the xattr `trusted.delegate`), as an unprivileged caller does below — systemd owns the rest
+ *   of the tree and enables `cpu` at the top only for units that ask; elsewhere (no systemd, a
+ *   container's own cgroup namespace, or a unit without `Delegate=yes`)
+ *   `<mount>/sandbox-ts`, with memory/pids/cpu enabled in its subtree_control (they must be
+ *   enabled in the mount root's; we never change a cgroup we did not create).
  * - cgroup v2, unprivileged: our own cgroup when it is delegated to us (systemd's rules: a
  *   scope or service with `Delegate=yes`, never an ancestor that the user's manager owns). We
  *   move ourselves into its `sandbox-ts-caller` leaf and create `sandbox-ts` beside it; moving
@@ -80,6 +84,22 @@ function selfCgroups(probe: LauncherFeatures): Map<string, string> {
 }
 
 /**
+ * How root gets a cgroup subtree of its own under systemd, with every controller (`cpu`
+ * included): once per process, never per run — a transient scope around it, or a service with
+ * `Delegate=yes` (deploy/sandbox-ts.service).
+ */
+export const ROOT_DELEGATE_FIX =
+  "systemd-run --scope -p Delegate=yes deno ..., or Delegate=yes in its service (deploy/sandbox-ts.service)";
+
+/**
+ * Whether a cgroup v2 path is laid out by systemd (a unit under a slice, or systemd's own
+ * `init.scope`): there systemd owns the tree but the subtrees it delegates.
+ */
+export function systemdCgroup(self: string): boolean {
+  return /^\/(init\.scope|[^/]+\.slice\/.+)$/.test(self);
+}
+
+/**
  * Where our own processes go when we work inside our own delegated cgroup: cgroup v2 lets a
  * cgroup with processes in it enable no controller for its children ("no internal processes"),
  * so the caller moves itself into this leaf beside the runs' `sandbox-ts` — as systemd's
@@ -96,6 +116,9 @@ export const CALLER_LEAF = "sandbox-ts-caller";
  * `cgroup.subtree_control` writable) and holds no process but ours; or its parent when we
  * moved ourselves into {@linkcode CALLER_LEAF} before (this process earlier, or the one that
  * started us). Returns the directory, or why there is none.
+ *
+ * Root may write anywhere, so for root "ours" means what systemd's system manager marked as
+ * delegated: the cgroup of a unit with `Delegate=yes` carries `trusted.delegate=1`.
  */
 function delegatedToUs(
   mount: string,
@@ -104,13 +127,16 @@ function delegatedToUs(
 ): string | { reason: string } {
   const { self, euid } = caller;
   const pid = caller.pid ?? Deno.pid;
-  const fix = "start it in a delegated scope of its own: systemd-run --user --scope " +
-    "-p Delegate=yes deno ...";
+  const fix = euid === 0
+    ? `start it in a unit with Delegate=yes: ${ROOT_DELEGATE_FIX}`
+    : "start it in a delegated scope of its own: systemd-run --user --scope " +
+      "-p Delegate=yes deno ...";
   const own = `${mount}${self === "/" ? "" : self}`;
   const leaf = self.endsWith(`/${CALLER_LEAF}`);
   const dir = leaf ? own.slice(0, -CALLER_LEAF.length - 1) : own;
   const seen = self === "/" ? undefined : info(launcher, [dir])[dir];
-  if (!seen?.procsWritable || !seen.subtreeWritable) {
+  const ours = euid === 0 ? seen?.delegated : seen?.procsWritable && seen.subtreeWritable;
+  if (!seen || !ours) {
     return { reason: `our cgroup "${self}" is not delegated to uid ${euid}: ${fix}` };
   }
   if (leaf) return dir;
@@ -139,12 +165,12 @@ export function detectV2(
   const { euid } = caller;
   const ctl = words(info(launcher, [mount])[mount]?.controllers);
   if (!RESOURCE_CONTROLLERS.some((c) => ctl.includes(c))) return null;
-  let base: string;
-  if (euid === 0) {
-    base = mount;
-  } else {
-    const found = delegatedToUs(mount, caller, launcher);
-    if (typeof found !== "string") return { version: null, reason: found.reason };
+  let base = mount;
+  // Root outside a delegated unit keeps the top-level `sandbox-ts` (no systemd, or a container's
+  // own cgroup namespace: the whole tree is ours; under systemd: see doctor's fix).
+  const found = delegatedToUs(mount, caller, launcher);
+  if (euid !== 0 && typeof found !== "string") return { version: null, reason: found.reason };
+  if (typeof found === "string") {
     base = found;
     // Our own delegated cgroup, now free of processes, passes its controllers down. A write
     // that fails shows in what reaches the runs, reported per limit.

@@ -86,6 +86,18 @@ export function containerFix(ctx: ContainerContext, euid: number): string {
 }
 
 /**
+ * The fix when the container's root cannot take a run's host ids (`setuid` fails with EINVAL):
+ * its user namespace maps no per-run id range — a rootless runtime (measured: rootless podman
+ * 4.3, whose containers map the user's 65536 subordinate ids) or a remapped daemon — so no
+ * capability helps; a non-root user in the container needs no host ids of its own.
+ */
+export function containerRootIdsFix(ctx: ContainerContext): string {
+  return "this container's root is in a user namespace that maps no per-run host id range " +
+    "(a rootless runtime): run the sandbox as a non-root user in the container (USER 65534, as " +
+    `deploy/Containerfile does), ${containerFix(ctx, 65534).replace(/^run the container /, "")}`;
+}
+
+/**
  * How a sandbox in a container gets exact cgroup limits (runtimes mount the cgroup tree
  * read-only): measured on cgroup v1 with podman; the v2 advice is the runtimes' documented way
  * and was not run here.

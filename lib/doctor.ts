@@ -7,13 +7,20 @@
 
 import { findLauncher } from "./launcher.ts";
 import { resolveMode } from "./policy.ts";
-import { cgroupHost, type CgroupMounts, cgroupMounts } from "./cgroups.ts";
+import {
+  cgroupHost,
+  type CgroupMounts,
+  cgroupMounts,
+  ROOT_DELEGATE_FIX,
+  systemdCgroup,
+} from "./cgroups.ts";
 import { hostProbe } from "./host_facts.ts";
 import type { ResolvedMode } from "./types.ts";
 import {
   containerCgroupFix,
   type ContainerContext,
   containerFix,
+  containerRootIdsFix,
   detectContainer,
 } from "./container.ts";
 import { SandboxBuilder } from "./builder.ts";
@@ -115,6 +122,7 @@ export function doctor(launcherPath?: string): DoctorReport {
     ? Object.keys(usable.parents)
     : [];
   const missing = LIMIT_CONTROLLERS.filter((c) => !reaching.includes(c));
+  const selfV2 = features.selfCgroup.find((c) => c.controllers === "")?.path ?? "/";
   const where = usable.version === 2
     ? `runs get a cgroup under ${usable.parent}`
     : `runs get cgroups in the v1 hierarchies`;
@@ -136,6 +144,10 @@ export function doctor(launcherPath?: string): DoctorReport {
         }`
         : usable.version === 1
         ? `mount the cgroup v1 hierarchy of ${missing.join(" ")} writable for uid ${euid}`
+        : euid === 0 && usable.version === 2 && systemdCgroup(selfV2)
+        ? `systemd enables ${
+          missing.join(" ")
+        } only for the units that ask: run it in a unit with Delegate=yes, once per process: ${ROOT_DELEGATE_FIX}`
         : euid === 0
         ? `enable ${missing.join(" ")} in the cgroup v2 root: echo "${
           missing.map((c) => `+${c}`).join(" ")
@@ -230,11 +242,13 @@ export async function doctorWithTrial(launcherPath?: string): Promise<DoctorRepo
         e.path ? ` for "${e.path}"` : ""
       }: ${e.errno}`
       : `a default run of "true" fails: ${e instanceof Error ? e.message : String(e)}`;
+    const rootIds = report.container && report.euid === 0 && e instanceof SandboxSetupError &&
+      e.step === "setuid" && e.errno === "EINVAL";
     check = {
       name: "Sandbox run",
       ok: false,
       detail,
-      fix: fix ??
+      fix: (rootIds ? containerRootIdsFix(report.container!) : fix) ??
         'see README "When something fails inside"; --no-namespaces runs under Landlock alone',
     };
   }

@@ -502,6 +502,11 @@ export interface CgroupDirInfo {
   procsWritable: boolean;
   /** The processes in it (at most 64), the launcher that answered left out. */
   procs: number[];
+  /**
+   * Whether systemd's system manager delegated it: the cgroup of a unit with `Delegate=yes`
+   * carries the xattr `trusted.delegate=1` (systemd 251+; only root can set it).
+   */
+  delegated: boolean;
   /** Whether it has `memory.swap.max` (v2). */
   swapMax: boolean;
   /** Whether it has `memory.memsw.limit_in_bytes` (v1). */

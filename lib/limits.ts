@@ -199,7 +199,9 @@ export function limitOps(
       : host.version === 1 && host.parents[ctl] !== undefined;
   const missing = (ctl: V1Controller): string =>
     host.version === 2
-      ? `the cgroup v2 "${ctl}" controller is not enabled for ${host.parent}`
+      ? `the cgroup v2 "${ctl}" controller is not enabled for ${host.parent} (under systemd: ` +
+        "start Deno in a unit with Delegate=yes, e.g. systemd-run [--user] --scope -p Delegate=yes; " +
+        "sandbox doctor names the fix)"
       : host.version === 1
       ? `the cgroup v1 "${ctl}" hierarchy is not writable`
       : host.reason;

@@ -12,8 +12,13 @@
 #             host's cgroup tree for exact limits.
 # In each, scripts/container/smoke.sh checks doctor's report and what a run really gets; in the
 # full one tests/isolation_test.ts also runs as uid 65534.
+# --runtime docker: the same with Debian's docker.io (runc) — a private dockerd (its own
+# data-root in the cache, no bridge, no iptables rules) started for the stage and stopped after,
+# unless DOCKER_HOST names one. Docker's flags: systempaths=unconfined for podman's
+# unmask=/proc/*; its defaults refuse runs (pidfd_getfd is behind CAP_SYS_PTRACE in its seccomp
+# profile: "refused"), and with --cap-add SYS_PTRACE alone a user gets Landlock alone.
 #
-#   scripts/container-test.sh [--no-deno-test]
+#   scripts/container-test.sh [--runtime podman|docker] [--no-deno-test]
 #
 # Ends with "container: N passed, M failed", or "container: skipped: REASON" and exit 77 where
 # podman cannot run (not root and no podman, no debootstrap rootfs and no network).
@@ -25,18 +30,26 @@ cd "$root"
 skip() { echo "container: skipped: $*"; exit 77; }
 die() { echo "container: $*" >&2; echo "container: 0 passed, 1 failed"; exit 1; }
 deno_test=1
-for a in "$@"; do
-  case "$a" in
-    --no-deno-test) deno_test=0 ;;
+rt=podman
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --no-deno-test) deno_test=0; shift ;;
+    --runtime)
+      case "${2:-}" in podman | docker) rt=$2 ;; *) die "--runtime needs podman or docker" ;; esac
+      shift 2 ;;
     -h | --help) sed -n '2,/^set -uo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-    *) die "unknown argument \"$a\" (allowed: --no-deno-test)" ;;
+    *) die "unknown argument \"$1\" (allowed: --runtime podman|docker, --no-deno-test)" ;;
   esac
 done
 [ "${SANDBOX_TS_CONTAINER:-}" = skip ] && skip "SANDBOX_TS_CONTAINER=skip"
-[ "$(id -u)" = 0 ] || skip "rootful podman needs root (rootless podman is not covered here)"
+[ "$(id -u)" = 0 ] || skip "rootful $rt needs root (rootless podman: scripts/container-rootless.sh)"
 missing=()
-command -v podman >/dev/null || missing+=(podman)
-command -v crun >/dev/null || missing+=(crun)
+if [ "$rt" = podman ]; then
+  command -v podman >/dev/null || missing+=(podman)
+  command -v crun >/dev/null || missing+=(crun)
+else
+  command -v dockerd >/dev/null || missing+=(docker.io)
+fi
 command -v debootstrap >/dev/null || missing+=(debootstrap)
 if [ ${#missing[@]} -gt 0 ]; then
   command -v apt-get >/dev/null || skip "needs ${missing[*]} and there is no apt-get"
@@ -58,12 +71,40 @@ ulimits=(--ulimit "nofile=$(ulimit -Hn):$(ulimit -Hn)" --ulimit nproc=16384:1638
 # mode not supported"): podman then runs in a private mount namespace without that mount (the
 # host keeps it). The containers get the v1 hierarchies, read-only, as podman mounts them.
 podman_() {
-  if grep -q . /sys/fs/cgroup/unified/cgroup.controllers 2>/dev/null; then
+  if [ "$rt" = docker ]; then
+    DOCKER_BUILDKIT=0 "$docker" "$@"
+  elif grep -q . /sys/fs/cgroup/unified/cgroup.controllers 2>/dev/null; then
     unshare -m --propagation private sh -c 'umount /sys/fs/cgroup/unified && exec "$@"' sh podman "$@"
   else
     podman "$@"
   fi
 }
+
+# Docker: Debian's CLI (a newer one may be first in PATH) and a daemon: DOCKER_HOST's, or a
+# private one for this stage.
+docker=""
+if [ "$rt" = docker ]; then
+  docker=/usr/bin/docker
+  [ -x "$docker" ] || docker=$(command -v docker) || skip "no docker CLI"
+  if [ -z "${DOCKER_HOST:-}" ]; then
+    sock=/run/sandbox-ts-docker.sock
+    export DOCKER_HOST=unix://$sock
+    if ! "$docker" info >/dev/null 2>&1; then
+      mkdir -p "$cache/docker" /run/sandbox-ts-docker
+      setsid dockerd --data-root "$cache/docker" --exec-root /run/sandbox-ts-docker \
+        --pidfile /run/sandbox-ts-docker.pid -H "$DOCKER_HOST" --bridge=none --iptables=false \
+        --ip6tables=false >"$cache/dockerd.log" 2>&1 &
+      dockerd_pid=$!
+      trap 'kill "$dockerd_pid" 2>/dev/null; wait "$dockerd_pid" 2>/dev/null' EXIT
+      for _ in $(seq 60); do "$docker" info >/dev/null 2>&1 && break; sleep 0.5; done
+      "$docker" info >/dev/null 2>&1 ||
+        skip "dockerd did not start: $(grep -E 'level=(error|fatal)' "$cache/dockerd.log" | tail -1)"
+    fi
+  fi
+  echo "container: docker $("$docker" version --format '{{.Server.Version}}') (runc $(runc --version 2>/dev/null | awk 'NR == 1 { print $3 }'))"
+fi
+exists() { if [ "$rt" = docker ]; then "$docker" image inspect "$1" >/dev/null 2>&1; else podman image exists "$1"; fi; }
+import() { if [ "$rt" = docker ]; then "$docker" import - "$1" >/dev/null; else podman import -q - "$1" >/dev/null; fi; }
 
 # --- images ----------------------------------------------------------------------------------
 pkgs=make,gcc,libc6-dev,util-linux,ca-certificates,python3-minimal,procps,iproute2 # python3: the isolation tests
@@ -77,23 +118,23 @@ if [ ! -d "$rootfs" ]; then
   mv "$rootfs.partial" "$rootfs"
 fi
 base=localhost/sandbox-ts-base:$key
-if ! podman image exists "$base"; then
-  tar -C "$rootfs" -c . | podman import -q - "$base" >/dev/null || die "podman import of the rootfs failed"
+if ! exists "$base"; then
+  tar -C "$rootfs" -c . | import "$base" || die "$rt import of the rootfs failed"
 fi
 # A one-file image with Deno at /deno, the layout of docker.io/denoland/deno:bin-*.
 dver=$("$deno" --version | head -1 | awk '{ print $2 }')
 denoimg=localhost/sandbox-ts-deno-bin:$dver
-if ! podman image exists "$denoimg"; then
+if ! exists "$denoimg"; then
   d=$(mktemp -d) && cp "$deno" "$d/deno" &&
-    tar -C "$d" -c deno | podman import -q - "$denoimg" >/dev/null || die "podman import of deno failed"
+    tar -C "$d" -c deno | import "$denoimg" || die "$rt import of deno failed"
   rm -rf "$d"
 fi
 # The image builds its own launcher: .containerignore keeps the host's build out of the context.
 image=localhost/sandbox-ts:test
-echo "container: podman build -f deploy/Containerfile (BASE=$base)"
+echo "container: $rt build -f deploy/Containerfile (BASE=$base)"
 podman_ build -q "${ulimits[@]}" -f deploy/Containerfile --build-arg BASE="$base" \
   --build-arg DENO_IMAGE="$denoimg" -t "$image" . >"$cache/build.log" 2>&1 ||
-  { tail -20 "$cache/build.log"; die "podman build failed"; }
+  { tail -20 "$cache/build.log"; die "$rt build failed"; }
 echo "container: images ready in $((SECONDS - t0)) s"
 
 passed=0
@@ -109,13 +150,19 @@ log=$(mktemp)
 run_in() { # $1 = defaults|full, then podman run flags; runs the smoke checks
   local mode=$1
   shift
-  echo "== container ($mode): podman run $*"
-  podman_ run --rm "${ulimits[@]}" "$@" --user 0:0 --entrypoint /bin/sh "$image" \
+  echo "== container ($mode): $rt run $*"
+  podman_ run --rm "${ulimits[@]}" "$@" -e SMOKE_RUNTIME="$rt" --user 0:0 --entrypoint /bin/sh "$image" \
     /opt/sandbox-ts/scripts/container/smoke.sh "$mode" 2>&1 | tee "$log"
   count "$log" smoke
 }
 full=(--security-opt seccomp=unconfined --security-opt "unmask=/proc/*")
-run_in defaults
+if [ "$rt" = docker ]; then
+  full=(--security-opt seccomp=unconfined --security-opt systempaths=unconfined)
+  run_in refused
+  run_in defaults --cap-add SYS_PTRACE
+else
+  run_in defaults
+fi
 run_in full "${full[@]}" --cap-add SYS_ADMIN --cap-add SYS_PTRACE
 # Exact limits for the container's root on cgroup v1: the host's cgroup tree, writable.
 [ -d /sys/fs/cgroup/pids ] && [ -d /sys/fs/cgroup/memory ] &&

@@ -6,17 +6,20 @@
 # with tests/limits_test.ts, its fallback tests also run in a scope delegated with pids only
 # (scripts/vm/guest-tests.sh).
 #
-#   scripts/vm-test.sh [--kernel SPEC]... [--filter PATTERN] [TEST_FILE...]
+#   scripts/vm-test.sh [--kernel SPEC]... [--filter PATTERN] [--root-only] [TEST_FILE...]
 #   scripts/vm-test.sh --systemd [--kernel SPEC]
 #
 # SPEC: "newest" (the newest linux-image-6.N-amd64 apt knows), "debian12" (Debian 12's own
 # kernel, 6.1), or a package name (linux-image-6.1.0-57-amd64). Default: newest. Default files:
 # tests/limits_test.ts tests/lifecycle_test.ts tests/isolation_test.ts. --filter is deno test's
-# (e.g. --filter "/JVM's max heap/" tests/workloads_test.ts).
+# (e.g. --filter "/JVM's max heap/" tests/workloads_test.ts). --root-only: the root pass alone
+# (what a second kernel adds is the kernel, not the delegation, which the first covers).
 # --systemd boots a small Debian 12 image with real systemd and logind instead (debootstrap,
-# cached; a user "tester", uid 1000) and runs tests/limits_test.ts as root and as tester in
-# `systemd-run --user --scope -p Delegate=yes` and in a `systemd-run --user -p Delegate=yes`
-# service (scripts/vm/systemd-guest.sh).
+# cached; a user "tester", uid 1000) and runs, as root in `systemd-run --scope -p Delegate=yes`
+# and as tester in `systemd-run --user --scope -p Delegate=yes`, the limits, lifecycle and
+# isolation tests; tests/systemd_delegation_test.ts as root in a unit without Delegate=yes and
+# in deploy/sandbox-ts.service; the limits as tester in a `systemd-run --user -p Delegate=yes`
+# service (scripts/vm/systemd-guest.sh; its files: SANDBOX_TS_VM_SYSTEMD_FILES).
 # Ends with "vm: N passed, M failed" (scripts/test.sh counts it). Where a VM cannot run here
 # (not x86_64, no qemu and no root to install it, no kernel package and no network) it prints
 # "vm: skipped: REASON" and exits 77.
@@ -36,14 +39,16 @@ die() { echo "vm: $*" >&2; echo "vm: 0 passed, 1 failed"; exit 1; }
 kernels=()
 files=()
 filter=""
+root_only=0
 mode=plain
 while [ $# -gt 0 ]; do
   case "$1" in
     --kernel) [ $# -ge 2 ] || die "--kernel needs a SPEC"; kernels+=("$2"); shift 2 ;;
     --filter) [ $# -ge 2 ] || die "--filter needs a PATTERN"; filter=$2; shift 2 ;;
     --systemd) mode=systemd; shift ;;
+    --root-only) root_only=1; shift ;;
     -h | --help) sed -n '2,/^set -uo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-    -*) die "unknown option \"$1\" (allowed: --kernel SPEC, --filter PATTERN, --systemd)" ;;
+    -*) die "unknown option \"$1\" (allowed: --kernel SPEC, --filter PATTERN, --root-only, --systemd)" ;;
     *) files+=("$1"); shift ;;
   esac
 done
@@ -205,8 +210,9 @@ for spec in "${kernels[@]}"; do
     echo "VM_KVER=$kver"
     echo "VM_IMAGE=$image"
     echo "VM_DENO=$deno"
+    printf 'VM_SYSTEMD_FILES=%q\n' "${SANDBOX_TS_VM_SYSTEMD_FILES:-}"
   } >"$out/env"
-  printf 'VM_FILTER=%q exec bash scripts/vm/guest-tests.sh %q' "$filter" "$deno" >"$out/cmd.sh"
+  printf 'VM_ROOT_ONLY=%q VM_FILTER=%q exec bash scripts/vm/guest-tests.sh %q' "$root_only" "$filter" "$deno" >"$out/cmd.sh"
   printf ' %q' "${files[@]}" >>"$out/cmd.sh"
   echo >>"$out/cmd.sh"
   echo "== vm: $kver ($pkg), $mode, ${SANDBOX_TS_VM_CPUS:-2} CPUs, ${SANDBOX_TS_VM_MEM:-3G}, $accel: ${files[*]}"
@@ -232,8 +238,9 @@ for spec in "${kernels[@]}"; do
   want=${want:-1}
   if [ "$n" != "$want" ]; then
     [ "$qrc" = 124 ] && echo "vm: timed out after ${SANDBOX_TS_VM_TIMEOUT:-1200} s (SANDBOX_TS_VM_TIMEOUT)"
-    echo "vm: the guest did not finish all its passes ($n of $want); its console:"
+    echo "vm: the guest did not finish all its passes ($n of $want); its console (whole: $cache/runs/last-failed-console.log):"
     tail -30 "$out/console.log"
+    cp "$out/console.log" "$cache/runs/last-failed-console.log"
     failed=$((failed + (n < want ? want - n : 1)))
   fi
   while read -r _ label; do

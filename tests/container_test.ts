@@ -7,6 +7,7 @@ import {
   CONTAINER_MARKERS,
   containerCgroupFix,
   containerFix,
+  containerRootIdsFix,
   detectContainer,
 } from "../lib/container.ts";
 import { doctorWithTrial } from "../lib/doctor.ts";
@@ -68,6 +69,11 @@ Deno.test("each runtime's fix names the exact flags that gave the full sandbox",
   );
   assertMatch(containerFix(ctx("docker"), 1000), /--security-opt systempaths=unconfined$/);
   assertMatch(containerFix(ctx("kubernetes"), 1000), /hostUsers: false.*procMount: Unmasked/);
+  // Rootless podman: the container's root has no per-run host ids; a non-root user needs none.
+  assertMatch(
+    containerRootIdsFix(ctx("podman")),
+    /rootless runtime.*non-root user.*with --security-opt seccomp=unconfined --security-opt unmask=\/proc\/\*$/,
+  );
   assertMatch(containerCgroupFix(ctx("podman"), 1), /-v \/sys\/fs\/cgroup:\/sys\/fs\/cgroup:rw/);
   assertMatch(containerCgroupFix(ctx("podman"), 2), /--cgroupns=private.*not tested here/);
 });

@@ -4,9 +4,14 @@
 # gets under the container's settings. $1 is "defaults", "full" or "cgroups" (full plus the
 # host's cgroup v1 tree mounted writable; root only) — see container-test.sh.
 # Prints one "ok NAME" or "FAIL NAME: why" line per check and ends with
-# "smoke: N passed, M failed".
+# "smoke: N passed, M failed". SMOKE_RUNTIME: the runtime doctor should name (default podman).
+# "refused" (Docker's defaults, whose seccomp profile puts pidfd_getfd behind CAP_SYS_PTRACE):
+# doctor names the flags, and a run fails closed at its setup step instead of running unconfined.
+# "rootless" (full's flags in rootless podman): full for uid 65534; the container's root is then
+# in a user namespace that maps no per-run host id range, so its runs fail closed at "setuid".
 set -u
 mode=$1
+runtime=${SMOKE_RUNTIME:-podman}
 cli="deno run --allow-all /opt/sandbox-ts/cli.ts"
 passed=0
 failed=0
@@ -19,11 +24,15 @@ as_user() { setpriv --reuid 65534 --regid 65534 --clear-groups env HOME=/tmp/h "
 for who in user root; do
   if [ $who = user ]; then out=$(as_user $cli doctor 2>&1); else out=$($cli doctor 2>&1); fi
   echo "$out" | sed "s/^/  [$who doctor] /"
-  echo "$out" | grep -q '^  \[ok\] Container: podman' || bad "doctor-$who-container" "no Container line"
-  if [ "$mode" = defaults ]; then
+  echo "$out" | grep -q "^  \\[ok\\] Container: $runtime" || bad "doctor-$who-container" "no Container line"
+  if [ "$mode" = defaults ] || [ "$mode" = refused ]; then
     echo "$out" | grep -q '^  \[--\] Sandbox run:' &&
       echo "$out" | grep -q -- '--security-opt' && ok "doctor-$who-defaults-names-flags" ||
       bad "doctor-$who-defaults-names-flags" "expected a failed trial run and the podman flags"
+  elif [ "$mode" = rootless ] && [ $who = root ]; then
+    echo "$out" | grep -q '^  \[--\] Sandbox run: .* fails at step "setuid"' &&
+      echo "$out" | grep -q 'fix: .*rootless runtime.*non-root user' && ok "doctor-root-rootless-names-fix" ||
+      bad "doctor-root-rootless-names-fix" "expected the trial run to fail at setuid, and the non-root fix"
   else
     echo "$out" | grep -q '^  \[ok\] Sandbox run:' && ok "doctor-$who-full-trial-run" ||
       bad "doctor-$who-full-trial-run" "expected the trial run to work"
@@ -33,7 +42,12 @@ done
 # The filesystem is confined: a file of the image outside the sandbox's view cannot be read; the
 # probe exits 77 only when it could be.
 probe='cat /opt/sandbox-ts/README.md >/dev/null 2>&1 && exit 77; echo confined'
-if [ "$mode" = defaults ]; then
+if [ "$mode" = refused ]; then
+  out=$(as_user $cli run -- /bin/sh -c "$probe" 2>&1)
+  echo "  [auto run as uid 65534] $(echo "$out" | tr '\n' ' ')"
+  echo "$out" | grep -q 'Sandbox setup failed at step' && ! echo "$out" | grep -q '^confined$' &&
+    ok "user-refused-fails-closed" || bad "user-refused-fails-closed" "$out"
+elif [ "$mode" = defaults ]; then
   # Landlock alone works under the defaults for a non-root user, and says so.
   out=$(as_user $cli run --no-namespaces -- /bin/sh -c "$probe" 2>&1)
   echo "$out" | grep -q '^confined$' && echo "$out" | grep -q 'only Landlock confines' &&
@@ -45,7 +59,14 @@ if [ "$mode" = defaults ]; then
   echo "$out" | grep -q '^confined$' && echo "$out" | grep -q 'only Landlock confines' &&
     ok "user-auto-landlock-only-loudly" || bad "user-auto-landlock-only-loudly" "$out"
 else
-  for who in user root; do
+  whos="user root"
+  if [ "$mode" = rootless ]; then
+    whos=user
+    out=$($cli run -- /bin/sh -c "$probe" 2>&1)
+    echo "$out" | grep -q 'setuid' && ! echo "$out" | grep -q '^confined$' &&
+      ok "root-rootless-fails-closed" || bad "root-rootless-fails-closed" "$out"
+  fi
+  for who in $whos; do
     if [ $who = user ]; then out=$(as_user $cli run -- /bin/sh -c "$probe; hostname; id -u" 2>&1)
     else out=$($cli run -- /bin/sh -c "$probe; hostname; id -u" 2>&1); fi
     echo "$out" | grep -q '^confined$' && echo "$out" | grep -q '^sandbox$' &&
