@@ -26,6 +26,7 @@ import { ownershipPlan } from "./ownership.ts";
 import { type Prepared, runToCompletion, SandboxChild } from "./run.ts";
 import { limitOps } from "./limits.ts";
 import { cgroupHost } from "./cgroups.ts";
+import { envVar } from "./_host.ts";
 import type {
   CapturedResult,
   Enforced,
@@ -216,6 +217,8 @@ export class Sandbox {
       cwd: this.config.cwd,
       timeoutMs: this.config.timeoutMs,
       cgroupId: limits.applied.backend.startsWith("cgroup") ? this.config.id : null,
+      // SANDBOX_TS_FIFO_STDIO=1: every run's stdio through the request channel's FIFOs (tests).
+      ...(envVar("SANDBOX_TS_FIFO_STDIO") === "1" ? { stdio: "fifos" as const } : {}),
     };
     return this.#prepared;
   }
