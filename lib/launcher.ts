@@ -55,6 +55,7 @@ export const LAUNCHER_SOURCES = [
   "request.h",
   "seccomp.c",
   "seccomp.h",
+  "setup.h",
   "status.c",
   "status.h",
   "util.c",
