@@ -31,6 +31,7 @@
 #include "proctitle.h"
 #include "request.h"
 #include "setup.h"
+#include "warm.h"
 #include "status.h"
 #include "util.h"
 
@@ -220,6 +221,7 @@ int main(int argc, char **argv) {
     return 0;
   }
 
+  if (argc >= 2 && strcmp(argv[1], "--warm") == 0) return warm_main(argc - 2, argv + 2);
 
   /* The setup, in order. Any failure: init killed, cgroup removed, error recorded, exit 125. */
   if (read_config(argc, argv, &e) < 0) return setup_failed(&m, &e);

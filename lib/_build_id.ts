@@ -2,4 +2,4 @@
 // sources, as the Makefile computes it. Do not edit; tests/launcher_trust_test.ts checks it.
 
 /** The build id of the launcher sources shipped with this module. */
-export const LAUNCHER_BUILD_ID = "0c65fd0f8b29ab39";
+export const LAUNCHER_BUILD_ID = "33bd72217a44d77a";

@@ -62,6 +62,8 @@ export const LAUNCHER_SOURCES = [
   "util.h",
   "walk.c",
   "walk.h",
+  "warm.c",
+  "warm.h",
 ];
 
 /**

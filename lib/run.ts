@@ -8,6 +8,7 @@
 import { FORWARDED_SIGNALS, KILL_SIGNAL } from "./abi.ts";
 import { encodeFrame, joinFrames } from "./config.ts";
 import { type FifoStdio, fifoStdio } from "./fifo_stdio.ts";
+import type { WarmPool } from "./warm.ts";
 import { SandboxError, SandboxSetupError } from "./errors.ts";
 import { runOps } from "./policy.ts";
 import { makeRunStatus } from "./rundir.ts";
@@ -38,6 +39,15 @@ export interface Prepared {
    * lib/fifo_stdio.ts, launcher/request.c: the channel a launcher that is already running uses).
    */
   stdio?: "pipes" | "fifos";
+  /** The sandbox's warm launcher (lib/warm.ts), when it has one: runs go through it while usable. */
+  warm?: WarmPool;
+}
+
+/** The process a run's status and kill go through: its own launcher, or the warm launcher. */
+interface Launched {
+  pid: number;
+  status: Promise<{ code: number; signal: Deno.Signal | null }>;
+  kill(signal: Deno.Signal): void;
 }
 
 /** A validated program and its arguments. */
@@ -129,7 +139,7 @@ export class SandboxChild implements AsyncDisposable {
    * `StreamChunk::Exit { exit_code, signal }`, with the whole result.
    */
   readonly status: Promise<SandboxResult>;
-  #proc: Deno.ChildProcess;
+  #proc: Launched;
   #aborted = false;
   /** The signals kill() forwarded, in order. */
   #forwarded: string[] = [];
@@ -142,7 +152,10 @@ export class SandboxChild implements AsyncDisposable {
     const { program, args } = command;
     options.signal?.throwIfAborted();
     const status = makeRunStatus();
-    const fifos = prepared.stdio === "fifos";
+    // A warm launcher that is usable serves the run (its stdio then is always FIFOs); one that
+    // failed was reported once, and the run goes the cold way.
+    const warm = prepared.warm?.usable ? prepared.warm : null;
+    const fifos = prepared.stdio === "fifos" || warm !== null;
     const input = options.stdin;
     let stdioDir: string | undefined;
     try {
@@ -155,7 +168,8 @@ export class SandboxChild implements AsyncDisposable {
     const stdinMode = input === "null" ? "null" : "fifo";
     const ops = runOps({
       statusPath: status.path,
-      ...(prepared.cgroupId ? { cgroupName: runCgroupName(prepared.cgroupId) } : {}),
+      // A prepared run's cgroup is named by the warm launcher.
+      ...(prepared.cgroupId && !warm ? { cgroupName: runCgroupName(prepared.cgroupId) } : {}),
       program,
       args,
       env: { ...prepared.env, ...options.env },
@@ -170,7 +184,7 @@ export class SandboxChild implements AsyncDisposable {
       : { ...prepared.enforced, limits: { ...prepared.enforced.limits, maxOutputBytes } };
     let frame: Uint8Array;
     try {
-      frame = joinFrames(prepared.frame, encodeFrame(ops));
+      frame = warm ? encodeFrame(ops) : joinFrames(prepared.frame, encodeFrame(ops));
     } catch (e) {
       status.cleanup();
       throw e;
@@ -184,8 +198,17 @@ export class SandboxChild implements AsyncDisposable {
       status.cleanup();
       throw e;
     }
+    let proc: Deno.ChildProcess | null = null;
+    let fifo: FifoStdio | null = null;
     try {
-      this.#proc = spawnLauncher(prepared.launcher);
+      if (warm) {
+        const f = fifo = fifoStdio(stdioDir!, { stdin: stdinMode });
+        this.#proc = warm.start(ops, () => f.open())!;
+      } else {
+        proc = spawnLauncher(prepared.launcher);
+        const p = proc;
+        this.#proc = { pid: p.pid, status: p.status, kill: (sig) => p.kill(sig) };
+      }
     } catch (e) {
       status.cleanup();
       if (source instanceof ReadableStreamDefaultReader) source.releaseLock();
@@ -218,23 +241,28 @@ export class SandboxChild implements AsyncDisposable {
       pumped.set(ts.readable, stream.pipeTo(ts.writable).catch(() => {}));
       return ts.readable;
     };
-    let fifo: FifoStdio | null = null;
     let writer: WritableStreamDefaultWriter<Uint8Array>;
     let frameWritten: Promise<void>;
-    if (stdioDir) {
-      fifo = fifoStdio(stdioDir, { stdin: stdinMode, fallbackStderr: this.#proc.stderr });
+    if (fifo) {
+      // The warm launcher: the request went with start(), "ready" comes as its event.
       this.stdout = capped(fifo.stdout);
       this.stderr = capped(fifo.stderr);
-      awaitReady(this.#proc.stdout, fifo);
+      writer = (fifo.stdin ?? new WritableStream<Uint8Array>()).getWriter();
+      frameWritten = Promise.resolve();
+    } else if (stdioDir && proc) {
+      fifo = fifoStdio(stdioDir, { stdin: stdinMode, fallbackStderr: proc.stderr });
+      this.stdout = capped(fifo.stdout);
+      this.stderr = capped(fifo.stderr);
+      awaitReady(proc.stdout, fifo);
       // The launcher's stdin carries the frame only: the target's is the stdin FIFO.
-      const launcherIn = this.#proc.stdin.getWriter();
+      const launcherIn = proc.stdin.getWriter();
       launcherIn.write(frame).then(() => launcherIn.close()).catch(() => {});
       writer = (fifo.stdin ?? new WritableStream<Uint8Array>()).getWriter();
       frameWritten = Promise.resolve();
     } else {
-      this.stdout = capped(this.#proc.stdout);
-      this.stderr = capped(this.#proc.stderr);
-      writer = this.#proc.stdin.getWriter();
+      this.stdout = capped(proc!.stdout);
+      this.stderr = capped(proc!.stderr);
+      writer = proc!.stdin.getWriter();
       frameWritten = writer.write(frame);
     }
     // A launcher that dies before reading its frame fails this write; whoever awaits it (the

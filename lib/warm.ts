@@ -1,0 +1,195 @@
+/**
+ * The warm launcher of one `Sandbox` (launcher/warm.c): a long-lived launcher started with the
+ * sandbox's fixed policy that keeps runs prepared ahead (namespaces, root, cgroup), each waiting
+ * only for its per-run part.
+ *
+ * Interface: `new WarmPool(launcher, staticOps, options)` starts it (through lib/spawn.ts);
+ * `start(runOps, onReady)` hands one run's ops (status, stdio-fifos, chdir, timeout, env, exec,
+ * args) to a prepared run and returns a {@linkcode WarmRun} (or null when the pool is unusable:
+ * the caller goes the cold way); `onReady` fires when the run's FIFOs exist (lib/fifo_stdio.ts
+ * then opens the host's ends). `close()` stops it: prepared runs end, runs in progress are killed
+ * and still report. Control channel: frames on the launcher's stdin (`run ID OPS...`,
+ * `kill ID SIGNO`), event lines on its stdout (`ready ID`, `exit ID CODE SIGNAL`, `lost`,
+ * `broken`). A pool that fails (its launcher died, or `broken`: prepared runs keep failing) is
+ * reported once with `console.warn` and never used again; runs go the cold way.
+ *
+ * @module
+ */
+
+import { encodeFrame, type Op } from "./config.ts";
+import { spawnLauncher } from "./spawn.ts";
+import { signalName } from "./status.ts";
+
+/** How the pool of one sandbox behaves. */
+export interface WarmSettings {
+  /** Runs kept prepared. */
+  pool: number;
+  /** After this long without a run, the prepared runs are ended (and made again on demand). */
+  idleMs: number;
+}
+
+/** One run served by the warm launcher. */
+export interface WarmRun {
+  /** The warm launcher's pid (the run's own monitor is its child). */
+  readonly pid: number;
+  /** The run's monitor exited: its code, or the signal that killed it. */
+  readonly status: Promise<{ code: number; signal: Deno.Signal | null }>;
+  /** Signals the run's monitor (forwarded signals reach the target; `SIGPWR` ends the run). */
+  kill(signal: Deno.Signal): void;
+}
+
+/** Signal numbers for `kill ID SIGNO` (x86_64 and aarch64 agree on these). */
+const SIGNO: Partial<Record<Deno.Signal, number>> = {
+  SIGHUP: 1,
+  SIGINT: 2,
+  SIGQUIT: 3,
+  SIGKILL: 9,
+  SIGUSR1: 10,
+  SIGUSR2: 12,
+  SIGALRM: 14,
+  SIGTERM: 15,
+  SIGCONT: 18,
+  SIGWINCH: 28,
+  SIGPWR: 30,
+};
+
+interface Pending {
+  onReady: () => void;
+  resolve: (s: { code: number; signal: Deno.Signal | null }) => void;
+}
+
+/** The warm launcher and its pool (see the module doc). */
+export class WarmPool {
+  #proc: Deno.ChildProcess;
+  #writer: WritableStreamDefaultWriter<Uint8Array>;
+  #runs = new Map<string, Pending>();
+  #next = 0;
+  #failed = false;
+  #closed = false;
+  #done: Promise<void>;
+  #label: string;
+
+  /**
+   * Starts the warm launcher with the sandbox's static ops; `cgroupName` (runs with a cgroup):
+   * the prefix of its prepared runs' cgroups (each adds `.wN`).
+   */
+  constructor(
+    launcher: string,
+    staticOps: readonly Op[],
+    cgroupName: string | null,
+    settings: WarmSettings & { label: string },
+  ) {
+    this.#label = settings.label;
+    // config_parse requires status and exec: placeholders, replaced by every run's request.
+    const frame = encodeFrame([
+      ...staticOps,
+      ...(cgroupName ? [["cgroup-name", cgroupName] as Op] : []),
+      ["status", "/"],
+      ["exec", "/"],
+    ]);
+    this.#proc = spawnLauncher(launcher, [
+      "--warm",
+      String(settings.pool),
+      String(settings.idleMs),
+      String(staticOps.length),
+    ]);
+    this.#writer = this.#proc.stdin.getWriter();
+    this.#send(frame);
+    const stderr = this.#drain(this.#proc.stderr);
+    const events = this.#events();
+    this.#done = Promise.all([events, stderr, this.#proc.status]).then(() => {});
+  }
+
+  /** Whether runs can go through the pool. */
+  get usable(): boolean {
+    return !this.#failed && !this.#closed;
+  }
+
+  /** Hands one run to a prepared run; null when the pool is not usable (go the cold way). */
+  start(runOps: readonly Op[], onReady: () => void): WarmRun | null {
+    if (!this.usable) return null;
+    const id = `r${++this.#next}`;
+    let resolve!: Pending["resolve"];
+    const status = new Promise<{ code: number; signal: Deno.Signal | null }>((r) => (resolve = r));
+    this.#runs.set(id, { onReady, resolve });
+    this.#send(encodeFrame([["run", id], ...runOps]));
+    return {
+      pid: this.#proc.pid,
+      status,
+      kill: (signal) => {
+        const n = SIGNO[signal];
+        if (n !== undefined && this.#runs.has(id)) {
+          this.#send(encodeFrame([["kill", id, String(n)]]));
+        }
+      },
+    };
+  }
+
+  /** Stops the warm launcher; resolves once it and every run it served are gone. */
+  async close(): Promise<void> {
+    if (!this.#closed) {
+      this.#closed = true;
+      await this.#writer.close().catch(() => {});
+    }
+    await this.#done;
+  }
+
+  #send(frame: Uint8Array): void {
+    this.#writer.write(frame).catch(() => this.#fail("its control channel closed"));
+  }
+
+  #fail(why: string): void {
+    if (this.#failed || this.#closed) return;
+    this.#failed = true;
+    const said = this.#stderrTail.trim().split("\n").pop();
+    console.warn(
+      `sandbox-ts: the warm launcher of sandbox "${this.#label}" failed (${why}${
+        said ? `: ${said}` : ""
+      }); its runs go the cold way`,
+    );
+  }
+
+  /** The end of what the warm launcher said on stderr (a prepared run's failure), for #fail. */
+  #stderrTail = "";
+
+  async #drain(stream: ReadableStream<Uint8Array>): Promise<void> {
+    const dec = new TextDecoder();
+    for await (const c of stream) this.#stderrTail = (this.#stderrTail + dec.decode(c)).slice(-400);
+  }
+
+  async #events(): Promise<void> {
+    const dec = new TextDecoder();
+    let rest = "";
+    try {
+      for await (const chunk of this.#proc.stdout) {
+        const lines = (rest + dec.decode(chunk, { stream: true })).split("\n");
+        rest = lines.pop()!;
+        for (const line of lines) this.#event(line.split(" "));
+      }
+    } catch {
+      // the pipe broke: the launcher is gone; handled below
+    }
+    // The launcher is gone: runs it never reported end as killed (their status files say the
+    // rest), and nothing goes through it any more.
+    if (!this.#closed) this.#fail("it exited");
+    for (const p of this.#runs.values()) p.resolve({ code: 137, signal: "SIGKILL" });
+    this.#runs.clear();
+  }
+
+  #event(words: string[]): void {
+    const [kind, id, code, signal] = words;
+    if (kind === "ready" && id) {
+      this.#runs.get(id)?.onReady();
+    } else if (kind === "exit" && id) {
+      const p = this.#runs.get(id);
+      this.#runs.delete(id);
+      const sig = Number(signal);
+      p?.resolve({
+        code: sig ? 128 + sig : Number(code),
+        signal: sig ? signalName(sig) as Deno.Signal : null,
+      });
+    } else if (kind === "broken") {
+      this.#fail("prepared runs keep failing");
+    }
+  }
+}

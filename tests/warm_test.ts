@@ -1,0 +1,156 @@
+// The warm launcher (lib/warm.ts, launcher/warm.c): runs through prepared runs, nothing shared
+// between them, faults fall back to the cold path, disposal leaves nothing behind.
+import { assert, assertEquals } from "./_assert.ts";
+import { exists, isRoot, kernelTest, waitFor } from "./_helpers.ts";
+import { runDirBase } from "../lib/rundir.ts";
+import { Sandbox } from "../mod.ts";
+import type { SandboxConfig } from "../mod.ts";
+
+function warmSandbox(config: SandboxConfig = {}, pool = 2) {
+  return new Sandbox({ timeout: "60s", ...config }, { warm: { pool, idleMs: 60_000 } });
+}
+
+/** The children of `pid` (its prepared runs' and runs' monitors). */
+function children(pid: number): number[] {
+  try {
+    const text = Deno.readTextFileSync(`/proc/${pid}/task/${pid}/children`).trim();
+    return text ? text.split(" ").map(Number) : [];
+  } catch {
+    return [];
+  }
+}
+
+/** Cgroup dirs (any v1 hierarchy or v2) whose name holds `tag`. */
+function cgroupsNamed(tag: string): string[] {
+  const found: string[] = [];
+  const walk = (dir: string, depth: number) => {
+    if (depth > 5) return;
+    let entries: Deno.DirEntry[];
+    try {
+      entries = [...Deno.readDirSync(dir)];
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      if (!e.isDirectory) continue;
+      if (e.name.includes(tag)) found.push(`${dir}/${e.name}`);
+      walk(`${dir}/${e.name}`, depth + 1);
+    }
+  };
+  walk("/sys/fs/cgroup", 0);
+  return found;
+}
+
+function leftStdioDirs(): string[] {
+  const base = runDirBase();
+  if (!base) return [];
+  return [...Deno.readDirSync(base)].map((e) => e.name).filter((n) => n.endsWith(".stdio"));
+}
+
+kernelTest("warm: runs go through the warm launcher, with every result field", async () => {
+  await using sb = warmSandbox();
+  const a = sb.spawn("sh", ["-c", "test -p /dev/stdout && echo one > /dev/stdout && exit 42"]);
+  const b = sb.spawn("sh", ["-c", "cat; exit 43"], { stdin: "piped" });
+  // One process serves both: the warm launcher (a cold run has a launcher of its own).
+  assertEquals(a.pid, b.pid);
+  const w = b.stdin!.getWriter();
+  await w.write(new TextEncoder().encode("two\n"));
+  await w.close();
+  const [ra, rb] = await Promise.all([a.status, b.status]);
+  assertEquals(await new Response(a.stdout).text(), "one\n");
+  assertEquals(await new Response(b.stdout).text(), "two\n");
+  assertEquals([ra.exitCode, rb.exitCode], [42, 43]);
+  const r = await sb.run("sh", ["-c", "i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done"]);
+  assertEquals(r.reason, "exited");
+  assert(r.cpuTimeUs > 0, `cpuTimeUs ${r.cpuTimeUs}`);
+  assert(r.wallTimeMs > 0 && r.wallTimeMs < 60_000, `wallTimeMs ${r.wallTimeMs}`);
+  assert(r.memoryPeakBytes > 0, `memoryPeakBytes ${r.memoryPeakBytes}`);
+  const slow = await sb.run("sleep", ["30"], { timeout: "150ms" });
+  assertEquals(slow.reason, "timeout");
+  const notFound = await sb.run("no-such-program-w").catch((e) => e);
+  assertEquals(notFound.exitCode, 127);
+});
+
+kernelTest("warm: two runs of one pool share nothing (files, processes)", async () => {
+  await using sb = warmSandbox();
+  const first = await sb.run("sh", [
+    "-c",
+    "echo x > /tmp/mark && echo y > $HOME/mark && (sleep 30 &) ; exit 0",
+  ]);
+  assertEquals(first.exitCode, 0, first.stderr);
+  const second = await sb.run("sh", [
+    "-c",
+    "test -e /tmp/mark && exit 3; test -e $HOME/mark && exit 4; " +
+    'for c in /proc/[0-9]*/comm; do read n < $c; [ "$n" = sleep ] && exit 5; done; exit 42',
+  ]);
+  assertEquals(second.exitCode, 42, second.stderr);
+});
+
+kernelTest("warm: a prepared run killed from outside is replaced; runs still work", async () => {
+  await using sb = warmSandbox();
+  const first = sb.spawn("true");
+  const pid = first.pid;
+  // The prepared runs waiting now: kill them all.
+  assert(await waitFor(() => children(pid).length >= 2, 10_000), "no prepared runs appeared");
+  for (const child of children(pid)) Deno.kill(child, "SIGKILL");
+  for (let i = 0; i < 3; i++) {
+    const r = await sb.run("sh", ["-c", "exit 42"]);
+    assertEquals(r.exitCode, 42);
+  }
+  // The first run, in progress while its monitor was killed too, still ends (with an error).
+  await first.status.catch(() => {});
+});
+
+kernelTest("warm: a dead warm launcher is reported once; runs go the cold way", async () => {
+  const warnings: string[] = [];
+  const warn = console.warn;
+  console.warn = (...a: unknown[]) => warnings.push(a.join(" "));
+  try {
+    await using sb = warmSandbox();
+    const first = sb.spawn("true");
+    const warmPid = first.pid;
+    Deno.kill(warmPid, "SIGKILL");
+    await first.status.catch(() => {});
+    assert(await waitFor(() => !exists(`/proc/${warmPid}/stat`) || isZombie(warmPid), 5_000));
+    await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 2; i++) {
+      const child = sb.spawn("sh", ["-c", "exit 42"]);
+      assert(child.pid !== warmPid, "a run went to the dead warm launcher");
+      assertEquals((await child.status).exitCode, 42);
+    }
+  } finally {
+    console.warn = warn;
+  }
+  assertEquals(warnings.length, 1, warnings.join("\n"));
+  assert(/warm launcher .* failed/.test(warnings[0]!), warnings[0]);
+});
+
+function isZombie(pid: number): boolean {
+  try {
+    return / Z /.test(Deno.readTextFileSync(`/proc/${pid}/stat`));
+  } catch {
+    return true;
+  }
+}
+
+kernelTest("warm: disposal leaves nothing (processes, cgroups, FIFOs)", async () => {
+  const tag = `warmgone${Math.floor(Math.random() * 1e9)}`;
+  let pid = 0;
+  {
+    await using sb = warmSandbox(
+      { id: tag, ...(isRoot ? { memory: "256M", maxPids: 64 } : {}) },
+      3,
+    );
+    const child = sb.spawn("sleep", ["30"]);
+    pid = child.pid;
+    const runs = await Promise.all([1, 2, 3].map(() => sb.run("true")));
+    assert(runs.every((r) => r.exitCode === 0));
+    assert(await waitFor(() => children(pid).length >= 4, 10_000), "prepared runs did not appear");
+    // Disposal with a run in progress: it is ended, and still has its result.
+    await sb.close();
+    assertEquals((await child.status).reason !== "exited", true);
+  }
+  assert(!exists(`/proc/${pid}/stat`), "the warm launcher outlived its sandbox");
+  assertEquals(cgroupsNamed(tag), []);
+  assertEquals(leftStdioDirs(), []);
+});
