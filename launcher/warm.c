@@ -200,9 +200,13 @@ static _Noreturn void prepared_main(int sock, unsigned n) {
   struct pollfd pfd[3] = {{sock, POLLIN, 0}, {m.pidfd, POLLIN, 0}, {m.signal_fd, POLLIN, 0}};
   for (;;) {
     if (poll(pfd, 3, -1) < 0 && errno != EINTR) break;
-    /* init died, or a signal (our parent died: SIG_KILL_SANDBOX), before any request: end. */
-    if (pfd[1].revents || pfd[2].revents) break;
-    if (!pfd[0].revents) continue;
+    /* A request first: a signal for its run (a kill right after the start) stays queued in the
+     * signalfd for the monitor loop. Without one, init's death or a signal (our parent died:
+     * SIG_KILL_SANDBOX) ends the prepared run. */
+    if (!pfd[0].revents) {
+      if (pfd[1].revents || pfd[2].revents) break;
+      continue;
+    }
     /* The run's id (its own message), then its ops. End of file: the warm launcher ended us
      * (idle, disposal). */
     char id[ID_MAX + 1];

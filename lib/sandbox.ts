@@ -68,8 +68,9 @@ export interface SandboxOptions {
    * shrinks to zero after `idleMs` without a run. Results are the same as without it. If the warm
    * launcher fails, that is reported once (`console.warn`) and runs go the usual (cold) way.
    * It is a child process of this one until the sandbox is closed: `await sandbox.close()` or
-   * `await using`. `true` is `{ pool: 2, idleMs: 30000 }`. `SANDBOX_TS_WARM=1` (or `0`) in the
-   * environment overrides it for every sandbox (for test suites).
+   * `await using`. `true` is `{ pool: 2, idleMs: 30000 }`. `SANDBOX_TS_WARM=1` in the environment
+   * turns it on for sandboxes that do not say `warm: false` (then the launcher also stops
+   * whenever no run is in flight: for test suites); `SANDBOX_TS_WARM=0` turns it off.
    * @default false
    *
    * @example
@@ -84,13 +85,21 @@ export interface SandboxOptions {
   warm?: boolean | { pool?: number; idleMs?: number };
 }
 
-/** The pool of `SandboxOptions.warm`, validated; null when off. */
-function warmSettings(warm: SandboxOptions["warm"]): WarmSettings | null {
+/**
+ * The pool of `SandboxOptions.warm`, validated; null when off. Turned on by `SANDBOX_TS_WARM=1`
+ * alone (a test suite run through it), the launcher stops whenever no run is in flight, so that
+ * no process outlives a test that never closes its sandbox.
+ */
+function warmSettings(
+  warm: SandboxOptions["warm"],
+): (WarmSettings & { stopWhenIdle: boolean }) | null {
   const env = envVar("SANDBOX_TS_WARM");
-  if (env === "0") return null;
+  // An explicit `false` wins; the environment decides for sandboxes that say nothing.
+  if (warm === false || env === "0") return null;
   if (!warm && env !== "1") return null;
   const given = typeof warm === "object" ? warm : {};
-  const pool = given.pool ?? 2;
+  const stopWhenIdle = !warm;
+  const pool = given.pool ?? (stopWhenIdle ? 1 : 2);
   const idleMs = given.idleMs ?? 30_000;
   if (!Number.isInteger(pool) || pool < 1 || pool > 32) {
     throw new RangeError(`Invalid options.warm.pool ${pool}: expected an integer 1..32`);
@@ -100,7 +109,7 @@ function warmSettings(warm: SandboxOptions["warm"]): WarmSettings | null {
       `Invalid options.warm.idleMs ${idleMs}: expected an integer 1..86400000 (ms)`,
     );
   }
-  return { pool, idleMs };
+  return { pool, idleMs, stopWhenIdle };
 }
 
 /**
@@ -127,7 +136,7 @@ export class Sandbox implements AsyncDisposable {
   readonly config: Readonly<ResolvedConfig>;
   #options: SandboxOptions;
   #prepared: Prepared | undefined;
-  #warm: WarmSettings | null;
+  #warm: (WarmSettings & { stopWhenIdle: boolean }) | null;
 
   /**
    * Validates `config` (throws `TypeError`/`RangeError` naming the field, the value and what is

@@ -58,46 +58,59 @@ interface Pending {
   resolve: (s: { code: number; signal: Deno.Signal | null }) => void;
 }
 
+/** One warm launcher process (a pool that stops when idle starts a new one on demand). */
+interface Generation {
+  proc: Deno.ChildProcess;
+  writer: WritableStreamDefaultWriter<Uint8Array>;
+  runs: Map<string, Pending>;
+  closing: boolean;
+  /** Settles once the process exited and its stdout and stderr are drained. */
+  done: Promise<void>;
+}
+
 /** The warm launcher and its pool (see the module doc). */
 export class WarmPool {
-  #proc: Deno.ChildProcess;
-  #writer: WritableStreamDefaultWriter<Uint8Array>;
-  #runs = new Map<string, Pending>();
+  #launcher: string;
+  #frame: Uint8Array;
+  #args: string[];
+  #stopWhenIdle: boolean;
+  #gen: Generation | null = null;
   #next = 0;
   #failed = false;
   #closed = false;
-  #done: Promise<void>;
   #label: string;
+  /** The end of what the warm launcher said on stderr (a prepared run's failure), for #fail. */
+  #stderrTail = "";
 
   /**
    * Starts the warm launcher with the sandbox's static ops; `cgroupName` (runs with a cgroup):
-   * the prefix of its prepared runs' cgroups (each adds `.wN`).
+   * the prefix of its prepared runs' cgroups (each adds `.wN`). With `stopWhenIdle` the launcher
+   * exits whenever no run is in flight (and a run's status waits for that), and starts again
+   * with the next run: what a test suite's resource checks need (`SANDBOX_TS_WARM=1`).
    */
   constructor(
     launcher: string,
     staticOps: readonly Op[],
     cgroupName: string | null,
-    settings: WarmSettings & { label: string },
+    settings: WarmSettings & { label: string; stopWhenIdle?: boolean },
   ) {
     this.#label = settings.label;
+    this.#launcher = launcher;
+    this.#stopWhenIdle = settings.stopWhenIdle ?? false;
     // config_parse requires status and exec: placeholders, replaced by every run's request.
-    const frame = encodeFrame([
+    this.#frame = encodeFrame([
       ...staticOps,
       ...(cgroupName ? [["cgroup-name", cgroupName] as Op] : []),
       ["status", "/"],
       ["exec", "/"],
     ]);
-    this.#proc = spawnLauncher(launcher, [
+    this.#args = [
       "--warm",
       String(settings.pool),
       String(settings.idleMs),
       String(staticOps.length),
-    ]);
-    this.#writer = this.#proc.stdin.getWriter();
-    this.#send(frame);
-    const stderr = this.#drain(this.#proc.stderr);
-    const events = this.#events();
-    this.#done = Promise.all([events, stderr, this.#proc.status]).then(() => {});
+    ];
+    if (!this.#stopWhenIdle) this.#gen = this.#spawn();
   }
 
   /** Whether runs can go through the pool. */
@@ -108,18 +121,31 @@ export class WarmPool {
   /** Hands one run to a prepared run; null when the pool is not usable (go the cold way). */
   start(runOps: readonly Op[], onReady: () => void): WarmRun | null {
     if (!this.usable) return null;
+    if (!this.#gen || this.#gen.closing) this.#gen = this.#spawn();
+    const gen = this.#gen;
     const id = `r${++this.#next}`;
     let resolve!: Pending["resolve"];
-    const status = new Promise<{ code: number; signal: Deno.Signal | null }>((r) => (resolve = r));
-    this.#runs.set(id, { onReady, resolve });
-    this.#send(encodeFrame([["run", id], ...runOps]));
+    const exited = new Promise<{ code: number; signal: Deno.Signal | null }>((r) => (resolve = r));
+    gen.runs.set(id, { onReady, resolve });
+    this.#send(gen, encodeFrame([["run", id], ...runOps]));
+    const status = this.#stopWhenIdle
+      ? exited.then(async (st) => {
+        // The last run in flight stops the launcher; every run waits until it is gone.
+        if (gen.runs.size === 0 && !gen.closing) {
+          gen.closing = true;
+          await gen.writer.close().catch(() => {});
+        }
+        if (gen.closing) await gen.done;
+        return st;
+      })
+      : exited;
     return {
-      pid: this.#proc.pid,
+      pid: gen.proc.pid,
       status,
       kill: (signal) => {
         const n = SIGNO[signal];
-        if (n !== undefined && this.#runs.has(id)) {
-          this.#send(encodeFrame([["kill", id, String(n)]]));
+        if (n !== undefined && gen.runs.has(id)) {
+          this.#send(gen, encodeFrame([["kill", id, String(n)]]));
         }
       },
     };
@@ -127,15 +153,36 @@ export class WarmPool {
 
   /** Stops the warm launcher; resolves once it and every run it served are gone. */
   async close(): Promise<void> {
-    if (!this.#closed) {
-      this.#closed = true;
-      await this.#writer.close().catch(() => {});
+    this.#closed = true;
+    const gen = this.#gen;
+    if (!gen) return;
+    if (!gen.closing) {
+      gen.closing = true;
+      await gen.writer.close().catch(() => {});
     }
-    await this.#done;
+    await gen.done;
   }
 
-  #send(frame: Uint8Array): void {
-    this.#writer.write(frame).catch(() => this.#fail("its control channel closed"));
+  #spawn(): Generation {
+    const proc = spawnLauncher(this.#launcher, this.#args);
+    const gen: Generation = {
+      proc,
+      writer: proc.stdin.getWriter(),
+      runs: new Map(),
+      closing: false,
+      done: Promise.resolve(),
+    };
+    this.#send(gen, this.#frame);
+    gen.done = Promise.all([this.#events(gen), this.#drain(proc.stderr), proc.status]).then(
+      () => {},
+    );
+    return gen;
+  }
+
+  #send(gen: Generation, frame: Uint8Array): void {
+    gen.writer.write(frame).catch(() => {
+      if (!gen.closing) this.#fail("its control channel closed");
+    });
   }
 
   #fail(why: string): void {
@@ -149,40 +196,37 @@ export class WarmPool {
     );
   }
 
-  /** The end of what the warm launcher said on stderr (a prepared run's failure), for #fail. */
-  #stderrTail = "";
-
   async #drain(stream: ReadableStream<Uint8Array>): Promise<void> {
     const dec = new TextDecoder();
     for await (const c of stream) this.#stderrTail = (this.#stderrTail + dec.decode(c)).slice(-400);
   }
 
-  async #events(): Promise<void> {
+  async #events(gen: Generation): Promise<void> {
     const dec = new TextDecoder();
     let rest = "";
     try {
-      for await (const chunk of this.#proc.stdout) {
+      for await (const chunk of gen.proc.stdout) {
         const lines = (rest + dec.decode(chunk, { stream: true })).split("\n");
         rest = lines.pop()!;
-        for (const line of lines) this.#event(line.split(" "));
+        for (const line of lines) this.#event(gen, line.split(" "));
       }
     } catch {
       // the pipe broke: the launcher is gone; handled below
     }
     // The launcher is gone: runs it never reported end as killed (their status files say the
-    // rest), and nothing goes through it any more.
-    if (!this.#closed) this.#fail("it exited");
-    for (const p of this.#runs.values()) p.resolve({ code: 137, signal: "SIGKILL" });
-    this.#runs.clear();
+    // rest), and, unless it was asked to stop, nothing goes through it any more.
+    if (!gen.closing) this.#fail("it exited");
+    for (const p of gen.runs.values()) p.resolve({ code: 137, signal: "SIGKILL" });
+    gen.runs.clear();
   }
 
-  #event(words: string[]): void {
+  #event(gen: Generation, words: string[]): void {
     const [kind, id, code, signal] = words;
     if (kind === "ready" && id) {
-      this.#runs.get(id)?.onReady();
+      gen.runs.get(id)?.onReady();
     } else if (kind === "exit" && id) {
-      const p = this.#runs.get(id);
-      this.#runs.delete(id);
+      const p = gen.runs.get(id);
+      gen.runs.delete(id);
       const sig = Number(signal);
       p?.resolve({
         code: sig ? 128 + sig : Number(code),
