@@ -109,7 +109,10 @@ const KILL_GRACE_MS = 2000;
  * ```
  */
 export class SandboxChild implements AsyncDisposable {
-  /** The launcher's pid on the host (the target's own pid is 2 inside its pid namespace). */
+  /**
+   * The launcher's pid on the host (the target's own pid is 2 inside its pid namespace); with a
+   * warm launcher (`SandboxOptions.warm`), the warm launcher's, the same for every run it serves.
+   */
   readonly pid: number;
   /** The target's stdout, as raw bytes. */
   readonly stdout: ReadableStream<Uint8Array>;
