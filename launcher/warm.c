@@ -282,8 +282,20 @@ static struct slot *prepare_one(int sigfd, int timerfd) {
   return s;
 }
 
+/* Prepared runs still preparing (no 'P' yet). */
+static unsigned preparing(void) {
+  unsigned n = 0;
+  for (size_t i = 0; i < SLOTS_MAX; i++) n += slots[i].pid && !slots[i].busy && !slots[i].prepared;
+  return n;
+}
+
+/* At most PREPARING_MAX prepare at once: the first is ready sooner (a new sandbox's first run
+ * waits for it), and a refill does not take every CPU from the runs in progress. */
+#define PREPARING_MAX 2
+
 static void refill(int sigfd, int timerfd) {
-  while (!idle && lost_in_row < LOST_MAX && waiting() < pool && prepare_one(sigfd, timerfd)) {
+  while (!idle && lost_in_row < LOST_MAX && waiting() < pool && preparing() < PREPARING_MAX &&
+         prepare_one(sigfd, timerfd)) {
   }
 }
 

@@ -154,3 +154,23 @@ kernelTest("warm: disposal leaves nothing (processes, cgroups, FIFOs)", async ()
   assertEquals(cgroupsNamed(tag), []);
   assertEquals(leftStdioDirs(), []);
 });
+
+kernelTest(
+  "warm: an idle pool shrinks to zero (no process, no cgroup) and refills on demand",
+  async () => {
+    const tag = `warmidle${Math.floor(Math.random() * 1e9)}`;
+    await using sb = new Sandbox(
+      { id: tag, timeout: "60s", ...(isRoot ? { maxPids: 64 } : {}) },
+      { warm: { pool: 2, idleMs: 300 } },
+    );
+    const pid = sb.spawn("true").pid;
+    assert(await waitFor(() => children(pid).length >= 2, 10_000), "the pool did not fill");
+    // Idle: every prepared run ends, its cgroup removed; the warm launcher stays.
+    assert(await waitFor(() => children(pid).length === 0, 10_000), "the pool did not shrink");
+    assert(exists(`/proc/${pid}/stat`));
+    assertEquals(cgroupsNamed(tag), []);
+    const r = await sb.run("sh", ["-c", "exit 42"]);
+    assertEquals(r.exitCode, 42);
+    assertEquals(sb.spawn("true").pid, pid, "the next run went to the same warm launcher");
+  },
+);
