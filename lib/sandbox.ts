@@ -297,7 +297,15 @@ export class Sandbox implements AsyncDisposable {
       // SANDBOX_TS_FIFO_STDIO=1: every run's stdio through the request channel's FIFOs (tests).
       ...(envVar("SANDBOX_TS_FIFO_STDIO") === "1" ? { stdio: "fifos" as const } : {}),
     };
-    if (this.#warm) {
+    // Kept overlay changes must be seen by the next run, and an upper dir cannot be mounted by a
+    // prepared run while another run writes to it: such a sandbox runs cold (said once).
+    const keeps = ops.some((op) => op[0] === "overlay-keep" || op[0] === "overlay-keep-idmap");
+    if (this.#warm && keeps && !this.#warm.stopWhenIdle) {
+      console.warn(
+        `sandbox-ts: sandbox "${this.config.id}" keeps overlay changes (upper), so its runs go the cold way (warm ignored)`,
+      );
+    }
+    if (this.#warm && !keeps) {
       const cgroupName = this.#prepared.cgroupId ? runCgroupName(this.#prepared.cgroupId) : null;
       const settings = { ...this.#warm, label: this.config.id };
       this.#prepared.warm = new WarmPool(launcher, ops, cgroupName, settings);

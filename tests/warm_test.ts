@@ -1,7 +1,7 @@
 // The warm launcher (lib/warm.ts, launcher/warm.c): runs through prepared runs, nothing shared
 // between them, faults fall back to the cold path, disposal leaves nothing behind.
 import { assert, assertEquals } from "./_assert.ts";
-import { exists, isRoot, kernelTest, waitFor } from "./_helpers.ts";
+import { exists, isRoot, kernelTest, pinned, PINNED_UID, removeTree, waitFor } from "./_helpers.ts";
 import { runDirBase } from "../lib/rundir.ts";
 import { Sandbox } from "../mod.ts";
 import type { SandboxConfig } from "../mod.ts";
@@ -177,5 +177,49 @@ kernelTest(
     const last = sb.spawn("true");
     assertEquals(last.pid, pid, "the next run went to the same warm launcher");
     assertEquals((await last.status).exitCode, 0);
+  },
+);
+
+kernelTest(
+  "warm: a sandbox that keeps overlay changes runs cold, each run seeing the last",
+  async () => {
+    const lower = Deno.makeTempDirSync({ prefix: "sandbox-ts-warmlow-" });
+    const parent = Deno.makeTempDirSync({ prefix: "sandbox-ts-warmup-" });
+    Deno.chmodSync(lower, 0o755);
+    Deno.chmodSync(parent, 0o755);
+    if (isRoot) { for (const d of [lower, parent]) Deno.chownSync(d, PINNED_UID, PINNED_UID); }
+    const warnings: string[] = [];
+    const warn = console.warn;
+    console.warn = (...a: unknown[]) => warnings.push(a.join(" "));
+    try {
+      const config = pinned({
+        timeout: "60s",
+        mounts: [{ type: "overlay", source: lower, target: "/o", upper: `${parent}/changes` }],
+      });
+      await using sb = new Sandbox(config, { warm: { pool: 2 } });
+      const a = sb.spawn("sh", ["-c", "echo 1 > /o/n"]);
+      assertEquals((await a.status).exitCode, 0);
+      const b = sb.spawn("cat", ["/o/n"]);
+      assertEquals(await new Response(b.stdout).text(), "1\n");
+      assertEquals((await b.status).exitCode, 0);
+      assert(a.pid !== b.pid, "the runs went through one (warm) launcher");
+    } finally {
+      console.warn = warn;
+      // The runs' mount namespaces (and overlays) go a moment after their processes: the
+      // overlay's work dir may be busy for that moment.
+      for (const dir of [lower, parent]) {
+        for (let i = 0;; i++) {
+          try {
+            removeTree(dir);
+            break;
+          } catch (e) {
+            if (i === 40) throw e;
+            await new Promise((r) => setTimeout(r, 50));
+          }
+        }
+      }
+    }
+    assertEquals(warnings.length, 1, warnings.join("\n"));
+    assert(/keeps overlay changes/.test(warnings[0]!), warnings[0]);
   },
 );
