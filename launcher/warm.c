@@ -7,11 +7,13 @@
  *  - stdin, then: one frame per command. `run ID OPS...` with the run's own ops (status,
  *    stdio-fifos, chdir, timeout, env, exec, arg: nothing else is accepted) hands the request to a
  *    prepared run; `kill ID SIGNO` signals that run's monitor (SIG_KILL_SANDBOX ends the run and
- *    still writes its result; the forwarded signals reach the target). End of file: every
+ *    still writes its result; the forwarded signals reach the target); `wake` ends an idle state
+ *    (the host sent a run the cold way for want of a prepared one). End of file: every
  *    prepared run is ended and the warm launcher exits.
  *  - stdout, one line per event, each one write below PIPE_BUF: `ready ID` (the run's FIFOs exist:
  *    the host opens its ends, launcher/request.c), `exit ID CODE SIGNAL` (the run's monitor exited
- *    with CODE, or died of SIGNAL; its status file is complete), `lost` (a prepared run ended
+ *    with CODE, or died of SIGNAL; its status file is complete), `prepared N` (N prepared runs
+ *    wait now; said when it changes), `lost` (a prepared run ended
  *    before it was used: it is replaced; the host may report it).
  *  - A prepared run is a fork of this process that ran setup_prepare() (main.c): its own
  *    monitor, host ids, cgroup (created and joined), cloned trees, init in new namespaces building
@@ -30,6 +32,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -406,6 +409,18 @@ static void shrink(void) {
     }
 }
 
+/* Says how many prepared runs wait now, when that changed (`prepared N`): the host sends a run the
+ * cold way rather than have it wait for a prepare (a new sandbox's first run, a drained pool). */
+static void announce(void) {
+  static unsigned said = UINT32_MAX;
+  unsigned n = 0;
+  for (size_t i = 0; i < SLOTS_MAX; i++)
+    n += slots[i].pid && !slots[i].busy && slots[i].prepared && slots[i].sock >= 0;
+  if (n == said) return;
+  said = n;
+  event("prepared %u\n", n);
+}
+
 static void arm_idle(int timerfd) {
   struct itimerspec its = {{0, 0}, {(time_t)(idle_ms / 1000u), (long)(idle_ms % 1000u) * 1000000L}};
   timerfd_settime(timerfd, 0, &its, NULL);
@@ -447,6 +462,7 @@ int warm_main(int argc, char **argv) {
     return EXIT_SETUP;
   }
   refill(sigfd, timerfd);
+  announce();
   arm_idle(timerfd);
   bool running = true;
   while (running) {
@@ -503,11 +519,16 @@ int warm_main(int argc, char **argv) {
         start_run(tokens, count, sigfd, timerfd);
       } else if (count >= 2 && strcmp(tokens[0], "kill") == 0) {
         kill_run(tokens, count);
+      } else if (count == 1 && strcmp(tokens[0], "wake") == 0) {
+        /* A run went the cold way for want of a prepared one: prepare again. */
+        idle = false;
+        arm_idle(timerfd);
       } else {
         break;
       }
     }
     refill(sigfd, timerfd);
+    announce();
   }
   /* Ending: prepared runs end themselves once their socket closes; runs in progress are ended
    * (their monitors still write their results), then everything is reaped. */

@@ -2,4 +2,4 @@
 // sources, as the Makefile computes it. Do not edit; tests/launcher_trust_test.ts checks it.
 
 /** The build id of the launcher sources shipped with this module. */
-export const LAUNCHER_BUILD_ID = "7f0d2126b9fbe10e";
+export const LAUNCHER_BUILD_ID = "e33c96948bd80b86";

@@ -157,7 +157,7 @@ export class SandboxChild implements AsyncDisposable {
     const status = makeRunStatus();
     // A warm launcher that is usable serves the run (its stdio then is always FIFOs); one that
     // failed was reported once, and the run goes the cold way.
-    const warm = prepared.warm?.usable ? prepared.warm : null;
+    const warm = prepared.warm?.canStart() ? prepared.warm : null;
     const fifos = prepared.stdio === "fifos" || warm !== null;
     const input = options.stdin;
     let stdioDir: string | undefined;

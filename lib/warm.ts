@@ -9,8 +9,9 @@
  * the caller goes the cold way); `onReady` fires when the run's FIFOs exist (lib/fifo_stdio.ts
  * then opens the host's ends). `close()` stops it: prepared runs end, runs in progress are killed
  * and still report. Control channel: frames on the launcher's stdin (`run ID OPS...`,
- * `kill ID SIGNO`), event lines on its stdout (`ready ID`, `exit ID CODE SIGNAL`, `lost`,
- * `broken`). A pool that fails (its launcher died, or `broken`: prepared runs keep failing) is
+ * `kill ID SIGNO`, `wake`), event lines on its stdout (`ready ID`, `exit ID CODE SIGNAL`,
+ * `prepared N`, `lost`, `broken`). A run goes through the pool only while a prepared run waits
+ * (`canStart()`); otherwise it goes the cold way at once and the pool is woken. A pool that fails (its launcher died, or `broken`: prepared runs keep failing) is
  * reported once with `console.warn` and never used again; runs go the cold way.
  *
  * @module
@@ -64,6 +65,8 @@ interface Generation {
   writer: WritableStreamDefaultWriter<Uint8Array>;
   runs: Map<string, Pending>;
   closing: boolean;
+  /** Prepared runs waiting, as the launcher last said (less those handed out since). */
+  available: number;
   /** Settles once the process exited and its stdout and stderr are drained. */
   done: Promise<void>;
 }
@@ -118,6 +121,20 @@ export class WarmPool {
     return !this.#failed && !this.#closed;
   }
 
+  /**
+   * Whether a run should go through the pool now: it is usable and a prepared run waits (else the
+   * run would wait for a prepare: it goes the cold way, and the pool is woken to prepare again).
+   * A pool that stops when idle always takes the run (it starts again on demand).
+   */
+  canStart(): boolean {
+    if (!this.usable) return false;
+    if (this.#stopWhenIdle) return true;
+    const gen = this.#gen;
+    if (gen && !gen.closing && gen.available > 0) return true;
+    if (gen && !gen.closing) this.#send(gen, encodeFrame([["wake"]]));
+    return false;
+  }
+
   /** Hands one run to a prepared run; null when the pool is not usable (go the cold way). */
   start(runOps: readonly Op[], onReady: () => void): WarmRun | null {
     if (!this.usable) return null;
@@ -127,6 +144,7 @@ export class WarmPool {
     let resolve!: Pending["resolve"];
     const exited = new Promise<{ code: number; signal: Deno.Signal | null }>((r) => (resolve = r));
     gen.runs.set(id, { onReady, resolve });
+    gen.available = Math.max(0, gen.available - 1);
     this.#send(gen, encodeFrame([["run", id], ...runOps]));
     const status = this.#stopWhenIdle
       ? exited.then(async (st) => {
@@ -170,6 +188,7 @@ export class WarmPool {
       writer: proc.stdin.getWriter(),
       runs: new Map(),
       closing: false,
+      available: 0,
       done: Promise.resolve(),
     };
     this.#send(gen, this.#frame);
@@ -232,6 +251,8 @@ export class WarmPool {
         code: sig ? 128 + sig : Number(code),
         signal: sig ? signalName(sig) as Deno.Signal : null,
       });
+    } else if (kind === "prepared" && id) {
+      gen.available = Number(id);
     } else if (kind === "broken") {
       this.#fail("prepared runs keep failing");
     }

@@ -47,12 +47,33 @@ function leftStdioDirs(): string[] {
   return [...Deno.readDirSync(base)].map((e) => e.name).filter((n) => n.endsWith(".stdio"));
 }
 
+/**
+ * The warm launcher's pid once it holds `n` prepared runs. Until a prepared run waits, runs go the
+ * cold way (each its own launcher): runs are made until two share a pid, the warm launcher's.
+ */
+async function warmed(sb: Sandbox, n = 2): Promise<number> {
+  const seen = new Set<number>();
+  for (let i = 0; i < 500; i++) {
+    const child = sb.spawn("true");
+    await child.status;
+    if (seen.has(child.pid)) {
+      const pid = child.pid;
+      assert(await waitFor(() => children(pid).length >= n, 10_000), "the pool did not fill");
+      return pid;
+    }
+    seen.add(child.pid);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error("no run went through the warm launcher");
+}
+
 kernelTest("warm: runs go through the warm launcher, with every result field", async () => {
   await using sb = warmSandbox();
+  const pid = await warmed(sb);
   const a = sb.spawn("sh", ["-c", "test -p /dev/stdout && echo one > /dev/stdout && exit 42"]);
   const b = sb.spawn("sh", ["-c", "cat; exit 43"], { stdin: "piped" });
   // One process serves both: the warm launcher (a cold run has a launcher of its own).
-  assertEquals(a.pid, b.pid);
+  assertEquals([a.pid, b.pid], [pid, pid]);
   const w = b.stdin!.getWriter();
   await w.write(new TextEncoder().encode("two\n"));
   await w.close();
@@ -73,32 +94,34 @@ kernelTest("warm: runs go through the warm launcher, with every result field", a
 
 kernelTest("warm: two runs of one pool share nothing (files, processes)", async () => {
   await using sb = warmSandbox();
-  const first = await sb.run("sh", [
+  const pid = await warmed(sb);
+  const first = sb.spawn("sh", [
     "-c",
     "echo x > /tmp/mark && echo y > $HOME/mark && (sleep 30 &) ; exit 0",
   ]);
-  assertEquals(first.exitCode, 0, first.stderr);
-  const second = await sb.run("sh", [
+  assertEquals((await first.status).exitCode, 0);
+  const second = sb.spawn("sh", [
     "-c",
     "test -e /tmp/mark && exit 3; test -e $HOME/mark && exit 4; " +
     'for c in /proc/[0-9]*/comm; do read n < $c; [ "$n" = sleep ] && exit 5; done; exit 42',
   ]);
-  assertEquals(second.exitCode, 42, second.stderr);
+  assertEquals((await second.status).exitCode, 42);
+  // Both from prepared runs of the one warm launcher.
+  assertEquals([first.pid, second.pid], [pid, pid]);
 });
 
 kernelTest("warm: a prepared run killed from outside is replaced; runs still work", async () => {
   await using sb = warmSandbox();
-  const first = sb.spawn("true");
-  const pid = first.pid;
-  // The prepared runs waiting now: kill them all.
-  assert(await waitFor(() => children(pid).length >= 2, 10_000), "no prepared runs appeared");
+  const pid = await warmed(sb);
+  // The prepared runs waiting now: kill them all, and at once hand out a run (before the warm
+  // launcher saw them die, the run goes to one of them: it is handed on).
   for (const child of children(pid)) Deno.kill(child, "SIGKILL");
+  const handed = sb.spawn("sh", ["-c", "exit 42"]);
+  assertEquals((await handed.status).exitCode, 42);
   for (let i = 0; i < 3; i++) {
     const r = await sb.run("sh", ["-c", "exit 42"]);
     assertEquals(r.exitCode, 42);
   }
-  // The first run, in progress while its monitor was killed too, still ends (with an error).
-  await first.status.catch(() => {});
 });
 
 kernelTest("warm: a dead warm launcher is reported once; runs go the cold way", async () => {
@@ -107,10 +130,8 @@ kernelTest("warm: a dead warm launcher is reported once; runs go the cold way", 
   console.warn = (...a: unknown[]) => warnings.push(a.join(" "));
   try {
     await using sb = warmSandbox();
-    const first = sb.spawn("true");
-    const warmPid = first.pid;
+    const warmPid = await warmed(sb);
     Deno.kill(warmPid, "SIGKILL");
-    await first.status.catch(() => {});
     assert(await waitFor(() => !exists(`/proc/${warmPid}/stat`) || isZombie(warmPid), 5_000));
     await new Promise((r) => setTimeout(r, 100));
     for (let i = 0; i < 2; i++) {
@@ -141,8 +162,9 @@ kernelTest("warm: disposal leaves nothing (processes, cgroups, FIFOs)", async ()
       { id: tag, ...(isRoot ? { memory: "256M", maxPids: 64 } : {}) },
       3,
     );
+    pid = await warmed(sb, 3);
     const child = sb.spawn("sleep", ["30"]);
-    pid = child.pid;
+    assertEquals(child.pid, pid);
     const runs = await Promise.all([1, 2, 3].map(() => sb.run("true")));
     assert(runs.every((r) => r.exitCode === 0));
     assert(await waitFor(() => children(pid).length >= 4, 10_000), "prepared runs did not appear");
@@ -163,19 +185,18 @@ kernelTest(
       { id: tag, timeout: "60s", ...(isRoot ? { maxPids: 64 } : {}) },
       { warm: { pool: 2, idleMs: 300 } },
     );
-    const first = sb.spawn("true");
-    const pid = first.pid;
-    await first.status;
     // At least one prepared run (a loaded machine may take longer than idleMs to fill the pool).
-    assert(await waitFor(() => children(pid).length >= 1, 10_000), "nothing was prepared");
+    const pid = await warmed(sb, 1);
     // Idle: every prepared run ends, its cgroup removed; the warm launcher stays.
     assert(await waitFor(() => children(pid).length === 0, 10_000), "the pool did not shrink");
     assert(exists(`/proc/${pid}/stat`));
     assertEquals(cgroupsNamed(tag), []);
+    // The next run goes the cold way (nothing prepared) and wakes the pool, which refills.
     const r = await sb.run("sh", ["-c", "exit 42"]);
     assertEquals(r.exitCode, 42);
+    assert(await waitFor(() => children(pid).length >= 1, 10_000), "the pool did not refill");
     const last = sb.spawn("true");
-    assertEquals(last.pid, pid, "the next run went to the same warm launcher");
+    assertEquals(last.pid, pid, "the run did not go to the warm launcher");
     assertEquals((await last.status).exitCode, 0);
   },
 );
