@@ -146,6 +146,22 @@ kernelTest("warm: a dead warm launcher is reported once; runs go the cold way", 
   assert(/warm launcher .* failed/.test(warnings[0]!), warnings[0]);
 });
 
+/**
+ * Removes a host tree a run used: its mount namespace (and overlay) goes a moment after its
+ * processes, and the overlay's work dir may be busy for that moment.
+ */
+async function removeWhenFree(dir: string): Promise<void> {
+  for (let i = 0;; i++) {
+    try {
+      removeTree(dir);
+      return;
+    } catch (e) {
+      if (i === 40) throw e;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
+
 function isZombie(pid: number): boolean {
   try {
     return / Z /.test(Deno.readTextFileSync(`/proc/${pid}/stat`));
@@ -226,19 +242,8 @@ kernelTest(
       assert(a.pid !== b.pid, "the runs went through one (warm) launcher");
     } finally {
       console.warn = warn;
-      // The runs' mount namespaces (and overlays) go a moment after their processes: the
-      // overlay's work dir may be busy for that moment.
-      for (const dir of [lower, parent]) {
-        for (let i = 0;; i++) {
-          try {
-            removeTree(dir);
-            break;
-          } catch (e) {
-            if (i === 40) throw e;
-            await new Promise((r) => setTimeout(r, 50));
-          }
-        }
-      }
+      await removeWhenFree(lower);
+      await removeWhenFree(parent);
     }
     assertEquals(warnings.length, 1, warnings.join("\n"));
     assert(/keeps overlay changes/.test(warnings[0]!), warnings[0]);
