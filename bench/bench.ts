@@ -12,6 +12,7 @@
  */
 
 import { SYSTEM_DIRS } from "../lib/mounts.ts";
+import { firstRuns, WARM_POOL, warmLimitedSandbox, warmMemory, warmSandbox } from "./_warm.ts";
 import { SandboxBuilder } from "../mod.ts";
 import type { Sandbox } from "../mod.ts";
 
@@ -530,6 +531,12 @@ async function main(): Promise<void> {
     await sandboxRunner(limited)();
   }
 
+  // (w), (x): the same two sandboxes with a warm launcher (bench/_warm.ts).
+  const warm = warmSandbox();
+  await sandboxRunner(warm)();
+  const warmLimited = typeof limited === "string" ? null : warmLimitedSandbox();
+  if (warmLimited) await sandboxRunner(warmLimited)();
+
   const series: Series[] = [
     {
       key: "a",
@@ -561,6 +568,23 @@ async function main(): Promise<void> {
       key: "d",
       label: "sandbox.run /bin/true (mem/pids/cpu limits)",
       run: sandboxRunner(limited),
+      samples: [],
+      errors: 0,
+    });
+  }
+
+  series.push({
+    key: "w",
+    label: `sandbox.run /bin/true (warm, pool ${WARM_POOL})`,
+    run: sandboxRunner(warm),
+    samples: [],
+    errors: 0,
+  });
+  if (warmLimited) {
+    series.push({
+      key: "x",
+      label: `sandbox.run /bin/true (warm, limits)`,
+      run: sandboxRunner(warmLimited),
       samples: [],
       errors: 0,
     });
@@ -619,6 +643,7 @@ async function main(): Promise<void> {
   );
   const tpRunners: [string, Runner][] = [
     ["ours", sandboxRunner(sandbox)],
+    ["warm", sandboxRunner(warm)],
     ["bare", () => commandOk("/bin/true", [])],
   ];
   if (!bwrapReason) {
@@ -651,6 +676,39 @@ async function main(): Promise<void> {
   if (throughput.bwrap) {
     throughput.oursOverBwrap = round(throughput.ours.rps / throughput.bwrap.rps);
   }
+
+  // (h) the warm launcher: latency (w, x above), throughput, memory, a new sandbox's first run.
+  console.log(`(h) warm launcher: memory with a full pool of ${WARM_POOL}; first runs`);
+  const warmMem = await warmMemory(warm);
+  const first = await firstRuns(opts.quick ? 1 : 10);
+  await warm.close();
+  await warmLimited?.close();
+  const pw = stats(get("w")!.samples)?.p50 ?? null;
+  const sx = get("x");
+  const px = sx ? stats(sx.samples)?.p50 ?? null : null;
+  const warmRps = median(tpRounds.warm!.map((x) => x.rps));
+  const warmOut = {
+    pool: WARM_POOL,
+    latency: {
+      w: {
+        label: get("w")!.label,
+        unit: "ms",
+        ...stats(get("w")!.samples),
+        errors: get("w")!.errors,
+      },
+      x: sx ? { label: sx.label, unit: "ms", ...stats(sx.samples), errors: sx.errors } : null,
+    },
+    wOverC_p50: pw !== null && pc !== null ? round(pw / pc) : null,
+    xOverC_p50: px !== null && pc !== null ? round(px / pc) : null,
+    wOverB_p50: pw !== null && pb !== null ? round(pw / pb) : null,
+    throughput: {
+      rps: warmRps,
+      rounds: tpRounds.warm!,
+      overBwrap: throughput.bwrap ? round(warmRps / throughput.bwrap.rps) : null,
+    },
+    memory: warmMem,
+    firstRun: { warm: stats(first.warm), cold: stats(first.cold) },
+  };
 
   // (f) timeout precision.
   console.log(`(f) timeout precision: ${opts.timeoutRuns} runs of sleep 10 with .timeout(100)`);
@@ -691,11 +749,14 @@ async function main(): Promise<void> {
     target("timeout overshoot p90 (JS-observed)", timeout.jsOvershoot?.p90 ?? null, "<=", 10, "ms"),
     target("throughput ours/bwrap", throughput.oursOverBwrap, ">=", 1, "x"),
     target("launcher peak RSS (time %M p50)", rss.timeMaxRssKiB?.p50 ?? null, "<=", 2048, "KiB"),
+    target("(w)/(c) p50, warm", warmOut.wOverC_p50, "<=", 0.6, "x"),
+    target("(x)/(c) p50, warm with limits", warmOut.xOverC_p50, "<=", 0.75, "x"),
+    target("throughput warm/bwrap", warmOut.throughput.overBwrap, ">=", 1.5, "x"),
   ];
 
   // ---- print
   const rows = [["measurement", "n", "p50 ms", "p90 ms", "p99 ms", "mean", "min", "max", "err"]];
-  for (const key of ["a", "b", "c", "d"]) {
+  for (const key of ["a", "b", "c", "d", "w", "x"]) {
     const s = get(key);
     if (!s) {
       rows.push([`(${key}) skipped: ${skipped[key] ?? "-"}`, "", "", "", "", "", "", "", ""]);
@@ -758,6 +819,16 @@ async function main(): Promise<void> {
       (rss.error ? ` — error: ${rss.error}` : ""),
   );
   console.log(
+    `(h) warm: throughput ${fmt(warmRps, 1)}/s; warm launcher RSS ${
+      fmt(warmMem.launcherKiB, 0)
+    } KiB, per prepared run (monitor + init) ${
+      fmt(warmMem.perPreparedKiB, 0)
+    } KiB (${warmMem.prepared} seen); ` +
+      `first run of a new sandbox p50: warm ${fmt(warmOut.firstRun.warm?.p50)} ms, cold ${
+        fmt(warmOut.firstRun.cold?.p50)
+      } ms`,
+  );
+  console.log(
     `ratios: (b)/(c) p50 ${fmt(ratios.bOverC_p50, 3)} (paired median ${
       fmt(ratios.bOverC_paired?.p50, 3)
     }); (b)-(a) p50 ${fmt(ratios.bMinusA_p50)} ms (paired median ${
@@ -800,6 +871,7 @@ async function main(): Promise<void> {
     throughput,
     timeout,
     launcherRss: rss,
+    warm: warmOut,
     targets,
   };
   const text = JSON.stringify(results, null, 2) + "\n";

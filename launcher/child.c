@@ -30,6 +30,7 @@
 #include "landlock.h"
 #include "mount.h"
 #include "ns.h"
+#include "request.h"
 #include "seccomp.h"
 #include "tty.h"
 #include "util.h"
@@ -163,20 +164,20 @@ static const char *env_get(char **envp, const char *key) {
 
 /* execvpe without the heap: PATH from the sandbox's own environment, resolved inside the new
  * root. Returns with errno set: EACCES if some candidate was not executable, else the error. */
-static void exec_program(const struct config *cfg) {
-  if (strchr(cfg->exec, '/')) {
-    execve(cfg->exec, cfg->argv, cfg->envp);
+static void exec_program(const struct run_request *req) {
+  if (strchr(req->exec, '/')) {
+    execve(req->exec, req->argv, req->envp);
     return;
   }
-  const char *path = env_get(cfg->envp, "PATH");
+  const char *path = env_get(req->envp, "PATH");
   if (!path) path = "/usr/local/bin:/usr/bin:/bin";
   static char buf[8192];
   bool eacces = false;
   for (const char *s = path;; s++) {
     const char *end = strchrnul(s, ':');
-    if (end > s && (size_t)(end - s) + strlen(cfg->exec) + 2 <= sizeof buf) {
-      snprintf(buf, sizeof buf, "%.*s/%s", (int)(end - s), s, cfg->exec);
-      execve(buf, cfg->argv, cfg->envp);
+    if (end > s && (size_t)(end - s) + strlen(req->exec) + 2 <= sizeof buf) {
+      snprintf(buf, sizeof buf, "%.*s/%s", (int)(end - s), s, req->exec);
+      execve(buf, req->argv, req->envp);
       if (errno == EACCES) eacces = true;
       else if (errno != ENOENT && errno != ENOTDIR) return;
     }
@@ -211,7 +212,8 @@ static int hand_over_listener(int listener, int exec_fd, int report_fd, struct s
 }
 
 /* The target: last steps in the order that matters, then exec. Errors go to exec_fd. */
-static _Noreturn void target_main(const struct config *cfg, int exec_fd, int report_fd, int tty) {
+static _Noreturn void target_main(const struct config *cfg, const struct run_request *req, int exec_fd,
+                                  int report_fd, int tty) {
   struct sbx_err e = SBX_ERR_NONE;
   sigset_t none;
   sigemptyset(&none);
@@ -225,7 +227,7 @@ static _Noreturn void target_main(const struct config *cfg, int exec_fd, int rep
    * session leader without a terminal may take one). Its TIOCSTI and TIOCLINUX stay refused by
    * the seccomp filter. tty_apply fills e itself. */
   else if (tty < 0 || tty_apply(tty, &e) == 0) {
-    if (chdir(cfg->cwd ? cfg->cwd : "/") < 0) fail(&e, STEP_CHDIR, -1);
+    if (chdir(req->cwd ? req->cwd : "/") < 0) fail(&e, STEP_CHDIR, -1);
     else apply_rlimits(cfg, false, &e);
   }
   if (!e.step) {
@@ -242,7 +244,7 @@ static _Noreturn void target_main(const struct config *cfg, int exec_fd, int rep
    * allow the landlock syscalls). */
   if (!e.step) {
     /* Without a mount namespace the rules name host paths: the host-side symlink rule applies. */
-    landlock_apply(cfg, cfg->ns_flags & CLONE_NEWNS ? NULL : hostpath_open_rule, &e);
+    landlock_apply(cfg, cfg->ns_flags & CLONE_NEWNS ? NULL : hostpath_open_rule, req->stdio_from, &e);
   }
   /* seccomp last: the filter then only has to allow execve, not our setup. */
   int listener = e.step ? -1 : seccomp_apply(cfg, &e);
@@ -251,17 +253,29 @@ static _Noreturn void target_main(const struct config *cfg, int exec_fd, int rep
    * prlimit64 is allowed by every profile. */
   if (!e.step) apply_rlimits(cfg, true, &e);
   if (!e.step) {
-    exec_program(cfg);
-    fail(&e, STEP_EXEC, cfg->exec_op);
+    exec_program(req);
+    fail(&e, STEP_EXEC, req->exec_op);
   }
   struct report r = error_report(&e);
   (void)write_full(exec_fd, &r, sizeof r);
   _exit(exit_code_for(&e));
 }
 
+/* Init takes the run's request and stdio: the FIFOs become its own (and so the target's) fds 0-2,
+ * so that its messages land in the run's stderr as they do without FIFOs. */
+static void receive_request(const struct config *cfg, int report_fd, struct run_request *req) {
+  struct sbx_err e = SBX_ERR_NONE;
+  int fds[3];
+  if (request_recv(report_fd, req, fds, &e) < 0) die_with(cfg, &e);
+  for (int i = 0; i < 3; i++) {
+    if (dup2(fds[i], i) < 0) die_step(cfg, STEP_REQUEST);
+    if (fds[i] != i) close(fds[i]);
+  }
+}
+
 /* Init, after the fork: passes on the target's listener, if any, and returns when the target
  * exec'd (end of file on the exec pipe); dies with the target's error if it reported one. */
-static void await_exec(const struct config *cfg, pid_t target, int exec_fd) {
+static void await_exec(const struct config *cfg, const struct run_request *req, pid_t target, int exec_fd) {
   struct report r;
   ssize_t n;
   while ((n = read_full(exec_fd, &r, sizeof r)) == (ssize_t)sizeof r && r.kind == REPORT_LISTENER) {
@@ -278,6 +292,8 @@ static void await_exec(const struct config *cfg, pid_t target, int exec_fd) {
   waitpid(target, &st, 0);
   struct sbx_err te;
   fail_errno(&te, r.step, r.op, r.err);
+  /* The program by name: init's op paths may be another parse's (a warm launcher's run). */
+  if (te.step == STEP_EXEC) te.path = req->exec;
   die_with(cfg, &te);
 }
 
@@ -407,6 +423,11 @@ _Noreturn void child_main(const struct config *cfg, int sync_fd, int report_fd) 
   if (cfg->tty && tty_open(cfg, &master, &slave, &e) < 0) die_with(cfg, &e);
   if (master >= 0 && send_report_fd((struct report){.kind = REPORT_TTY}, master) < 0) die_step(cfg, STEP_TTY);
   if (master >= 0) close(master);
+  /* The per-run part: from the config, or (stdio-fifos) the request the monitor sends once the
+   * run's stdio is open; until then init waits here, inside the finished sandbox. */
+  struct run_request req;
+  if (cfg->stdio_dir || cfg->await_request) receive_request(cfg, report_fd, &req);
+  else request_from_config(cfg, &req);
   int exec_pipe[2];
   if (pipe2(exec_pipe, O_CLOEXEC) < 0) die_step(cfg, STEP_PIPE);
   pid_t target = fork();
@@ -414,11 +435,11 @@ _Noreturn void child_main(const struct config *cfg, int sync_fd, int report_fd) 
   if (target == 0) {
     close(exec_pipe[0]);
     if (!cfg->seccomp_notify) close(report_fd);
-    target_main(cfg, exec_pipe[1], report_fd, slave);
+    target_main(cfg, &req, exec_pipe[1], report_fd, slave);
   }
   close(exec_pipe[1]);
   if (slave >= 0) close(slave);
-  await_exec(cfg, target, exec_pipe[0]);
+  await_exec(cfg, &req, target, exec_pipe[0]);
   send_report((struct report){.kind = REPORT_STARTED});
 
   /* Signals were blocked by the monitor before clone, so none is lost before this point.

@@ -120,6 +120,7 @@ enum op_id {
   OP_IDMAP, OP_BIND_IDMAP, OP_RO_BIND_IDMAP, OP_OVERLAY_IDMAP, OP_OVERLAY_KEEP_IDMAP,
   OP_TTY, OP_TTY_CONTROL,
   OP_EGRESS,
+  OP_STDIO_FIFOS,
   OP_COUNT
 };
 
@@ -162,6 +163,7 @@ static const struct op_spec OPS[OP_COUNT] = {
     [OP_OVERLAY_KEEP_IDMAP] = {"overlay-keep-idmap", 4, false},
     [OP_TTY] = {"tty", 2, true},              [OP_TTY_CONTROL] = {"tty-control", 1, true},
     [OP_EGRESS] = {"egress", 2, true},
+    [OP_STDIO_FIFOS] = {"stdio-fifos", 2, true},
 };
 
 /* The budgets a user namespace has in /proc/sys/user (max_<name>). */
@@ -591,6 +593,15 @@ int config_parse(char **t, size_t count, struct config *cfg, struct sbx_err *e) 
       cfg->egress_path = b;
       cfg->egress_op = op;
       op_paths[op] = b;
+      break;
+    case OP_STDIO_FIFOS: /* DIR MODE: the run's stdio as FIFOs in DIR, sent to init (request.c) */
+      if (!path_ok(a)) return fail_input(e, "stdio dir must be an absolute path without . or ..", name, op);
+      if (strcmp(b, "fifo") != 0 && strcmp(b, "null") != 0)
+        return fail_input(e, "stdin mode must be fifo or null", name, op);
+      cfg->stdio_dir = a;
+      cfg->stdin_fifo = strcmp(b, "fifo") == 0;
+      cfg->stdio_op = op;
+      op_paths[op] = a;
       break;
     case OP_COUNT: break;
     }

@@ -159,6 +159,15 @@ struct config {
   const char *egress_path;
   uint16_t egress_port;
   int egress_op;
+  /* stdio-fifos: the target's stdin/stdout/stderr are FIFOs the monitor makes in this dir (the
+   * run's private state dir) and sends to init with the per-run request (request.c); NULL = the
+   * launcher's own stdio. stdin_fifo false: stdin is an empty pipe. */
+  const char *stdio_dir;
+  bool stdin_fifo;
+  int stdio_op;
+  /* Set by warm.c before a prepared run's clone: init waits for the request (which brings the
+   * stdio) although the static config names no stdio dir. */
+  bool await_request;
 };
 
 struct sbx_err;

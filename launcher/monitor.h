@@ -29,7 +29,12 @@ struct monitor {
   uint64_t start_us;
   struct cgroup_state cg;
   struct tty_relay *tty; /* with the tty op: the pseudo-terminal's relay (tty.h), else NULL */
+  /* stdio-fifos: the line that tells the host the FIFOs are ready ("ready\n"; a warm launcher's
+   * runs add their id), and what a run's op indexes add to be the host's (warm.c). */
+  const char *ready_line;
+  int op_base;
 };
+#define MONITOR_INIT {.status_fd = -1, .init = -1, .pidfd = -1, .ready_line = "ready\n"}
 
 /* How the run ended. */
 struct outcome {

@@ -68,7 +68,9 @@
   X(CGROUPFS, "cgroupfs")   /* the run's own cgroup shown at /sys/fs/cgroup (mount.c) */   \
   X(IDMAP, "idmap")         /* a bind or overlay layer could not be id-mapped (idmap.c) */    \
   X(TTY, "tty")             /* the run's pseudo-terminal or its control FIFO (tty.c) */     \
-  X(EGRESS, "egress")       /* the listener inside the network namespace (egress.c) */
+  X(EGRESS, "egress")       /* the listener inside the network namespace (egress.c) */      \
+  X(STDIO, "stdio")         /* the run's stdio FIFOs (request.c) */                           \
+  X(REQUEST, "request")     /* the per-run request to init (request.c) */
 
 enum step {
 #define STEP_ENUM(id, word) STEP_##id,

@@ -2,4 +2,4 @@
 // sources, as the Makefile computes it. Do not edit; tests/launcher_trust_test.ts checks it.
 
 /** The build id of the launcher sources shipped with this module. */
-export const LAUNCHER_BUILD_ID = "29220cb3b00fcc5f";
+export const LAUNCHER_BUILD_ID = "7b938251203003f5";

@@ -118,6 +118,8 @@ export const SETUP_STEPS = [
   "idmap",
   "tty",
   "egress",
+  "stdio",
+  "request",
   "unknown",
 ] as const;
 

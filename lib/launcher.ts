@@ -55,8 +55,11 @@ export const LAUNCHER_SOURCES = [
   "proctitle.h",
   "relay.c",
   "relay.h",
+  "request.c",
+  "request.h",
   "seccomp.c",
   "seccomp.h",
+  "setup.h",
   "status.c",
   "status.h",
   "tty.c",
@@ -65,6 +68,8 @@ export const LAUNCHER_SOURCES = [
   "util.h",
   "walk.c",
   "walk.h",
+  "warm.c",
+  "warm.h",
 ];
 
 /**

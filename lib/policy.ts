@@ -417,6 +417,8 @@ export interface RunSpec {
   tty?: { cols: number; rows: number; control: string };
   /** With an egress allow-list: the listener's port inside and the proxy's socket outside. */
   egress?: { port: number; socketPath: string };
+  /** The run's stdio as FIFOs in this private dir (lib/fifo_stdio.ts), stdin a FIFO or empty. */
+  stdio?: { dir: string; stdin: "fifo" | "null" };
 }
 
 /** Validates a program and its arguments. */
@@ -509,6 +511,7 @@ export function runOps(spec: RunSpec): Op[] {
     ops.push(["tty-control", spec.tty.control]);
   }
   if (spec.egress) ops.push(["egress", String(spec.egress.port), spec.egress.socketPath]);
+  if (spec.stdio) ops.push(["stdio-fifos", spec.stdio.dir, spec.stdio.stdin]);
   // The proxy variables last: a run's own env cannot point its tools around the filter (they
   // would find no route anyway).
   const env = {

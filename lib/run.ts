@@ -7,6 +7,8 @@
 
 import { FORWARDED_SIGNALS, KILL_SIGNAL } from "./abi.ts";
 import { encodeFrame, joinFrames } from "./config.ts";
+import { type FifoStdio, fifoStdio } from "./fifo_stdio.ts";
+import type { WarmPool } from "./warm.ts";
 import { SandboxError, SandboxSetupError } from "./errors.ts";
 import { runOps } from "./policy.ts";
 import { makeRunStatus } from "./rundir.ts";
@@ -36,6 +38,21 @@ export interface Prepared {
   cgroupId: string | null;
   /** The egress allow-list, or null (no way out of the private network). */
   egress: ResolvedEgress | null;
+  /**
+   * How a run's stdio reaches the target: the launcher's own pipes (`"pipes"`, the default), or
+   * FIFOs in the run's private state dir sent to init with the per-run request (`"fifos"`,
+   * lib/fifo_stdio.ts, launcher/request.c: the channel a launcher that is already running uses).
+   */
+  stdio?: "pipes" | "fifos";
+  /** The sandbox's warm launcher (lib/warm.ts), when it has one: runs go through it while usable. */
+  warm?: WarmPool;
+}
+
+/** The process a run's status and kill go through: its own launcher, or the warm launcher. */
+interface Launched {
+  pid: number;
+  status: Promise<{ code: number; signal: Deno.Signal | null }>;
+  kill(signal: Deno.Signal): void;
 }
 
 /** A validated program and its arguments. */
@@ -97,7 +114,10 @@ const KILL_GRACE_MS = 2000;
  * ```
  */
 export class SandboxChild implements AsyncDisposable {
-  /** The launcher's pid on the host (the target's own pid is 2 inside its pid namespace). */
+  /**
+   * The launcher's pid on the host (the target's own pid is 2 inside its pid namespace); with a
+   * warm launcher (`SandboxOptions.warm`), the warm launcher's, the same for every run it serves.
+   */
   readonly pid: number;
   /** The target's stdout, as raw bytes. */
   readonly stdout: ReadableStream<Uint8Array>;
@@ -127,7 +147,7 @@ export class SandboxChild implements AsyncDisposable {
    * `StreamChunk::Exit { exit_code, signal }`, with the whole result.
    */
   readonly status: Promise<SandboxResult>;
-  #proc: Deno.ChildProcess;
+  #proc: Launched;
   #aborted = false;
   /** The signals kill() forwarded, in order. */
   #forwarded: string[] = [];
@@ -148,16 +168,34 @@ export class SandboxChild implements AsyncDisposable {
     const status = makeRunStatus();
     const control = ttyControlPath(status.path);
     const egress = runEgress(prepared.egress, status.path);
+    // A warm launcher that is usable serves the run (its stdio then is always FIFOs); one that
+    // failed was reported once, and the run goes the cold way. A terminal and an egress listener
+    // are made by init before the request exists, so such runs go the cold way too, on the
+    // launcher's own stdio (the terminal's relay reads and writes it).
+    const warm = prepared.warm?.canStart() && !options.tty && !egress ? prepared.warm : null;
+    const fifos = !options.tty && (prepared.stdio === "fifos" || warm !== null);
+    const input = options.stdin;
+    let stdioDir: string | undefined;
+    try {
+      if (fifos) stdioDir = status.makeStdioDir();
+    } catch (e) {
+      status.cleanup();
+      throw e;
+    }
+    // An empty stdin needs no FIFO: the launcher gives the target an empty pipe.
+    const stdinMode = input === "null" ? "null" : "fifo";
     const ops = runOps({
       ...(egress ? { egress: egress.spec } : {}),
       statusPath: status.path,
-      ...(prepared.cgroupId ? { cgroupName: runCgroupName(prepared.cgroupId) } : {}),
+      // A prepared run's cgroup is named by the warm launcher.
+      ...(prepared.cgroupId && !warm ? { cgroupName: runCgroupName(prepared.cgroupId) } : {}),
       program,
       args,
       env: { ...prepared.env, ...options.env },
       cwd: options.cwd ?? prepared.cwd,
       timeoutMs: options.timeoutMs ?? prepared.timeoutMs,
       ...(options.tty ? { tty: { ...options.tty, control } } : {}),
+      ...(stdioDir ? { stdio: { dir: stdioDir, stdin: stdinMode } } : {}),
     });
     if (options.tty) this.#tty = new TtyControl(control, () => !this.#exited);
     // A run's own output cap is what its result reports as enforced.
@@ -167,7 +205,7 @@ export class SandboxChild implements AsyncDisposable {
       : { ...prepared.enforced, limits: { ...prepared.enforced.limits, maxOutputBytes } };
     let frame: Uint8Array;
     try {
-      frame = joinFrames(prepared.frame, encodeFrame(ops));
+      frame = warm ? encodeFrame(ops) : joinFrames(prepared.frame, encodeFrame(ops));
     } catch (e) {
       status.cleanup();
       throw e;
@@ -181,6 +219,8 @@ export class SandboxChild implements AsyncDisposable {
       status.cleanup();
       throw e;
     }
+    let proc: Deno.ChildProcess | null = null;
+    let fifo: FifoStdio | null = null;
     try {
       egress?.start();
     } catch (e) {
@@ -189,7 +229,14 @@ export class SandboxChild implements AsyncDisposable {
       throw e;
     }
     try {
-      this.#proc = spawnLauncher(prepared.launcher);
+      if (warm) {
+        const f = fifo = fifoStdio(stdioDir!, { stdin: stdinMode });
+        this.#proc = warm.start(ops, () => f.open())!;
+      } else {
+        proc = spawnLauncher(prepared.launcher);
+        const p = proc;
+        this.#proc = { pid: p.pid, status: p.status, kill: (sig) => p.kill(sig) };
+      }
     } catch (e) {
       // The proxy never served: closing it cannot fail, and nothing waits for its report.
       void egress?.finish();
@@ -224,20 +271,41 @@ export class SandboxChild implements AsyncDisposable {
       pumped.set(ts.readable, stream.pipeTo(ts.writable).catch(() => {}));
       return ts.readable;
     };
-    this.stdout = capped(this.#proc.stdout);
-    this.stderr = capped(this.#proc.stderr);
-    const writer = this.#proc.stdin.getWriter();
-    const frameWritten = writer.write(frame);
+    let writer: WritableStreamDefaultWriter<Uint8Array>;
+    let frameWritten: Promise<void>;
+    if (fifo) {
+      // The warm launcher: the request went with start(), "ready" comes as its event.
+      this.stdout = capped(fifo.stdout);
+      this.stderr = capped(fifo.stderr);
+      writer = (fifo.stdin ?? new WritableStream<Uint8Array>()).getWriter();
+      frameWritten = Promise.resolve();
+    } else if (stdioDir && proc) {
+      fifo = fifoStdio(stdioDir, { stdin: stdinMode, fallbackStderr: proc.stderr });
+      this.stdout = capped(fifo.stdout);
+      this.stderr = capped(fifo.stderr);
+      awaitReady(proc.stdout, fifo);
+      // The launcher's stdin carries the frame only: the target's is the stdin FIFO.
+      const launcherIn = proc.stdin.getWriter();
+      launcherIn.write(frame).then(() => launcherIn.close()).catch(() => {});
+      writer = (fifo.stdin ?? new WritableStream<Uint8Array>()).getWriter();
+      frameWritten = Promise.resolve();
+    } else {
+      this.stdout = capped(proc!.stdout);
+      this.stderr = capped(proc!.stderr);
+      writer = proc!.stdin.getWriter();
+      frameWritten = writer.write(frame);
+    }
     // A launcher that dies before reading its frame fails this write; whoever awaits it (the
     // stdin feeder, a piped stdin's first write) sees that, but it must never go unhandled.
     frameWritten.catch(() => {});
-    const input = options.stdin;
     this.stdin = input === "piped" ? pipedStdin(writer, frameWritten) : null;
     if (input !== "piped") feedStdin(writer, frameWritten, source);
     const onAbort = () => this.#terminate();
     options.signal?.addEventListener("abort", onAbort, { once: true });
     this.status = this.#proc.status.then(async (st) => {
       this.#exited = true;
+      // FIFO opens still waiting (a launcher that died before or during its opens) end now.
+      fifo?.release();
       // Nothing reads the target's stdin any more: release the pipe even if the caller never
       // closes a piped stdin (a launcher that died after taking its frame left it open).
       if (input === "piped") writer.abort().catch(() => {});
@@ -446,6 +514,23 @@ export class SandboxChild implements AsyncDisposable {
     await this.stderr.cancel().catch(() => {});
     await this.status.catch(() => {});
   }
+}
+
+/**
+ * Opens the run's FIFOs once the launcher said "ready" on its stdout (its only line there); the
+ * rest of its stdout is drained.
+ */
+function awaitReady(stdout: ReadableStream<Uint8Array>, fifo: FifoStdio): void {
+  (async () => {
+    let seen = "";
+    for await (const chunk of stdout) {
+      if (fifo.opened) continue;
+      seen += new TextDecoder().decode(chunk);
+      if (seen.includes("ready\n")) fifo.open();
+    }
+  })().catch(() => {
+    // The launcher's stdout failed: release() at exit ends what waits.
+  });
 }
 
 function opPath(op: Op | undefined, step: string): string | null {

@@ -25,7 +25,9 @@ import { droppedBudgets } from "./budgets.ts";
 import { ownershipPlan } from "./ownership.ts";
 import { type Prepared, runToCompletion, SandboxChild } from "./run.ts";
 import { limitOps } from "./limits.ts";
-import { cgroupHost } from "./cgroups.ts";
+import { cgroupHost, runCgroupName } from "./cgroups.ts";
+import { envVar } from "./_host.ts";
+import { WarmPool, type WarmSettings } from "./warm.ts";
 import type {
   CapturedResult,
   Enforced,
@@ -58,6 +60,56 @@ export interface SandboxOptions {
    * `make` on first use), else `~/.cache/sandbox-ts/<version>/sandbox-launcher`
    */
   launcherPath?: string;
+  /**
+   * A warm launcher for this sandbox (lib/warm.ts): one long-lived launcher started with the
+   * sandbox's fixed policy keeps `pool` runs prepared ahead (namespaces, root, cgroup), each
+   * waiting only for its program, args, env, cwd, stdin and timeout, so that a run starts in
+   * about a millisecond. Each prepared run is used once; the pool refills in the background and
+   * shrinks to zero after `idleMs` without a run. Results are the same as without it. If the warm
+   * launcher fails, that is reported once (`console.warn`) and runs go the usual (cold) way.
+   * It is a child process of this one until the sandbox is closed: `await sandbox.close()` or
+   * `await using`. `true` is `{ pool: 2, idleMs: 30000 }`. `SANDBOX_TS_WARM=1` in the environment
+   * turns it on for sandboxes that do not say `warm: false` (then the launcher also stops
+   * whenever no run is in flight: for test suites); `SANDBOX_TS_WARM=0` turns it off.
+   * @default false
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { Sandbox } from "../mod.ts";
+   *
+   * await using sandbox = new Sandbox({ timeout: "5s" }, { warm: { pool: 1 } });
+   * for (let i = 0; i < 3; i++) assert.equal((await sandbox.run("true")).exitCode, 0);
+   * ```
+   */
+  warm?: boolean | { pool?: number; idleMs?: number };
+}
+
+/**
+ * The pool of `SandboxOptions.warm`, validated; null when off. Turned on by `SANDBOX_TS_WARM=1`
+ * alone (a test suite run through it), the launcher stops whenever no run is in flight, so that
+ * no process outlives a test that never closes its sandbox.
+ */
+function warmSettings(
+  warm: SandboxOptions["warm"],
+): (WarmSettings & { stopWhenIdle: boolean }) | null {
+  const env = envVar("SANDBOX_TS_WARM");
+  // An explicit `false` wins; the environment decides for sandboxes that say nothing.
+  if (warm === false || env === "0") return null;
+  if (!warm && env !== "1") return null;
+  const given = typeof warm === "object" ? warm : {};
+  const stopWhenIdle = !warm;
+  const pool = given.pool ?? (stopWhenIdle ? 1 : 2);
+  const idleMs = given.idleMs ?? 30_000;
+  if (!Number.isInteger(pool) || pool < 1 || pool > 32) {
+    throw new RangeError(`Invalid options.warm.pool ${pool}: expected an integer 1..32`);
+  }
+  if (!Number.isInteger(idleMs) || idleMs < 1 || idleMs > 86_400_000) {
+    throw new RangeError(
+      `Invalid options.warm.idleMs ${idleMs}: expected an integer 1..86400000 (ms)`,
+    );
+  }
+  return { pool, idleMs, stopWhenIdle };
 }
 
 /**
@@ -79,11 +131,12 @@ export interface SandboxOptions {
  * assert.equal(same.config.timeoutMs, 5000);
  * ```
  */
-export class Sandbox {
+export class Sandbox implements AsyncDisposable {
   /** The validated configuration. */
   readonly config: Readonly<ResolvedConfig>;
   #options: SandboxOptions;
   #prepared: Prepared | undefined;
+  #warm: (WarmSettings & { stopWhenIdle: boolean }) | null;
 
   /**
    * Validates `config` (throws `TypeError`/`RangeError` naming the field, the value and what is
@@ -104,6 +157,31 @@ export class Sandbox {
   constructor(config: SandboxConfig = {}, options: SandboxOptions = {}) {
     this.config = Object.freeze(validateConfig(config));
     this.#options = { ...options };
+    this.#warm = warmSettings(options.warm);
+  }
+
+  /**
+   * Stops the sandbox's warm launcher, if it has one (`SandboxOptions.warm`): its prepared runs
+   * end, runs still in progress are killed (their results still come). Resolves once everything
+   * of it is gone. Runs started afterwards go the cold way. Does nothing without a warm launcher.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { Sandbox } from "../mod.ts";
+   *
+   * const sandbox = new Sandbox({}, { warm: true });
+   * assert.equal((await sandbox.run("true")).exitCode, 0);
+   * await sandbox.close();
+   * ```
+   */
+  async close(): Promise<void> {
+    await this.#prepared?.warm?.close();
+  }
+
+  /** `close()`, for `await using`. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
   }
 
   /** The sandbox id. */
@@ -217,7 +295,22 @@ export class Sandbox {
       timeoutMs: this.config.timeoutMs,
       cgroupId: limits.applied.backend.startsWith("cgroup") ? this.config.id : null,
       egress: this.config.egress ?? null,
+      // SANDBOX_TS_FIFO_STDIO=1: every run's stdio through the request channel's FIFOs (tests).
+      ...(envVar("SANDBOX_TS_FIFO_STDIO") === "1" ? { stdio: "fifos" as const } : {}),
     };
+    // Kept overlay changes must be seen by the next run, and an upper dir cannot be mounted by a
+    // prepared run while another run writes to it: such a sandbox runs cold (said once).
+    const keeps = ops.some((op) => op[0] === "overlay-keep" || op[0] === "overlay-keep-idmap");
+    if (this.#warm && keeps && !this.#warm.stopWhenIdle) {
+      console.warn(
+        `sandbox-ts: sandbox "${this.config.id}" keeps overlay changes (upper), so its runs go the cold way (warm ignored)`,
+      );
+    }
+    if (this.#warm && !keeps) {
+      const cgroupName = this.#prepared.cgroupId ? runCgroupName(this.#prepared.cgroupId) : null;
+      const settings = { ...this.#warm, label: this.config.id };
+      this.#prepared.warm = new WarmPool(launcher, ops, cgroupName, settings);
+    }
     return this.#prepared;
   }
 

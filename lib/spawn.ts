@@ -7,10 +7,12 @@
 /**
  * Starts the launcher with an empty environment and all three stdio streams piped: the config
  * frame goes first on stdin, the target's input after it; stdout and stderr are the target's.
- * The caller's terminal is never handed to the launcher or the target.
+ * The caller's terminal is never handed to the launcher or the target. `args`: a mode of the
+ * launcher (`--warm`, lib/warm.ts: its stdin and stdout are then its control channel).
  */
-export function spawnLauncher(path: string): Deno.ChildProcess {
+export function spawnLauncher(path: string, args: string[] = []): Deno.ChildProcess {
   return new Deno.Command(path, {
+    args,
     stdin: "piped",
     stdout: "piped",
     stderr: "piped",

@@ -3,7 +3,11 @@
  * to 8 in flight; then checks that processes, cgroups, mounts, status dirs and this process's
  * open fds are what they were before.
  *
- *   deno run -A scripts/soak.ts [--runs 1000] [--parallel 8] [--json]
+ *   deno run -A scripts/soak.ts [--runs 1000] [--parallel 8] [--warm] [--json]
+ *
+ * `--warm`: the runs go through warm launchers (one per sandbox, `SandboxOptions.warm`), built
+ * after the "before" snapshot and closed before the "after" one, so that their prepared runs
+ * (processes, cgroups) count as leaks only if closing leaves them behind.
  *
  * Exits 1 when anything leaked. Prints the mix, the time taken and the before/after figures.
  *
@@ -22,6 +26,7 @@ const { values } = parseArgs({
     runs: { type: "string", default: "1000" },
     parallel: { type: "string", default: "8" },
     json: { type: "boolean", default: false },
+    warm: { type: "boolean", default: false },
   },
 });
 const RUNS = Number(values.runs);
@@ -104,14 +109,19 @@ function snapshot() {
 type Kind = "exit" | "timeout" | "abort" | "oom" | "seccomp";
 const KINDS: Kind[] = ["exit", "exit", "timeout", "abort", "oom", "seccomp"];
 
-const base = new SandboxBuilder("soak", { ...limits, timeout: "5s" });
-const sandboxes: Record<Kind, ReturnType<SandboxBuilder["build"]>> = {
-  exit: base.build(),
-  timeout: base.timeout(100).build(),
-  abort: base.build(),
-  oom: base.memoryLimit("32M").build(),
-  seccomp: base.build(),
-};
+function build(warm: boolean): Record<Kind, ReturnType<SandboxBuilder["build"]>> {
+  const base = new SandboxBuilder("soak", { ...limits, timeout: "5s" }, {
+    warm: warm ? { pool: 2 } : false,
+  });
+  return {
+    exit: base.build(),
+    timeout: base.timeout(100).build(),
+    abort: base.build(),
+    oom: base.memoryLimit("32M").build(),
+    seccomp: base.build(),
+  };
+}
+let sandboxes = build(false);
 
 async function one(i: number): Promise<[Kind, SandboxResult]> {
   const kind = KINDS[i % KINDS.length]!;
@@ -167,9 +177,11 @@ for (let k = 0; k < KINDS.length; k++) {
 }
 const started = performance.now();
 const before = snapshot();
+if (values.warm) sandboxes = build(true);
 await workers(Math.floor(RUNS / 2));
 const mid = snapshot();
 await workers(RUNS);
+if (values.warm) await Promise.all(Object.values(sandboxes).map((sb) => sb.close()));
 const seconds = (performance.now() - started) / 1000;
 // Give the kernel a moment to finish reaping the last namespaces.
 await new Promise((r) => setTimeout(r, 200));
@@ -189,6 +201,7 @@ const report = {
   runsPerSecond: Math.round((RUNS / seconds) * 10) / 10,
   mix: counts,
   backend: host.version === null ? "rlimit" : `cgroup-v${host.version}`,
+  warm: values.warm,
   before,
   mid,
   after,

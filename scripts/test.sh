@@ -76,6 +76,14 @@ echo "== deno test as uid $(id -u)"
 "$deno" test --allow-all --doc --quiet tests/ lib/ mod.ts 2>&1 | tee "$log"
 count "$log"
 
+# The same isolation, lifecycle, streaming, limits and accounting tests with every run going
+# through a warm launcher (prepared runs, FIFO stdio; README "Warm launcher").
+WARM_TESTS=(tests/isolation_test.ts tests/lifecycle_test.ts tests/streaming_test.ts
+  tests/limits_test.ts tests/accounting_test.ts)
+echo "== deno test as uid $(id -u), through warm launchers (SANDBOX_TS_WARM=1)"
+SANDBOX_TS_WARM=1 "$deno" test --allow-all --quiet "${WARM_TESTS[@]}" 2>&1 | tee "$log"
+count "$log"
+
 if [ "$(id -u)" = 0 ]; then
   if command -v setpriv >/dev/null 2>&1; then
     # uid 65534 needs to read the tree and the deno binary; copy them where it can if needed.
@@ -95,6 +103,11 @@ if [ "$(id -u)" = 0 ]; then
     (cd "$tree" && setpriv --reuid 65534 --regid 65534 --clear-groups \
       env HOME="$work/home" DENO_DIR="$work/home/deno" NO_COLOR=1 DENO_NO_UPDATE_CHECK=1 \
       "$deno_u" test --allow-all --quiet tests/) 2>&1 | tee "$log"
+    count "$log"
+    echo "== deno test as uid 65534, through warm launchers (SANDBOX_TS_WARM=1)"
+    (cd "$tree" && setpriv --reuid 65534 --regid 65534 --clear-groups \
+      env HOME="$work/home" DENO_DIR="$work/home/deno" NO_COLOR=1 DENO_NO_UPDATE_CHECK=1 \
+      SANDBOX_TS_WARM=1 "$deno_u" test --allow-all --quiet "${WARM_TESTS[@]}") 2>&1 | tee "$log"
     count "$log"
     rm -rf "$work"
   else

@@ -74,6 +74,14 @@ kernelTest("bench --quick writes a well-formed results JSON", async () => {
     assert(r.timeout.wallTimeOvershoot.p50 >= 0, "a timed-out run cannot end before its timeout");
     assert(!r.launcherRss.error, `launcher RSS: ${r.launcherRss.error}`);
     assert(r.launcherRss.monitorHwmKiB > 0 || r.launcherRss.timeMaxRssKiB?.p50 > 0);
+    // (h) the warm launcher: its latency, throughput, memory and first runs.
+    assertEquals(r.warm.latency.w.n, 3, "latency.w.n");
+    assertEquals(r.warm.latency.w.errors, 0, `warm errors: ${r.warm.latency.w.lastError}`);
+    assertEquals(r.warm.latency.x === null, r.latency.d === null);
+    assert(r.warm.throughput.rps > 0);
+    assert(r.warm.memory.launcherKiB > 0 && r.warm.memory.perPreparedKiB > 0, "warm memory");
+    assert(r.warm.firstRun.warm.n > 0 && r.warm.firstRun.cold.n > 0);
+    assert(stdout.includes("(w)") && stdout.includes("(h)"), "no warm rows");
     assert(Array.isArray(r.targets) && r.targets.length >= 5);
     for (const t of r.targets) {
       assert(typeof t.name === "string" && [true, false, null].includes(t.pass), t.name);

@@ -162,7 +162,9 @@ kernelTest(
       `#!/bin/sh\ncase "$1" in --*) exec ${LAUNCHER} "$@";; esac\nexit 1\n`,
     );
     Deno.chmodSync(dead, 0o755);
-    const sb = new SandboxBuilder("dead").launcherPath(dead).landlock("off").build();
+    // The cold path's launcher (a warm one would be the real launcher, through the wrapper).
+    const sb = new SandboxBuilder("dead", {}, { warm: false }).launcherPath(dead).landlock("off")
+      .build();
     const child = sb.spawn("true", [], { stdin: "piped" });
     await new Promise((r) => setTimeout(r, 200));
     let err: unknown;

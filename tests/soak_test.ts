@@ -2,15 +2,16 @@
 import { assert, assertEquals } from "./_assert.ts";
 import { kernelTest } from "./_helpers.ts";
 
-kernelTest("soak: 120 mixed runs, 8 in flight, leave nothing behind", async () => {
+async function soak(runs: number, extra: string[] = []) {
   const out = await new Deno.Command(Deno.execPath(), {
     args: [
       "run",
       "-A",
       new URL("../scripts/soak.ts", import.meta.url).pathname,
       "--runs",
-      "120",
+      String(runs),
       "--json",
+      ...extra,
     ],
     stderr: "inherit",
   }).output();
@@ -23,6 +24,13 @@ kernelTest("soak: 120 mixed runs, 8 in flight, leave nothing behind", async () =
     report.after.sockets <= report.before.sockets + 2,
     `sockets grew: ${report.before.sockets} -> ${report.after.sockets}`,
   );
-  assertEquals(Object.values(report.mix as Record<string, number>).reduce((a, b) => a + b), 120);
+  assertEquals(Object.values(report.mix as Record<string, number>).reduce((a, b) => a + b), runs);
   assert(report.ok && out.code === 0);
-});
+}
+
+kernelTest("soak: 120 mixed runs, 8 in flight, leave nothing behind", () => soak(120));
+
+kernelTest(
+  "soak: 120 mixed runs through warm launchers, closed, leave nothing behind",
+  () => soak(120, ["--warm"]),
+);

@@ -1,0 +1,541 @@
+/* warm.c — the warm launcher: one long-lived process per Sandbox that keeps runs prepared ahead.
+ *
+ * Interface (`sandbox-launcher --warm POOL IDLE_MS OP_BASE`):
+ *  - stdin, first: one config frame, the sandbox's static ops followed by placeholder `status`
+ *    and `exec` ops (config_parse requires them; every run's request replaces them). OP_BASE is
+ *    the number of static ops: a run's op indexes follow them, as in a cold frame.
+ *  - stdin, then: one frame per command. `run ID OPS...` with the run's own ops (status,
+ *    stdio-fifos, chdir, timeout, env, exec, arg: nothing else is accepted) hands the request to a
+ *    prepared run; `kill ID SIGNO` signals that run's monitor (SIG_KILL_SANDBOX ends the run and
+ *    still writes its result; the forwarded signals reach the target); `wake` ends an idle state
+ *    (the host sent a run the cold way for want of a prepared one). End of file: every
+ *    prepared run is ended and the warm launcher exits.
+ *  - stdout, one line per event, each one write below PIPE_BUF: `ready ID` (the run's FIFOs exist:
+ *    the host opens its ends, launcher/request.c), `exit ID CODE SIGNAL` (the run's monitor exited
+ *    with CODE, or died of SIGNAL; its status file is complete), `prepared N` (N prepared runs
+ *    wait now; said when it changes), `lost` (a prepared run ended
+ *    before it was used: it is replaced; the host may report it).
+ *  - A prepared run is a fork of this process that ran setup_prepare() (main.c): its own
+ *    monitor, host ids, cgroup (created and joined), cloned trees, init in new namespaces building
+ *    the root, then waiting for the request. Used once: the request is the whole rest of its life
+ *    (setup_run()), then it exits. POOL runs are kept prepared; a run handed out is replaced at
+ *    once; after IDLE_MS without a request the prepared runs are ended (none is kept for nothing)
+ *    and the next request prepares again.
+ *  - Lifetime: this process dies with its parent (PR_SET_PDEATHSIG, main.c) and exits when its
+ *    stdin closes. Each prepared run's monitor gets SIG_KILL_SANDBOX when this process dies, and
+ *    ends on its own when its socket to us closes; either way init is killed and the cgroup
+ *    removed (setup_failed(), or the monitor's usual end for a run in progress). */
+#include "warm.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "abi.h"
+#include "config.h"
+#include "monitor.h"
+#include "setup.h"
+#include "status.h"
+#include "util.h"
+
+#define POOL_MAX 32
+#define SLOTS_MAX (POOL_MAX * 4) /* prepared plus in progress */
+#define ID_MAX 32
+#define BLOB_CHUNK (32u << 10)
+
+/* One prepared run (or one in progress), seen from the warm launcher. */
+struct slot {
+  pid_t pid;     /* its monitor; 0: the slot is free */
+  int sock;      /* our end of its socketpair; -1 once the request went (or it was ended) */
+  bool prepared; /* it said so: init waits for the request */
+  bool busy;     /* it has a request: its exit is reported under id */
+  bool started;  /* it took its request ('S'): from then on its end is the run's */
+  unsigned tries; /* prepared runs this request went to before (each killed before taking it) */
+  char *req;     /* busy, not started: the request's ops, to hand to another prepared run if this
+                  * one is killed before it took them */
+  uint32_t req_len;
+  char id[ID_MAX + 1];
+};
+
+static struct slot slots[SLOTS_MAX];
+static unsigned pool, idle_ms;
+static int op_base;
+static unsigned serial;
+static bool idle; /* shrunk to zero: nothing is prepared until the next request */
+/* Prepared runs lost in a row (each failed its prepare, or was killed from outside). Past
+ * LOST_MAX nothing is prepared any more and `broken` is said once: the host goes the cold way. */
+#define LOST_MAX 3
+#define RETRIES_MAX 4
+static unsigned lost_in_row;
+
+/* Writes one event line to stdout in one write (lines of runs never interleave). */
+static void event(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void event(const char *fmt, ...) {
+  char line[128];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(line, sizeof line, fmt, ap);
+  va_end(ap);
+  if (n > 0 && (size_t)n < sizeof line) (void)write_full(1, line, (size_t)n);
+}
+
+/* A blob over a SOCK_SEQPACKET socket: its length, then chunks. */
+static int send_blob(int sock, const char *buf, uint32_t len) {
+  if (send(sock, &len, sizeof len, MSG_NOSIGNAL) != (ssize_t)sizeof len) return -1;
+  for (uint32_t off = 0; off < len;) {
+    uint32_t chunk = len - off < BLOB_CHUNK ? len - off : BLOB_CHUNK;
+    if (send(sock, buf + off, chunk, MSG_NOSIGNAL) != (ssize_t)chunk) return -1;
+    off += chunk;
+  }
+  return 0;
+}
+
+/* A command frame (config.h's framing: magic, length, NUL-separated tokens) into our own buffer:
+ * config.c's frame buffer holds the static config, which every prepared run forked later still
+ * points into. */
+static char cmd_buf[FRAME_MAX];
+static char *cmd_tokens[TOKENS_MAX + 1];
+
+static int read_command(size_t *count) {
+  unsigned char h[8];
+  if (read_full(0, h, sizeof h) != (ssize_t)sizeof h || memcmp(h, FRAME_MAGIC, 4) != 0) return -1;
+  uint32_t len = (uint32_t)h[4] | (uint32_t)h[5] << 8 | (uint32_t)h[6] << 16 | (uint32_t)h[7] << 24;
+  if (len == 0 || len > FRAME_MAX || read_full(0, cmd_buf, len) != (ssize_t)len || cmd_buf[len - 1] != '\0')
+    return -1;
+  size_t c = 0;
+  for (uint32_t i = 0; i < len; i += (uint32_t)strlen(cmd_buf + i) + 1) {
+    if (c == TOKENS_MAX) return -1;
+    cmd_tokens[c++] = cmd_buf + i;
+  }
+  cmd_tokens[c] = NULL;
+  *count = c;
+  return 0;
+}
+
+static char blob[FRAME_MAX + 1];
+static char *run_tokens[TOKENS_MAX + 1];
+
+/* Receives a blob of NUL-terminated tokens; -1 on end of file or a malformed blob. */
+static int recv_tokens(int sock, size_t *count) {
+  uint32_t len;
+  if (recv(sock, &len, sizeof len, 0) != (ssize_t)sizeof len || len == 0 || len > FRAME_MAX) return -1;
+  for (uint32_t off = 0; off < len;) {
+    ssize_t n = recv(sock, blob + off, len - off, 0);
+    if (n <= 0) return -1;
+    off += (uint32_t)n;
+  }
+  if (blob[len - 1] != '\0') return -1;
+  size_t c = 0;
+  for (uint32_t i = 0; i < len && c < TOKENS_MAX; i += (uint32_t)strlen(blob + i) + 1) run_tokens[c++] = blob + i;
+  run_tokens[c] = NULL;
+  *count = c;
+  return 0;
+}
+
+/* The per-run ops a request may carry, with their arity: anything else would change the fixed
+ * policy the run was prepared with, and is refused (the host sends such a run the cold way). */
+static const struct {
+  const char *name;
+  size_t arity;
+} RUN_OPS[] = {{"status", 1}, {"stdio-fifos", 2}, {"chdir", 1}, {"timeout", 1},
+               {"env", 1},    {"exec", 1},        {"arg", 1}};
+
+static bool only_run_ops(char **t, size_t count) {
+  for (size_t i = 0; i < count;) {
+    size_t arity = SIZE_MAX;
+    for (size_t k = 0; k < sizeof RUN_OPS / sizeof RUN_OPS[0]; k++)
+      if (strcmp(t[i], RUN_OPS[k].name) == 0) arity = RUN_OPS[k].arity;
+    if (arity == SIZE_MAX || i + arity >= count) return false;
+    i += 1 + arity;
+  }
+  return true;
+}
+
+/* The request, parsed and checked like any frame (config_parse), becomes this run's part of the
+ * config; the static part, and what the prepare made of it, stay. */
+static int take_request(struct config *cfg, size_t count, struct sbx_err *e) {
+  static struct config run;
+  if (!only_run_ops(run_tokens, count)) return fail_input(e, "a warm run's request carries only run ops", NULL, -1);
+  if (config_parse(run_tokens, count, &run, e) < 0) return -1;
+  if (!run.stdio_dir) return fail_input(e, "a warm run needs", "stdio-fifos", -1);
+  cfg->status_path = run.status_path;
+  cfg->cwd = run.cwd;
+  cfg->timeout_ms = run.timeout_ms;
+  cfg->exec = run.exec;
+  cfg->exec_op = run.exec_op;
+  cfg->argv = run.argv;
+  cfg->envp = run.envp;
+  cfg->stdio_dir = run.stdio_dir;
+  cfg->stdin_fifo = run.stdin_fifo;
+  cfg->stdio_op = run.stdio_op + op_base;
+  return 0;
+}
+
+/* A prepared run's monitor: prepares, says so, waits for its request (or its end), runs it. */
+static _Noreturn void prepared_main(int sock, unsigned n) {
+  struct config *cfg = setup_config();
+  struct monitor m = MONITOR_INIT;
+  struct sbx_err e = SBX_ERR_NONE;
+  m.op_base = op_base;
+  /* Each prepared run has a cgroup of its own. */
+  static char cgroup_name[160];
+  if (cfg->cgroup_name) {
+    snprintf(cgroup_name, sizeof cgroup_name, "%.120s.w%u", cfg->cgroup_name, n);
+    cfg->cgroup_name = cgroup_name;
+  }
+  cfg->await_request = true;
+  if (setup_prepare(&m, &e) < 0) _exit(setup_failed(&m, &e));
+  /* Refused when the warm launcher already sent our request and closed its end (it picked us
+   * while we were preparing): the request waits in the socket all the same. */
+  (void)!send(sock, "P", 1, MSG_NOSIGNAL);
+  struct pollfd pfd[3] = {{sock, POLLIN, 0}, {m.pidfd, POLLIN, 0}, {m.signal_fd, POLLIN, 0}};
+  for (;;) {
+    if (poll(pfd, 3, -1) < 0 && errno != EINTR) break;
+    /* A request first: a signal for its run (a kill right after the start) stays queued in the
+     * signalfd for the monitor loop. Without one, init's death or a signal (our parent died:
+     * SIG_KILL_SANDBOX) ends the prepared run. */
+    if (!pfd[0].revents) {
+      if (pfd[1].revents || pfd[2].revents) break;
+      continue;
+    }
+    /* The run's id (its own message), then its ops. End of file: the warm launcher ended us
+     * (idle, disposal). */
+    char id[ID_MAX + 1];
+    ssize_t got = recv(sock, id, sizeof id, 0);
+    if (got <= 1 || id[got - 1] != '\0') break;
+    size_t count;
+    if (recv_tokens(sock, &count) < 0) break;
+    if (take_request(cfg, count, &e) < 0) _exit(setup_failed(&m, &e));
+    m.status_fd = status_open(cfg->status_path);
+    if (m.status_fd < 0) {
+      fail_path(&e, STEP_STATUS, cfg->status_path);
+      _exit(setup_failed(&m, &e));
+    }
+    setup_replay_status(&m);
+    /* Taken: from here a failure is this run's own, never handed to another prepared run. */
+    (void)!send(sock, "S", 1, MSG_NOSIGNAL);
+    close(sock);
+    static char ready[16 + ID_MAX];
+    snprintf(ready, sizeof ready, "ready %s\n", id);
+    m.ready_line = ready;
+    /* The run's wall clock and time start now, not at the prepare. */
+    m.start_us = now_us();
+    _exit(setup_run(&m));
+  }
+  fail_errno(&e, STEP_REQUEST, -1, ECANCELED);
+  m.status_fd = -1;
+  /* Quietly: an unused prepared run's end is no error of anyone's. */
+  int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
+  if (devnull >= 0) dup2(devnull, 2);
+  _exit(setup_failed(&m, &e));
+}
+
+static struct slot *free_slot(void) {
+  for (size_t i = 0; i < SLOTS_MAX; i++)
+    if (!slots[i].pid) return &slots[i];
+  return NULL;
+}
+
+static unsigned waiting(void) {
+  unsigned n = 0;
+  for (size_t i = 0; i < SLOTS_MAX; i++) n += slots[i].pid && !slots[i].busy;
+  return n;
+}
+
+/* Forks a prepared run into a free slot. */
+static struct slot *prepare_one(int sigfd, int timerfd) {
+  struct slot *s = free_slot();
+  if (!s) return NULL;
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) return NULL;
+  unsigned n = ++serial;
+  pid_t pid = fork();
+  if (pid < 0) {
+    close(sv[0]);
+    close(sv[1]);
+    return NULL;
+  }
+  if (pid == 0) {
+    /* Nothing of the warm launcher's but stdout (events) and stderr: no other run's socket. */
+    for (size_t i = 0; i < SLOTS_MAX; i++)
+      if (slots[i].pid && slots[i].sock >= 0) close(slots[i].sock);
+    close(sv[0]);
+    close(sigfd);
+    close(timerfd);
+    int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (devnull < 0 || dup2(devnull, 0) < 0) _exit(EXIT_SETUP);
+    pid_t ppid = getppid();
+    if (prctl(PR_SET_PDEATHSIG, SIG_KILL_SANDBOX, 0, 0, 0) < 0 || getppid() != ppid) _exit(EXIT_SETUP);
+    prepared_main(sv[1], n);
+  }
+  close(sv[1]);
+  *s = (struct slot){.pid = pid, .sock = sv[0]};
+  return s;
+}
+
+/* Prepared runs still preparing (no 'P' yet). */
+static unsigned preparing(void) {
+  unsigned n = 0;
+  for (size_t i = 0; i < SLOTS_MAX; i++) n += slots[i].pid && !slots[i].busy && !slots[i].prepared;
+  return n;
+}
+
+/* At most PREPARING_MAX prepare at once: the first is ready sooner (a new sandbox's first run
+ * waits for it), and a refill does not take every CPU from the runs in progress. */
+#define PREPARING_MAX 2
+
+static void refill(int sigfd, int timerfd) {
+  while (!idle && lost_in_row < LOST_MAX && waiting() < pool && preparing() < PREPARING_MAX &&
+         prepare_one(sigfd, timerfd)) {
+  }
+}
+
+/* The oldest prepared run, else one still preparing, else a new one. */
+static struct slot *pick(int sigfd, int timerfd) {
+  struct slot *best = NULL;
+  for (size_t i = 0; i < SLOTS_MAX; i++) {
+    struct slot *s = &slots[i];
+    if (!s->pid || s->busy || s->sock < 0) continue;
+    if (!best || (s->prepared && !best->prepared)) best = s;
+  }
+  return best ? best : prepare_one(sigfd, timerfd);
+}
+
+/* Hands a request (id, ops) to a prepared run, which keeps `req` until it took it. A prepared run
+ * that died meanwhile (killed from outside) refuses the id with EPIPE: the next one is tried. */
+static int dispatch(const char *id, char *req, uint32_t len, unsigned tries_before, int sigfd, int timerfd) {
+  for (unsigned tries = 0; tries < SLOTS_MAX; tries++) {
+    struct slot *s = pick(sigfd, timerfd);
+    if (!s) return -1;
+    if (send(s->sock, id, strlen(id) + 1, MSG_NOSIGNAL) < 0) {
+      close(s->sock); /* reaped with SIGCHLD */
+      s->sock = -1;
+      continue;
+    }
+    snprintf(s->id, sizeof s->id, "%s", id);
+    s->busy = true;
+    s->tries = tries_before;
+    s->req = req;
+    s->req_len = len;
+    if (send_blob(s->sock, req, len) < 0) {
+      close(s->sock); /* it died: handed on when reaped */
+      s->sock = -1;
+    }
+    return 0;
+  }
+  return -1;
+}
+
+/* `run ID OPS...`: the ops, copied, go to a prepared run (the id first, its own message). */
+static void start_run(char **t, size_t count, int sigfd, int timerfd) {
+  const char *id = t[1];
+  static char out[FRAME_MAX];
+  size_t off = 0;
+  bool fits = strlen(id) <= ID_MAX;
+  for (size_t i = 2; fits && i < count; i++) {
+    size_t n = strlen(t[i]) + 1;
+    fits = off + n <= sizeof out;
+    if (fits) memcpy(out + off, t[i], n);
+    off += n;
+  }
+  char *copy = fits ? malloc(off ? off : 1) : NULL;
+  if (copy) memcpy(copy, out, off);
+  if (!copy || dispatch(id, copy, (uint32_t)off, 0, sigfd, timerfd) < 0) {
+    free(copy);
+    event("exit %s %d 0\n", fits ? id : "?", EXIT_SETUP);
+  }
+}
+
+static void kill_run(char **t, size_t count) {
+  uint64_t sig;
+  if (count != 3 || !parse_u64(t[2], &sig) || sig == 0 || sig >= NSIG) return;
+  for (size_t i = 0; i < SLOTS_MAX; i++)
+    if (slots[i].pid && slots[i].busy && strcmp(slots[i].id, t[1]) == 0) kill(slots[i].pid, (int)sig);
+}
+
+static void reap(int sigfd, int timerfd) {
+  int st;
+  pid_t p;
+  while ((p = waitpid(-1, &st, WNOHANG)) > 0) {
+    for (size_t i = 0; i < SLOTS_MAX; i++) {
+      struct slot *s = &slots[i];
+      if (s->pid != p) continue;
+      if (s->sock >= 0) close(s->sock);
+      s->sock = -1;
+      /* Killed before it took its request: the request goes to another prepared run (a few
+       * times: the prepared runs may have been killed all at once). */
+      char id[ID_MAX + 1];
+      snprintf(id, sizeof id, "%s", s->id);
+      if (s->busy && !s->started && s->tries < RETRIES_MAX && WIFSIGNALED(st)) {
+        char *req = s->req;
+        uint32_t len = s->req_len;
+        unsigned tries = s->tries + 1;
+        *s = (struct slot){.sock = -1};
+        if (dispatch(id, req, len, tries, sigfd, timerfd) == 0) continue;
+        free(req);
+        event("exit %s %d %d\n", id, -1, SIGKILL);
+        continue;
+      }
+      free(s->req);
+      if (s->busy) {
+        event("exit %s %d %d\n", s->id, WIFEXITED(st) ? WEXITSTATUS(st) : -1, WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+      } else if (!idle) {
+        event("lost\n");
+        if (++lost_in_row == LOST_MAX) event("broken\n");
+      }
+      *s = (struct slot){.sock = -1};
+    }
+  }
+}
+
+/* Ends every prepared run (their sockets close: each ends itself, init killed, cgroup removed). */
+static void shrink(void) {
+  for (size_t i = 0; i < SLOTS_MAX; i++)
+    if (slots[i].pid && !slots[i].busy && slots[i].sock >= 0) {
+      close(slots[i].sock);
+      slots[i].sock = -1;
+    }
+}
+
+/* Says how many prepared runs wait now, when that changed (`prepared N`): the host sends a run the
+ * cold way rather than have it wait for a prepare (a new sandbox's first run, a drained pool). */
+static void announce(void) {
+  static unsigned said = UINT32_MAX;
+  unsigned n = 0;
+  for (size_t i = 0; i < SLOTS_MAX; i++)
+    n += slots[i].pid && !slots[i].busy && slots[i].prepared && slots[i].sock >= 0;
+  if (n == said) return;
+  said = n;
+  event("prepared %u\n", n);
+}
+
+static void arm_idle(int timerfd) {
+  struct itimerspec its = {{0, 0}, {(time_t)(idle_ms / 1000u), (long)(idle_ms % 1000u) * 1000000L}};
+  timerfd_settime(timerfd, 0, &its, NULL);
+}
+
+enum { W_STDIN, W_SIGNALS, W_IDLE, W_SLOTS };
+
+int warm_main(int argc, char **argv) {
+  uint64_t v[3];
+  struct sbx_err e = SBX_ERR_NONE;
+  if (argc != 3 || !parse_u64(argv[0], &v[0]) || !parse_u64(argv[1], &v[1]) || !parse_u64(argv[2], &v[2]) ||
+      v[0] == 0 || v[0] > POOL_MAX || v[1] == 0 || v[1] > 86400000u || v[2] > TOKENS_MAX) {
+    fail_input(&e, "--warm needs POOL (1..32) IDLE_MS (1..86400000) OP_BASE", NULL, -1);
+    report_err(&e, NULL);
+    return EXIT_SETUP;
+  }
+  pool = (unsigned)v[0];
+  idle_ms = (unsigned)v[1];
+  op_base = (int)v[2];
+  char **tokens;
+  size_t count;
+  if (frame_read(0, &tokens, &count, &e) < 0 || config_parse(tokens, count, setup_config(), &e) < 0) {
+    report_err(&e, NULL);
+    return EXIT_SETUP;
+  }
+  for (size_t i = 0; i < SLOTS_MAX; i++) slots[i].sock = -1;
+  /* Signals main() blocked stay blocked (the prepared runs' monitors read theirs from a
+   * signalfd); we take SIGCHLD, and end on the kill signal or any forwarded one. */
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset_forwarded(&sigs);
+  sigaddset(&sigs, SIGCHLD);
+  sigaddset(&sigs, SIG_KILL_SANDBOX);
+  int sigfd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
+  int timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+  if (sigfd < 0 || timerfd < 0) {
+    fail(&e, STEP_SIGNALS, -1);
+    report_err(&e, NULL);
+    return EXIT_SETUP;
+  }
+  refill(sigfd, timerfd);
+  announce();
+  arm_idle(timerfd);
+  bool running = true;
+  while (running) {
+    struct pollfd pfd[W_SLOTS + SLOTS_MAX];
+    pfd[W_STDIN] = (struct pollfd){0, POLLIN, 0};
+    pfd[W_SIGNALS] = (struct pollfd){sigfd, POLLIN, 0};
+    pfd[W_IDLE] = (struct pollfd){timerfd, POLLIN, 0};
+    for (size_t i = 0; i < SLOTS_MAX; i++)
+      pfd[W_SLOTS + i] = (struct pollfd){slots[i].pid ? slots[i].sock : -1, POLLIN, 0};
+    if (poll(pfd, W_SLOTS + SLOTS_MAX, -1) < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    if (pfd[W_SIGNALS].revents) {
+      struct signalfd_siginfo si;
+      while (read(sigfd, &si, sizeof si) == (ssize_t)sizeof si)
+        if (si.ssi_signo != SIGCHLD) running = false;
+      reap(sigfd, timerfd);
+    }
+    for (size_t i = 0; i < SLOTS_MAX; i++) {
+      short r = pfd[W_SLOTS + i].revents;
+      if (!r || pfd[W_SLOTS + i].fd < 0) continue;
+      char c;
+      struct slot *s = &slots[i];
+      if ((r & POLLIN) && recv(s->sock, &c, 1, MSG_DONTWAIT) == 1) {
+        if (c == 'P') {
+          s->prepared = true;
+          lost_in_row = 0;
+        } else if (c == 'S' && s->busy) {
+          s->started = true;
+          free(s->req);
+          s->req = NULL;
+          close(s->sock);
+          s->sock = -1;
+        }
+      } else if (r & (POLLHUP | POLLERR)) {
+        close(s->sock); /* it ended: reaped with SIGCHLD */
+        s->sock = -1;
+      }
+      /* Hung up: it failed its prepare or was killed; reaped (and counted) with SIGCHLD. */
+    }
+    if (pfd[W_IDLE].revents) {
+      uint64_t ticks;
+      (void)!read(timerfd, &ticks, sizeof ticks);
+      idle = true;
+      shrink();
+    }
+    if (pfd[W_STDIN].revents) {
+      if (read_command(&count) < 0) break; /* end of file (or garbage): stop */
+      tokens = cmd_tokens;
+      if (count >= 2 && strcmp(tokens[0], "run") == 0) {
+        idle = false;
+        arm_idle(timerfd);
+        start_run(tokens, count, sigfd, timerfd);
+      } else if (count >= 2 && strcmp(tokens[0], "kill") == 0) {
+        kill_run(tokens, count);
+      } else if (count == 1 && strcmp(tokens[0], "wake") == 0) {
+        /* A run went the cold way for want of a prepared one: prepare again. */
+        idle = false;
+        arm_idle(timerfd);
+      } else {
+        break;
+      }
+    }
+    refill(sigfd, timerfd);
+    announce();
+  }
+  /* Ending: prepared runs end themselves once their socket closes; runs in progress are ended
+   * (their monitors still write their results), then everything is reaped. */
+  shrink();
+  for (size_t i = 0; i < SLOTS_MAX; i++)
+    if (slots[i].pid && slots[i].busy) kill(slots[i].pid, SIG_KILL_SANDBOX);
+  while (waitpid(-1, NULL, 0) > 0 || errno == EINTR) {
+  }
+  return 0;
+}

@@ -1,0 +1,260 @@
+/**
+ * The warm launcher of one `Sandbox` (launcher/warm.c): a long-lived launcher started with the
+ * sandbox's fixed policy that keeps runs prepared ahead (namespaces, root, cgroup), each waiting
+ * only for its per-run part.
+ *
+ * Interface: `new WarmPool(launcher, staticOps, options)` starts it (through lib/spawn.ts);
+ * `start(runOps, onReady)` hands one run's ops (status, stdio-fifos, chdir, timeout, env, exec,
+ * args) to a prepared run and returns a {@linkcode WarmRun} (or null when the pool is unusable:
+ * the caller goes the cold way); `onReady` fires when the run's FIFOs exist (lib/fifo_stdio.ts
+ * then opens the host's ends). `close()` stops it: prepared runs end, runs in progress are killed
+ * and still report. Control channel: frames on the launcher's stdin (`run ID OPS...`,
+ * `kill ID SIGNO`, `wake`), event lines on its stdout (`ready ID`, `exit ID CODE SIGNAL`,
+ * `prepared N`, `lost`, `broken`). A run goes through the pool only while a prepared run waits
+ * (`canStart()`); otherwise it goes the cold way at once and the pool is woken. A pool that fails (its launcher died, or `broken`: prepared runs keep failing) is
+ * reported once with `console.warn` and never used again; runs go the cold way.
+ *
+ * @module
+ */
+
+import { encodeFrame, type Op } from "./config.ts";
+import { spawnLauncher } from "./spawn.ts";
+import { signalName } from "./status.ts";
+
+/** How the pool of one sandbox behaves. */
+export interface WarmSettings {
+  /** Runs kept prepared. */
+  pool: number;
+  /** After this long without a run, the prepared runs are ended (and made again on demand). */
+  idleMs: number;
+}
+
+/** One run served by the warm launcher. */
+export interface WarmRun {
+  /** The warm launcher's pid (the run's own monitor is its child). */
+  readonly pid: number;
+  /** The run's monitor exited: its code, or the signal that killed it. */
+  readonly status: Promise<{ code: number; signal: Deno.Signal | null }>;
+  /** Signals the run's monitor (forwarded signals reach the target; `SIGPWR` ends the run). */
+  kill(signal: Deno.Signal): void;
+}
+
+/** Signal numbers for `kill ID SIGNO` (x86_64 and aarch64 agree on these). */
+const SIGNO: Partial<Record<Deno.Signal, number>> = {
+  SIGHUP: 1,
+  SIGINT: 2,
+  SIGQUIT: 3,
+  SIGKILL: 9,
+  SIGUSR1: 10,
+  SIGUSR2: 12,
+  SIGALRM: 14,
+  SIGTERM: 15,
+  SIGCONT: 18,
+  SIGWINCH: 28,
+  SIGPWR: 30,
+};
+
+interface Pending {
+  onReady: () => void;
+  resolve: (s: { code: number; signal: Deno.Signal | null }) => void;
+}
+
+/** One warm launcher process (a pool that stops when idle starts a new one on demand). */
+interface Generation {
+  proc: Deno.ChildProcess;
+  writer: WritableStreamDefaultWriter<Uint8Array>;
+  runs: Map<string, Pending>;
+  closing: boolean;
+  /** Prepared runs waiting, as the launcher last said (less those handed out since). */
+  available: number;
+  /** Settles once the process exited and its stdout and stderr are drained. */
+  done: Promise<void>;
+}
+
+/** The warm launcher and its pool (see the module doc). */
+export class WarmPool {
+  #launcher: string;
+  #frame: Uint8Array;
+  #args: string[];
+  #stopWhenIdle: boolean;
+  #gen: Generation | null = null;
+  #next = 0;
+  #failed = false;
+  #closed = false;
+  #label: string;
+  /** The end of what the warm launcher said on stderr (a prepared run's failure), for #fail. */
+  #stderrTail = "";
+
+  /**
+   * Starts the warm launcher with the sandbox's static ops; `cgroupName` (runs with a cgroup):
+   * the prefix of its prepared runs' cgroups (each adds `.wN`). With `stopWhenIdle` the launcher
+   * exits whenever no run is in flight (and a run's status waits for that), and starts again
+   * with the next run: what a test suite's resource checks need (`SANDBOX_TS_WARM=1`).
+   */
+  constructor(
+    launcher: string,
+    staticOps: readonly Op[],
+    cgroupName: string | null,
+    settings: WarmSettings & { label: string; stopWhenIdle?: boolean },
+  ) {
+    this.#label = settings.label;
+    this.#launcher = launcher;
+    this.#stopWhenIdle = settings.stopWhenIdle ?? false;
+    // config_parse requires status and exec: placeholders, replaced by every run's request.
+    this.#frame = encodeFrame([
+      ...staticOps,
+      ...(cgroupName ? [["cgroup-name", cgroupName] as Op] : []),
+      ["status", "/"],
+      ["exec", "/"],
+    ]);
+    this.#args = [
+      "--warm",
+      String(settings.pool),
+      String(settings.idleMs),
+      String(staticOps.length),
+    ];
+    if (!this.#stopWhenIdle) this.#gen = this.#spawn();
+  }
+
+  /** Whether runs can go through the pool. */
+  get usable(): boolean {
+    return !this.#failed && !this.#closed;
+  }
+
+  /**
+   * Whether a run should go through the pool now: it is usable and a prepared run waits (else the
+   * run would wait for a prepare: it goes the cold way, and the pool is woken to prepare again).
+   * A pool that stops when idle always takes the run (it starts again on demand).
+   */
+  canStart(): boolean {
+    if (!this.usable) return false;
+    if (this.#stopWhenIdle) return true;
+    const gen = this.#gen;
+    if (gen && !gen.closing && gen.available > 0) return true;
+    if (gen && !gen.closing) this.#send(gen, encodeFrame([["wake"]]));
+    return false;
+  }
+
+  /** Hands one run to a prepared run; null when the pool is not usable (go the cold way). */
+  start(runOps: readonly Op[], onReady: () => void): WarmRun | null {
+    if (!this.usable) return null;
+    if (!this.#gen || this.#gen.closing) this.#gen = this.#spawn();
+    const gen = this.#gen;
+    const id = `r${++this.#next}`;
+    let resolve!: Pending["resolve"];
+    const exited = new Promise<{ code: number; signal: Deno.Signal | null }>((r) => (resolve = r));
+    gen.runs.set(id, { onReady, resolve });
+    gen.available = Math.max(0, gen.available - 1);
+    this.#send(gen, encodeFrame([["run", id], ...runOps]));
+    const status = this.#stopWhenIdle
+      ? exited.then(async (st) => {
+        // The last run in flight stops the launcher; every run waits until it is gone.
+        if (gen.runs.size === 0 && !gen.closing) {
+          gen.closing = true;
+          await gen.writer.close().catch(() => {});
+        }
+        if (gen.closing) await gen.done;
+        return st;
+      })
+      : exited;
+    return {
+      pid: gen.proc.pid,
+      status,
+      kill: (signal) => {
+        const n = SIGNO[signal];
+        if (n !== undefined && gen.runs.has(id)) {
+          this.#send(gen, encodeFrame([["kill", id, String(n)]]));
+        }
+      },
+    };
+  }
+
+  /** Stops the warm launcher; resolves once it and every run it served are gone. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    const gen = this.#gen;
+    if (!gen) return;
+    if (!gen.closing) {
+      gen.closing = true;
+      await gen.writer.close().catch(() => {});
+    }
+    await gen.done;
+  }
+
+  #spawn(): Generation {
+    const proc = spawnLauncher(this.#launcher, this.#args);
+    const gen: Generation = {
+      proc,
+      writer: proc.stdin.getWriter(),
+      runs: new Map(),
+      closing: false,
+      available: 0,
+      done: Promise.resolve(),
+    };
+    this.#send(gen, this.#frame);
+    gen.done = Promise.all([this.#events(gen), this.#drain(proc.stderr), proc.status]).then(
+      () => {},
+    );
+    return gen;
+  }
+
+  #send(gen: Generation, frame: Uint8Array): void {
+    gen.writer.write(frame).catch(() => {
+      if (!gen.closing) this.#fail("its control channel closed");
+    });
+  }
+
+  #fail(why: string): void {
+    if (this.#failed || this.#closed) return;
+    this.#failed = true;
+    const said = this.#stderrTail.trim().split("\n").pop();
+    console.warn(
+      `sandbox-ts: the warm launcher of sandbox "${this.#label}" failed (${why}${
+        said ? `: ${said}` : ""
+      }); its runs go the cold way`,
+    );
+  }
+
+  async #drain(stream: ReadableStream<Uint8Array>): Promise<void> {
+    const dec = new TextDecoder();
+    for await (const c of stream) this.#stderrTail = (this.#stderrTail + dec.decode(c)).slice(-400);
+  }
+
+  async #events(gen: Generation): Promise<void> {
+    const dec = new TextDecoder();
+    let rest = "";
+    try {
+      for await (const chunk of gen.proc.stdout) {
+        const lines = (rest + dec.decode(chunk, { stream: true })).split("\n");
+        rest = lines.pop()!;
+        for (const line of lines) this.#event(gen, line.split(" "));
+      }
+    } catch {
+      // the pipe broke: the launcher is gone; handled below
+    }
+    // The launcher is gone: runs it never reported end as killed (their status files say the
+    // rest), and, unless it was asked to stop, nothing goes through it any more.
+    if (!gen.closing) this.#fail("it exited");
+    for (const p of gen.runs.values()) p.resolve({ code: 137, signal: "SIGKILL" });
+    gen.runs.clear();
+  }
+
+  #event(gen: Generation, words: string[]): void {
+    const [kind, id, code, signal] = words;
+    if (kind === "ready" && id) {
+      gen.runs.get(id)?.onReady();
+    } else if (kind === "exit" && id) {
+      const p = gen.runs.get(id);
+      gen.runs.delete(id);
+      const sig = Number(signal);
+      p?.resolve({
+        code: sig ? 128 + sig : Number(code),
+        signal: sig ? signalName(sig) as Deno.Signal : null,
+      });
+    } else if (kind === "prepared" && id) {
+      gen.available = Number(id);
+    } else if (kind === "broken") {
+      this.#fail("prepared runs keep failing");
+    }
+  }
+}

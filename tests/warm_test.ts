@@ -1,0 +1,251 @@
+// The warm launcher (lib/warm.ts, launcher/warm.c): runs through prepared runs, nothing shared
+// between them, faults fall back to the cold path, disposal leaves nothing behind.
+import { assert, assertEquals } from "./_assert.ts";
+import { exists, isRoot, kernelTest, pinned, PINNED_UID, removeTree, waitFor } from "./_helpers.ts";
+import { runDirBase } from "../lib/rundir.ts";
+import { Sandbox } from "../mod.ts";
+import type { SandboxConfig } from "../mod.ts";
+
+function warmSandbox(config: SandboxConfig = {}, pool = 2) {
+  return new Sandbox({ timeout: "60s", ...config }, { warm: { pool, idleMs: 60_000 } });
+}
+
+/** The children of `pid` (its prepared runs' and runs' monitors). */
+function children(pid: number): number[] {
+  try {
+    const text = Deno.readTextFileSync(`/proc/${pid}/task/${pid}/children`).trim();
+    return text ? text.split(" ").map(Number) : [];
+  } catch {
+    return [];
+  }
+}
+
+/** Cgroup dirs (any v1 hierarchy or v2) whose name holds `tag`. */
+function cgroupsNamed(tag: string): string[] {
+  const found: string[] = [];
+  const walk = (dir: string, depth: number) => {
+    if (depth > 5) return;
+    let entries: Deno.DirEntry[];
+    try {
+      entries = [...Deno.readDirSync(dir)];
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      if (!e.isDirectory) continue;
+      if (e.name.includes(tag)) found.push(`${dir}/${e.name}`);
+      walk(`${dir}/${e.name}`, depth + 1);
+    }
+  };
+  walk("/sys/fs/cgroup", 0);
+  return found;
+}
+
+function leftStdioDirs(): string[] {
+  const base = runDirBase();
+  if (!base) return [];
+  return [...Deno.readDirSync(base)].map((e) => e.name).filter((n) => n.endsWith(".stdio"));
+}
+
+/**
+ * The warm launcher's pid once it holds `n` prepared runs. Until a prepared run waits, runs go the
+ * cold way (each its own launcher): runs are made until two share a pid, the warm launcher's.
+ */
+async function warmed(sb: Sandbox, n = 2): Promise<number> {
+  const seen = new Set<number>();
+  for (let i = 0; i < 500; i++) {
+    const child = sb.spawn("true");
+    await child.status;
+    if (seen.has(child.pid)) {
+      const pid = child.pid;
+      assert(await waitFor(() => children(pid).length >= n, 10_000), "the pool did not fill");
+      return pid;
+    }
+    seen.add(child.pid);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error("no run went through the warm launcher");
+}
+
+kernelTest("warm: runs go through the warm launcher, with every result field", async () => {
+  await using sb = warmSandbox();
+  const pid = await warmed(sb);
+  const a = sb.spawn("sh", ["-c", "test -p /dev/stdout && echo one > /dev/stdout && exit 42"]);
+  const b = sb.spawn("sh", ["-c", "cat; exit 43"], { stdin: "piped" });
+  // One process serves both: the warm launcher (a cold run has a launcher of its own).
+  assertEquals([a.pid, b.pid], [pid, pid]);
+  const w = b.stdin!.getWriter();
+  await w.write(new TextEncoder().encode("two\n"));
+  await w.close();
+  const [ra, rb] = await Promise.all([a.status, b.status]);
+  assertEquals(await new Response(a.stdout).text(), "one\n");
+  assertEquals(await new Response(b.stdout).text(), "two\n");
+  assertEquals([ra.exitCode, rb.exitCode], [42, 43]);
+  const r = await sb.run("sh", ["-c", "i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done"]);
+  assertEquals(r.reason, "exited");
+  assert(r.cpuTimeUs > 0, `cpuTimeUs ${r.cpuTimeUs}`);
+  assert(r.wallTimeMs > 0 && r.wallTimeMs < 60_000, `wallTimeMs ${r.wallTimeMs}`);
+  assert(r.memoryPeakBytes > 0, `memoryPeakBytes ${r.memoryPeakBytes}`);
+  const slow = await sb.run("sleep", ["30"], { timeout: "150ms" });
+  assertEquals(slow.reason, "timeout");
+  const notFound = await sb.run("no-such-program-w").catch((e) => e);
+  assertEquals(notFound.exitCode, 127);
+});
+
+kernelTest("warm: two runs of one pool share nothing (files, processes)", async () => {
+  await using sb = warmSandbox();
+  const pid = await warmed(sb);
+  const first = sb.spawn("sh", [
+    "-c",
+    "echo x > /tmp/mark && echo y > $HOME/mark && (sleep 30 &) ; exit 0",
+  ]);
+  assertEquals((await first.status).exitCode, 0);
+  const second = sb.spawn("sh", [
+    "-c",
+    "test -e /tmp/mark && exit 3; test -e $HOME/mark && exit 4; " +
+    'for c in /proc/[0-9]*/comm; do read n < $c; [ "$n" = sleep ] && exit 5; done; exit 42',
+  ]);
+  assertEquals((await second.status).exitCode, 42);
+  // Both from prepared runs of the one warm launcher.
+  assertEquals([first.pid, second.pid], [pid, pid]);
+});
+
+kernelTest("warm: a prepared run killed from outside is replaced; runs still work", async () => {
+  await using sb = warmSandbox();
+  const pid = await warmed(sb);
+  // The prepared runs waiting now: kill them all, and at once hand out a run (before the warm
+  // launcher saw them die, the run goes to one of them: it is handed on).
+  for (const child of children(pid)) Deno.kill(child, "SIGKILL");
+  const handed = sb.spawn("sh", ["-c", "exit 42"]);
+  assertEquals((await handed.status).exitCode, 42);
+  for (let i = 0; i < 3; i++) {
+    const r = await sb.run("sh", ["-c", "exit 42"]);
+    assertEquals(r.exitCode, 42);
+  }
+});
+
+kernelTest("warm: a dead warm launcher is reported once; runs go the cold way", async () => {
+  const warnings: string[] = [];
+  const warn = console.warn;
+  console.warn = (...a: unknown[]) => warnings.push(a.join(" "));
+  try {
+    await using sb = warmSandbox();
+    const warmPid = await warmed(sb);
+    Deno.kill(warmPid, "SIGKILL");
+    assert(await waitFor(() => !exists(`/proc/${warmPid}/stat`) || isZombie(warmPid), 5_000));
+    await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 2; i++) {
+      const child = sb.spawn("sh", ["-c", "exit 42"]);
+      assert(child.pid !== warmPid, "a run went to the dead warm launcher");
+      assertEquals((await child.status).exitCode, 42);
+    }
+  } finally {
+    console.warn = warn;
+  }
+  assertEquals(warnings.length, 1, warnings.join("\n"));
+  assert(/warm launcher .* failed/.test(warnings[0]!), warnings[0]);
+});
+
+/**
+ * Removes a host tree a run used: its mount namespace (and overlay) goes a moment after its
+ * processes, and the overlay's work dir may be busy for that moment.
+ */
+async function removeWhenFree(dir: string): Promise<void> {
+  for (let i = 0;; i++) {
+    try {
+      removeTree(dir);
+      return;
+    } catch (e) {
+      if (i === 40) throw e;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
+
+function isZombie(pid: number): boolean {
+  try {
+    return / Z /.test(Deno.readTextFileSync(`/proc/${pid}/stat`));
+  } catch {
+    return true;
+  }
+}
+
+kernelTest("warm: disposal leaves nothing (processes, cgroups, FIFOs)", async () => {
+  const tag = `warmgone${Math.floor(Math.random() * 1e9)}`;
+  let pid = 0;
+  {
+    await using sb = warmSandbox(
+      { id: tag, ...(isRoot ? { memory: "256M", maxPids: 64 } : {}) },
+      3,
+    );
+    pid = await warmed(sb, 3);
+    const child = sb.spawn("sleep", ["30"]);
+    assertEquals(child.pid, pid);
+    const runs = await Promise.all([1, 2, 3].map(() => sb.run("true")));
+    assert(runs.every((r) => r.exitCode === 0));
+    assert(await waitFor(() => children(pid).length >= 4, 10_000), "prepared runs did not appear");
+    // Disposal with a run in progress: it is ended, and still has its result.
+    await sb.close();
+    assertEquals((await child.status).reason !== "exited", true);
+  }
+  assert(!exists(`/proc/${pid}/stat`), "the warm launcher outlived its sandbox");
+  assertEquals(cgroupsNamed(tag), []);
+  assertEquals(leftStdioDirs(), []);
+});
+
+kernelTest(
+  "warm: an idle pool shrinks to zero (no process, no cgroup) and refills on demand",
+  async () => {
+    const tag = `warmidle${Math.floor(Math.random() * 1e9)}`;
+    await using sb = new Sandbox(
+      { id: tag, timeout: "60s", ...(isRoot ? { maxPids: 64 } : {}) },
+      { warm: { pool: 2, idleMs: 300 } },
+    );
+    // At least one prepared run (a loaded machine may take longer than idleMs to fill the pool).
+    const pid = await warmed(sb, 1);
+    // Idle: every prepared run ends, its cgroup removed; the warm launcher stays.
+    assert(await waitFor(() => children(pid).length === 0, 10_000), "the pool did not shrink");
+    assert(exists(`/proc/${pid}/stat`));
+    assertEquals(cgroupsNamed(tag), []);
+    // The next run goes the cold way (nothing prepared) and wakes the pool, which refills.
+    const r = await sb.run("sh", ["-c", "exit 42"]);
+    assertEquals(r.exitCode, 42);
+    assert(await waitFor(() => children(pid).length >= 1, 10_000), "the pool did not refill");
+    const last = sb.spawn("true");
+    assertEquals(last.pid, pid, "the run did not go to the warm launcher");
+    assertEquals((await last.status).exitCode, 0);
+  },
+);
+
+kernelTest(
+  "warm: a sandbox that keeps overlay changes runs cold, each run seeing the last",
+  async () => {
+    const lower = Deno.makeTempDirSync({ prefix: "sandbox-ts-warmlow-" });
+    const parent = Deno.makeTempDirSync({ prefix: "sandbox-ts-warmup-" });
+    Deno.chmodSync(lower, 0o755);
+    Deno.chmodSync(parent, 0o755);
+    if (isRoot) { for (const d of [lower, parent]) Deno.chownSync(d, PINNED_UID, PINNED_UID); }
+    const warnings: string[] = [];
+    const warn = console.warn;
+    console.warn = (...a: unknown[]) => warnings.push(a.join(" "));
+    try {
+      const config = pinned({
+        timeout: "60s",
+        mounts: [{ type: "overlay", source: lower, target: "/o", upper: `${parent}/changes` }],
+      });
+      await using sb = new Sandbox(config, { warm: { pool: 2 } });
+      const a = sb.spawn("sh", ["-c", "echo 1 > /o/n"]);
+      assertEquals((await a.status).exitCode, 0);
+      const b = sb.spawn("cat", ["/o/n"]);
+      assertEquals(await new Response(b.stdout).text(), "1\n");
+      assertEquals((await b.status).exitCode, 0);
+      assert(a.pid !== b.pid, "the runs went through one (warm) launcher");
+    } finally {
+      console.warn = warn;
+      await removeWhenFree(lower);
+      await removeWhenFree(parent);
+    }
+    assertEquals(warnings.length, 1, warnings.join("\n"));
+    assert(/keeps overlay changes/.test(warnings[0]!), warnings[0]);
+  },
+);
