@@ -82,7 +82,7 @@ const CODES: Record<string, new (message: string) => Error> = {
 
 function fsError(errno: number, op: string, path: string): Error {
   const name = errnoName(errno);
-  const what = name === "EINVAL" && (op === "read" || op === "write")
+  const what = (name === "EINVAL" || name === "ENXIO") && (op === "read" || op === "write")
     ? " (not a regular file)"
     : name === "EFBIG" || name === "E2BIG"
     ? " (too large)"
