@@ -383,8 +383,11 @@ export class SandboxSession implements AsyncDisposable {
     return this.exposeTcp(target).then((a) => `http://${a.hostname}:${a.port}`);
   }
 
-  /** Like `exposeHttp`, for any TCP protocol: the host address to connect to. */
-  exposeTcp(target: number | { port: number }): Promise<Deno.NetAddr> {
+  /**
+   * Like `exposeHttp`, for any TCP protocol: the host's loopback address that reaches `port`
+   * inside, for `Deno.connect()`.
+   */
+  exposeTcp(target: number | { port: number }): Promise<{ hostname: string; port: number }> {
     try {
       const port = typeof target === "number" ? target : target?.port;
       if (typeof port !== "number" || !Number.isInteger(port) || port < 1 || port > 65535) {
@@ -395,7 +398,8 @@ export class SandboxSession implements AsyncDisposable {
       }
       const exposed = new ExposedPort(this.#channel, port);
       this.#ports.push(exposed);
-      return Promise.resolve(exposed.address);
+      const { hostname, port: hostPort } = exposed.address;
+      return Promise.resolve({ hostname, port: hostPort });
     } catch (e) {
       return Promise.reject(e);
     }

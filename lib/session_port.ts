@@ -50,7 +50,10 @@ export class ExposedPort {
     const open = new Promise<number>((r) => opened = r);
     let ack: (() => void) | null = null;
     let ended = false;
-    const toHost = conn.writable.getWriter();
+    // conn.read/write/closeWrite, not its streams: a stream that ends closes the whole socket.
+    const writeAll = async (data: Uint8Array) => {
+      for (let off = 0; off < data.length;) off += await conn.write(data.subarray(off));
+    };
     let hostWrites = Promise.resolve();
     let portDone!: () => void;
     const portFinished = new Promise<void>((r) => portDone = r);
@@ -59,7 +62,7 @@ export class ExposedPort {
         ended = true;
         opened(-1);
         ack?.();
-        toHost.close().catch(() => {});
+        conn.closeWrite().catch(() => {});
         portDone();
         return;
       }
@@ -67,9 +70,9 @@ export class ExposedPort {
       else if (f.type === FRAME.CONN_ACK) ack?.();
       else if (f.type === FRAME.CONN_BYTES) {
         const data = f.payload;
-        hostWrites = hostWrites.then(() => toHost.write(data)).catch(() => {});
+        hostWrites = hostWrites.then(() => writeAll(data)).catch(() => {});
       } else if (f.type === FRAME.CONN_EOF) {
-        hostWrites = hostWrites.then(() => toHost.close()).catch(() => {}).finally(portDone);
+        hostWrites = hostWrites.then(() => conn.closeWrite()).catch(() => {}).finally(portDone);
       }
     });
     try {
@@ -78,7 +81,9 @@ export class ExposedPort {
       if (err !== 0) {
         throw new Error(`connect to port ${this.#port} in the session: ${errnoName(err)}`);
       }
-      for await (const chunk of conn.readable) {
+      const buf = new Uint8Array(CHUNK);
+      for (let n = await conn.read(buf); n !== null && !ended; n = await conn.read(buf)) {
+        const chunk = buf.slice(0, n);
         for (let off = 0; off < chunk.length && !ended; off += CHUNK) {
           const acked = new Promise<void>((r) => ack = r);
           await this.#channel.send(FRAME.CONN_DATA, id, [], chunk.subarray(off, off + CHUNK));
