@@ -29,6 +29,7 @@
 #include "landlock.h"
 #include "mount.h"
 #include "ns.h"
+#include "request.h"
 #include "seccomp.h"
 #include "util.h"
 
@@ -146,20 +147,20 @@ static const char *env_get(char **envp, const char *key) {
 
 /* execvpe without the heap: PATH from the sandbox's own environment, resolved inside the new
  * root. Returns with errno set: EACCES if some candidate was not executable, else the error. */
-static void exec_program(const struct config *cfg) {
-  if (strchr(cfg->exec, '/')) {
-    execve(cfg->exec, cfg->argv, cfg->envp);
+static void exec_program(const struct run_request *req) {
+  if (strchr(req->exec, '/')) {
+    execve(req->exec, req->argv, req->envp);
     return;
   }
-  const char *path = env_get(cfg->envp, "PATH");
+  const char *path = env_get(req->envp, "PATH");
   if (!path) path = "/usr/local/bin:/usr/bin:/bin";
   static char buf[8192];
   bool eacces = false;
   for (const char *s = path;; s++) {
     const char *end = strchrnul(s, ':');
-    if (end > s && (size_t)(end - s) + strlen(cfg->exec) + 2 <= sizeof buf) {
-      snprintf(buf, sizeof buf, "%.*s/%s", (int)(end - s), s, cfg->exec);
-      execve(buf, cfg->argv, cfg->envp);
+    if (end > s && (size_t)(end - s) + strlen(req->exec) + 2 <= sizeof buf) {
+      snprintf(buf, sizeof buf, "%.*s/%s", (int)(end - s), s, req->exec);
+      execve(buf, req->argv, req->envp);
       if (errno == EACCES) eacces = true;
       else if (errno != ENOENT && errno != ENOTDIR) return;
     }
@@ -194,7 +195,8 @@ static int hand_over_listener(int listener, int exec_fd, int report_fd, struct s
 }
 
 /* The target: last steps in the order that matters, then exec. Errors go to exec_fd. */
-static _Noreturn void target_main(const struct config *cfg, int exec_fd, int report_fd) {
+static _Noreturn void target_main(const struct config *cfg, const struct run_request *req, int exec_fd,
+                                  int report_fd) {
   struct sbx_err e = SBX_ERR_NONE;
   sigset_t none;
   sigemptyset(&none);
@@ -204,7 +206,7 @@ static _Noreturn void target_main(const struct config *cfg, int exec_fd, int rep
   if (sigprocmask(SIG_SETMASK, &none, NULL) < 0) fail(&e, STEP_SIGNALS, -1);
   /* A new session: no controlling terminal, so TIOCSTI has no terminal to inject into. */
   else if (setsid() < 0) fail(&e, STEP_SETSID, -1);
-  else if (chdir(cfg->cwd ? cfg->cwd : "/") < 0) fail(&e, STEP_CHDIR, -1);
+  else if (chdir(req->cwd ? req->cwd : "/") < 0) fail(&e, STEP_CHDIR, -1);
   else apply_rlimits(cfg, false, &e);
   if (!e.step) {
     /* Every fd but 0-2 and the exec pipe is closed at exec (Deno leaks fds into children). */
@@ -229,12 +231,24 @@ static _Noreturn void target_main(const struct config *cfg, int exec_fd, int rep
    * prlimit64 is allowed by every profile. */
   if (!e.step) apply_rlimits(cfg, true, &e);
   if (!e.step) {
-    exec_program(cfg);
-    fail(&e, STEP_EXEC, cfg->exec_op);
+    exec_program(req);
+    fail(&e, STEP_EXEC, req->exec_op);
   }
   struct report r = error_report(&e);
   (void)write_full(exec_fd, &r, sizeof r);
   _exit(exit_code_for(&e));
+}
+
+/* Init takes the run's request and stdio: the FIFOs become its own (and so the target's) fds 0-2,
+ * so that its messages land in the run's stderr as they do without FIFOs. */
+static void receive_request(const struct config *cfg, int report_fd, struct run_request *req) {
+  struct sbx_err e = SBX_ERR_NONE;
+  int fds[3];
+  if (request_recv(report_fd, req, fds, &e) < 0) die_with(cfg, &e);
+  for (int i = 0; i < 3; i++) {
+    if (dup2(fds[i], i) < 0) die_step(cfg, STEP_REQUEST);
+    if (fds[i] != i) close(fds[i]);
+  }
 }
 
 /* Init, after the fork: passes on the target's listener, if any, and returns when the target
@@ -378,6 +392,11 @@ _Noreturn void child_main(const struct config *cfg, int sync_fd, int report_fd) 
    * (end_run); in one, init is their reaper anyway. */
   if (!(cfg->ns_flags & CLONE_NEWPID) && prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
     die_step(cfg, STEP_SIGNALS);
+  /* The per-run part: from the config, or (stdio-fifos) the request the monitor sends once the
+   * run's stdio is open; until then init waits here, inside the finished sandbox. */
+  struct run_request req;
+  if (cfg->stdio_dir) receive_request(cfg, report_fd, &req);
+  else request_from_config(cfg, &req);
   int exec_pipe[2];
   if (pipe2(exec_pipe, O_CLOEXEC) < 0) die_step(cfg, STEP_PIPE);
   pid_t target = fork();
@@ -385,7 +404,7 @@ _Noreturn void child_main(const struct config *cfg, int sync_fd, int report_fd) 
   if (target == 0) {
     close(exec_pipe[0]);
     if (!cfg->seccomp_notify) close(report_fd);
-    target_main(cfg, exec_pipe[1], report_fd);
+    target_main(cfg, &req, exec_pipe[1], report_fd);
   }
   close(exec_pipe[1]);
   await_exec(cfg, target, exec_pipe[0]);

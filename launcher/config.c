@@ -118,6 +118,7 @@ enum op_id {
   OP_HOST_IDS, OP_USERNS_LIMIT, OP_PTY_MAX,
   OP_SECCOMP_ERRNO, OP_FILE, OP_CGROUPFS,
   OP_IDMAP, OP_BIND_IDMAP, OP_RO_BIND_IDMAP, OP_OVERLAY_IDMAP, OP_OVERLAY_KEEP_IDMAP,
+  OP_STDIO_FIFOS,
   OP_COUNT
 };
 
@@ -158,6 +159,7 @@ static const struct op_spec OPS[OP_COUNT] = {
     [OP_RO_BIND_IDMAP] = {"ro-bind-idmap", 2, false},
     [OP_OVERLAY_IDMAP] = {"overlay-idmap", 3, false},
     [OP_OVERLAY_KEEP_IDMAP] = {"overlay-keep-idmap", 4, false},
+    [OP_STDIO_FIFOS] = {"stdio-fifos", 2, true},
 };
 
 /* The budgets a user namespace has in /proc/sys/user (max_<name>). */
@@ -551,6 +553,15 @@ int config_parse(char **t, size_t count, struct config *cfg, struct sbx_err *e) 
       if (!parse_u64(a, &v1) || v1 == 0 || v1 > (1u << 20))
         return fail_input(e, "pty-max must be 1..1048576", name, op);
       cfg->pty_max = v1;
+      break;
+    case OP_STDIO_FIFOS: /* DIR MODE: the run's stdio as FIFOs in DIR, sent to init (request.c) */
+      if (!path_ok(a)) return fail_input(e, "stdio dir must be an absolute path without . or ..", name, op);
+      if (strcmp(b, "fifo") != 0 && strcmp(b, "null") != 0)
+        return fail_input(e, "stdin mode must be fifo or null", name, op);
+      cfg->stdio_dir = a;
+      cfg->stdin_fifo = strcmp(b, "fifo") == 0;
+      cfg->stdio_op = op;
+      op_paths[op] = a;
       break;
     case OP_COUNT: break;
     }

@@ -147,6 +147,12 @@ struct config {
    * of falling back (idmap.c). */
   bool idmap_set, idmap_required;
   int idmap_op;
+  /* stdio-fifos: the target's stdin/stdout/stderr are FIFOs the monitor makes in this dir (the
+   * run's private state dir) and sends to init with the per-run request (request.c); NULL = the
+   * launcher's own stdio. stdin_fifo false: stdin is an empty pipe. */
+  const char *stdio_dir;
+  bool stdin_fifo;
+  int stdio_op;
 };
 
 struct sbx_err;

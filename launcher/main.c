@@ -29,6 +29,7 @@
 #include "monitor.h"
 #include "ns.h"
 #include "proctitle.h"
+#include "request.h"
 #include "session_agent.h"
 #include "status.h"
 #include "util.h"
@@ -170,6 +171,19 @@ static int release_init(struct monitor *m, struct sbx_err *e) {
   return write_full(m->sync_fd, "1", 1) < 0 ? fail(e, STEP_SYNC, -1) : 0;
 }
 
+/* stdio-fifos: the run's FIFOs opened (the host told "ready" on our stdout), then the per-run
+ * request and the three fds sent to init, which waits for them inside the finished sandbox. */
+static int send_request(struct monitor *m, struct sbx_err *e) {
+  if (!cfg.stdio_dir) return 0;
+  int fds[3];
+  if (request_open_stdio(cfg.stdio_dir, cfg.stdin_fifo, 1, fds, e) < 0) return -1;
+  struct run_request req;
+  request_from_config(&cfg, &req);
+  int rc = request_send(m->report_fd, &req, fds, e);
+  for (int i = 0; i < 3; i++) close(fds[i]);
+  return rc;
+}
+
 static int arm_wall_clock(struct monitor *m, struct sbx_err *e) {
   if (!cfg.timeout_ms) return 0;
   uint64_t deadline = m->start_us + cfg.timeout_ms * 1000u;
@@ -222,6 +236,7 @@ int main(int argc, char **argv) {
   if (ns_prepare(&cfg, m.init, &e) < 0) return setup_failed(&m, &e);
   if (cgroup_prepare(&m.cg, m.init, &e) < 0) return setup_failed(&m, &e);
   if (release_init(&m, &e) < 0) return setup_failed(&m, &e);
+  if (send_request(&m, &e) < 0) return setup_failed(&m, &e);
   if (arm_wall_clock(&m, &e) < 0) return setup_failed(&m, &e);
 
   struct outcome o = OUTCOME_INIT;

@@ -66,7 +66,9 @@
   X(HOST_IDS, "host-ids")   /* the run's own host uid/gid pair (ids.c) */                         \
   X(USERNS_LIMIT, "userns-limit") /* a budget of the sandbox's user namespace (budget.c) */   \
   X(CGROUPFS, "cgroupfs")   /* the run's own cgroup shown at /sys/fs/cgroup (mount.c) */   \
-  X(IDMAP, "idmap")         /* a bind or overlay layer could not be id-mapped (idmap.c) */
+  X(IDMAP, "idmap")         /* a bind or overlay layer could not be id-mapped (idmap.c) */   \
+  X(STDIO, "stdio")         /* the run's stdio FIFOs (request.c) */                           \
+  X(REQUEST, "request")     /* the per-run request to init (request.c) */
 
 enum step {
 #define STEP_ENUM(id, word) STEP_##id,

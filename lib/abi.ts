@@ -116,6 +116,8 @@ export const SETUP_STEPS = [
   "userns-limit",
   "cgroupfs",
   "idmap",
+  "stdio",
+  "request",
   "unknown",
 ] as const;
 

@@ -51,6 +51,8 @@ export const LAUNCHER_SOURCES = [
   "probe.h",
   "proctitle.c",
   "proctitle.h",
+  "request.c",
+  "request.h",
   "seccomp.c",
   "seccomp.h",
   "session_agent.c",

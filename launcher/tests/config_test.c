@@ -317,6 +317,11 @@ static const char *const *const BAD[] = {
     TOKS(ST, NSM, "dev", "/dev", "pty-max", "1048577", EX),
     TOKS(ST, NSM, "dev", "/dev", "pty-max", "1", "pty-max", "1", EX),
     TOKS(ST, EX, "pty-max"),
+    TOKS(ST, EX, "stdio-fifos", "/run/x", "pipe"),  /* stdin mode: fifo or null */
+    TOKS(ST, EX, "stdio-fifos", "run/x", "fifo"),   /* not absolute */
+    TOKS(ST, EX, "stdio-fifos", "/run/../x", "fifo"),
+    TOKS(ST, EX, "stdio-fifos", "/a", "fifo", "stdio-fifos", "/b", "null"),
+    TOKS(ST, EX, "stdio-fifos", "/run/x"),
     NULL,
 };
 
@@ -651,6 +656,14 @@ static void test_limits(void) {
 }
 
 static void test_newer_ops(void) {
+  begin("valid: stdio-fifos, dir and stdin mode");
+  CHECK(parse_list(TOKS(ST, "stdio-fifos", "/run/s.stdio", "fifo", EX)) == 0);
+  CHECK_STR(cfg.stdio_dir, "/run/s.stdio");
+  CHECK(cfg.stdin_fifo && cfg.stdio_op == 1 && config_op_path(&cfg, 1) == cfg.stdio_dir);
+  CHECK(parse_list(TOKS(ST, "stdio-fifos", "/run/s.stdio", "null", EX)) == 0 && !cfg.stdin_fifo);
+  CHECK(parse_list(TOKS(ST, EX)) == 0 && cfg.stdio_dir == NULL);
+  end();
+
   begin("valid: overlay, overlay-keep, remount-ro, mask");
   CHECK(parse_list(TOKS(ST, NSM, "overlay", "/usr", "/u", "1048576",                /* op 4 */
                         "overlay-keep", "/opt", "/var/up", "/var/wk", "/o",         /* op 5 */
