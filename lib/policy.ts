@@ -403,6 +403,8 @@ export interface RunSpec {
   cwd: string;
   /** The run's wall-clock limit in ms (the sandbox's, or the run's own), or null for none. */
   timeoutMs: number | null;
+  /** The run's stdio as FIFOs in this private dir (lib/fifo_stdio.ts), stdin a FIFO or empty. */
+  stdio?: { dir: string; stdin: "fifo" | "null" };
 }
 
 /** Validates a program and its arguments. */
@@ -484,6 +486,7 @@ export function runOps(spec: RunSpec): Op[] {
   const ops: Op[] = [["status", spec.statusPath], ["chdir", spec.cwd]];
   if (spec.cgroupName) ops.push(["cgroup-name", spec.cgroupName]);
   if (spec.timeoutMs !== null) ops.push(["timeout", String(spec.timeoutMs)]);
+  if (spec.stdio) ops.push(["stdio-fifos", spec.stdio.dir, spec.stdio.stdin]);
   const env = { PATH: DEFAULT_PATH, ...spec.env };
   for (const [k, v] of Object.entries(env)) ops.push(["env", `${k}=${v}`]);
   ops.push(["exec", spec.program], ["arg", spec.program]);

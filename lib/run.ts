@@ -7,6 +7,7 @@
 
 import { FORWARDED_SIGNALS, KILL_SIGNAL } from "./abi.ts";
 import { encodeFrame, joinFrames } from "./config.ts";
+import { type FifoStdio, fifoStdio } from "./fifo_stdio.ts";
 import { SandboxError, SandboxSetupError } from "./errors.ts";
 import { runOps } from "./policy.ts";
 import { makeRunStatus } from "./rundir.ts";
@@ -31,6 +32,12 @@ export interface Prepared {
   timeoutMs: number | null;
   /** The sandbox id when runs get a cgroup, else null. */
   cgroupId: string | null;
+  /**
+   * How a run's stdio reaches the target: the launcher's own pipes (`"pipes"`, the default), or
+   * FIFOs in the run's private state dir sent to init with the per-run request (`"fifos"`,
+   * lib/fifo_stdio.ts, launcher/request.c: the channel a launcher that is already running uses).
+   */
+  stdio?: "pipes" | "fifos";
 }
 
 /** A validated program and its arguments. */
@@ -135,6 +142,17 @@ export class SandboxChild implements AsyncDisposable {
     const { program, args } = command;
     options.signal?.throwIfAborted();
     const status = makeRunStatus();
+    const fifos = prepared.stdio === "fifos";
+    const input = options.stdin;
+    let stdioDir: string | undefined;
+    try {
+      if (fifos) stdioDir = status.makeStdioDir();
+    } catch (e) {
+      status.cleanup();
+      throw e;
+    }
+    // An empty stdin needs no FIFO: the launcher gives the target an empty pipe.
+    const stdinMode = input === "null" ? "null" : "fifo";
     const ops = runOps({
       statusPath: status.path,
       ...(prepared.cgroupId ? { cgroupName: runCgroupName(prepared.cgroupId) } : {}),
@@ -143,6 +161,7 @@ export class SandboxChild implements AsyncDisposable {
       env: { ...prepared.env, ...options.env },
       cwd: options.cwd ?? prepared.cwd,
       timeoutMs: options.timeoutMs ?? prepared.timeoutMs,
+      ...(stdioDir ? { stdio: { dir: stdioDir, stdin: stdinMode } } : {}),
     });
     // A run's own output cap is what its result reports as enforced.
     const maxOutputBytes = options.maxOutputBytes ?? prepared.enforced.limits.maxOutputBytes;
@@ -199,20 +218,36 @@ export class SandboxChild implements AsyncDisposable {
       pumped.set(ts.readable, stream.pipeTo(ts.writable).catch(() => {}));
       return ts.readable;
     };
-    this.stdout = capped(this.#proc.stdout);
-    this.stderr = capped(this.#proc.stderr);
-    const writer = this.#proc.stdin.getWriter();
-    const frameWritten = writer.write(frame);
+    let fifo: FifoStdio | null = null;
+    let writer: WritableStreamDefaultWriter<Uint8Array>;
+    let frameWritten: Promise<void>;
+    if (stdioDir) {
+      fifo = fifoStdio(stdioDir, { stdin: stdinMode, fallbackStderr: this.#proc.stderr });
+      this.stdout = capped(fifo.stdout);
+      this.stderr = capped(fifo.stderr);
+      awaitReady(this.#proc.stdout, fifo);
+      // The launcher's stdin carries the frame only: the target's is the stdin FIFO.
+      const launcherIn = this.#proc.stdin.getWriter();
+      launcherIn.write(frame).then(() => launcherIn.close()).catch(() => {});
+      writer = (fifo.stdin ?? new WritableStream<Uint8Array>()).getWriter();
+      frameWritten = Promise.resolve();
+    } else {
+      this.stdout = capped(this.#proc.stdout);
+      this.stderr = capped(this.#proc.stderr);
+      writer = this.#proc.stdin.getWriter();
+      frameWritten = writer.write(frame);
+    }
     // A launcher that dies before reading its frame fails this write; whoever awaits it (the
     // stdin feeder, a piped stdin's first write) sees that, but it must never go unhandled.
     frameWritten.catch(() => {});
-    const input = options.stdin;
     this.stdin = input === "piped" ? pipedStdin(writer, frameWritten) : null;
     if (input !== "piped") feedStdin(writer, frameWritten, source);
     const onAbort = () => this.#terminate();
     options.signal?.addEventListener("abort", onAbort, { once: true });
     this.status = this.#proc.status.then(async (st) => {
       this.#exited = true;
+      // FIFO opens still waiting (a launcher that died before or during its opens) end now.
+      fifo?.release();
       // Nothing reads the target's stdin any more: release the pipe even if the caller never
       // closes a piped stdin (a launcher that died after taking its frame left it open).
       if (input === "piped") writer.abort().catch(() => {});
@@ -384,6 +419,23 @@ export class SandboxChild implements AsyncDisposable {
     await this.stderr.cancel().catch(() => {});
     await this.status.catch(() => {});
   }
+}
+
+/**
+ * Opens the run's FIFOs once the launcher said "ready" on its stdout (its only line there); the
+ * rest of its stdout is drained.
+ */
+function awaitReady(stdout: ReadableStream<Uint8Array>, fifo: FifoStdio): void {
+  (async () => {
+    let seen = "";
+    for await (const chunk of stdout) {
+      if (fifo.opened) continue;
+      seen += new TextDecoder().decode(chunk);
+      if (seen.includes("ready\n")) fifo.open();
+    }
+  })().catch(() => {
+    // The launcher's stdout failed: release() at exit ends what waits.
+  });
 }
 
 function opPath(op: Op | undefined, step: string): string | null {

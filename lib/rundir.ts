@@ -85,13 +85,14 @@ export function lockHeld(path: string): boolean {
 function sweep(dir: string): void {
   const keys = new Set<string>();
   for (const entry of Deno.readDirSync(dir)) {
-    const m = /^\d+-\d+(?=$|\.lock$)/.exec(entry.name);
+    const m = /^\d+-\d+(?=$|\.lock$|\.stdio$)/.exec(entry.name);
     if (m) keys.add(m[0]);
   }
   for (const key of keys) {
     if (lockHeld(`${dir}/${key}.lock`)) continue;
     // The lock file last: while it exists, no new run can take the same name.
     removeQuietly(`${dir}/${key}`, true);
+    removeQuietly(`${dir}/${key}.stdio`, true);
     removeQuietly(`${dir}/${key}.lock`, false);
   }
 }
@@ -127,7 +128,17 @@ function claim(path: string): Deno.FsFile | null {
 /** Where one run's status file goes, and how to remove it afterwards. */
 export interface RunStatus {
   path: string;
+  /**
+   * Makes the run's private stdio dir (0700, next to the status file, swept with it) and returns
+   * its path: where the launcher makes the run's FIFOs (lib/fifo_stdio.ts). Removed by cleanup().
+   */
+  makeStdioDir(): string;
   cleanup(): void;
+}
+
+function makePrivateDir(path: string): string {
+  Deno.mkdirSync(path, { mode: 0o700 });
+  return path;
 }
 
 /**
@@ -139,16 +150,26 @@ export function makeRunStatus(): RunStatus {
   const b = ensureBase();
   if (b === null) {
     const dir = Deno.makeTempDirSync({ prefix: "sandbox-ts-" });
-    return { path: `${dir}/status`, cleanup: () => removeQuietly(dir, true) };
+    return {
+      path: `${dir}/status`,
+      makeStdioDir: () => makePrivateDir(`${dir}/stdio`),
+      cleanup: () => removeQuietly(dir, true),
+    };
   }
   for (;;) {
     const path = `${b}/${Deno.pid}-${++counter}`;
     const lock = claim(`${path}.lock`);
     if (!lock) continue;
+    let stdio = false;
     return {
       path,
+      makeStdioDir: () => {
+        stdio = true;
+        return makePrivateDir(`${path}.stdio`);
+      },
       cleanup: () => {
         removeQuietly(path, false);
+        if (stdio) removeQuietly(`${path}.stdio`, true);
         removeQuietly(`${path}.lock`, false);
         lock.close();
       },

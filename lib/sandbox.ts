@@ -26,6 +26,7 @@ import { ownershipPlan } from "./ownership.ts";
 import { type Prepared, runToCompletion, SandboxChild } from "./run.ts";
 import { limitOps } from "./limits.ts";
 import { cgroupHost } from "./cgroups.ts";
+import { envVar } from "./_host.ts";
 import {
   openSession,
   type SandboxSession,
@@ -209,7 +210,9 @@ export class Sandbox {
       const settings = validateSessionOptions(options);
       const commands = this.#ready();
       const config = sessionConfig(this.config, commands.launcher, settings);
-      return openSession(prepareRuns(config, commands.launcher), commands, settings);
+      // The agent's channel is the launcher's own stdin and stdout, never FIFOs.
+      const { stdio: _stdio, ...prepared } = prepareRuns(config, commands.launcher);
+      return openSession(prepared, commands, settings);
     } catch (e) {
       return Promise.reject(e);
     }
@@ -328,5 +331,7 @@ function prepareRuns(config: ResolvedConfig, launcher: string): Prepared {
     cwd: config.cwd,
     timeoutMs: config.timeoutMs,
     cgroupId: limits.applied.backend.startsWith("cgroup") ? config.id : null,
+    // SANDBOX_TS_FIFO_STDIO=1: every run's stdio through the request channel's FIFOs (tests).
+    ...(envVar("SANDBOX_TS_FIFO_STDIO") === "1" ? { stdio: "fifos" as const } : {}),
   };
 }
