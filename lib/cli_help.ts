@@ -17,6 +17,7 @@ Usage:
   sandbox run [OPTIONS] [--] PROGRAM [ARGS...]   run one program; exit with its code
   sandbox [OPTIONS] [--] PROGRAM [ARGS...]       the same (the seed's direct mode; a program
                                                  named like a command needs "run")
+  sandbox session start|exec|cp|stop|list ...    a sandbox that stays up ("sandbox help session")
   sandbox doctor [--json]                        what this machine supports (alias: check)
   sandbox launcher                               build the launcher if needed; print its path
                                                  (what --allow-run names: README, "Deno permissions")
