@@ -266,7 +266,10 @@ export class SandboxSession implements AsyncDisposable {
   async ready(): Promise<this> {
     let hello!: () => void;
     const greeted = new Promise<void>((r) => hello = r);
-    const pumped = this.#channel.pump(this.#launcher.stdout, () => hello()).catch(() => {});
+    const pumped = this.#channel.pump(this.#launcher.stdout, () => hello()).catch(() => {
+      // A malformed frame: the agent is not speaking the protocol; end the whole session.
+      this.#launcher.kill();
+    });
     // The launcher's own stderr (and the agent's): read so it never blocks, kept short.
     let tail = "";
     const stderr = (async () => {

@@ -128,7 +128,7 @@ export class SessionChild implements AsyncDisposable {
         options.signal?.removeEventListener("abort", onAbort);
         closeStreams();
         if (f.type === FRAME.EXIT) settle.resolve(this.#result(f));
-        else settle.reject(spawnError(f, command.program));
+        else settle.reject(spawnError(f, command.program, options.cwd ?? ctx.cwd));
       }
     });
     const env = { ...ctx.env, ...options.env };
@@ -294,7 +294,7 @@ export class SessionChild implements AsyncDisposable {
   }
 }
 
-function spawnError(f: Frame, program: string): Error {
+function spawnError(f: Frame, program: string, cwd: string): Error {
   const [stage, err] = splitTokens(f.payload).tokens;
   const errno = errnoName(Number(err));
   const step: SetupStep = stage === "chdir" || stage === "fork" || stage === "pipe"
@@ -303,7 +303,7 @@ function spawnError(f: Frame, program: string): Error {
   const failure: SetupFailure = {
     step,
     errno,
-    path: program,
+    path: step === "chdir" ? cwd : program,
     exitCode: step !== "exec" ? 125 : errno === "ENOENT" ? 127 : errno === "EACCES" ? 126 : 125,
   };
   if (failure.exitCode === 127) return new ProgramNotFoundError(failure);

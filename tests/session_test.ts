@@ -198,3 +198,33 @@ kernelTest("session: the sandboxed code cannot reach the agent's channel", async
     exit 0`;
   assertEquals(r.exitCode, 0, r.stderr);
 });
+
+kernelTest("session: a command that cannot start names what failed", async () => {
+  await using session = await sandbox({ id: "nostart" }).session();
+  const cwd = await session.run("true", [], { cwd: "/no/such/dir" }).catch((e) => e);
+  assertEquals([cwd.step, cwd.path, cwd.errno], ["chdir", "/no/such/dir", "ENOENT"]);
+  await session.fs.writeTextFile("/tmp/noexec", "#!/bin/sh\n");
+  const noexec = await session.run("/tmp/noexec").catch((e) => e);
+  assertEquals([noexec.exitCode, noexec.path], [126, "/tmp/noexec"]);
+});
+
+kernelTest("session: killed by its memory limit, it reports it and cleans up", {
+  skip: noCgroup,
+}, async () => {
+  const tag = marker();
+  // tmpfs pages count against the session's memory and no OOM kill frees them: the memory
+  // fills until the kernel kills the session's own processes, the agent included.
+  const session = await sandbox({ id: "oom", memory: "48M", tmpSize: "300M" }).session();
+  await session.run("sh", ["-c", `sleep ${tag} &`]);
+  assert(await waitFor(() => hostProcesses(`sleep ${tag}`).length === 1, 5000), "not started");
+  for (let i = 0; i < 8 && !(await Promise.race([session.closed.then(() => true), false])); i++) {
+    const r = await session.run("sh", ["-c", `head -c 200M /dev/zero > /tmp/fill${i}`])
+      .catch((e) => e);
+    assert(r instanceof SessionClosedError || r.reason === "memory", `${r.reason ?? r}`);
+  }
+  const end = await session.closed;
+  assertEquals(end.reason, "memory");
+  assertEquals(end.result?.oomKilled, true);
+  assert(await waitFor(() => hostProcesses(`sleep ${tag}`).length === 0, 3000), "left behind");
+  await assertRejects(() => session.run("true"), SessionClosedError);
+});
