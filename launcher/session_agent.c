@@ -185,8 +185,11 @@ static void spawn_failed(uint32_t id, const char *stage, int err) {
 /* SPAWN: cwd timeout_ms max_output stdin nenv env... program args... */
 static void do_spawn(uint32_t id, char *payload, size_t len) {
   static char *tok[MAX_TOKENS];
-  int ntok = sw_tokens(payload, len, tok, MAX_TOKENS, NULL);
+  size_t used;
+  int ntok = sw_tokens(payload, len, tok, MAX_TOKENS, &used);
   uint64_t timeout_ms, max_output, nenv;
+  /* More tokens than we take is refused, never cut short: a dropped argument changes the command. */
+  if (ntok >= 0 && used != len) return spawn_failed(id, "request", E2BIG);
   if (ntok < 6 || !parse_u64(tok[1], &timeout_ms) || !parse_u64(tok[2], &max_output) ||
       !parse_u64(tok[4], &nenv) || nenv > (uint64_t)(ntok - 6))
     return spawn_failed(id, "request", EINVAL);
@@ -329,8 +332,6 @@ static void do_fs(uint32_t id, char *payload, size_t len) {
   if (n != 1 || !parse_u64(tok[0], &ntok) || ntok > 7 || sw_tokens(payload + rest, len - rest, tok, (int)ntok, &rest) != (int)ntok) {
     sbuf_num(&out, EINVAL);
   } else {
-    size_t used = (size_t)(tok[0] - payload);
-    (void)used;
     size_t data_off = (size_t)(tok[ntok - 1] + strlen(tok[ntok - 1]) + 1 - payload);
     session_fs(tok, (int)ntok, payload + data_off, len - data_off, &out);
   }

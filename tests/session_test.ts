@@ -228,3 +228,15 @@ kernelTest("session: killed by its memory limit, it reports it and cleans up", {
   assert(await waitFor(() => hostProcesses(`sleep ${tag}`).length === 0, 3000), "left behind");
   await assertRejects(() => session.run("true"), SessionClosedError);
 });
+
+kernelTest(
+  "session: a command with more arguments than the agent takes is refused whole",
+  async () => {
+    await using session = await sandbox({ id: "argv" }).session();
+    const many = Array.from({ length: 5000 }, (_, i) => String(i));
+    const refused = await session.run("sh", ["-c", "echo $#", "sh", ...many]).catch((e) => e);
+    assertEquals(refused.errno, "E2BIG");
+    const fits = await session.run("sh", ["-c", "echo $#", "sh", ...many.slice(0, 3000)]);
+    assertEquals(fits.stdout, "3000\n");
+  },
+);
