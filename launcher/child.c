@@ -222,7 +222,7 @@ static _Noreturn void target_main(const struct config *cfg, const struct run_req
    * allow the landlock syscalls). */
   if (!e.step) {
     /* Without a mount namespace the rules name host paths: the host-side symlink rule applies. */
-    landlock_apply(cfg, cfg->ns_flags & CLONE_NEWNS ? NULL : hostpath_open_rule, &e);
+    landlock_apply(cfg, cfg->ns_flags & CLONE_NEWNS ? NULL : hostpath_open_rule, req->stdio_from, &e);
   }
   /* seccomp last: the filter then only has to allow execve, not our setup. */
   int listener = e.step ? -1 : seccomp_apply(cfg, &e);
@@ -253,7 +253,7 @@ static void receive_request(const struct config *cfg, int report_fd, struct run_
 
 /* Init, after the fork: passes on the target's listener, if any, and returns when the target
  * exec'd (end of file on the exec pipe); dies with the target's error if it reported one. */
-static void await_exec(const struct config *cfg, pid_t target, int exec_fd) {
+static void await_exec(const struct config *cfg, const struct run_request *req, pid_t target, int exec_fd) {
   struct report r;
   ssize_t n;
   while ((n = read_full(exec_fd, &r, sizeof r)) == (ssize_t)sizeof r && r.kind == REPORT_LISTENER) {
@@ -270,6 +270,8 @@ static void await_exec(const struct config *cfg, pid_t target, int exec_fd) {
   waitpid(target, &st, 0);
   struct sbx_err te;
   fail_errno(&te, r.step, r.op, r.err);
+  /* The program by name: init's op paths may be another parse's (a warm launcher's run). */
+  if (te.step == STEP_EXEC) te.path = req->exec;
   die_with(cfg, &te);
 }
 
@@ -395,7 +397,7 @@ _Noreturn void child_main(const struct config *cfg, int sync_fd, int report_fd) 
   /* The per-run part: from the config, or (stdio-fifos) the request the monitor sends once the
    * run's stdio is open; until then init waits here, inside the finished sandbox. */
   struct run_request req;
-  if (cfg->stdio_dir) receive_request(cfg, report_fd, &req);
+  if (cfg->stdio_dir || cfg->await_request) receive_request(cfg, report_fd, &req);
   else request_from_config(cfg, &req);
   int exec_pipe[2];
   if (pipe2(exec_pipe, O_CLOEXEC) < 0) die_step(cfg, STEP_PIPE);
@@ -407,7 +409,7 @@ _Noreturn void child_main(const struct config *cfg, int sync_fd, int report_fd) 
     target_main(cfg, &req, exec_pipe[1], report_fd);
   }
   close(exec_pipe[1]);
-  await_exec(cfg, target, exec_pipe[0]);
+  await_exec(cfg, &req, target, exec_pipe[0]);
   send_report((struct report){.kind = REPORT_STARTED});
 
   /* Signals were blocked by the monitor before clone, so none is lost before this point.

@@ -153,6 +153,9 @@ struct config {
   const char *stdio_dir;
   bool stdin_fifo;
   int stdio_op;
+  /* Set by warm.c before a prepared run's clone: init waits for the request (which brings the
+   * stdio) although the static config names no stdio dir. */
+  bool await_request;
 };
 
 struct sbx_err;

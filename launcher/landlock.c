@@ -48,9 +48,9 @@ static int add_rule(int ruleset, const struct landlock_rule *r, landlock_opener 
  * walk to the FIFO in the host's state dir, which no path rule covers): a rule on each of fds 0-2
  * itself, read and write, and nothing beneath (a FIFO is not a directory). An empty stdin is an
  * anonymous pipe, which Landlock does not govern. */
-static int add_stdio_rules(int ruleset, const struct config *cfg, struct sbx_err *e) {
+static int add_stdio_rules(int ruleset, const struct config *cfg, int stdio_from, struct sbx_err *e) {
   uint64_t rw = ((1ull << 1) | (1ull << 2)) & cfg->landlock_fs;
-  for (int fd = cfg->stdin_fifo ? 0 : 1; rw && fd <= 2; fd++) {
+  for (int fd = stdio_from; rw && fd <= 2; fd++) {
     struct ll_path_beneath_attr pb = {rw, fd};
     if (syscall(SYS_landlock_add_rule, ruleset, LL_RULE_PATH_BENEATH, &pb, 0) < 0)
       return fail(e, STEP_LANDLOCK, cfg->stdio_op);
@@ -58,7 +58,7 @@ static int add_stdio_rules(int ruleset, const struct config *cfg, struct sbx_err
   return 0;
 }
 
-int landlock_apply(const struct config *cfg, landlock_opener open_path, struct sbx_err *e) {
+int landlock_apply(const struct config *cfg, landlock_opener open_path, int stdio_from, struct sbx_err *e) {
   if (!cfg->landlock) return 0;
   struct ll_ruleset_attr attr = {cfg->landlock_fs, cfg->landlock_net, cfg->landlock_scope};
   /* The smallest struct that carries what is asked: older kernels refuse bigger ones only when
@@ -70,7 +70,7 @@ int landlock_apply(const struct config *cfg, landlock_opener open_path, struct s
   if (ruleset < 0) return fail(e, STEP_LANDLOCK, -1);
   for (size_t i = 0; i < cfg->n_landlock_rules; i++)
     if (add_rule(ruleset, &cfg->landlock_rules[i], open_path, e) < 0) return -1;
-  if (cfg->stdio_dir && add_stdio_rules(ruleset, cfg, e) < 0) return -1;
+  if (add_stdio_rules(ruleset, cfg, stdio_from, e) < 0) return -1;
   /* Needs no_new_privs (set just before) or CAP_SYS_ADMIN. */
   if (syscall(SYS_landlock_restrict_self, ruleset, 0) < 0) return fail(e, STEP_LANDLOCK, -1);
   return 0;

@@ -8,6 +8,7 @@
 typedef int (*landlock_opener)(const char *path);
 
 /* Creates the ruleset cfg asks for, adds its path rules (each opened with open_path, or plain
- * open() when it is NULL) and restricts the calling thread. Does nothing without a `landlock`
- * op. */
-int landlock_apply(const struct config *cfg, landlock_opener open_path, struct sbx_err *e);
+ * open() when it is NULL), read/write rules on fds stdio_from..2 (the run's stdio FIFOs, so that
+ * /dev/stdout reopens; 3: none) and restricts the calling thread. Does nothing without a
+ * `landlock` op. */
+int landlock_apply(const struct config *cfg, landlock_opener open_path, int stdio_from, struct sbx_err *e);

@@ -31,17 +31,20 @@
 #include "proctitle.h"
 #include "request.h"
 #include "session_agent.h"
+#include "setup.h"
 #include "status.h"
 #include "util.h"
 
 static struct config cfg;
+
+struct config *setup_config(void) { return &cfg; }
 /* The run's host identity (ids.c): its locks are held until the monitor exits. */
 static struct host_ids ids = HOST_IDS_NONE;
 
 /* The one place the monitor turns an error into an exit: init (if any) is killed before it ran a
  * single step of its own, the cgroup removed, the failure printed and recorded. Nothing
  * half-built keeps running. */
-static int setup_failed(struct monitor *m, const struct sbx_err *e) {
+int setup_failed(struct monitor *m, const struct sbx_err *e) {
   if (m->init > 0) {
     kill(m->init, SIGKILL);
     waitpid(m->init, NULL, 0);
@@ -176,9 +179,10 @@ static int release_init(struct monitor *m, struct sbx_err *e) {
 static int send_request(struct monitor *m, struct sbx_err *e) {
   if (!cfg.stdio_dir) return 0;
   int fds[3];
-  if (request_open_stdio(cfg.stdio_dir, cfg.stdin_fifo, 1, fds, e) < 0) return -1;
+  if (request_open_stdio_line(cfg.stdio_dir, cfg.stdin_fifo, 1, m->ready_line, fds, e) < 0) return -1;
   struct run_request req;
   request_from_config(&cfg, &req);
+  req.exec_op += m->op_base;
   int rc = request_send(m->report_fd, &req, fds, e);
   for (int i = 0; i < 3; i++) close(fds[i]);
   return rc;
@@ -204,7 +208,7 @@ int main(int argc, char **argv) {
   /* Die with the parent (Deno). The getppid() check closes the race with an early death. */
   pid_t ppid = getppid();
   if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != ppid) return EXIT_SETUP;
-  struct monitor m = {.status_fd = -1, .init = -1, .pidfd = -1};
+  struct monitor m = MONITOR_INIT;
   struct sbx_err e = SBX_ERR_NONE;
   if (close_inherited_fds(&e) < 0) return setup_failed(&m, &e);
   if (argc >= 2 && strcmp(argv[1], "--features") == 0) return features_print(argc - 2, argv + 2);
@@ -219,30 +223,44 @@ int main(int argc, char **argv) {
     return 0;
   }
 
+
   /* The setup, in order. Any failure: init killed, cgroup removed, error recorded, exit 125. */
   if (read_config(argc, argv, &e) < 0) return setup_failed(&m, &e);
   if (open_status(&m, &e) < 0) return setup_failed(&m, &e);
-  if (open_channels(&m, &e) < 0) return setup_failed(&m, &e);
-  if (take_host_ids(&m, &e) < 0) return setup_failed(&m, &e);
+  if (setup_prepare(&m, &e) < 0) return setup_failed(&m, &e);
+  return setup_run(&m);
+}
+
+int setup_prepare(struct monitor *m, struct sbx_err *e) {
+  if (open_channels(m, e) < 0) return -1;
+  if (take_host_ids(m, e) < 0) return -1;
   /* The cgroup exists before clone: on v2 init is cloned straight into it. */
-  if (cgroup_create(&cfg, &m.cg, &e) < 0) return setup_failed(&m, &e);
-  if (prepare_host_paths(&m, &e) < 0) return setup_failed(&m, &e);
-  if (prepare_trees(&m, &e) < 0) return setup_failed(&m, &e);
-  if (own_kept_dirs(&m, &e) < 0) return setup_failed(&m, &e);
-  if (clone_init(&m, &e) < 0) return setup_failed(&m, &e);
+  if (cgroup_create(&cfg, &m->cg, e) < 0) return -1;
+  if (prepare_host_paths(m, e) < 0) return -1;
+  if (prepare_trees(m, e) < 0) return -1;
+  if (own_kept_dirs(m, e) < 0) return -1;
+  if (clone_init(m, e) < 0) return -1;
   /* init holds its own copies of the cloned trees. */
   idmap_close(&cfg);
   /* Parent side of the setup (id maps, v1 cgroup join), then release init. */
-  if (ns_prepare(&cfg, m.init, &e) < 0) return setup_failed(&m, &e);
-  if (cgroup_prepare(&m.cg, m.init, &e) < 0) return setup_failed(&m, &e);
-  if (release_init(&m, &e) < 0) return setup_failed(&m, &e);
-  if (send_request(&m, &e) < 0) return setup_failed(&m, &e);
-  if (arm_wall_clock(&m, &e) < 0) return setup_failed(&m, &e);
+  if (ns_prepare(&cfg, m->init, e) < 0) return -1;
+  if (cgroup_prepare(&m->cg, m->init, e) < 0) return -1;
+  return release_init(m, e);
+}
+
+void setup_replay_status(struct monitor *m) {
+  if (ids.allocated) status_host_ids(m->status_fd, cfg.uid_outside, cfg.gid_outside);
+}
+
+int setup_run(struct monitor *m) {
+  struct sbx_err e = SBX_ERR_NONE;
+  if (send_request(m, &e) < 0) return setup_failed(m, &e);
+  if (arm_wall_clock(m, &e) < 0) return setup_failed(m, &e);
 
   struct outcome o = OUTCOME_INIT;
-  monitor_loop(&m, &cfg, &o);
-  monitor_collect(&m, &o);
+  monitor_loop(m, &cfg, &o);
+  monitor_collect(m, &o);
   int rc = exit_code(&o);
-  if (!o.err.step || o.have_exit) status_exit(m.status_fd, &o.x);
+  if (!o.err.step || o.have_exit) status_exit(m->status_fd, &o.x);
   return rc;
 }

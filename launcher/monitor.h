@@ -27,7 +27,12 @@ struct monitor {
   int pidfd;
   uint64_t start_us;
   struct cgroup_state cg;
+  /* stdio-fifos: the line that tells the host the FIFOs are ready ("ready\n"; a warm launcher's
+   * runs add their id), and what a run's op indexes add to be the host's (warm.c). */
+  const char *ready_line;
+  int op_base;
 };
+#define MONITOR_INIT {.status_fd = -1, .init = -1, .pidfd = -1, .ready_line = "ready\n"}
 
 /* How the run ended. */
 struct outcome {

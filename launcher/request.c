@@ -15,7 +15,7 @@
 
 struct request_header {
   uint32_t magic, len;
-  int32_t exec_op;
+  int32_t exec_op, stdio_from;
 };
 
 static const char *const FIFO_NAMES[3] = {"stdin", "stdout", "stderr"};
@@ -39,6 +39,11 @@ static int open_fifo(int dirfd, const char *dir, int i, int flags, struct sbx_er
 }
 
 int request_open_stdio(const char *dir, bool stdin_fifo, int ready_fd, int fds[3], struct sbx_err *e) {
+  return request_open_stdio_line(dir, stdin_fifo, ready_fd, "ready\n", fds, e);
+}
+
+int request_open_stdio_line(const char *dir, bool stdin_fifo, int ready_fd, const char *line, int fds[3],
+                            struct sbx_err *e) {
   fds[0] = fds[1] = fds[2] = -1;
   int dirfd cleanup_fd = open(dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (dirfd < 0) return fail_path(e, STEP_STDIO, dir);
@@ -64,7 +69,7 @@ int request_open_stdio(const char *dir, bool stdin_fifo, int ready_fd, int fds[3
     fail_path(e, STEP_STDIO, dir);
     goto fail;
   }
-  if (write_full(ready_fd, "ready\n", 6) < 0) {
+  if (write_full(ready_fd, line, strlen(line)) < 0) {
     fail_path(e, STEP_STDIO, dir);
     goto fail;
   }
@@ -103,7 +108,7 @@ int request_send(int sock, const struct run_request *r, const int fds[3], struct
   for (char **p = r->argv; ok && *p; p++) ok = put(send_buf, &len, "arg", *p);
   for (char **p = r->envp; ok && *p; p++) ok = put(send_buf, &len, "env", *p);
   if (!ok) return fail_errno(e, STEP_REQUEST, r->exec_op, E2BIG);
-  struct request_header h = {REQUEST_MAGIC, (uint32_t)len, r->exec_op};
+  struct request_header h = {REQUEST_MAGIC, (uint32_t)len, r->exec_op, r->stdio_from};
   struct iovec iov = {&h, sizeof h};
   union {
     char buf[CMSG_SPACE(3 * sizeof(int))];
@@ -160,7 +165,8 @@ int request_recv(int sock, struct run_request *r, int fds[3], struct sbx_err *e)
   /* The monitor is gone (0), or the message is not a request: nothing is run. */
   if (n == 0) return refuse(fds, e, EPIPE);
   if (n != (ssize_t)sizeof h || h.magic != REQUEST_MAGIC || h.len == 0 || h.len > REQUEST_MAX ||
-      (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) || fds[0] < 0 || fds[1] < 0 || fds[2] < 0)
+      (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) || fds[0] < 0 || fds[1] < 0 || fds[2] < 0 ||
+      h.stdio_from < 0 || h.stdio_from > 3)
     return refuse(fds, e, EPROTO);
   for (size_t off = 0; off < h.len;) {
     do n = recv(sock, recv_buf + off, h.len - off, 0);
@@ -172,6 +178,7 @@ int request_recv(int sock, struct run_request *r, int fds[3], struct sbx_err *e)
   if (recv_buf[h.len - 1] != '\0') return refuse(fds, e, EPROTO);
   memset(r, 0, sizeof *r);
   r->exec_op = h.exec_op;
+  r->stdio_from = h.stdio_from;
   size_t argc = 0, envc = 0;
   for (size_t i = 0; i < h.len;) {
     char *name = recv_buf + i;
@@ -196,5 +203,6 @@ int request_recv(int sock, struct run_request *r, int fds[3], struct sbx_err *e)
 }
 
 void request_from_config(const struct config *cfg, struct run_request *r) {
-  *r = (struct run_request){cfg->exec, cfg->argv, cfg->envp, cfg->cwd, cfg->exec_op};
+  *r = (struct run_request){cfg->exec, cfg->argv, cfg->envp, cfg->cwd, cfg->exec_op,
+                            !cfg->stdio_dir ? 3 : cfg->stdin_fifo ? 0 : 1};
 }

@@ -33,9 +33,14 @@ struct run_request {
   char **argv, **envp; /* NULL-terminated */
   const char *cwd;     /* NULL: "/" */
   int exec_op;         /* the exec op's index, for error reports */
+  int stdio_from;      /* the first of fds 0-2 that is a FIFO (Landlock rules): 0, 1, or 3 (none) */
 };
 
 int request_open_stdio(const char *dir, bool stdin_fifo, int ready_fd, int fds[3], struct sbx_err *e);
+/* The same with another "ready" line (a warm launcher's runs name their id: "ready ID\n"; one
+ * write below PIPE_BUF, so lines of runs sharing ready_fd never interleave). */
+int request_open_stdio_line(const char *dir, bool stdin_fifo, int ready_fd, const char *line, int fds[3],
+                            struct sbx_err *e);
 int request_send(int sock, const struct run_request *r, const int fds[3], struct sbx_err *e);
 int request_recv(int sock, struct run_request *r, int fds[3], struct sbx_err *e);
 void request_from_config(const struct config *cfg, struct run_request *r);

@@ -63,6 +63,7 @@ export const LAUNCHER_SOURCES = [
   "session_port.h",
   "session_wire.c",
   "session_wire.h",
+  "setup.h",
   "status.c",
   "status.h",
   "util.c",
