@@ -16,6 +16,7 @@ import { EXIT, prepareLauncher, type SeccompProfileName, VERSION } from "./mod.t
 // Not library API, by design: argv parsing, flag syntax and help are the CLI's own,
 import { parseArgs, UsageError } from "./lib/cli_args.ts";
 import { cmdRun, cmdShell } from "./lib/cli_run.ts";
+import { cmdSession, SESSION_HELP } from "./lib/cli_session.ts";
 import { PRESETS } from "./lib/cli_config.ts";
 import {
   DOCTOR_HELP,
@@ -131,7 +132,17 @@ function cmdProfiles(argv: string[]): number {
 }
 
 /** The commands (and the seed's flag aliases) that are not a program to run in direct mode. */
-const COMMANDS = ["run", "shell", "doctor", "check", "launcher", "profiles", "seccomp", "help"];
+const COMMANDS = [
+  "run",
+  "shell",
+  "session",
+  "doctor",
+  "check",
+  "launcher",
+  "profiles",
+  "seccomp",
+  "help",
+];
 
 /** Runs the CLI with `argv`; returns the exit code. */
 export async function main(argv: string[]): Promise<number> {
@@ -142,6 +153,8 @@ export async function main(argv: string[]): Promise<number> {
         return await cmdRun(rest);
       case "shell":
         return await cmdShell(rest);
+      case "session":
+        return await cmdSession(rest);
       case "doctor":
       case "check":
       case "--check":
@@ -166,6 +179,7 @@ export async function main(argv: string[]): Promise<number> {
           launcher: LAUNCHER_HELP,
           profiles: PROFILES_HELP,
           seccomp: PROFILES_HELP,
+          session: SESSION_HELP,
         };
         if (topic !== undefined && !(topic in topics)) {
           throw new UsageError(

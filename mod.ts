@@ -34,6 +34,20 @@ export { SandboxBuilder } from "./lib/builder.ts";
 export type { SeedNamespaces } from "./lib/policy.ts";
 export { type OutputChunk, SandboxChild } from "./lib/run.ts";
 export {
+  SandboxSession,
+  type SessionEnd,
+  type SessionOptions,
+  type SessionUsage,
+} from "./lib/session.ts";
+export { SessionClosedError } from "./lib/session_channel.ts";
+export { SessionChild } from "./lib/session_child.ts";
+export {
+  type DownloadReport,
+  type SessionDirEntry,
+  type SessionFileInfo,
+  SessionFs,
+} from "./lib/session_fs.ts";
+export {
   LauncherError,
   LimitUnavailableError,
   ProgramNotExecutableError,

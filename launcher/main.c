@@ -30,6 +30,7 @@
 #include "ns.h"
 #include "proctitle.h"
 #include "request.h"
+#include "session_agent.h"
 #include "setup.h"
 #include "warm.h"
 #include "status.h"
@@ -239,6 +240,8 @@ int main(int argc, char **argv) {
   if (argc >= 3 && strcmp(argv[1], "--cgroup-container") == 0)
     return probe_cgroup_container(argv[2], argc - 3, argv + 3);
   if (argc == 4 && strcmp(argv[1], "--cgroup-move") == 0) return probe_cgroup_move(argv[2], argv[3]);
+  /* A session's agent: the target of a long-lived sandbox, running inside it (session_agent.h). */
+  if (argc >= 2 && strcmp(argv[1], "--session-agent") == 0) return session_agent_main(argc - 2, argv + 2);
   if (argc == 2 && strcmp(argv[1], "--version") == 0) {
     printf("sandbox-launcher %s %s\n", SANDBOX_VERSION, sbx_build_id);
     return 0;

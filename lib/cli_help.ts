@@ -19,6 +19,7 @@ Usage:
                                                  named like a command needs "run")
   sandbox shell [OPTIONS] [-- PROGRAM [ARGS...]] an interactive shell (bash, else sh) in a
                                                  sandbox, on a terminal of its own
+  sandbox session start|exec|cp|stop|list ...    a sandbox that stays up ("sandbox help session")
   sandbox doctor [--json]                        what this machine supports (alias: check)
   sandbox launcher                               build the launcher if needed; print its path
                                                  (what --allow-run names: README, "Deno permissions")

@@ -28,6 +28,13 @@ import { limitOps } from "./limits.ts";
 import { cgroupHost, runCgroupName } from "./cgroups.ts";
 import { envVar } from "./_host.ts";
 import { WarmPool, type WarmSettings } from "./warm.ts";
+import {
+  openSession,
+  type SandboxSession,
+  sessionConfig,
+  type SessionOptions,
+  validateSessionOptions,
+} from "./session.ts";
 import type {
   CapturedResult,
   Enforced,
@@ -253,51 +260,8 @@ export class Sandbox implements AsyncDisposable {
   #ready(): Prepared {
     if (this.#prepared) return this.#prepared;
     const launcher = findLauncher(this.#options.launcherPath);
-    // The host facts and the caller's ids come from the launcher (no --allow-sys, no -A).
-    const host = readHost(this.config, launcher);
-    const { euid, egid } = hostProbe(launcher);
-    const mode = resolveMode(this.config.privilegeMode, euid);
-    const limits = limitOps(this.config.limits, cgroupHost(euid, launcher), {
-      userNamespace: usesNamespaces(this.config, host),
-    });
-    const fs = filesystemPlan(this.config, host);
-    const ops = [...staticOps(this.config, { mode, caller: { euid, egid }, host }), ...limits.ops];
-    // A run with a cgroup of its own sees it (its cgroup namespace's root) read-only.
-    if (fs.namespaces && !this.config.rootfs && limits.applied.backend.startsWith("cgroup")) {
-      ops.push(["cgroupfs", CGROUP_VIEW]);
-    }
-    this.#prepared = {
-      launcher,
-      frame: encodeFrame(ops),
-      staticOps: ops,
-      mode,
-      enforced: {
-        namespaces: namespacesFor(this.config, host),
-        seccomp: this.config.seccomp.profile === "none" ? null : this.config.seccomp.profile,
-        landlock: fs.landlock.abi,
-        landlockDropped: fs.landlock.dropped,
-        budgetsDropped: droppedBudgets({
-          userNamespace: fs.namespaces,
-          available: host.usernsLimits,
-        }),
-        limits: limits.applied,
-        uid: targetUid(fs.namespaces, { euid, egid }),
-        // A root caller's pair is allocated per run: each result has its own.
-        ...(euid === 0 ? {} : { hostUid: euid, hostGid: egid }),
-        mounts: ownershipPlan(this.config, {
-          namespaces: fs.namespaces,
-          rootCaller: hasHostIds(mode, { euid, egid }),
-        }).mounts,
-      },
-      // The synthesized identity's HOME, USER, LOGNAME and SHELL; the config's env wins.
-      env: { ...fs.env, ...this.config.env },
-      cwd: this.config.cwd,
-      timeoutMs: this.config.timeoutMs,
-      cgroupId: limits.applied.backend.startsWith("cgroup") ? this.config.id : null,
-      egress: this.config.egress ?? null,
-      // SANDBOX_TS_FIFO_STDIO=1: every run's stdio through the request channel's FIFOs (tests).
-      ...(envVar("SANDBOX_TS_FIFO_STDIO") === "1" ? { stdio: "fifos" as const } : {}),
-    };
+    this.#prepared = prepareRuns(this.config, launcher);
+    const ops = this.#prepared.staticOps;
     // Kept overlay changes must be seen by the next run, and an upper dir cannot be mounted by a
     // prepared run while another run writes to it: such a sandbox runs cold (said once).
     const keeps = ops.some((op) => op[0] === "overlay-keep" || op[0] === "overlay-keep-idmap");
@@ -312,6 +276,38 @@ export class Sandbox implements AsyncDisposable {
       this.#prepared.warm = new WarmPool(launcher, ops, cgroupName, settings);
     }
     return this.#prepared;
+  }
+
+  /**
+   * Opens a {@linkcode SandboxSession}: one sandbox of this configuration that stays up and runs
+   * many commands (`spawn`, `run`, `` sh`…` ``), with files in and out (`fs`), ports out
+   * (`exposeHttp`) and one cgroup for all of it (`usage()`), until `close()` (or `await using`),
+   * its idle timeout, its lifetime, or the end of this process. The sandbox's `timeout` is each
+   * command's default wall clock; `lifetime` bounds the whole session.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { SandboxBuilder } from "../mod.ts";
+   *
+   * const sandbox = new SandboxBuilder("session").memoryLimit("256M").timeout("10s").build();
+   * await using session = await sandbox.session({ idleTimeout: "5m" });
+   * await session.run("sh", ["-c", "echo 'VALUE = 42' > /tmp/mod.py"]);
+   * const r = await session.run("python3", ["-c", "import mod; print(mod.VALUE)"], { cwd: "/tmp" });
+   * assert.equal(r.stdout, "42\n");
+   * ```
+   */
+  session(options: SessionOptions = {}): Promise<SandboxSession> {
+    try {
+      const settings = validateSessionOptions(options);
+      const commands = this.#ready();
+      const config = sessionConfig(this.config, commands.launcher, settings);
+      // The agent's channel is the launcher's own stdin and stdout, never FIFOs.
+      const { stdio: _stdio, ...prepared } = prepareRuns(config, commands.launcher);
+      return openSession(prepared, commands, settings);
+    } catch (e) {
+      return Promise.reject(e);
+    }
   }
 
   /**
@@ -382,4 +378,53 @@ export class Sandbox implements AsyncDisposable {
     const o = validateRunOptions(options);
     return new SandboxChild(this.#ready(), { program: p, args: a }, o);
   }
+}
+
+/** The static part of every run of `config`: host facts, mode, limits, the encoded ops. */
+function prepareRuns(config: ResolvedConfig, launcher: string): Prepared {
+  // The host facts and the caller's ids come from the launcher (no --allow-sys, no -A).
+  const host = readHost(config, launcher);
+  const { euid, egid } = hostProbe(launcher);
+  const mode = resolveMode(config.privilegeMode, euid);
+  const limits = limitOps(config.limits, cgroupHost(euid, launcher), {
+    userNamespace: usesNamespaces(config, host),
+  });
+  const fs = filesystemPlan(config, host);
+  const ops = [...staticOps(config, { mode, caller: { euid, egid }, host }), ...limits.ops];
+  // A run with a cgroup of its own sees it (its cgroup namespace's root) read-only.
+  if (fs.namespaces && !config.rootfs && limits.applied.backend.startsWith("cgroup")) {
+    ops.push(["cgroupfs", CGROUP_VIEW]);
+  }
+  return {
+    launcher,
+    frame: encodeFrame(ops),
+    staticOps: ops,
+    mode,
+    enforced: {
+      namespaces: namespacesFor(config, host),
+      seccomp: config.seccomp.profile === "none" ? null : config.seccomp.profile,
+      landlock: fs.landlock.abi,
+      landlockDropped: fs.landlock.dropped,
+      budgetsDropped: droppedBudgets({
+        userNamespace: fs.namespaces,
+        available: host.usernsLimits,
+      }),
+      limits: limits.applied,
+      uid: targetUid(fs.namespaces, { euid, egid }),
+      // A root caller's pair is allocated per run: each result has its own.
+      ...(euid === 0 ? {} : { hostUid: euid, hostGid: egid }),
+      mounts: ownershipPlan(config, {
+        namespaces: fs.namespaces,
+        rootCaller: hasHostIds(mode, { euid, egid }),
+      }).mounts,
+    },
+    // The synthesized identity's HOME, USER, LOGNAME and SHELL; the config's env wins.
+    env: { ...fs.env, ...config.env },
+    cwd: config.cwd,
+    timeoutMs: config.timeoutMs,
+    cgroupId: limits.applied.backend.startsWith("cgroup") ? config.id : null,
+    egress: config.egress ?? null,
+    // SANDBOX_TS_FIFO_STDIO=1: every run's stdio through the request channel's FIFOs (tests).
+    ...(envVar("SANDBOX_TS_FIFO_STDIO") === "1" ? { stdio: "fifos" as const } : {}),
+  };
 }
