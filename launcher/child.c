@@ -45,19 +45,7 @@ static struct report error_report(const struct sbx_err *e) {
 
 /* One report with an fd attached (SCM_RIGHTS). */
 static int send_report_fd(struct report r, int fd) {
-  struct iovec iov = {&r, sizeof r};
-  union {
-    char buf[CMSG_SPACE(sizeof(int))];
-    struct cmsghdr align;
-  } u;
-  memset(&u, 0, sizeof u);
-  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
-  struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  memcpy(CMSG_DATA(c), &fd, sizeof(int));
-  return sendmsg(report_fd_g, &msg, MSG_NOSIGNAL) == (ssize_t)sizeof r ? 0 : -1;
+  return send_fds(report_fd_g, &r, sizeof r, &fd, 1) == (ssize_t)sizeof r ? 0 : -1;
 }
 
 /* REPORT_LISTENER with the target's pidfd attached. */

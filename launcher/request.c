@@ -109,21 +109,7 @@ int request_send(int sock, const struct run_request *r, const int fds[3], struct
   for (char **p = r->envp; ok && *p; p++) ok = put(send_buf, &len, "env", *p);
   if (!ok) return fail_errno(e, STEP_REQUEST, r->exec_op, E2BIG);
   struct request_header h = {REQUEST_MAGIC, (uint32_t)len, r->exec_op, r->stdio_from};
-  struct iovec iov = {&h, sizeof h};
-  union {
-    char buf[CMSG_SPACE(3 * sizeof(int))];
-    struct cmsghdr align;
-  } u;
-  memset(&u, 0, sizeof u);
-  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
-  struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(3 * sizeof(int));
-  memcpy(CMSG_DATA(c), fds, 3 * sizeof(int));
-  ssize_t n;
-  do n = sendmsg(sock, &msg, MSG_NOSIGNAL);
-  while (n < 0 && errno == EINTR);
+  ssize_t n = send_fds(sock, &h, sizeof h, fds, 3);
   if (n != (ssize_t)sizeof h) return fail(e, STEP_REQUEST, -1);
   for (size_t off = 0; off < len;) {
     size_t chunk = len - off < REQUEST_CHUNK ? len - off : REQUEST_CHUNK;

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -146,4 +147,28 @@ void close_fdp(int *fd) {
     close(*fd);
     errno = saved;
   }
+}
+
+ssize_t send_fds(int sock, const void *buf, size_t len, const int *fds, size_t nfds) {
+  if (nfds == 0 || nfds > SEND_FDS_MAX) {
+    errno = EINVAL;
+    return -1;
+  }
+  struct iovec iov = {(void *)buf, len};
+  union {
+    char buf[CMSG_SPACE(SEND_FDS_MAX * sizeof(int))];
+    struct cmsghdr align;
+  } u;
+  memset(&u, 0, sizeof u);
+  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+                       .msg_controllen = CMSG_SPACE(nfds * sizeof(int))};
+  struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(nfds * sizeof(int));
+  memcpy(CMSG_DATA(c), fds, nfds * sizeof(int));
+  ssize_t n;
+  do n = sendmsg(sock, &msg, MSG_NOSIGNAL);
+  while (n < 0 && errno == EINTR);
+  return n;
 }

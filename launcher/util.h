@@ -117,6 +117,10 @@ uint64_t now_us(void);
 
 ssize_t read_full(int fd, void *buf, size_t len);
 int write_full(int fd, const void *buf, size_t len);
+/* One message of len bytes on a socket with nfds (1..SEND_FDS_MAX) fds attached (SCM_RIGHTS),
+ * retried on EINTR, never raising SIGPIPE. Returns what sendmsg returned. */
+#define SEND_FDS_MAX 3
+ssize_t send_fds(int sock, const void *buf, size_t len, const int *fds, size_t nfds);
 int write_file(const char *path, const char *data);
 
 /* Strict decimal parsing: the whole string, no sign, no overflow. */

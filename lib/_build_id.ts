@@ -2,4 +2,4 @@
 // sources, as the Makefile computes it. Do not edit; tests/launcher_trust_test.ts checks it.
 
 /** The build id of the launcher sources shipped with this module. */
-export const LAUNCHER_BUILD_ID = "a3f47c7e125af4a1";
+export const LAUNCHER_BUILD_ID = "9ef42f098b89fe02";

@@ -17,6 +17,7 @@ import {
   pipedStdin,
   type StdinSource,
   stdinSource,
+  textLines,
 } from "./run_stdio.ts";
 import type { WarmPool } from "./warm.ts";
 import { SandboxError, SandboxSetupError } from "./errors.ts";
@@ -443,16 +444,7 @@ export class SandboxChild implements AsyncDisposable {
    * ```
    */
   async *lines(stream: "stdout" | "stderr" = "stdout"): AsyncGenerator<string> {
-    let rest = "";
-    const source = (stream === "stdout" ? this.stdout : this.stderr).pipeThrough(
-      new TextDecoderStream(),
-    );
-    for await (const text of source) {
-      const parts = (rest + text).split("\n");
-      rest = parts.pop()!;
-      yield* parts;
-    }
-    if (rest) yield rest;
+    yield* textLines(stream === "stdout" ? this.stdout : this.stderr);
   }
 
   /**

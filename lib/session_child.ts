@@ -12,7 +12,7 @@ import {
   SandboxSetupError,
   type SetupFailure,
 } from "./errors.ts";
-import type { OutputChunk } from "./run.ts";
+import { mergeStreams, type OutputChunk, textLines } from "./run_stdio.ts";
 import { type SessionChannel, SessionClosedError } from "./session_channel.ts";
 import { CHUNK, FRAME, type Frame, splitTokens } from "./session_wire.ts";
 import { signalName, signalNumber } from "./status.ts";
@@ -253,38 +253,12 @@ export class SessionChild implements AsyncDisposable {
 
   /** The lines of one stream as text, without the newline. Takes that stream. */
   async *lines(stream: "stdout" | "stderr" = "stdout"): AsyncGenerator<string> {
-    let rest = "";
-    const source = (stream === "stdout" ? this.stdout : this.stderr).pipeThrough(
-      new TextDecoderStream(),
-    );
-    for await (const text of source) {
-      const parts = (rest + text).split("\n");
-      rest = parts.pop()!;
-      yield* parts;
-    }
-    if (rest) yield rest;
+    yield* textLines(stream === "stdout" ? this.stdout : this.stderr);
   }
 
   /** Interleaves stdout and stderr chunks in arrival order. Takes both streams. */
   async *output(): AsyncGenerator<OutputChunk> {
-    const chunks: OutputChunk[] = [];
-    let wake: (() => void) | null = null;
-    let open = 2;
-    const pump = async (s: ReadableStream<Uint8Array>, name: "stdout" | "stderr") => {
-      for await (const data of s) {
-        chunks.push({ stream: name, data });
-        wake?.();
-      }
-      open--;
-      wake?.();
-    };
-    const pumps = Promise.all([pump(this.stdout, "stdout"), pump(this.stderr, "stderr")]);
-    while (open > 0 || chunks.length) {
-      if (!chunks.length) await new Promise<void>((r) => wake = r);
-      wake = null;
-      yield* chunks.splice(0);
-    }
-    await pumps;
+    yield* mergeStreams(this.stdout, this.stderr);
   }
 
   /** Kills the command if it still runs and waits for its result, for `await using`. */
