@@ -117,6 +117,25 @@ kernelTest(
   },
 );
 
+kernelTest("Deno's fetch inside finds the proxy from the environment alone", async () => {
+  await withServers(async (port, port2) => {
+    // The Deno running these tests, bound read-only into the sandbox: its fetch reads HTTP_PROXY.
+    // The servers are on loopback: allowed by address (the first test shows the refusal).
+    const r = await egressSandbox({ allow: [`good.test:${port}`, `127.0.0.2:${port}`] }, {
+      mounts: [{ type: "bind", source: Deno.execPath(), target: "/opt/deno", readOnly: true }],
+      env: { DENO_DIR: "/tmp/deno", DENO_NO_UPDATE_CHECK: "1" },
+    }).run("/opt/deno", [
+      "eval",
+      `for (const u of ["http://good.test:${port}/", "http://good.test:${port2}/"]) {` +
+      ` const r = await fetch(u); const t = (await r.text()).trim();` +
+      ` console.log(r.status, r.ok ? t : "refused"); }`,
+    ]);
+    assertEquals(r.exitCode, 0, r.stderr);
+    assertEquals(r.stdout, "200 hello from 127.0.0.2\n403 refused\n");
+    assertEquals(r.network!.allowed.length, 1);
+  });
+});
+
 kernelTest("a client that ignores the proxy has no route anywhere", async () => {
   await withServers(async (port) => {
     const r = await egressSandbox({ allow: ["*", "127.0.0.0/8"] }).run("bash", [

@@ -29,5 +29,8 @@ export function egressEnv(port: number): Record<string, string> {
   env.NO_PROXY = env.no_proxy = "localhost,127.0.0.1,::1";
   // npm reads its own config names as well (npm_config_*), and ignores ALL_PROXY.
   env.npm_config_proxy = env.npm_config_https_proxy = url;
+  // Node reads the proxy variables for fetch() only when told to (Node 22.21+, 24.5+; older
+  // versions ignore it, and their fetch finds no route).
+  env.NODE_USE_ENV_PROXY = "1";
   return env;
 }
