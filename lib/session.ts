@@ -163,10 +163,21 @@ export function sessionConfig(
   launcher: string,
   settings: SessionSettings,
 ): ResolvedConfig {
+  // The agent needs its syscalls: a deny list that names one cannot be honoured, so the session
+  // is refused (never a silently dropped deny entry).
+  const clash = config.seccomp.deny.filter((n) =>
+    (AGENT_SYSCALLS as readonly string[]).includes(n)
+  );
+  if (config.seccomp.profile !== "none" && clash.length) {
+    throw new RangeError(
+      `Invalid seccomp.deny for a session: ${clash.join(", ")} ${
+        clash.length > 1 ? "are" : "is"
+      } needed by the session's agent (lib/session.ts AGENT_SYSCALLS); run such code with sandbox.run() instead`,
+    );
+  }
   const seccomp = config.seccomp.profile === "none" ? config.seccomp : {
     ...config.seccomp,
     allow: [...new Set([...config.seccomp.allow, ...AGENT_SYSCALLS])],
-    deny: config.seccomp.deny.filter((n) => !(AGENT_SYSCALLS as readonly string[]).includes(n)),
   };
   return {
     ...config,

@@ -240,3 +240,15 @@ kernelTest(
     assertEquals(fits.stdout, "3000\n");
   },
 );
+
+kernelTest(
+  "session: a seccomp deny entry the agent needs refuses the session, naming it",
+  async () => {
+    const sb = sandbox({ seccomp: { profile: "compute", deny: ["getdents64"] } });
+    await assertRejects(
+      () => sb.session(),
+      RangeError,
+      "Invalid seccomp.deny for a session: getdents64",
+    );
+  },
+);
