@@ -32,9 +32,7 @@
 # 600), SANDBOX_TS_ARM64_DENO_TESTS (above), SANDBOX_TS_ARM64=skip (skip on purpose, with that
 # reason printed).
 set -uo pipefail
-# The system tools these stages call live in /usr/sbin (depmod, debootstrap, dockerd, runuser,
-# netavark's iptables): a caller whose PATH lacks it (env -i, some CI runners) would skip them.
-case ":$PATH:" in *:/usr/sbin:*) ;; *) PATH="$PATH:/usr/sbin:/sbin" ;; esac
+. "$(dirname "$0")/_sbin_path.sh"
 root=$(cd "$(dirname "$0")/.." && pwd -P)
 cd "$root"
 skip() { echo "arm64: skipped: $*"; exit 77; }

@@ -14,9 +14,7 @@
 # Ends with "container: N passed, M failed", or "container: skipped: REASON" and exit 77.
 # SANDBOX_TS_CONTAINER=skip skips on purpose.
 set -uo pipefail
-# podman's network backend (netavark) runs iptables and friends from /usr/sbin: a caller whose PATH
-# lacks it (env -i, some CI runners) would get "netavark: No such file or directory".
-case ":$PATH:" in *:/usr/sbin:*) ;; *) PATH="$PATH:/usr/sbin:/sbin" ;; esac
+. "$(dirname "$0")/_sbin_path.sh"
 root=$(cd "$(dirname "$0")/.." && pwd -P)
 cd "$root"
 skip() { echo "container: skipped: $*"; exit 77; }

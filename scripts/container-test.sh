@@ -25,9 +25,7 @@
 # Cache: $SANDBOX_TS_CONTAINER_CACHE (default ~/.cache/sandbox-ts/container): the rootfs (about
 # 3 minutes to build once); podman caches the images. SANDBOX_TS_CONTAINER=skip skips on purpose.
 set -uo pipefail
-# podman's network backend (netavark) runs iptables and friends from /usr/sbin: a caller whose PATH
-# lacks it (env -i, some CI runners) would get "netavark: No such file or directory".
-case ":$PATH:" in *:/usr/sbin:*) ;; *) PATH="$PATH:/usr/sbin:/sbin" ;; esac
+. "$(dirname "$0")/_sbin_path.sh"
 root=$(cd "$(dirname "$0")/.." && pwd -P)
 cd "$root"
 skip() { echo "container: skipped: $*"; exit 77; }

@@ -5,9 +5,7 @@
 # unprivileged uid 65534 (setpriv), because most users run without root.
 # Ends with one line: "tests: N passed, M failed".
 set -uo pipefail
-# The system tools these stages call live in /usr/sbin (depmod, debootstrap, dockerd, runuser,
-# netavark's iptables): a caller whose PATH lacks it (env -i, some CI runners) would skip them.
-case ":$PATH:" in *:/usr/sbin:*) ;; *) PATH="$PATH:/usr/sbin:/sbin" ;; esac
+. "$(dirname "$0")/_sbin_path.sh"
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 deno=$(scripts/ensure-deno.sh) || exit 1

@@ -31,9 +31,7 @@
 # SANDBOX_TS_VM_MEM (default 3G), SANDBOX_TS_VM_TIMEOUT (seconds per kernel, default 1200),
 # SANDBOX_TS_VM=skip (skip on purpose, with that reason printed).
 set -uo pipefail
-# The system tools these stages call live in /usr/sbin (depmod, debootstrap, dockerd, runuser,
-# netavark's iptables): a caller whose PATH lacks it (env -i, some CI runners) would skip them.
-case ":$PATH:" in *:/usr/sbin:*) ;; *) PATH="$PATH:/usr/sbin:/sbin" ;; esac
+. "$(dirname "$0")/_sbin_path.sh"
 root=$(cd "$(dirname "$0")/.." && pwd -P)
 cd "$root"
 skip() { echo "vm: skipped: $*"; exit 77; }
