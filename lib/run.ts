@@ -153,7 +153,7 @@ export class SandboxChild implements AsyncDisposable {
         `Invalid options.tty: this sandbox has no /dev of its own (a terminal comes from the sandbox's own devpts instance); run it with namespaces`,
       );
     }
-    const status = makeRunStatus();
+    const status = makeRunStatus({ tty: options.tty !== undefined });
     const control = ttyControlPath(status.path);
     const egress = runEgress(prepared.egress, status.path);
     // A warm launcher that is usable serves the run (its stdio then is always FIFOs); one that

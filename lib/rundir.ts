@@ -149,7 +149,7 @@ function makePrivateDir(path: string): string {
  * (O_EXCL|O_NOFOLLOW) inside our private 0700 base — no directory per run — with its lock held
  * until `cleanup()`. Without a usable base, a private temp dir is made instead.
  */
-export function makeRunStatus(): RunStatus {
+export function makeRunStatus(options: { tty?: boolean } = {}): RunStatus {
   const b = ensureBase();
   if (b === null) {
     const dir = Deno.makeTempDirSync({ prefix: "sandbox-ts-" });
@@ -172,7 +172,8 @@ export function makeRunStatus(): RunStatus {
       },
       cleanup: () => {
         removeQuietly(path, false);
-        removeQuietly(`${path}.tty`, false);
+        // The terminal's control FIFO exists only for a tty run (the launcher makes it).
+        if (options.tty) removeQuietly(`${path}.tty`, false);
         if (stdio) removeQuietly(`${path}.stdio`, true);
         removeQuietly(`${path}.lock`, false);
         lock.close();
