@@ -38,21 +38,55 @@ make -s -C launcher || { echo "tests: 0 passed, 1 failed"; exit 1; }
 
 passed=0
 failed=0
+# Every failure's name (and the first line of its error) also goes to $digest, printed just before
+# the last line: CI's report shows the end of the output, and a failure far above it is lost.
+digest=$(mktemp)
+stage_name="setup"
+stages=() # "STAGE: PASSED/FAILED", printed before the last line too
+note_failures() { # $1 = log; deno's "NAME => FILE:L:C" error headers and the stage scripts' FAIL lines
+  awk -v stage="$stage_name" '
+    function flush() { printf "  [%s] %s: %s\n", stage, name, substr(msg, 1, 240); want = 0 }
+    { gsub(/\033\[[0-9;]*m/, "") }
+    # The error: its first line and the next non-blank ones, up to 4 lines and 240 characters.
+    want == 2 && (lines >= 4 || /^    at / || / => / || / ERRORS $/ || / FAILURES $/) { flush() }
+    / ERRORS $/ { errors = 1; next }
+    / FAILURES $/ { errors = 0; next }
+    errors && / => \.?\/?[^ ]*:[0-9]+:[0-9]+$/ { name = $0; sub(/ => [^ ]*$/, "", name); want = 1; next }
+    want == 1 && /^error: / { msg = substr($0, 8); lines = 1; want = 2; next }
+    want == 2 && NF { msg = msg " | " $0; lines++ }
+    /^[a-z0-9-]+ FAIL / || /^not ok / { printf "  [%s] %s\n", stage, substr($0, 1, 200) }
+    END { if (want == 2) flush() }
+  ' "$1" >>"$digest"
+}
 count_line() { # $1 = log, $2 = prefix of a "PREFIX: N passed, M failed" line
-  local line
+  local line p f
+  note_failures "$1"
   line=$(grep -E "^$2: [0-9]+ passed, [0-9]+ failed" "$1" | tail -1)
-  if [ -z "$line" ]; then failed=$((failed + 1)); return; fi
-  passed=$((passed + $(sed -E 's/.*: ([0-9]+) passed.*/\1/' <<<"$line")))
-  failed=$((failed + $(sed -E 's/.*, ([0-9]+) failed.*/\1/' <<<"$line")))
+  if [ -z "$line" ]; then
+    failed=$((failed + 1))
+    echo "  [$stage_name] no \"$2: N passed, M failed\" line: $(grep -v '^$' "$1" | tail -1 | cut -c1-160)" >>"$digest"
+    return
+  fi
+  p=$(sed -E 's/.*: ([0-9]+) passed.*/\1/' <<<"$line")
+  f=$(sed -E 's/.*, ([0-9]+) failed.*/\1/' <<<"$line")
+  passed=$((passed + p))
+  failed=$((failed + f))
+  stages+=("$stage_name: $p/$f")
 }
 count() { # $1 = log file; adds deno test's summary to the totals
   local line p f
+  note_failures "$1"
   line=$(grep -E '^(ok|FAILED) \| [0-9]+ passed' "$1" | tail -1)
-  if [ -z "$line" ]; then failed=$((failed + 1)); return; fi
+  if [ -z "$line" ]; then
+    failed=$((failed + 1))
+    echo "  [$stage_name] deno test printed no summary: $(grep -v '^$' "$1" | tail -1 | cut -c1-160)" >>"$digest"
+    return
+  fi
   p=$(sed -E 's/.*\| ([0-9]+) passed.*/\1/' <<<"$line")
   f=$(sed -E 's/.*\| ([0-9]+) failed.*/\1/' <<<"$line")
   passed=$((passed + p))
   failed=$((failed + f))
+  stages+=("$stage_name: $p/$f")
 }
 
 echo "== deno fmt --check, deno lint, deno check, deno doc --lint, deno publish --dry-run"
@@ -66,14 +100,17 @@ if "$deno" fmt --check >/dev/null 2>&1 && "$deno" lint -q && "$deno" check -q "$
 else
   "$deno" fmt --check 2>&1 | tail -5
   failed=$((failed + 1))
+  echo "  [static checks] fmt, lint, check, doc --lint or publish --dry-run failed" >>"$digest"
 fi
 
 log=$(mktemp)
 echo "== launcher unit tests (ASan + UBSan) and the fuzz corpus"
+stage_name="launcher unit"
 launcher/tests/run_unit.sh 2>&1 | tee "$log" | grep -E "^(unit|config_test|regress|skipped|note)"
 count_line "$log" unit
 
 echo "== deno test as uid $(id -u)"
+stage_name="uid $(id -u)"
 "$deno" test --allow-all --doc --quiet tests/ lib/ mod.ts 2>&1 | tee "$log"
 count "$log"
 
@@ -82,6 +119,7 @@ count "$log"
 WARM_TESTS=(tests/isolation_test.ts tests/lifecycle_test.ts tests/streaming_test.ts
   tests/limits_test.ts tests/accounting_test.ts)
 echo "== deno test as uid $(id -u), through warm launchers (SANDBOX_TS_WARM=1)"
+stage_name="uid $(id -u) warm"
 SANDBOX_TS_WARM=1 "$deno" test --allow-all --quiet "${WARM_TESTS[@]}" 2>&1 | tee "$log"
 count "$log"
 
@@ -101,11 +139,13 @@ if [ "$(id -u)" = 0 ]; then
     fi
     mkdir -p "$work/home" && chown 65534:65534 "$work/home"
     echo "== deno test as uid 65534 (unprivileged mode)"
+    stage_name="uid 65534"
     (cd "$tree" && setpriv --reuid 65534 --regid 65534 --clear-groups \
       env HOME="$work/home" DENO_DIR="$work/home/deno" NO_COLOR=1 DENO_NO_UPDATE_CHECK=1 \
       "$deno_u" test --allow-all --quiet tests/) 2>&1 | tee "$log"
     count "$log"
     echo "== deno test as uid 65534, through warm launchers (SANDBOX_TS_WARM=1)"
+    stage_name="uid 65534 warm"
     (cd "$tree" && setpriv --reuid 65534 --regid 65534 --clear-groups \
       env HOME="$work/home" DENO_DIR="$work/home/deno" NO_COLOR=1 DENO_NO_UPDATE_CHECK=1 \
       SANDBOX_TS_WARM=1 "$deno_u" test --allow-all --quiet "${WARM_TESTS[@]}") 2>&1 | tee "$log"
@@ -126,6 +166,7 @@ fi
 stage() { # $1 = NAME, $2 = script, then its arguments
   local name=$1 script=$2
   shift 2
+  stage_name="${script#scripts/} $*"
   "$script" "$@" 2>&1 | tee "$log"
   case ${PIPESTATUS[0]} in
     77) ;;
@@ -174,5 +215,11 @@ arm64_stage --kernel debian12
 arm64_stage --kernel newest --deno
 echo "(aarch64 stage: $((SECONDS - t_arm)) s)"
 rm -f "$log"
+echo "== passed/failed by stage: $(printf '%s; ' "${stages[@]}")"
+if [ -s "$digest" ]; then
+  echo "== what failed (the first 30; each stage's output above has the whole message)"
+  head -30 "$digest"
+fi
+rm -f "$digest"
 echo "tests: $passed passed, $failed failed"
 [ "$failed" = 0 ]
