@@ -54,7 +54,9 @@ note_failures() { # $1 = log; deno's "NAME => FILE:L:C" error headers and the st
     errors && / => \.?\/?[^ ]*:[0-9]+:[0-9]+$/ { name = $0; sub(/ => [^ ]*$/, "", name); want = 1; next }
     want == 1 && /^error: / { msg = substr($0, 8); lines = 1; want = 2; next }
     want == 2 && NF { msg = msg " | " $0; lines++ }
-    /^[a-z0-9-]+ FAIL / || /^not ok / { printf "  [%s] %s\n", stage, substr($0, 1, 200) }
+    /^([a-z0-9-]+ )?FAIL / || /^not ok / || /^vm-pass .*, [1-9][0-9]* failed/ {
+      printf "  [%s] %s\n", stage, substr($0, 1, 200)
+    }
     END { if (want == 2) flush() }
   ' "$1" >>"$digest"
 }

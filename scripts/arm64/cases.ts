@@ -104,11 +104,13 @@ const CLAIMS: Record<SeccompProfileName, [string, ...string[]][]> = {
     "-c",
     "cd /tmp && mkdir d && echo a > d/f && cp d/f d/g && mv d/g d/h && chmod 600 d/h && ln -s h d/l && rm -r d",
   ]],
-  // A server on loopback (retried and polled, not slept on: TCG on a loaded host is slow).
+  // A server on loopback (retried and polled, not slept on: TCG on a loaded host is slow). Its
+  // stdin stays open (sleep): at end of file on /dev/null busybox's nc may close the connection
+  // before it read the client's line (the case failed that way once, exit 8).
   compute: [[
     "/bin/sh",
     "-c",
-    "cd /tmp && { nc -l -p 5555 >o & } && i=0 && until echo x | nc -w 2 127.0.0.1 5555; do " +
+    "cd /tmp && { sleep 60 | nc -l -p 5555 >o & } && i=0 && until echo x | nc -w 2 127.0.0.1 5555; do " +
     'i=$((i+1)); [ $i -lt 100 ] || exit 9; sleep 0.1; done; i=0; until [ "$(cat o)" = x ]; do ' +
     "i=$((i+1)); [ $i -lt 100 ] || exit 8; sleep 0.1; done",
   ]],
