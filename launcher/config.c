@@ -100,12 +100,6 @@ static bool parse_limit(const char *s, uint64_t *out) {
   return parse_u64(s, out) && *out != UINT64_MAX;
 }
 
-static int hexval(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return -1;
-}
-
 enum op_id {
   OP_STATUS, OP_UNSHARE, OP_UID_MAP, OP_GID_MAP, OP_UID, OP_GID, OP_HOSTNAME, OP_LOOPBACK,
   OP_NEWROOT, OP_RO_BIND, OP_BIND, OP_RO_BIND_TRY, OP_TMPFS, OP_PROC, OP_DEV, OP_SYMLINK,
@@ -384,12 +378,8 @@ int config_parse(char **t, size_t count, struct config *cfg, struct sbx_err *e) 
       if (len == 0 || len % 16 != 0 || len / 2 > sizeof cfg->bpf)
         return fail_input(e, "seccomp program must be 1..4096 instructions of 8 bytes, in hex",
                           name, op);
-      for (size_t k = 0; k < len; k += 2) {
-        int hi = hexval(a[k]), lo = hexval(a[k + 1]);
-        if (hi < 0 || lo < 0)
-          return fail_input(e, "seccomp program is not lowercase hex", name, op);
-        cfg->bpf[k / 2] = (unsigned char)(hi << 4 | lo);
-      }
+      if (hex_decode(a, cfg->bpf, sizeof cfg->bpf) < 0)
+        return fail_input(e, "seccomp program is not lowercase hex", name, op);
       cfg->bpf_len = len / 2;
       break;
     }

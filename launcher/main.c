@@ -227,6 +227,10 @@ int main(int argc, char **argv) {
   sigset_t early;
   monitor_signals(&early);
   sigprocmask(SIG_BLOCK, &early, NULL);
+  /* A session's agent: the target of a long-lived sandbox, running inside it (session_agent.h),
+   * under the session's filter: none of the monitor's start-up below (which makes calls a strict
+   * profile refuses, getppid among them) applies to it. */
+  if (argc >= 2 && strcmp(argv[1], "--session-agent") == 0) return session_agent_main(argc - 2, argv + 2);
   /* Nobody, the sandbox included (init's /proc/1/cmdline), reads our host path or ops. */
   proctitle_hide(argc, argv);
   /* Die with the parent (Deno). The getppid() check closes the race with an early death. */
@@ -240,8 +244,6 @@ int main(int argc, char **argv) {
   if (argc >= 3 && strcmp(argv[1], "--cgroup-container") == 0)
     return probe_cgroup_container(argv[2], argc - 3, argv + 3);
   if (argc == 4 && strcmp(argv[1], "--cgroup-move") == 0) return probe_cgroup_move(argv[2], argv[3]);
-  /* A session's agent: the target of a long-lived sandbox, running inside it (session_agent.h). */
-  if (argc >= 2 && strcmp(argv[1], "--session-agent") == 0) return session_agent_main(argc - 2, argv + 2);
   if (argc == 2 && strcmp(argv[1], "--version") == 0) {
     printf("sandbox-launcher %s %s\n", SANDBOX_VERSION, sbx_build_id);
     return 0;

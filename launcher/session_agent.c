@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -34,6 +36,12 @@ static int ctl_in = -1, ctl_out = -1;
 static int sigchld_pipe[2] = {-1, -1};
 
 enum { OUT, ERR };
+
+/* --command-filter: a seccomp program every command gets on top of the session's own filter
+ * (which also allows the agent's syscalls): it refuses those the session's profile refuses, so a
+ * command runs under exactly the session's policy. Empty: none. */
+static struct sock_filter command_filter[BPF_MAXINSNS];
+static unsigned short command_filter_len;
 
 struct cmd {
   bool used, exited;
@@ -163,6 +171,13 @@ static void exec_command(char **tok, int ntok, int first_env, int nenv, int in, 
   /* execvp looks the program up on the PATH of the environment it is given. */
   extern char **environ;
   environ = env;
+  /* Last, as only execve follows (every profile allows it). prctl, not seccomp(2): the session's
+   * filter allows prctl to the agent; no_new_privs is set. */
+  struct sock_fprog prog = {.len = command_filter_len, .filter = command_filter};
+  if (command_filter_len && prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) < 0) {
+    stage = "seccomp";
+    goto fail;
+  }
   execvp(argv[0], argv);
 fail:;
   int e = errno;
@@ -428,8 +443,17 @@ static void setup(void) {
 }
 
 int session_agent_main(int argc, char **argv) {
-  (void)argc;
-  (void)argv;
+  if (argc == 2 && strcmp(argv[0], "--command-filter") == 0) {
+    ssize_t n = hex_decode(argv[1], (unsigned char *)command_filter, sizeof command_filter);
+    if (n <= 0 || n % (ssize_t)sizeof command_filter[0]) {
+      fprintf(stderr, "sandbox-launcher: session agent: --command-filter: not a seccomp program in hex\n");
+      return 125;
+    }
+    command_filter_len = (unsigned short)(n / (ssize_t)sizeof command_filter[0]);
+  } else if (argc != 0) {
+    fprintf(stderr, "sandbox-launcher: session agent: unknown arguments (allowed: --command-filter HEX)\n");
+    return 125;
+  }
   setup();
   static char inbuf[SW_MAX_FRAME + 4];
   size_t have = 0;

@@ -172,3 +172,20 @@ ssize_t send_fds(int sock, const void *buf, size_t len, const int *fds, size_t n
   while (n < 0 && errno == EINTR);
   return n;
 }
+
+static int hexval(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;
+}
+
+ssize_t hex_decode(const char *hex, unsigned char *out, size_t cap) {
+  size_t len = strlen(hex);
+  if (len % 2 || len / 2 > cap) return -1;
+  for (size_t k = 0; k < len; k += 2) {
+    int hi = hexval(hex[k]), lo = hexval(hex[k + 1]);
+    if (hi < 0 || lo < 0) return -1;
+    out[k / 2] = (unsigned char)(hi << 4 | lo);
+  }
+  return (ssize_t)(len / 2);
+}

@@ -121,6 +121,9 @@ int write_full(int fd, const void *buf, size_t len);
  * retried on EINTR, never raising SIGPIPE. Returns what sendmsg returned. */
 #define SEND_FDS_MAX 3
 ssize_t send_fds(int sock, const void *buf, size_t len, const int *fds, size_t nfds);
+/* Lowercase hex (an even number of digits) into out; the byte count, or -1 when it is not hex
+ * or does not fit in cap. */
+ssize_t hex_decode(const char *hex, unsigned char *out, size_t cap);
 int write_file(const char *path, const char *data);
 
 /* Strict decimal parsing: the whole string, no sign, no overflow. */

@@ -20,7 +20,7 @@ import {
   validateConfig,
 } from "./policy.ts";
 import { validateRunOptions } from "./run_options.ts";
-import { hostProbe, readHost } from "./host_facts.ts";
+import { hostArch, hostProbe, readHost } from "./host_facts.ts";
 import { droppedBudgets } from "./budgets.ts";
 import { ownershipPlan } from "./ownership.ts";
 import { type Prepared, runToCompletion, SandboxChild } from "./run.ts";
@@ -29,6 +29,7 @@ import { cgroupHost, runCgroupName } from "./cgroups.ts";
 import { envVar } from "./_host.ts";
 import { WarmPool, type WarmSettings } from "./warm.ts";
 import {
+  commandFilter,
   openSession,
   type SandboxSession,
   sessionConfig,
@@ -304,7 +305,12 @@ export class Sandbox implements AsyncDisposable {
       const config = sessionConfig(this.config, commands.launcher, settings);
       // The agent's channel is the launcher's own stdin and stdout, never FIFOs.
       const { stdio: _stdio, ...prepared } = prepareRuns(config, commands.launcher);
-      return openSession(prepared, commands, settings);
+      return openSession(
+        prepared,
+        commands,
+        settings,
+        commandFilter(this.config.seccomp, hostArch()),
+      );
     } catch (e) {
       return Promise.reject(e);
     }

@@ -23,6 +23,8 @@ import { captureChild, SessionChild, type SessionChild as Child } from "./sessio
 import { SessionFs } from "./session_fs.ts";
 import { ExposedPort } from "./session_port.ts";
 import { FRAME, splitTokens } from "./session_wire.ts";
+import { compileRefusals, resolvePolicy, type SeccompPolicy } from "./seccomp/mod.ts";
+import { type Arch, syscallNumber } from "./syscalls.ts";
 import { SandboxError } from "./errors.ts";
 import type { CapturedResult, ResolvedConfig, RunOptions, SandboxResult } from "./types.ts";
 
@@ -33,7 +35,8 @@ export const AGENT_PATH = "/.sandbox-session-agent";
 
 /**
  * The syscalls the agent itself makes (commands, files, ports), added to the session's seccomp
- * allow-list so that every profile can host a session. Commands run under the same filter.
+ * allow-list so that every profile can host a session. Each command gets a second filter that
+ * refuses those the session's own policy refuses ({@link commandFilter}).
  */
 export const AGENT_SYSCALLS = [
   "read",
@@ -192,6 +195,34 @@ export function sessionConfig(
   };
 }
 
+/**
+ * @internal The filter each command of a session gets on top of the session's (hex; "" for none):
+ * the agent's syscalls that the session's own policy refuses, refused again, so that a command
+ * runs under exactly the session's policy. Such a refusal is EPERM or a kill of the command, as
+ * the policy's action says, and is not named (the monitor never sees it).
+ */
+export function commandFilter(seccomp: ResolvedConfig["seccomp"], arch: Arch): string {
+  if (seccomp.profile === "none") return "";
+  const own = resolvePolicy({
+    profile: seccomp.profile as SeccompPolicy["profile"],
+    allow: seccomp.allow,
+    deny: seccomp.deny,
+    action: seccomp.action,
+  }, arch);
+  const passes = new Set([
+    ...own.allowed,
+    ...own.argumentRules.map((r) => r.nr),
+    ...own.fixedErrno.map((f) => f.nr),
+  ]);
+  const refused = AGENT_SYSCALLS.map((n) => syscallNumber(arch, n))
+    .filter((nr): nr is number => nr !== undefined && !passes.has(nr));
+  let hex = "";
+  for (const b of compileRefusals(refused, arch, seccomp.action)) {
+    hex += b.toString(16).padStart(2, "0");
+  }
+  return hex;
+}
+
 function quote(v: unknown): string {
   if (Array.isArray(v)) return v.map(quote).join(" ");
   if (typeof v !== "string" && typeof v !== "number" && typeof v !== "bigint") {
@@ -300,8 +331,10 @@ export class SandboxSession implements AsyncDisposable {
     await stderr;
     if (first instanceof Error) throw first;
     const r = await this.#launcher.status;
+    // A seccomp kill names the syscall: one the agent needs that the policy refuses.
+    const killedBy = r.seccompViolation ? ` by ${r.seccompViolation.syscall}` : "";
     throw new SandboxError(
-      `The session's agent did not start (${r.reason}, exit ${r.exitCode}): ${tail.trim()}`,
+      `The session's agent did not start (${r.reason}${killedBy}, exit ${r.exitCode}): ${tail.trim()}`,
     );
   }
 
@@ -470,8 +503,10 @@ export function openSession(
   prepared: Prepared,
   commands: Prepared,
   settings: SessionSettings,
+  filter: string,
 ): Promise<SandboxSession> {
-  const launcher = new SandboxChild(prepared, { program: AGENT_PATH, args: ["--session-agent"] }, {
+  const args = ["--session-agent", ...(filter ? ["--command-filter", filter] : [])];
+  const launcher = new SandboxChild(prepared, { program: AGENT_PATH, args }, {
     stdin: "piped",
     input: null,
     maxOutputBytes: Number.MAX_SAFE_INTEGER,

@@ -252,3 +252,28 @@ kernelTest(
     );
   },
 );
+
+kernelTest("session: a command runs under exactly the session's seccomp policy", async () => {
+  // "minimal" refuses unlinkat and mkdirat, which the session's filter allows to the agent: a
+  // second filter on each command refuses them again, so a command gets the answers a run gets.
+  const sb = sandbox({ id: "policy", seccomp: { profile: "minimal", action: "errno" } });
+  const script = "echo > /tmp/f; rm /tmp/f 2>/dev/null; echo rm=$?; mkdir /tmp/d 2>/dev/null; " +
+    "echo mkdir=$?; cat /etc/passwd >/dev/null; echo cat=$?";
+  const run = await sb.run("sh", ["-c", script]);
+  assertEquals(run.stdout, "rm=1\nmkdir=1\ncat=0\n", run.stderr);
+  await using session = await sb.session();
+  const cmd = await session.run("sh", ["-c", script]);
+  assertEquals(cmd.stdout, run.stdout, cmd.stderr);
+});
+
+kernelTest("session: a strict profile that kills still hosts the agent", async () => {
+  // The agent dispatches before the launcher's own start-up (getppid and more, which "essential"
+  // refuses), so the session starts. A shell needs calls "essential" refuses that the agent makes
+  // (rt_sigaction, dup2, …): the command's own filter kills the command, not the session.
+  await using session = await sandbox({ id: "strict", seccomp: { profile: "essential" } })
+    .session();
+  const r = await session.run("sh", ["-c", "exit 0"]);
+  assertEquals([r.exitCode, r.signal], [null, "SIGSYS"]);
+  assert((await session.usage()).cpuTimeUs >= 0);
+  assertEquals((await session.close()).reason, "closed");
+});

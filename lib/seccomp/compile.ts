@@ -247,3 +247,51 @@ export function notifyAnswers(
   }
   return answers;
 }
+
+/**
+ * A small filter that refuses exactly `nrs` (a kill, or EPERM) and allows everything else, for
+ * stacking on top of a broader filter: the kernel runs both and the stricter answer wins. A
+ * session's commands get one (the agent's own syscalls, which the session's filter allows for
+ * the agent, refused where the session's profile refuses them). Another architecture's call is
+ * left to the filter beneath (which kills it).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { compileRefusals, evaluateSeccomp, SECCOMP_RET } from "./mod.ts";
+ *
+ * const bpf = compileRefusals([41, 42], "x86_64", "errno"); // socket, connect
+ * assert.equal(evaluateSeccomp(bpf, { arch: "x86_64", nr: 41 }), SECCOMP_RET.ERRNO | 1);
+ * assert.equal(evaluateSeccomp(bpf, { arch: "x86_64", nr: 0 }), SECCOMP_RET.ALLOW);
+ * assert.equal(compileRefusals([], "x86_64", "kill").length, 0);
+ * ```
+ */
+export function compileRefusals(
+  nrs: readonly number[],
+  arch: Arch,
+  action: "kill" | "errno",
+): Uint8Array {
+  if (nrs.length === 0) return new Uint8Array(0);
+  const asm = new Assembler();
+  const allow = asm.label();
+  const refuse = asm.label();
+  const loadNr = asm.label();
+  asm.emit({ kind: "stmt", code: LD_ABS, k: DATA.arch });
+  asm.emit({ kind: "jump", code: JEQ, k: AUDIT_ARCH[arch], jt: loadNr, jf: allow });
+  asm.bind(loadNr);
+  asm.emit({ kind: "stmt", code: LD_ABS, k: DATA.nr });
+  for (const nr of [...new Set(nrs)].sort((a, b) => a - b)) {
+    const next = asm.label();
+    asm.emit({ kind: "jump", code: JEQ, k: nr, jt: refuse, jf: next });
+    asm.bind(next);
+  }
+  asm.bind(allow);
+  asm.emit({ kind: "stmt", code: RET, k: SECCOMP_RET.ALLOW });
+  asm.bind(refuse);
+  asm.emit({
+    kind: "stmt",
+    code: RET,
+    k: action === "kill" ? SECCOMP_RET.KILL_PROCESS : SECCOMP_RET.ERRNO | ERRNO.EPERM,
+  });
+  return asm.assemble();
+}

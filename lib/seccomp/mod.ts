@@ -85,6 +85,7 @@ export {
 export { BPF_MAXINSNS, decodeProgram, SECCOMP_RET, type SockFilter } from "./bpf.ts";
 export {
   type CompileOptions,
+  compileRefusals,
   compileSeccomp,
   type NotifyAnswer,
   notifyAnswers,
