@@ -186,13 +186,40 @@ static void apply_rlimits(const struct config *cfg, bool nofile, struct sbx_err 
   }
 }
 
-/* With a listener: tell init its fd number (init passes our pidfd to the monitor, which takes
- * the fd with pidfd_getfd), wait for the monitor's ack, then drop our copy. Only write, read
- * and close run here, under the filter. */
-static int hand_over_listener(int listener, int exec_fd, int report_fd, struct sbx_err *e) {
+/* The seccomp listener's courier: a process made before the filter exists (so unfiltered) that
+ * shares the target's fd table (CLONE_FILES). Once the filter made the listener, the target
+ * writes its number to the courier's pipe and the courier sends the listener itself to the
+ * monitor (SCM_RIGHTS), then exits: the filter never has to allow sendmsg, and the monitor
+ * needs no pidfd_getfd, which container profiles refuse (Docker's, without CAP_SYS_PTRACE).
+ * Its parent is init (CLONE_PARENT), which reaps it: it is never the program's child. The table
+ * is shared, so a close on either side closes for both: the target closes the pipe (both ends)
+ * only once the monitor acked, or to end a courier still waiting (end of file). Fills pipe[]
+ * and returns 0, or -1 where no process can be made (the pids limit): then the pidfd_getfd
+ * hand-over. */
+static int courier_start(int report_fd, int pipe[2]) {
+  if (pipe2(pipe, O_CLOEXEC) < 0) return -1;
+  pid_t pid = (pid_t)syscall(SYS_clone, (unsigned long)(CLONE_FILES | CLONE_PARENT | SIGCHLD), NULL, NULL, NULL, NULL);
+  if (pid == 0) {
+    int fd;
+    if (read_full(pipe[0], &fd, sizeof fd) != (ssize_t)sizeof fd) _exit(0);
+    struct report r = {.kind = REPORT_LISTENER_FD};
+    _exit(send_fds(report_fd, &r, sizeof r, &fd, 1) == (ssize_t)sizeof r ? 0 : 1);
+  }
+  if (pid > 0) return 0;
+  close(pipe[0]);
+  close(pipe[1]);
+  pipe[0] = pipe[1] = -1;
+  return -1;
+}
+
+/* With a listener: hand it to the monitor (through the courier, else by its fd number through
+ * init, which passes our pidfd to the monitor for pidfd_getfd), wait for the monitor's ack, then
+ * drop our copy. Only write, read and close run here, under the filter. */
+static int hand_over_listener(int listener, int courier, int exec_fd, int report_fd, struct sbx_err *e) {
   struct report msg = {.kind = REPORT_LISTENER, .value = listener};
   char ack;
-  if (write_full(exec_fd, &msg, sizeof msg) < 0) return fail(e, STEP_SECCOMP_LISTENER, -1);
+  if (courier >= 0 ? write_full(courier, &listener, sizeof listener) < 0 : write_full(exec_fd, &msg, sizeof msg) < 0)
+    return fail(e, STEP_SECCOMP_LISTENER, -1);
   if (read(report_fd, &ack, 1) != 1) return fail_errno(e, STEP_SECCOMP_LISTENER, -1, EPIPE);
   close(listener);
   close(report_fd);
@@ -203,6 +230,7 @@ static int hand_over_listener(int listener, int exec_fd, int report_fd, struct s
 static _Noreturn void target_main(const struct config *cfg, const struct run_request *req, int exec_fd,
                                   int report_fd, int tty) {
   struct sbx_err e = SBX_ERR_NONE;
+  int courier[2] = {-1, -1};
   sigset_t none;
   sigemptyset(&none);
   /* Dispositions and mask are inherited across exec: give the program the defaults. */
@@ -223,9 +251,10 @@ static _Noreturn void target_main(const struct config *cfg, const struct run_req
     if (close_fds(3, ~0U, true) < 0) fail(&e, STEP_CLOSE_FDS, -1);
     else if (drop_privileges(cfg, &e) == 0 && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
       fail(&e, STEP_NO_NEW_PRIVS, -1);
-    /* Changing ids made us non-dumpable; the monitor's pidfd_getfd() needs ptrace access.
-     * exec resets this flag anyway. */
-    if (!e.step && cfg->seccomp_notify && prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
+    if (!e.step && cfg->seccomp_notify) courier_start(report_fd, courier);
+    /* Without a courier: changing ids made us non-dumpable, and the monitor's pidfd_getfd()
+     * needs ptrace access. exec resets this flag anyway. */
+    if (!e.step && cfg->seccomp_notify && courier[1] < 0 && prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
       fail(&e, STEP_SECCOMP_LISTENER, -1);
   }
   /* Landlock after no_new_privs (it needs it), and before seccomp (whose filter then need not
@@ -236,7 +265,10 @@ static _Noreturn void target_main(const struct config *cfg, const struct run_req
   }
   /* seccomp last: the filter then only has to allow execve, not our setup. */
   int listener = e.step ? -1 : seccomp_apply(cfg, &e);
-  if (listener > 0) hand_over_listener(listener, exec_fd, report_fd, &e);
+  if (listener > 0) hand_over_listener(listener, courier[1], exec_fd, report_fd, &e);
+  /* The courier's pipe, past the ack (or to end a courier still waiting: end of file). */
+  for (int i = 0; i < 2; i++)
+    if (courier[i] >= 0) close(courier[i]);
   /* The open-files limit last: Landlock and the seccomp listener need descriptors of their own.
    * prlimit64 is allowed by every profile. */
   if (!e.step) apply_rlimits(cfg, true, &e);

@@ -14,7 +14,8 @@
 enum report_kind {
   REPORT_ERROR = 1, REPORT_STARTED = 2, REPORT_EXIT = 3, REPORT_LISTENER = 4,
   REPORT_TTY = 5, /* init -> monitor: the pseudo-terminal's master attached (tty.h) */
-  REPORT_EGRESS = 6 /* init -> monitor: the egress listener attached (egress.c) */
+  REPORT_EGRESS = 6, /* init -> monitor: the egress listener attached (egress.c) */
+  REPORT_LISTENER_FD = 7 /* the target's courier -> monitor: the seccomp listener attached */
 };
 struct report {
   int32_t kind;

@@ -66,10 +66,14 @@ static ssize_t recv_report(int sock, struct report *r, int *passed_fd) {
   return n;
 }
 
-/* Takes the seccomp listener out of the target and acks; -1 (sandbox to be killed) on failure. */
-static int take_listener(int sock, int pidfd, int fdnum) {
-  int listener = pidfd < 0 ? -1 : (int)syscall(SYS_pidfd_getfd, pidfd, fdnum, 0);
-  if (pidfd >= 0) close(pidfd);
+/* Takes the seccomp listener (handed over by the courier, or taken out of the target through its
+ * pidfd) and acks; -1 (sandbox to be killed) on failure. */
+static int take_listener(int sock, const struct report *r, int passed) {
+  int listener = passed;
+  if (r->kind == REPORT_LISTENER) {
+    listener = passed < 0 ? -1 : (int)syscall(SYS_pidfd_getfd, passed, r->value, 0);
+    if (passed >= 0) close(passed);
+  }
   if (listener < 0) return -1;
   if (write_full(sock, "1", 1) < 0) {
     close(listener);
@@ -90,9 +94,11 @@ static void drain_reports(const struct monitor *m, struct outcome *o, struct han
       h->egress = passed;
       continue;
     }
-    if (r.kind == REPORT_LISTENER && listener_slot) {
-      /* Fail closed: a filter whose refusals nobody answers must not run. */
-      if (*listener_slot >= 0 || (*listener_slot = take_listener(m->report_fd, passed, r.value)) < 0) {
+    if ((r.kind == REPORT_LISTENER || r.kind == REPORT_LISTENER_FD) && listener_slot) {
+      /* Fail closed: a filter whose refusals nobody answers must not run (nor a second one). */
+      bool first = *listener_slot < 0;
+      if (!first && passed >= 0) close(passed);
+      if (!first || (*listener_slot = take_listener(m->report_fd, &r, passed)) < 0) {
         fail(&o->err, STEP_SECCOMP_LISTENER, -1);
         status_error(m->status_fd, &o->err);
         stop_run(m, o);

@@ -70,7 +70,7 @@ export function containerFix(ctx: ContainerContext, euid: number): string {
     return euid === 0
       ? "run the sandbox as a non-root user (securityContext.runAsUser), with hostUsers: false, " +
         "procMount: Unmasked and seccompProfile.type: Unconfined (deploy/kubernetes.yaml; " +
-        "as root it also needs capabilities SYS_ADMIN and SYS_PTRACE)"
+        "as root it also needs capability SYS_ADMIN)"
       : "set hostUsers: false, securityContext.procMount: Unmasked and " +
         "seccompProfile.type: Unconfined on the container (deploy/kubernetes.yaml)";
   }
@@ -79,7 +79,7 @@ export function containerFix(ctx: ContainerContext, euid: number): string {
     ? "--security-opt systempaths=unconfined"
     : "--security-opt unmask=/proc/*";
   return euid === 0
-    ? `run the container with --cap-add SYS_ADMIN --cap-add SYS_PTRACE ${unmask} ` +
+    ? `run the container with --cap-add SYS_ADMIN ${unmask} ` +
       "(or better: run the sandbox as a non-root user in it, which needs only " +
       `--security-opt seccomp=unconfined ${unmask})`
     : `run the container with --security-opt seccomp=unconfined ${unmask}`;

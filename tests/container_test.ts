@@ -65,7 +65,7 @@ Deno.test("each runtime's fix names the exact flags that gave the full sandbox",
   );
   assertMatch(
     containerFix(ctx("podman"), 0),
-    /^run the container with --cap-add SYS_ADMIN --cap-add SYS_PTRACE --security-opt unmask=\/proc\/\* /,
+    /^run the container with --cap-add SYS_ADMIN --security-opt unmask=\/proc\/\* /,
   );
   assertMatch(containerFix(ctx("docker"), 1000), /--security-opt systempaths=unconfined$/);
   assertMatch(containerFix(ctx("kubernetes"), 1000), /hostUsers: false.*procMount: Unmasked/);

@@ -476,3 +476,41 @@ print(n, time.monotonic() - start)`,
     assert(calls <= (Math.ceil(seconds * 10) + 1) * 1000, `${calls} calls in ${seconds} s`);
   },
 );
+
+// The listener's hand-over: a courier process sharing the target's fd table sends it to the
+// monitor (no pidfd_getfd, which Docker's profile refuses); with no process to spare for it (the
+// pids limit) the monitor takes it with pidfd_getfd. Either way a refusal is named.
+for (const pids of [undefined, 2] as const) {
+  kernelTest(
+    `a refused syscall is named with the listener handed over ${
+      pids
+        ? "under pids 2 (where the cgroup holds it, no process for the courier: pidfd_getfd)"
+        : "by the courier"
+    }`,
+    async () => {
+      const nr = syscallNumber(arch, "keyctl")!;
+      const r = await sandbox({
+        ...(pids ? { maxPids: pids } : {}),
+        seccomp: { profile: "compute", action: "errno" },
+      })
+        .run("python3", ["-c", PROBE, String(nr)]);
+      assertEquals([r.exitCode, r.stdout.trim()], [0, `${nr} -1 1`], r.stderr);
+      assertEquals(r.seccompViolation, { syscall: "keyctl", number: nr, arch });
+    },
+  );
+}
+
+kernelTest("the courier is never the program's child, nor left behind", async () => {
+  // wait() finds no child at the program's first instruction, and the sandbox then holds init
+  // and the program only.
+  const r = await sandbox().run("python3", [
+    "-c",
+    `import os
+try:
+    os.wait(); print("child")
+except ChildProcessError:
+    print("none")
+print(sorted(int(p) for p in os.listdir("/proc") if p.isdigit()))`,
+  ]);
+  assertEquals([r.exitCode, r.stdout], [0, "none\n[1, 2]\n"], r.stderr);
+});
