@@ -17,6 +17,7 @@
 #include <string.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -26,6 +27,7 @@
 #include "session_fs.h"
 #include "session_port.h"
 #include "session_wire.h"
+#include "tty.h"
 #include "util.h"
 
 #define MAX_CMDS 64
@@ -52,6 +54,8 @@ struct cmd {
   struct sbuf pending; /* one STDIN chunk being written */
   size_t pending_off;
   bool eof_after; /* STDIN_EOF arrived while a chunk was pending */
+  bool tty;       /* on a terminal: `in` is the master (output comes from a dup of it) */
+  bool mid_line;  /* the input so far ends without a newline (tty) */
   uint64_t start_us, deadline_us, max_output, output;
   const char *reason; /* set when we killed it: "timeout", "output-limit" */
   long long oom_before;
@@ -150,10 +154,14 @@ static void send_usage(uint32_t id) {
   sbuf_free(&b);
 }
 
-/* In the forked child: its own process group, the pipes on 0..2, default signals, then exec.
+/* In the forked child: its own process group (or session, on a terminal), the pipes or the
+ * terminal on 0..2, default signals, then exec.
  * A failure goes back on `report` (close-on-exec: EOF means exec'd) as stage and errno. */
-static void exec_command(char **tok, int ntok, int first_env, int nenv, int in, int out, int err, int report) {
-  setpgid(0, 0);
+static void exec_command(char **tok, int ntok, int first_env, int nenv, int in, int out, int err, int report,
+                         bool tty) {
+  /* On a terminal: a session of its own, the slave its controlling terminal (its process group
+   * is its session's, so kill(-pid) still reaches the command's group). */
+  if (tty ? setsid() < 0 || ioctl(in, TIOCSCTTY, 0) < 0 : setpgid(0, 0) < 0) goto fail_exec;
   sigset_t none;
   sigemptyset(&none);
   signal(SIGPIPE, SIG_DFL);
@@ -213,18 +221,31 @@ static void do_spawn(uint32_t id, char *payload, size_t len) {
     if (!cmds[i].used) c = &cmds[i];
   if (!c || cmd_by_id(id)) return spawn_failed(id, "request", c ? EEXIST : EAGAIN);
   bool piped = strcmp(tok[3], "piped") == 0;
+  /* "tty:COLS:ROWS": a terminal from the sandbox's devpts; its slave is the command's 0..2. */
+  unsigned cols = 0, rows = 0;
+  char extra;
+  bool tty = sscanf(tok[3], "tty:%u:%u%c", &cols, &rows, &extra) == 2;
+  if (tty && (!cols || !rows || cols > 65535 || rows > 65535)) return spawn_failed(id, "request", EINVAL);
   int pin[2] = {-1, -1}, pout[2] = {-1, -1}, perr[2] = {-1, -1}, rep[2] = {-1, -1};
-  if ((piped ? pipe2(pin, O_CLOEXEC) : ((pin[0] = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0 ? -1 : 0)) < 0 ||
-      pipe2(pout, O_CLOEXEC) < 0 || pipe2(perr, O_CLOEXEC) < 0 || pipe2(rep, O_CLOEXEC) < 0) {
+  int opened = tty ? pty_pair("/dev/pts/ptmx", (unsigned short)cols, (unsigned short)rows, &pin[1], &pin[0])
+                   : (piped ? pipe2(pin, O_CLOEXEC) : ((pin[0] = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0 ? -1 : 0));
+  if (opened == 0 && tty) {
+    /* The master: written as stdin, read (a dup of it) as stdout; no stderr of its own. */
+    pout[0] = fcntl(pin[1], F_DUPFD_CLOEXEC, 3);
+    pout[1] = fcntl(pin[0], F_DUPFD_CLOEXEC, 3);
+    perr[1] = fcntl(pin[0], F_DUPFD_CLOEXEC, 3);
+    if (pout[0] < 0 || pout[1] < 0 || perr[1] < 0) opened = -1;
+  }
+  if (opened < 0 || (!tty && (pipe2(pout, O_CLOEXEC) < 0 || pipe2(perr, O_CLOEXEC) < 0)) || pipe2(rep, O_CLOEXEC) < 0) {
     int e = errno;
     int *all[] = {&pin[0], &pin[1], &pout[0], &pout[1], &perr[0], &perr[1], &rep[0], &rep[1]};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) close_fd(all[i]);
-    return spawn_failed(id, "pipe", e);
+    return spawn_failed(id, tty && opened < 0 ? "tty" : "pipe", e);
   }
   long long oom = oom_kills();
   uint64_t start = now_us();
   pid_t pid = fork();
-  if (pid == 0) exec_command(tok, ntok, 5, (int)nenv, pin[0], pout[1], perr[1], rep[1]);
+  if (pid == 0) exec_command(tok, ntok, 5, (int)nenv, pin[0], pout[1], perr[1], rep[1], tty);
   int fork_errno = errno;
   close_fd(&pin[0]);
   close_fd(&pout[1]);
@@ -242,9 +263,10 @@ static void do_spawn(uint32_t id, char *payload, size_t len) {
     return spawn_failed(id, msg, atoi(msg + strlen(msg) + 1));
   }
   *c = (struct cmd){.used = true, .id = id, .pid = pid, .out = {pout[0], perr[0]}, .in = pin[1],
-                    .start_us = start, .max_output = max_output, .oom_before = oom};
+                    .start_us = start, .max_output = max_output, .oom_before = oom, .tty = tty};
   c->deadline_us = timeout_ms ? start + timeout_ms * 1000u : 0;
-  for (int s = OUT; s <= ERR; s++) fcntl(c->out[s], F_SETFL, O_NONBLOCK);
+  for (int s = OUT; s <= ERR; s++)
+    if (c->out[s] >= 0) fcntl(c->out[s], F_SETFL, O_NONBLOCK);
   if (c->in >= 0) fcntl(c->in, F_SETFL, O_NONBLOCK);
 }
 
@@ -322,6 +344,15 @@ static void reap(void) {
   }
 }
 
+/* End of input: a pipe is closed; a terminal gets its VEOF character (^D), twice after a last
+ * line without a newline (the first only ends that line), as a run's terminal does (tty.h). */
+static void end_input(struct cmd *c) {
+  if (!c->tty) return close_fd(&c->in);
+  static const char eof[2] = {4, 4};
+  if (c->in >= 0 && write(c->in, eof, c->mid_line ? 2 : 1) < 0) { /* it hung up: nothing to end */ }
+  c->mid_line = false;
+}
+
 static void write_stdin(struct cmd *c) {
   while (c->in >= 0 && c->pending_off < c->pending.len) {
     ssize_t n = write(c->in, c->pending.p + c->pending_off, c->pending.len - c->pending_off);
@@ -333,9 +364,10 @@ static void write_stdin(struct cmd *c) {
     }
     c->pending_off += (size_t)n;
   }
+  if (c->pending.len) c->mid_line = c->pending.p[c->pending.len - 1] != '\n';
   c->pending.len = c->pending_off = 0;
   session_send(SW_STDIN_ACK, c->id, NULL, 0);
-  if (c->eof_after) close_fd(&c->in);
+  if (c->eof_after) end_input(c);
 }
 
 static void do_fs(uint32_t id, char *payload, size_t len) {
@@ -367,8 +399,16 @@ static void handle(uint8_t type, uint32_t id, char *payload, size_t len) {
   case SW_STDIN_EOF:
     if (!c) return;
     if (c->pending.len) c->eof_after = true;
-    else close_fd(&c->in);
+    else end_input(c);
     return;
+  case SW_RESIZE: {
+    unsigned cols, rows;
+    char extra;
+    if (c && c->tty && c->in >= 0 && len && payload[len - 1] == 0 &&
+        sscanf(payload, "%u %u%c", &cols, &rows, &extra) == 2 && cols && rows && cols <= 65535 && rows <= 65535)
+      (void)tty_resize(c->in, (unsigned short)cols, (unsigned short)rows);
+    return;
+  }
   case SW_KILL: {
     uint64_t sig;
     if (c && len && payload[len - 1] == 0 && parse_u64(payload, &sig) && sig > 0 && sig < 65) kill_cmd(c, (int)sig, NULL);

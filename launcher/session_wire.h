@@ -14,7 +14,7 @@
 
 #define SESSION_FRAMES(X)                                                                          \
   /* library -> agent */                                                                           \
-  X(SPAWN, 1)      /* cwd timeout_ms max_output stdin(piped|null) nenv env... program args... */ \
+  X(SPAWN, 1)      /* cwd timeout_ms max_output stdin(piped|null|tty:C:R) nenv env... program args... */ \
   X(STDIN, 2)      /* bytes for the command's stdin (one chunk in flight: wait for STDIN_ACK) */  \
   X(STDIN_EOF, 3)  /* close the command's stdin */                                                 \
   X(KILL, 4)       /* signal number: to the command's process group */                            \
@@ -23,6 +23,7 @@
   X(CONN_DATA, 7)  /* bytes for the connection (one chunk in flight: wait for CONN_ACK) */         \
   X(CONN_CLOSE, 8) /* "0": no more bytes from the host (half close); "1": drop the connection */  \
   X(USAGE, 9)      /* the session's usage so far */                                                \
+  X(RESIZE, 10)    /* "COLS ROWS": the command's terminal's new size */                           \
   /* agent -> library */                                                                           \
   X(READY, 64)     /* the agent is up: its pid inside */                                           \
   X(STDOUT, 65)                                                                                    \

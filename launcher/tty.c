@@ -37,26 +37,37 @@ static int set_size(int master, unsigned short cols, unsigned short rows) {
   return ioctl(master, TIOCSWINSZ, &ws);
 }
 
-int tty_open(const struct config *cfg, int *master, int *slave, struct sbx_err *e) {
-  char path[4200];
-  snprintf(path, sizeof path, "%s/pts/ptmx", strcmp(cfg->tty_dev, "/") == 0 ? "" : cfg->tty_dev);
-  /* Nothing of the sandbox has run yet, so the path is the one the dev op built. */
-  int m cleanup_fd = open(path, O_RDWR | O_NOCTTY | O_CLOEXEC | O_NOFOLLOW);
-  if (m < 0) return fail_path(e, STEP_TTY, cfg->tty_dev);
-  /* The sandbox's own devpts instance, never a host terminal that a bind put there. */
+int pty_pair(const char *ptmx, unsigned short cols, unsigned short rows, int *master, int *slave) {
+  int m cleanup_fd = open(ptmx, O_RDWR | O_NOCTTY | O_CLOEXEC | O_NOFOLLOW);
+  if (m < 0) return -1;
+  /* A devpts instance, never a host terminal that a bind put there. */
   struct statfs sfs;
-  if (fstatfs(m, &sfs) < 0) return fail_path(e, STEP_TTY, cfg->tty_dev);
-  if (sfs.f_type != DEVPTS_SUPER_MAGIC) return fail_errno(e, STEP_TTY, cfg->tty_op, ENOTTY);
+  if (fstatfs(m, &sfs) < 0) return -1;
+  if (sfs.f_type != DEVPTS_SUPER_MAGIC) {
+    errno = ENOTTY;
+    return -1;
+  }
   int unlock = 0;
-  if (ioctl(m, TIOCSPTLCK, &unlock) < 0 || set_size(m, cfg->tty_cols, cfg->tty_rows) < 0)
-    return fail(e, STEP_TTY, cfg->tty_op);
+  if (ioctl(m, TIOCSPTLCK, &unlock) < 0 || set_size(m, cols, rows) < 0) return -1;
   int s = ioctl(m, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
-  if (s < 0) return fail(e, STEP_TTY, cfg->tty_op);
+  if (s < 0) return -1;
   *slave = s;
   *master = m;
   m = -1;
   return 0;
 }
+
+int tty_open(const struct config *cfg, int *master, int *slave, struct sbx_err *e) {
+  char path[4200];
+  snprintf(path, sizeof path, "%s/pts/ptmx", strcmp(cfg->tty_dev, "/") == 0 ? "" : cfg->tty_dev);
+  /* Nothing of the sandbox has run yet, so the path is the one the dev op built: the sandbox's
+   * own devpts instance. */
+  if (pty_pair(path, cfg->tty_cols, cfg->tty_rows, master, slave) == 0) return 0;
+  if (errno == ENOENT || errno == ELOOP || errno == EACCES) return fail_path(e, STEP_TTY, cfg->tty_dev);
+  return fail(e, STEP_TTY, cfg->tty_op);
+}
+
+int tty_resize(int master, unsigned short cols, unsigned short rows) { return set_size(master, cols, rows); }
 
 int tty_apply(int slave, struct sbx_err *e) {
   if (ioctl(slave, TIOCSCTTY, 0) < 0) return fail(e, STEP_TTY, -1);

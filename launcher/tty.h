@@ -48,6 +48,11 @@ enum tty_slot { TTY_SLOT_IN, TTY_SLOT_MASTER, TTY_SLOT_OUT, TTY_SLOT_CONTROL, TT
 
 /* Monitor, before clone: the relay's initial state and the control FIFO. */
 int tty_prepare(const struct config *cfg, struct tty_relay *t, struct sbx_err *e);
+/* A master from the devpts multiplexer at `ptmx` (checked to be a devpts), unlocked and sized,
+ * and its slave (TIOCGPTPEER), both close-on-exec; -1 with errno. */
+int pty_pair(const char *ptmx, unsigned short cols, unsigned short rows, int *master, int *slave);
+/* TIOCSWINSZ: the kernel sends SIGWINCH to the terminal's foreground process group. */
+int tty_resize(int master, unsigned short cols, unsigned short rows);
 /* Init, inside the new root: a master and its slave (both close-on-exec). */
 int tty_open(const struct config *cfg, int *master, int *slave, struct sbx_err *e);
 /* The target, a session leader without a terminal: the slave becomes its terminal and stdio. */

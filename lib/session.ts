@@ -23,6 +23,7 @@ import { captureChild, SessionChild, type SessionChild as Child } from "./sessio
 import { SessionFs } from "./session_fs.ts";
 import { ExposedPort } from "./session_port.ts";
 import { FRAME, splitTokens } from "./session_wire.ts";
+import { EGRESS_PORT, egressEnv } from "./egress/env.ts";
 import { compileRefusals, resolvePolicy, type SeccompPolicy } from "./seccomp/mod.ts";
 import { type Arch, syscallNumber } from "./syscalls.ts";
 import { SandboxError } from "./errors.ts";
@@ -72,6 +73,9 @@ export const AGENT_SYSCALLS = [
   "shutdown",
   "exit_group",
   "lseek",
+  "ioctl",
+  "setsid",
+  "fstatfs",
 ] as const; // deno-fmt-ignore
 
 /**
@@ -283,6 +287,9 @@ export class SandboxSession implements AsyncDisposable {
       mode: commands.mode,
       enforced: commands.enforced,
       env: { PATH: DEFAULT_PATH, ...commands.env },
+      // The session's egress listener (the launcher's, as for a run): its proxy variables go
+      // last, over a command's own env, as in a run.
+      proxyEnv: commands.egress ? egressEnv(EGRESS_PORT) : {},
       cwd: commands.cwd,
       timeoutMs: commandTimeoutMs,
       maxOutputBytes: commands.enforced.limits.maxOutputBytes,

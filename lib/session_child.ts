@@ -25,6 +25,7 @@ import type {
   SandboxResult,
 } from "./types.ts";
 import type { RunSettings } from "./run_options.ts";
+import { validateTtySize } from "./tty.ts";
 
 /** @internal What a session's commands share. */
 export interface SessionContext {
@@ -32,6 +33,8 @@ export interface SessionContext {
   mode: ResolvedMode;
   enforced: Enforced;
   env: Record<string, string>;
+  /** The egress proxy's variables (none without an allow-list), over every command's env. */
+  proxyEnv: Record<string, string>;
   cwd: string;
   /** The default per-command wall clock in ms, or null. */
   timeoutMs: number | null;
@@ -72,6 +75,8 @@ export class SessionChild implements AsyncDisposable {
   #aborted = false;
   #done = false;
   #ack: (() => void) | null = null;
+  #tty = false;
+  #started: Promise<void> = Promise.resolve();
 
   /** @internal Use `session.spawn()`. */
   constructor(
@@ -131,14 +136,18 @@ export class SessionChild implements AsyncDisposable {
         else settle.reject(spawnError(f, command.program, options.cwd ?? ctx.cwd));
       }
     });
-    const env = { ...ctx.env, ...options.env };
+    const env = { ...ctx.env, ...options.env, ...ctx.proxyEnv };
     const timeoutMs = options.timeoutMs ?? ctx.timeoutMs;
     const input = options.stdin;
     const tokens = [
       options.cwd ?? ctx.cwd,
       String(timeoutMs ?? 0),
       String(options.maxOutputBytes ?? ctx.maxOutputBytes),
-      input === "null" ? "null" : "piped",
+      options.tty
+        ? `tty:${options.tty.cols}:${options.tty.rows}`
+        : input === "null"
+        ? "null"
+        : "piped",
       String(Object.keys(env).length),
       ...Object.entries(env).map(([k, v]) => `${k}=${v}`),
       command.program,
@@ -146,11 +155,50 @@ export class SessionChild implements AsyncDisposable {
     ];
     const started = ctx.channel.send(FRAME.SPAWN, this.#id, tokens);
     started.catch((e) => settle.reject(e));
+    this.#started = started;
+    this.#tty = options.tty !== undefined;
     options.signal?.addEventListener("abort", onAbort, { once: true });
     this.stdin = input === "piped" ? this.#stdinStream(started) : null;
     if (input === "input" || input === "inherit") {
       const source = input === "inherit" ? Deno.stdin.readable : options.input;
       this.#feed(started, source ?? "").catch(() => {});
+    }
+  }
+
+  /**
+   * Changes the size of the command's terminal (`options.tty`): the program gets `SIGWINCH`.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { SandboxBuilder } from "../mod.ts";
+   *
+   * await using session = await new SandboxBuilder("resize").build().session();
+   * const child = session.spawn("sh", ["-c", "read x; stty size"], {
+   *   tty: { cols: 80, rows: 24 },
+   *   stdin: "piped",
+   * });
+   * await child.resize(132, 43);
+   * const w = child.stdin!.getWriter();
+   * await w.write(new TextEncoder().encode("\n"));
+   * await w.close();
+   * assert.match(await new Response(child.stdout).text(), /43 132\r\n$/);
+   * ```
+   */
+  resize(cols: number, rows: number): Promise<void> {
+    try {
+      const size = validateTtySize({ cols, rows }, "resize");
+      if (!this.#tty) {
+        throw new TypeError(
+          `Cannot resize: this command has no terminal (spawn it with options.tty)`,
+        );
+      }
+      if (this.#done) return Promise.resolve();
+      return this.#started.then(() =>
+        this.#ctx.channel.send(FRAME.RESIZE, this.#id, [`${size.cols} ${size.rows}`])
+      );
+    } catch (e) {
+      return Promise.reject(e);
     }
   }
 
@@ -271,13 +319,14 @@ export class SessionChild implements AsyncDisposable {
 function spawnError(f: Frame, program: string, cwd: string): Error {
   const [stage, err] = splitTokens(f.payload).tokens;
   const errno = errnoName(Number(err));
-  const step: SetupStep = stage === "chdir" || stage === "fork" || stage === "pipe"
+  const step: SetupStep = stage === "chdir" || stage === "fork" || stage === "pipe" ||
+      stage === "tty" || stage === "seccomp"
     ? stage
     : "exec";
   const failure: SetupFailure = {
     step,
     errno,
-    path: step === "chdir" ? cwd : program,
+    path: step === "chdir" ? cwd : step === "tty" ? "/dev/pts/ptmx" : program,
     exitCode: step !== "exec" ? 125 : errno === "ENOENT" ? 127 : errno === "EACCES" ? 126 : 125,
   };
   if (failure.exitCode === 127) return new ProgramNotFoundError(failure);

@@ -17,6 +17,7 @@ export const FRAME = Object.freeze({
   CONN_DATA: 7,
   CONN_CLOSE: 8,
   USAGE: 9,
+  RESIZE: 10,
   READY: 64,
   STDOUT: 65,
   STDERR: 66,

@@ -451,3 +451,20 @@ kernelTest("the CLI summary names denied hosts, and --json carries result.networ
     [["10.1.2.3", "private address (RFC 1918)"], ["127.0.0.7", "loopback address"]],
   );
 });
+
+kernelTest("a session's commands reach the allow-list through the session's proxy", async () => {
+  await withServers(async (port, port2) => {
+    // The servers are on loopback: allowed by address too.
+    await using session = await egressSandbox({ allow: [`good.test:${port}`, `127.0.0.2:${port}`] })
+      .session();
+    // The proxy variables go over a command's own env, as in a run.
+    const r = await session.run("sh", [
+      "-c",
+      curls([`http://good.test:${port}/`, `http://good.test:${port2}/`]),
+    ], { env: { http_proxy: "", HTTP_PROXY: "" } });
+    assertEquals(r.stdout, "200 0\n403 0\n", r.stderr);
+    const end = await session.close();
+    assertEquals(end.result?.network?.allowedCount, 1);
+    assertEquals(end.result?.network?.deniedCount, 1);
+  });
+});

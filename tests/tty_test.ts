@@ -5,14 +5,13 @@ import { assert, assertEquals, assertMatch, assertRejects, assertThrows } from "
 import { kernelTest, LAUNCHER, sandbox } from "./_helpers.ts";
 import { encodeFrame } from "../lib/config.ts";
 import { runDirBase } from "../lib/rundir.ts";
-import type { SandboxChild } from "../lib/run.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 const TTY = { cols: 80, rows: 24 };
 
 /** Reads `child.stdout` in the background; `until(re)` waits for the text so far to match. */
-function reader(child: SandboxChild) {
+function reader(child: { stdout: ReadableStream<Uint8Array> }) {
   let text = "";
   const waiters: { re: RegExp; resolve: () => void }[] = [];
   const done = (async () => {
@@ -288,3 +287,57 @@ kernelTest(
     }
   },
 );
+
+// Terminals in a session: the agent opens each command's terminal from the session's own devpts
+// and relays it over the session's channel; resize() is a frame, end of input is ^D.
+kernelTest("session tty: tty, stty size, resize and the controlling terminal", async () => {
+  await using session = await sandbox({ id: "stty" }).session();
+  const r = await session.run(
+    "sh",
+    ["-c", "tty; stty size; ps -o tty= -p $$ 2>/dev/null || true"],
+    {
+      tty: TTY,
+    },
+  );
+  assertEquals(r.exitCode, 0, r.stdout);
+  assertMatch(r.stdout, /^\/dev\/pts\/\d+\r\n24 80\r\n/);
+  assertEquals(r.stderr, "");
+  // A resize reaches the program as SIGWINCH and a new size.
+  const child = session.spawn("sh", [
+    "-c",
+    `trap 'stty size; exit 0' WINCH; while :; do sleep 0.05; done`,
+  ], {
+    tty: TTY,
+  });
+  const out = reader(child);
+  await new Promise((r) => setTimeout(r, 300));
+  await child.resize(132, 43);
+  await out.done;
+  assertEquals((await child.status).exitCode, 0, out.text());
+  assertMatch(out.text(), /43 132\r\n$/);
+  // A command without a terminal cannot be resized.
+  await assertRejects(() => session.spawn("true").resize(10, 10), TypeError, "no terminal");
+});
+
+kernelTest("session tty: a REPL fed keystrokes; TIOCSTI stays refused", async () => {
+  await using session = await sandbox({ id: "repl" }).session();
+  const child = session.spawn("python3", ["-i", "-q"], {
+    tty: TTY,
+    stdin: "piped",
+    env: { TERM: "dumb" },
+  });
+  const out = reader(child);
+  const w = child.stdin!.getWriter();
+  const type = (s: string) => w.write(enc.encode(s));
+  await out.until(/>>> $/);
+  await type("6*X\x7f7\n"); // DEL erases the X in the line discipline
+  await out.until(/\r\n42\r\n>>> $/);
+  await type("import fcntl, termios\n");
+  await type(
+    "try:\n fcntl.ioctl(0, termios.TIOCSTI, b'x')\nexcept OSError as e:\n print('refused', e.errno)\n\n",
+  );
+  await out.until(/refused 1\r\n>>> $/);
+  await w.close(); // end of input: ^D at the prompt
+  await out.done;
+  assertEquals((await child.status).exitCode, 0, out.text());
+});
