@@ -143,6 +143,9 @@ export class WarmPool {
     const id = `r${++this.#next}`;
     let resolve!: Pending["resolve"];
     const exited = new Promise<{ code: number; signal: Deno.Signal | null }>((r) => (resolve = r));
+    // A run in flight keeps the Deno process alive (its status comes through the launcher); an
+    // idle launcher does not (#idle).
+    if (gen.runs.size === 0) gen.proc.ref();
     gen.runs.set(id, { onReady, resolve });
     gen.available = Math.max(0, gen.available - 1);
     this.#send(gen, encodeFrame([["run", id], ...runOps]));
@@ -153,7 +156,7 @@ export class WarmPool {
           gen.closing = true;
           await gen.writer.close().catch(() => {});
         }
-        if (gen.closing) await gen.done;
+        if (gen.closing) await this.#gone(gen);
         return st;
       })
       : exited;
@@ -178,7 +181,13 @@ export class WarmPool {
       gen.closing = true;
       await gen.writer.close().catch(() => {});
     }
-    await gen.done;
+    await this.#gone(gen);
+  }
+
+  /** Waits for the launcher to be gone, holding the Deno process open meanwhile. */
+  #gone(gen: Generation): Promise<void> {
+    gen.proc.ref();
+    return gen.done;
   }
 
   #spawn(): Generation {
@@ -192,10 +201,20 @@ export class WarmPool {
       done: Promise.resolve(),
     };
     this.#send(gen, this.#frame);
+    this.#idle(gen);
     gen.done = Promise.all([this.#events(gen), this.#drain(proc.stderr), proc.status]).then(
       () => {},
     );
     return gen;
+  }
+
+  /**
+   * No run in flight: the launcher (its status and its pipes) stops holding the Deno process
+   * open, so a sandbox never closed costs a script nothing at exit (the launcher then dies with
+   * the process, and its prepared runs with it).
+   */
+  #idle(gen: Generation): void {
+    if (gen.runs.size === 0) gen.proc.unref();
   }
 
   #send(gen: Generation, frame: Uint8Array): void {
@@ -246,6 +265,7 @@ export class WarmPool {
     } else if (kind === "exit" && id) {
       const p = gen.runs.get(id);
       gen.runs.delete(id);
+      this.#idle(gen);
       const sig = Number(signal);
       p?.resolve({
         code: sig ? 128 + sig : Number(code),

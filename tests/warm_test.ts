@@ -249,3 +249,35 @@ kernelTest(
     assert(/keeps overlay changes/.test(warnings[0]!), warnings[0]);
   },
 );
+
+kernelTest("warm: a sandbox never closed does not hold the Deno process open", async () => {
+  // A script that runs through a warm launcher and ends without close(): the idle launcher holds
+  // no event-loop reference, so Deno exits at once, and the launcher dies with it.
+  const script = `import { Sandbox } from ${
+    JSON.stringify(new URL("../mod.ts", import.meta.url).href)
+  };
+const sb = new Sandbox({ timeout: "20s" }, { warm: { pool: 1 } });
+for (let i = 0; i < 2; i++) {
+  const r = await sb.run("sh", ["-c", "sleep 0.1; echo ok"]);
+  if (r.stdout !== "ok\\n") throw new Error(JSON.stringify(r));
+}
+const child = sb.spawn("true");
+await child.status;
+console.log(child.pid);`;
+  const started = performance.now();
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--quiet", script],
+    env: { SANDBOX_TS_WARM: "" },
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(30_000),
+  }).output();
+  const text = new TextDecoder().decode(out.stdout).trim();
+  assertEquals(out.code, 0, new TextDecoder().decode(out.stderr));
+  // Before, the launcher held the script open (15 s and more, measured).
+  assert(performance.now() - started < 20_000, `took ${performance.now() - started} ms`);
+  assert(
+    await waitFor(() => !exists(`/proc/${text}/stat`), 5_000),
+    "the warm launcher outlived Deno",
+  );
+});
