@@ -193,22 +193,32 @@ static void apply_rlimits(const struct config *cfg, bool nofile, struct sbx_err 
  * needs no pidfd_getfd, which container profiles refuse (Docker's, without CAP_SYS_PTRACE).
  * Its parent is init (CLONE_PARENT), which reaps it: it is never the program's child. The table
  * is shared, so a close on either side closes for both: the target closes the pipe (both ends)
- * only once the monitor acked, or to end a courier still waiting (end of file). Fills pipe[]
- * and returns 0, or -1 where no process can be made (the pids limit): then the pidfd_getfd
- * hand-over. */
-static int courier_start(int report_fd, int pipe[2]) {
-  if (pipe2(pipe, O_CLOEXEC) < 0) return -1;
+ * only once the monitor acked, or to end a courier still waiting (end of file). The courier also
+ * watches the target's pidfd: should the target die first (killed by its own filter at its next
+ * call, or by a signal), the courier ends too, for while it lives the shared table holds the
+ * exec pipe's write end open and init would wait for the exec forever. Fills c[] (pipe read and
+ * write ends, the target's pidfd) and returns 0, or -1 where no process can be made (the pids
+ * limit): then the pidfd_getfd hand-over. */
+static int courier_start(int report_fd, int c[3]) {
+  c[2] = (int)syscall(SYS_pidfd_open, getpid(), 0);
+  if (c[2] < 0 || pipe2(c, O_CLOEXEC) < 0) goto none;
   pid_t pid = (pid_t)syscall(SYS_clone, (unsigned long)(CLONE_FILES | CLONE_PARENT | SIGCHLD), NULL, NULL, NULL, NULL);
   if (pid == 0) {
+    /* Without a pid namespace nothing else would end a courier whose init died. */
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) _exit(1);
+    struct pollfd p[2] = {{c[0], POLLIN, 0}, {c[2], POLLIN, 0}};
     int fd;
-    if (read_full(pipe[0], &fd, sizeof fd) != (ssize_t)sizeof fd) _exit(0);
+    while (poll(p, 2, -1) < 0)
+      if (errno != EINTR) _exit(1);
+    if (p[1].revents || read_full(c[0], &fd, sizeof fd) != (ssize_t)sizeof fd) _exit(0);
     struct report r = {.kind = REPORT_LISTENER_FD};
     _exit(send_fds(report_fd, &r, sizeof r, &fd, 1) == (ssize_t)sizeof r ? 0 : 1);
   }
   if (pid > 0) return 0;
-  close(pipe[0]);
-  close(pipe[1]);
-  pipe[0] = pipe[1] = -1;
+none:
+  for (int i = 0; i < 3; i++)
+    if (c[i] >= 0) close(c[i]);
+  c[0] = c[1] = c[2] = -1;
   return -1;
 }
 
@@ -230,7 +240,7 @@ static int hand_over_listener(int listener, int courier, int exec_fd, int report
 static _Noreturn void target_main(const struct config *cfg, const struct run_request *req, int exec_fd,
                                   int report_fd, int tty) {
   struct sbx_err e = SBX_ERR_NONE;
-  int courier[2] = {-1, -1};
+  int courier[3] = {-1, -1, -1};
   sigset_t none;
   sigemptyset(&none);
   /* Dispositions and mask are inherited across exec: give the program the defaults. */
@@ -266,8 +276,9 @@ static _Noreturn void target_main(const struct config *cfg, const struct run_req
   /* seccomp last: the filter then only has to allow execve, not our setup. */
   int listener = e.step ? -1 : seccomp_apply(cfg, &e);
   if (listener > 0) hand_over_listener(listener, courier[1], exec_fd, report_fd, &e);
-  /* The courier's pipe, past the ack (or to end a courier still waiting: end of file). */
-  for (int i = 0; i < 2; i++)
+  /* The courier's pipe and our pidfd, past the ack (or to end a courier still waiting: end of
+   * file). */
+  for (int i = 0; i < 3; i++)
     if (courier[i] >= 0) close(courier[i]);
   /* The open-files limit last: Landlock and the seccomp listener need descriptors of their own.
    * prlimit64 is allowed by every profile. */

@@ -4,7 +4,8 @@ import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import { kernelTest, LAUNCHER, sandbox, sh } from "./_helpers.ts";
 import { launcherFeatures } from "../lib/launcher.ts";
 import { cgroupHost } from "../lib/cgroups.ts";
-import { NEVER_ALLOWED, PROFILE_NAMES } from "../lib/seccomp/mod.ts";
+import { compileSeccomp, NEVER_ALLOWED, PROFILE_NAMES } from "../lib/seccomp/mod.ts";
+import { encodeFrame } from "../lib/config.ts";
 import { syscallNames, syscallNumber } from "../lib/syscalls.ts";
 
 const arch = Deno.build.arch === "aarch64" ? "aarch64" : "x86_64";
@@ -519,4 +520,35 @@ except ChildProcessError:
 print(sorted(int(p) for p in os.listdir("/proc") if p.isdigit()))`,
   ]);
   assertEquals([r.exitCode, r.stdout], [0, "none\n[1, 2]\n"], r.stderr);
+});
+
+kernelTest("a filter for another architecture kills at the first call, at once", async () => {
+  // The target dies at its first call after the filter (the courier's hand-over); the courier
+  // sees it die and ends too, so init sees the exec pipe close (a courier left waiting held it
+  // open: the run then lasted until its timeout and was SIGKILLed).
+  const other = arch === "x86_64" ? "aarch64" : "x86_64";
+  let hex = "";
+  for (const b of compileSeccomp({ profile: "compute" }, other, { notify: true })) {
+    hex += b.toString(16).padStart(2, "0");
+  }
+  const status = `${Deno.makeTempDirSync()}/status`;
+  const frame = encodeFrame([
+    ["status", status],
+    ["timeout", "20000"],
+    ["seccomp", hex],
+    ["seccomp-notify", "kill"],
+    ["exec", "/bin/true"],
+    ["arg", "/bin/true"],
+  ]);
+  const child = new Deno.Command(LAUNCHER, { stdin: "piped", stdout: "null", stderr: "null" })
+    .spawn();
+  const w = child.stdin.getWriter();
+  await w.write(frame);
+  await w.close();
+  const started = performance.now();
+  const { code } = await child.status;
+  const exit = Deno.readTextFileSync(status).trim().split("\n").map((l) => JSON.parse(l)).at(-1);
+  assertEquals([code, exit.signal, exit.timedOut], [128 + 31, 31, false]);
+  assert(performance.now() - started < 10_000, "the run waited for its timeout");
+  Deno.removeSync(status.slice(0, -"/status".length), { recursive: true });
 });
