@@ -60,35 +60,26 @@ note_failures() { # $1 = log; deno's "NAME => FILE:L:C" error headers and the st
     END { if (want == 2) flush() }
   ' "$1" >>"$digest"
 }
-count_line() { # $1 = log, $2 = prefix of a "PREFIX: N passed, M failed" line
-  local line p f
+# Adds one summary line's counts to the totals; a missing line is one failure, said in the digest.
+tally() { # $1 = log, $2 = its summary line or "", $3 = what is missing when it is ""
+  local p f
   note_failures "$1"
-  line=$(grep -E "^$2: [0-9]+ passed, [0-9]+ failed" "$1" | tail -1)
-  if [ -z "$line" ]; then
+  if [ -z "$2" ]; then
     failed=$((failed + 1))
-    echo "  [$stage_name] no \"$2: N passed, M failed\" line: $(grep -v '^$' "$1" | tail -1 | cut -c1-160)" >>"$digest"
+    echo "  [$stage_name] $3: $(grep -v '^$' "$1" | tail -1 | cut -c1-160)" >>"$digest"
     return
   fi
-  p=$(sed -E 's/.*: ([0-9]+) passed.*/\1/' <<<"$line")
-  f=$(sed -E 's/.*, ([0-9]+) failed.*/\1/' <<<"$line")
+  p=$(sed -E 's/.* ([0-9]+) passed.*/\1/' <<<"$2")
+  f=$(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$2")
   passed=$((passed + p))
   failed=$((failed + f))
   stages+=("$stage_name: $p/$f")
 }
+count_line() { # $1 = log, $2 = prefix of a "PREFIX: N passed, M failed" line
+  tally "$1" "$(grep -E "^$2: [0-9]+ passed, [0-9]+ failed" "$1" | tail -1)" "no \"$2: N passed, M failed\" line"
+}
 count() { # $1 = log file; adds deno test's summary to the totals
-  local line p f
-  note_failures "$1"
-  line=$(grep -E '^(ok|FAILED) \| [0-9]+ passed' "$1" | tail -1)
-  if [ -z "$line" ]; then
-    failed=$((failed + 1))
-    echo "  [$stage_name] deno test printed no summary: $(grep -v '^$' "$1" | tail -1 | cut -c1-160)" >>"$digest"
-    return
-  fi
-  p=$(sed -E 's/.*\| ([0-9]+) passed.*/\1/' <<<"$line")
-  f=$(sed -E 's/.*\| ([0-9]+) failed.*/\1/' <<<"$line")
-  passed=$((passed + p))
-  failed=$((failed + f))
-  stages+=("$stage_name: $p/$f")
+  tally "$1" "$(grep -E '^(ok|FAILED) \| [0-9]+ passed' "$1" | tail -1)" "deno test printed no summary"
 }
 
 echo "== deno fmt --check, deno lint, deno check, deno doc --lint, deno publish --dry-run"

@@ -114,12 +114,10 @@ print("winch", *os.get_terminal_size(0))`,
   },
 );
 
-kernelTest("tty: a REPL fed keystrokes: line editing, Ctrl-C interrupts, Ctrl-D ends", async () => {
-  const child = sandbox().spawn("python3", ["-i", "-q"], {
-    tty: TTY,
-    stdin: "piped",
-    env: { TERM: "dumb" },
-  });
+/** python3's REPL on a terminal (spawn it with REPL_OPTIONS): its first line is edited. */
+async function repl(
+  child: { stdout: ReadableStream<Uint8Array>; stdin: WritableStream<Uint8Array> | null },
+) {
   const out = reader(child);
   const w = child.stdin!.getWriter();
   const type = (s: string) => w.write(enc.encode(s));
@@ -127,6 +125,13 @@ kernelTest("tty: a REPL fed keystrokes: line editing, Ctrl-C interrupts, Ctrl-D 
   // The terminal's erase character (DEL) edits the line before python sees it.
   await type("6*X\x7f7\n");
   await out.until(/\r\n42\r\n>>> $/);
+  return { out, w, type };
+}
+const REPL_OPTIONS = { tty: TTY, stdin: "piped", env: { TERM: "dumb" } } as const;
+
+kernelTest("tty: a REPL fed keystrokes: line editing, Ctrl-C interrupts, Ctrl-D ends", async () => {
+  const child = sandbox().spawn("python3", ["-i", "-q"], REPL_OPTIONS);
+  const { out, w, type } = await repl(child);
   // A busy loop, then Ctrl-C: the line discipline sends SIGINT to the foreground group.
   await type("while True: pass\n\n");
   await new Promise((r) => setTimeout(r, 200));
@@ -321,17 +326,8 @@ kernelTest("session tty: tty, stty size, resize and the controlling terminal", a
 
 kernelTest("session tty: a REPL fed keystrokes; TIOCSTI stays refused", async () => {
   await using session = await sandbox({ id: "repl" }).session();
-  const child = session.spawn("python3", ["-i", "-q"], {
-    tty: TTY,
-    stdin: "piped",
-    env: { TERM: "dumb" },
-  });
-  const out = reader(child);
-  const w = child.stdin!.getWriter();
-  const type = (s: string) => w.write(enc.encode(s));
-  await out.until(/>>> $/);
-  await type("6*X\x7f7\n"); // DEL erases the X in the line discipline
-  await out.until(/\r\n42\r\n>>> $/);
+  const child = session.spawn("python3", ["-i", "-q"], REPL_OPTIONS);
+  const { out, w, type } = await repl(child);
   await type("import fcntl, termios\n");
   await type(
     "try:\n fcntl.ioctl(0, termios.TIOCSTI, b'x')\nexcept OSError as e:\n print('refused', e.errno)\n\n",
