@@ -25,6 +25,7 @@ command -v cmake >/dev/null 2>&1 || need+=(cmake)
 command -v javac >/dev/null 2>&1 || need+=(default-jdk-headless)
 command -v node >/dev/null 2>&1 || need+=(nodejs)
 command -v git >/dev/null 2>&1 || need+=(git)
+command -v curl >/dev/null 2>&1 || need+=(curl) # tests/egress_test.ts: clients through the proxy
 command -v python3 >/dev/null 2>&1 || need+=(python3) # tests/tty_test.ts, tests/cli_shell_test.ts: a REPL and a pty driver
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 if [ "$(id -u)" = 0 ] && [ ${#need[@]} -gt 0 ] && command -v apt-get >/dev/null 2>&1; then

@@ -15,6 +15,29 @@ const NAMES: Record<string, string[]> = {
 };
 const testResolve = (host: string) => Promise.resolve(NAMES[host] ?? []);
 
+/** Why the tests that run curl inside cannot run here, or false. */
+const NO_CURL = ["/usr/bin/curl", "/bin/curl"].some((p) => {
+    try {
+      return Deno.statSync(p).isFile;
+    } catch {
+      return false;
+    }
+  })
+  ? false
+  : "curl is not installed (Debian: curl; scripts/test.sh installs it)";
+
+/** A test that runs curl inside the sandbox: skipped, with the reason, where there is none. */
+function curlTest(
+  name: string,
+  optionsOrFn: { skip: string | false } | (() => Promise<void>),
+  maybeFn?: () => Promise<void>,
+): void {
+  const [skip, fn] = typeof optionsOrFn === "function"
+    ? [false as const, optionsOrFn]
+    : [optionsOrFn.skip, maybeFn!];
+  kernelTest(name, { skip: NO_CURL || skip }, fn);
+}
+
 /** HTTP servers on 127.0.0.2 (two ports) and 127.0.0.3, stopped after fn. */
 async function withServers(
   fn: (port: number, port2: number) => Promise<void>,
@@ -49,7 +72,7 @@ function curls(urls: string[], flags = ""): string {
   ).join("; ");
 }
 
-kernelTest(
+curlTest(
   "an allowed host is reached; others are refused by name, IP, CIDR and port",
   async () => {
     await withServers(async (port, port2) => {
@@ -97,7 +120,7 @@ kernelTest(
   },
 );
 
-kernelTest(
+curlTest(
   "an allowed name that resolves to a metadata or private address is refused",
   async () => {
     await withServers(async () => {
@@ -136,7 +159,7 @@ kernelTest("Deno's fetch inside finds the proxy from the environment alone", asy
   });
 });
 
-kernelTest("a client that ignores the proxy has no route anywhere", async () => {
+curlTest("a client that ignores the proxy has no route anywhere", async () => {
   await withServers(async (port) => {
     const r = await egressSandbox({ allow: ["*", "127.0.0.0/8"] }).run("bash", [
       "-c",
@@ -152,7 +175,7 @@ kernelTest("a client that ignores the proxy has no route anywhere", async () => 
   });
 });
 
-kernelTest(
+curlTest(
   "CONNECT to the proxy itself and hostile clients inside are refused; 1,000 connections leak nothing",
   async () => {
     const fds = () => [...Deno.readDirSync("/proc/self/fd")].length;
@@ -183,7 +206,7 @@ kernelTest(
   },
 );
 
-kernelTest("the byte cap cuts the connection and is reported", async () => {
+curlTest("the byte cap cuts the connection and is reported", async () => {
   await withServers(async (port) => {
     const r = await egressSandbox({ allow: [`127.0.0.2:${port}`], maxBytes: "4K" }).run("sh", [
       "-c",
@@ -278,7 +301,7 @@ async function npmRegistry(): Promise<{ url: string; host: string } | string> {
   return { url, host: `${u.hostname}:${port}` };
 }
 
-kernelTest(
+curlTest(
   "npm view through the proxy with only the configured registry allowed",
   { skip: typeof registry === "string" ? registry : false },
   async () => {
@@ -427,7 +450,7 @@ kernelTest(
   },
 );
 
-kernelTest("the CLI summary names denied hosts, and --json carries result.network", async () => {
+curlTest("the CLI summary names denied hosts, and --json carries result.network", async () => {
   const r = await cli(
     "run",
     "--allow-net",
@@ -452,7 +475,7 @@ kernelTest("the CLI summary names denied hosts, and --json carries result.networ
   );
 });
 
-kernelTest("a session's commands reach the allow-list through the session's proxy", async () => {
+curlTest("a session's commands reach the allow-list through the session's proxy", async () => {
   await withServers(async (port, port2) => {
     // The servers are on loopback: allowed by address too.
     await using session = await egressSandbox({ allow: [`good.test:${port}`, `127.0.0.2:${port}`] })

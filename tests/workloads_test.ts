@@ -126,7 +126,7 @@ workload(
 const http = require("http");
 const server = http.createServer((req, res) => res.end("node-ok"));
 server.listen(0, "127.0.0.1", () => {
-  http.get({ host: "localhost", port: server.address().port }, (res) => {
+  http.get({ host: "localhost", family: 4, port: server.address().port }, (res) => {
     let body = "";
     res.on("data", (c) => body += c);
     res.on("end", () => { console.log(body); server.close(); });
