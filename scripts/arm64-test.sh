@@ -40,15 +40,20 @@ die() { echo "arm64: $*" >&2; echo "arm64: 0 passed, 1 failed"; exit 1; }
 
 kernels=()
 with_deno=0
+suite=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --kernel) [ $# -ge 2 ] || die "--kernel needs a SPEC"; kernels+=("$2"); shift 2 ;;
     --deno) with_deno=1; shift ;;
+    --suite) suite=1 with_deno=1; shift ;;
     -h | --help) sed -n '2,/^set -uo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-    *) die "unknown argument \"$1\" (allowed: --kernel SPEC, --deno)" ;;
+    *) die "unknown argument \"$1\" (allowed: --kernel SPEC, --deno, --suite)" ;;
   esac
 done
-[ ${#kernels[@]} -gt 0 ] || kernels=(newest debian12)
+if [ ${#kernels[@]} = 0 ]; then
+  kernels=(newest debian12)
+  [ "$suite" = 1 ] && kernels=(newest)
+fi
 for k in "${kernels[@]}"; do
   case "$k" in
     newest | debian12 | linux-image-*) ;;
@@ -196,6 +201,19 @@ for spec in "${kernels[@]}"; do
     mv "$kdir.partial" "$kdir" && rm -f "$deb" # only boot/ is kept
   fi
   kimg=$(ls "$kdir"/boot/vmlinuz-* | head -1)
+  if [ "$suite" = 1 ]; then # the whole Deno suite in a Debian arm64 userland (scripts/arm64/suite.sh)
+    deb=$(fetch "$pkg") || skip "cannot download $pkg:arm64 (its modules; no network or apt lists?)"
+    log=$(mktemp)
+    scripts/arm64/suite.sh "$cache" "$kimg" "$deb" "$dd/package/deno" "$lb/sandbox-launcher" | tee "$log"
+    [ "${PIPESTATUS[0]}" = 77 ] && { rm -f "$log"; exit 77; }
+    while read -r p f; do
+      passed=$((passed + p))
+      failed=$((failed + f))
+    done < <(sed -nE 's/^arm64-suite [^:]*: ([0-9]+) passed, ([0-9]+) failed.*/\1 \2/p' "$log")
+    grep -q '^arm64-suite [^:]*: [0-9]* passed' "$log" || failed=$((failed + 1))
+    rm -f "$log"
+    continue
+  fi
   kver=${kimg##*/vmlinuz-}
   abi=$(landlock_abi "$kver")
   run=$(mktemp -d "$cache/runs/run.XXXXXX")
