@@ -100,6 +100,11 @@ if ! grep -q '^@@done' "$run/console.log"; then
   echo "arm64: the guest did not finish; its console's end:"
   grep -v '^@@t ' "$run/console.log" | tail -20
   grep '^@@t ' "$run/console.log" | tail -10
+  # What the unfinished pass had reported: its tests' own result lines since it started.
+  awk '/^@@info deno test as / { ok = 0; bad = 0; ig = 0; who = $5; sub(/:$/, "", who) }
+    /^@@t .* \.\.\. ok/ { ok++ } /^@@t .* \.\.\. FAILED/ { bad++ } /^@@t .* \.\.\. ignored/ { ig++ }
+    END { printf "arm64: the unfinished pass (%s) so far: %d ok, %d FAILED, %d ignored\n", who, ok, bad, ig }' \
+    "$run/console.log"
   echo "arm64-suite unfinished: 0 passed, 1 failed"
 fi
 # Kept: the console and deno test's output; the disks go.
