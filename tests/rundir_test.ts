@@ -21,18 +21,21 @@ kernelTest(
     const script = `${runtime}/script.ts`;
     const env = { XDG_RUNTIME_DIR: runtime };
     try {
-      // A: a live run (sleep) in a process with every permission.
+      // A: a live run in a process with every permission; it lasts until this test writes a line
+      // to it (a fixed sleep could end first on a slow machine: under emulation Deno's start-up
+      // for B outlasted a 2 s one).
       Deno.writeTextFileSync(
         script,
         `import { SandboxBuilder } from "${ROOT}mod.ts";
        import { runDirBase } from "${ROOT}lib/rundir.ts";
        if (Deno.args[0] === "sweep") { console.log(runDirBase()); Deno.exit(0); }
-       const r = await new SandboxBuilder("a").build().run("sleep", ["2"]);
+       const r = await new SandboxBuilder("a").build().run("sh", ["-c", "read x"], { stdin: "inherit" });
        console.log(r.exitCode, r.reason);`,
       );
       const a = new Deno.Command(Deno.execPath(), {
         args: ["run", "--no-lock", "-A", script],
         env,
+        stdin: "piped",
         stdout: "piped",
       }).spawn();
       const live = () => exists(base) ? [...Deno.readDirSync(base)].map((e) => e.name) : [];
@@ -66,6 +69,9 @@ kernelTest(
         !exists(`${base}/${DEAD}`) && !exists(`${base}/${DEAD}.lock`),
         "the dead run was kept",
       );
+      const w = a.stdin.getWriter();
+      await w.write(new TextEncoder().encode("go\n"));
+      await w.close();
       const out = await a.output();
       assertEquals(dec(out.stdout).trim(), "0 exited");
       assertEquals(live(), [], "the run left its files behind");
@@ -86,7 +92,8 @@ kernelTest("a cgroup sweep keeps a live run's cgroup (its launcher holds a lock 
   skip: !containers.length && "no cgroup hierarchy this user can create cgroups in",
 }, async () => {
   for (const c of containers) Deno.mkdirSync(`${c}/${DEAD}-0-x`);
-  const child = sandbox({ memory: "64M" }).spawn("sleep", ["2"]);
+  // Live until this test writes a line to it (a fixed sleep could end first on a slow machine).
+  const child = sandbox({ memory: "64M" }).spawn("sh", ["-c", "read x"], { stdin: "piped" });
   try {
     const ours = () =>
       containers.flatMap((c) =>
@@ -107,9 +114,13 @@ kernelTest("a cgroup sweep keeps a live run's cgroup (its launcher holds a lock 
     assert(b.success, dec(b.stderr));
     for (const path of live) assert(exists(path), `${path} was swept`);
     for (const c of containers) assert(!exists(`${c}/${DEAD}-0-x`), `dead cgroup kept in ${c}`);
+    const w = child.stdin!.getWriter();
+    await w.write(new TextEncoder().encode("go\n"));
+    await w.close();
     const r = await child.status;
     assertEquals([r.exitCode, r.reason], [0, "exited"], r.stderr);
   } finally {
+    child.kill(); // a failed check left it waiting for its line
     await child.status.catch(() => {});
     for (const c of containers) {
       if (exists(`${c}/${DEAD}-0-x`)) Deno.removeSync(`${c}/${DEAD}-0-x`);
