@@ -235,12 +235,15 @@ static int write_limits(const struct config *cfg, const struct cgroup_state *cg,
 static void remove_all(struct cgroup_state *cg) {
   for (size_t i = 0; i < cg->n; i++) {
     close(cg->fd[i]);
-    /* The pid namespace is gone, but the kernel may still be releasing the last task:
-     * retry EBUSY for up to ~200 ms. */
-    for (int tries = 0; tries < 200; tries++) {
-      if (unlinkat(cg->parent_fd[i], cg->name, AT_REMOVEDIR) == 0 || errno != EBUSY) break;
-      struct timespec ms = {0, 1000000};
-      nanosleep(&ms, NULL);
+    /* The pid namespace is gone, but the kernel may still be releasing the last task: retry
+     * EBUSY with growing sleeps (1 ms doubling to 64 ms), about 3 s in all — 200 ms was too
+     * little under emulation, and the cgroup stayed until the next sweep. */
+    long wait_ms = 1, waited_ms = 0;
+    while (unlinkat(cg->parent_fd[i], cg->name, AT_REMOVEDIR) < 0 && errno == EBUSY && waited_ms < 3000) {
+      struct timespec ts = {0, wait_ms * 1000000L};
+      nanosleep(&ts, NULL);
+      waited_ms += wait_ms;
+      if (wait_ms < 64) wait_ms *= 2;
     }
     close(cg->lock_fd[i]); /* after the rmdir: a sweeper never sees it unlocked and present */
     close(cg->parent_fd[i]);
