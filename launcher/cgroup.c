@@ -284,10 +284,13 @@ int cgroup_prepare(const struct cgroup_state *cg, pid_t pid, struct sbx_err *e) 
   return cg->backend->join(cg, pid) < 0 ? fail(e, STEP_CGROUP, -1) : 0;
 }
 
-void cgroup_finish(struct cgroup_state *cg, struct cgroup_usage *u) {
+void cgroup_usage(struct cgroup_state *cg, struct cgroup_usage *u) {
   memset(u, 0, sizeof *u);
   if (!cg->backend) return;
   u->version = cg->backend->version;
   cg->backend->usage(cg, u);
-  remove_all(cg);
+}
+
+void cgroup_remove(struct cgroup_state *cg) {
+  if (cg->backend) remove_all(cg);
 }

@@ -39,5 +39,7 @@ int cgroup_clone_fd(const struct cgroup_state *cg);
 bool cgroup_joins_after_clone(const struct cgroup_state *cg);
 /* Monitor, after clone and before releasing the child: v1 joins every hierarchy. */
 int cgroup_prepare(const struct cgroup_state *cg, pid_t pid, struct sbx_err *e);
-/* Monitor, after the pid namespace is gone: usage, then remove the cgroup(s). */
-void cgroup_finish(struct cgroup_state *cg, struct cgroup_usage *u);
+/* Monitor, once every process of the run is gone (init may still be exiting): the usage. */
+void cgroup_usage(struct cgroup_state *cg, struct cgroup_usage *u);
+/* Monitor, after init exited (or was never cloned): removes the cgroup(s). */
+void cgroup_remove(struct cgroup_state *cg);

@@ -238,7 +238,7 @@ static int hand_over_listener(int listener, int courier, int exec_fd, int report
 
 /* The target: last steps in the order that matters, then exec. Errors go to exec_fd. */
 static _Noreturn void target_main(const struct config *cfg, const struct run_request *req, int exec_fd,
-                                  int report_fd, int tty) {
+                                  int report_fd, int tty, int ruleset) {
   struct sbx_err e = SBX_ERR_NONE;
   int courier[3] = {-1, -1, -1};
   sigset_t none;
@@ -268,11 +268,8 @@ static _Noreturn void target_main(const struct config *cfg, const struct run_req
       fail(&e, STEP_SECCOMP_LISTENER, -1);
   }
   /* Landlock after no_new_privs (it needs it), and before seccomp (whose filter then need not
-   * allow the landlock syscalls). */
-  if (!e.step) {
-    /* Without a mount namespace the rules name host paths: the host-side symlink rule applies. */
-    landlock_apply(cfg, cfg->ns_flags & CLONE_NEWNS ? NULL : hostpath_open_rule, req->stdio_from, &e);
-  }
+   * allow the landlock syscalls). The ruleset is init's, built before the request. */
+  if (!e.step) landlock_restrict(ruleset, cfg, req->stdio_from, &e);
   /* seccomp last: the filter then only has to allow execve, not our setup. */
   int listener = e.step ? -1 : seccomp_apply(cfg, &e);
   if (listener > 0) hand_over_listener(listener, courier[1], exec_fd, report_fd, &e);
@@ -419,6 +416,25 @@ static void end_run(const struct config *cfg, pid_t target, bool *reported) {
   }
 }
 
+static uint64_t tv_us(struct timeval tv) { return (uint64_t)tv.tv_sec * 1000000u + (uint64_t)tv.tv_usec; }
+
+/* The run is over and every process of it reaped (end_run): init's stdio (the run's FIFOs or
+ * pipes) closes, so the host's readers see end of file now, and the monitor learns the usage
+ * that wait4() on init would give. It can then write the result before init's exit, whose
+ * namespace teardown (unmounting the root, the network namespace) takes a millisecond or more. */
+static _Noreturn void finish_reaped(void) {
+  for (int fd = 0; fd <= 2; fd++) close(fd);
+  struct rusage self = {0}, children = {0};
+  getrusage(RUSAGE_SELF, &self);
+  getrusage(RUSAGE_CHILDREN, &children);
+  struct report r = {.kind = REPORT_REAPED};
+  r.user_us = tv_us(self.ru_utime) + tv_us(children.ru_utime);
+  r.sys_us = tv_us(self.ru_stime) + tv_us(children.ru_stime);
+  r.max_rss_kb = (uint64_t)(self.ru_maxrss > children.ru_maxrss ? self.ru_maxrss : children.ru_maxrss);
+  send_report(r);
+  _exit(0);
+}
+
 _Noreturn void child_main(const struct config *cfg, int sync_fd, int report_fd) {
   struct sbx_err e = SBX_ERR_NONE;
   report_fd_g = report_fd;
@@ -454,11 +470,22 @@ _Noreturn void child_main(const struct config *cfg, int sync_fd, int report_fd) 
   if (cfg->tty && tty_open(cfg, &master, &slave, &e) < 0) die_with(cfg, &e);
   if (master >= 0 && send_report_fd((struct report){.kind = REPORT_TTY}, master) < 0) die_step(cfg, STEP_TTY);
   if (master >= 0) close(master);
+  /* The Landlock ruleset, with every path rule: path walks done before the request, so that a
+   * warm launcher's prepared run has it ready (the target adds its stdio and restricts itself).
+   * Without a mount namespace the rules name host paths: the host-side symlink rule applies. */
+  int ruleset = -1;
+  if (cfg->landlock) {
+    ruleset = landlock_build(cfg, cfg->ns_flags & CLONE_NEWNS ? NULL : hostpath_open_rule, &e);
+    if (ruleset < 0) die_with(cfg, &e);
+  }
   /* The per-run part: from the config, or (stdio-fifos) the request the monitor sends once the
    * run's stdio is open; until then init waits here, inside the finished sandbox. */
   struct run_request req;
   if (cfg->stdio_dir || cfg->await_request) receive_request(cfg, report_fd, &req);
   else request_from_config(cfg, &req);
+  /* A prepared run may have been held while another started (warm.c): the SIGCONT that resumed
+   * it must not reach the target with the signals init forwards. */
+  if (cfg->await_request) drop_signals(SIGCONT, SIGCONT);
   int exec_pipe[2];
   if (pipe2(exec_pipe, O_CLOEXEC) < 0) die_step(cfg, STEP_PIPE);
   pid_t target = fork();
@@ -466,10 +493,11 @@ _Noreturn void child_main(const struct config *cfg, int sync_fd, int report_fd) 
   if (target == 0) {
     close(exec_pipe[0]);
     if (!cfg->seccomp_notify) close(report_fd);
-    target_main(cfg, &req, exec_pipe[1], report_fd, slave);
+    target_main(cfg, &req, exec_pipe[1], report_fd, slave, ruleset);
   }
   close(exec_pipe[1]);
   if (slave >= 0) close(slave);
+  if (ruleset >= 0) close(ruleset);
   await_exec(cfg, &req, target, exec_pipe[0]);
   send_report((struct report){.kind = REPORT_STARTED});
 
@@ -495,7 +523,7 @@ _Noreturn void child_main(const struct config *cfg, int sync_fd, int report_fd) 
     }
     if (si.ssi_signo == SIG_KILL_SANDBOX) {
       end_run(cfg, target, &reported);
-      _exit(0);
+      finish_reaped();
     }
     if (si.ssi_signo != SIGCHLD) {
       kill(target, (int)si.ssi_signo);
@@ -510,5 +538,5 @@ _Noreturn void child_main(const struct config *cfg, int sync_fd, int report_fd) 
   send_report((struct report){.kind = REPORT_EXIT, .value = st});
   reported = true;
   end_run(cfg, target, &reported);
-  _exit(0);
+  finish_reaped();
 }

@@ -15,13 +15,16 @@ enum report_kind {
   REPORT_ERROR = 1, REPORT_STARTED = 2, REPORT_EXIT = 3, REPORT_LISTENER = 4,
   REPORT_TTY = 5, /* init -> monitor: the pseudo-terminal's master attached (tty.h) */
   REPORT_EGRESS = 6, /* init -> monitor: the egress listener attached (egress.c) */
-  REPORT_LISTENER_FD = 7 /* the target's courier -> monitor: the seccomp listener attached */
+  REPORT_LISTENER_FD = 7, /* the target's courier -> monitor: the seccomp listener attached */
+  REPORT_REAPED = 8 /* init -> monitor, last: every process of the run is reaped and init's
+                     * stdio closed; carries the usage wait4() on init would give */
 };
 struct report {
   int32_t kind;
   int32_t step, err, op; /* ERROR: the failure (the receiver resolves its path from op) */
   int32_t value;         /* EXIT: the target's wait status; LISTENER: the listener's fd number in
                           * the target */
+  uint64_t user_us, sys_us, max_rss_kb; /* REAPED: init's own and its reaped children's */
 };
 
 /* Runs as pid 1 of the new pid namespace; never returns. */

@@ -58,18 +58,27 @@ static int add_stdio_rules(int ruleset, const struct config *cfg, int stdio_from
   return 0;
 }
 
-int landlock_apply(const struct config *cfg, landlock_opener open_path, int stdio_from, struct sbx_err *e) {
-  if (!cfg->landlock) return 0;
+int landlock_build(const struct config *cfg, landlock_opener open_path, struct sbx_err *e) {
+  if (!cfg->landlock) return -1;
   struct ll_ruleset_attr attr = {cfg->landlock_fs, cfg->landlock_net, cfg->landlock_scope};
   /* The smallest struct that carries what is asked: older kernels refuse bigger ones only when
    * the extra fields are non-zero, but a smaller size keeps the error E2BIG-free and obvious. */
   size_t size = cfg->landlock_scope ? sizeof attr
                 : cfg->landlock_net ? offsetof(struct ll_ruleset_attr, scoped)
                                     : offsetof(struct ll_ruleset_attr, handled_access_net);
-  int ruleset cleanup_fd = (int)syscall(SYS_landlock_create_ruleset, &attr, size, 0);
+  int ruleset = (int)syscall(SYS_landlock_create_ruleset, &attr, size, 0);
   if (ruleset < 0) return fail(e, STEP_LANDLOCK, -1);
   for (size_t i = 0; i < cfg->n_landlock_rules; i++)
-    if (add_rule(ruleset, &cfg->landlock_rules[i], open_path, e) < 0) return -1;
+    if (add_rule(ruleset, &cfg->landlock_rules[i], open_path, e) < 0) {
+      close(ruleset);
+      return -1;
+    }
+  return ruleset;
+}
+
+int landlock_restrict(int ruleset, const struct config *cfg, int stdio_from, struct sbx_err *e) {
+  if (!cfg->landlock) return 0;
+  if (ruleset < 0) return e->step ? -1 : fail_errno(e, STEP_LANDLOCK, -1, EBADF);
   if (add_stdio_rules(ruleset, cfg, stdio_from, e) < 0) return -1;
   /* Needs no_new_privs (set just before) or CAP_SYS_ADMIN. */
   if (syscall(SYS_landlock_restrict_self, ruleset, 0) < 0) return fail(e, STEP_LANDLOCK, -1);

@@ -53,8 +53,7 @@ int setup_failed(struct monitor *m, const struct sbx_err *e) {
     kill(m->init, SIGKILL);
     waitpid(m->init, NULL, 0);
   }
-  struct cgroup_usage unused;
-  cgroup_finish(&m->cg, &unused);
+  cgroup_remove(&m->cg);
   if (m->tty) tty_finish(m->tty);
   report_err(e, config_err_path(&cfg, e));
   status_error(m->status_fd, e);
@@ -290,5 +289,14 @@ int setup_run(struct monitor *m) {
   monitor_collect(m, &o);
   int rc = exit_code(&o);
   if (!o.err.step || o.have_exit) status_exit(m->status_fd, &o.x);
+  /* The result is complete: a warm launcher reports the run's end now, while init's namespaces
+   * are still being torn down and the cgroup waits for it to be gone. */
+  if (m->warm_sock >= 0) {
+    unsigned char done[2] = {'D', (unsigned char)rc};
+    (void)!send(m->warm_sock, done, sizeof done, MSG_NOSIGNAL);
+    close(m->warm_sock);
+    m->warm_sock = -1;
+  }
+  monitor_release(m, &o);
   return rc;
 }

@@ -112,12 +112,18 @@ static void drain_reports(const struct monitor *m, struct outcome *o, struct han
     if (passed >= 0) close(passed);
     if (r.kind == REPORT_STARTED) {
       status_started(m->status_fd);
+      if (m->warm_sock >= 0) (void)!send(m->warm_sock, "E", 1, MSG_NOSIGNAL);
     } else if (r.kind == REPORT_ERROR) {
       fail_errno(&o->err, r.step, r.op, r.err);
       status_error(m->status_fd, &o->err);
     } else if (r.kind == REPORT_EXIT) {
       o->have_exit = true;
       o->wstatus = r.value;
+    } else if (r.kind == REPORT_REAPED) {
+      o->reaped = true;
+      o->user_us = r.user_us;
+      o->sys_us = r.sys_us;
+      o->max_rss_kb = r.max_rss_kb;
     }
   }
 }
@@ -188,6 +194,8 @@ void monitor_loop(const struct monitor *m, const struct config *cfg, struct outc
     relay_poll_done(&relay, pfd + SLOT_COUNT, relayed);
     if (pfd[SLOT_EGRESS].fd >= 0 && (pfd[SLOT_EGRESS].revents & POLLIN)) egress_accept(cfg, h.egress, &relay);
     if (pfd[SLOT_REPORTS].revents & POLLIN) drain_reports(m, o, &h);
+    /* The run is over and reaped: init's exit (its namespaces' teardown) need not be waited for. */
+    if (o->reaped) break;
     if (pfd[SLOT_REPORTS].revents & (POLLHUP | POLLERR)) pfd[SLOT_REPORTS].fd = -1;
     if (pfd[SLOT_TIMER].revents & POLLIN) {
       uint64_t ticks;
@@ -212,18 +220,31 @@ void monitor_loop(const struct monitor *m, const struct config *cfg, struct outc
 
 void monitor_collect(struct monitor *m, struct outcome *o) {
   struct rusage ru = {0};
-  while (wait4(m->init, &o->init_status, 0, &ru) < 0 && errno == EINTR) {
+  if (!o->reaped) {
+    while (wait4(m->init, &o->init_status, 0, &ru) < 0 && errno == EINTR) {
+    }
+    m->init = -1;
   }
   o->x.wall_us = now_us() - m->start_us;
   drain_reports(m, o, NULL);
-  o->x.user_us = tv_us(ru.ru_utime);
-  o->x.sys_us = tv_us(ru.ru_stime);
-  o->x.max_rss_kb = (uint64_t)ru.ru_maxrss;
+  o->x.user_us = o->reaped ? o->user_us : tv_us(ru.ru_utime);
+  o->x.sys_us = o->reaped ? o->sys_us : tv_us(ru.ru_stime);
+  o->x.max_rss_kb = o->reaped ? o->max_rss_kb : (uint64_t)ru.ru_maxrss;
   /* The terminal's last output before the exit record: a reader of both sees it all. */
   if (m->tty) tty_finish(m->tty);
-  /* init has exited, so the kernel has killed and reaped the whole pid namespace: the cgroup is
-   * empty, its counters final. */
-  cgroup_finish(&m->cg, &o->x.cg);
+  /* Every process of the run is reaped (by init, or with init by the kernel): the counters are
+   * final. */
+  cgroup_usage(&m->cg, &o->x.cg);
+}
+
+void monitor_release(struct monitor *m, struct outcome *o) {
+  if (m->init > 0) {
+    while (wait4(m->init, &o->init_status, 0, NULL) < 0 && errno == EINTR) {
+    }
+    m->init = -1;
+  }
+  /* init is gone: the cgroup is empty. */
+  cgroup_remove(&m->cg);
 }
 
 int exit_code(struct outcome *o) {

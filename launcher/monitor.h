@@ -33,8 +33,11 @@ struct monitor {
    * runs add their id), and what a run's op indexes add to be the host's (warm.c). */
   const char *ready_line;
   int op_base;
+  /* A warm launcher's run: our socket to it (warm.c), told 'E' once the target exec'd and 'D'
+   * with the exit code once the result is written; else -1. */
+  int warm_sock;
 };
-#define MONITOR_INIT {.status_fd = -1, .init = -1, .pidfd = -1, .ready_line = "ready\n"}
+#define MONITOR_INIT {.status_fd = -1, .init = -1, .pidfd = -1, .ready_line = "ready\n", .warm_sock = -1}
 
 /* How the run ended. */
 struct outcome {
@@ -43,13 +46,20 @@ struct outcome {
   bool have_exit;     /* init reported the target's wait status */
   int wstatus;
   int init_status;    /* init's own wait status */
+  bool reaped;        /* init reported every process of the run reaped (REPORT_REAPED): the
+                       * result is known before init's exit */
+  uint64_t user_us, sys_us, max_rss_kb; /* reaped: the usage init reported */
   bool ending;        /* init was asked to end the run (the grace timer runs) */
 };
 #define OUTCOME_INIT {.x = {.code = -1, .seccomp = {-1, 0, 0}}, .err = SBX_ERR_NONE}
 
-/* Runs until init exits. Killing init takes the whole pid namespace with it. */
+/* Runs until init reported the run reaped, or exited. Killing init takes the whole pid
+ * namespace with it. */
 void monitor_loop(const struct monitor *m, const struct config *cfg, struct outcome *o);
-/* After init exited: its last reports, usage, the cgroup's counters; removes the cgroup. */
+/* After the loop: the last reports, usage, the cgroup's counters (the run's processes are all
+ * gone; init, when it reported them reaped, may still be tearing down its namespaces). */
 void monitor_collect(struct monitor *m, struct outcome *o);
+/* After the result is written: waits for init (if it is still there) and removes the cgroup. */
+void monitor_release(struct monitor *m, struct outcome *o);
 /* The launcher's exit code (abi.h); fills the exit record's code and signal. */
 int exit_code(struct outcome *o);

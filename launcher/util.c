@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -62,6 +63,16 @@ void sigaddset_forwarded(sigset_t *set) {
 #define ADD_SIGNAL(sig) sigaddset(set, sig);
   FORWARDED_SIGNALS(ADD_SIGNAL)
 #undef ADD_SIGNAL
+}
+
+void drop_signals(int which1, int which2) {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, which1);
+  sigaddset(&set, which2);
+  struct timespec zero = {0, 0};
+  while (sigtimedwait(&set, NULL, &zero) > 0) {
+  }
 }
 
 uint64_t now_us(void) {

@@ -112,6 +112,12 @@ int exit_code_for(const struct sbx_err *e);
 /* Adds abi.h's FORWARDED_SIGNALS to set. */
 void sigaddset_forwarded(sigset_t *set);
 
+/* Takes the pending (blocked) signals of `which` (SIGCONT, SIGCHLD), if any, and nothing else: a
+ * warm launcher's prepared run is held with SIGSTOP while another run starts (warm.c); the SIGCONT
+ * that resumes it is no signal for its program, nor its init's stop and continue (SIGCHLD) a
+ * reason for its monitor to end. */
+void drop_signals(int which1, int which2);
+
 /* CLOCK_MONOTONIC in microseconds. */
 uint64_t now_us(void);
 

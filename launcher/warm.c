@@ -13,7 +13,8 @@
  *  - stdout, one line per event, each one write below PIPE_BUF: `ready ID` (the run's FIFOs exist:
  *    the host opens its ends, launcher/request.c), `exit ID CODE SIGNAL` (the run's monitor exited
  *    with CODE, or died of SIGNAL; its status file is complete), `prepared N` (N prepared runs
- *    wait now; said when it changes), `lost` (a prepared run ended
+ *    wait now; said when it changes), `idle` (the pool shrank to zero after IDLE_MS without a
+ *    run), `lost` (a prepared run ended
  *    before it was used: it is replaced; the host may report it).
  *  - A prepared run is a fork of this process that ran setup_prepare() (main.c): its own
  *    monitor, host ids, cgroup (created and joined), cloned trees, init in new namespaces building
@@ -62,6 +63,10 @@ struct slot {
   bool prepared; /* it said so: init waits for the request */
   bool busy;     /* it has a request: its exit is reported under id */
   bool started;  /* it took its request ('S'): from then on its end is the run's */
+  bool execd;    /* its target exec'd ('E'), or it ended */
+  uint64_t execd_us; /* when 'E' came */
+  bool reported; /* its exit was reported ('D', before its init's teardown ended) */
+  bool stopped;  /* preparing, held with SIGSTOP while a run starts (pace()) */
   unsigned tries; /* prepared runs this request went to before (each killed before taking it) */
   char *req;     /* busy, not started: the request's ops, to hand to another prepared run if this
                   * one is killed before it took them */
@@ -203,6 +208,13 @@ static _Noreturn void prepared_main(int sock, unsigned n) {
   struct pollfd pfd[3] = {{sock, POLLIN, 0}, {m.pidfd, POLLIN, 0}, {m.signal_fd, POLLIN, 0}};
   for (;;) {
     if (poll(pfd, 3, -1) < 0 && errno != EINTR) break;
+    /* Being held and resumed (pace(): SIGCONT, and SIGCHLD for init's stop and continue) is no
+     * reason to end; any other signal is (init's death shows on its pidfd). */
+    if (pfd[2].revents) {
+      drop_signals(SIGCONT, SIGCHLD);
+      struct pollfd again = {m.signal_fd, POLLIN, 0};
+      if (poll(&again, 1, 0) <= 0) pfd[2].revents = 0;
+    }
     /* A request first: a signal for its run (a kill right after the start) stays queued in the
      * signalfd for the monitor loop. Without one, init's death or a signal (our parent died:
      * SIG_KILL_SANDBOX) ends the prepared run. */
@@ -217,6 +229,8 @@ static _Noreturn void prepared_main(int sock, unsigned n) {
     if (got <= 1 || id[got - 1] != '\0') break;
     size_t count;
     if (recv_tokens(sock, &count) < 0) break;
+    /* The warm launcher resumed us before it sent the request. */
+    drop_signals(SIGCONT, SIGCONT);
     if (take_request(cfg, count, &e) < 0) _exit(setup_failed(&m, &e));
     m.status_fd = status_open(cfg->status_path);
     if (m.status_fd < 0) {
@@ -226,7 +240,7 @@ static _Noreturn void prepared_main(int sock, unsigned n) {
     setup_replay_status(&m);
     /* Taken: from here a failure is this run's own, never handed to another prepared run. */
     (void)!send(sock, "S", 1, MSG_NOSIGNAL);
-    close(sock);
+    m.warm_sock = sock;
     static char ready[16 + ID_MAX];
     snprintf(ready, sizeof ready, "ready %s\n", id);
     m.ready_line = ready;
@@ -268,6 +282,8 @@ static struct slot *prepare_one(int sigfd, int timerfd) {
     return NULL;
   }
   if (pid == 0) {
+    /* A process group of its own, which its init joins: pace() stops and continues it whole. */
+    (void)setpgid(0, 0);
     /* Nothing of the warm launcher's but stdout (events) and stderr: no other run's socket. */
     for (size_t i = 0; i < SLOTS_MAX; i++)
       if (slots[i].pid && slots[i].sock >= 0) close(slots[i].sock);
@@ -281,6 +297,7 @@ static struct slot *prepare_one(int sigfd, int timerfd) {
     prepared_main(sv[1], n);
   }
   close(sv[1]);
+  (void)setpgid(pid, pid); /* also here: pace() may signal the group before the child ran */
   *s = (struct slot){.pid = pid, .sock = sv[0]};
   return s;
 }
@@ -290,6 +307,51 @@ static unsigned preparing(void) {
   unsigned n = 0;
   for (size_t i = 0; i < SLOTS_MAX; i++) n += slots[i].pid && !slots[i].busy && !slots[i].prepared;
   return n;
+}
+
+/* Prepares hold while a run starts or has run for less than HOLD_US since its exec: on two cores,
+ * a prepare in the background took 2-4 ms of a warm run's ~12 ms (the run's processes and Deno
+ * waited for the CPU at each hand-over). A long run holds them no longer than that. */
+#define HOLD_US 50000u
+
+/* Microseconds until no run holds the prepares any more: 0 when none does now. */
+static uint64_t hold_left(uint64_t now) {
+  uint64_t left = 0;
+  for (size_t i = 0; i < SLOTS_MAX; i++) {
+    const struct slot *s = &slots[i];
+    if (!s->pid || !s->busy || s->reported) continue;
+    if (!s->execd) return UINT64_MAX;
+    if (s->execd_us + HOLD_US > now && s->execd_us + HOLD_US - now > left) left = s->execd_us + HOLD_US - now;
+  }
+  return left;
+}
+
+static void resume(struct slot *s) {
+  if (!s->stopped) return;
+  kill(-s->pid, SIGCONT);
+  s->stopped = false;
+}
+
+/* Prepares yield to runs that start (hold_left()): meanwhile every prepare still in progress is
+ * held (SIGSTOP to its process group: its monitor and init); then they go on. A held group
+ * whose warm launcher dies is orphaned, and the kernel sends it SIGHUP and SIGCONT: it wakes to its
+ * parent-death signal and ends. */
+static void pace(uint64_t now) {
+  bool hold = hold_left(now) > 0;
+  for (size_t i = 0; i < SLOTS_MAX; i++) {
+    struct slot *s = &slots[i];
+    if (!s->pid) continue;
+    if (hold && !s->busy && !s->prepared && !s->stopped && s->sock >= 0) {
+      if (kill(-s->pid, SIGSTOP) == 0) s->stopped = true;
+    } else if (!hold || s->busy || s->sock < 0) {
+      resume(s);
+    }
+  }
+}
+
+static void resume_all(void) {
+  for (size_t i = 0; i < SLOTS_MAX; i++)
+    if (slots[i].pid) resume(&slots[i]);
 }
 
 /* At most PREPARING_MAX prepare at once: the first is ready sooner (a new sandbox's first run
@@ -319,6 +381,7 @@ static int dispatch(const char *id, char *req, uint32_t len, unsigned tries_befo
   for (unsigned tries = 0; tries < SLOTS_MAX; tries++) {
     struct slot *s = pick(sigfd, timerfd);
     if (!s) return -1;
+    resume(s);
     if (send(s->sock, id, strlen(id) + 1, MSG_NOSIGNAL) < 0) {
       close(s->sock); /* reaped with SIGCHLD */
       s->sock = -1;
@@ -362,7 +425,8 @@ static void kill_run(char **t, size_t count) {
   uint64_t sig;
   if (count != 3 || !parse_u64(t[2], &sig) || sig == 0 || sig >= NSIG) return;
   for (size_t i = 0; i < SLOTS_MAX; i++)
-    if (slots[i].pid && slots[i].busy && strcmp(slots[i].id, t[1]) == 0) kill(slots[i].pid, (int)sig);
+    if (slots[i].pid && slots[i].busy && !slots[i].reported && strcmp(slots[i].id, t[1]) == 0)
+      kill(slots[i].pid, (int)sig);
 }
 
 static void reap(int sigfd, int timerfd) {
@@ -390,7 +454,9 @@ static void reap(int sigfd, int timerfd) {
       }
       free(s->req);
       if (s->busy) {
-        event("exit %s %d %d\n", s->id, WIFEXITED(st) ? WEXITSTATUS(st) : -1, WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+        /* Its end, unless it was told already ('D'). */
+        if (!s->reported)
+          event("exit %s %d %d\n", s->id, WIFEXITED(st) ? WEXITSTATUS(st) : -1, WIFSIGNALED(st) ? WTERMSIG(st) : 0);
       } else if (!idle) {
         event("lost\n");
         if (++lost_in_row == LOST_MAX) event("broken\n");
@@ -402,6 +468,7 @@ static void reap(int sigfd, int timerfd) {
 
 /* Ends every prepared run (their sockets close: each ends itself, init killed, cgroup removed). */
 static void shrink(void) {
+  resume_all();
   for (size_t i = 0; i < SLOTS_MAX; i++)
     if (slots[i].pid && !slots[i].busy && slots[i].sock >= 0) {
       close(slots[i].sock);
@@ -472,7 +539,10 @@ int warm_main(int argc, char **argv) {
     pfd[W_IDLE] = (struct pollfd){timerfd, POLLIN, 0};
     for (size_t i = 0; i < SLOTS_MAX; i++)
       pfd[W_SLOTS + i] = (struct pollfd){slots[i].pid ? slots[i].sock : -1, POLLIN, 0};
-    if (poll(pfd, W_SLOTS + SLOTS_MAX, -1) < 0) {
+    /* While runs hold the prepares, wake up when the last hold ends (pace()). */
+    uint64_t left = hold_left(now_us());
+    int timeout = left == 0 || left == UINT64_MAX ? -1 : (int)((left + 999) / 1000);
+    if (poll(pfd, W_SLOTS + SLOTS_MAX, timeout) < 0) {
       if (errno == EINTR) continue;
       break;
     }
@@ -485,22 +555,33 @@ int warm_main(int argc, char **argv) {
     for (size_t i = 0; i < SLOTS_MAX; i++) {
       short r = pfd[W_SLOTS + i].revents;
       if (!r || pfd[W_SLOTS + i].fd < 0) continue;
-      char c;
       struct slot *s = &slots[i];
-      if ((r & POLLIN) && recv(s->sock, &c, 1, MSG_DONTWAIT) == 1) {
-        if (c == 'P') {
+      unsigned char msg[2];
+      ssize_t n;
+      while (s->sock >= 0 && (r & POLLIN) && (n = recv(s->sock, msg, sizeof msg, MSG_DONTWAIT)) >= 1) {
+        if (msg[0] == 'P') {
           s->prepared = true;
           lost_in_row = 0;
-        } else if (c == 'S' && s->busy) {
+        } else if (msg[0] == 'S' && s->busy) {
           s->started = true;
           free(s->req);
           s->req = NULL;
+        } else if (msg[0] == 'E' && s->busy) {
+          s->execd = true;
+          s->execd_us = now_us();
+        } else if (msg[0] == 'D' && n == 2 && s->busy && s->started && !s->reported) {
+          /* The result is written: reported now, reaped later (its init's teardown goes on). */
+          event("exit %s %d 0\n", s->id, msg[1]);
+          s->reported = true;
+          s->execd = true;
           close(s->sock);
           s->sock = -1;
         }
-      } else if (r & (POLLHUP | POLLERR)) {
+      }
+      if (s->sock >= 0 && (r & (POLLHUP | POLLERR))) {
         close(s->sock); /* it ended: reaped with SIGCHLD */
         s->sock = -1;
+        s->execd = true;
       }
       /* Hung up: it failed its prepare or was killed; reaped (and counted) with SIGCHLD. */
     }
@@ -509,6 +590,7 @@ int warm_main(int argc, char **argv) {
       (void)!read(timerfd, &ticks, sizeof ticks);
       idle = true;
       shrink();
+      event("idle\n");
     }
     if (pfd[W_STDIN].revents) {
       if (read_command(&count) < 0) break; /* end of file (or garbage): stop */
@@ -528,13 +610,14 @@ int warm_main(int argc, char **argv) {
       }
     }
     refill(sigfd, timerfd);
+    pace(now_us());
     announce();
   }
   /* Ending: prepared runs end themselves once their socket closes; runs in progress are ended
    * (their monitors still write their results), then everything is reaped. */
   shrink();
   for (size_t i = 0; i < SLOTS_MAX; i++)
-    if (slots[i].pid && slots[i].busy) kill(slots[i].pid, SIG_KILL_SANDBOX);
+    if (slots[i].pid && slots[i].busy && !slots[i].reported) kill(slots[i].pid, SIG_KILL_SANDBOX);
   while (waitpid(-1, NULL, 0) > 0 || errno == EINTR) {
   }
   return 0;

@@ -2,4 +2,4 @@
 // sources, as the Makefile computes it. Do not edit; tests/launcher_trust_test.ts checks it.
 
 /** The build id of the launcher sources shipped with this module. */
-export const LAUNCHER_BUILD_ID = "b09f0278dcffd8c4";
+export const LAUNCHER_BUILD_ID = "cc93652dd732fa56";

@@ -187,6 +187,27 @@ export class Sandbox implements AsyncDisposable {
     await this.#prepared?.warm?.close();
   }
 
+  /**
+   * Waits until the sandbox's warm launcher (`SandboxOptions.warm`) holds a full pool of prepared
+   * runs, starting it if need be: the next runs (up to the pool's size) each start from a prepared
+   * run instead of the cold way. Resolves at once without a warm launcher, or with one that stops
+   * when idle (`SANDBOX_TS_WARM=1`) or has failed; never rejects. Prepares the sandbox first, so
+   * it throws what `prepare()` throws.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { Sandbox } from "../mod.ts";
+   *
+   * await using sandbox = new Sandbox({}, { warm: { pool: 2 } });
+   * await sandbox.warmUp();
+   * assert.equal((await sandbox.run("true")).exitCode, 0);
+   * ```
+   */
+  async warmUp(): Promise<void> {
+    await this.#ready().warm?.full();
+  }
+
   /** `close()`, for `await using`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();

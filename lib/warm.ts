@@ -10,7 +10,7 @@
  * then opens the host's ends). `close()` stops it: prepared runs end, runs in progress are killed
  * and still report. Control channel: frames on the launcher's stdin (`run ID OPS...`,
  * `kill ID SIGNO`, `wake`), event lines on its stdout (`ready ID`, `exit ID CODE SIGNAL`,
- * `prepared N`, `lost`, `broken`). A run goes through the pool only while a prepared run waits
+ * `prepared N`, `idle`, `lost`, `broken`). A run goes through the pool only while a prepared run waits
  * (`canStart()`); otherwise it goes the cold way at once and the pool is woken. A pool that fails (its launcher died, or `broken`: prepared runs keep failing) is
  * reported once with `console.warn` and never used again; runs go the cold way.
  *
@@ -67,6 +67,8 @@ interface Generation {
   closing: boolean;
   /** Prepared runs waiting, as the launcher last said (less those handed out since). */
   available: number;
+  /** Resolved (and emptied) once the launcher says the pool is full, or when it is gone. */
+  whenFull: (() => void)[];
   /** Settles once the process exited and its stdout and stderr are drained. */
   done: Promise<void>;
 }
@@ -77,6 +79,7 @@ export class WarmPool {
   #frame: Uint8Array;
   #args: string[];
   #stopWhenIdle: boolean;
+  #pool: number;
   #gen: Generation | null = null;
   #next = 0;
   #failed = false;
@@ -100,6 +103,7 @@ export class WarmPool {
     this.#label = settings.label;
     this.#launcher = launcher;
     this.#stopWhenIdle = settings.stopWhenIdle ?? false;
+    this.#pool = settings.pool;
     // config_parse requires status and exec: placeholders, replaced by every run's request.
     this.#frame = encodeFrame([
       ...staticOps,
@@ -172,6 +176,20 @@ export class WarmPool {
     };
   }
 
+  /**
+   * Resolves once the launcher says its pool is full (`prepared POOL`), starting it if need be; at
+   * once when the pool is not usable or stops when idle, and when the launcher is gone.
+   */
+  full(): Promise<void> {
+    if (!this.usable || this.#stopWhenIdle) return Promise.resolve();
+    if (!this.#gen || this.#gen.closing) this.#gen = this.#spawn();
+    const gen = this.#gen;
+    if (gen.available >= this.#pool) return Promise.resolve();
+    // Waiting holds the Deno process open (an idle launcher does not).
+    gen.proc.ref();
+    return new Promise<void>((resolve) => gen.whenFull.push(resolve)).then(() => this.#idle(gen));
+  }
+
   /** Stops the warm launcher; resolves once it and every run it served are gone. */
   async close(): Promise<void> {
     this.#closed = true;
@@ -198,6 +216,7 @@ export class WarmPool {
       runs: new Map(),
       closing: false,
       available: 0,
+      whenFull: [],
       done: Promise.resolve(),
     };
     this.#send(gen, this.#frame);
@@ -256,6 +275,7 @@ export class WarmPool {
     if (!gen.closing) this.#fail("it exited");
     for (const p of gen.runs.values()) p.resolve({ code: 137, signal: "SIGKILL" });
     gen.runs.clear();
+    for (const wake of gen.whenFull.splice(0)) wake();
   }
 
   #event(gen: Generation, words: string[]): void {
@@ -273,8 +293,13 @@ export class WarmPool {
       });
     } else if (kind === "prepared" && id) {
       gen.available = Number(id);
+      if (gen.available >= this.#pool) { for (const wake of gen.whenFull.splice(0)) wake(); }
+    } else if (kind === "idle") {
+      // Shrunk to zero: nothing will fill the pool until the next run.
+      for (const wake of gen.whenFull.splice(0)) wake();
     } else if (kind === "broken") {
       this.#fail("prepared runs keep failing");
+      for (const wake of gen.whenFull.splice(0)) wake();
     }
   }
 }
