@@ -118,6 +118,14 @@ static int set_attrs(struct idmap_state *s, int tree, uint64_t attrs, bool idmap
   return sys_mount_setattr(tree, recursive ? AT_RECURSIVE : 0, &a);
 }
 
+/* Refusals met before there was a status file (a warm launcher's prepared run): recorded once the
+ * request names it (idmap_replay_status()). A frame has at most TOKENS_MAX ops. */
+#define UNRECORDED_MAX 64
+static struct unrecorded {
+  int op, err;
+} unrecorded[UNRECORDED_MAX];
+static size_t n_unrecorded;
+
 /* A failed id-mapping of mount m: the run fails (required), or it is recorded and the mount goes
  * on as it would without (m->idmap cleared). */
 static int refused(struct idmap_state *s, struct mount_op *m, int err, struct sbx_err *e) {
@@ -126,9 +134,14 @@ static int refused(struct idmap_state *s, struct mount_op *m, int err, struct sb
     e->path = m->src;
     return -1;
   }
-  status_idmap(s->status_fd, m->op, err);
+  if (s->status_fd >= 0) status_idmap(s->status_fd, m->op, err);
+  else if (n_unrecorded < UNRECORDED_MAX) unrecorded[n_unrecorded++] = (struct unrecorded){m->op, err};
   m->idmap = false;
   return 0;
+}
+
+void idmap_replay_status(int status_fd) {
+  for (size_t i = 0; i < n_unrecorded; i++) status_idmap(status_fd, unrecorded[i].op, unrecorded[i].err);
 }
 
 /* A detached clone of the tree at fd with attrs (and the mapping, when m->idmap and the

@@ -21,3 +21,7 @@ size_t idmap_fds(const struct config *cfg, int *fds, size_t cap);
 
 /* Monitor, after clone: closes its copies. */
 void idmap_close(struct config *cfg);
+
+/* Writes the refusals idmap_prepare() met without a status file (a warm launcher's prepared run,
+ * whose status file comes with its request) into status_fd, as a cold run records them. */
+void idmap_replay_status(int status_fd);

@@ -277,6 +277,7 @@ int setup_prepare(struct monitor *m, struct sbx_err *e) {
 
 void setup_replay_status(struct monitor *m) {
   if (ids.allocated) status_host_ids(m->status_fd, cfg.uid_outside, cfg.gid_outside);
+  idmap_replay_status(m->status_fd);
 }
 
 int setup_run(struct monitor *m) {

@@ -8,7 +8,9 @@
  *    stdio-fifos, chdir, timeout, env, exec, arg: nothing else is accepted) hands the request to a
  *    prepared run; `kill ID SIGNO` signals that run's monitor (SIG_KILL_SANDBOX ends the run and
  *    still writes its result; the forwarded signals reach the target); `wake` ends an idle state
- *    (the host sent a run the cold way for want of a prepared one). End of file: every
+ *    (the host sent a run the cold way for want of a prepared one, and it ended; or it waits for
+ *    a full pool); `hold` and `go` bracket the start of a run of another of the host's warm
+ *    launchers (prepares hold meanwhile, HOLD_US at most). End of file: every
  *    prepared run is ended and the warm launcher exits.
  *  - stdout, one line per event, each one write below PIPE_BUF: `ready ID` (the run's FIFOs exist:
  *    the host opens its ends, launcher/request.c), `exit ID CODE SIGNAL` (the run's monitor exited
@@ -19,9 +21,10 @@
  *  - A prepared run is a fork of this process that ran setup_prepare() (main.c): its own
  *    monitor, host ids, cgroup (created and joined), cloned trees, init in new namespaces building
  *    the root, then waiting for the request. Used once: the request is the whole rest of its life
- *    (setup_run()), then it exits. POOL runs are kept prepared; a run handed out is replaced at
- *    once; after IDLE_MS without a request the prepared runs are ended (none is kept for nothing)
- *    and the next request prepares again.
+ *    (setup_run()), then it exits. Nothing is prepared before the first `run` or `wake`; then
+ *    POOL runs are kept prepared, a run handed out replaced once no run starts (pace()); after
+ *    IDLE_MS without a request the prepared runs are ended (none is kept for nothing) and the
+ *    next request prepares again.
  *  - Lifetime: this process dies with its parent (PR_SET_PDEATHSIG, main.c) and exits when its
  *    stdin closes. Each prepared run's monitor gets SIG_KILL_SANDBOX when this process dies, and
  *    ends on its own when its socket to us closes; either way init is killed and the cgroup
@@ -314,9 +317,13 @@ static unsigned preparing(void) {
  * waited for the CPU at each hand-over). A long run holds them no longer than that. */
 #define HOLD_US 50000u
 
+/* `hold` from the host: a run of another of its sandboxes starts; our prepares hold until `go`,
+ * and HOLD_US at most. */
+static uint64_t host_hold_until;
+
 /* Microseconds until no run holds the prepares any more: 0 when none does now. */
 static uint64_t hold_left(uint64_t now) {
-  uint64_t left = 0;
+  uint64_t left = host_hold_until > now ? host_hold_until - now : 0;
   for (size_t i = 0; i < SLOTS_MAX; i++) {
     const struct slot *s = &slots[i];
     if (!s->pid || !s->busy || s->reported) continue;
@@ -358,7 +365,9 @@ static void resume_all(void) {
  * waits for it), and a refill does not take every CPU from the runs in progress. */
 #define PREPARING_MAX 2
 
+/* No new prepare starts while runs hold them (pace()): it would only be held at once. */
 static void refill(int sigfd, int timerfd) {
+  if (hold_left(now_us()) > 0) return;
   while (!idle && lost_in_row < LOST_MAX && waiting() < pool && preparing() < PREPARING_MAX &&
          prepare_one(sigfd, timerfd)) {
   }
@@ -528,9 +537,10 @@ int warm_main(int argc, char **argv) {
     report_err(&e, NULL);
     return EXIT_SETUP;
   }
-  refill(sigfd, timerfd);
+  /* Nothing is prepared until the host asks (`run`, `wake`): a sandbox's first run goes the cold
+   * way without prepares competing with it, and a sandbox never used costs no prepared run. */
+  idle = true;
   announce();
-  arm_idle(timerfd);
   bool running = true;
   while (running) {
     struct pollfd pfd[W_SLOTS + SLOTS_MAX];
@@ -605,6 +615,10 @@ int warm_main(int argc, char **argv) {
         /* A run went the cold way for want of a prepared one: prepare again. */
         idle = false;
         arm_idle(timerfd);
+      } else if (count == 1 && strcmp(tokens[0], "hold") == 0) {
+        host_hold_until = now_us() + HOLD_US;
+      } else if (count == 1 && strcmp(tokens[0], "go") == 0) {
+        host_hold_until = 0;
       } else {
         break;
       }

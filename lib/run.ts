@@ -7,7 +7,7 @@
 
 import { FORWARDED_SIGNALS, KILL_SIGNAL } from "./abi.ts";
 import { encodeFrame, joinFrames } from "./config.ts";
-import { type FifoStdio, fifoStdio } from "./fifo_stdio.ts";
+import { FIFO_NAMES, type FifoStdio, fifoStdio } from "./fifo_stdio.ts";
 import {
   awaitReady,
   collect,
@@ -21,7 +21,7 @@ import {
 } from "./run_stdio.ts";
 import type { WarmPool } from "./warm.ts";
 import { SandboxError, SandboxSetupError } from "./errors.ts";
-import { runOps } from "./policy.ts";
+import { runOps, type RunSpec } from "./policy.ts";
 import { makeRunStatus } from "./rundir.ts";
 import { runCgroupName } from "./cgroups.ts";
 import { spawnLauncher } from "./spawn.ts";
@@ -62,7 +62,7 @@ export interface Prepared {
 /** The process a run's status and kill go through: its own launcher, or the warm launcher. */
 interface Launched {
   pid: number;
-  status: Promise<{ code: number; signal: Deno.Signal | null }>;
+  status: Promise<{ code: number; signal: Deno.Signal | null; unstarted?: boolean }>;
   kill(signal: Deno.Signal): void;
 }
 
@@ -171,12 +171,11 @@ export class SandboxChild implements AsyncDisposable {
       throw e;
     }
     // An empty stdin needs no FIFO: the launcher gives the target an empty pipe.
-    const stdinMode = input === "null" ? "null" : "fifo";
-    const ops = runOps({
+    const stdinMode: "null" | "fifo" = input === "null" ? "null" : "fifo";
+    const cgroupName = prepared.cgroupId ? runCgroupName(prepared.cgroupId) : null;
+    const opsSpec: RunSpec = {
       ...(egress ? { egress: egress.spec } : {}),
       statusPath: status.path,
-      // A prepared run's cgroup is named by the warm launcher.
-      ...(prepared.cgroupId && !warm ? { cgroupName: runCgroupName(prepared.cgroupId) } : {}),
       program,
       args,
       env: { ...prepared.env, ...options.env },
@@ -184,7 +183,9 @@ export class SandboxChild implements AsyncDisposable {
       timeoutMs: options.timeoutMs ?? prepared.timeoutMs,
       ...(options.tty ? { tty: { ...options.tty, control } } : {}),
       ...(stdioDir ? { stdio: { dir: stdioDir, stdin: stdinMode } } : {}),
-    });
+    };
+    // A prepared run's cgroup is named by the warm launcher.
+    const ops = runOps(cgroupName && !warm ? { ...opsSpec, cgroupName } : opsSpec);
     if (options.tty) this.#tty = new TtyControl(control, () => !this.#exited);
     // A run's own output cap is what its result reports as enforced.
     const maxOutputBytes = options.maxOutputBytes ?? prepared.enforced.limits.maxOutputBytes;
@@ -219,11 +220,50 @@ export class SandboxChild implements AsyncDisposable {
     try {
       if (warm) {
         const f = fifo = fifoStdio(stdioDir!, { stdin: stdinMode });
-        this.#proc = warm.start(ops, () => f.open())!;
+        const run = warm.start(ops, () => f.open())!;
+        // The warm launcher died before the run's program could start: the run goes the cold
+        // way, on the same FIFOs and status file (what the dead run's monitor left of them is
+        // removed first). Kills go to the run that is live.
+        let again: Deno.ChildProcess | null = null;
+        const cold = () => {
+          for (
+            const p of [
+              status.path,
+              ...Object.values(FIFO_NAMES).map((n) => `${stdioDir}/${n}`),
+            ]
+          ) {
+            try {
+              Deno.removeSync(p);
+            } catch {
+              // not made yet
+            }
+          }
+          const coldOps = runOps(cgroupName ? { ...opsSpec, cgroupName } : opsSpec);
+          const p = again = spawnLauncher(prepared.launcher);
+          p.stderr.cancel().catch(() => {});
+          awaitReady(p.stdout, f);
+          const w = p.stdin.getWriter();
+          w.write(joinFrames(prepared.frame, encodeFrame(coldOps))).then(() => w.close()).catch(
+            () => {},
+          );
+          const ended = warm.coldRun();
+          return p.status.then((st) => {
+            ended();
+            return { code: st.code, signal: st.signal };
+          });
+        };
+        this.#proc = {
+          pid: run.pid,
+          status: run.status.then(async (st) => st.unstarted ? await cold() : st),
+          kill: (sig) => again ? again.kill(sig) : run.kill(sig),
+        };
       } else {
         proc = spawnLauncher(prepared.launcher);
         const p = proc;
         this.#proc = { pid: p.pid, status: p.status, kill: (sig) => p.kill(sig) };
+        // A sandbox with a warm launcher: its prepares hold while this run goes the cold way.
+        const ended = prepared.warm?.coldRun();
+        if (ended) p.status.then(ended, ended);
       }
     } catch (e) {
       // The proxy never served: closing it cannot fail, and nothing waits for its report.

@@ -10,9 +10,11 @@
  * then opens the host's ends). `close()` stops it: prepared runs end, runs in progress are killed
  * and still report. Control channel: frames on the launcher's stdin (`run ID OPS...`,
  * `kill ID SIGNO`, `wake`), event lines on its stdout (`ready ID`, `exit ID CODE SIGNAL`,
- * `prepared N`, `idle`, `lost`, `broken`). A run goes through the pool only while a prepared run waits
- * (`canStart()`); otherwise it goes the cold way at once and the pool is woken. A pool that fails (its launcher died, or `broken`: prepared runs keep failing) is
- * reported once with `console.warn` and never used again; runs go the cold way.
+ * `prepared N`, `idle`, `lost`, `broken`). Nothing is prepared before the first run ended or
+ * `full()` (`warmUp()`) asked. A run goes through the pool only while a prepared run waits
+ * (`canStart()`); otherwise it goes the cold way at once, and the pool is woken once it ended
+ * (`coldRun()`). A pool that fails (its launcher died, or `broken`: prepared runs keep failing)
+ * is reported once with `console.warn` and never used again; runs go the cold way.
  *
  * @module
  */
@@ -33,8 +35,12 @@ export interface WarmSettings {
 export interface WarmRun {
   /** The warm launcher's pid (the run's own monitor is its child). */
   readonly pid: number;
-  /** The run's monitor exited: its code, or the signal that killed it. */
-  readonly status: Promise<{ code: number; signal: Deno.Signal | null }>;
+  /**
+   * The run's monitor exited: its code, or the signal that killed it. `unstarted`: the warm
+   * launcher died before the run said "ready" (its program never ran): the caller may run it the
+   * cold way instead.
+   */
+  readonly status: Promise<{ code: number; signal: Deno.Signal | null; unstarted?: boolean }>;
   /** Signals the run's monitor (forwarded signals reach the target; `SIGPWR` ends the run). */
   kill(signal: Deno.Signal): void;
 }
@@ -56,7 +62,9 @@ const SIGNO: Partial<Record<Deno.Signal, number>> = {
 
 interface Pending {
   onReady: () => void;
-  resolve: (s: { code: number; signal: Deno.Signal | null }) => void;
+  /** "ready" came: the run's FIFOs exist, its program may run. */
+  ready: boolean;
+  resolve: (s: { code: number; signal: Deno.Signal | null; unstarted?: boolean }) => void;
 }
 
 /** One warm launcher process (a pool that stops when idle starts a new one on demand). */
@@ -69,9 +77,18 @@ interface Generation {
   available: number;
   /** Resolved (and emptied) once the launcher says the pool is full, or when it is gone. */
   whenFull: (() => void)[];
+  /** Runs of other warm launchers holding this one's prepares (`hold` sent while > 0). */
+  held: number;
   /** Settles once the process exited and its stdout and stderr are drained. */
   done: Promise<void>;
 }
+
+/**
+ * The warm launchers of this process that are up. A run handed to one of them holds the others'
+ * prepares until it ended (`hold`, `go`; each launcher holds its own): two warm sandboxes used in
+ * turn would otherwise have one's refill take the CPU from the other's run.
+ */
+const launchers = new Set<WarmPool>();
 
 /** The warm launcher and its pool (see the module doc). */
 export class WarmPool {
@@ -127,16 +144,29 @@ export class WarmPool {
 
   /**
    * Whether a run should go through the pool now: it is usable and a prepared run waits (else the
-   * run would wait for a prepare: it goes the cold way, and the pool is woken to prepare again).
-   * A pool that stops when idle always takes the run (it starts again on demand).
+   * run would wait for a prepare: it goes the cold way, `coldRun()`). A pool that stops when idle
+   * always takes the run (it starts again on demand).
    */
   canStart(): boolean {
     if (!this.usable) return false;
     if (this.#stopWhenIdle) return true;
     const gen = this.#gen;
-    if (gen && !gen.closing && gen.available > 0) return true;
-    if (gen && !gen.closing) this.#send(gen, encodeFrame([["wake"]]));
-    return false;
+    return gen !== null && !gen.closing && gen.available > 0;
+  }
+
+  /**
+   * A run of this sandbox went the cold way (no prepared run waited: a new sandbox's first run, a
+   * drained or idle pool). Returns what to call when it ended: then the launcher is told to
+   * prepare (`wake`), not before, so that its prepares do not take the CPU from that run.
+   */
+  coldRun(): () => void {
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      const gen = this.#gen;
+      if (gen && !gen.closing && this.usable) this.#send(gen, encodeFrame([["wake"]]));
+    };
   }
 
   /** Hands one run to a prepared run; null when the pool is not usable (go the cold way). */
@@ -146,13 +176,17 @@ export class WarmPool {
     const gen = this.#gen;
     const id = `r${++this.#next}`;
     let resolve!: Pending["resolve"];
-    const exited = new Promise<{ code: number; signal: Deno.Signal | null }>((r) => (resolve = r));
+    const exited = new Promise<{ code: number; signal: Deno.Signal | null; unstarted?: boolean }>(
+      (r) => (resolve = r),
+    );
     // A run in flight keeps the Deno process alive (its status comes through the launcher); an
     // idle launcher does not (#idle).
     if (gen.runs.size === 0) gen.proc.ref();
-    gen.runs.set(id, { onReady, resolve });
+    gen.runs.set(id, { onReady, ready: false, resolve });
     gen.available = Math.max(0, gen.available - 1);
     this.#send(gen, encodeFrame([["run", id], ...runOps]));
+    const others = [...launchers].filter((w) => w !== this).map((w) => w.#hold());
+    exited.then(() => others.forEach((release) => release()));
     const status = this.#stopWhenIdle
       ? exited.then(async (st) => {
         // The last run in flight stops the launcher; every run waits until it is gone.
@@ -185,9 +219,21 @@ export class WarmPool {
     if (!this.#gen || this.#gen.closing) this.#gen = this.#spawn();
     const gen = this.#gen;
     if (gen.available >= this.#pool) return Promise.resolve();
-    // Waiting holds the Deno process open (an idle launcher does not).
+    // Nothing is prepared before it is asked for; waiting holds the Deno process open (an idle
+    // launcher does not).
+    this.#send(gen, encodeFrame([["wake"]]));
     gen.proc.ref();
     return new Promise<void>((resolve) => gen.whenFull.push(resolve)).then(() => this.#idle(gen));
+  }
+
+  /** Holds this launcher's prepares for a run of another one; returns the release. */
+  #hold(): () => void {
+    const gen = this.#gen;
+    if (!gen || gen.closing) return () => {};
+    if (gen.held++ === 0) this.#send(gen, encodeFrame([["hold"]]));
+    return () => {
+      if (--gen.held === 0 && !gen.closing) this.#send(gen, encodeFrame([["go"]]));
+    };
   }
 
   /** Stops the warm launcher; resolves once it and every run it served are gone. */
@@ -217,10 +263,12 @@ export class WarmPool {
       closing: false,
       available: 0,
       whenFull: [],
+      held: 0,
       done: Promise.resolve(),
     };
     this.#send(gen, this.#frame);
     this.#idle(gen);
+    launchers.add(this);
     gen.done = Promise.all([this.#events(gen), this.#drain(proc.stderr), proc.status]).then(
       () => {},
     );
@@ -272,8 +320,11 @@ export class WarmPool {
     }
     // The launcher is gone: runs it never reported end as killed (their status files say the
     // rest), and, unless it was asked to stop, nothing goes through it any more.
+    if (this.#gen === gen) launchers.delete(this);
     if (!gen.closing) this.#fail("it exited");
-    for (const p of gen.runs.values()) p.resolve({ code: 137, signal: "SIGKILL" });
+    for (const p of gen.runs.values()) {
+      p.resolve({ code: 137, signal: "SIGKILL", unstarted: !p.ready });
+    }
     gen.runs.clear();
     for (const wake of gen.whenFull.splice(0)) wake();
   }
@@ -281,7 +332,9 @@ export class WarmPool {
   #event(gen: Generation, words: string[]): void {
     const [kind, id, code, signal] = words;
     if (kind === "ready" && id) {
-      gen.runs.get(id)?.onReady();
+      const p = gen.runs.get(id);
+      if (p) p.ready = true;
+      p?.onReady();
     } else if (kind === "exit" && id) {
       const p = gen.runs.get(id);
       gen.runs.delete(id);

@@ -8,6 +8,7 @@ import { euid, exists, isRoot, kernelTest, removeTree, ROOT, sandbox } from "./_
 import {
   type MountConfig,
   type MountOwnership,
+  Sandbox,
   type SandboxConfig,
   SandboxSetupError,
   UnsupportedError,
@@ -298,6 +299,25 @@ kernelTest(
       SandboxSetupError,
     );
     assertEquals([err.step, err.errno, err.path], ["idmap", "EINVAL", "/proc/sys/kernel"]);
+    // A warm launcher's prepared run meets the refusal before its status file exists: it is
+    // recorded all the same once the request names one.
+    await using warm = new Sandbox({ mounts }, { warm: { pool: 2 } });
+    await warm.warmUp();
+    const children = [warm.spawn("cat", ["/k/ostype"]), warm.spawn("cat", ["/k/ostype"])];
+    // Both through the one warm launcher (a cold run has a launcher of its own).
+    assertEquals(children[0]!.pid, children[1]!.pid);
+    for (const child of children) {
+      assertEquals(await new Response(child.stdout).text(), "Linux\n");
+      await new Response(child.stderr).arrayBuffer();
+      const w = await child.status;
+      assertEquals(w.exitCode, 0);
+      assertEquals(w.enforced.mounts, [{
+        target: "/k",
+        idmap: false,
+        reason: "filesystem",
+        errno: "EINVAL",
+      }]);
+    }
   },
 );
 

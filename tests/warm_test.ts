@@ -193,6 +193,34 @@ kernelTest("warm: a dead warm launcher is reported once; runs go the cold way", 
   assert(/warm launcher .* failed/.test(warnings[0]!), warnings[0]);
 });
 
+kernelTest("warm: a run handed out as the warm launcher dies runs the cold way", async () => {
+  const warnings: string[] = [];
+  const warn = console.warn;
+  console.warn = (...a: unknown[]) => warnings.push(a.join(" "));
+  try {
+    await using sb = warmSandbox();
+    const warmPid = await warmed(sb);
+    // Held, the warm launcher cannot take the request: it dies with the run not started.
+    Deno.kill(warmPid, "SIGSTOP");
+    const child = sb.spawn("sh", ["-c", "echo ran; exit 42"], { stdin: "piped" });
+    assertEquals(child.pid, warmPid);
+    await new Promise((r) => setTimeout(r, 50));
+    Deno.kill(warmPid, "SIGKILL");
+    const w = child.stdin!.getWriter();
+    await w.close();
+    assertEquals(await new Response(child.stdout).text(), "ran\n");
+    await new Response(child.stderr).arrayBuffer();
+    const r = await child.status;
+    assertEquals([r.exitCode, r.reason], [42, "exited"]);
+    // Later runs go the cold way too.
+    assertEquals((await sb.run("sh", ["-c", "exit 7"])).exitCode, 7);
+  } finally {
+    console.warn = warn;
+  }
+  assertEquals(warnings.length, 1, warnings.join("\n"));
+  assert(/warm launcher .* failed/.test(warnings[0]!), warnings[0]);
+});
+
 /**
  * Removes a host tree a run used: its mount namespace (and overlay) goes a moment after its
  * processes, and the overlay's work dir may be busy for that moment.
@@ -254,10 +282,12 @@ kernelTest(
     assert(await waitFor(() => children(pid).length === 0, 10_000), "the pool did not shrink");
     assert(exists(`/proc/${pid}/stat`));
     assertEquals(cgroupsNamed(tag), []);
-    // The next run goes the cold way (nothing prepared) and wakes the pool, which refills.
+    // The next run goes the cold way (nothing prepared) and, once it ended, wakes the pool,
+    // which refills.
     const r = await sb.run("sh", ["-c", "exit 42"]);
     assertEquals(r.exitCode, 42);
     assert(await waitFor(() => children(pid).length >= 1, 10_000), "the pool did not refill");
+    await sb.warmUp();
     const last = sb.spawn("true");
     assertEquals(last.pid, pid, "the run did not go to the warm launcher");
     assertEquals((await ended(last)).exitCode, 0);
