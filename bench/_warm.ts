@@ -54,7 +54,13 @@ export interface WarmMemory {
 
 /** Measures the warm launcher of `sandbox` (whose runs' pid is the warm launcher's). */
 export async function warmMemory(sandbox: Sandbox): Promise<WarmMemory> {
-  const pid = sandbox.spawn("true").pid;
+  // A full pool first: the run then goes through the warm launcher, and its pid is the launcher's.
+  await sandbox.warmUp();
+  const run = sandbox.spawn("true");
+  const pid = run.pid;
+  await Promise.all([run.stdout, run.stderr].map((s) => new Response(s).arrayBuffer()));
+  await run.status;
+  await sandbox.warmUp();
   const full = async () => {
     for (let i = 0; i < 100 && children(pid).length < WARM_POOL; i++) {
       await new Promise((r) => setTimeout(r, 50));

@@ -71,9 +71,11 @@ export interface SandboxOptions {
   /**
    * A warm launcher for this sandbox (lib/warm.ts): one long-lived launcher started with the
    * sandbox's fixed policy keeps `pool` runs prepared ahead (namespaces, root, cgroup), each
-   * waiting only for its program, args, env, cwd, stdin and timeout, so that a run starts in
-   * about a millisecond. Each prepared run is used once; the pool refills in the background and
-   * shrinks to zero after `idleMs` without a run. Results are the same as without it. If the warm
+   * waiting only for its program, args, env, cwd, stdin and timeout, so that a run skips building
+   * them (about 10 ms instead of 16-20 on a 2-core VM; README "Warm launcher"). Nothing is
+   * prepared until the first run ended (it goes the cold way) or `warmUp()`. Each prepared run is
+   * used once; the pool refills in the background once no run of it is starting, and shrinks to
+   * zero after `idleMs` without a run. Results are the same as without it. If the warm
    * launcher fails, that is reported once (`console.warn`) and runs go the usual (cold) way.
    * It is a child process of this one until the sandbox is closed: `await sandbox.close()` or
    * `await using`. `true` is `{ pool: 2, idleMs: 30000 }`. `SANDBOX_TS_WARM=1` in the environment
