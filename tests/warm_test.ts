@@ -54,6 +54,19 @@ async function ended(child: SandboxChild): Promise<SandboxResult> {
   return await child.status;
 }
 
+/** What `fn` said with `console.warn` (captured, not printed). */
+async function warningsOf(fn: () => Promise<void>): Promise<string[]> {
+  const warnings: string[] = [];
+  const warn = console.warn;
+  console.warn = (...a: unknown[]) => warnings.push(a.join(" "));
+  try {
+    await fn();
+  } finally {
+    console.warn = warn;
+  }
+  return warnings;
+}
+
 function leftStdioDirs(): string[] {
   const base = runDirBase();
   if (!base) return [];
@@ -108,10 +121,7 @@ kernelTest("warm: runs go through the warm launcher, with every result field", a
 kernelTest(
   "warm: 150 runs back to back; no prepared run is lost, the pool stays usable",
   async () => {
-    const warnings: string[] = [];
-    const warn = console.warn;
-    console.warn = (...a: unknown[]) => warnings.push(a.join(" "));
-    try {
+    const warnings = await warningsOf(async () => {
       await using sb = warmSandbox();
       const pid = await warmed(sb);
       // Back to back: the pool drains and refills as it can (a run finding none goes the cold way).
@@ -123,9 +133,7 @@ kernelTest(
       const last = sb.spawn("true");
       assertEquals(last.pid, pid, "the run did not go to the warm launcher");
       assertEquals((await ended(last)).exitCode, 0);
-    } finally {
-      console.warn = warn;
-    }
+    });
     // A run reported before its init's teardown ended is no prepared run lost (three in a row made
     // the pool "broken": reported once, and every later run went the cold way).
     assertEquals(warnings, []);
@@ -172,10 +180,7 @@ kernelTest("warm: a prepared run killed from outside is replaced; runs still wor
 });
 
 kernelTest("warm: a dead warm launcher is reported once; runs go the cold way", async () => {
-  const warnings: string[] = [];
-  const warn = console.warn;
-  console.warn = (...a: unknown[]) => warnings.push(a.join(" "));
-  try {
+  const warnings = await warningsOf(async () => {
     await using sb = warmSandbox();
     const warmPid = await warmed(sb);
     Deno.kill(warmPid, "SIGKILL");
@@ -186,18 +191,13 @@ kernelTest("warm: a dead warm launcher is reported once; runs go the cold way", 
       assert(child.pid !== warmPid, "a run went to the dead warm launcher");
       assertEquals((await ended(child)).exitCode, 42);
     }
-  } finally {
-    console.warn = warn;
-  }
+  });
   assertEquals(warnings.length, 1, warnings.join("\n"));
   assert(/warm launcher .* failed/.test(warnings[0]!), warnings[0]);
 });
 
 kernelTest("warm: a run handed out as the warm launcher dies runs the cold way", async () => {
-  const warnings: string[] = [];
-  const warn = console.warn;
-  console.warn = (...a: unknown[]) => warnings.push(a.join(" "));
-  try {
+  const warnings = await warningsOf(async () => {
     await using sb = warmSandbox();
     const warmPid = await warmed(sb);
     // Held, the warm launcher cannot take the request: it dies with the run not started.
@@ -214,9 +214,7 @@ kernelTest("warm: a run handed out as the warm launcher dies runs the cold way",
     assertEquals([r.exitCode, r.reason], [42, "exited"]);
     // Later runs go the cold way too.
     assertEquals((await sb.run("sh", ["-c", "exit 7"])).exitCode, 7);
-  } finally {
-    console.warn = warn;
-  }
+  });
   assertEquals(warnings.length, 1, warnings.join("\n"));
   assert(/warm launcher .* failed/.test(warnings[0]!), warnings[0]);
 });
@@ -302,26 +300,24 @@ kernelTest(
     Deno.chmodSync(lower, 0o755);
     Deno.chmodSync(parent, 0o755);
     if (isRoot) { for (const d of [lower, parent]) Deno.chownSync(d, PINNED_UID, PINNED_UID); }
-    const warnings: string[] = [];
-    const warn = console.warn;
-    console.warn = (...a: unknown[]) => warnings.push(a.join(" "));
-    try {
-      const config = pinned({
-        timeout: "60s",
-        mounts: [{ type: "overlay", source: lower, target: "/o", upper: `${parent}/changes` }],
-      });
-      await using sb = new Sandbox(config, { warm: { pool: 2 } });
-      const a = sb.spawn("sh", ["-c", "echo 1 > /o/n"]);
-      assertEquals((await a.status).exitCode, 0);
-      const b = sb.spawn("cat", ["/o/n"]);
-      assertEquals(await new Response(b.stdout).text(), "1\n");
-      assertEquals((await b.status).exitCode, 0);
-      assert(a.pid !== b.pid, "the runs went through one (warm) launcher");
-    } finally {
-      console.warn = warn;
-      await removeWhenFree(lower);
-      await removeWhenFree(parent);
-    }
+    const warnings = await warningsOf(async () => {
+      try {
+        const config = pinned({
+          timeout: "60s",
+          mounts: [{ type: "overlay", source: lower, target: "/o", upper: `${parent}/changes` }],
+        });
+        await using sb = new Sandbox(config, { warm: { pool: 2 } });
+        const a = sb.spawn("sh", ["-c", "echo 1 > /o/n"]);
+        assertEquals((await a.status).exitCode, 0);
+        const b = sb.spawn("cat", ["/o/n"]);
+        assertEquals(await new Response(b.stdout).text(), "1\n");
+        assertEquals((await b.status).exitCode, 0);
+        assert(a.pid !== b.pid, "the runs went through one (warm) launcher");
+      } finally {
+        await removeWhenFree(lower);
+        await removeWhenFree(parent);
+      }
+    });
     assertEquals(warnings.length, 1, warnings.join("\n"));
     assert(/keeps overlay changes/.test(warnings[0]!), warnings[0]);
   },
