@@ -7,7 +7,7 @@
 
 import { FORWARDED_SIGNALS, KILL_SIGNAL } from "./abi.ts";
 import { encodeFrame, joinFrames } from "./config.ts";
-import { FIFO_NAMES, type FifoStdio, fifoStdio } from "./fifo_stdio.ts";
+import { type FifoStdio, fifoStdio } from "./fifo_stdio.ts";
 import {
   awaitReady,
   collect,
@@ -20,6 +20,7 @@ import {
   textLines,
 } from "./run_stdio.ts";
 import type { WarmPool } from "./warm.ts";
+import { type Launched, startWarmRun } from "./warm_run.ts";
 import { SandboxError, SandboxSetupError } from "./errors.ts";
 import { runOps, type RunSpec } from "./policy.ts";
 import { makeRunStatus } from "./rundir.ts";
@@ -57,13 +58,6 @@ export interface Prepared {
   stdio?: "pipes" | "fifos";
   /** The sandbox's warm launcher (lib/warm.ts), when it has one: runs go through it while usable. */
   warm?: WarmPool;
-}
-
-/** The process a run's status and kill go through: its own launcher, or the warm launcher. */
-interface Launched {
-  pid: number;
-  status: Promise<{ code: number; signal: Deno.Signal | null; unstarted?: boolean }>;
-  kill(signal: Deno.Signal): void;
 }
 
 /** A validated program and its arguments. */
@@ -219,49 +213,23 @@ export class SandboxChild implements AsyncDisposable {
     }
     try {
       if (warm) {
-        const f = fifo = fifoStdio(stdioDir!, { stdin: stdinMode });
-        const run = warm.start(ops, () => f.open())!;
-        // The warm launcher died before the run's program could start: the run goes the cold
-        // way, on the same FIFOs and status file (what the dead run's monitor left of them is
-        // removed first). Kills go to the run that is live.
-        let again: Deno.ChildProcess | null = null;
-        const cold = () => {
-          for (
-            const p of [
-              status.path,
-              ...Object.values(FIFO_NAMES).map((n) => `${stdioDir}/${n}`),
-            ]
-          ) {
-            try {
-              Deno.removeSync(p);
-            } catch {
-              // not made yet
-            }
-          }
-          const coldOps = runOps(cgroupName ? { ...opsSpec, cgroupName } : opsSpec);
-          const p = again = spawnLauncher(prepared.launcher);
-          p.stderr.cancel().catch(() => {});
-          awaitReady(p.stdout, f);
-          const w = p.stdin.getWriter();
-          w.write(joinFrames(prepared.frame, encodeFrame(coldOps))).then(() => w.close()).catch(
-            () => {},
-          );
-          const ended = warm.coldRun();
-          return p.status.then((st) => {
-            ended();
-            return { code: st.code, signal: st.signal };
-          });
-        };
-        this.#proc = {
-          pid: run.pid,
-          status: run.status.then(async (st) => st.unstarted ? await cold() : st),
-          kill: (sig) => again ? again.kill(sig) : run.kill(sig),
-        };
+        fifo = fifoStdio(stdioDir!, { stdin: stdinMode });
+        this.#proc = startWarmRun(warm, fifo, ops, {
+          launcher: prepared.launcher,
+          frame: () =>
+            joinFrames(
+              prepared.frame,
+              encodeFrame(runOps(cgroupName ? { ...opsSpec, cgroupName } : opsSpec)),
+            ),
+          statusPath: status.path,
+          stdioDir: stdioDir!,
+        });
       } else {
         proc = spawnLauncher(prepared.launcher);
         const p = proc;
         this.#proc = { pid: p.pid, status: p.status, kill: (sig) => p.kill(sig) };
-        // A sandbox with a warm launcher: its prepares hold while this run goes the cold way.
+        // A sandbox with a warm launcher: its pool is woken once this run (which found no
+        // prepared run) ended, not before, so that its prepares do not compete with it.
         const ended = prepared.warm?.coldRun();
         if (ended) p.status.then(ended, ended);
       }

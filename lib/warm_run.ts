@@ -1,0 +1,71 @@
+/**
+ * A run handed to the sandbox's warm launcher (lib/warm.ts), with the cold way behind it: when the
+ * warm launcher dies before the run said "ready", its program never ran, and the run goes the cold
+ * way on the same FIFOs and status file.
+ *
+ * Interface: {@linkcode startWarmRun} returns the {@linkcode Launched} a `SandboxChild` waits on
+ * and kills through (lib/run.ts).
+ *
+ * @module
+ */
+
+import { FIFO_NAMES, type FifoStdio } from "./fifo_stdio.ts";
+import type { Op } from "./config.ts";
+import { awaitReady } from "./run_stdio.ts";
+import { spawnLauncher } from "./spawn.ts";
+import type { WarmPool } from "./warm.ts";
+
+/** The process a run's status and kill go through: its own launcher, or the warm launcher. */
+export interface Launched {
+  pid: number;
+  status: Promise<{ code: number; signal: Deno.Signal | null }>;
+  kill(signal: Deno.Signal): void;
+}
+
+/** What running the request the cold way takes, should the warm launcher die first. */
+export interface ColdWay {
+  launcher: string;
+  /** The whole frame (static ops and the run's, with its cgroup): made only if needed. */
+  frame: () => Uint8Array;
+  statusPath: string;
+  stdioDir: string;
+}
+
+/**
+ * Hands `ops` to `warm` (the run's FIFOs in `fifo`, opened on "ready"); an unstarted run left by a
+ * dead warm launcher runs the cold way (what its monitor made of the FIFOs and the status file is
+ * removed first). Kills go to whichever run is live.
+ */
+export function startWarmRun(
+  warm: WarmPool,
+  fifo: FifoStdio,
+  ops: readonly Op[],
+  coldWay: ColdWay,
+): Launched {
+  const run = warm.start(ops, () => fifo.open())!;
+  let again: Deno.ChildProcess | null = null;
+  const cold = async () => {
+    const made = Object.values(FIFO_NAMES).map((n) => `${coldWay.stdioDir}/${n}`);
+    for (const path of [coldWay.statusPath, ...made]) {
+      try {
+        Deno.removeSync(path);
+      } catch {
+        // not made yet
+      }
+    }
+    const p = again = spawnLauncher(coldWay.launcher);
+    p.stderr.cancel().catch(() => {});
+    awaitReady(p.stdout, fifo);
+    const w = p.stdin.getWriter();
+    w.write(coldWay.frame()).then(() => w.close()).catch(() => {});
+    const ended = warm.coldRun();
+    const st = await p.status;
+    ended();
+    return { code: st.code, signal: st.signal };
+  };
+  return {
+    pid: run.pid,
+    status: run.status.then((st) => st.unstarted ? cold() : st),
+    kill: (sig) => again ? again.kill(sig) : run.kill(sig),
+  };
+}
