@@ -12,7 +12,10 @@
  *    a full pool); `hold` and `go` bracket the start of a run of another of the host's warm
  *    launchers (prepares hold meanwhile, HOLD_US at most). End of file: every
  *    prepared run is ended and the warm launcher exits.
- *  - stdout, one line per event, each one write below PIPE_BUF: `ready ID` (the run's FIFOs exist:
+ *  - stdout, one line per event, each one write below PIPE_BUF: `held PGID`, `resumed PGID` (a
+ *    prepare's process group stopped and continued, pace(): should this process die while one is
+ *    held, the host continues it, for the kernel does so only where that orphans the group),
+ *    `ready ID` (the run's FIFOs exist:
  *    the host opens its ends, launcher/request.c), `exit ID CODE SIGNAL` (the run's monitor exited
  *    with CODE, or died of SIGNAL; its status file is complete), `prepared N` (N prepared runs
  *    wait now; said when it changes), `idle` (the pool shrank to zero after IDLE_MS without a
@@ -337,19 +340,25 @@ static void resume(struct slot *s) {
   if (!s->stopped) return;
   kill(-s->pid, SIGCONT);
   s->stopped = false;
+  event("resumed %d\n", (int)s->pid);
 }
 
 /* Prepares yield to runs that start (hold_left()): meanwhile every prepare still in progress is
  * held (SIGSTOP to its process group: its monitor and init); then they go on. A held group
- * whose warm launcher dies is orphaned, and the kernel sends it SIGHUP and SIGCONT: it wakes to its
- * parent-death signal and ends. */
+ * whose warm launcher dies wakes to its parent-death signal and ends: the kernel sends SIGHUP and
+ * SIGCONT to a group its parent's death orphans, and the host continues every group said `held`
+ * and not `resumed` (the group is not orphaned where the Deno process itself is the reaper: pid 1
+ * of a container). */
 static void pace(uint64_t now) {
   bool hold = hold_left(now) > 0;
   for (size_t i = 0; i < SLOTS_MAX; i++) {
     struct slot *s = &slots[i];
     if (!s->pid) continue;
     if (hold && !s->busy && !s->prepared && !s->stopped && s->sock >= 0) {
-      if (kill(-s->pid, SIGSTOP) == 0) s->stopped = true;
+      if (kill(-s->pid, SIGSTOP) == 0) {
+        s->stopped = true;
+        event("held %d\n", (int)s->pid);
+      }
     } else if (!hold || s->busy || s->sock < 0) {
       resume(s);
     }
@@ -455,6 +464,7 @@ static void reap(int sigfd, int timerfd) {
         char *req = s->req;
         uint32_t len = s->req_len;
         unsigned tries = s->tries + 1;
+        if (s->stopped) event("resumed %d\n", (int)s->pid); /* gone: the host forgets it */
         *s = (struct slot){.sock = -1};
         if (dispatch(id, req, len, tries, sigfd, timerfd) == 0) continue;
         free(req);
@@ -470,6 +480,7 @@ static void reap(int sigfd, int timerfd) {
         event("lost\n");
         if (++lost_in_row == LOST_MAX) event("broken\n");
       }
+      if (s->stopped) event("resumed %d\n", (int)s->pid); /* gone: the host forgets it */
       *s = (struct slot){.sock = -1};
     }
   }

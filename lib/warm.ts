@@ -10,7 +10,7 @@
  * then opens the host's ends). `close()` stops it: prepared runs end, runs in progress are killed
  * and still report. Control channel: frames on the launcher's stdin (`run ID OPS...`,
  * `kill ID SIGNO`, `wake`), event lines on its stdout (`ready ID`, `exit ID CODE SIGNAL`,
- * `prepared N`, `idle`, `lost`, `broken`). Nothing is prepared before the first run ended or
+ * `prepared N`, `idle`, `held PGID`, `resumed PGID`, `lost`, `broken`). Nothing is prepared before the first run ended or
  * `full()` (`warmUp()`) asked. A run goes through the pool only while a prepared run waits
  * (`canStart()`); otherwise it goes the cold way at once, and the pool is woken once it ended
  * (`coldRun()`). A pool that fails (its launcher died, or `broken`: prepared runs keep failing)
@@ -79,6 +79,10 @@ interface Generation {
   whenFull: (() => void)[];
   /** Runs of other warm launchers holding this one's prepares (`hold` sent while > 0). */
   held: number;
+  /** Process groups of prepares the launcher holds stopped now (`held`, `resumed`). */
+  stopped: Set<number>;
+  /** The launcher process exited. */
+  dead: boolean;
   /** Settles once the process exited and its stdout and stderr are drained. */
   done: Promise<void>;
 }
@@ -89,6 +93,15 @@ interface Generation {
  * turn would otherwise have one's refill take the CPU from the other's run.
  */
 const launchers = new Set<WarmPool>();
+
+/** SIGCONT to a prepare's process group (`held` by a launcher that died), if it is still there. */
+function continueGroup(pgid: number): void {
+  try {
+    Deno.kill(-pgid, "SIGCONT");
+  } catch {
+    // gone already
+  }
+}
 
 /** The warm launcher and its pool (see the module doc). */
 export class WarmPool {
@@ -264,12 +277,21 @@ export class WarmPool {
       available: 0,
       whenFull: [],
       held: 0,
+      stopped: new Set(),
+      dead: false,
       done: Promise.resolve(),
     };
     this.#send(gen, this.#frame);
     this.#idle(gen);
     launchers.add(this);
-    gen.done = Promise.all([this.#events(gen), this.#drain(proc.stderr), proc.status]).then(
+    // Prepares it held stopped when it died: the kernel continues them only where the death
+    // orphaned their group (not where this process is their reaper: pid 1 of a container), and a
+    // stopped prepare holds the event pipe open. Continued, each ends on its own.
+    const continued = proc.status.then(() => {
+      gen.dead = true;
+      for (const pgid of gen.stopped) continueGroup(pgid);
+    });
+    gen.done = Promise.all([this.#events(gen), this.#drain(proc.stderr), continued]).then(
       () => {},
     );
     return gen;
@@ -347,6 +369,11 @@ export class WarmPool {
     } else if (kind === "prepared" && id) {
       gen.available = Number(id);
       if (gen.available >= this.#pool) { for (const wake of gen.whenFull.splice(0)) wake(); }
+    } else if (kind === "held" && id) {
+      gen.stopped.add(Number(id));
+      if (gen.dead) continueGroup(Number(id));
+    } else if (kind === "resumed" && id) {
+      gen.stopped.delete(Number(id));
     } else if (kind === "idle") {
       // Shrunk to zero: nothing will fill the pool until the next run.
       for (const wake of gen.whenFull.splice(0)) wake();
