@@ -416,8 +416,6 @@ static void end_run(const struct config *cfg, pid_t target, bool *reported) {
   }
 }
 
-static uint64_t tv_us(struct timeval tv) { return (uint64_t)tv.tv_sec * 1000000u + (uint64_t)tv.tv_usec; }
-
 /* The run is over and every process of it reaped (end_run): init's stdio (the run's FIFOs or
  * pipes) closes, so the host's readers see end of file now, and the monitor learns the usage
  * that wait4() on init would give. It can then write the result before init's exit, whose
@@ -485,7 +483,7 @@ _Noreturn void child_main(const struct config *cfg, int sync_fd, int report_fd) 
   else request_from_config(cfg, &req);
   /* A prepared run may have been held while another started (warm.c): the SIGCONT that resumed
    * it must not reach the target with the signals init forwards. */
-  if (cfg->await_request) drop_signals(SIGCONT, SIGCONT);
+  if (cfg->await_request) drop_signal(SIGCONT);
   int exec_pipe[2];
   if (pipe2(exec_pipe, O_CLOEXEC) < 0) die_step(cfg, STEP_PIPE);
   pid_t target = fork();

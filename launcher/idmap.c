@@ -119,11 +119,10 @@ static int set_attrs(struct idmap_state *s, int tree, uint64_t attrs, bool idmap
 }
 
 /* Refusals met before there was a status file (a warm launcher's prepared run): recorded once the
- * request names it (idmap_replay_status()). A frame has at most TOKENS_MAX ops. */
-#define UNRECORDED_MAX 64
+ * request names it (idmap_replay_status()). One at most per mount op. */
 static struct unrecorded {
   int op, err;
-} unrecorded[UNRECORDED_MAX];
+} unrecorded[MOUNTS_MAX];
 static size_t n_unrecorded;
 
 /* A failed id-mapping of mount m: the run fails (required), or it is recorded and the mount goes
@@ -135,7 +134,7 @@ static int refused(struct idmap_state *s, struct mount_op *m, int err, struct sb
     return -1;
   }
   if (s->status_fd >= 0) status_idmap(s->status_fd, m->op, err);
-  else if (n_unrecorded < UNRECORDED_MAX) unrecorded[n_unrecorded++] = (struct unrecorded){m->op, err};
+  else if (n_unrecorded < MOUNTS_MAX) unrecorded[n_unrecorded++] = (struct unrecorded){m->op, err};
   m->idmap = false;
   return 0;
 }

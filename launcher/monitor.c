@@ -19,7 +19,6 @@
 #include "relay.h"
 #include "seccomp.h"
 
-static uint64_t tv_us(struct timeval tv) { return (uint64_t)tv.tv_sec * 1000000u + (uint64_t)tv.tv_usec; }
 
 /* SLOT_TTY: the first of the tty relay's TTY_SLOT_COUNT slots (tty.h). */
 enum slot { SLOT_INIT, SLOT_REPORTS, SLOT_SIGNALS, SLOT_TIMER, SLOT_LISTENER, SLOT_EGRESS, SLOT_TTY,
@@ -121,9 +120,9 @@ static void drain_reports(const struct monitor *m, struct outcome *o, struct han
       o->wstatus = r.value;
     } else if (r.kind == REPORT_REAPED) {
       o->reaped = true;
-      o->user_us = r.user_us;
-      o->sys_us = r.sys_us;
-      o->max_rss_kb = r.max_rss_kb;
+      o->x.user_us = r.user_us;
+      o->x.sys_us = r.sys_us;
+      o->x.max_rss_kb = r.max_rss_kb;
     }
   }
 }
@@ -218,18 +217,25 @@ void monitor_loop(const struct monitor *m, const struct config *cfg, struct outc
   if (h.egress >= 0) close(h.egress);
 }
 
+/* Waits for init (once): its usage, with its reaped children's, into ru when given. */
+static void wait_init(struct monitor *m, struct outcome *o, struct rusage *ru) {
+  if (m->init <= 0) return;
+  while (wait4(m->init, &o->init_status, 0, ru) < 0 && errno == EINTR) {
+  }
+  m->init = -1;
+}
+
 void monitor_collect(struct monitor *m, struct outcome *o) {
-  struct rusage ru = {0};
+  /* Without init's report (it was killed, or its signalfd failed), its exit is the run's end. */
   if (!o->reaped) {
-    while (wait4(m->init, &o->init_status, 0, &ru) < 0 && errno == EINTR) {
-    }
-    m->init = -1;
+    struct rusage ru = {0};
+    wait_init(m, o, &ru);
+    o->x.user_us = tv_us(ru.ru_utime);
+    o->x.sys_us = tv_us(ru.ru_stime);
+    o->x.max_rss_kb = (uint64_t)ru.ru_maxrss;
   }
   o->x.wall_us = now_us() - m->start_us;
   drain_reports(m, o, NULL);
-  o->x.user_us = o->reaped ? o->user_us : tv_us(ru.ru_utime);
-  o->x.sys_us = o->reaped ? o->sys_us : tv_us(ru.ru_stime);
-  o->x.max_rss_kb = o->reaped ? o->max_rss_kb : (uint64_t)ru.ru_maxrss;
   /* The terminal's last output before the exit record: a reader of both sees it all. */
   if (m->tty) tty_finish(m->tty);
   /* Every process of the run is reaped (by init, or with init by the kernel): the counters are
@@ -238,11 +244,7 @@ void monitor_collect(struct monitor *m, struct outcome *o) {
 }
 
 void monitor_release(struct monitor *m, struct outcome *o) {
-  if (m->init > 0) {
-    while (wait4(m->init, &o->init_status, 0, NULL) < 0 && errno == EINTR) {
-    }
-    m->init = -1;
-  }
+  wait_init(m, o, NULL);
   /* init is gone: the cgroup is empty. */
   cgroup_remove(&m->cg);
 }

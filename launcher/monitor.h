@@ -46,9 +46,8 @@ struct outcome {
   bool have_exit;     /* init reported the target's wait status */
   int wstatus;
   int init_status;    /* init's own wait status */
-  bool reaped;        /* init reported every process of the run reaped (REPORT_REAPED): the
-                       * result is known before init's exit */
-  uint64_t user_us, sys_us, max_rss_kb; /* reaped: the usage init reported */
+  bool reaped;        /* init reported every process of the run reaped (REPORT_REAPED), with
+                       * the usage (in x): the result is known before init's exit */
   bool ending;        /* init was asked to end the run (the grace timer runs) */
 };
 #define OUTCOME_INIT {.x = {.code = -1, .seccomp = {-1, 0, 0}}, .err = SBX_ERR_NONE}

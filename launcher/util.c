@@ -65,11 +65,10 @@ void sigaddset_forwarded(sigset_t *set) {
 #undef ADD_SIGNAL
 }
 
-void drop_signals(int which1, int which2) {
+void drop_signal(int sig) {
   sigset_t set;
   sigemptyset(&set);
-  sigaddset(&set, which1);
-  sigaddset(&set, which2);
+  sigaddset(&set, sig);
   struct timespec zero = {0, 0};
   while (sigtimedwait(&set, NULL, &zero) > 0) {
   }

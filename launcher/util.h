@@ -14,6 +14,7 @@
  *  - Between processes an error travels as its step, errno and op (struct report in child.h);
  *    the receiver resolves the path again from the op. */
 #pragma once
+#include <sys/time.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -112,14 +113,19 @@ int exit_code_for(const struct sbx_err *e);
 /* Adds abi.h's FORWARDED_SIGNALS to set. */
 void sigaddset_forwarded(sigset_t *set);
 
-/* Takes the pending (blocked) signals of `which` (SIGCONT, SIGCHLD), if any, and nothing else: a
+/* Takes a pending (blocked) signal sig (SIGCONT, SIGCHLD), if any, and nothing else: a
  * warm launcher's prepared run is held with SIGSTOP while another run starts (warm.c); the SIGCONT
  * that resumes it is no signal for its program, nor its init's stop and continue (SIGCHLD) a
  * reason for its monitor to end. */
-void drop_signals(int which1, int which2);
+void drop_signal(int sig);
 
 /* CLOCK_MONOTONIC in microseconds. */
 uint64_t now_us(void);
+
+/* A struct timeval (rusage times) in microseconds. */
+static inline uint64_t tv_us(struct timeval tv) {
+  return (uint64_t)tv.tv_sec * 1000000u + (uint64_t)tv.tv_usec;
+}
 
 ssize_t read_full(int fd, void *buf, size_t len);
 int write_full(int fd, const void *buf, size_t len);

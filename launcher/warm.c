@@ -69,8 +69,7 @@ struct slot {
   bool prepared; /* it said so: init waits for the request */
   bool busy;     /* it has a request: its exit is reported under id */
   bool started;  /* it took its request ('S'): from then on its end is the run's */
-  bool execd;    /* its target exec'd ('E'), or it ended */
-  uint64_t execd_us; /* when 'E' came */
+  uint64_t execd_us; /* when its target exec'd ('E'); 0: not yet */
   bool reported; /* its exit was reported ('D', before its init's teardown ended) */
   bool stopped;  /* preparing, held with SIGSTOP while a run starts (pace()) */
   unsigned tries; /* prepared runs this request went to before (each killed before taking it) */
@@ -217,7 +216,8 @@ static _Noreturn void prepared_main(int sock, unsigned n) {
     /* Being held and resumed (pace(): SIGCONT, and SIGCHLD for init's stop and continue) is no
      * reason to end; any other signal is (init's death shows on its pidfd). */
     if (pfd[2].revents) {
-      drop_signals(SIGCONT, SIGCHLD);
+      drop_signal(SIGCONT);
+      drop_signal(SIGCHLD);
       struct pollfd again = {m.signal_fd, POLLIN, 0};
       if (poll(&again, 1, 0) <= 0) pfd[2].revents = 0;
     }
@@ -236,7 +236,7 @@ static _Noreturn void prepared_main(int sock, unsigned n) {
     size_t count;
     if (recv_tokens(sock, &count) < 0) break;
     /* The warm launcher resumed us before it sent the request. */
-    drop_signals(SIGCONT, SIGCONT);
+    drop_signal(SIGCONT);
     if (take_request(cfg, count, &e) < 0) _exit(setup_failed(&m, &e));
     m.status_fd = status_open(cfg->status_path);
     if (m.status_fd < 0) {
@@ -329,8 +329,9 @@ static uint64_t hold_left(uint64_t now) {
   uint64_t left = host_hold_until > now ? host_hold_until - now : 0;
   for (size_t i = 0; i < SLOTS_MAX; i++) {
     const struct slot *s = &slots[i];
-    if (!s->pid || !s->busy || s->reported) continue;
-    if (!s->execd) return UINT64_MAX;
+    /* No socket: reported ('D'), or it ended. */
+    if (!s->pid || !s->busy || s->sock < 0) continue;
+    if (!s->execd_us) return UINT64_MAX;
     if (s->execd_us + HOLD_US > now && s->execd_us + HOLD_US - now > left) left = s->execd_us + HOLD_US - now;
   }
   return left;
@@ -349,8 +350,7 @@ static void resume(struct slot *s) {
  * SIGCONT to a group its parent's death orphans, and the host continues every group said `held`
  * and not `resumed` (the group is not orphaned where the Deno process itself is the reaper: pid 1
  * of a container). */
-static void pace(uint64_t now) {
-  bool hold = hold_left(now) > 0;
+static void pace(bool hold) {
   for (size_t i = 0; i < SLOTS_MAX; i++) {
     struct slot *s = &slots[i];
     if (!s->pid) continue;
@@ -375,8 +375,8 @@ static void resume_all(void) {
 #define PREPARING_MAX 2
 
 /* No new prepare starts while runs hold them (pace()): it would only be held at once. */
-static void refill(int sigfd, int timerfd) {
-  if (hold_left(now_us()) > 0) return;
+static void refill(int sigfd, int timerfd, bool hold) {
+  if (hold) return;
   while (!idle && lost_in_row < LOST_MAX && waiting() < pool && preparing() < PREPARING_MAX &&
          prepare_one(sigfd, timerfd)) {
   }
@@ -447,6 +447,12 @@ static void kill_run(char **t, size_t count) {
       kill(slots[i].pid, (int)sig);
 }
 
+/* A reaped slot is free again; a group it held stopped is gone (the host forgets it). */
+static void clear_slot(struct slot *s) {
+  if (s->stopped) event("resumed %d\n", (int)s->pid);
+  *s = (struct slot){.sock = -1};
+}
+
 static void reap(int sigfd, int timerfd) {
   int st;
   pid_t p;
@@ -464,8 +470,7 @@ static void reap(int sigfd, int timerfd) {
         char *req = s->req;
         uint32_t len = s->req_len;
         unsigned tries = s->tries + 1;
-        if (s->stopped) event("resumed %d\n", (int)s->pid); /* gone: the host forgets it */
-        *s = (struct slot){.sock = -1};
+        clear_slot(s);
         if (dispatch(id, req, len, tries, sigfd, timerfd) == 0) continue;
         free(req);
         event("exit %s %d %d\n", id, -1, SIGKILL);
@@ -480,8 +485,7 @@ static void reap(int sigfd, int timerfd) {
         event("lost\n");
         if (++lost_in_row == LOST_MAX) event("broken\n");
       }
-      if (s->stopped) event("resumed %d\n", (int)s->pid); /* gone: the host forgets it */
-      *s = (struct slot){.sock = -1};
+      clear_slot(s);
     }
   }
 }
@@ -588,13 +592,11 @@ int warm_main(int argc, char **argv) {
           free(s->req);
           s->req = NULL;
         } else if (msg[0] == 'E' && s->busy) {
-          s->execd = true;
           s->execd_us = now_us();
         } else if (msg[0] == 'D' && n == 2 && s->busy && s->started && !s->reported) {
           /* The result is written: reported now, reaped later (its init's teardown goes on). */
           event("exit %s %d 0\n", s->id, msg[1]);
           s->reported = true;
-          s->execd = true;
           close(s->sock);
           s->sock = -1;
         }
@@ -602,7 +604,6 @@ int warm_main(int argc, char **argv) {
       if (s->sock >= 0 && (r & (POLLHUP | POLLERR))) {
         close(s->sock); /* it ended: reaped with SIGCHLD */
         s->sock = -1;
-        s->execd = true;
       }
       /* Hung up: it failed its prepare or was killed; reaped (and counted) with SIGCHLD. */
     }
@@ -634,8 +635,9 @@ int warm_main(int argc, char **argv) {
         break;
       }
     }
-    refill(sigfd, timerfd);
-    pace(now_us());
+    bool hold = hold_left(now_us()) > 0;
+    refill(sigfd, timerfd, hold);
+    pace(hold);
     announce();
   }
   /* Ending: prepared runs end themselves once their socket closes; runs in progress are ended

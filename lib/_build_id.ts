@@ -2,4 +2,4 @@
 // sources, as the Makefile computes it. Do not edit; tests/launcher_trust_test.ts checks it.
 
 /** The build id of the launcher sources shipped with this module. */
-export const LAUNCHER_BUILD_ID = "87b878f8a59d0b27";
+export const LAUNCHER_BUILD_ID = "608fa3363e83f249";

@@ -9,11 +9,11 @@
  * the caller goes the cold way); `onReady` fires when the run's FIFOs exist (lib/fifo_stdio.ts
  * then opens the host's ends). `close()` stops it: prepared runs end, runs in progress are killed
  * and still report. Control channel: frames on the launcher's stdin (`run ID OPS...`,
- * `kill ID SIGNO`, `wake`), event lines on its stdout (`ready ID`, `exit ID CODE SIGNAL`,
- * `prepared N`, `idle`, `held PGID`, `resumed PGID`, `lost`, `broken`). Nothing is prepared before the first run ended or
- * `full()` (`warmUp()`) asked. A run goes through the pool only while a prepared run waits
- * (`canStart()`); otherwise it goes the cold way at once, and the pool is woken once it ended
- * (`coldRun()`). A pool that fails (its launcher died, or `broken`: prepared runs keep failing)
+ * `kill ID SIGNO`, `wake`, `hold`, `go`), event lines on its stdout (`ready ID`,
+ * `exit ID CODE SIGNAL`, `prepared N`, `idle`, `held PGID`, `resumed PGID`, `lost`, `broken`).
+ * Nothing is prepared before the first run ended or `full()` (`warmUp()`) asked. A run goes
+ * through the pool only while a prepared run waits (`canStart()`); otherwise it goes the cold
+ * way at once, and the pool is woken once it ended (`coldRun()`). A pool that fails (its launcher died, or `broken`: prepared runs keep failing)
  * is reported once with `console.warn` and never used again; runs go the cold way.
  *
  * @module
@@ -93,6 +93,11 @@ interface Generation {
  * turn would otherwise have one's refill take the CPU from the other's run.
  */
 const launchers = new Set<WarmPool>();
+
+/** Resolves what waits for the pool to be full (`full()`): it is, or it will not be. */
+function wakeFull(gen: Generation): void {
+  for (const wake of gen.whenFull.splice(0)) wake();
+}
 
 /** SIGCONT to a prepare's process group (`held` by a launcher that died), if it is still there. */
 function continueGroup(pgid: number): void {
@@ -198,8 +203,10 @@ export class WarmPool {
     gen.runs.set(id, { onReady, ready: false, resolve });
     gen.available = Math.max(0, gen.available - 1);
     this.#send(gen, encodeFrame([["run", id], ...runOps]));
-    const others = [...launchers].filter((w) => w !== this).map((w) => w.#hold());
-    exited.then(() => others.forEach((release) => release()));
+    if (launchers.size > 1) {
+      const others = [...launchers].filter((w) => w !== this).map((w) => w.#hold());
+      exited.then(() => others.forEach((release) => release()));
+    }
     const status = this.#stopWhenIdle
       ? exited.then(async (st) => {
         // The last run in flight stops the launcher; every run waits until it is gone.
@@ -348,7 +355,7 @@ export class WarmPool {
       p.resolve({ code: 137, signal: "SIGKILL", unstarted: !p.ready });
     }
     gen.runs.clear();
-    for (const wake of gen.whenFull.splice(0)) wake();
+    wakeFull(gen);
   }
 
   #event(gen: Generation, words: string[]): void {
@@ -368,7 +375,7 @@ export class WarmPool {
       });
     } else if (kind === "prepared" && id) {
       gen.available = Number(id);
-      if (gen.available >= this.#pool) { for (const wake of gen.whenFull.splice(0)) wake(); }
+      if (gen.available >= this.#pool) wakeFull(gen);
     } else if (kind === "held" && id) {
       gen.stopped.add(Number(id));
       if (gen.dead) continueGroup(Number(id));
@@ -376,10 +383,10 @@ export class WarmPool {
       gen.stopped.delete(Number(id));
     } else if (kind === "idle") {
       // Shrunk to zero: nothing will fill the pool until the next run.
-      for (const wake of gen.whenFull.splice(0)) wake();
+      wakeFull(gen);
     } else if (kind === "broken") {
       this.#fail("prepared runs keep failing");
-      for (const wake of gen.whenFull.splice(0)) wake();
+      wakeFull(gen);
     }
   }
 }
