@@ -38,15 +38,7 @@ mount --bind "/sbx/modules/$SUITE_KVER" "/lib/modules/$SUITE_KVER"
 for m in overlay loop tun veth; do modprobe -q "$m" 2>/dev/null || echo "@@info modprobe $m failed"; done
 hostname arm64-guest
 ip link set lo up
-cg=/sys/fs/cgroup
-has() { case " $(cat "$1/cgroup.controllers") " in *" $2 "*) return 0 ;; esac; return 1; }
-enable() { for c in cpu io memory pids; do has "$1" "$c" && echo "+$c" >"$1/cgroup.subtree_control"; done; }
-# As systemd lays it out: PID 1 in init.scope, a root login in user-0.slice/session-1.scope.
-enable $cg
-mkdir -p $cg/init.scope $cg/user.slice/user-0.slice/session-1.scope
-echo $$ >$cg/init.scope/cgroup.procs
-enable $cg/user.slice
-enable $cg/user.slice/user-0.slice
+. /sbx/tree/scripts/vm/cgroup-layout.sh
 echo "@@guest kernel=$(uname -r) machine=$(uname -m) cpus=$(nproc) mem=$(free -m | awk '/^Mem:/ { print $2 }')M" \
   "cgroup2=$(cat $cg/cgroup.controllers | tr ' ' ,) uptime=$(up)"
 echo "@@guest $(/sbx/deno --version | head -1), $(gcc --version | head -1), $(python3 --version)"

@@ -16,15 +16,7 @@ finish() {
 }
 $bb hostname sandbox-ts-vm
 $bb ip link set lo up 2>/dev/null
-cg=/sys/fs/cgroup
-has() { case " $(cat "$1/cgroup.controllers") " in *" $2 "*) return 0 ;; esac; return 1; }
-enable() { for c in cpu io memory pids; do has "$1" "$c" && echo "+$c" >"$1/cgroup.subtree_control"; done; }
-# As systemd lays it out: PID 1 in init.scope, a root login in user-0.slice/session-1.scope.
-enable $cg
-mkdir -p $cg/init.scope $cg/user.slice/user-0.slice/session-1.scope
-echo $$ >$cg/init.scope/cgroup.procs
-enable $cg/user.slice
-enable $cg/user.slice/user-0.slice
+. "$VM_TREE"/scripts/vm/cgroup-layout.sh
 echo "controllers=$(cat $cg/cgroup.controllers)" >"$VM_OUT/guest-info"
 echo "kernel=$(uname -r)" >>"$VM_OUT/guest-info"
 stty -F /dev/ttyS1 raw -echo 2>/dev/null
