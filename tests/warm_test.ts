@@ -67,6 +67,23 @@ async function warningsOf(fn: () => Promise<void>): Promise<string[]> {
   return warnings;
 }
 
+/**
+ * Runs `script` in a Deno process of its own (`deno eval`, with no `SANDBOX_TS_WARM`), under the
+ * `wrap` command line if given; asserts it exited 0 and returns its stdout, trimmed.
+ */
+async function evalScript(script: string, timeoutMs: number, wrap: string[] = []): Promise<string> {
+  const argv = [...wrap, Deno.execPath(), "eval", "--quiet", script];
+  const out = await new Deno.Command(argv[0]!, {
+    args: argv.slice(1),
+    env: { SANDBOX_TS_WARM: "" },
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(timeoutMs),
+  }).output();
+  assertEquals(out.code, 0, new TextDecoder().decode(out.stderr));
+  return new TextDecoder().decode(out.stdout).trim();
+}
+
 function leftStdioDirs(): string[] {
   const base = runDirBase();
   if (!base) return [];
@@ -338,15 +355,7 @@ const child = sb.spawn("true");
 await child.status;
 console.log(child.pid);`;
   const started = performance.now();
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["eval", "--quiet", script],
-    env: { SANDBOX_TS_WARM: "" },
-    stdout: "piped",
-    stderr: "piped",
-    signal: AbortSignal.timeout(30_000),
-  }).output();
-  const text = new TextDecoder().decode(out.stdout).trim();
-  assertEquals(out.code, 0, new TextDecoder().decode(out.stderr));
+  const text = await evalScript(script, 30_000);
   // Before, the launcher held the script open (15 s and more, measured).
   assert(performance.now() - started < 20_000, `took ${performance.now() - started} ms`);
   assert(
@@ -393,24 +402,13 @@ for (let i = 0; i < 150 && left.length; i++) {
 console.log("held " + held.length + " left " + left.length);
 await a.close();
 await b.close();`;
-    const out = await new Deno.Command("unshare", {
-      args: [
-        "--pid",
-        "--fork",
-        "--mount",
-        "--mount-proc",
-        Deno.execPath(),
-        "eval",
-        "--quiet",
-        script,
-      ],
-      env: { SANDBOX_TS_WARM: "" },
-      stdout: "piped",
-      stderr: "piped",
-      signal: AbortSignal.timeout(60_000),
-    }).output();
-    const text = new TextDecoder().decode(out.stdout).trim();
-    assertEquals(out.code, 0, new TextDecoder().decode(out.stderr));
+    const text = await evalScript(script, 60_000, [
+      "unshare",
+      "--pid",
+      "--fork",
+      "--mount",
+      "--mount-proc",
+    ]);
     if (text === "none held") {
       console.log("  (skipped: no prepare was caught in progress by a run's start)");
       return;
