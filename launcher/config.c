@@ -247,7 +247,7 @@ int config_parse(char **t, size_t count, struct config *cfg, struct sbx_err *e) 
   /* Forget the paths of an earlier parse (every op index is below count). */
   memset(op_paths, 0, op_paths_len * sizeof op_paths[0]);
   op_paths_len = count;
-  memset(cfg, 0, sizeof *cfg);
+  memset(cfg, 0, offsetof(struct config, mounts)); /* the tables: see struct config */
   cfg->exec_op = -1;
   bool seen[OP_COUNT] = {0};
   size_t i = 0;

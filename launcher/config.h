@@ -79,6 +79,12 @@ struct userns_limit {
   int op;
 };
 
+struct seccomp_answer {
+  uint32_t nr, arg0;
+  bool any_arg0;
+  int err;
+};
+
 struct config {
   const char *status_path;
   unsigned long ns_flags; /* CLONE_NEW* */
@@ -89,13 +95,10 @@ struct config {
   const char *hostname;
   bool loopback;
   bool newroot;
-  struct mount_op mounts[MOUNTS_MAX];
   size_t n_mounts;
-  struct host_dir host_dirs[MOUNTS_MAX];
   size_t n_host_dirs;
   bool landlock;
   uint64_t landlock_fs, landlock_net, landlock_scope;
-  struct landlock_rule landlock_rules[LANDLOCK_RULES_MAX];
   size_t n_landlock_rules;
   const char *cwd;
   uint64_t timeout_ms; /* 0 = none */
@@ -116,7 +119,6 @@ struct config {
   bool late_cgroupns;
   struct rlimit_op rlimits[RLIMITS_MAX];
   size_t n_rlimits;
-  unsigned char bpf[BPF_MAX_INSNS * 8];
   size_t bpf_len;
   /* The filter returns USER_NOTIF for refusals; the monitor names the syscall, then kills the
    * sandbox (SECCOMP_NOTIFY_KILL) or answers EPERM (SECCOMP_NOTIFY_ERRNO). */
@@ -124,11 +126,6 @@ struct config {
   /* seccomp-errno: refusals of the filter's argument checks, answered with their own errno in
    * either mode (they never kill): by syscall number and, when any_arg0 is false, the low 32
    * bits of args[0]; an exact match wins over an any_arg0 entry. */
-  struct seccomp_answer {
-    uint32_t nr, arg0;
-    bool any_arg0;
-    int err;
-  } seccomp_answers[SECCOMP_ANSWERS_MAX];
   size_t n_seccomp_answers;
   const char *exec;
   char **argv; /* NULL-terminated, into the token storage */
@@ -168,6 +165,15 @@ struct config {
   /* Set by warm.c before a prepared run's clone: init waits for the request (which brings the
    * stdio) although the static config names no stdio dir. */
   bool await_request;
+  /* The tables (80 KiB) come last: config_parse() zeroes only what is above them, and each
+   * entry below its count is set whole when added. A parse then writes only the pages it
+   * fills: a prepared run's monitor parses each request into fresh memory, where every page
+   * written costs a page fault (11 us each on a paravirtualised VM). */
+  struct mount_op mounts[MOUNTS_MAX];          /* n_mounts */
+  struct host_dir host_dirs[MOUNTS_MAX];       /* n_host_dirs */
+  struct landlock_rule landlock_rules[LANDLOCK_RULES_MAX]; /* n_landlock_rules */
+  unsigned char bpf[BPF_MAX_INSNS * 8];        /* bpf_len */
+  struct seccomp_answer seccomp_answers[SECCOMP_ANSWERS_MAX]; /* n_seccomp_answers */
 };
 
 struct sbx_err;

@@ -31,6 +31,7 @@ struct handed {
 };
 
 /* The egress relay's storage: the monitor serves one run. */
+_Static_assert(EGRESS_PAIRS_MAX <= RELAY_CAP_MAX, "the relay tracks at most RELAY_CAP_MAX pairs");
 static struct relay_pair egress_pairs[EGRESS_PAIRS_MAX];
 
 /* How long init has to end the run itself (kill and reap every process) before the monitor

@@ -9,15 +9,18 @@ void relay_init(struct relay *r, struct relay_pair *pairs, size_t cap) {
   r->pairs = pairs;
   r->cap = cap;
   r->active = 0;
-  for (size_t i = 0; i < cap; i++) pairs[i].fd[0] = pairs[i].fd[1] = -1;
+  r->used = 0;
 }
+
+static bool in_use(const struct relay *r, size_t i) { return r->used & (UINT64_C(1) << i); }
 
 bool relay_full(const struct relay *r) { return r->active == r->cap; }
 
 int relay_add(struct relay *r, int a, int b) {
   for (size_t i = 0; i < r->cap; i++) {
+    if (in_use(r, i)) continue;
     struct relay_pair *p = &r->pairs[i];
-    if (p->fd[0] >= 0) continue;
+    r->used |= UINT64_C(1) << i;
     p->fd[0] = a;
     p->fd[1] = b;
     for (int d = 0; d < 2; d++) {
@@ -33,10 +36,10 @@ int relay_add(struct relay *r, int a, int b) {
   return -1;
 }
 
-static void pair_close(struct relay *r, struct relay_pair *p) {
-  close(p->fd[0]);
-  close(p->fd[1]);
-  p->fd[0] = p->fd[1] = -1;
+static void pair_close(struct relay *r, size_t i) {
+  close(r->pairs[i].fd[0]);
+  close(r->pairs[i].fd[1]);
+  r->used &= ~(UINT64_C(1) << i);
   r->active--;
 }
 
@@ -52,8 +55,8 @@ static short wanted(const struct relay_pair *p, int i) {
 size_t relay_poll_fill(const struct relay *r, struct pollfd *pfd) {
   size_t n = 0;
   for (size_t i = 0; i < r->cap; i++) {
+    if (!in_use(r, i)) continue;
     const struct relay_pair *p = &r->pairs[i];
-    if (p->fd[0] < 0) continue;
     for (int s = 0; s < 2; s++) {
       short ev = wanted(p, s);
       pfd[n++] = (struct pollfd){ev ? p->fd[s] : -1, ev, 0};
@@ -111,8 +114,8 @@ static bool settle(struct relay_pair *p) {
 void relay_poll_done(struct relay *r, const struct pollfd *pfd, size_t n) {
   size_t k = 0;
   for (size_t i = 0; i < r->cap && k < n; i++) {
+    if (!in_use(r, i)) continue;
     struct relay_pair *p = &r->pairs[i];
-    if (p->fd[0] < 0) continue;
     for (int s = 0; s < 2; s++, k++) {
       short re = pfd[k].revents;
       if (pfd[k].fd < 0 || !re) continue;
@@ -120,11 +123,11 @@ void relay_poll_done(struct relay *r, const struct pollfd *pfd, size_t n) {
       if ((pfd[k].events & POLLIN) && (re & (POLLIN | POLLHUP | POLLERR))) pump_in(p, s);
       if ((pfd[k].events & POLLOUT) && (re & (POLLOUT | POLLHUP | POLLERR))) flush(p, 1 - s);
     }
-    if (settle(p)) pair_close(r, p);
+    if (settle(p)) pair_close(r, i);
   }
 }
 
 void relay_close_all(struct relay *r) {
   for (size_t i = 0; i < r->cap; i++)
-    if (r->pairs[i].fd[0] >= 0) pair_close(r, &r->pairs[i]);
+    if (in_use(r, i)) pair_close(r, i);
 }

@@ -8,6 +8,7 @@
 #include <poll.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define RELAY_BUF 16384u
 
@@ -20,18 +21,25 @@ struct relay_dir { /* bytes read from fd[d], written to fd[1 - d] */
 };
 
 struct relay_pair {
-  int fd[2]; /* -1, -1: a free slot */
+  int fd[2];
   struct relay_dir dir[2];
 };
+
+/* At most 64 slots: which are in use is a bit mask, so that the slots' storage (32 KiB each) is
+ * written only when a pair takes it: every monitor has a relay, and a page written in a fresh
+ * process is a page fault. */
+#define RELAY_CAP_MAX 64u
 
 struct relay {
   struct relay_pair *pairs; /* the caller's storage: cap slots */
   size_t cap, active;
+  uint64_t used; /* bit i: pairs[i] is a pair */
 };
 
 /* Two pollfds per active pair. */
 #define RELAY_POLLFDS(cap) ((cap) * 2u)
 
+/* cap <= RELAY_CAP_MAX. */
 void relay_init(struct relay *r, struct relay_pair *pairs, size_t cap);
 /* Takes ownership of a and b (closed when the pair ends, or here when the relay is full):
  * 0, or -1 when every slot is taken. */
