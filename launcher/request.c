@@ -28,14 +28,33 @@ static int make_fifo(int dirfd, int i) {
   return fchmodat(dirfd, FIFO_NAMES[i], 0666, 0);
 }
 
-/* Makes DIR/name as a new FIFO and opens it relative to the dir fd (no link is followed). */
+/* make_fifo(), or a FIFO made ahead (request_make_fifos: the host opens those before "ready");
+ * open_fifo() checks that the name is one. */
+static int have_fifo(int dirfd, int i) {
+  return make_fifo(dirfd, i) < 0 && errno != EEXIST ? -1 : 0;
+}
+
+/* Opens DIR/name relative to the dir fd (no link is followed); it must be a FIFO. */
 static int open_fifo(int dirfd, const char *dir, int i, int flags, struct sbx_err *e) {
-  if (make_fifo(dirfd, i) < 0) return fail_path(e, STEP_STDIO, dir);
   int fd;
   do fd = openat(dirfd, FIFO_NAMES[i], flags | O_NOFOLLOW | O_CLOEXEC);
   while (fd < 0 && errno == EINTR);
   if (fd < 0) return fail_path(e, STEP_STDIO, dir);
-  return fd;
+  struct stat st;
+  int err = fstat(fd, &st) < 0 ? errno : S_ISFIFO(st.st_mode) ? 0 : EINVAL;
+  if (err == 0) return fd;
+  close(fd);
+  fail_errno(e, STEP_STDIO, -1, err);
+  e->path = dir;
+  return -1;
+}
+
+int request_make_fifos(const char *dir, struct sbx_err *e) {
+  int dirfd cleanup_fd = open(dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (dirfd < 0) return fail_path(e, STEP_STDIO, dir);
+  for (int i = 0; i < 3; i++)
+    if (make_fifo(dirfd, i) < 0) return fail_path(e, STEP_STDIO, dir);
+  return 0;
 }
 
 int request_open_stdio(const char *dir, bool stdin_fifo, int ready_fd, int fds[3], struct sbx_err *e) {
@@ -49,6 +68,10 @@ int request_open_stdio_line(const char *dir, bool stdin_fifo, int ready_fd, cons
   if (dirfd < 0) return fail_path(e, STEP_STDIO, dir);
   if (stdin_fifo) {
     /* Non-blocking: a read open needs no writer then. Blocking again for the target. */
+    if (have_fifo(dirfd, 0) < 0) {
+      fail_path(e, STEP_STDIO, dir);
+      goto fail;
+    }
     if ((fds[0] = open_fifo(dirfd, dir, 0, O_RDONLY | O_NONBLOCK, e)) < 0) goto fail;
     int fl = fcntl(fds[0], F_GETFL);
     if (fl < 0 || fcntl(fds[0], F_SETFL, fl & ~O_NONBLOCK) < 0) {
@@ -65,7 +88,7 @@ int request_open_stdio_line(const char *dir, bool stdin_fifo, int ready_fd, cons
     fds[0] = p[0];
   }
   /* stdout and stderr are made before "ready": the host opens all of its ends at once. */
-  if (make_fifo(dirfd, 1) < 0 || make_fifo(dirfd, 2) < 0) {
+  if (have_fifo(dirfd, 1) < 0 || have_fifo(dirfd, 2) < 0) {
     fail_path(e, STEP_STDIO, dir);
     goto fail;
   }
@@ -74,14 +97,8 @@ int request_open_stdio_line(const char *dir, bool stdin_fifo, int ready_fd, cons
     goto fail;
   }
   /* Blocks until the host opened its read end: the host never waits on us for it. */
-  for (int i = 1; i <= 2; i++) {
-    do fds[i] = openat(dirfd, FIFO_NAMES[i], O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
-    while (fds[i] < 0 && errno == EINTR);
-    if (fds[i] < 0) {
-      fail_path(e, STEP_STDIO, dir);
-      goto fail;
-    }
-  }
+  for (int i = 1; i <= 2; i++)
+    if ((fds[i] = open_fifo(dirfd, dir, i, O_WRONLY, e)) < 0) goto fail;
   return 0;
 fail:
   for (int i = 0; i < 3; i++)

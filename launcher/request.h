@@ -5,7 +5,8 @@
  * Interface:
  *  - Monitor: request_open_stdio() makes DIR/stdin (with a stdin FIFO), DIR/stdout and
  *    DIR/stderr as new FIFOs (0666 inside the caller's 0700 dir, so that the target, another uid,
- *    can reopen them through /proc/self/fd; an existing name is refused), opens stdin for reading
+ *    can reopen them through /proc/self/fd; FIFOs made ahead by request_make_fifos() are used as
+ *    they are, any other existing name is refused), opens stdin for reading
  *    (non-blocking open: no writer needed yet), writes "ready\n" to ready_fd (the host opens its
  *    ends now: write for stdin, read for stdout/stderr), then opens stdout and stderr for writing,
  *    which waits for the host's read opens. Without a stdin FIFO stdin is an empty pipe (end of
@@ -41,6 +42,9 @@ int request_open_stdio(const char *dir, bool stdin_fifo, int ready_fd, int fds[3
  * write below PIPE_BUF, so lines of runs sharing ready_fd never interleave). */
 int request_open_stdio_line(const char *dir, bool stdin_fifo, int ready_fd, const char *line, int fds[3],
                             struct sbx_err *e);
+/* Makes DIR/stdin, DIR/stdout and DIR/stderr as new FIFOs (as above) ahead of a run: its host
+ * can then open its ends before "ready", while the request travels (a warm launcher's `fifos`). */
+int request_make_fifos(const char *dir, struct sbx_err *e);
 int request_send(int sock, const struct run_request *r, const int fds[3], struct sbx_err *e);
 int request_recv(int sock, struct run_request *r, int fds[3], struct sbx_err *e);
 void request_from_config(const struct config *cfg, struct run_request *r);

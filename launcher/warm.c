@@ -53,14 +53,14 @@
 #include "abi.h"
 #include "config.h"
 #include "monitor.h"
+#include "prepared.h"
+#include "request.h"
 #include "setup.h"
 #include "status.h"
 #include "util.h"
 
 #define POOL_MAX 32
 #define SLOTS_MAX (POOL_MAX * 4) /* prepared plus in progress */
-#define ID_MAX 32
-#define BLOB_CHUNK (32u << 10)
 
 /* One prepared run (or one in progress), seen from the warm launcher. */
 struct slot {
@@ -76,7 +76,7 @@ struct slot {
   char *req;     /* busy, not started: the request's ops, to hand to another prepared run if this
                   * one is killed before it took them */
   uint32_t req_len;
-  char id[ID_MAX + 1];
+  char id[WARM_ID_MAX + 1];
 };
 
 static struct slot slots[SLOTS_MAX];
@@ -101,17 +101,6 @@ static void event(const char *fmt, ...) {
   if (n > 0 && (size_t)n < sizeof line) (void)write_full(1, line, (size_t)n);
 }
 
-/* A blob over a SOCK_SEQPACKET socket: its length, then chunks. */
-static int send_blob(int sock, const char *buf, uint32_t len) {
-  if (send(sock, &len, sizeof len, MSG_NOSIGNAL) != (ssize_t)sizeof len) return -1;
-  for (uint32_t off = 0; off < len;) {
-    uint32_t chunk = len - off < BLOB_CHUNK ? len - off : BLOB_CHUNK;
-    if (send(sock, buf + off, chunk, MSG_NOSIGNAL) != (ssize_t)chunk) return -1;
-    off += chunk;
-  }
-  return 0;
-}
-
 /* A command frame (config.h's framing: magic, length, NUL-separated tokens) into our own buffer:
  * config.c's frame buffer holds the static config, which every prepared run forked later still
  * points into. */
@@ -132,134 +121,6 @@ static int read_command(size_t *count) {
   cmd_tokens[c] = NULL;
   *count = c;
   return 0;
-}
-
-static char blob[FRAME_MAX + 1];
-static char *run_tokens[TOKENS_MAX + 1];
-
-/* Receives a blob of NUL-terminated tokens; -1 on end of file or a malformed blob. */
-static int recv_tokens(int sock, size_t *count) {
-  uint32_t len;
-  if (recv(sock, &len, sizeof len, 0) != (ssize_t)sizeof len || len == 0 || len > FRAME_MAX) return -1;
-  for (uint32_t off = 0; off < len;) {
-    ssize_t n = recv(sock, blob + off, len - off, 0);
-    if (n <= 0) return -1;
-    off += (uint32_t)n;
-  }
-  if (blob[len - 1] != '\0') return -1;
-  size_t c = 0;
-  for (uint32_t i = 0; i < len && c < TOKENS_MAX; i += (uint32_t)strlen(blob + i) + 1) run_tokens[c++] = blob + i;
-  run_tokens[c] = NULL;
-  *count = c;
-  return 0;
-}
-
-/* The per-run ops a request may carry, with their arity: anything else would change the fixed
- * policy the run was prepared with, and is refused (the host sends such a run the cold way). */
-static const struct {
-  const char *name;
-  size_t arity;
-} RUN_OPS[] = {{"status", 1}, {"stdio-fifos", 2}, {"chdir", 1}, {"timeout", 1},
-               {"env", 1},    {"exec", 1},        {"arg", 1}};
-
-static bool only_run_ops(char **t, size_t count) {
-  for (size_t i = 0; i < count;) {
-    size_t arity = SIZE_MAX;
-    for (size_t k = 0; k < sizeof RUN_OPS / sizeof RUN_OPS[0]; k++)
-      if (strcmp(t[i], RUN_OPS[k].name) == 0) arity = RUN_OPS[k].arity;
-    if (arity == SIZE_MAX || i + arity >= count) return false;
-    i += 1 + arity;
-  }
-  return true;
-}
-
-/* The request, parsed and checked like any frame (config_parse), becomes this run's part of the
- * config; the static part, and what the prepare made of it, stay. */
-static int take_request(struct config *cfg, size_t count, struct sbx_err *e) {
-  static struct config run;
-  if (!only_run_ops(run_tokens, count)) return fail_input(e, "a warm run's request carries only run ops", NULL, -1);
-  if (config_parse(run_tokens, count, &run, e) < 0) return -1;
-  if (!run.stdio_dir) return fail_input(e, "a warm run needs", "stdio-fifos", -1);
-  cfg->status_path = run.status_path;
-  cfg->cwd = run.cwd;
-  cfg->timeout_ms = run.timeout_ms;
-  cfg->exec = run.exec;
-  cfg->exec_op = run.exec_op;
-  cfg->argv = run.argv;
-  cfg->envp = run.envp;
-  cfg->stdio_dir = run.stdio_dir;
-  cfg->stdin_fifo = run.stdin_fifo;
-  cfg->stdio_op = run.stdio_op + op_base;
-  return 0;
-}
-
-/* A prepared run's monitor: prepares, says so, waits for its request (or its end), runs it. */
-static _Noreturn void prepared_main(int sock, unsigned n) {
-  struct config *cfg = setup_config();
-  struct monitor m = MONITOR_INIT;
-  struct sbx_err e = SBX_ERR_NONE;
-  m.op_base = op_base;
-  /* Each prepared run has a cgroup of its own. */
-  static char cgroup_name[160];
-  if (cfg->cgroup_name) {
-    snprintf(cgroup_name, sizeof cgroup_name, "%.120s.w%u", cfg->cgroup_name, n);
-    cfg->cgroup_name = cgroup_name;
-  }
-  cfg->await_request = true;
-  if (setup_prepare(&m, &e) < 0) _exit(setup_failed(&m, &e));
-  /* Refused when the warm launcher already sent our request and closed its end (it picked us
-   * while we were preparing): the request waits in the socket all the same. */
-  (void)!send(sock, "P", 1, MSG_NOSIGNAL);
-  struct pollfd pfd[3] = {{sock, POLLIN, 0}, {m.pidfd, POLLIN, 0}, {m.signal_fd, POLLIN, 0}};
-  for (;;) {
-    if (poll(pfd, 3, -1) < 0 && errno != EINTR) break;
-    /* Being held and resumed (pace(): SIGCONT, and SIGCHLD for init's stop and continue) is no
-     * reason to end; any other signal is (init's death shows on its pidfd). */
-    if (pfd[2].revents) {
-      drop_signal(SIGCONT);
-      drop_signal(SIGCHLD);
-      struct pollfd again = {m.signal_fd, POLLIN, 0};
-      if (poll(&again, 1, 0) <= 0) pfd[2].revents = 0;
-    }
-    /* A request first: a signal for its run (a kill right after the start) stays queued in the
-     * signalfd for the monitor loop. Without one, init's death or a signal (our parent died:
-     * SIG_KILL_SANDBOX) ends the prepared run. */
-    if (!pfd[0].revents) {
-      if (pfd[1].revents || pfd[2].revents) break;
-      continue;
-    }
-    /* The run's id (its own message), then its ops. End of file: the warm launcher ended us
-     * (idle, disposal). */
-    char id[ID_MAX + 1];
-    ssize_t got = recv(sock, id, sizeof id, 0);
-    if (got <= 1 || id[got - 1] != '\0') break;
-    size_t count;
-    if (recv_tokens(sock, &count) < 0) break;
-    /* The warm launcher resumed us before it sent the request. */
-    drop_signal(SIGCONT);
-    if (take_request(cfg, count, &e) < 0) _exit(setup_failed(&m, &e));
-    m.status_fd = status_open(cfg->status_path);
-    if (m.status_fd < 0) {
-      fail_path(&e, STEP_STATUS, cfg->status_path);
-      _exit(setup_failed(&m, &e));
-    }
-    setup_replay_status(&m);
-    /* Taken: from here a failure is this run's own, never handed to another prepared run. */
-    (void)!send(sock, "S", 1, MSG_NOSIGNAL);
-    m.warm_sock = sock;
-    static char ready[16 + ID_MAX];
-    snprintf(ready, sizeof ready, "ready %s\n", id);
-    m.ready_line = ready;
-    /* The run's wall clock and time start now, not at the prepare. */
-    m.start_us = now_us();
-    _exit(setup_run(&m));
-  }
-  fail_errno(&e, STEP_REQUEST, -1, ECANCELED);
-  m.status_fd = -1;
-  /* Quietly: an unused prepared run's end is no error of anyone's. */
-  int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
-  if (devnull >= 0) dup2(devnull, 2);
-  _exit(setup_failed(&m, &e));
 }
 
 static struct slot *free_slot(void) {
@@ -300,7 +161,7 @@ static struct slot *prepare_one(int sigfd, int timerfd) {
     if (devnull < 0 || dup2(devnull, 0) < 0) _exit(EXIT_SETUP);
     pid_t ppid = getppid();
     if (prctl(PR_SET_PDEATHSIG, SIG_KILL_SANDBOX, 0, 0, 0) < 0 || getppid() != ppid) _exit(EXIT_SETUP);
-    prepared_main(sv[1], n);
+    prepared_main(sv[1], n, op_base);
   }
   close(sv[1]);
   (void)setpgid(pid, pid); /* also here: pace() may signal the group before the child ran */
@@ -410,7 +271,7 @@ static int dispatch(const char *id, char *req, uint32_t len, unsigned tries_befo
     s->tries = tries_before;
     s->req = req;
     s->req_len = len;
-    if (send_blob(s->sock, req, len) < 0) {
+    if (prepared_send_blob(s->sock, req, len) < 0) {
       close(s->sock); /* it died: handed on when reaped */
       s->sock = -1;
     }
@@ -424,7 +285,7 @@ static void start_run(char **t, size_t count, int sigfd, int timerfd) {
   const char *id = t[1];
   static char out[FRAME_MAX];
   size_t off = 0;
-  bool fits = strlen(id) <= ID_MAX;
+  bool fits = strlen(id) <= WARM_ID_MAX;
   for (size_t i = 2; fits && i < count; i++) {
     size_t n = strlen(t[i]) + 1;
     fits = off + n <= sizeof out;
@@ -464,7 +325,7 @@ static void reap(int sigfd, int timerfd) {
       s->sock = -1;
       /* Killed before it took its request: the request goes to another prepared run (a few
        * times: the prepared runs may have been killed all at once). */
-      char id[ID_MAX + 1];
+      char id[WARM_ID_MAX + 1];
       snprintf(id, sizeof id, "%s", s->id);
       if (s->busy && !s->started && s->tries < RETRIES_MAX && WIFSIGNALED(st)) {
         char *req = s->req;
@@ -627,6 +488,11 @@ int warm_main(int argc, char **argv) {
         /* A run went the cold way for want of a prepared one: prepare again. */
         idle = false;
         arm_idle(timerfd);
+      } else if (count == 3 && strcmp(tokens[0], "fifos") == 0) {
+        /* A run's FIFOs made ahead, so that its host opens them while the request travels. */
+        struct sbx_err fe = SBX_ERR_NONE;
+        if (request_make_fifos(tokens[2], &fe) == 0) event("fifos %s\n", tokens[1]);
+        else event("fifos-failed %s %d\n", tokens[1], fe.err);
       } else if (count == 1 && strcmp(tokens[0], "hold") == 0) {
         host_hold_until = now_us() + HOLD_US;
       } else if (count == 1 && strcmp(tokens[0], "go") == 0) {

@@ -49,6 +49,8 @@ export const LAUNCHER_SOURCES = [
   "mount.h",
   "ns.c",
   "ns.h",
+  "prepared.c",
+  "prepared.h",
   "probe.c",
   "probe.h",
   "proctitle.c",

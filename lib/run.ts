@@ -147,19 +147,23 @@ export class SandboxChild implements AsyncDisposable {
         `Invalid options.tty: this sandbox has no /dev of its own (a terminal comes from the sandbox's own devpts instance); run it with namespaces`,
       );
     }
-    const status = makeRunStatus({ tty: options.tty !== undefined });
-    const control = ttyControlPath(status.path);
-    const egress = runEgress(prepared.egress, status.path);
     // A warm launcher that is usable serves the run (its stdio then is always FIFOs); one that
     // failed was reported once, and the run goes the cold way. A terminal and an egress listener
     // are made by init before the request exists, so such runs go the cold way too, on the
     // launcher's own stdio (the terminal's relay reads and writes it).
-    const warm = prepared.warm?.canStart() && !options.tty && !egress ? prepared.warm : null;
+    const warm = prepared.warm?.canStart() && !options.tty && !prepared.egress
+      ? prepared.warm
+      : null;
+    // Its status file and FIFOs made ahead, when the warm launcher has them ready.
+    const premade = warm?.takeStdio() ?? null;
+    const status = premade?.status ?? makeRunStatus({ tty: options.tty !== undefined });
+    const control = ttyControlPath(status.path);
+    const egress = runEgress(prepared.egress, status.path);
     const fifos = !options.tty && (prepared.stdio === "fifos" || warm !== null);
     const input = options.stdin;
     let stdioDir: string | undefined;
     try {
-      if (fifos) stdioDir = status.makeStdioDir();
+      if (fifos) stdioDir = premade?.dir ?? status.makeStdioDir();
     } catch (e) {
       status.cleanup();
       throw e;
@@ -223,7 +227,7 @@ export class SandboxChild implements AsyncDisposable {
             ),
           statusPath: status.path,
           stdioDir: stdioDir!,
-        });
+        }, premade !== null);
       } else {
         proc = spawnLauncher(prepared.launcher);
         const p = proc;

@@ -9,17 +9,22 @@
  * the caller goes the cold way); `onReady` fires when the run's FIFOs exist (lib/fifo_stdio.ts
  * then opens the host's ends). `close()` stops it: prepared runs end, runs in progress are killed
  * and still report. Control channel: frames on the launcher's stdin (`run ID OPS...`,
- * `kill ID SIGNO`, `wake`, `hold`, `go`), event lines on its stdout (`ready ID`,
- * `exit ID CODE SIGNAL`, `prepared N`, `idle`, `held PGID`, `resumed PGID`, `lost`, `broken`).
+ * `kill ID SIGNO`, `wake`, `hold`, `go`, `fifos KEY DIR`), event lines on its stdout (`ready ID`,
+ * `exit ID CODE SIGNAL`, `prepared N`, `idle`, `held PGID`, `resumed PGID`, `lost`, `broken`,
+ * `fifos KEY`, `fifos-failed KEY ERRNO`). For each prepared run a status lock and stdio dir are
+ * made ahead, the warm launcher making the FIFOs in it (`takeStdio()`): a run that takes them
+ * opens its ends as it sends its request, not on "ready".
  * Nothing is prepared before the first run ended or `full()` (`warmUp()`) asked. A run goes
  * through the pool only while a prepared run waits (`canStart()`); otherwise it goes the cold
- * way at once, and the pool is woken once it ended (`coldRun()`). A pool that fails (its launcher died, or `broken`: prepared runs keep failing)
- * is reported once with `console.warn` and never used again; runs go the cold way.
+ * way at once, and the pool is woken once it ended (`coldRun()`). A pool that fails (its
+ * launcher died, or `broken`: prepared runs keep failing) is reported once with `console.warn`
+ * and never used again; runs go the cold way.
  *
  * @module
  */
 
 import { encodeFrame, type Op } from "./config.ts";
+import { makeRunStatus, type RunStatus } from "./rundir.ts";
 import { spawnLauncher } from "./spawn.ts";
 import { signalName } from "./status.ts";
 
@@ -29,6 +34,17 @@ export interface WarmSettings {
   pool: number;
   /** After this long without a run, the prepared runs are ended (and made again on demand). */
   idleMs: number;
+}
+
+/**
+ * A run's status file and stdio dir made ahead, with its FIFOs made by the warm launcher
+ * (`fifos KEY DIR`): a run that takes one opens its ends of the FIFOs as it hands its request
+ * over, so that nothing waits for its "ready".
+ */
+export interface Premade {
+  status: RunStatus;
+  /** The stdio dir, its FIFOs in it. */
+  dir: string;
 }
 
 /** One run served by the warm launcher. */
@@ -83,6 +99,8 @@ interface Generation {
   stopped: Set<number>;
   /** The launcher process exited. */
   dead: boolean;
+  /** Premade stdio (`fifos KEY DIR` sent, by KEY); `made` once the launcher said `fifos KEY`. */
+  premade: Map<string, Premade & { made: boolean }>;
   /** Settles once the process exited and its stdout and stderr are drained. */
   done: Promise<void>;
 }
@@ -118,6 +136,8 @@ export class WarmPool {
   #gen: Generation | null = null;
   #next = 0;
   #failed = false;
+  /** A `fifos` failed: runs go on without premade stdio. */
+  #noPremade = false;
   #closed = false;
   #label: string;
   /** The end of what the warm launcher said on stderr (a prepared run's failure), for #fail. */
@@ -185,6 +205,50 @@ export class WarmPool {
       const gen = this.#gen;
       if (gen && !gen.closing && this.usable) this.#send(gen, encodeFrame([["wake"]]));
     };
+  }
+
+  /**
+   * A premade status file and stdio dir, its FIFOs made, for a run about to `start()`; null when
+   * none is ready (the run makes its own, and opens its FIFOs on "ready"). The caller owns it.
+   */
+  takeStdio(): Premade | null {
+    const gen = this.#gen;
+    if (!gen || gen.closing) return null;
+    for (const [key, p] of gen.premade) {
+      if (!p.made) continue;
+      gen.premade.delete(key);
+      return { status: p.status, dir: p.dir };
+    }
+    return null;
+  }
+
+  /** Premakes stdio for as many runs as are prepared (none in a pool that stops when idle). */
+  #premake(gen: Generation): void {
+    if (this.#noPremade || this.#stopWhenIdle || gen.closing || !this.usable) return;
+    while (gen.premade.size < gen.available) {
+      let status: RunStatus;
+      let dir: string;
+      try {
+        status = makeRunStatus();
+      } catch {
+        return; // the run makes its own, and says why
+      }
+      try {
+        dir = status.makeStdioDir();
+      } catch {
+        status.cleanup();
+        return;
+      }
+      const key = `f${++this.#next}`;
+      gen.premade.set(key, { status, dir, made: false });
+      this.#send(gen, encodeFrame([["fifos", key, dir]]));
+    }
+  }
+
+  /** Removes the premade stdio no run took. */
+  #dropPremade(gen: Generation): void {
+    for (const p of gen.premade.values()) p.status.cleanup();
+    gen.premade.clear();
   }
 
   /** Hands one run to a prepared run; null when the pool is not usable (go the cold way). */
@@ -286,6 +350,7 @@ export class WarmPool {
       held: 0,
       stopped: new Set(),
       dead: false,
+      premade: new Map(),
       done: Promise.resolve(),
     };
     this.#send(gen, this.#frame);
@@ -355,6 +420,7 @@ export class WarmPool {
       p.resolve({ code: 137, signal: "SIGKILL", unstarted: !p.ready });
     }
     gen.runs.clear();
+    this.#dropPremade(gen);
     wakeFull(gen);
   }
 
@@ -376,6 +442,19 @@ export class WarmPool {
     } else if (kind === "prepared" && id) {
       gen.available = Number(id);
       if (gen.available >= this.#pool) wakeFull(gen);
+      this.#premake(gen);
+    } else if (kind === "fifos" && id) {
+      const p = gen.premade.get(id);
+      if (p) p.made = true;
+    } else if (kind === "fifos-failed" && id) {
+      // Not worth a warning: runs make their FIFOs themselves, as without premade stdio. (One
+      // dropped meanwhile failed for want of its dir: no reason to stop.)
+      const p = gen.premade.get(id);
+      if (p) {
+        p.status.cleanup();
+        gen.premade.delete(id);
+        this.#noPremade = true;
+      }
     } else if (kind === "held" && id) {
       gen.stopped.add(Number(id));
       if (gen.dead) continueGroup(Number(id));
@@ -383,9 +462,11 @@ export class WarmPool {
       gen.stopped.delete(Number(id));
     } else if (kind === "idle") {
       // Shrunk to zero: nothing will fill the pool until the next run.
+      this.#dropPremade(gen);
       wakeFull(gen);
     } else if (kind === "broken") {
       this.#fail("prepared runs keep failing");
+      this.#dropPremade(gen);
       wakeFull(gen);
     }
   }

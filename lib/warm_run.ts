@@ -9,7 +9,7 @@
  * @module
  */
 
-import { FIFO_NAMES, type FifoStdio } from "./fifo_stdio.ts";
+import type { FifoStdio } from "./fifo_stdio.ts";
 import type { Op } from "./config.ts";
 import { awaitReady } from "./run_stdio.ts";
 import { spawnLauncher } from "./spawn.ts";
@@ -32,26 +32,27 @@ export interface ColdWay {
 }
 
 /**
- * Hands `ops` to `warm` (the run's FIFOs in `fifo`, opened on "ready"); an unstarted run left by a
- * dead warm launcher runs the cold way (what its monitor made of the FIFOs and the status file is
- * removed first). Kills go to whichever run is live.
+ * Hands `ops` to `warm` (the run's FIFOs in `fifo`: opened on "ready", or at once when they were
+ * made ahead, `premade`: the opens then wait in the kernel while the request travels); an
+ * unstarted run left by a dead warm launcher runs the cold way (its status file, if the monitor
+ * made it, is removed first; the FIFOs stay: a launcher uses FIFOs it finds, and opens of ours may
+ * be waiting on them). Kills go to whichever run is live.
  */
 export function startWarmRun(
   warm: WarmPool,
   fifo: FifoStdio,
   ops: readonly Op[],
   coldWay: ColdWay,
+  premade: boolean,
 ): Launched {
   const run = warm.start(ops, () => fifo.open())!;
+  if (premade) fifo.open();
   let again: Deno.ChildProcess | null = null;
   const cold = async () => {
-    const made = Object.values(FIFO_NAMES).map((n) => `${coldWay.stdioDir}/${n}`);
-    for (const path of [coldWay.statusPath, ...made]) {
-      try {
-        Deno.removeSync(path);
-      } catch {
-        // not made yet
-      }
+    try {
+      Deno.removeSync(coldWay.statusPath);
+    } catch {
+      // not made yet
     }
     const p = again = spawnLauncher(coldWay.launcher);
     p.stderr.cancel().catch(() => {});

@@ -159,3 +159,20 @@ kernelTest("when fds cannot be closed the launcher refuses to run (no leaked fds
   assertMatch(r.stderr, /close-fds: Operation not permitted/);
   assertEquals(r.seccompViolation?.syscall, "close_range");
 });
+
+kernelTest("stdio-fifos: a name in the stdio dir that is not a FIFO is refused", async () => {
+  // FIFOs found there are used (a warm launcher makes them ahead, lib/warm.ts); anything else
+  // would hand the target a file as its stdout.
+  const dir = Deno.makeTempDirSync();
+  try {
+    Deno.writeTextFileSync(`${dir}/stdout`, "");
+    const r = await launch(
+      frameOf(["status", status(), "stdio-fifos", dir, "null", "exec", "/bin/true"]),
+    );
+    assertEquals(r.code, 125);
+    assertMatch(r.stderr, new RegExp(`stdio ${dir}: Invalid argument`));
+    assertEquals(Deno.readTextFileSync(`${dir}/stdout`), "");
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});

@@ -136,6 +136,48 @@ kernelTest("warm: runs go through the warm launcher, with every result field", a
 });
 
 kernelTest(
+  "warm: each prepared run has its stdio made ahead; runs use it, close() removes it",
+  async () => {
+    await using sb = warmSandbox({}, 3);
+    const before = new Set(leftStdioDirs());
+    const pid = await warmed(sb);
+    // One stdio dir per prepared run, its three FIFOs made by the warm launcher.
+    const made = () => leftStdioDirs().filter((d) => !before.has(d));
+    const base = runDirBase()!;
+    const fifosIn = (d: string) => exists(`${base}/${d}/stderr`); // made last
+    assert(
+      await waitFor(() => made().length === 3 && made().every(fifosIn), 5_000),
+      `premade: ${made()}`,
+    );
+    for (const d of made()) {
+      for (const name of ["stdin", "stdout", "stderr"]) {
+        assert(Deno.lstatSync(`${base}/${d}/${name}`).isFifo, `${d}/${name} is not a FIFO`);
+      }
+    }
+    // A run takes one: its stdio are those FIFOs, opened before its "ready"; stdin, stdout and
+    // stderr behave as pipes.
+    const ahead = made();
+    const child = sb.spawn("sh", ["-c", "readlink /proc/self/fd/1; cat; echo err >&2"], {
+      stdin: "piped",
+    });
+    assertEquals(child.pid, pid);
+    const w = child.stdin!.getWriter();
+    await w.write(new TextEncoder().encode("in\n"));
+    await w.close();
+    const [out, err] = await Promise.all([
+      new Response(child.stdout).text(),
+      new Response(child.stderr).text(),
+    ]);
+    assertEquals((await child.status).exitCode, 0);
+    const [fd1, echoed] = out.split("\n");
+    assert(ahead.some((d) => fd1 === `${base}/${d}/stdout`), `stdout ${fd1}, premade ${ahead}`);
+    assertEquals([echoed, err], ["in", "err\n"]);
+    await sb.close();
+    assertEquals(made(), []);
+  },
+);
+
+kernelTest(
   "warm: 150 runs back to back; no prepared run is lost, the pool stays usable",
   async () => {
     const warnings = await warningsOf(async () => {
@@ -297,6 +339,8 @@ kernelTest(
     assert(await waitFor(() => children(pid).length === 0, 10_000), "the pool did not shrink");
     assert(exists(`/proc/${pid}/stat`));
     assertEquals(cgroupsNamed(tag), []);
+    // The stdio made ahead for the prepared runs goes with them.
+    assert(await waitFor(() => leftStdioDirs().length === 0, 5_000), `${leftStdioDirs()}`);
     // The next run goes the cold way (nothing prepared) and, once it ended, wakes the pool,
     // which refills.
     const r = await sb.run("sh", ["-c", "exit 42"]);
