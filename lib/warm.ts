@@ -3,7 +3,8 @@
  * sandbox's fixed policy that keeps runs prepared ahead (namespaces, root, cgroup), each waiting
  * only for its per-run part.
  *
- * Interface: `new WarmPool(launcher, staticOps, options)` starts it (through lib/spawn.ts);
+ * Interface: `new WarmPool(launcher, staticOps, options)` sets it up; the launcher process
+ * (through lib/spawn.ts) starts once the first run, which goes the cold way, ended, or on `full()`;
  * `start(runOps, onReady)` hands one run's ops (status, stdio-fifos, chdir, timeout, env, exec,
  * args) to a prepared run and returns a {@linkcode WarmRun} (or null when the pool is unusable:
  * the caller goes the cold way); `onReady` fires when the run's FIFOs exist (lib/fifo_stdio.ts
@@ -138,6 +139,8 @@ export class WarmPool {
   #failed = false;
   /** A `fifos` failed: runs go on without premade stdio. */
   #noPremade = false;
+  /** The launcher's start after a cold run (`coldRun()`), while it waits for its turn. */
+  #startTimer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
   #label: string;
   /** The end of what the warm launcher said on stderr (a prepared run's failure), for #fail. */
@@ -172,7 +175,8 @@ export class WarmPool {
       String(settings.idleMs),
       String(staticOps.length),
     ];
-    if (!this.#stopWhenIdle) this.#gen = this.#spawn();
+    // Started once the first run (which goes the cold way) ended, or by `full()`: starting it now
+    // would take CPU from that first run.
   }
 
   /** Whether runs can go through the pool. */
@@ -194,16 +198,31 @@ export class WarmPool {
 
   /**
    * A run of this sandbox went the cold way (no prepared run waited: a new sandbox's first run, a
-   * drained or idle pool). Returns what to call when it ended: then the launcher is told to
-   * prepare (`wake`), not before, so that its prepares do not take the CPU from that run.
+   * drained or idle pool). Returns what to call when it ended: then the launcher is started if
+   * need be and told to prepare (`wake`), not before, so that neither takes the CPU from that run.
    */
   coldRun(): () => void {
     let done = false;
     return () => {
       if (done) return;
       done = true;
-      const gen = this.#gen;
-      if (gen && !gen.closing && this.usable) this.#send(gen, encodeFrame([["wake"]]));
+      if (!this.usable || this.#stopWhenIdle) return;
+      if (this.#gen && !this.#gen.closing) {
+        this.#send(this.#gen, encodeFrame([["wake"]]));
+        return;
+      }
+      // Started off the run's path: the spawn (a fork and exec on this thread) would delay the
+      // result of the run that just ended by a millisecond or more. Unref'd: a script whose
+      // last run this was exits without starting it.
+      if (this.#startTimer !== undefined) return;
+      const timer = setTimeout(() => {
+        this.#startTimer = undefined;
+        if (!this.usable) return;
+        if (!this.#gen || this.#gen.closing) this.#gen = this.#spawn();
+        this.#send(this.#gen, encodeFrame([["wake"]]));
+      }, 0);
+      Deno.unrefTimer(timer);
+      this.#startTimer = timer;
     };
   }
 
@@ -323,6 +342,7 @@ export class WarmPool {
   /** Stops the warm launcher; resolves once it and every run it served are gone. */
   async close(): Promise<void> {
     this.#closed = true;
+    clearTimeout(this.#startTimer);
     const gen = this.#gen;
     if (!gen) return;
     if (!gen.closing) {

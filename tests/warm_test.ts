@@ -135,6 +135,35 @@ kernelTest("warm: runs go through the warm launcher, with every result field", a
   assertEquals(notFound.exitCode, 127);
 });
 
+/** This process's launcher children (a cold run's launcher or a warm launcher) but `except`. */
+function launchers(except: number): number[] {
+  const pids: number[] = [];
+  for (const t of Deno.readDirSync("/proc/self/task")) {
+    for (const pid of children(Number(t.name))) {
+      try {
+        const comm = Deno.readTextFileSync(`/proc/${pid}/comm`).trim();
+        if (comm === "sandbox-launche" && pid !== except) pids.push(pid);
+      } catch {
+        // gone
+      }
+    }
+  }
+  return pids;
+}
+
+kernelTest("warm: the warm launcher starts once the first run ended, not during it", async () => {
+  await using sb = warmSandbox();
+  sb.prepare();
+  assertEquals(launchers(0), [], "started with the sandbox");
+  // The first run goes the cold way: its launcher is the only one while it runs.
+  const first = sb.spawn("sh", ["-c", "sleep 0.2"]);
+  await new Promise((r) => setTimeout(r, 100));
+  assertEquals(launchers(first.pid), [], "started during the first run");
+  await ended(first);
+  // Started on the next turn of the event loop, off the first run's result.
+  assert(await waitFor(() => launchers(first.pid).length === 1, 5_000), "never started");
+});
+
 kernelTest(
   "warm: each prepared run has its stdio made ahead; runs use it, close() removes it",
   async () => {
