@@ -395,7 +395,8 @@ export class WarmPool {
    * the process, and its prepared runs with it).
    */
   #idle(gen: Generation): void {
-    if (gen.runs.size === 0) gen.proc.unref();
+    // Stopping: `#gone()` holds it until it is gone.
+    if (gen.runs.size === 0 && !gen.closing) gen.proc.unref();
   }
 
   #send(gen: Generation, frame: Uint8Array): void {
