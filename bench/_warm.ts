@@ -48,7 +48,7 @@ export interface WarmMemory {
   launcherKiB: number | null;
   /** Prepared runs seen. */
   prepared: number;
-  /** Per prepared run: its monitor plus its init (RSS, so shared pages count in each). */
+  /** Per prepared run: its monitor, its init and its waiting target (RSS: shared pages count in each). */
   perPreparedKiB: number | null;
 }
 
@@ -69,9 +69,9 @@ export async function warmMemory(sandbox: Sandbox): Promise<WarmMemory> {
   await full();
   await new Promise((r) => setTimeout(r, 200));
   const runs = children(pid);
-  const per = runs.map((m) =>
-    (rssKiB(m) ?? 0) + children(m).reduce((n, init) => n + (rssKiB(init) ?? 0), 0)
-  );
+  const tree = (pid: number): number =>
+    (rssKiB(pid) ?? 0) + children(pid).reduce((n, c) => n + tree(c), 0);
+  const per = runs.map(tree);
   return {
     launcherKiB: rssKiB(pid),
     prepared: runs.length,

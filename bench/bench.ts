@@ -821,7 +821,7 @@ async function main(): Promise<void> {
   console.log(
     `(h) warm: throughput ${fmt(warmRps, 1)}/s; warm launcher RSS ${
       fmt(warmMem.launcherKiB, 0)
-    } KiB, per prepared run (monitor + init) ${
+    } KiB, per prepared run (monitor, init, target) ${
       fmt(warmMem.perPreparedKiB, 0)
     } KiB (${warmMem.prepared} seen); ` +
       `first run of a new sandbox p50: warm ${fmt(warmOut.firstRun.warm?.p50)} ms, cold ${

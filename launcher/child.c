@@ -236,6 +236,13 @@ static int hand_over_listener(int listener, int courier, int exec_fd, int report
   return 0;
 }
 
+/* The target's failure, for init to report (await_exec). */
+static _Noreturn void target_failed(int exec_fd, const struct sbx_err *e) {
+  struct report r = error_report(e);
+  (void)write_full(exec_fd, &r, sizeof r);
+  _exit(exit_code_for(e));
+}
+
 /* The target: last steps in the order that matters, then exec. Errors go to exec_fd. */
 static _Noreturn void target_main(const struct config *cfg, const struct run_request *req, int exec_fd,
                                   int report_fd, int tty, int ruleset) {
@@ -284,9 +291,7 @@ static _Noreturn void target_main(const struct config *cfg, const struct run_req
     exec_program(req);
     fail(&e, STEP_EXEC, req->exec_op);
   }
-  struct report r = error_report(&e);
-  (void)write_full(exec_fd, &r, sizeof r);
-  _exit(exit_code_for(&e));
+  target_failed(exec_fd, &e);
 }
 
 /* Init takes the run's request and stdio: the FIFOs become its own (and so the target's) fds 0-2,
@@ -299,6 +304,41 @@ static void receive_request(const struct config *cfg, int report_fd, struct run_
     if (dup2(fds[i], i) < 0) die_step(cfg, STEP_REQUEST);
     if (fds[i] != i) close(fds[i]);
   }
+}
+
+/* Forks the target; init keeps the exec pipe's read end, and no longer needs the terminal's
+ * slave or the Landlock ruleset. With early[] (a prepared run), the target takes its request
+ * and stdio from init through early[1] first (init sends them once it has them). */
+static pid_t fork_target(const struct config *cfg, struct run_request *req, const int exec_pipe[2], int report_fd,
+                         int slave, int ruleset, const int early[2]) {
+  pid_t target = fork();
+  if (target < 0) die_step(cfg, STEP_FORK);
+  if (target == 0) {
+    close(exec_pipe[0]);
+    if (!cfg->seccomp_notify) close(report_fd);
+    if (early[0] >= 0) {
+      struct sbx_err e = SBX_ERR_NONE;
+      int fds[3];
+      close(early[0]);
+      if (request_recv(early[1], req, fds, &e) < 0) target_failed(exec_pipe[1], &e);
+      close(early[1]);
+      for (int i = 0; i < 3; i++) {
+        if (dup2(fds[i], i) < 0) {
+          fail(&e, STEP_REQUEST, -1);
+          target_failed(exec_pipe[1], &e);
+        }
+        if (fds[i] != i) close(fds[i]);
+      }
+      /* As init's (a held prepare was continued). */
+      drop_signal(SIGCONT);
+    }
+    target_main(cfg, req, exec_pipe[1], report_fd, slave, ruleset);
+  }
+  close(exec_pipe[1]);
+  if (early[1] >= 0) close(early[1]);
+  if (slave >= 0) close(slave);
+  if (ruleset >= 0) close(ruleset);
+  return target;
 }
 
 /* Init, after the fork: passes on the target's listener, if any, and returns when the target
@@ -476,26 +516,33 @@ _Noreturn void child_main(const struct config *cfg, int sync_fd, int report_fd) 
     ruleset = landlock_build(cfg, cfg->ns_flags & CLONE_NEWNS ? NULL : hostpath_open_rule, &e);
     if (ruleset < 0) die_with(cfg, &e);
   }
+  int exec_pipe[2];
+  if (pipe2(exec_pipe, O_CLOEXEC) < 0) die_step(cfg, STEP_PIPE);
+  /* A prepared run (warm.c) forks the target now, before its request, which init passes on to
+   * it (early[0]): the fork, and the page faults that follow it, are then off the run's path. */
+  int early[2] = {-1, -1};
+  if (cfg->await_request && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, early) < 0)
+    die_step(cfg, STEP_PIPE);
+  struct run_request req;
+  pid_t target = early[0] >= 0 ? fork_target(cfg, &req, exec_pipe, report_fd, slave, ruleset, early) : -1;
   /* The per-run part: from the config, or (stdio-fifos) the request the monitor sends once the
    * run's stdio is open; until then init waits here, inside the finished sandbox. */
-  struct run_request req;
   if (cfg->stdio_dir || cfg->await_request) receive_request(cfg, report_fd, &req);
   else request_from_config(cfg, &req);
   /* A prepared run may have been held while another started (warm.c): the SIGCONT that resumed
    * it must not reach the target with the signals init forwards. */
   if (cfg->await_request) drop_signal(SIGCONT);
-  int exec_pipe[2];
-  if (pipe2(exec_pipe, O_CLOEXEC) < 0) die_step(cfg, STEP_PIPE);
-  pid_t target = fork();
-  if (target < 0) die_step(cfg, STEP_FORK);
-  if (target == 0) {
-    close(exec_pipe[0]);
-    if (!cfg->seccomp_notify) close(report_fd);
-    target_main(cfg, &req, exec_pipe[1], report_fd, slave, ruleset);
+  if (early[0] >= 0) {
+    struct sbx_err fe = SBX_ERR_NONE;
+    const int stdio[3] = {0, 1, 2};
+    if (request_send(early[0], &req, stdio, &fe) < 0) {
+      kill(target, SIGKILL);
+      die_with(cfg, &fe);
+    }
+    close(early[0]);
+  } else {
+    target = fork_target(cfg, &req, exec_pipe, report_fd, slave, ruleset, early);
   }
-  close(exec_pipe[1]);
-  if (slave >= 0) close(slave);
-  if (ruleset >= 0) close(ruleset);
   await_exec(cfg, &req, target, exec_pipe[0]);
   send_report((struct report){.kind = REPORT_STARTED});
 
