@@ -341,6 +341,18 @@ static pid_t fork_target(const struct config *cfg, struct run_request *req, cons
   return target;
 }
 
+/* A prepared run's init, its target forked: returns once the request is there; exits if the
+ * target ended first. */
+static void await_request_or_end(const struct config *cfg, int report_fd, pid_t target) {
+  int pidfd cleanup_fd = (int)syscall(SYS_pidfd_open, target, 0);
+  if (pidfd < 0) die_step(cfg, STEP_FORK);
+  struct pollfd p[2] = {{report_fd, POLLIN, 0}, {pidfd, POLLIN, 0}};
+  while (poll(p, 2, -1) < 0)
+    if (errno != EINTR) die_step(cfg, STEP_REQUEST);
+  if (p[0].revents & POLLIN) return;
+  if (p[1].revents) die_step(cfg, STEP_FORK);
+}
+
 /* Init, after the fork: passes on the target's listener, if any, and returns when the target
  * exec'd (end of file on the exec pipe); dies with the target's error if it reported one. */
 static void await_exec(const struct config *cfg, const struct run_request *req, pid_t target, int exec_fd) {
@@ -525,6 +537,9 @@ _Noreturn void child_main(const struct config *cfg, int sync_fd, int report_fd) 
     die_step(cfg, STEP_PIPE);
   struct run_request req;
   pid_t target = early[0] >= 0 ? fork_target(cfg, &req, exec_pipe, report_fd, slave, ruleset, early) : -1;
+  /* A target killed while it waits (from outside: nothing runs in the sandbox yet) ends the
+   * prepared run, which the warm launcher replaces, instead of failing the run it would get. */
+  if (early[0] >= 0) await_request_or_end(cfg, report_fd, target);
   /* The per-run part: from the config, or (stdio-fifos) the request the monitor sends once the
    * run's stdio is open; until then init waits here, inside the finished sandbox. */
   if (cfg->stdio_dir || cfg->await_request) receive_request(cfg, report_fd, &req);

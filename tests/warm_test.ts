@@ -267,6 +267,30 @@ kernelTest("warm: a prepared run killed from outside is replaced; runs still wor
   }
 });
 
+kernelTest(
+  "warm: a prepared run whose waiting target is killed ends, and is replaced",
+  async () => {
+    await using sb = warmSandbox({}, 1);
+    const pid = await warmed(sb);
+    // monitor -> init -> the target, forked at the prepare and waiting for the request.
+    const [monitor] = children(pid);
+    assert(monitor !== undefined, "no prepared run");
+    const [init] = children(monitor);
+    assert(init !== undefined, "the prepared run has no init");
+    // (Said prepared once init is released: it may still be building the root.)
+    assert(await waitFor(() => children(init).length === 1, 5_000), "no target waits");
+    const target = children(init)[0]!;
+    Deno.kill(target, "SIGKILL");
+    // Its init notices and ends the prepared run (the warm launcher then prepares another), rather
+    // than failing the run that would get it.
+    assert(await waitFor(() => !exists(`/proc/${monitor}/stat`), 5_000), "the prepared run stayed");
+    for (let i = 0; i < 3; i++) {
+      const r = await sb.run("sh", ["-c", "exit 42"]);
+      assertEquals([r.exitCode, r.reason], [42, "exited"]);
+    }
+  },
+);
+
 kernelTest("warm: a dead warm launcher is reported once; runs go the cold way", async () => {
   const warnings = await warningsOf(async () => {
     await using sb = warmSandbox();
