@@ -45,17 +45,20 @@ static uint64_t read_u64(int dirfd, const char *knob) {
   return strtoull(buf, NULL, 10);
 }
 
-/* The value after "key " in a flat keyed file (memory.events, cpu.stat, ...). */
-static uint64_t read_key(int dirfd, const char *knob, const char *key) {
-  char buf[4096];
-  if (read_knob(dirfd, knob, buf, sizeof buf) < 0) return 0;
+/* The value after "key " in the text of a flat keyed file (memory.events, cpu.stat, ...), or 0. */
+static uint64_t key_in(const char *text, const char *key) {
   size_t klen = strlen(key);
-  for (char *line = buf; line && *line;) {
+  for (const char *line = text; line && *line;) {
     if (strncmp(line, key, klen) == 0 && line[klen] == ' ') return strtoull(line + klen + 1, NULL, 10);
     line = strchr(line, '\n');
     if (line) line++;
   }
   return 0;
+}
+
+static uint64_t read_key(int dirfd, const char *knob, const char *key) {
+  char buf[4096];
+  return read_knob(dirfd, knob, buf, sizeof buf) < 0 ? 0 : key_in(buf, key);
 }
 
 /* The run's cgroup dir that has controller ctl (v2's one dir has them all), or -1. */
@@ -85,9 +88,13 @@ static void v2_usage(const struct cgroup_state *cg, struct cgroup_usage *u) {
   u->memory_peak = read_u64(dir, "memory.peak");
   u->oom_kills = read_key(dir, "memory.events", "oom_kill");
   u->pids_max_hits = read_key(dir, "pids.events", "max");
-  u->cpu_us = read_key(dir, "cpu.stat", "usage_usec");
-  u->user_us = read_key(dir, "cpu.stat", "user_usec");
-  u->sys_us = read_key(dir, "cpu.stat", "system_usec");
+  /* One read for the three (the run's result waits for these reads). */
+  char stat[4096];
+  if (read_knob(dir, "cpu.stat", stat, sizeof stat) == 0) {
+    u->cpu_us = key_in(stat, "usage_usec");
+    u->user_us = key_in(stat, "user_usec");
+    u->sys_us = key_in(stat, "system_usec");
+  }
 }
 
 /* ---- cgroup v1: one hierarchy per controller, the run's cgroup in each ---- */
@@ -137,8 +144,11 @@ static void v1_usage(const struct cgroup_state *cg, struct cgroup_usage *u) {
       u->user_us = strtoull(probe, NULL, 10) / 1000u;
       u->sys_us = read_u64(acct, "cpuacct.usage_sys") / 1000u;
     } else {
-      u->user_us = read_key(acct, "cpuacct.stat", "user") * 10000u;
-      u->sys_us = read_key(acct, "cpuacct.stat", "system") * 10000u;
+      char stat[256];
+      if (read_knob(acct, "cpuacct.stat", stat, sizeof stat) == 0) {
+        u->user_us = key_in(stat, "user") * 10000u;
+        u->sys_us = key_in(stat, "system") * 10000u;
+      }
     }
   }
 }
