@@ -282,7 +282,10 @@ void setup_replay_status(struct monitor *m) {
 
 int setup_run(struct monitor *m) {
   struct sbx_err e = SBX_ERR_NONE;
-  if (send_request(m, &e) < 0) return setup_failed(m, &e);
+  if (send_request(m, &e) < 0) {
+    monitor_init_error(m, &e);
+    return setup_failed(m, &e);
+  }
   if (arm_wall_clock(m, &e) < 0) return setup_failed(m, &e);
 
   struct outcome o = OUTCOME_INIT;

@@ -82,6 +82,20 @@ static int take_listener(int sock, const struct report *r, int passed) {
   return listener;
 }
 
+bool monitor_init_error(const struct monitor *m, struct sbx_err *e) {
+  struct report r;
+  int passed;
+  bool found = false;
+  while (recv_report(m->report_fd, &r, &passed) == (ssize_t)sizeof r) {
+    if (passed >= 0) close(passed);
+    if (r.kind == REPORT_ERROR && !found) {
+      fail_errno(e, r.step, r.op, r.err);
+      found = true;
+    }
+  }
+  return found;
+}
+
 /* Drains the queued reports (started, exit: several can wait behind one wake-up). With slots for
  * handed fds, a listener or egress report fills its slot; without (after init exited), the fd is
  * dropped. */

@@ -2,4 +2,4 @@
 // sources, as the Makefile computes it. Do not edit; tests/launcher_trust_test.ts checks it.
 
 /** The build id of the launcher sources shipped with this module. */
-export const LAUNCHER_BUILD_ID = "5de5d57b57376485";
+export const LAUNCHER_BUILD_ID = "e5ae606246bc1c51";

@@ -53,9 +53,11 @@ export interface WarmRun {
   /** The warm launcher's pid (the run's own monitor is its child). */
   readonly pid: number;
   /**
-   * The run's monitor exited: its code, or the signal that killed it. `unstarted`: the warm
-   * launcher died before the run said "ready" (its program never ran): the caller may run it the
-   * cold way instead.
+   * The run's monitor exited: its code, or the signal that killed it. `unstarted`: it ended (or
+   * the warm launcher died) before the run said "ready", so its program never ran: a prepare
+   * that failed (a missing bind source, a refused host path, no host ids left), or a request the
+   * monitor could not take. The caller may run it the cold way instead, which reports the
+   * failure as a cold run does (with its step, path and errno).
    */
   readonly status: Promise<{ code: number; signal: Deno.Signal | null; unstarted?: boolean }>;
   /** Signals the run's monitor (forwarded signals reach the target; `SIGPWR` ends the run). */
@@ -459,6 +461,7 @@ export class WarmPool {
       p?.resolve({
         code: sig ? 128 + sig : Number(code),
         signal: sig ? signalName(sig) as Deno.Signal : null,
+        unstarted: !p.ready,
       });
     } else if (kind === "prepared" && id) {
       gen.available = Number(id);

@@ -33,10 +33,11 @@ export interface ColdWay {
 
 /**
  * Hands `ops` to `warm` (the run's FIFOs in `fifo`: opened on "ready", or at once when they were
- * made ahead, `premade`: the opens then wait in the kernel while the request travels); an
- * unstarted run left by a dead warm launcher runs the cold way (its status file, if the monitor
- * made it, is removed first; the FIFOs stay: a launcher uses FIFOs it finds, and opens of ours may
- * be waiting on them). Kills go to whichever run is live.
+ * made ahead, `premade`: the opens then wait in the kernel while the request travels). A run that
+ * never started (its prepared run failed, or a dead warm launcher left it) runs the cold way
+ * unless it was killed: its status file, if the monitor made it, is removed first; the FIFOs stay
+ * (a launcher uses FIFOs it finds, and opens of ours may be waiting on them). Kills go to
+ * whichever run is live.
  */
 export function startWarmRun(
   warm: WarmPool,
@@ -48,6 +49,8 @@ export function startWarmRun(
   const run = warm.start(ops, () => fifo.open())!;
   if (premade) fifo.open();
   let again: Deno.ChildProcess | null = null;
+  // A run killed (kill(), an abort, the library's own timeout) is never run again the cold way.
+  let killed = false;
   const cold = async () => {
     try {
       Deno.removeSync(coldWay.statusPath);
@@ -66,7 +69,11 @@ export function startWarmRun(
   };
   return {
     pid: run.pid,
-    status: run.status.then((st) => st.unstarted ? cold() : st),
-    kill: (sig) => again ? again.kill(sig) : run.kill(sig),
+    status: run.status.then((st) => st.unstarted && !killed ? cold() : st),
+    kill: (sig) => {
+      if (again) return again.kill(sig);
+      killed = true;
+      run.kill(sig);
+    },
   };
 }

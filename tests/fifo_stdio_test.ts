@@ -2,20 +2,25 @@
 // FIFOs in its private state dir, and the per-run part sent to an init that waits inside the
 // finished sandbox. Each probe exits with a sentinel only if the property held.
 import { assert, assertEquals } from "./_assert.ts";
-import { kernelTest, sandbox } from "./_helpers.ts";
+import { kernelTest } from "./_helpers.ts";
 import { collect } from "../lib/run.ts";
 import { runDirBase } from "../lib/rundir.ts";
-import { SandboxError, SandboxSetupError } from "../mod.ts";
+import { SandboxBuilder, SandboxError, SandboxSetupError } from "../mod.ts";
 import type { SandboxConfig } from "../mod.ts";
 
 const dec = new TextDecoder();
 
-/** A sandbox whose runs use the FIFO channel (the switch is read once, when it is prepared). */
+/**
+ * A sandbox whose cold runs use the FIFO channel (the switch is read once, when it is prepared):
+ * never a warm launcher's (tests/warm_test.ts has those), even under `SANDBOX_TS_WARM=1`, for
+ * these tests kill a run's own launcher.
+ */
 function fifoSandbox(config: SandboxConfig = {}) {
   const before = Deno.env.get("SANDBOX_TS_FIFO_STDIO");
   Deno.env.set("SANDBOX_TS_FIFO_STDIO", "1");
   try {
-    return sandbox(config);
+    return new SandboxBuilder(config.id ?? "test", { timeout: "120s", ...config }, { warm: false })
+      .build();
   } finally {
     if (before === undefined) Deno.env.delete("SANDBOX_TS_FIFO_STDIO");
     else Deno.env.set("SANDBOX_TS_FIFO_STDIO", before);

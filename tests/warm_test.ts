@@ -3,7 +3,7 @@
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import { exists, isRoot, kernelTest, pinned, PINNED_UID, removeTree, waitFor } from "./_helpers.ts";
 import { runDirBase } from "../lib/rundir.ts";
-import { Sandbox } from "../mod.ts";
+import { Sandbox, SandboxError } from "../mod.ts";
 import type { SandboxChild, SandboxConfig, SandboxResult } from "../mod.ts";
 
 function warmSandbox(config: SandboxConfig = {}, pool = 2) {
@@ -272,14 +272,19 @@ kernelTest(
   async () => {
     await using sb = warmSandbox({}, 1);
     const pid = await warmed(sb);
-    // monitor -> init -> the target, forked at the prepare and waiting for the request.
-    const [monitor] = children(pid);
-    assert(monitor !== undefined, "no prepared run");
-    const [init] = children(monitor);
-    assert(init !== undefined, "the prepared run has no init");
-    // (Said prepared once init is released: it may still be building the root.)
-    assert(await waitFor(() => children(init).length === 1, 5_000), "no target waits");
-    const target = children(init)[0]!;
+    // monitor -> init -> the target, forked at the prepare and waiting for the request. (The
+    // pool is said full once each init is released: it may still be building the root; and a
+    // monitor of a run that ended may still be there, its init without children.)
+    let monitor = 0, target = 0;
+    const waiting = () => {
+      for (const m of children(pid)) {
+        for (const init of children(m)) {
+          for (const t of children(init)) [monitor, target] = [m, t];
+        }
+      }
+      return target !== 0;
+    };
+    assert(await waitFor(waiting, 5_000), "no prepared run's target waits");
     Deno.kill(target, "SIGKILL");
     // Its init notices and ends the prepared run (the warm launcher then prepares another), rather
     // than failing the run that would get it.
@@ -329,6 +334,24 @@ kernelTest("warm: a run handed out as the warm launcher dies runs the cold way",
   });
   assertEquals(warnings.length, 1, warnings.join("\n"));
   assert(/warm launcher .* failed/.test(warnings[0]!), warnings[0]);
+});
+
+kernelTest("warm: a run killed before it started is not run the cold way", async () => {
+  await warningsOf(async () => {
+    await using sb = warmSandbox();
+    const warmPid = await warmed(sb);
+    Deno.kill(warmPid, "SIGSTOP");
+    const child = sb.spawn("sh", ["-c", "echo ran; exit 42"]);
+    assertEquals(child.pid, warmPid);
+    child.kill("SIGTERM");
+    await new Promise((r) => setTimeout(r, 50));
+    Deno.kill(warmPid, "SIGKILL");
+    assertEquals(await new Response(child.stdout).text(), "");
+    await new Response(child.stderr).arrayBuffer();
+    const r = await child.status.catch((e) => e);
+    // Its launcher died with it before it said "ready": no result, and no second start.
+    assert(r instanceof SandboxError && /SIGKILL/.test(r.message), `${r}`);
+  });
 });
 
 /**
