@@ -98,9 +98,12 @@ const KILL_GRACE_MS = 2000;
 export class SandboxChild implements AsyncDisposable {
   /**
    * The launcher's pid on the host (the target's own pid is 2 inside its pid namespace); with a
-   * warm launcher (`SandboxOptions.warm`), the warm launcher's, the same for every run it serves.
+   * warm launcher (`SandboxOptions.warm`), the warm launcher's, the same for every run it serves
+   * (and, for a run it could not start that then ran the cold way, that run's own launcher's).
    */
-  readonly pid: number;
+  get pid(): number {
+    return this.#proc.pid;
+  }
   /** The target's stdout, as raw bytes. */
   readonly stdout: ReadableStream<Uint8Array>;
   /** The target's stderr, as raw bytes. */
@@ -246,7 +249,6 @@ export class SandboxChild implements AsyncDisposable {
         `Cannot start the sandbox launcher "${prepared.launcher}": ${(e as Error).message}`,
       );
     }
-    this.pid = this.#proc.pid;
     // One budget for both streams: past it, the sandbox is killed and what fits is kept.
     let budget = maxOutputBytes;
     // Each pipe is pumped into a capped transform; `pumped` settles once the launcher's pipe hit

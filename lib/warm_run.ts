@@ -17,7 +17,8 @@ import type { WarmPool } from "./warm.ts";
 
 /** The process a run's status and kill go through: its own launcher, or the warm launcher. */
 export interface Launched {
-  pid: number;
+  /** The process a kill goes to now. */
+  readonly pid: number;
   status: Promise<{ code: number; signal: Deno.Signal | null }>;
   kill(signal: Deno.Signal): void;
 }
@@ -68,7 +69,9 @@ export function startWarmRun(
     return { code: st.code, signal: st.signal };
   };
   return {
-    pid: run.pid,
+    get pid() {
+      return again?.pid ?? run.pid;
+    },
     status: run.status.then((st) => st.unstarted && !killed ? cold() : st),
     kill: (sig) => {
       if (again) return again.kill(sig);

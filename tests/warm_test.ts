@@ -329,6 +329,8 @@ kernelTest("warm: a run handed out as the warm launcher dies runs the cold way",
     await new Response(child.stderr).arrayBuffer();
     const r = await child.status;
     assertEquals([r.exitCode, r.reason], [42, "exited"]);
+    // Its pid is now that of the launcher that ran it.
+    assert(child.pid !== warmPid, "the pid is still the dead warm launcher's");
     // Later runs go the cold way too.
     assertEquals((await sb.run("sh", ["-c", "exit 7"])).exitCode, 7);
   });
