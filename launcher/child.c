@@ -194,9 +194,9 @@ static void apply_rlimits(const struct config *cfg, bool nofile, struct sbx_err 
   }
 }
 
+/* What the courier needs, copied: it reads nothing of the target's stack. */
 struct courier_args {
-  int report_fd;
-  const int *c;
+  int report_fd, pipe_rd, pidfd;
 };
 
 /* The courier's body, on its own stack in the target's memory: only poll, read, sendmsg and exit.
@@ -206,11 +206,11 @@ static int courier_main(void *arg) {
   const struct courier_args *a = arg;
   /* Without a pid namespace nothing else would end a courier whose init died. */
   if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) _exit(1);
-  struct pollfd p[2] = {{a->c[0], POLLIN, 0}, {a->c[2], POLLIN, 0}};
+  struct pollfd p[2] = {{a->pipe_rd, POLLIN, 0}, {a->pidfd, POLLIN, 0}};
   int fd;
   while (poll(p, 2, -1) < 0)
     if (errno != EINTR) _exit(1);
-  if (p[1].revents || read_full(a->c[0], &fd, sizeof fd) != (ssize_t)sizeof fd) _exit(0);
+  if (p[1].revents || read_full(a->pipe_rd, &fd, sizeof fd) != (ssize_t)sizeof fd) _exit(0);
   struct report r = {.kind = REPORT_LISTENER_FD};
   _exit(send_fds(a->report_fd, &r, sizeof r, &fd, 1) == (ssize_t)sizeof r ? 0 : 1);
 }
@@ -239,7 +239,7 @@ static int courier_start(int report_fd, int c[3]) {
   static struct courier_args args;
   c[2] = (int)syscall(SYS_pidfd_open, getpid(), 0);
   if (c[2] < 0 || pipe2(c, O_CLOEXEC) < 0) goto none;
-  args = (struct courier_args){report_fd, c};
+  args = (struct courier_args){report_fd, c[0], c[2]};
   if (clone(courier_main, stack + sizeof stack, CLONE_VM | CLONE_FILES | CLONE_PARENT | SIGCHLD, &args) > 0)
     return 0;
 none:
