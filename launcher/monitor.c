@@ -82,7 +82,7 @@ static int take_listener(int sock, const struct report *r, int passed) {
   return listener;
 }
 
-bool monitor_init_error(const struct monitor *m, struct sbx_err *e) {
+void monitor_init_error(const struct monitor *m, struct sbx_err *e) {
   struct report r;
   int passed;
   bool found = false;
@@ -93,7 +93,6 @@ bool monitor_init_error(const struct monitor *m, struct sbx_err *e) {
       found = true;
     }
   }
-  return found;
 }
 
 /* Drains the queued reports (started, exit: several can wait behind one wake-up). With slots for

@@ -55,10 +55,10 @@ struct outcome {
 /* Runs until init reported the run reaped, or exited. Killing init takes the whole pid
  * namespace with it. */
 void monitor_loop(const struct monitor *m, const struct config *cfg, struct outcome *o);
-/* The error init reported, if it did (among the reports waiting: they are consumed): a prepared
+/* Replaces *e with the error init reported, if it did (the reports waiting are consumed): a prepared
  * run's init that failed its part of the setup after the monitor's (the root, mounts) is gone
  * when its request is sent, and its own error, not the send's, is the run's. */
-bool monitor_init_error(const struct monitor *m, struct sbx_err *e);
+void monitor_init_error(const struct monitor *m, struct sbx_err *e);
 /* After the loop: the last reports, usage, the cgroup's counters (the run's processes are all
  * gone; init, when it reported them reaped, may still be tearing down its namespaces). */
 void monitor_collect(struct monitor *m, struct outcome *o);
