@@ -204,6 +204,12 @@ async function probeBwrap(path: string | null): Promise<string | null> {
 
 type Runner = () => Promise<void>;
 
+/**
+ * The sandboxes of (b), (d), (e) "ours" and (f) run the cold way (`warm: false`), as every run did
+ * before the warm launcher was on by default: (w), (x) and (h) measure that one, side by side.
+ */
+const COLD = { warm: false } as const;
+
 async function commandOk(path: string, args: string[]): Promise<void> {
   const out = await new Deno.Command(path, {
     args,
@@ -236,7 +242,8 @@ function limitedSandbox(): Sandbox | string {
   if (missing.length) return "limits not implemented in this build";
   type Setter = (v: unknown) => unknown;
   try {
-    let b = new SandboxBuilder("bench-limits") as unknown as Record<string, Setter>;
+    // The cold way, as (b): (x) is the same with a warm launcher.
+    let b = new SandboxBuilder("bench-limits", {}, COLD) as unknown as Record<string, Setter>;
     b = (b.memoryLimit as Setter).call(b, "256M") as Record<string, Setter>;
     b = (b.maxPids as Setter).call(b, 64) as Record<string, Setter>;
     b = (b.cpuLimitPercent as Setter).call(b, 50) as Record<string, Setter>;
@@ -334,7 +341,7 @@ async function defaultLauncherArgv(
       { mode: 0o755 },
     );
     Deno.chmodSync(script, 0o755);
-    const capture = new SandboxBuilder("bench").launcherPath(script).build();
+    const capture = new SandboxBuilder("bench", {}, COLD).launcherPath(script).build();
     await capture.run(program[0]!, program.slice(1)).catch(() => {});
     const bytes = Deno.readFileSync(frame);
     const text = new TextDecoder().decode(bytes.subarray(8));
@@ -519,7 +526,7 @@ async function main(): Promise<void> {
     console.log(`(c) skipped: ${bwrapReason}`);
   }
 
-  const sandbox = new SandboxBuilder("bench").build();
+  const sandbox = new SandboxBuilder("bench", {}, COLD).build();
   // Fail early and clearly if the default sandbox cannot run here at all.
   await sandboxRunner(sandbox)();
 
@@ -547,7 +554,7 @@ async function main(): Promise<void> {
     },
     {
       key: "b",
-      label: "sandbox.run /bin/true (default)",
+      label: "sandbox.run /bin/true (default config, cold way)",
       run: sandboxRunner(sandbox),
       samples: [],
       errors: 0,
@@ -712,7 +719,7 @@ async function main(): Promise<void> {
 
   // (f) timeout precision.
   console.log(`(f) timeout precision: ${opts.timeoutRuns} runs of sleep 10 with .timeout(100)`);
-  const timed = new SandboxBuilder("bench-timeout").timeout(100).build();
+  const timed = new SandboxBuilder("bench-timeout", {}, COLD).timeout(100).build();
   const wallOver: number[] = [];
   const jsOver: number[] = [];
   let notTimedOut = 0;

@@ -154,9 +154,8 @@ export class SandboxChild implements AsyncDisposable {
     // failed was reported once, and the run goes the cold way. A terminal and an egress listener
     // are made by init before the request exists, so such runs go the cold way too, on the
     // launcher's own stdio (the terminal's relay reads and writes it).
-    const warm = prepared.warm?.canStart() && !options.tty && !prepared.egress
-      ? prepared.warm
-      : null;
+    const warmable = !options.tty && !prepared.egress;
+    const warm = warmable && prepared.warm?.canStart() ? prepared.warm : null;
     // Its status file and FIFOs made ahead, when the warm launcher has them ready.
     const premade = warm?.takeStdio() ?? null;
     const status = premade?.status ?? makeRunStatus({ tty: options.tty !== undefined });
@@ -236,8 +235,9 @@ export class SandboxChild implements AsyncDisposable {
         const p = proc;
         this.#proc = { pid: p.pid, status: p.status, kill: (sig) => p.kill(sig) };
         // A sandbox with a warm launcher: its pool is woken once this run (which found no
-        // prepared run) ended, not before, so that its prepares do not compete with it.
-        const ended = prepared.warm?.coldRun();
+        // prepared run) ended, not before, so that its prepares do not compete with it. Runs
+        // that could not have gone through it (a terminal, egress) do not start it.
+        const ended = warmable ? prepared.warm?.coldRun() : undefined;
         if (ended) p.status.then(ended, ended);
       }
     } catch (e) {

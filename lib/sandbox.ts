@@ -69,19 +69,28 @@ export interface SandboxOptions {
    */
   launcherPath?: string;
   /**
-   * A warm launcher for this sandbox (lib/warm.ts): one long-lived launcher started with the
-   * sandbox's fixed policy keeps `pool` runs prepared ahead (namespaces, root, cgroup), each
-   * waiting only for its program, args, env, cwd, stdin and timeout, so that a run skips building
-   * them (about 10 ms instead of 16-20 on a 2-core VM; README "Warm launcher"). Nothing is
-   * prepared until the first run ended (it goes the cold way) or `warmUp()`. Each prepared run is
-   * used once; the pool refills in the background once no run of it is starting, and shrinks to
-   * zero after `idleMs` without a run. Results are the same as without it. If the warm
-   * launcher fails, that is reported once (`console.warn`) and runs go the usual (cold) way.
-   * It is a child process of this one until the sandbox is closed: `await sandbox.close()` or
-   * `await using`. `true` is `{ pool: 2, idleMs: 30000 }`. `SANDBOX_TS_WARM=1` in the environment
-   * turns it on for sandboxes that do not say `warm: false` (then the launcher also stops
-   * whenever no run is in flight: for test suites); `SANDBOX_TS_WARM=0` turns it off.
-   * @default false
+   * The sandbox's warm launcher (lib/warm.ts), on unless `false`: one long-lived launcher started
+   * with the sandbox's fixed policy keeps `pool` runs prepared ahead (namespaces, root, cgroup),
+   * each waiting only for its program, args, env, cwd, stdin and timeout, so that a run skips
+   * building them (about 7-8 ms instead of 13-20 on a 2-core VM; README "Warm launcher"). Each
+   * prepared run is used once; the pool refills in the background once no run of it is starting;
+   * after `idleMs` without a run its prepared runs end and the launcher stops (it starts again
+   * on demand). Results are the same as without it. If the warm launcher fails, that is reported
+   * once (`console.warn`) and runs go the usual (cold) way.
+   *
+   * - Not given (the default): `{ pool: 2, idleMs: 30000 }`, started once the sandbox's second
+   *   run ended (a sandbox run once never starts one), and only while fewer than 8 warm launchers
+   *   are up in this process; otherwise its runs go the cold way.
+   * - `true` or `{ pool, idleMs }`: started once the first run ended, or by `warmUp()`.
+   * - `false`: none; every run goes the cold way.
+   * - For sandboxes that say nothing, the environment decides: `SANDBOX_TS_WARM=0` turns the
+   *   default off; `SANDBOX_TS_WARM=1` makes it stop whenever no run is in flight (and take every
+   *   run: for test suites run with Deno's `--sanitize-ops`/`--sanitize-resources`).
+   *
+   * A warm launcher is a child process of this one until it stops or the sandbox is closed
+   * (`await sandbox.close()`, `await using`); an idle one never holds the process open, and dies
+   * with it, taking its prepared runs along.
+   * @default `{ pool: 2, idleMs: 30000 }`, started on the second run
    *
    * @example
    * ```ts
@@ -95,20 +104,29 @@ export interface SandboxOptions {
   warm?: boolean | { pool?: number; idleMs?: number };
 }
 
+/** What `warmSettings()` returns: the pool, and how it starts and stops. */
+type WarmChoice = WarmSettings & {
+  /** The launcher stops whenever no run is in flight (`SANDBOX_TS_WARM=1`). */
+  stopWhenIdle: boolean;
+  /** The sandbox did not say `warm`: the default. */
+  implicit: boolean;
+};
+
 /**
- * The pool of `SandboxOptions.warm`, validated; null when off. Turned on by `SANDBOX_TS_WARM=1`
- * alone (a test suite run through it), the launcher stops whenever no run is in flight, so that
- * no process outlives a test that never closes its sandbox.
+ * The pool of `SandboxOptions.warm`, validated; null when off (`warm: false`, or nothing said and
+ * `SANDBOX_TS_WARM=0`). On by default: a sandbox that says nothing gets `{ pool: 2, idleMs:
+ * 30000 }`, started once its second run ended (a sandbox run once never starts one) and only while
+ * fewer than `IMPLICIT_LAUNCHERS_MAX` warm launchers are up in this process (lib/warm.ts). With
+ * `SANDBOX_TS_WARM=1` alone, the launcher stops whenever no run is in flight, so that no process
+ * outlives a test that never closes its sandbox (for test suites with Deno's sanitizers on).
  */
-function warmSettings(
-  warm: SandboxOptions["warm"],
-): (WarmSettings & { stopWhenIdle: boolean }) | null {
+function warmSettings(warm: SandboxOptions["warm"]): WarmChoice | null {
   const env = envVar("SANDBOX_TS_WARM");
-  // An explicit `false` wins; the environment decides for sandboxes that say nothing.
-  if (warm === false || env === "0") return null;
-  if (!warm && env !== "1") return null;
+  // What the sandbox says wins; the environment decides for sandboxes that say nothing.
+  const implicit = warm === undefined;
+  if (warm === false || (implicit && env === "0")) return null;
   const given = typeof warm === "object" ? warm : {};
-  const stopWhenIdle = !warm;
+  const stopWhenIdle = implicit && env === "1";
   const pool = given.pool ?? (stopWhenIdle ? 1 : 2);
   const idleMs = given.idleMs ?? 30_000;
   if (!Number.isInteger(pool) || pool < 1 || pool > 32) {
@@ -119,7 +137,14 @@ function warmSettings(
       `Invalid options.warm.idleMs ${idleMs}: expected an integer 1..86400000 (ms)`,
     );
   }
-  return { pool, idleMs, stopWhenIdle };
+  return {
+    pool,
+    idleMs,
+    stopWhenIdle,
+    implicit,
+    startAfter: implicit && !stopWhenIdle ? 2 : 1,
+    capped: implicit,
+  };
 }
 
 /**
@@ -146,7 +171,7 @@ export class Sandbox implements AsyncDisposable {
   readonly config: Readonly<ResolvedConfig>;
   #options: SandboxOptions;
   #prepared: Prepared | undefined;
-  #warm: (WarmSettings & { stopWhenIdle: boolean }) | null;
+  #warm: WarmChoice | null;
 
   /**
    * Validates `config` (throws `TypeError`/`RangeError` naming the field, the value and what is
@@ -289,7 +314,7 @@ export class Sandbox implements AsyncDisposable {
     // Kept overlay changes must be seen by the next run, and an upper dir cannot be mounted by a
     // prepared run while another run writes to it: such a sandbox runs cold (said once).
     const keeps = ops.some((op) => op[0] === "overlay-keep" || op[0] === "overlay-keep-idmap");
-    if (this.#warm && keeps && !this.#warm.stopWhenIdle) {
+    if (this.#warm && keeps && !this.#warm.implicit) {
       console.warn(
         `sandbox-ts: sandbox "${this.config.id}" keeps overlay changes (upper), so its runs go the cold way (warm ignored)`,
       );

@@ -33,9 +33,27 @@ import { signalName } from "./status.ts";
 export interface WarmSettings {
   /** Runs kept prepared. */
   pool: number;
-  /** After this long without a run, the prepared runs are ended (and made again on demand). */
+  /**
+   * After this long without a run, the prepared runs end and the warm launcher stops (it starts
+   * again on demand).
+   */
   idleMs: number;
+  /** Runs that must have ended the cold way before the launcher starts by itself (default 1). */
+  startAfter?: number;
+  /**
+   * The pool is the default one, not asked for: it does not start while
+   * `IMPLICIT_LAUNCHERS_MAX` warm launchers are up in this process.
+   */
+  capped?: boolean;
 }
+
+/**
+ * Warm launchers up in one process beyond which a sandbox's default pool does not start (its runs
+ * go the cold way until one stops): a program that makes a sandbox per request and runs it twice
+ * must not collect a warm launcher, and prepared runs, per request. Pools asked for (`warm`) are
+ * not held back by it, but count.
+ */
+export const IMPLICIT_LAUNCHERS_MAX = 8;
 
 /**
  * A run's status file and stdio dir made ahead, with its FIFOs made by the warm launcher
@@ -115,6 +133,15 @@ interface Generation {
  */
 const launchers = new Set<WarmPool>();
 
+/**
+ * Stops every warm launcher of this process as if each had gone idle (they start again on
+ * demand); resolves once they and every run they served are gone. For checks that nothing of a
+ * run is left behind where earlier sandboxes, never closed, keep their default launchers up.
+ */
+export async function stopWarmLaunchers(): Promise<void> {
+  await Promise.all([...launchers].map((w) => w.stop()));
+}
+
 /** Resolves what waits for the pool to be full (`full()`): it is, or it will not be. */
 function wakeFull(gen: Generation): void {
   for (const wake of gen.whenFull.splice(0)) wake();
@@ -136,6 +163,10 @@ export class WarmPool {
   #args: string[];
   #stopWhenIdle: boolean;
   #pool: number;
+  #startAfter: number;
+  #capped: boolean;
+  /** Runs that ended the cold way while no launcher was up (`coldRun()`). */
+  #coldEnded = 0;
   #gen: Generation | null = null;
   #next = 0;
   #failed = false;
@@ -164,6 +195,8 @@ export class WarmPool {
     this.#launcher = launcher;
     this.#stopWhenIdle = settings.stopWhenIdle ?? false;
     this.#pool = settings.pool;
+    this.#startAfter = settings.startAfter ?? 1;
+    this.#capped = settings.capped ?? false;
     // config_parse requires status and exec: placeholders, replaced by every run's request.
     this.#frame = encodeFrame([
       ...staticOps,
@@ -213,19 +246,28 @@ export class WarmPool {
         this.#send(this.#gen, encodeFrame([["wake"]]));
         return;
       }
+      // A default pool starts once its sandbox was used again (a sandbox run once costs no warm
+      // launcher), and not while too many are up.
+      if (++this.#coldEnded < this.#startAfter || this.#heldBack()) return;
       // Started off the run's path: the spawn (a fork and exec on this thread) would delay the
       // result of the run that just ended by a millisecond or more. Unref'd: a script whose
       // last run this was exits without starting it.
       if (this.#startTimer !== undefined) return;
       const timer = setTimeout(() => {
         this.#startTimer = undefined;
-        if (!this.usable) return;
+        if (!this.usable || this.#heldBack()) return;
         if (!this.#gen || this.#gen.closing) this.#gen = this.#spawn();
         this.#send(this.#gen, encodeFrame([["wake"]]));
       }, 0);
       Deno.unrefTimer(timer);
       this.#startTimer = timer;
     };
+  }
+
+  /** A default pool whose launcher is not up while `IMPLICIT_LAUNCHERS_MAX` others are. */
+  #heldBack(): boolean {
+    const up = this.#gen !== null && !this.#gen.closing;
+    return this.#capped && !up && launchers.size >= IMPLICIT_LAUNCHERS_MAX;
   }
 
   /**
@@ -295,10 +337,7 @@ export class WarmPool {
     const status = this.#stopWhenIdle
       ? exited.then(async (st) => {
         // The last run in flight stops the launcher; every run waits until it is gone.
-        if (gen.runs.size === 0 && !gen.closing) {
-          gen.closing = true;
-          await gen.writer.close().catch(() => {});
-        }
+        if (gen.runs.size === 0 && !gen.closing) await this.#stop(gen);
         if (gen.closing) await this.#gone(gen);
         return st;
       })
@@ -345,13 +384,25 @@ export class WarmPool {
   async close(): Promise<void> {
     this.#closed = true;
     clearTimeout(this.#startTimer);
+    await this.stop();
+  }
+
+  /**
+   * Stops the launcher as going idle does (runs in flight are killed): it starts again on demand.
+   * Resolves once it is gone.
+   */
+  async stop(): Promise<void> {
     const gen = this.#gen;
     if (!gen) return;
-    if (!gen.closing) {
-      gen.closing = true;
-      await gen.writer.close().catch(() => {});
-    }
+    if (!gen.closing) await this.#stop(gen);
     await this.#gone(gen);
+  }
+
+  /** Tells the launcher to stop (end of its stdin): prepared runs end, runs in progress are killed. */
+  #stop(gen: Generation): Promise<void> {
+    gen.closing = true;
+    if (this.#gen === gen) launchers.delete(this);
+    return gen.writer.close().catch(() => {});
   }
 
   /** Waits for the launcher to be gone, holding the Deno process open meanwhile. */
@@ -485,9 +536,13 @@ export class WarmPool {
     } else if (kind === "resumed" && id) {
       gen.stopped.delete(Number(id));
     } else if (kind === "idle") {
-      // Shrunk to zero: nothing will fill the pool until the next run.
+      // Shrunk to zero after idleMs without a run: the launcher stops too (costs nothing, holds
+      // no slot of IMPLICIT_LAUNCHERS_MAX), and starts again after the next cold run. A run sent
+      // meanwhile keeps it (the next "idle" comes once it is over); one that stops when idle
+      // stops anyway.
       this.#dropPremade(gen);
       wakeFull(gen);
+      if (gen.runs.size === 0 && !gen.closing && !this.#stopWhenIdle) this.#stop(gen);
     } else if (kind === "broken") {
       this.#fail("prepared runs keep failing");
       this.#dropPremade(gen);

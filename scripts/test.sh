@@ -103,7 +103,8 @@ stage_name="launcher unit"
 launcher/tests/run_unit.sh 2>&1 | tee "$log" | grep -E "^(unit|config_test|regress|skipped|note)"
 count_line "$log" unit
 
-echo "== deno test as uid $(id -u)"
+# The defaults: a sandbox used twice gets a warm launcher (README "Warm launcher").
+echo "== deno test as uid $(id -u) (the defaults)"
 stage_name="uid $(id -u)"
 "$deno" test --allow-all --doc --quiet tests/ lib/ mod.ts 2>&1 | tee "$log"
 count "$log"
@@ -130,11 +131,12 @@ if [ "$(id -u)" = 0 ]; then
       chmod -R a+rX "$work"
     fi
     mkdir -p "$work/home" && chown 65534:65534 "$work/home"
-    echo "== deno test as uid 65534 (unprivileged mode)"
-    stage_name="uid 65534"
+    # Unprivileged, every run the cold way (no warm launcher), then every run through one.
+    echo "== deno test as uid 65534 (unprivileged mode, no warm launcher: SANDBOX_TS_WARM=0)"
+    stage_name="uid 65534 cold"
     (cd "$tree" && setpriv --reuid 65534 --regid 65534 --clear-groups \
       env HOME="$work/home" DENO_DIR="$work/home/deno" NO_COLOR=1 DENO_NO_UPDATE_CHECK=1 \
-      "$deno_u" test --allow-all --quiet tests/) 2>&1 | tee "$log"
+      SANDBOX_TS_WARM=0 "$deno_u" test --allow-all --quiet tests/) 2>&1 | tee "$log"
     count "$log"
     echo "== deno test as uid 65534, through warm launchers (SANDBOX_TS_WARM=1)"
     stage_name="uid 65534 warm"

@@ -21,8 +21,9 @@ export interface KernelTestOptions {
 
 /**
  * A test on the real kernel, in this process's mode: the name ends in "[root]" or "[uid N]"
- * (CI runs the suite once per mode), and the resource and op sanitizers stay on, so a test that
- * leaves a child process, pipe or timer behind fails.
+ * (CI runs the suite once per mode), and the resource and op sanitizers are on (but with the
+ * library's default warm launchers: tests/_skip.ts), so a test that leaves a child process, pipe
+ * or timer behind fails.
  */
 export function kernelTest(name: string, fn: () => Promise<void> | void): void;
 export function kernelTest(

@@ -5,6 +5,7 @@ import { SandboxBuilder, SandboxError } from "../mod.ts";
 import { hostProcesses, kernelTest, LAUNCHER, marker, ROOT, sandbox, waitFor } from "./_helpers.ts";
 import { collect } from "../lib/run.ts";
 import { runDirBase } from "../lib/rundir.ts";
+import { stopWarmLaunchers } from "../lib/warm.ts";
 
 kernelTest("SIGKILL of the Deno process leaves no sandbox process behind", async () => {
   const tag = marker();
@@ -145,6 +146,9 @@ kernelTest("binary output of 300 KB arrives intact", async () => {
 kernelTest("no status directory is left behind after runs", async () => {
   const base = runDirBase()!;
   await sandbox().run("true");
+  // Earlier tests' sandboxes, never closed, may keep warm launchers (and their prepared runs'
+  // status files) up: those are not this run's.
+  await stopWarmLaunchers();
   const mine = [...Deno.readDirSync(base)].filter((e) => e.name.startsWith(`${Deno.pid}-`));
   assertEquals(mine, []);
 });

@@ -3,6 +3,7 @@
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import { exists, isRoot, kernelTest, pinned, PINNED_UID, removeTree, waitFor } from "./_helpers.ts";
 import { runDirBase } from "../lib/rundir.ts";
+import { stopWarmLaunchers } from "../lib/warm.ts";
 import { Sandbox, SandboxError } from "../mod.ts";
 import type { SandboxChild, SandboxConfig, SandboxResult } from "../mod.ts";
 
@@ -152,6 +153,7 @@ function launchers(except: number): number[] {
 }
 
 kernelTest("warm: the warm launcher starts once the first run ended, not during it", async () => {
+  await stopWarmLaunchers(); // earlier tests' default ones, never closed
   await using sb = warmSandbox();
   sb.prepare();
   assertEquals(launchers(0), [], "started with the sandbox");
@@ -404,8 +406,9 @@ kernelTest("warm: disposal leaves nothing (processes, cgroups, FIFOs)", async ()
 });
 
 kernelTest(
-  "warm: an idle pool shrinks to zero (no process, no cgroup) and refills on demand",
+  "warm: an idle pool shrinks to zero and its launcher stops (no process, no cgroup); both come back on demand",
   async () => {
+    await stopWarmLaunchers(); // earlier tests' default ones, never closed
     const tag = `warmidle${Math.floor(Math.random() * 1e9)}`;
     await using sb = new Sandbox(
       { id: tag, timeout: "60s", ...(isRoot ? { maxPids: 64 } : {}) },
@@ -413,20 +416,21 @@ kernelTest(
     );
     // A full pool, or one that went idle first (a loaded machine may take longer than idleMs).
     const pid = await warmed(sb);
-    // Idle: every prepared run ends, its cgroup removed; the warm launcher stays.
-    assert(await waitFor(() => children(pid).length === 0, 10_000), "the pool did not shrink");
-    assert(exists(`/proc/${pid}/stat`));
+    // Idle: every prepared run ends, its cgroup removed, and the warm launcher stops.
+    assert(await waitFor(() => !exists(`/proc/${pid}/stat`), 10_000), "the launcher did not stop");
     assertEquals(cgroupsNamed(tag), []);
     // The stdio made ahead for the prepared runs goes with them.
     assert(await waitFor(() => leftStdioDirs().length === 0, 5_000), `${leftStdioDirs()}`);
-    // The next run goes the cold way (nothing prepared) and, once it ended, wakes the pool,
-    // which refills.
-    const r = await sb.run("sh", ["-c", "exit 42"]);
-    assertEquals(r.exitCode, 42);
-    assert(await waitFor(() => children(pid).length >= 1, 10_000), "the pool did not refill");
+    // The next run goes the cold way (nothing prepared) and, once it ended, starts a new warm
+    // launcher, which fills the pool.
+    const r = await sb.spawn("sh", ["-c", "exit 42"]);
+    assertEquals((await ended(r)).exitCode, 42);
+    assert(await waitFor(() => launchers(r.pid).length >= 1, 10_000), "no launcher started");
+    const next = launchers(r.pid)[0]!;
+    assert(await waitFor(() => children(next).length >= 1, 10_000), "the pool did not refill");
     await sb.warmUp();
     const last = sb.spawn("true");
-    assertEquals(last.pid, pid, "the run did not go to the warm launcher");
+    assertEquals(last.pid, next, "the run did not go to the new warm launcher");
     assertEquals((await ended(last)).exitCode, 0);
   },
 );
@@ -538,3 +542,116 @@ await b.close();`;
     assertMatch(text, /^held [1-9][0-9]* left 0$/);
   },
 );
+
+/**
+ * The start of a `deno eval` script: `Sandbox`, `sleep`, `until`, and `warmLaunchers()`, the
+ * launchers among the script's children: called while no run is in flight, these are warm
+ * launchers (a cold run's launcher lives as long as its run).
+ */
+const WARM_PRELUDE = `import { Sandbox } from ${
+  JSON.stringify(new URL("../mod.ts", import.meta.url).href)
+};
+const warmLaunchers = () => {
+  const out = [];
+  for (const t of Deno.readDirSync("/proc/self/task")) {
+    let kids = [];
+    try { kids = Deno.readTextFileSync("/proc/self/task/" + t.name + "/children").trim().split(" ").filter(Boolean); } catch { continue; }
+    for (const k of kids) {
+      try {
+        if (Deno.readTextFileSync("/proc/" + k + "/comm").trim() === "sandbox-launche") out.push(Number(k));
+      } catch { /* gone */ }
+    }
+  }
+  return out;
+};
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const until = async (f) => { for (let i = 0; i < 200 && !f(); i++) await sleep(50); return f(); };`;
+
+kernelTest(
+  "warm (default): a sandbox run once (or with egress) starts no warm launcher; one run twice does",
+  async () => {
+    // The defaults, whatever SANDBOX_TS_WARM this suite runs with: a process of its own.
+    const script = `${WARM_PRELUDE}
+const once = new Sandbox({ timeout: "20s" });
+await once.run("true");
+await sleep(300);
+const afterOnce = warmLaunchers().length;
+// Egress runs never go through a warm launcher, so they do not start one.
+const egress = new Sandbox({ timeout: "20s", network: { allow: ["example.test"] } });
+for (let i = 0; i < 3; i++) await egress.run("true");
+await sleep(300);
+const afterEgress = warmLaunchers().length;
+const twice = new Sandbox({ timeout: "20s" });
+await twice.run("true");
+await sleep(300);
+const afterFirst = warmLaunchers().length;
+await twice.run("true");
+const started = await until(() => warmLaunchers().length === 1);
+await twice.warmUp();
+const via = twice.spawn("sh", ["-c", "exit 7"]);
+const code = (await via.status).exitCode;
+const served = warmLaunchers().includes(via.pid);
+await twice.close();
+const afterClose = warmLaunchers().length;
+console.log(JSON.stringify({ afterOnce, afterEgress, afterFirst, started, code, served, afterClose }));`;
+    const out = JSON.parse(await evalScript(script, 60_000));
+    assertEquals(out, {
+      afterOnce: 0,
+      afterEgress: 0,
+      afterFirst: 0,
+      started: true,
+      code: 7,
+      served: true,
+      afterClose: 0,
+    });
+  },
+);
+
+kernelTest(
+  "warm (default): with 8 warm launchers up, a default sandbox runs cold until one stops",
+  async () => {
+    const script = `${WARM_PRELUDE}
+// Eight asked for (they count, and are not held back), then a default one used again and again.
+const asked = [];
+for (let i = 0; i < 8; i++) {
+  const s = new Sandbox({ timeout: "20s" }, { warm: { pool: 1, idleMs: 60000 } });
+  await s.warmUp();
+  asked.push(s);
+}
+const up = warmLaunchers().length;
+const extra = new Sandbox({ timeout: "20s" });
+for (let i = 0; i < 3; i++) await extra.run("true");
+await sleep(500);
+const beyond = warmLaunchers().length;
+// One stops: the default sandbox's next run, cold, starts its launcher.
+await asked[0].close();
+const freed = warmLaunchers().length;
+await extra.run("true");
+const again = await until(() => warmLaunchers().length === 8);
+await extra.warmUp();
+const via = extra.spawn("true");
+await via.status;
+const served = warmLaunchers().includes(via.pid);
+await Promise.all([...asked, extra].map((s) => s.close()));
+console.log(JSON.stringify({ up, beyond, freed, again, served, left: warmLaunchers().length }));`;
+    const out = JSON.parse(await evalScript(script, 120_000));
+    assertEquals(out, { up: 8, beyond: 8, freed: 7, again: true, served: true, left: 0 });
+  },
+);
+
+kernelTest("warm: false, or SANDBOX_TS_WARM=0, means no warm launcher at all", async () => {
+  const script = `${WARM_PRELUDE}
+const off = new Sandbox({ timeout: "20s" }, { warm: false });
+for (let i = 0; i < 3; i++) await off.run("true");
+await sleep(500);
+const a = warmLaunchers().length;
+await off.warmUp();
+const b = warmLaunchers().length;
+console.log(JSON.stringify({ a, b }));`;
+  assertEquals(JSON.parse(await evalScript(script, 60_000)), { a: 0, b: 0 });
+  const envOff = script.replace("{ warm: false }", "{}");
+  assertEquals(JSON.parse(await evalScript(envOff, 60_000, ["env", "SANDBOX_TS_WARM=0"])), {
+    a: 0,
+    b: 0,
+  });
+});
