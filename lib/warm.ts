@@ -4,7 +4,8 @@
  * only for its per-run part.
  *
  * Interface: `new WarmPool(launcher, staticOps, options)` sets it up; the launcher process
- * (through lib/spawn.ts) starts once the first run, which goes the cold way, ended, or on `full()`;
+ * (through lib/spawn.ts) starts once `startAfter` runs (one unless said), which go the cold way,
+ * ended, or on `full()`; a default pool (`capped`) not while `IMPLICIT_LAUNCHERS_MAX` are up;
  * `start(runOps, onReady)` hands one run's ops (status, stdio-fifos, chdir, timeout, env, exec,
  * args) to a prepared run and returns a {@linkcode WarmRun} (or null when the pool is unusable:
  * the caller goes the cold way); `onReady` fires when the run's FIFOs exist (lib/fifo_stdio.ts
@@ -15,9 +16,10 @@
  * `fifos KEY`, `fifos-failed KEY ERRNO`). For each prepared run a status lock and stdio dir are
  * made ahead, the warm launcher making the FIFOs in it (`takeStdio()`): a run that takes them
  * opens its ends as it sends its request, not on "ready".
- * Nothing is prepared before the first run ended or `full()` (`warmUp()`) asked. A run goes
- * through the pool only while a prepared run waits (`canStart()`); otherwise it goes the cold
- * way at once, and the pool is woken once it ended (`coldRun()`). A pool that fails (its
+ * Nothing is prepared before the launcher starts. After `idleMs` without a run the prepared runs
+ * end and the launcher stops (`idle`); the next cold run starts it again. A run goes through the
+ * pool only while a prepared run waits (`canStart()`); otherwise it goes the cold way at once, and
+ * the pool is woken once it ended (`coldRun()`). A pool that fails (its
  * launcher died, or `broken`: prepared runs keep failing) is reported once with `console.warn`
  * and never used again; runs go the cold way.
  *
