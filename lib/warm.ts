@@ -144,6 +144,30 @@ export async function stopWarmLaunchers(): Promise<void> {
   await Promise.all([...launchers].map((w) => w.stop()));
 }
 
+/**
+ * Warm launchers not yet gone, whose premade stdio (status locks and FIFO dirs this process made)
+ * is removed when this process exits (`unload`) with them still up: a script that never closed a
+ * sandbox leaves none of its files behind. (A killed process's are swept by the next one.)
+ */
+const live = new Set<Generation>();
+let unloadHooked = false;
+
+function trackLive(gen: Generation): void {
+  live.add(gen);
+  gen.done.then(() => live.delete(gen));
+  if (unloadHooked) return;
+  unloadHooked = true;
+  globalThis.addEventListener("unload", () => {
+    for (const g of live) dropPremade(g);
+  });
+}
+
+/** Removes the premade stdio no run took. */
+function dropPremade(gen: Generation): void {
+  for (const p of gen.premade.values()) p.status.cleanup();
+  gen.premade.clear();
+}
+
 /** Resolves what waits for the pool to be full (`full()`): it is, or it will not be. */
 function wakeFull(gen: Generation): void {
   for (const wake of gen.whenFull.splice(0)) wake();
@@ -310,12 +334,6 @@ export class WarmPool {
     }
   }
 
-  /** Removes the premade stdio no run took. */
-  #dropPremade(gen: Generation): void {
-    for (const p of gen.premade.values()) p.status.cleanup();
-    gen.premade.clear();
-  }
-
   /** Hands one run to a prepared run; null when the pool is not usable (go the cold way). */
   start(runOps: readonly Op[], onReady: () => void): WarmRun | null {
     if (!this.usable) return null;
@@ -441,6 +459,7 @@ export class WarmPool {
     gen.done = Promise.all([this.#events(gen), this.#drain(proc.stderr), continued]).then(
       () => {},
     );
+    trackLive(gen);
     return gen;
   }
 
@@ -496,7 +515,7 @@ export class WarmPool {
       p.resolve({ code: 137, signal: "SIGKILL", unstarted: !p.ready });
     }
     gen.runs.clear();
-    this.#dropPremade(gen);
+    dropPremade(gen);
     wakeFull(gen);
   }
 
@@ -542,12 +561,12 @@ export class WarmPool {
       // no slot of IMPLICIT_LAUNCHERS_MAX), and starts again after the next cold run. A run sent
       // meanwhile keeps it (the next "idle" comes once it is over); one that stops when idle
       // stops anyway.
-      this.#dropPremade(gen);
+      dropPremade(gen);
       wakeFull(gen);
       if (gen.runs.size === 0 && !gen.closing && !this.#stopWhenIdle) this.#stop(gen);
     } else if (kind === "broken") {
       this.#fail("prepared runs keep failing");
-      this.#dropPremade(gen);
+      dropPremade(gen);
       wakeFull(gen);
     }
   }

@@ -655,3 +655,25 @@ console.log(JSON.stringify({ a, b }));`;
     b: 0,
   });
 });
+
+kernelTest(
+  "warm (default): a script that ends with its warm launcher up leaves none of its files",
+  async () => {
+    // The prepared runs' status locks and FIFO dirs are this process's own: removed at its exit,
+    // not left for the next process's sweep.
+    const script = `${WARM_PRELUDE}
+const sb = new Sandbox({ timeout: "20s" });
+await sb.run("true");
+await sb.run("true");
+await until(() => warmLaunchers().length === 1);
+await sb.warmUp();
+console.log(Deno.pid);`;
+    // First, as this process's first use of the dir sweeps what dead processes left.
+    const base = runDirBase()!;
+    const pid = await evalScript(script, 60_000);
+    const left = [...Deno.readDirSync(base)].map((e) => e.name).filter((n) =>
+      n.startsWith(`${pid}-`)
+    );
+    assertEquals(left, []);
+  },
+);
