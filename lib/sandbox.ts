@@ -108,8 +108,6 @@ export interface SandboxOptions {
 type WarmChoice = WarmSettings & {
   /** The launcher stops whenever no run is in flight (`SANDBOX_TS_WARM=1`). */
   stopWhenIdle: boolean;
-  /** The sandbox did not say `warm`: the default. */
-  implicit: boolean;
 };
 
 /**
@@ -137,14 +135,7 @@ function warmSettings(warm: SandboxOptions["warm"]): WarmChoice | null {
       `Invalid options.warm.idleMs ${idleMs}: expected an integer 1..86400000 (ms)`,
     );
   }
-  return {
-    pool,
-    idleMs,
-    stopWhenIdle,
-    implicit,
-    startAfter: implicit && !stopWhenIdle ? 2 : 1,
-    capped: implicit,
-  };
+  return { pool, idleMs, stopWhenIdle, implicit };
 }
 
 /**

@@ -4,8 +4,9 @@
  * only for its per-run part.
  *
  * Interface: `new WarmPool(launcher, staticOps, options)` sets it up; the launcher process
- * (through lib/spawn.ts) starts once `startAfter` runs (one unless said), which go the cold way,
- * ended, or on `full()`; a default pool (`capped`) not while `IMPLICIT_LAUNCHERS_MAX` are up;
+ * (through lib/spawn.ts) starts once the first run (the second for a default pool, `implicit`),
+ * which goes the cold way, ended, or on `full()`; a default pool not while
+ * `IMPLICIT_LAUNCHERS_MAX` are up;
  * `start(runOps, onReady)` hands one run's ops (status, stdio-fifos, chdir, timeout, env, exec,
  * args) to a prepared run and returns a {@linkcode WarmRun} (or null when the pool is unusable:
  * the caller goes the cold way); `onReady` fires when the run's FIFOs exist (lib/fifo_stdio.ts
@@ -40,13 +41,12 @@ export interface WarmSettings {
    * again on demand).
    */
   idleMs: number;
-  /** Runs that must have ended the cold way before the launcher starts by itself (default 1). */
-  startAfter?: number;
   /**
-   * The pool is the default one, not asked for: it does not start while
-   * `IMPLICIT_LAUNCHERS_MAX` warm launchers are up in this process.
+   * The sandbox's default pool, not asked for: it starts once two runs ended the cold way (one for
+   * a pool asked for), and not while `IMPLICIT_LAUNCHERS_MAX` warm launchers are up in this
+   * process.
    */
-  capped?: boolean;
+  implicit?: boolean;
 }
 
 /**
@@ -189,8 +189,8 @@ export class WarmPool {
   #args: string[];
   #stopWhenIdle: boolean;
   #pool: number;
-  #startAfter: number;
-  #capped: boolean;
+  /** The default pool (`WarmSettings.implicit`): starts on the second run, and is capped. */
+  #implicit: boolean;
   /** Runs that ended the cold way while no launcher was up (`coldRun()`). */
   #coldEnded = 0;
   #gen: Generation | null = null;
@@ -221,8 +221,7 @@ export class WarmPool {
     this.#launcher = launcher;
     this.#stopWhenIdle = settings.stopWhenIdle ?? false;
     this.#pool = settings.pool;
-    this.#startAfter = settings.startAfter ?? 1;
-    this.#capped = settings.capped ?? false;
+    this.#implicit = settings.implicit ?? false;
     // config_parse requires status and exec: placeholders, replaced by every run's request.
     this.#frame = encodeFrame([
       ...staticOps,
@@ -274,7 +273,7 @@ export class WarmPool {
       }
       // A default pool starts once its sandbox was used again (a sandbox run once costs no warm
       // launcher), and not while too many are up.
-      if (++this.#coldEnded < this.#startAfter || this.#heldBack()) return;
+      if (++this.#coldEnded < (this.#implicit ? 2 : 1) || this.#heldBack()) return;
       // Started off the run's path: the spawn (a fork and exec on this thread) would delay the
       // result of the run that just ended by a millisecond or more. Unref'd: a script whose
       // last run this was exits without starting it.
@@ -293,7 +292,7 @@ export class WarmPool {
   /** A default pool whose launcher is not up while `IMPLICIT_LAUNCHERS_MAX` others are. */
   #heldBack(): boolean {
     const up = this.#gen !== null && !this.#gen.closing;
-    return this.#capped && !up && launchers.size >= IMPLICIT_LAUNCHERS_MAX;
+    return this.#implicit && !up && launchers.size >= IMPLICIT_LAUNCHERS_MAX;
   }
 
   /**

@@ -567,12 +567,20 @@ const warmLaunchers = () => {
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const until = async (f) => { for (let i = 0; i < 200 && !f(); i++) await sleep(50); return f(); };`;
 
+/**
+ * Runs `body` after {@link WARM_PRELUDE} in a Deno process of its own (the library's defaults,
+ * whatever SANDBOX_TS_WARM this suite runs with, unless `wrap` sets it) and parses the JSON it
+ * printed.
+ */
+async function inOwnProcess(body: string, timeoutMs: number, wrap: string[] = []) {
+  return JSON.parse(await evalScript(`${WARM_PRELUDE}\n${body}`, timeoutMs, wrap));
+}
+
 kernelTest(
   "warm (default): a sandbox run once (or with egress) starts no warm launcher; one run twice does",
   async () => {
-    // The defaults, whatever SANDBOX_TS_WARM this suite runs with: a process of its own.
-    const script = `${WARM_PRELUDE}
-const once = new Sandbox({ timeout: "20s" });
+    const out = await inOwnProcess(
+      `const once = new Sandbox({ timeout: "20s" });
 await once.run("true");
 await sleep(300);
 const afterOnce = warmLaunchers().length;
@@ -593,8 +601,9 @@ const code = (await via.status).exitCode;
 const served = warmLaunchers().includes(via.pid);
 await twice.close();
 const afterClose = warmLaunchers().length;
-console.log(JSON.stringify({ afterOnce, afterEgress, afterFirst, started, code, served, afterClose }));`;
-    const out = JSON.parse(await evalScript(script, 60_000));
+console.log(JSON.stringify({ afterOnce, afterEgress, afterFirst, started, code, served, afterClose }));`,
+      60_000,
+    );
     assertEquals(out, {
       afterOnce: 0,
       afterEgress: 0,
@@ -610,8 +619,8 @@ console.log(JSON.stringify({ afterOnce, afterEgress, afterFirst, started, code, 
 kernelTest(
   "warm (default): with 8 warm launchers up, a default sandbox runs cold until one stops",
   async () => {
-    const script = `${WARM_PRELUDE}
-// Eight asked for (they count, and are not held back), then a default one used again and again.
+    const out = await inOwnProcess(
+      `// Eight asked for (they count, and are not held back), then a default one used again and again.
 const asked = [];
 for (let i = 0; i < 8; i++) {
   const s = new Sandbox({ timeout: "20s" }, { warm: { pool: 1, idleMs: 60000 } });
@@ -633,27 +642,24 @@ const via = extra.spawn("true");
 await via.status;
 const served = warmLaunchers().includes(via.pid);
 await Promise.all([...asked, extra].map((s) => s.close()));
-console.log(JSON.stringify({ up, beyond, freed, again, served, left: warmLaunchers().length }));`;
-    const out = JSON.parse(await evalScript(script, 120_000));
+console.log(JSON.stringify({ up, beyond, freed, again, served, left: warmLaunchers().length }));`,
+      120_000,
+    );
     assertEquals(out, { up: 8, beyond: 8, freed: 7, again: true, served: true, left: 0 });
   },
 );
 
 kernelTest("warm: false, or SANDBOX_TS_WARM=0, means no warm launcher at all", async () => {
-  const script = `${WARM_PRELUDE}
-const off = new Sandbox({ timeout: "20s" }, { warm: false });
+  const body = `const off = new Sandbox({ timeout: "20s" }, { warm: false });
 for (let i = 0; i < 3; i++) await off.run("true");
 await sleep(500);
 const a = warmLaunchers().length;
 await off.warmUp();
 const b = warmLaunchers().length;
 console.log(JSON.stringify({ a, b }));`;
-  assertEquals(JSON.parse(await evalScript(script, 60_000)), { a: 0, b: 0 });
-  const envOff = script.replace("{ warm: false }", "{}");
-  assertEquals(JSON.parse(await evalScript(envOff, 60_000, ["env", "SANDBOX_TS_WARM=0"])), {
-    a: 0,
-    b: 0,
-  });
+  assertEquals(await inOwnProcess(body, 60_000), { a: 0, b: 0 });
+  const envOff = body.replace("{ warm: false }", "{}");
+  assertEquals(await inOwnProcess(envOff, 60_000, ["env", "SANDBOX_TS_WARM=0"]), { a: 0, b: 0 });
 });
 
 kernelTest(
@@ -661,16 +667,17 @@ kernelTest(
   async () => {
     // The prepared runs' status locks and FIFO dirs are this process's own: removed at its exit,
     // not left for the next process's sweep.
-    const script = `${WARM_PRELUDE}
-const sb = new Sandbox({ timeout: "20s" });
+    // First, as this process's first use of the dir sweeps what dead processes left.
+    const base = runDirBase()!;
+    const pid = await inOwnProcess(
+      `const sb = new Sandbox({ timeout: "20s" });
 await sb.run("true");
 await sb.run("true");
 await until(() => warmLaunchers().length === 1);
 await sb.warmUp();
-console.log(Deno.pid);`;
-    // First, as this process's first use of the dir sweeps what dead processes left.
-    const base = runDirBase()!;
-    const pid = await evalScript(script, 60_000);
+console.log(Deno.pid);`,
+      60_000,
+    );
     const left = [...Deno.readDirSync(base)].map((e) => e.name).filter((n) =>
       n.startsWith(`${pid}-`)
     );
