@@ -12,6 +12,7 @@
  */
 
 import { SYSTEM_DIRS } from "../lib/mounts.ts";
+import { bwrapDefaults } from "./_bwrap_defaults.ts";
 import { firstRuns, WARM_POOL, warmLimitedSandbox, warmMemory, warmSandbox } from "./_warm.ts";
 import { SandboxBuilder } from "../mod.ts";
 import type { Sandbox } from "../mod.ts";
@@ -217,6 +218,24 @@ async function commandOk(path: string, args: string[]): Promise<void> {
     stdout: "piped",
     stderr: "piped",
   }).output();
+  checkExit(path, out);
+}
+
+/** As commandOk, with `input` written to the command's stdin (bwrap's `--seccomp 0`). */
+async function commandWithInput(path: string, args: string[], input: Uint8Array): Promise<void> {
+  const child = new Deno.Command(path, {
+    args,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(input).catch(() => {});
+  await writer.close().catch(() => {});
+  checkExit(path, await child.output());
+}
+
+function checkExit(path: string, out: Deno.CommandOutput): void {
   if (out.code !== 0) {
     throw new Error(
       `${path} exited ${out.code}: ${new TextDecoder().decode(out.stderr).trim().slice(0, 300)}`,
@@ -287,6 +306,28 @@ async function latency(series: Series[], iterations: number, warmup: number): Pr
     }
   }
   if (Deno.stdout.isTerminal()) console.log();
+}
+
+/**
+ * (s): a runner for bwrap doing the defaults' work (bench/_bwrap_defaults.ts), checked once; or
+ * why there is none.
+ */
+async function bwrapDefaultsRunner(
+  bwrap: string,
+  dir: string,
+): Promise<{ run: Runner; missing: string[]; approximated: string[] } | string> {
+  const { argv, source } = await defaultLauncherArgv(dir, `${dir}/status`, ["/bin/true"]);
+  if (source !== "the library's frame") return "the library's frame could not be captured";
+  try {
+    const b = bwrapDefaults(argv, dir, "/bin/true");
+    const run: Runner = b.seccomp
+      ? () => commandWithInput(bwrap, b.args, b.seccomp!)
+      : () => commandOk(bwrap, b.args);
+    await run();
+    return { run, missing: b.missing, approximated: b.approximated };
+  } catch (e) {
+    return `bwrap with the defaults' work: ${(e as Error).message.slice(0, 300)}`;
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -526,6 +567,14 @@ async function main(): Promise<void> {
     console.log(`(c) skipped: ${bwrapReason}`);
   }
 
+  // (s): bwrap doing the defaults' work, from the library's own frame (bench/_bwrap_defaults.ts).
+  const bwrapDir = Deno.makeTempDirSync({ prefix: "sandbox-bench-bwrap-" });
+  const heavy = bwrapReason ? bwrapReason : await bwrapDefaultsRunner(bwrapPath!, bwrapDir);
+  if (typeof heavy === "string") {
+    skipped.s = heavy;
+    console.log(`(s) skipped: ${heavy}`);
+  }
+
   const sandbox = new SandboxBuilder("bench", {}, COLD).build();
   // Fail early and clearly if the default sandbox cannot run here at all.
   await sandboxRunner(sandbox)();
@@ -564,8 +613,17 @@ async function main(): Promise<void> {
     const args = bwrapArgs("/bin/true", []);
     series.push({
       key: "c",
-      label: "bwrap /bin/true (same isolation)",
+      label: "bwrap /bin/true (light: /usr, /proc, /dev, /tmp)",
       run: () => commandOk(bwrapPath!, args),
+      samples: [],
+      errors: 0,
+    });
+  }
+  if (typeof heavy !== "string") {
+    series.push({
+      key: "s",
+      label: "bwrap /bin/true (the defaults' mounts, ids, seccomp)",
+      run: heavy.run,
       samples: [],
       errors: 0,
     });
@@ -605,7 +663,7 @@ async function main(): Promise<void> {
   await latency(series, opts.iterations, opts.warmup);
 
   const latencyOut: Record<string, unknown> = {};
-  for (const key of ["a", "b", "c", "d"]) {
+  for (const key of ["a", "b", "c", "d", "s"]) {
     const s = series.find((x) => x.key === key);
     latencyOut[key] = s
       ? {
@@ -622,6 +680,8 @@ async function main(): Promise<void> {
   const pa = stats(sa!.samples)?.p50 ?? null;
   const pb = stats(sb!.samples)?.p50 ?? null;
   const pc = sc ? stats(sc.samples)?.p50 ?? null : null;
+  const ss = get("s");
+  const ps = ss ? stats(ss.samples)?.p50 ?? null : null;
   // Per-iteration ratios, from runs taken side by side.
   const pairRatio = (x: Series, y: Series) => {
     const n = Math.min(x.samples.length, y.samples.length);
@@ -634,6 +694,7 @@ async function main(): Promise<void> {
   const ratios = {
     bOverC_p50: pb !== null && pc !== null ? round(pb / pc) : null,
     bOverC_paired: sc ? pairRatio(sb!, sc) : null,
+    bOverS_p50: pb !== null && ps !== null ? round(pb / ps) : null,
     bMinusA_p50: pb !== null && pa !== null ? round(pb - pa) : null,
     bMinusA_paired: pairDiff(sb!, sa!),
     dMinusB_p50: null as number | null,
@@ -657,6 +718,7 @@ async function main(): Promise<void> {
     const args = bwrapArgs("/bin/true", []);
     tpRunners.splice(1, 0, ["bwrap", () => commandOk(bwrapPath!, args)]);
   }
+  if (typeof heavy !== "string") tpRunners.splice(2, 0, ["bwrapDefaults", heavy.run]);
   const tpRounds: Record<string, Awaited<ReturnType<typeof throughputRound>>[]> = {};
   for (let r = 0; r < opts.throughputRounds; r++) {
     const order = r % 2 === 0 ? tpRunners : [...tpRunners].reverse();
@@ -678,11 +740,22 @@ async function main(): Promise<void> {
       ? { rps: median(tpRounds.bwrap.map((x) => x.rps)), rounds: tpRounds.bwrap }
       : null,
     bare: { rps: median(tpRounds.bare!.map((x) => x.rps)), rounds: tpRounds.bare! },
+    bwrapDefaults: tpRounds.bwrapDefaults
+      ? {
+        rps: median(tpRounds.bwrapDefaults.map((x) => x.rps)),
+        rounds: tpRounds.bwrapDefaults,
+      }
+      : null,
     oursOverBwrap: null as number | null,
+    oursOverBwrapDefaults: null as number | null,
   };
   if (throughput.bwrap) {
     throughput.oursOverBwrap = round(throughput.ours.rps / throughput.bwrap.rps);
   }
+  if (throughput.bwrapDefaults) {
+    throughput.oursOverBwrapDefaults = round(throughput.ours.rps / throughput.bwrapDefaults.rps);
+  }
+  Deno.removeSync(bwrapDir, { recursive: true });
 
   // (h) the warm launcher: latency (w, x above), throughput, memory, a new sandbox's first run.
   console.log(`(h) warm launcher: memory with a full pool of ${WARM_POOL}; first runs`);
@@ -708,10 +781,15 @@ async function main(): Promise<void> {
     wOverC_p50: pw !== null && pc !== null ? round(pw / pc) : null,
     xOverC_p50: px !== null && pc !== null ? round(px / pc) : null,
     wOverB_p50: pw !== null && pb !== null ? round(pw / pb) : null,
+    wOverS_p50: pw !== null && ps !== null ? round(pw / ps) : null,
+    xOverS_p50: px !== null && ps !== null ? round(px / ps) : null,
     throughput: {
       rps: warmRps,
       rounds: tpRounds.warm!,
       overBwrap: throughput.bwrap ? round(warmRps / throughput.bwrap.rps) : null,
+      overBwrapDefaults: throughput.bwrapDefaults
+        ? round(warmRps / throughput.bwrapDefaults.rps)
+        : null,
     },
     memory: warmMem,
     firstRun: { warm: stats(first.warm), cold: stats(first.cold) },
@@ -759,11 +837,26 @@ async function main(): Promise<void> {
     target("(w)/(c) p50, warm", warmOut.wOverC_p50, "<=", 0.6, "x"),
     target("(x)/(c) p50, warm with limits", warmOut.xOverC_p50, "<=", 0.75, "x"),
     target("throughput warm/bwrap", warmOut.throughput.overBwrap, ">=", 1.5, "x"),
+    target(
+      "(w)/(s) p50, warm vs bwrap doing the defaults' work",
+      warmOut.wOverS_p50,
+      "<=",
+      0.6,
+      "x",
+    ),
+    target("(x)/(s) p50, warm with limits vs (s)", warmOut.xOverS_p50, "<=", 0.75, "x"),
+    target(
+      "throughput warm/bwrap doing the defaults' work",
+      warmOut.throughput.overBwrapDefaults,
+      ">=",
+      1.5,
+      "x",
+    ),
   ];
 
   // ---- print
   const rows = [["measurement", "n", "p50 ms", "p90 ms", "p99 ms", "mean", "min", "max", "err"]];
-  for (const key of ["a", "b", "c", "d", "w", "x"]) {
+  for (const key of ["a", "b", "c", "s", "d", "w", "x"]) {
     const s = get(key);
     if (!s) {
       rows.push([`(${key}) skipped: ${skipped[key] ?? "-"}`, "", "", "", "", "", "", "", ""]);
@@ -807,6 +900,9 @@ async function main(): Promise<void> {
     `(e) throughput (${throughput.runs} runs, ${throughput.concurrency} at a time, median of rounds): ` +
       `ours ${fmt(throughput.ours.rps, 1)}/s, ` +
       (throughput.bwrap ? `bwrap ${fmt(throughput.bwrap.rps, 1)}/s, ` : "bwrap skipped, ") +
+      (throughput.bwrapDefaults
+        ? `bwrap with the defaults' work ${fmt(throughput.bwrapDefaults.rps, 1)}/s, `
+        : "") +
       `bare ${fmt(throughput.bare.rps, 1)}/s`,
   );
   for (const [name, rounds] of Object.entries(tpRounds)) {
@@ -872,6 +968,9 @@ async function main(): Promise<void> {
       rssRuns: opts.rssRuns,
     },
     bwrap: { path: bwrapPath, available: !bwrapReason, reason: bwrapReason },
+    bwrapDefaults: typeof heavy === "string"
+      ? { available: false, reason: heavy }
+      : { available: true, missing: heavy.missing, approximated: heavy.approximated },
     skipped,
     latency: latencyOut,
     ratios,

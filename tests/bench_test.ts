@@ -29,6 +29,7 @@ kernelTest("bench --quick writes a well-formed results JSON", async () => {
         "host",
         "options",
         "bwrap",
+        "bwrapDefaults",
         "skipped",
         "latency",
         "ratios",
@@ -41,7 +42,7 @@ kernelTest("bench --quick writes a well-formed results JSON", async () => {
       assert(key in r, `results lack "${key}"`);
     }
     assertEquals(r.options.quick, true);
-    assertEquals(Object.keys(r.latency).sort(), ["a", "b", "c", "d"]);
+    assertEquals(Object.keys(r.latency).sort(), ["a", "b", "c", "d", "s"]);
     for (const key of ["a", "b"]) {
       const s = r.latency[key];
       assertEquals(s.n, 3, `latency.${key}.n`);
@@ -55,6 +56,19 @@ kernelTest("bench --quick writes a well-formed results JSON", async () => {
     assertEquals(r.latency.c === null, !r.bwrap.available);
     assertEquals(r.latency.c === null, "c" in r.skipped);
     assertEquals(r.latency.d === null, "d" in r.skipped);
+    // (s), bwrap doing the defaults' work, is there exactly when it could be built, and says
+    // what bwrap cannot do.
+    assertEquals(r.latency.s === null, "s" in r.skipped);
+    assertEquals(r.latency.s === null, !r.bwrapDefaults.available);
+    if (!r.bwrap.available) assertEquals(r.latency.s, null);
+    if (r.bwrapDefaults.available) {
+      assert(r.bwrapDefaults.missing.includes("Landlock"), "missing: " + r.bwrapDefaults.missing);
+      assert(r.throughput.bwrapDefaults.rps > 0);
+      assert(r.warm.wOverS_p50 > 0);
+    } else {
+      assert(stdout.includes("(s) skipped:"), "a skipped (s) must say why");
+      assertEquals(r.throughput.bwrapDefaults, null);
+    }
     if (r.latency.d === null) {
       assert(stdout.includes("(d) skipped:"), "a skipped (d) must say why");
     }
