@@ -32,6 +32,7 @@
 #include "ns.h"
 #include "request.h"
 #include "seccomp.h"
+#include "target.h"
 #include "tty.h"
 #include "util.h"
 
@@ -39,9 +40,6 @@ static int report_fd_g = -1;
 
 static void send_report(struct report r) { (void)write_full(report_fd_g, &r, sizeof r); }
 
-static struct report error_report(const struct sbx_err *e) {
-  return (struct report){.kind = REPORT_ERROR, .step = e->step, .err = e->err, .op = e->op};
-}
 
 /* One report with an fd attached (SCM_RIGHTS). */
 static int send_report_fd(struct report r, int fd) {
@@ -70,7 +68,7 @@ static int hand_over_egress(const struct config *cfg, struct sbx_err *e) {
  * report to the monitor (which writes the status record and picks the exit code), exit. */
 static _Noreturn void die_with(const struct config *cfg, const struct sbx_err *e) {
   report_err(e, config_err_path(cfg, e));
-  send_report(error_report(e));
+  send_report(report_of_error(e));
   _exit(EXIT_SETUP);
 }
 
@@ -99,40 +97,6 @@ static int close_except(const struct config *cfg, int keep1, int keep2) {
   return close_fds(next, ~0U, false);
 }
 
-/* The bounding set, emptied: it only bounds what an exec may gain, so it goes first, before the
- * request (target_prepare()). Dropping needs CAP_SETPCAP, which drop_privileges() removes. A
- * caller without it (no user namespace, not root) holds no capabilities, and no_new_privs keeps
- * it from gaining any, so there is nothing to drop. */
-static int drop_bounding_set(struct sbx_err *e) {
-  struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
-  struct __user_cap_data_struct data[2];
-  if (syscall(SYS_capget, &hdr, data) < 0) return fail(e, STEP_CAPS, -1);
-  if (data[0].effective & (1u << CAP_SETPCAP))
-    for (int cap = 0; cap <= 63; cap++)
-      if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL) return fail(e, STEP_CAPS, -1);
-  return 0;
-}
-
-static int drop_privileges(const struct config *cfg, struct sbx_err *e) {
-  struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
-  struct __user_cap_data_struct data[2];
-  if (syscall(SYS_capget, &hdr, data) < 0) return fail(e, STEP_CAPS, -1);
-  if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
-    return fail(e, STEP_CAPS, -1);
-  /* Supplementary groups: in a user namespace setgroups is denied (and there are none);
-   * outside one, a root caller must shed its groups. */
-  if (!(cfg->ns_flags & CLONE_NEWUSER) && (data[0].effective & (1u << CAP_SETGID)) &&
-      setgroups(0, NULL) < 0)
-    return fail(e, STEP_SETGID, -1);
-  if (cfg->run_gid_set && setresgid(cfg->run_gid, cfg->run_gid, cfg->run_gid) < 0)
-    return fail(e, STEP_SETGID, -1);
-  if (cfg->run_uid_set && setresuid(cfg->run_uid, cfg->run_uid, cfg->run_uid) < 0)
-    return fail(e, STEP_SETUID, -1);
-  memset(data, 0, sizeof data);
-  if (syscall(SYS_capset, &hdr, data) < 0) return fail(e, STEP_CAPS, -1);
-  return 0;
-}
-
 /* After the parent wrote the maps, switch to the mapped inside ids, keeping the capabilities
  * held in the new user namespace. A privileged caller's host root is not mapped, and files
  * (tmpfs roots, mount points) cannot be created with an unmapped owner (EOVERFLOW). */
@@ -151,175 +115,6 @@ static int become_mapped_ids(const struct config *cfg, struct sbx_err *e) {
   return 0;
 }
 
-static const char *env_get(char **envp, const char *key) {
-  size_t n = strlen(key);
-  for (char **p = envp; *p; p++)
-    if (strncmp(*p, key, n) == 0 && (*p)[n] == '=') return *p + n + 1;
-  return NULL;
-}
-
-/* execvpe without the heap: PATH from the sandbox's own environment, resolved inside the new
- * root. Returns with errno set: EACCES if some candidate was not executable, else the error. */
-static void exec_program(const struct run_request *req) {
-  if (strchr(req->exec, '/')) {
-    execve(req->exec, req->argv, req->envp);
-    return;
-  }
-  const char *path = env_get(req->envp, "PATH");
-  if (!path) path = "/usr/local/bin:/usr/bin:/bin";
-  static char buf[8192];
-  bool eacces = false;
-  for (const char *s = path;; s++) {
-    const char *end = strchrnul(s, ':');
-    if (end > s && (size_t)(end - s) + strlen(req->exec) + 2 <= sizeof buf) {
-      snprintf(buf, sizeof buf, "%.*s/%s", (int)(end - s), s, req->exec);
-      execve(buf, req->argv, req->envp);
-      if (errno == EACCES) eacces = true;
-      else if (errno != ENOENT && errno != ENOTDIR) return;
-    }
-    if (!*end) break;
-    s = end;
-  }
-  errno = eacces ? EACCES : ENOENT;
-}
-
-/* Sets the rlimits: all but RLIMIT_NOFILE (nofile = false), or only it (nofile = true). */
-static void apply_rlimits(const struct config *cfg, bool nofile, struct sbx_err *e) {
-  for (size_t i = 0; i < cfg->n_rlimits && !e->step; i++) {
-    const struct rlimit_op *r = &cfg->rlimits[i];
-    if ((r->resource == RLIMIT_NOFILE) != nofile) continue;
-    struct rlimit rl = {r->soft == UINT64_MAX ? RLIM_INFINITY : r->soft,
-                        r->hard == UINT64_MAX ? RLIM_INFINITY : r->hard};
-    if (setrlimit(r->resource, &rl) < 0) fail(e, STEP_RLIMIT, -1);
-  }
-}
-
-/* What the courier needs, copied: it reads nothing of the target's stack. */
-struct courier_args {
-  int report_fd, pipe_rd, pidfd;
-};
-
-/* The courier's body, on its own stack in the target's memory: only poll, read, sendmsg and exit.
- * Its errno is the target's too (one thread's TLS): the target is blocked on the courier or done
- * with its calls whenever the courier makes its own, and neither reads errno the other set. */
-static int courier_main(void *arg) {
-  const struct courier_args *a = arg;
-  /* Without a pid namespace nothing else would end a courier whose init died. */
-  if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) _exit(1);
-  struct pollfd p[2] = {{a->pipe_rd, POLLIN, 0}, {a->pidfd, POLLIN, 0}};
-  int fd;
-  while (poll(p, 2, -1) < 0)
-    if (errno != EINTR) _exit(1);
-  if (p[1].revents || read_full(a->pipe_rd, &fd, sizeof fd) != (ssize_t)sizeof fd) _exit(0);
-  struct report r = {.kind = REPORT_LISTENER_FD};
-  _exit(send_fds(a->report_fd, &r, sizeof r, &fd, 1) == (ssize_t)sizeof r ? 0 : 1);
-}
-
-/* The seccomp listener's courier: a process made before the filter exists (so unfiltered) that
- * shares the target's fd table (CLONE_FILES). Once the filter made the listener, the target
- * writes its number to the courier's pipe and the courier sends the listener itself to the
- * monitor (SCM_RIGHTS), then exits: the filter never has to allow sendmsg, and the monitor
- * needs no pidfd_getfd, which container profiles refuse (Docker's, without CAP_SYS_PTRACE).
- * Its parent is init (CLONE_PARENT), which reaps it: it is never the program's child. The table
- * is shared, so a close on either side closes for both: the target closes the pipe (both ends)
- * only once the monitor acked, or to end a courier still waiting (end of file). The courier also
- * watches the target's pidfd: should the target die first (killed by its own filter at its next
- * call, or by a signal), the courier ends too, for while it lives the shared table holds the
- * exec pipe's write end open and init would wait for the exec forever. Fills c[] (pipe read and
- * write ends, the target's pidfd) and returns 0, or -1 where no process can be made (the pids
- * limit): then the pidfd_getfd hand-over.
- *
- * It shares the target's memory too (CLONE_VM), on a stack of its own: a fork would copy the
- * target's page tables only for the courier to throw them away (a fork and exit cost about
- * 0.8 ms of CPU here, on the run's path). That memory is the launcher's until the target's
- * execve gives the program a new one; the courier keeps the old one and sees nothing of the
- * program's. */
-static int courier_start(int report_fd, int c[3]) {
-  static char stack[64 * 1024] __attribute__((aligned(16)));
-  static struct courier_args args;
-  c[2] = (int)syscall(SYS_pidfd_open, getpid(), 0);
-  if (c[2] < 0 || pipe2(c, O_CLOEXEC) < 0) goto none;
-  args = (struct courier_args){report_fd, c[0], c[2]};
-  if (clone(courier_main, stack + sizeof stack, CLONE_VM | CLONE_FILES | CLONE_PARENT | SIGCHLD, &args) > 0)
-    return 0;
-none:
-  for (int i = 0; i < 3; i++)
-    if (c[i] >= 0) close(c[i]);
-  c[0] = c[1] = c[2] = -1;
-  return -1;
-}
-
-/* With a listener: hand it to the monitor (through the courier, else by its fd number through
- * init, which passes our pidfd to the monitor for pidfd_getfd), wait for the monitor's ack, then
- * drop our copy. Only write, read and close run here, under the filter. */
-static int hand_over_listener(int listener, int courier, int exec_fd, int report_fd, struct sbx_err *e) {
-  struct report msg = {.kind = REPORT_LISTENER, .value = listener};
-  char ack;
-  if (courier >= 0 ? write_full(courier, &listener, sizeof listener) < 0 : write_full(exec_fd, &msg, sizeof msg) < 0)
-    return fail(e, STEP_SECCOMP_LISTENER, -1);
-  if (read(report_fd, &ack, 1) != 1) return fail_errno(e, STEP_SECCOMP_LISTENER, -1, EPIPE);
-  close(listener);
-  close(report_fd);
-  return 0;
-}
-
-/* The target's failure, for init to report (await_exec). */
-static _Noreturn void target_failed(int exec_fd, const struct sbx_err *e) {
-  struct report r = error_report(e);
-  (void)write_full(exec_fd, &r, sizeof r);
-  _exit(exit_code_for(e));
-}
-
-/* The target: last steps in the order that matters, then exec. Errors go to exec_fd. */
-static _Noreturn void target_main(const struct config *cfg, const struct run_request *req, int exec_fd,
-                                  int report_fd, int tty, int ruleset) {
-  struct sbx_err e = SBX_ERR_NONE;
-  int courier[3] = {-1, -1, -1};
-  sigset_t none;
-  sigemptyset(&none);
-  /* The mask is inherited across exec: give the program an empty one (the dispositions are the
-   * defaults since target_prepare()). */
-  if (sigprocmask(SIG_SETMASK, &none, NULL) < 0) fail(&e, STEP_SIGNALS, -1);
-  /* A new session: no controlling terminal, so TIOCSTI has no terminal to inject into. */
-  else if (setsid() < 0) fail(&e, STEP_SETSID, -1);
-  /* With a tty: the sandbox's own pseudo-terminal becomes the controlling one, and stdio (a
-   * session leader without a terminal may take one). Its TIOCSTI and TIOCLINUX stay refused by
-   * the seccomp filter. tty_apply fills e itself. */
-  else if (tty < 0 || tty_apply(tty, &e) == 0) {
-    if (chdir(req->cwd ? req->cwd : "/") < 0) fail(&e, STEP_CHDIR, -1);
-    else apply_rlimits(cfg, false, &e);
-  }
-  if (!e.step) {
-    /* Every fd but 0-2 and the exec pipe is closed at exec (Deno leaks fds into children). */
-    if (close_fds(3, ~0U, true) < 0) fail(&e, STEP_CLOSE_FDS, -1);
-    else if (drop_privileges(cfg, &e) == 0 && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-      fail(&e, STEP_NO_NEW_PRIVS, -1);
-    if (!e.step && cfg->seccomp_notify) courier_start(report_fd, courier);
-    /* Without a courier: changing ids made us non-dumpable, and the monitor's pidfd_getfd()
-     * needs ptrace access. exec resets this flag anyway. */
-    if (!e.step && cfg->seccomp_notify && courier[1] < 0 && prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
-      fail(&e, STEP_SECCOMP_LISTENER, -1);
-  }
-  /* Landlock after no_new_privs (it needs it), and before seccomp (whose filter then need not
-   * allow the landlock syscalls). The ruleset is init's, built before the request. */
-  if (!e.step) landlock_restrict(ruleset, cfg, req->stdio_from, &e);
-  /* seccomp last: the filter then only has to allow execve, not our setup. */
-  int listener = e.step ? -1 : seccomp_apply(cfg, &e);
-  if (listener > 0) hand_over_listener(listener, courier[1], exec_fd, report_fd, &e);
-  /* The courier's pipe and our pidfd, past the ack (or to end a courier still waiting: end of
-   * file). */
-  for (int i = 0; i < 3; i++)
-    if (courier[i] >= 0) close(courier[i]);
-  /* The open-files limit last: Landlock and the seccomp listener need descriptors of their own.
-   * prlimit64 is allowed by every profile. */
-  if (!e.step) apply_rlimits(cfg, true, &e);
-  if (!e.step) {
-    exec_program(req);
-    fail(&e, STEP_EXEC, req->exec_op);
-  }
-  target_failed(exec_fd, &e);
-}
-
 /* Init takes the run's request and stdio: the FIFOs become its own (and so the target's) fds 0-2,
  * so that its messages land in the run's stderr as they do without FIFOs. */
 static void receive_request(const struct config *cfg, int report_fd, struct run_request *req) {
@@ -332,68 +127,11 @@ static void receive_request(const struct config *cfg, int report_fd, struct run_
   }
 }
 
-/* The target's first steps, the same for every run of the policy: done at the fork, so a prepared
- * run has them behind it when its request comes (about 0.4 ms here: 127 calls). Dispositions are
- * inherited across exec: the program gets the defaults. Signals stay blocked (init's mask) until
- * target_main(). */
-static void target_prepare(int exec_fd) {
-  struct sbx_err e = SBX_ERR_NONE;
-  for (int sig = 1; sig < NSIG; sig++)
-    if (sig != SIGKILL && sig != SIGSTOP) signal(sig, SIG_DFL);
-  if (drop_bounding_set(&e) < 0) target_failed(exec_fd, &e);
-}
-
-/* Forks the target; init keeps the exec pipe's read end, and no longer needs the terminal's
- * slave or the Landlock ruleset. With early[] (a prepared run), the target takes its request
- * and stdio from init through early[1] first (init sends them once it has them). */
-static pid_t fork_target(const struct config *cfg, struct run_request *req, const int exec_pipe[2], int report_fd,
-                         int slave, int ruleset, const int early[2]) {
-  pid_t target = fork();
-  if (target < 0) die_step(cfg, STEP_FORK);
-  if (target == 0) {
-    close(exec_pipe[0]);
-    if (!cfg->seccomp_notify) close(report_fd);
-    target_prepare(exec_pipe[1]);
-    if (early[0] >= 0) {
-      struct sbx_err e = SBX_ERR_NONE;
-      int fds[3];
-      close(early[0]);
-      if (request_recv(early[1], req, fds, &e) < 0) target_failed(exec_pipe[1], &e);
-      close(early[1]);
-      for (int i = 0; i < 3; i++) {
-        if (dup2(fds[i], i) < 0) {
-          fail(&e, STEP_REQUEST, -1);
-          target_failed(exec_pipe[1], &e);
-        }
-        if (fds[i] != i) close(fds[i]);
-      }
-      /* As init's (a held prepare was continued). */
-      drop_signal(SIGCONT);
-    }
-    target_main(cfg, req, exec_pipe[1], report_fd, slave, ruleset);
-  }
-  close(exec_pipe[1]);
-  if (early[1] >= 0) close(early[1]);
-  if (slave >= 0) close(slave);
-  if (ruleset >= 0) close(ruleset);
-  return target;
-}
-
-/* A prepared run's init, its target forked: returns once the request is there; exits if the
- * target ended first. */
-static void await_request_or_end(const struct config *cfg, int report_fd, pid_t target) {
-  int pidfd cleanup_fd = (int)syscall(SYS_pidfd_open, target, 0);
-  if (pidfd < 0) die_step(cfg, STEP_FORK);
-  struct pollfd p[2] = {{report_fd, POLLIN, 0}, {pidfd, POLLIN, 0}};
-  while (poll(p, 2, -1) < 0)
-    if (errno != EINTR) die_step(cfg, STEP_REQUEST);
-  if (p[0].revents & POLLIN) return;
-  if (p[1].revents) die_step(cfg, STEP_FORK);
-}
-
-/* Init, after the fork: passes on the target's listener, if any, and returns when the target
- * exec'd (end of file on the exec pipe); dies with the target's error if it reported one. */
-static void await_exec(const struct config *cfg, const struct run_request *req, pid_t target, int exec_fd) {
+/* Init, once the target is started: passes on its listener, if any (a forked target), and returns
+ * true when it exec'd (end of file on the exec pipe), false when it could not make its courier
+ * (REPORT_NO_COURIER: it exited, and is reaped here); dies with the target's error if it reported
+ * one. */
+static bool await_exec(const struct config *cfg, const struct run_request *req, pid_t target, int exec_fd) {
   struct report r;
   ssize_t n;
   while ((n = read_full(exec_fd, &r, sizeof r)) == (ssize_t)sizeof r && r.kind == REPORT_LISTENER) {
@@ -405,14 +143,43 @@ static void await_exec(const struct config *cfg, const struct run_request *req, 
     }
   }
   close(exec_fd);
-  if (n != (ssize_t)sizeof r) return;
+  if (n != (ssize_t)sizeof r) return true;
   int st;
   waitpid(target, &st, 0);
+  if (r.kind == REPORT_NO_COURIER) return false;
   struct sbx_err te;
   fail_errno(&te, r.step, r.op, r.err);
   /* The program by name: init's op paths may be another parse's (a warm launcher's run). */
   if (te.step == STEP_EXEC) te.path = req->exec;
   die_with(cfg, &te);
+}
+
+/* Starts the target and returns once it exec'd: in init's memory, init suspended meanwhile
+ * (target_spawn(): no page tables copied, nothing to tear down at its exec), or as a fork where
+ * it could not make its courier. Init then no longer needs the terminal's slave or the Landlock
+ * ruleset. */
+static pid_t start_target(const struct config *cfg, const struct run_request *req, int report_fd, int slave,
+                          int ruleset) {
+  for (bool shared = true;; shared = false) {
+    int exec_pipe[2];
+    if (pipe2(exec_pipe, O_CLOEXEC) < 0) die_step(cfg, STEP_PIPE);
+    const struct target_args a = {.cfg = cfg,
+                                  .req = req,
+                                  .exec_fd = exec_pipe[1],
+                                  .exec_rd = exec_pipe[0],
+                                  .report_fd = report_fd,
+                                  .tty = slave,
+                                  .ruleset = ruleset};
+    pid_t target = shared ? target_spawn(&a) : target_fork(&a);
+    if (target < 0) die_step(cfg, STEP_FORK);
+    close(exec_pipe[1]);
+    if (await_exec(cfg, req, target, exec_pipe[0])) {
+      if (slave >= 0) close(slave);
+      if (ruleset >= 0) close(ruleset);
+      return target;
+    }
+    if (!shared) die_step(cfg, STEP_FORK);
+  }
 }
 
 /* The parent pid in /proc/<pid>/stat, or -1. */
@@ -566,37 +333,19 @@ _Noreturn void child_main(const struct config *cfg, int sync_fd, int report_fd) 
     ruleset = landlock_build(cfg, cfg->ns_flags & CLONE_NEWNS ? NULL : hostpath_open_rule, &e);
     if (ruleset < 0) die_with(cfg, &e);
   }
-  int exec_pipe[2];
-  if (pipe2(exec_pipe, O_CLOEXEC) < 0) die_step(cfg, STEP_PIPE);
-  /* A prepared run (warm.c) forks the target now, before its request, which init passes on to
-   * it (early[0]): the fork, and the page faults that follow it, are then off the run's path. */
-  int early[2] = {-1, -1};
-  if (cfg->await_request && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, early) < 0)
-    die_step(cfg, STEP_PIPE);
-  struct run_request req;
-  pid_t target = early[0] >= 0 ? fork_target(cfg, &req, exec_pipe, report_fd, slave, ruleset, early) : -1;
-  /* A target killed while it waits (from outside: nothing runs in the sandbox yet) ends the
-   * prepared run, which the warm launcher replaces, instead of failing the run it would get. */
-  if (early[0] >= 0) await_request_or_end(cfg, report_fd, target);
+  /* What the target would do first and depends only on the policy, done now: it inherits it. */
+  struct sbx_err pe = SBX_ERR_NONE;
+  if (target_policy_steps(&pe) < 0) die_with(cfg, &pe);
   /* The per-run part: from the config, or (stdio-fifos) the request the monitor sends once the
-   * run's stdio is open; until then init waits here, inside the finished sandbox. */
+   * run's stdio is open; until then init waits here, inside the finished sandbox (a prepared
+   * run, warm.c, waits here for its request). */
+  struct run_request req;
   if (cfg->stdio_dir || cfg->await_request) receive_request(cfg, report_fd, &req);
   else request_from_config(cfg, &req);
   /* A prepared run may have been held while another started (warm.c): the SIGCONT that resumed
    * it must not reach the target with the signals init forwards. */
   if (cfg->await_request) drop_signal(SIGCONT);
-  if (early[0] >= 0) {
-    struct sbx_err fe = SBX_ERR_NONE;
-    const int stdio[3] = {0, 1, 2};
-    if (request_send(early[0], &req, stdio, &fe) < 0) {
-      kill(target, SIGKILL);
-      die_with(cfg, &fe);
-    }
-    close(early[0]);
-  } else {
-    target = fork_target(cfg, &req, exec_pipe, report_fd, slave, ruleset, early);
-  }
-  await_exec(cfg, &req, target, exec_pipe[0]);
+  pid_t target = start_target(cfg, &req, report_fd, slave, ruleset);
   send_report((struct report){.kind = REPORT_STARTED});
 
   /* Signals were blocked by the monitor before clone, so none is lost before this point.

@@ -3,6 +3,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "util.h"
 
 /* Messages between the processes, one struct, one kind each:
  *  - init -> monitor, on the report socket (SOCK_SEQPACKET: one message per send): ERROR,
@@ -16,8 +17,10 @@ enum report_kind {
   REPORT_TTY = 5, /* init -> monitor: the pseudo-terminal's master attached (tty.h) */
   REPORT_EGRESS = 6, /* init -> monitor: the egress listener attached (egress.c) */
   REPORT_LISTENER_FD = 7, /* the target's courier -> monitor: the seccomp listener attached */
-  REPORT_REAPED = 8 /* init -> monitor, last: every process of the run is reaped and init's
-                     * stdio closed; carries the usage wait4() on init would give */
+  REPORT_REAPED = 8, /* init -> monitor, last: every process of the run is reaped and init's
+                      * stdio closed; carries the usage wait4() on init would give */
+  REPORT_NO_COURIER = 9 /* target -> init, on the exec pipe: a target in init's memory could not
+                         * make its courier (target.h); init starts a fork instead */
 };
 struct report {
   int32_t kind;
@@ -26,6 +29,11 @@ struct report {
                           * the target */
   uint64_t user_us, sys_us, max_rss_kb; /* REAPED: init's own and its reaped children's */
 };
+
+/* An error as the report that carries it. */
+static inline struct report report_of_error(const struct sbx_err *e) {
+  return (struct report){.kind = REPORT_ERROR, .step = e->step, .err = e->err, .op = e->op};
+}
 
 /* Runs as pid 1 of the new pid namespace; never returns. */
 _Noreturn void child_main(const struct config *cfg, int sync_fd, int report_fd);

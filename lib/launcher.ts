@@ -72,6 +72,8 @@ export const LAUNCHER_SOURCES = [
   "setup.h",
   "status.c",
   "status.h",
+  "target.c",
+  "target.h",
   "tty.c",
   "tty.h",
   "util.c",

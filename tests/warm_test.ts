@@ -270,26 +270,26 @@ kernelTest("warm: a prepared run killed from outside is replaced; runs still wor
 });
 
 kernelTest(
-  "warm: a prepared run whose waiting target is killed ends, and is replaced",
+  "warm: a prepared run whose waiting init is killed ends, and is replaced",
   async () => {
     await using sb = warmSandbox({}, 1);
     const pid = await warmed(sb);
-    // monitor -> init -> the target, forked at the prepare and waiting for the request. (The
-    // pool is said full once each init is released: it may still be building the root; and a
-    // monitor of a run that ended may still be there, its init without children.)
-    let monitor = 0, target = 0;
+    // monitor -> init, waiting for the request with the root built; the target does not exist
+    // yet (init starts it with the request). (The pool is said full once each init is released:
+    // it may still be building the root; and a monitor of a run that ended may still be there.)
+    let monitor = 0, init = 0;
     const waiting = () => {
       for (const m of children(pid)) {
-        for (const init of children(m)) {
-          for (const t of children(init)) [monitor, target] = [m, t];
+        for (const i of children(m)) {
+          if (children(i).length === 0 && isSleeping(i)) [monitor, init] = [m, i];
         }
       }
-      return target !== 0;
+      return init !== 0;
     };
-    assert(await waitFor(waiting, 5_000), "no prepared run's target waits");
-    Deno.kill(target, "SIGKILL");
-    // Its init notices and ends the prepared run (the warm launcher then prepares another), rather
-    // than failing the run that would get it.
+    assert(await waitFor(waiting, 5_000), "no prepared run's init waits");
+    Deno.kill(init, "SIGKILL");
+    // Its monitor notices and ends the prepared run (the warm launcher then prepares another),
+    // rather than failing the run that would get it.
     assert(await waitFor(() => !exists(`/proc/${monitor}/stat`), 5_000), "the prepared run stayed");
     for (let i = 0; i < 3; i++) {
       const r = await sb.run("sh", ["-c", "exit 42"]);
@@ -371,6 +371,14 @@ async function removeWhenFree(dir: string): Promise<void> {
       if (i === 40) throw e;
       await new Promise((r) => setTimeout(r, 50));
     }
+  }
+}
+
+function isSleeping(pid: number): boolean {
+  try {
+    return /\) S /.test(Deno.readTextFileSync(`/proc/${pid}/stat`));
+  } catch {
+    return false;
   }
 }
 
