@@ -76,6 +76,17 @@ kernelTest("kill() forwards SIGTERM to the target and SIGKILL kills the sandbox"
   assertEquals(rb.signal, "SIGKILL");
 });
 
+kernelTest("the program starts with no signal ignored, blocked or caught", async () => {
+  // Dispositions and the mask survive exec. The launcher inherits Deno's; libc's signal() refuses
+  // the two real-time signals it reserves (32, 33), which stayed ignored in the program.
+  const r = await sandbox().run("sh", ["-c", "grep -E '^Sig(Blk|Ign|Cgt)' /proc/self/status"]);
+  assertEquals(r.exitCode, 0, r.stderr);
+  const masks = Object.fromEntries(
+    r.stdout.trim().split("\n").map((l) => l.split(/:\s+/) as [string, string]),
+  );
+  assertEquals([masks.SigBlk, masks.SigIgn], ["0000000000000000", "0000000000000000"], r.stdout);
+});
+
 kernelTest(
   "kill() right after spawn still gives a result: the launcher holds signals from its start",
   async () => {
