@@ -568,7 +568,7 @@ async function main(): Promise<void> {
   }
 
   // (s): bwrap doing the defaults' work, from the library's own frame (bench/_bwrap_defaults.ts).
-  const bwrapDir = Deno.makeTempDirSync({ prefix: "sandbox-bench-bwrap-" });
+  const bwrapDir = scratchDir = Deno.makeTempDirSync({ prefix: "sandbox-bench-bwrap-" });
   const heavy = bwrapReason ? bwrapReason : await bwrapDefaultsRunner(bwrapPath!, bwrapDir);
   if (typeof heavy === "string") {
     skipped.s = heavy;
@@ -755,7 +755,6 @@ async function main(): Promise<void> {
   if (throughput.bwrapDefaults) {
     throughput.oursOverBwrapDefaults = round(throughput.ours.rps / throughput.bwrapDefaults.rps);
   }
-  Deno.removeSync(bwrapDir, { recursive: true });
 
   // (h) the warm launcher: latency (w, x above), throughput, memory, a new sandbox's first run.
   console.log(`(h) warm launcher: memory with a full pool of ${WARM_POOL}; first runs`);
@@ -986,4 +985,13 @@ async function main(): Promise<void> {
   if (opts.json) console.log(text);
 }
 
-if (import.meta.main) await main();
+/** (s)'s files (bench/_bwrap_defaults.ts), removed however main() ends. */
+let scratchDir: string | null = null;
+
+if (import.meta.main) {
+  try {
+    await main();
+  } finally {
+    if (scratchDir) Deno.removeSync(scratchDir, { recursive: true });
+  }
+}

@@ -6,7 +6,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <linux/capability.h>
 #include <poll.h>
 #include <sched.h>
@@ -31,7 +30,6 @@
 #include "mount.h"
 #include "ns.h"
 #include "request.h"
-#include "seccomp.h"
 #include "target.h"
 #include "tty.h"
 #include "util.h"
@@ -39,7 +37,6 @@
 static int report_fd_g = -1;
 
 static void send_report(struct report r) { (void)write_full(report_fd_g, &r, sizeof r); }
-
 
 /* One report with an fd attached (SCM_RIGHTS). */
 static int send_report_fd(struct report r, int fd) {
@@ -154,32 +151,35 @@ static bool await_exec(const struct config *cfg, const struct run_request *req, 
   die_with(cfg, &te);
 }
 
+/* Starts the target one way (shared: in init's memory, target_spawn(); else a fork) and returns
+ * its pid once it exec'd, or -1 when it could not make its courier (only a shared one says so). */
+static pid_t launch_target(const struct config *cfg, const struct run_request *req, int report_fd, int slave,
+                           int ruleset, bool shared) {
+  int exec_pipe[2];
+  if (pipe2(exec_pipe, O_CLOEXEC) < 0) die_step(cfg, STEP_PIPE);
+  const struct target_args a = {.cfg = cfg,
+                                .req = req,
+                                .exec_fd = exec_pipe[1],
+                                .exec_rd = exec_pipe[0],
+                                .report_fd = report_fd,
+                                .tty = slave,
+                                .ruleset = ruleset};
+  pid_t target = shared ? target_spawn(&a) : target_fork(&a);
+  if (target < 0) die_step(cfg, STEP_FORK);
+  close(exec_pipe[1]);
+  return await_exec(cfg, req, target, exec_pipe[0]) ? target : -1;
+}
+
 /* Starts the target and returns once it exec'd: in init's memory, init suspended meanwhile
- * (target_spawn(): no page tables copied, nothing to tear down at its exec), or as a fork where
- * it could not make its courier. Init then no longer needs the terminal's slave or the Landlock
- * ruleset. */
+ * (no page tables copied, nothing to tear down at its exec), or as a fork where it could not make
+ * its courier. Init then no longer needs the terminal's slave or the Landlock ruleset. */
 static pid_t start_target(const struct config *cfg, const struct run_request *req, int report_fd, int slave,
                           int ruleset) {
-  for (bool shared = true;; shared = false) {
-    int exec_pipe[2];
-    if (pipe2(exec_pipe, O_CLOEXEC) < 0) die_step(cfg, STEP_PIPE);
-    const struct target_args a = {.cfg = cfg,
-                                  .req = req,
-                                  .exec_fd = exec_pipe[1],
-                                  .exec_rd = exec_pipe[0],
-                                  .report_fd = report_fd,
-                                  .tty = slave,
-                                  .ruleset = ruleset};
-    pid_t target = shared ? target_spawn(&a) : target_fork(&a);
-    if (target < 0) die_step(cfg, STEP_FORK);
-    close(exec_pipe[1]);
-    if (await_exec(cfg, req, target, exec_pipe[0])) {
-      if (slave >= 0) close(slave);
-      if (ruleset >= 0) close(ruleset);
-      return target;
-    }
-    if (!shared) die_step(cfg, STEP_FORK);
-  }
+  pid_t target = launch_target(cfg, req, report_fd, slave, ruleset, true);
+  if (target < 0) target = launch_target(cfg, req, report_fd, slave, ruleset, false);
+  if (slave >= 0) close(slave);
+  if (ruleset >= 0) close(ruleset);
+  return target;
 }
 
 /* The parent pid in /proc/<pid>/stat, or -1. */

@@ -101,9 +101,7 @@ int request_open_stdio_line(const char *dir, bool stdin_fifo, int ready_fd, cons
     if ((fds[i] = open_fifo(dirfd, dir, i, O_WRONLY, e)) < 0) goto fail;
   return 0;
 fail:
-  for (int i = 0; i < 3; i++)
-    if (fds[i] >= 0) close(fds[i]);
-  fds[0] = fds[1] = fds[2] = -1;
+  close_three(fds);
   return -1;
 }
 
@@ -143,9 +141,7 @@ static char *recv_argv[REQUEST_TOKENS_MAX + 1], *recv_envp[REQUEST_TOKENS_MAX + 
 
 /* Closes what SCM_RIGHTS delivered when the request is refused. */
 static int refuse(int fds[3], struct sbx_err *e, int err) {
-  for (int i = 0; i < 3; i++)
-    if (fds[i] >= 0) close(fds[i]);
-  fds[0] = fds[1] = fds[2] = -1;
+  close_three(fds);
   return fail_errno(e, STEP_REQUEST, -1, err);
 }
 

@@ -26,11 +26,10 @@
 #include "tty.h"
 #include "util.h"
 
-
 /* The bounding set, emptied: it only bounds what an exec may gain, so init drops its own before
- * the request (target_policy_steps()). Dropping needs CAP_SETPCAP. A
- * caller without it (no user namespace, not root) holds no capabilities, and no_new_privs keeps
- * it from gaining any, so there is nothing to drop. */
+ * the request (target_policy_steps()). Dropping needs CAP_SETPCAP. A caller without it (no user
+ * namespace, not root) holds no capabilities, and no_new_privs keeps it from gaining any, so there
+ * is nothing to drop. */
 static int drop_bounding_set(struct sbx_err *e) {
   struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
   struct __user_cap_data_struct data[2];
@@ -225,9 +224,7 @@ static int courier_start(int report_fd, int c[3]) {
   if (clone(courier_main, stack + sizeof stack, CLONE_VM | CLONE_FILES | CLONE_PARENT | SIGCHLD, &args) > 0)
     return 0;
 none:
-  for (int i = 0; i < 3; i++)
-    if (c[i] >= 0) close(c[i]);
-  c[0] = c[1] = c[2] = -1;
+  close_three(c);
   return -1;
 }
 
@@ -302,8 +299,7 @@ static _Noreturn void target_main(const struct target_args *a, bool shared) {
   if (listener > 0) hand_over_listener(listener, courier[1], exec_fd, report_fd, &e);
   /* The courier's pipe and our pidfd, past the ack (or to end a courier still waiting: end of
    * file). */
-  for (int i = 0; i < 3; i++)
-    if (courier[i] >= 0) close(courier[i]);
+  close_three(courier);
   /* The open-files limit last: Landlock and the seccomp listener need descriptors of their own.
    * prlimit64 is allowed by every profile. */
   if (!e.step) apply_rlimits(cfg, true, &e);

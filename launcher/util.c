@@ -151,6 +151,12 @@ int close_fds(unsigned lo, unsigned hi, bool cloexec) {
   return 0;
 }
 
+void close_three(int fds[3]) {
+  for (int i = 0; i < 3; i++)
+    if (fds[i] >= 0) close(fds[i]);
+  fds[0] = fds[1] = fds[2] = -1;
+}
+
 void close_fdp(int *fd) {
   if (*fd >= 0) {
     int saved = errno;

@@ -149,4 +149,6 @@ int close_fds(unsigned lo, unsigned hi, bool cloexec);
 
 /* Scoped cleanup (bubblewrap style). */
 void close_fdp(int *fd);
+/* Closes each of fds[0..2] that is open and marks all three closed (-1). */
+void close_three(int fds[3]);
 #define cleanup_fd __attribute__((cleanup(close_fdp)))
