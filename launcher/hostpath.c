@@ -176,21 +176,26 @@ static const struct resolved *lookup(const struct mount_op *m, const char *path)
   return NULL;
 }
 
-/* fd, or -1 with ESTALE when it is not the object r resolved. */
-static int same_object(int fd, const struct resolved *r) {
-  struct stat st;
-  if (fd >= 0 && (fstat(fd, &st) < 0 || st.st_dev != r->dev || st.st_ino != r->ino)) {
+/* fd (its stat in *st), or -1 with ESTALE when it is not the object r resolved. */
+static int same_object(int fd, const struct resolved *r, struct stat *st) {
+  struct stat own;
+  if (!st) st = &own;
+  if (fd >= 0 && (fstat(fd, st) < 0 || st->st_dev != r->dev || st->st_ino != r->ino)) {
     close(fd);
     return errno = ESTALE, -1;
   }
   return fd;
 }
 
-int hostpath_open(int root, const struct mount_op *m, const char *path, int flags) {
+int hostpath_open_stat(int root, const struct mount_op *m, const char *path, int flags, struct stat *st) {
   const struct resolved *r = lookup(m, path);
   if (!r) return errno = EINVAL, -1; /* never resolved: refuse rather than guess */
   if (r->absent) return errno = ENOENT, -1;
-  return same_object(walk_open_real(root, r->real, flags), r);
+  return same_object(walk_open_real(root, r->real, flags), r, st);
+}
+
+int hostpath_open(int root, const struct mount_op *m, const char *path, int flags) {
+  return hostpath_open_stat(root, m, path, flags, NULL);
 }
 
 int hostpath_openat_leaf(int dirfd, const struct mount_op *m, const char *path, int flags) {
@@ -199,7 +204,7 @@ int hostpath_openat_leaf(int dirfd, const struct mount_op *m, const char *path, 
   const char *slash = strrchr(r->real, '/');
   const char *leaf = slash ? slash + 1 : r->real;
   if (!*leaf) return errno = EINVAL, -1;
-  return same_object(openat(dirfd, leaf, flags | O_NOFOLLOW | O_CLOEXEC), r);
+  return same_object(openat(dirfd, leaf, flags | O_NOFOLLOW | O_CLOEXEC), r, NULL);
 }
 
 const char *hostpath_real(const struct mount_op *m, const char *path) {

@@ -2,6 +2,8 @@
  * overlay keeps its changes in: resolved and made by the monitor before any sandbox process
  * exists, reopened by init without following a single symlink. The rule is in hostpath.c. */
 #pragma once
+#include <sys/stat.h>
+
 #include "config.h"
 #include "util.h"
 
@@ -17,6 +19,9 @@ const char *hostpath_refused_link(void);
  * as hostpath_prepare resolved it, from the host root `root`, without following any symlink.
  * -1 with ENOENT for an absent *-try source, ESTALE when the object was swapped meanwhile. */
 int hostpath_open(int root, const struct mount_op *m, const char *path, int flags);
+
+/* hostpath_open(), and the stat it checked the object's identity with in *st. */
+int hostpath_open_stat(int root, const struct mount_op *m, const char *path, int flags, struct stat *st);
 
 /* Landlock-only mode (no mount namespace: rules name host paths): opens a rule's host path
  * O_PATH under the same symlink rule, so a link a sandbox planted in a writable directory cannot

@@ -230,6 +230,7 @@ int main(int argc, char **argv) {
    * under the session's filter: none of the monitor's start-up below (which makes calls a strict
    * profile refuses, getppid among them) applies to it. */
   if (argc >= 2 && strcmp(argv[1], "--session-agent") == 0) return session_agent_main(argc - 2, argv + 2);
+  note_ignored_signals();
   /* Nobody, the sandbox included (init's /proc/1/cmdline), reads our host path or ops. */
   proctitle_hide(argc, argv);
   /* Die with the parent (Deno). The getppid() check closes the race with an early death. */

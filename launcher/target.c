@@ -41,12 +41,14 @@ static int drop_bounding_set(struct sbx_err *e) {
 }
 
 int target_policy_steps(struct sbx_err *e) {
-  /* The kernel's call: libc refuses the two real-time signals it reserves (32 and 33), and an
-   * ignored one (the caller's) would stay ignored in the program. All zero is SIG_DFL, no flags
-   * and an empty mask in the kernel's struct on every architecture. */
+  /* An ignored signal (the caller's) would stay ignored in the program; handlers end at exec.
+   * The kernel's call: libc refuses the two real-time signals it reserves (32 and 33). All zero
+   * is SIG_DFL, no flags and an empty mask in the kernel's struct on every architecture. */
   static const unsigned long dfl[4];
-  for (int sig = 1; sig < NSIG; sig++)
-    if (sig != SIGKILL && sig != SIGSTOP && syscall(SYS_rt_sigaction, sig, dfl, NULL, sizeof(uint64_t)) < 0)
+  uint64_t ignored = ignored_signals();
+  for (int sig = 1; sig < NSIG && sig <= 64; sig++)
+    if ((ignored >> (sig - 1) & 1) && sig != SIGKILL && sig != SIGSTOP &&
+        syscall(SYS_rt_sigaction, sig, dfl, NULL, sizeof(uint64_t)) < 0)
       return fail(e, STEP_SIGNALS, -1);
   return drop_bounding_set(e);
 }

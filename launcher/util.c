@@ -65,6 +65,22 @@ void sigaddset_forwarded(sigset_t *set) {
 #undef ADD_SIGNAL
 }
 
+static uint64_t ignored_at_start = ~0ull;
+
+void note_ignored_signals(void) {
+  char buf[4096];
+  int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+  ssize_t n = fd < 0 ? -1 : read_full(fd, buf, sizeof buf - 1);
+  if (fd >= 0) close(fd);
+  if (n <= 0) return;
+  buf[n] = '\0';
+  const char *line = strstr(buf, "\nSigIgn:");
+  unsigned long long mask;
+  if (line && sscanf(line + 8, "%llx", &mask) == 1) ignored_at_start = mask;
+}
+
+uint64_t ignored_signals(void) { return ignored_at_start; }
+
 void drop_signal(int sig) {
   sigset_t set;
   sigemptyset(&set);

@@ -119,6 +119,12 @@ void sigaddset_forwarded(sigset_t *set);
  * reason for its monitor to end. */
 void drop_signal(int sig);
 
+/* The signals this process was started ignored (SigIgn in /proc/self/status: its caller's, such
+ * as Deno's SIGPIPE), noted once at start; all of them when that cannot be read. The launcher
+ * itself ignores none, so these are the only ones a target could inherit ignored. */
+void note_ignored_signals(void);
+uint64_t ignored_signals(void);
+
 /* CLOCK_MONOTONIC in microseconds. */
 uint64_t now_us(void);
 
