@@ -80,7 +80,9 @@ export interface SandboxOptions {
    *
    * - Not given (the default): `{ pool: 2, idleMs: 30000 }`, started once the sandbox's second
    *   run ended (a sandbox run once never starts one), and only while fewer than 8 warm launchers
-   *   are up in this process; otherwise its runs go the cold way.
+   *   are up in this process; otherwise its runs go the cold way. A root caller's default pool
+   *   keeps at most `hostIds.count - 1` runs prepared (each holds a host id), none for a range of
+   *   one.
    * - `true` or `{ pool, idleMs }`: started once the first run ended, or by `warmUp()`.
    * - `false`: none; every run goes the cold way.
    * - For sandboxes that say nothing, the environment decides: `SANDBOX_TS_WARM=0` turns the
@@ -310,9 +312,16 @@ export class Sandbox implements AsyncDisposable {
         `sandbox-ts: sandbox "${this.config.id}" keeps overlay changes (upper), so its runs go the cold way (warm ignored)`,
       );
     }
-    if (this.#warm && !keeps) {
+    // A default pool leaves a host id to the runs that cannot go through it (a terminal, egress)
+    // and to a run that falls back to the cold way: it keeps at most the range's count less one
+    // prepared (each holds an id), and none with a range of one.
+    const ids = ops.find((op) => op[0] === "host-ids");
+    const pool = this.#warm?.implicit && ids
+      ? Math.min(this.#warm.pool, Number(ids[3]) - 1)
+      : this.#warm?.pool;
+    if (this.#warm && !keeps && pool! >= 1) {
       const cgroupName = this.#prepared.cgroupId ? runCgroupName(this.#prepared.cgroupId) : null;
-      const settings = { ...this.#warm, label: this.config.id };
+      const settings = { ...this.#warm, pool: pool!, label: this.config.id };
       this.#prepared.warm = new WarmPool(launcher, ops, cgroupName, settings);
     }
     return this.#prepared;

@@ -657,6 +657,36 @@ console.log(JSON.stringify({ up, beyond, freed, again, served, left: warmLaunche
   },
 );
 
+kernelTest(
+  "warm (default): a host-id range of one gets no warm launcher, one of two a pool of one",
+  { skip: !isRoot && "host id ranges are a root caller's" },
+  async () => {
+    // Each prepared run holds a host id: a default pool leaves one to the runs that cannot go
+    // through it (a terminal, egress) or fall back to the cold way.
+    const start = 0x7f600000 + Math.floor(Math.random() * 0xf000);
+    const out = await inOwnProcess(
+      `const kids = (pid) => Deno.readTextFileSync("/proc/" + pid + "/task/" + pid + "/children").trim().split(" ").filter(Boolean).length;
+const one = new Sandbox({ timeout: "20s", hostIds: { start: ${start}, count: 1 } });
+for (let i = 0; i < 3; i++) await one.run("true");
+await sleep(500);
+const withOne = warmLaunchers().length;
+await one.close();
+const two = new Sandbox({ timeout: "20s", hostIds: { start: ${start + 1}, count: 2 } });
+await two.run("true");
+await two.run("true");
+const started = await until(() => warmLaunchers().length === 1);
+await two.warmUp();
+const [launcher] = warmLaunchers();
+const prepared = kids(launcher);
+const r = await two.run("sh", ["-c", "cat /proc/self/uid_map"]);
+await two.close();
+console.log(JSON.stringify({ withOne, started, prepared, code: r.exitCode }));`,
+      60_000,
+    );
+    assertEquals(out, { withOne: 0, started: true, prepared: 1, code: 0 });
+  },
+);
+
 kernelTest("warm: false, or SANDBOX_TS_WARM=0, means no warm launcher at all", async () => {
   const body = `const off = new Sandbox({ timeout: "20s" }, { warm: false });
 for (let i = 0; i < 3; i++) await off.run("true");
