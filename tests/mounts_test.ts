@@ -98,6 +98,27 @@ Deno.test("Landlock view inside namespaces follows the mounts", () => {
   assert(ll.some((o) => o.startsWith("landlock-path /src ")));
   assert(ll.some((o) => o.startsWith("landlock-path /tmp ")));
   assert(ll.some((o) => o.startsWith("landlock-path /dev/null ")));
+  // The default /etc (identity files, copies, read-only binds): one read rule, none per entry;
+  // a user mount below it keeps its own.
+  assert(ll.includes("landlock-path /etc 13"));
+  assert(
+    !ll.some((o) => o.startsWith("landlock-path /etc/") || o.startsWith("landlock-path-try /etc/")),
+  );
+  const own = filesystemPlan(
+    validateConfig({ mounts: [{ type: "bind", source: "/srv", target: "/etc/app" }] }),
+    host,
+  ).landlock.ops.map((o) => o.join(" "));
+  assert(own.includes("landlock-path /etc 13"));
+  assert(
+    own.some((o) => o.startsWith("landlock-path /etc/app ") && o !== "landlock-path /etc/app 13"),
+  );
+  // A user mount over /etc itself replaces the default entries, and the rule is its own.
+  const whole = filesystemPlan(
+    validateConfig({ mounts: [{ type: "bind", source: "/srv", target: "/etc" }] }),
+    host,
+  ).landlock.ops.map((o) => o.join(" ")).filter((o) => o.startsWith("landlock-path /etc"));
+  assertEquals(whole.length, 1);
+  assert(whole[0] !== "landlock-path /etc 13", whole[0]);
 });
 
 Deno.test("CLI flags: SRC[:DST], escaped colons, overlay upper, dir mode, symlink", () => {
