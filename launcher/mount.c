@@ -96,76 +96,6 @@ static int dst_create(const struct walk_rule *r, int dir, const char *name, bool
 
 static struct walk dst_walk; /* 12 KiB: static, not on the stack */
 
-/* The common case in a few calls, for a plain absolute dst ("/a/b": no ".", "..", "//" or
- * trailing "/"): each directory is looked up whole with no symlink followed, and what is missing
- * is made the walk's way (parents 0755, the same modes, O_EXCL files). Anything else — a symlink
- * to follow or refuse, an error to report — is left to the walk (DST_WALK), which finds what was
- * made here as made. What is used is an fd of the object itself, never a symlink: a change made
- * meanwhile (in a writable bind another run shares) can only send it to the walk. */
-#define DST_WALK (-3)
-
-/* An O_PATH fd of the directory path[0, len), made (mode) where missing; newroot_fd itself for
- * the root, which is not to be closed; -1 when the walk must decide. */
-static int quick_dir(const char *path, size_t len, unsigned mode) {
-  static char buf[PATH_MAX];
-  if (len == 0) return newroot_fd;
-  memcpy(buf, path, len);
-  buf[len] = '\0';
-  int fd = walk_open_real(newroot_fd, buf, O_PATH | O_DIRECTORY);
-  if (fd >= 0 || errno != ENOENT) return fd;
-  const char *slash = memrchr(path, '/', len);
-  char name[NAME_MAX + 1];
-  size_t n = len - (size_t)(slash + 1 - path);
-  if (n > NAME_MAX) return -1;
-  memcpy(name, slash + 1, n);
-  name[n] = '\0';
-  int parent = quick_dir(path, (size_t)(slash - path), 0755);
-  if (parent < 0) return -1;
-  fd = mkdirat(parent, name, mode) < 0 && errno != EEXIST
-           ? -1
-           : openat(parent, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (parent != newroot_fd) close(parent);
-  return fd;
-}
-
-static int open_dst_quick(const struct mount_op *m, enum dst_kind kind, unsigned mode, const char **leaf,
-                          struct stat *st) {
-  const char *p = m->dst, *slash = strrchr(p, '/');
-  size_t len = strlen(p);
-  if (p[0] != '/' || len >= PATH_MAX || !slash[1] || strstr(p, "//") || strstr(p, "/./") ||
-      strstr(p, "/../") || !strcmp(slash, "/.") || !strcmp(slash, "/.."))
-    return DST_WALK;
-  int fd = -1;
-  if (kind == DST_DIR) {
-    fd = quick_dir(p, len, mode);
-    if (fd == newroot_fd) fd = walk_open_real(newroot_fd, "", O_PATH | O_DIRECTORY);
-    if (fd >= 0 && st && fstat(fd, st) < 0) {
-      close(fd);
-      fd = -1;
-    }
-    return fd < 0 ? DST_WALK : fd;
-  }
-  int parent = quick_dir(p, (size_t)(slash - p), 0755);
-  if (parent < 0) return DST_WALK;
-  if (kind == DST_PARENT) {
-    *leaf = slash + 1;
-    if (parent != newroot_fd) return parent;
-    fd = walk_open_real(newroot_fd, "", O_PATH | O_DIRECTORY); /* an fd the caller closes */
-    return fd < 0 ? DST_WALK : fd;
-  }
-  /* DST_FILE: an empty file made (O_EXCL) or found, and not a link. */
-  int made = openat(parent, slash + 1, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0444);
-  if (made >= 0) close(made);
-  if (made >= 0 || errno == EEXIST) fd = openat(parent, slash + 1, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-  if (parent != newroot_fd) close(parent);
-  struct stat own, *sp = st ? st : &own;
-  if (fd >= 0 && (fstat(fd, sp) < 0 || S_ISLNK(sp->st_mode))) {
-    close(fd);
-    fd = -1;
-  }
-  return fd < 0 ? DST_WALK : fd;
-}
-
 #define DST_ABSENT (-2) /* DST_EXISTING: there is nothing at dst */
 
 /* Opens m->dst inside the new root, creating what is missing (DST_DIR, DST_FILE), or only if it
@@ -174,10 +104,6 @@ static int open_dst_quick(const struct mount_op *m, enum dst_kind kind, unsigned
  * On failure, -1 and *e says why. */
 static int open_dst(const struct mount_op *m, enum dst_kind kind, unsigned mode, const char **leaf,
                     struct stat *st, struct sbx_err *e) {
-  if (kind != DST_EXISTING) {
-    int fd = open_dst_quick(m, kind, mode, leaf, st);
-    if (fd != DST_WALK) return fd;
-  }
   const struct dst_make make = {kind, mode};
   const struct walk_rule rule = {dst_may_follow, kind == DST_EXISTING ? NULL : dst_create, &make};
   struct walk *w = &dst_walk;

@@ -62,11 +62,11 @@ static int prepend_link(char *rest, size_t cap, const char *target, size_t tlen,
   return 0;
 }
 
-/* One step: cur is the directory reached, name the next component. Returns the new fd (its stat
- * in *st), or -1 with errno. */
-static int step(int cur, const char *name, bool last, const struct walk_rule *r, struct stat *st) {
-  int fd = openat(cur, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0 && errno == ENOENT && r->create) {
+/* One step: cur is the directory reached, name the next component (`missing`: known not to be
+ * there, so it is made at once). Returns the new fd (its stat in *st), or -1 with errno. */
+static int step(int cur, const char *name, bool last, bool missing, const struct walk_rule *r, struct stat *st) {
+  int fd = missing ? -1 : openat(cur, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  if ((missing || (fd < 0 && errno == ENOENT)) && r->create) {
     if (r->create(r, cur, name, last) < 0 && errno != EEXIST) return -1;
     fd = openat(cur, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
   }
@@ -91,9 +91,52 @@ static bool plain(const char *p) {
   return true;
 }
 
-/* Most paths contain no symlink at all: one lookup that follows none settles them. Returns 0
- * when done, 1 when the component walk must decide (a symlink on the way, or something to make),
- * -1 with errno when the walk would fail the same way. */
+/* Two calls that make each other: the plain path p[0, len) below root (no symlink followed),
+ * made where missing with r->create as the component walk makes it (`last`: whether its final
+ * component is the path's). Each returns an O_PATH fd (its stat in *st), or -1 when the component
+ * walk must decide: a symlink on the way, a non-directory, an error to report. Only the missing
+ * part costs calls: the deepest existing directory is one lookup. */
+static int quick_make_last(int root, const char *p, size_t len, bool last, const struct walk_rule *r,
+                           struct stat *st);
+
+static int quick_make(int root, const char *p, size_t len, const struct walk_rule *r, struct stat *st) {
+  static char path[PATH_MAX]; /* used only before the recursion */
+  memcpy(path, p, len);
+  path[len] = '\0';
+  int fd = walk_open_real(root, path, O_PATH | O_DIRECTORY);
+  if (fd < 0) return errno == ENOENT ? quick_make_last(root, p, len, false, r, st) : -1;
+  if (fstat(fd, st) < 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+/* The final component of p[0, len) is missing: made in its directory (root itself for a top-level
+ * one). */
+static int quick_make_last(int root, const char *p, size_t len, bool last, const struct walk_rule *r,
+                           struct stat *st) {
+  const char *slash = memrchr(p, '/', len);
+  size_t plen = slash ? (size_t)(slash - p) : 0, n = len - (slash ? plen + 1 : 0);
+  char name[NAME_MAX + 1];
+  if (n == 0 || n > NAME_MAX) return -1;
+  memcpy(name, slash ? slash + 1 : p, n);
+  name[n] = '\0';
+  int dir = plen ? quick_make(root, p, plen, r, st) : root;
+  if (dir < 0) return -1;
+  int fd = step(dir, name, last, true, r, st);
+  if (dir != root) close(dir);
+  if (fd >= 0 && (S_ISLNK(st->st_mode) || (!last && !S_ISDIR(st->st_mode)))) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+/* Most paths contain no symlink at all: one lookup that follows none settles them, and what is
+ * missing of them is made the component walk's way (quick_make()). Returns 0 when done, 1 when
+ * the component walk must decide (a symlink on the way), -1 with errno when the walk would fail
+ * the same way. */
 static int quick(int root, const char *path, unsigned flags, const struct walk_rule *r, struct walk *w) {
   size_t len = strlen(path);
   if (len >= sizeof w->real || !plain(path)) return 1;
@@ -114,7 +157,14 @@ static int quick(int root, const char *path, unsigned flags, const struct walk_r
     lookup = parent;
   }
   int fd = walk_open_real(root, lookup, O_PATH);
-  if (fd < 0) return errno == ELOOP || (r->create && errno == ENOENT) ? 1 : -1;
+  if (fd < 0 && r->create && errno == ENOENT) {
+    fd = quick_make_last(root, lookup, strlen(lookup), !(flags & WALK_PARENT), r, &w->st);
+    if (fd < 0) return 1;
+    memcpy(w->real, lookup, strlen(lookup) + 1);
+    w->fd = fd;
+    return 0;
+  }
+  if (fd < 0) return errno == ELOOP ? 1 : -1;
   int err = fstat(fd, &w->st) < 0                                   ? errno
             : (flags & WALK_PARENT) && !S_ISDIR(w->st.st_mode) ? ENOTDIR
                                                                : 0;
@@ -167,7 +217,7 @@ int walk(int root, const char *path, unsigned flags, const struct walk_rule *r, 
       continue;
     }
     struct stat st;
-    int fd = step(cur, name, last, r, &st);
+    int fd = step(cur, name, last, false, r, &st);
     if (fd < 0) goto fail;
     if (S_ISLNK(st.st_mode)) {
       if (++links > WALK_MAX_LINKS) {

@@ -536,8 +536,7 @@ export function filesystemPlan(
   // The default /etc holds only what the launcher put there, read-only: one rule on /etc instead
   // of one per entry (about 30 fewer rules, each an open and a kernel object per run). A user
   // mount below /etc keeps its own rule, which can only grant more.
-  const etc = specs.filter((s) => s.etc);
-  if (etc.length) view.push({ path: "/etc", access: "read", optional: false });
+  if (specs.some((s) => s.etc)) view.push({ path: "/etc", access: "read", optional: false });
   for (const s of specs) {
     if (s.access && !s.etc) {
       view.push({ path: s.dst, access: s.access, optional: s.optional ?? false });

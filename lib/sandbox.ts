@@ -315,13 +315,12 @@ export class Sandbox implements AsyncDisposable {
     // A default pool leaves a host id to the runs that cannot go through it (a terminal, egress)
     // and to a run that falls back to the cold way: it keeps at most the range's count less one
     // prepared (each holds an id), and none with a range of one.
+    const warm = keeps ? null : this.#warm;
     const ids = ops.find((op) => op[0] === "host-ids");
-    const pool = this.#warm?.implicit && ids
-      ? Math.min(this.#warm.pool, Number(ids[3]) - 1)
-      : this.#warm?.pool;
-    if (this.#warm && !keeps && pool! >= 1) {
+    const pool = warm?.implicit && ids ? Math.min(warm.pool, Number(ids[3]) - 1) : warm?.pool ?? 0;
+    if (warm && pool >= 1) {
       const cgroupName = this.#prepared.cgroupId ? runCgroupName(this.#prepared.cgroupId) : null;
-      const settings = { ...this.#warm, pool: pool!, label: this.config.id };
+      const settings = { ...warm, pool, label: this.config.id };
       this.#prepared.warm = new WarmPool(launcher, ops, cgroupName, settings);
     }
     return this.#prepared;
