@@ -96,6 +96,40 @@ static int dst_create(const struct walk_rule *r, int dir, const char *name, bool
 
 static struct walk dst_walk; /* 12 KiB: static, not on the stack */
 
+/* The directory the last file, symlink or copy was made in (dst_parent()): its path as the op
+ * named it (key) and as it resolved (real, normalized: no leading, trailing or double "/"). */
+static struct {
+  int fd;
+  bool plain;
+  char key[PATH_MAX];
+  char real[PATH_MAX];
+} parent_cache = {.fd = -1};
+
+static void parent_cache_drop(void) {
+  if (parent_cache.fd >= 0) close(parent_cache.fd);
+  parent_cache.fd = -1;
+}
+
+/* in without leading, trailing or repeated slashes, into out (PATH_MAX). */
+static void norm_path(char *out, const char *in) {
+  size_t n = 0;
+  for (const char *s = in; *s && n < PATH_MAX - 1; s++)
+    if (*s != '/' || (n > 0 && out[n - 1] != '/')) out[n++] = *s;
+  if (n > 0 && out[n - 1] == '/') n--;
+  out[n] = '\0';
+}
+
+/* Something is mounted at `real` (as a walk resolved it): the cached parent goes if it is there
+ * or below (what its path names is now the mount's). */
+static void parent_cache_check(const char *real) {
+  if (parent_cache.fd < 0) return;
+  char t[PATH_MAX];
+  norm_path(t, real);
+  size_t n = strlen(t);
+  if (n == 0 || (strncmp(parent_cache.real, t, n) == 0 && (parent_cache.real[n] == '\0' || parent_cache.real[n] == '/')))
+    parent_cache_drop();
+}
+
 #define DST_ABSENT (-2) /* DST_EXISTING: there is nothing at dst */
 
 /* Opens m->dst inside the new root, creating what is missing (DST_DIR, DST_FILE), or only if it
@@ -115,9 +149,39 @@ static int open_dst(const struct mount_op *m, enum dst_kind kind, unsigned mode,
     close(w->fd);
     return fail_errno(e, STEP_MKDIR, m->op, ENOTDIR);
   }
+  /* Every other kind is a mount's target (or a directory's mode): a cached parent at or below
+   * it may no longer be what its path names. */
+  if (kind != DST_PARENT) parent_cache_check(w->real);
   if (leaf) *leaf = w->leaf;
   if (st) *st = w->st;
   return w->fd;
+}
+
+/* open_dst(DST_PARENT) through the cache: consecutive files, symlinks and copies in one directory
+ * (the /etc copies, the root's symlinks) look it up once. The fd is the cache's: not closed by
+ * the caller. Only a plain absolute path (no ".", "..", "//" or trailing "/") is a key. */
+static int dst_parent(const struct mount_op *m, const char **leaf, struct sbx_err *e) {
+  const char *p = m->dst, *slash = strrchr(p, '/');
+  bool plain = p[0] == '/' && slash && slash[1] && strlen(slash + 1) <= NAME_MAX &&
+               (size_t)(slash - p) < sizeof parent_cache.key;
+  for (const char *c = p; plain && *c; c++)
+    if (c[0] == '/' && (c[1] == '/' || (c[1] == '.' && (c[2] == '/' || !c[2] || (c[2] == '.' && (c[3] == '/' || !c[3]))))))
+      plain = false;
+  size_t plen = plain ? (size_t)(slash - p) : 0;
+  if (plain && parent_cache.fd >= 0 && parent_cache.plain && strlen(parent_cache.key) == plen &&
+      memcmp(parent_cache.key, p, plen) == 0) {
+    *leaf = slash + 1;
+    return parent_cache.fd;
+  }
+  int fd = open_dst(m, DST_PARENT, 0755, leaf, NULL, e);
+  if (fd < 0) return -1;
+  parent_cache_drop();
+  parent_cache.fd = fd;
+  parent_cache.plain = plain;
+  memcpy(parent_cache.key, p, plen);
+  parent_cache.key[plen] = '\0';
+  norm_path(parent_cache.real, dst_walk.real);
+  return fd;
 }
 
 /* Attaches a detached mount (from open_tree or fsmount) on top of the path behind target_fd. */
@@ -368,7 +432,7 @@ static int copy_file(const struct mount_op *m, struct sbx_err *e) {
     return mount_bind(&bind, e);
   }
   const char *leaf;
-  int parent cleanup_fd = open_dst(m, DST_PARENT, 0755, &leaf, NULL, e);
+  int parent = dst_parent(m, &leaf, e);
   if (parent < 0) return -1;
   int out cleanup_fd = openat(parent, leaf, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC,
                               (st.st_mode & 0555) | 0444);
@@ -386,7 +450,7 @@ static int copy_file(const struct mount_op *m, struct sbx_err *e) {
  * which turns read-only before the target runs. */
 static int make_file(const struct mount_op *m, struct sbx_err *e) {
   const char *leaf;
-  int parent cleanup_fd = open_dst(m, DST_PARENT, 0755, &leaf, NULL, e);
+  int parent = dst_parent(m, &leaf, e);
   if (parent < 0) return -1;
   int out cleanup_fd = openat(parent, leaf, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0444);
   if (out < 0) return fail(e, STEP_BIND, m->op);
@@ -397,7 +461,7 @@ static int make_file(const struct mount_op *m, struct sbx_err *e) {
 
 static int make_symlink(const struct mount_op *m, struct sbx_err *e) {
   const char *leaf;
-  int parent cleanup_fd = open_dst(m, DST_PARENT, 0755, &leaf, NULL, e);
+  int parent = dst_parent(m, &leaf, e);
   if (parent < 0) return -1;
   if (symlinkat(m->src, parent, leaf) < 0) return fail(e, STEP_SYMLINK, m->op);
   return 0;
@@ -513,7 +577,11 @@ int mount_apply(const struct config *cfg, struct sbx_err *e) {
   /* Modes below are exact: the caller's umask must not change them. */
   mode_t saved_umask = umask(0);
   for (size_t i = 0; i < cfg->n_mounts; i++)
-    if (apply_one(&cfg->mounts[i], e) < 0) return -1;
+    if (apply_one(&cfg->mounts[i], e) < 0) {
+      parent_cache_drop();
+      return -1;
+    }
+  parent_cache_drop();
   umask(saved_umask);
   /* The trees the monitor cloned (idmap.c) are attached now: init keeps no handle on them. */
   for (size_t i = 0; i < cfg->n_mounts; i++) {

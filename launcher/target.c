@@ -36,7 +36,10 @@ static int drop_bounding_set(struct sbx_err *e) {
   if (syscall(SYS_capget, &hdr, data) < 0) return fail(e, STEP_CAPS, -1);
   if (data[0].effective & (1u << CAP_SETPCAP))
     for (int cap = 0; cap <= 63; cap++)
-      if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL) return fail(e, STEP_CAPS, -1);
+      if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) {
+        if (errno != EINVAL) return fail(e, STEP_CAPS, -1);
+        break; /* past the kernel's last capability: they are numbered without gaps */
+      }
   return 0;
 }
 

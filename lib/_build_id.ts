@@ -2,4 +2,4 @@
 // sources, as the Makefile computes it. Do not edit; tests/launcher_trust_test.ts checks it.
 
 /** The build id of the launcher sources shipped with this module. */
-export const LAUNCHER_BUILD_ID = "a936dfb1df2c1a2a";
+export const LAUNCHER_BUILD_ID = "71810654a57487e3";

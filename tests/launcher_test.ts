@@ -176,3 +176,65 @@ kernelTest("stdio-fifos: a name in the stdio dir that is not a FIFO is refused",
     Deno.removeSync(dir, { recursive: true });
   }
 });
+
+kernelTest("a file made after a mount covered its directory lands on that mount", async () => {
+  // Init looks a directory up once for consecutive files, symlinks and copies in it
+  // (launcher/mount.c dst_parent()); a mount on that directory must end the reuse.
+  const dir = Deno.makeTempDirSync();
+  Deno.chmodSync(dir, 0o777);
+  const uid = String(Deno.uid());
+  const gid = String(Deno.gid());
+  try {
+    const out = await new Deno.Command(LAUNCHER, {
+      args: [
+        "status",
+        `${dir}/status`,
+        "unshare",
+        "user",
+        "unshare",
+        "mount",
+        "uid-map",
+        "0",
+        uid,
+        "gid-map",
+        "0",
+        gid,
+        "newroot",
+        "ro-bind",
+        "/usr",
+        "/usr",
+        "symlink",
+        "usr/bin",
+        "/bin",
+        "symlink",
+        "usr/lib",
+        "/lib",
+        "symlink",
+        "usr/lib64",
+        "/lib64",
+        "file",
+        "/opt/a",
+        "A",
+        "tmpfs",
+        "/opt",
+        "1048576",
+        "755",
+        "file",
+        "/opt/b",
+        "B",
+        "symlink",
+        "b",
+        "/opt/c",
+        ...shTokens("ls /opt; cat /opt/c"),
+      ],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stderr = new TextDecoder().decode(out.stderr);
+    assertEquals(out.code, 0, stderr);
+    assertEquals(new TextDecoder().decode(out.stdout), "b\nc\nB");
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
