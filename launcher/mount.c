@@ -159,15 +159,12 @@ static int open_dst(const struct mount_op *m, enum dst_kind kind, unsigned mode,
 
 /* open_dst(DST_PARENT) through the cache: consecutive files, symlinks and copies in one directory
  * (the /etc copies, the root's symlinks) look it up once. The fd is the cache's: not closed by
- * the caller. Only a plain absolute path (no ".", "..", "//" or trailing "/") is a key. */
+ * the caller. Only an absolute walk_plain() path without a trailing "/" is a key. */
 static int dst_parent(const struct mount_op *m, const char **leaf, struct sbx_err *e) {
   const char *p = m->dst, *slash = strrchr(p, '/');
-  bool plain = p[0] == '/' && slash && slash[1] && strlen(slash + 1) <= NAME_MAX &&
-               (size_t)(slash - p) < sizeof parent_cache.key;
-  for (const char *c = p; plain && *c; c++)
-    if (c[0] == '/' && (c[1] == '/' || (c[1] == '.' && (c[2] == '/' || !c[2] || (c[2] == '.' && (c[3] == '/' || !c[3]))))))
-      plain = false;
-  size_t plen = plain ? (size_t)(slash - p) : 0;
+  size_t plen = slash ? (size_t)(slash - p) : 0;
+  bool plain = p[0] == '/' && slash[1] && strlen(slash + 1) <= NAME_MAX && plen < sizeof parent_cache.key &&
+               walk_plain(p);
   if (plain && parent_cache.fd >= 0 && parent_cache.plain && strlen(parent_cache.key) == plen &&
       memcmp(parent_cache.key, p, plen) == 0) {
     *leaf = slash + 1;
@@ -178,8 +175,8 @@ static int dst_parent(const struct mount_op *m, const char **leaf, struct sbx_er
   parent_cache_drop();
   parent_cache.fd = fd;
   parent_cache.plain = plain;
-  memcpy(parent_cache.key, p, plen);
-  parent_cache.key[plen] = '\0';
+  if (plain) memcpy(parent_cache.key, p, plen);
+  parent_cache.key[plain ? plen : 0] = '\0';
   norm_path(parent_cache.real, dst_walk.real);
   return fd;
 }

@@ -80,7 +80,7 @@ static int step(int cur, const char *name, bool last, bool missing, const struct
 }
 
 /* Whether no component of p is "." or "..": without a symlink, p is then its own real path. */
-static bool plain(const char *p) {
+bool walk_plain(const char *p) {
   for (const char *s = p; *s;) {
     while (*s == '/') s++;
     const char *e = strchrnul(s, '/');
@@ -139,7 +139,7 @@ static int quick_make_last(int root, const char *p, size_t len, bool last, const
  * the same way. */
 static int quick(int root, const char *path, unsigned flags, const struct walk_rule *r, struct walk *w) {
   size_t len = strlen(path);
-  if (len >= sizeof w->real || !plain(path)) return 1;
+  if (len >= sizeof w->real || !walk_plain(path)) return 1;
   char parent[PATH_MAX];
   const char *lookup = path;
   if (flags & WALK_PARENT) {

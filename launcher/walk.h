@@ -45,5 +45,9 @@ void walk_refuse(struct walk *w, const char *name);
  * the system raced the lookup: other sandboxes starting at the same time do exactly that). */
 int walk_openat2(int dfd, const char *path, uint64_t flags, uint64_t resolve);
 
+/* Whether path has no "." or ".." component (its text alone says where it leads, symlinks
+ * aside). */
+bool walk_plain(const char *p);
+
 /* Opens a path that contains no symlink at all, from root (for paths a walk resolved). */
 int walk_open_real(int root, const char *real, int flags);
