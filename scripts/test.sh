@@ -55,7 +55,7 @@ note_failures() { # $1 = log; deno's "NAME => FILE:L:C" error headers and the st
     errors && / => \.?\/?[^ ]*:[0-9]+:[0-9]+$/ { name = $0; sub(/ => [^ ]*$/, "", name); want = 1; next }
     want == 1 && /^error: / { msg = substr($0, 8); lines = 1; want = 2; next }
     want == 2 && NF { msg = msg " | " $0; lines++ }
-    /^([a-z0-9-]+ )?FAIL / || /^not ok / || /^vm-pass .*, [1-9][0-9]* failed/ {
+    /^([a-z0-9-]+ )?(FAIL|RETRY) / || /^not ok / || /^vm-pass .*, [1-9][0-9]* failed/ {
       printf "  [%s] %s\n", stage, substr($0, 1, 200)
     }
     END { if (want == 2) flush() }
@@ -211,8 +211,8 @@ echo "(aarch64 stage: $((SECONDS - t_arm)) s)"
 rm -f "$log"
 echo "== passed/failed by stage: $(printf '%s; ' "${stages[@]}")"
 if [ -s "$digest" ]; then
-  echo "== what failed (the first 30; each stage's output above has the whole message)"
-  head -30 "$digest"
+  echo "== what failed, or died and was run again (the first 40; each stage's output above has the whole message)"
+  head -40 "$digest"
 fi
 rm -f "$digest"
 echo "tests: $passed passed, $failed failed"
