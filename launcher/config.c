@@ -12,6 +12,7 @@
 #include "util.h"
 
 static char frame_buf[FRAME_MAX + 1];
+static uint32_t frame_len; /* of the last frame read */
 static char *token_ptrs[TOKENS_MAX + 1];
 static char *argv_store[TOKENS_MAX + 1];
 static char *envp_store[TOKENS_MAX + 1];
@@ -23,9 +24,11 @@ static size_t op_paths_len;
 /* Refusals whose reason carries a number are formatted here (one refusal per parse). */
 static char why_buf[96];
 
-int frame_read(int fd, char ***tokens, size_t *count, struct sbx_err *e) {
+/* Reads one frame from fd into frame_buf; at >= 0: with pread from that offset (a file many
+ * processes read through one open file description), else with read. */
+static int frame_read_at(int fd, off_t at, char ***tokens, size_t *count, struct sbx_err *e) {
   unsigned char header[8];
-  ssize_t n = read_full(fd, header, sizeof header);
+  ssize_t n = at >= 0 ? pread_full(fd, header, sizeof header, at) : read_full(fd, header, sizeof header);
   if (n != (ssize_t)sizeof header || memcmp(header, FRAME_MAGIC, 4) != 0)
     return fail_input(e, "malformed frame: expected magic \"" FRAME_MAGIC "\" and a length",
                       NULL, -1);
@@ -36,10 +39,11 @@ int frame_read(int fd, char ***tokens, size_t *count, struct sbx_err *e) {
     return fail_input(e, why_buf, NULL, -1);
   }
   /* Read exactly the frame: what follows on stdin belongs to the target. */
-  if (read_full(fd, frame_buf, len) != (ssize_t)len)
-    return fail_input(e, "malformed frame: truncated", NULL, -1);
+  n = at >= 0 ? pread_full(fd, frame_buf, len, at + (off_t)sizeof header) : read_full(fd, frame_buf, len);
+  if (n != (ssize_t)len) return fail_input(e, "malformed frame: truncated", NULL, -1);
   if (frame_buf[len - 1] != '\0')
     return fail_input(e, "malformed frame: last token not terminated", NULL, -1);
+  frame_len = len;
   size_t c = 0;
   for (size_t i = 0; i < len;) {
     if (c == TOKENS_MAX) {
@@ -53,6 +57,22 @@ int frame_read(int fd, char ***tokens, size_t *count, struct sbx_err *e) {
   *tokens = token_ptrs;
   *count = c;
   return 0;
+}
+
+int frame_read(int fd, char ***tokens, size_t *count, struct sbx_err *e) {
+  return frame_read_at(fd, -1, tokens, count, e);
+}
+
+int frame_pread(int fd, char ***tokens, size_t *count, struct sbx_err *e) {
+  return frame_read_at(fd, 0, tokens, count, e);
+}
+
+int frame_save(int fd) {
+  unsigned char header[8];
+  memcpy(header, FRAME_MAGIC, 4);
+  for (int i = 0; i < 4; i++) header[4 + i] = (unsigned char)(frame_len >> (8 * i));
+  if (write_full(fd, header, sizeof header) < 0) return -1;
+  return write_full(fd, frame_buf, frame_len);
 }
 
 struct ns_name {

@@ -181,6 +181,11 @@ struct sbx_err;
 /* Reads one frame from fd into static storage and returns its tokens (NULL-terminated
  * array) and their count; -1 with a refusal in *e (util.h) on a malformed frame. */
 int frame_read(int fd, char ***tokens, size_t *count, struct sbx_err *e);
+/* The same from the start of a file (pread: processes sharing its open file description do not
+ * move each other's offset), e.g. the memfd frame_save() wrote. */
+int frame_pread(int fd, char ***tokens, size_t *count, struct sbx_err *e);
+/* Writes the last frame read, header and all, to fd (0, or -1 with errno). */
+int frame_save(int fd);
 
 /* Parses tokens into cfg; -1 with a refusal in *e naming the op and why. argv/envp point into a
  * static array sized TOKENS_MAX. */

@@ -28,6 +28,7 @@
 #include "ids.h"
 #include "monitor.h"
 #include "ns.h"
+#include "prepared.h"
 #include "proctitle.h"
 #include "request.h"
 #include "session_agent.h"
@@ -233,6 +234,8 @@ int main(int argc, char **argv) {
   note_ignored_signals();
   /* Nobody, the sandbox included (init's /proc/1/cmdline), reads our host path or ops. */
   proctitle_hide(argc, argv);
+  /* A prepared run the warm launcher started: its own death signal and fds (prepared.h). */
+  if (argc >= 2 && strcmp(argv[1], "--prepared") == 0) prepared_exec_main(argc - 2, argv + 2);
   /* Die with the parent (Deno). The getppid() check closes the race with an early death. */
   pid_t ppid = getppid();
   if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != ppid) return EXIT_SETUP;

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -160,3 +161,26 @@ _Noreturn void prepared_main(int sock, unsigned n, int op_base) {
   _exit(setup_failed(&m, &e));
 }
 
+_Noreturn void prepared_exec_main(int argc, char **argv) {
+  struct sbx_err e = SBX_ERR_NONE;
+  uint64_t v[3];
+  char **tokens;
+  size_t count;
+  /* As for any child of the warm launcher: SIG_KILL_SANDBOX when it dies (the monitor then kills
+   * init and removes the cgroup), checked against its pid given to us. */
+  if (argc != 3 || !parse_u64(argv[0], &v[0]) || !parse_u64(argv[1], &v[1]) || !parse_u64(argv[2], &v[2]) ||
+      v[0] > UINT32_MAX || v[1] > TOKENS_MAX || v[2] == 0 || v[2] > INT32_MAX) {
+    fail_input(&e, "--prepared needs N OP_BASE WARM_PID", NULL, -1);
+    report_err(&e, NULL);
+    _exit(EXIT_SETUP);
+  }
+  if (prctl(PR_SET_PDEATHSIG, SIG_KILL_SANDBOX, 0, 0, 0) < 0 || getppid() != (pid_t)v[2]) _exit(EXIT_SETUP);
+  if (close_fds(5, ~0U, false) < 0 || frame_pread(4, &tokens, &count, &e) < 0 ||
+      config_parse(tokens, count, setup_config(), &e) < 0) {
+    if (!e.step) fail(&e, STEP_CLOSE_FDS, -1);
+    report_err(&e, NULL);
+    _exit(EXIT_SETUP);
+  }
+  close(4);
+  prepared_main(3, (unsigned)v[0], (int)v[1]);
+}

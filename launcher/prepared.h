@@ -1,6 +1,6 @@
-/* prepared.h — a prepared run: a fork of the warm launcher (warm.c) that prepares one run (its
- * monitor, cgroup, init in new namespaces with the root built), says so, then waits for its
- * request and runs it as a cold run's monitor does.
+/* prepared.h — a prepared run: the launcher as the warm launcher (warm.c) starts it anew, which
+ * prepares one run (its monitor, cgroup, init in new namespaces with the root built), says so,
+ * then waits for its request and runs it as a cold run's monitor does.
  *
  * Interface, over the SOCK_SEQPACKET socketpair to the warm launcher:
  *  - prepared run -> warm launcher: one-byte messages: 'P' prepared, 'S' the request was taken
@@ -21,3 +21,8 @@ int prepared_send_blob(int sock, const char *buf, uint32_t len);
 /* The prepared run numbered n (its cgroup's suffix `.wN`); op_base: the static ops' count, which
  * the run's op indexes follow. Never returns. */
 _Noreturn void prepared_main(int sock, unsigned n, int op_base);
+
+/* `sandbox-launcher --prepared N OP_BASE WARM_PID`: a prepared run as the warm launcher starts
+ * it (vfork and exec, warm.c): its socket on fd 3, the static frame on fd 4 (a sealed memfd,
+ * read with pread). Dies with the warm launcher. Never returns. */
+_Noreturn void prepared_exec_main(int argc, char **argv);

@@ -108,6 +108,18 @@ ssize_t read_full(int fd, void *buf, size_t len) {
   return (ssize_t)got;
 }
 
+ssize_t pread_full(int fd, void *buf, size_t len, off_t at) {
+  size_t got = 0;
+  while (got < len) {
+    ssize_t n = pread(fd, (char *)buf + got, len - got, at + (off_t)got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return -1;
+    if (n == 0) break;
+    got += (size_t)n;
+  }
+  return (ssize_t)got;
+}
+
 int write_full(int fd, const void *buf, size_t len) {
   size_t done = 0;
   while (done < len) {

@@ -134,6 +134,8 @@ static inline uint64_t tv_us(struct timeval tv) {
 }
 
 ssize_t read_full(int fd, void *buf, size_t len);
+/* read_full with pread from offset at. */
+ssize_t pread_full(int fd, void *buf, size_t len, off_t at);
 int write_full(int fd, const void *buf, size_t len);
 /* One message of len bytes on a socket with nfds (1..SEND_FDS_MAX) fds attached (SCM_RIGHTS),
  * retried on EINTR, never raising SIGPIPE. Returns what sendmsg returned. */

@@ -248,6 +248,61 @@ kernelTest("warm: two runs of one pool share nothing (files, processes)", async 
   assertEquals([first.pid, second.pid], [pid, pid]);
 });
 
+/** Whether the writable memory of process `pid` holds `needle` (read through /proc/PID/mem). */
+function memoryHolds(pid: number, needle: string): boolean {
+  const want = new TextEncoder().encode(needle);
+  const mem = Deno.openSync(`/proc/${pid}/mem`);
+  try {
+    for (const line of Deno.readTextFileSync(`/proc/${pid}/maps`).trim().split("\n")) {
+      const [range, perms] = line.split(" ");
+      if (!perms!.startsWith("rw")) continue;
+      const [lo, hi] = range!.split("-").map((h) => parseInt(h, 16));
+      for (let at = lo!; at < hi!; at += 1 << 20) {
+        const buf = new Uint8Array(Math.min(1 << 20, hi! - at) + want.length);
+        mem.seekSync(at, Deno.SeekMode.Start);
+        const n = mem.readSync(buf.subarray(0, Math.min(buf.length, hi! - at))) ?? 0;
+        const text = buf.subarray(0, n);
+        for (
+          let i = text.indexOf(want[0]!);
+          i >= 0 && i + want.length <= n;
+          i = text.indexOf(want[0]!, i + 1)
+        ) {
+          if (want.every((b, k) => text[i + k] === b)) return true;
+        }
+      }
+    }
+    return false;
+  } finally {
+    mem.close();
+  }
+}
+
+kernelTest(
+  "warm: a prepared run is the launcher started anew: no other run's request in its memory",
+  async () => {
+    await using sb = warmSandbox({}, 1);
+    const pid = await warmed(sb);
+    const token = `TOKEN-${crypto.randomUUID()}`;
+    const r = sb.spawn("sh", ["-c", 'test "$T" = "$0"', token], { env: { T: token } });
+    assertEquals((await ended(r)).exitCode, 0);
+    assertEquals(r.pid, pid);
+    await sb.warmUp(); // prepared after the request went through the warm launcher
+    const monitors = children(pid);
+    assert(monitors.length >= 1, "no prepared run");
+    // The request passed through the warm launcher; a fork of it would carry it along.
+    assert(memoryHolds(pid, token), "the warm launcher's memory is not readable here");
+    const exe = Deno.readLinkSync(`/proc/${pid}/exe`);
+    for (const m of monitors) {
+      assertEquals(Deno.readLinkSync(`/proc/${m}/exe`), exe);
+      assert(
+        memoryHolds(m, "unshare\0net"),
+        `prepared run ${m}: its static policy is not in its memory`,
+      );
+      assert(!memoryHolds(m, token), `prepared run ${m} holds another run's request`);
+    }
+  },
+);
+
 kernelTest("warm: a prepared run killed from outside is replaced; runs still work", async () => {
   await using sb = warmSandbox();
   const pid = await warmed(sb);

@@ -871,6 +871,25 @@ static void test_frame(void) {
   free(g);
   end();
 
+  begin("frame: frame_save writes the frame read; frame_pread reads it at offset 0, offset untouched");
+  f = frame((uint32_t)blen, body, blen, &n);
+  CHECK(read_frame_bytes(f, n, &t, &count) == 0 && count == 8);
+  int saved = memfd_create("saved", MFD_CLOEXEC);
+  CHECK(saved >= 0 && frame_save(saved) == 0);
+  CHECK(lseek(saved, 0, SEEK_CUR) == (off_t)n);
+  unsigned char back[64] = {0};
+  CHECK(pread(saved, back, sizeof back, 0) == (ssize_t)n && memcmp(back, f, n) == 0);
+  /* The shared offset stays at the end: processes reading one description do not race. */
+  CHECK(frame_pread(saved, &t, &count, &err) == 0 && count == 8 && strcmp(t[7], "y") == 0);
+  CHECK(frame_pread(saved, &t, &count, &err) == 0 && count == 8);
+  CHECK(lseek(saved, 0, SEEK_CUR) == (off_t)n);
+  close(saved);
+  saved = memfd_with(f, 5); /* truncated header */
+  CHECK(frame_pread(saved, &t, &count, &err) == -1 && err.step == STEP_PARSE);
+  close(saved);
+  free(f);
+  end();
+
   begin("frame: a one-byte frame is one empty token");
   f = frame(1, "", 1, &n);
   CHECK(read_frame_bytes(f, n, &t, &count) == 0 && count == 1 && t[0][0] == '\0' && !t[1]);
