@@ -41,9 +41,9 @@ function parseArgs(argv: string[]): Options {
   const o: Options = {
     iterations: quick ? 5 : 200,
     warmup: quick ? 1 : 10,
-    throughputRuns: quick ? 16 : 160,
+    throughputRuns: quick ? 16 : 240,
     concurrency: 8,
-    throughputRounds: quick ? 1 : 3,
+    throughputRounds: quick ? 1 : 5,
     timeoutRuns: quick ? 2 : 30,
     rssRuns: quick ? 1 : 5,
     quick,
@@ -732,6 +732,14 @@ async function main(): Promise<void> {
     const s = [...xs].sort((x, y) => x - y);
     return s[Math.floor((s.length - 1) / 2)]!;
   };
+  // A ratio is the median of the rounds' own ratios: the two runners of a round ran next to each
+  // other (the order alternates, warm and (s) stay adjacent), so a slow stretch of the machine
+  // weighs on both sides of one ratio rather than on one side of a ratio of medians.
+  const pairedRatio = (a: string, b: string) => {
+    const xs = tpRounds[a], ys = tpRounds[b];
+    if (!xs || !ys) return null;
+    return round(median(xs.map((x, i) => x.rps / ys[i]!.rps)));
+  };
   const throughput = {
     runs: opts.throughputRuns,
     concurrency: opts.concurrency,
@@ -749,12 +757,8 @@ async function main(): Promise<void> {
     oursOverBwrap: null as number | null,
     oursOverBwrapDefaults: null as number | null,
   };
-  if (throughput.bwrap) {
-    throughput.oursOverBwrap = round(throughput.ours.rps / throughput.bwrap.rps);
-  }
-  if (throughput.bwrapDefaults) {
-    throughput.oursOverBwrapDefaults = round(throughput.ours.rps / throughput.bwrapDefaults.rps);
-  }
+  throughput.oursOverBwrap = pairedRatio("ours", "bwrap");
+  throughput.oursOverBwrapDefaults = pairedRatio("ours", "bwrapDefaults");
 
   // (h) the warm launcher: latency (w, x above), throughput, memory, a new sandbox's first run.
   console.log(`(h) warm launcher: memory with a full pool of ${WARM_POOL}; first runs`);
@@ -785,10 +789,8 @@ async function main(): Promise<void> {
     throughput: {
       rps: warmRps,
       rounds: tpRounds.warm!,
-      overBwrap: throughput.bwrap ? round(warmRps / throughput.bwrap.rps) : null,
-      overBwrapDefaults: throughput.bwrapDefaults
-        ? round(warmRps / throughput.bwrapDefaults.rps)
-        : null,
+      overBwrap: pairedRatio("warm", "bwrap"),
+      overBwrapDefaults: pairedRatio("warm", "bwrapDefaults"),
     },
     memory: warmMem,
     firstRun: { warm: stats(first.warm), cold: stats(first.cold) },
@@ -896,7 +898,8 @@ async function main(): Promise<void> {
   console.log(table(rows));
   console.log();
   console.log(
-    `(e) throughput (${throughput.runs} runs, ${throughput.concurrency} at a time, median of rounds): ` +
+    `(e) throughput (${throughput.runs} runs, ${throughput.concurrency} at a time, median of rounds; ` +
+      `ratios: median of the rounds' ratios): ` +
       `ours ${fmt(throughput.ours.rps, 1)}/s, ` +
       (throughput.bwrap ? `bwrap ${fmt(throughput.bwrap.rps, 1)}/s, ` : "bwrap skipped, ") +
       (throughput.bwrapDefaults
