@@ -28,7 +28,7 @@ static char why_buf[96];
  * processes read through one open file description), else with read. */
 static int frame_read_at(int fd, off_t at, char ***tokens, size_t *count, struct sbx_err *e) {
   unsigned char header[8];
-  ssize_t n = at >= 0 ? pread_full(fd, header, sizeof header, at) : read_full(fd, header, sizeof header);
+  ssize_t n = read_full_at(fd, header, sizeof header, at);
   if (n != (ssize_t)sizeof header || memcmp(header, FRAME_MAGIC, 4) != 0)
     return fail_input(e, "malformed frame: expected magic \"" FRAME_MAGIC "\" and a length",
                       NULL, -1);
@@ -39,7 +39,7 @@ static int frame_read_at(int fd, off_t at, char ***tokens, size_t *count, struct
     return fail_input(e, why_buf, NULL, -1);
   }
   /* Read exactly the frame: what follows on stdin belongs to the target. */
-  n = at >= 0 ? pread_full(fd, frame_buf, len, at + (off_t)sizeof header) : read_full(fd, frame_buf, len);
+  n = read_full_at(fd, frame_buf, len, at < 0 ? at : at + (off_t)sizeof header);
   if (n != (ssize_t)len) return fail_input(e, "malformed frame: truncated", NULL, -1);
   if (frame_buf[len - 1] != '\0')
     return fail_input(e, "malformed frame: last token not terminated", NULL, -1);

@@ -96,22 +96,13 @@ uint64_t now_us(void) {
   return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-ssize_t read_full(int fd, void *buf, size_t len) {
-  size_t got = 0;
-  while (got < len) {
-    ssize_t n = read(fd, (char *)buf + got, len - got);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return -1;
-    if (n == 0) break;
-    got += (size_t)n;
-  }
-  return (ssize_t)got;
-}
+ssize_t read_full(int fd, void *buf, size_t len) { return read_full_at(fd, buf, len, -1); }
 
-ssize_t pread_full(int fd, void *buf, size_t len, off_t at) {
+ssize_t read_full_at(int fd, void *buf, size_t len, off_t at) {
   size_t got = 0;
   while (got < len) {
-    ssize_t n = pread(fd, (char *)buf + got, len - got, at + (off_t)got);
+    char *p = (char *)buf + got;
+    ssize_t n = at < 0 ? read(fd, p, len - got) : pread(fd, p, len - got, at + (off_t)got);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return -1;
     if (n == 0) break;

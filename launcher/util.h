@@ -134,8 +134,9 @@ static inline uint64_t tv_us(struct timeval tv) {
 }
 
 ssize_t read_full(int fd, void *buf, size_t len);
-/* read_full with pread from offset at. */
-ssize_t pread_full(int fd, void *buf, size_t len, off_t at);
+/* read_full, with pread from offset at when at >= 0 (the file's offset, which other processes may
+ * share, is left alone). */
+ssize_t read_full_at(int fd, void *buf, size_t len, off_t at);
 int write_full(int fd, const void *buf, size_t len);
 /* One message of len bytes on a socket with nfds (1..SEND_FDS_MAX) fds attached (SCM_RIGHTS),
  * retried on EINTR, never raising SIGPIPE. Returns what sendmsg returned. */
