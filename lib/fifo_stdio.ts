@@ -3,20 +3,28 @@
  * to a process it did not start, so a run served by a launcher that is already running (a
  * prepared run, a session) gets its stdio through names both sides open.
  *
- * Interface: `fifoStdio(dir, options)` returns the run's streams at once, in the shapes a
- * `Deno.ChildProcess` has (`stdout`/`stderr` readable, `stdin` writable or null), before any
- * FIFO exists. The launcher makes the FIFOs in `dir` (the host has no mkfifo), opens its read end
+ * Interface: `fifoStdio(dir, options)` returns the run's stdio at once, before any FIFO exists:
+ * `stdout` and `stderr` as byte sources (lib/byte_source.ts: lib/run.ts makes the caller's
+ * streams of them), `stdin` writable or null. The launcher makes the FIFOs in `dir` (the host has no mkfifo), opens its read end
  * of stdin and says "ready" (launcher/request.c); then `open()` opens the host's three ends at
  * once: stdin for writing (the launcher's read end is already open: no wait), stdout and stderr
  * for reading (each completes when the launcher opens its write end). Nothing waits on both
  * sides at once, so no order deadlocks. `release()` ends whatever is still waiting (the launcher
- * died before or during its opens) and ends the streams; after the run it is a no-op for streams
- * that already ended. Backpressure is the FIFO's own (64 KiB, then the target's write blocks
+ * died before or during its opens) and ends the sources (stdout empty, stderr the fallback's);
+ * after the run it is a no-op for sources that already ended. Backpressure is the FIFO's own (64 KiB, then the target's write blocks
  * until the host reads), and each stream delivers its bytes in order; the output cap and the
  * interleaving of the two streams are the caller's (lib/run.ts), as with pipes.
  *
  * @module
  */
+
+import {
+  type ByteSource,
+  emptySource,
+  fileSource,
+  lazySource,
+  readerSource,
+} from "./byte_source.ts";
 
 /** The FIFOs' names inside the run's stdio dir (launcher/request.c makes them). */
 export const FIFO_NAMES = { stdin: "stdin", stdout: "stdout", stderr: "stderr" } as const;
@@ -29,9 +37,9 @@ export interface FifoStdio {
   /** The run's stdio dir. */
   readonly dir: string;
   /** The target's stdout. */
-  readonly stdout: ReadableStream<Uint8Array>;
-  /** The target's stderr; before the FIFOs open, `fallbackStderr`'s bytes instead. */
-  readonly stderr: ReadableStream<Uint8Array>;
+  readonly stdout: ByteSource;
+  /** The target's stderr; when the FIFOs never opened, `fallbackStderr`'s bytes instead. */
+  readonly stderr: ByteSource;
   /** The target's stdin with `stdin: "fifo"`, else null. */
   readonly stdin: WritableStream<Uint8Array> | null;
   /** Whether `open()` was called (the launcher said "ready"). */
@@ -71,8 +79,11 @@ export function fifoStdio(dir: string, options: FifoStdioOptions): FifoStdio {
   const out = pending(FIFO_NAMES.stdout);
   const err = pending(FIFO_NAMES.stderr);
   const inp = options.stdin === "fifo" ? pending(FIFO_NAMES.stdin) : null;
-  const stdoutTs = new TransformStream<Uint8Array, Uint8Array>();
-  const stderrTs = new TransformStream<Uint8Array, Uint8Array>();
+  // Which sources the run's output comes from is known once the FIFOs open or never will.
+  let chooseOut: (s: ByteSource) => void = () => {};
+  let chooseErr: (s: ByteSource) => void = () => {};
+  const stdout = lazySource(new Promise((r) => (chooseOut = r)));
+  const stderr = lazySource(new Promise((r) => (chooseErr = r)));
   let opened = false;
   let released = false;
   let resolveIn: (f: Deno.FsFile | null) => void = () => {};
@@ -104,16 +115,10 @@ export function fifoStdio(dir: string, options: FifoStdioOptions): FifoStdio {
     end.file.then(() => (end.done = true), () => (end.done = true));
     return end.file;
   };
-  const pump = (file: Promise<Deno.FsFile>, ts: TransformStream<Uint8Array, Uint8Array>) => {
-    // A failed open or a cancelled reader ends the stream; the target sees EPIPE as with a pipe.
-    file.then((f) => f.readable.pipeTo(ts.writable)).catch(() =>
-      ts.writable.abort().catch(() => {})
-    );
-  };
   return {
     dir,
-    stdout: stdoutTs.readable,
-    stderr: stderrTs.readable,
+    stdout,
+    stderr,
     stdin,
     get opened() {
       return opened;
@@ -123,8 +128,10 @@ export function fifoStdio(dir: string, options: FifoStdioOptions): FifoStdio {
       opened = true;
       // Cancelled: the launcher's stderr is not the run's once the FIFOs exist.
       options.fallbackStderr?.cancel().catch(() => {});
-      pump(start(out, true), stdoutTs);
-      pump(start(err, true), stderrTs);
+      // A failed open or a cancelled reader ends the source; the target sees EPIPE as with a
+      // pipe.
+      chooseOut(fileSource(start(out, true)));
+      chooseErr(fileSource(start(err, true)));
       if (inp) start(inp, false).then(resolveIn, () => resolveIn(null));
     },
     release() {
@@ -132,10 +139,9 @@ export function fifoStdio(dir: string, options: FifoStdioOptions): FifoStdio {
       released = true;
       if (!opened) {
         resolveIn(null);
-        stdoutTs.writable.close().catch(() => {});
+        chooseOut(emptySource());
         const fallback = options.fallbackStderr;
-        if (fallback) fallback.pipeTo(stderrTs.writable).catch(() => {});
-        else stderrTs.writable.close().catch(() => {});
+        chooseErr(fallback ? readerSource(fallback) : emptySource());
         return;
       }
       // An open still waiting gets its other end from us: a read-write open of a FIFO never

@@ -7,6 +7,7 @@
 
 import { FORWARDED_SIGNALS, KILL_SIGNAL } from "./abi.ts";
 import { encodeFrame, joinFrames } from "./config.ts";
+import { type ByteSource, readerSource, sourceStream } from "./byte_source.ts";
 import { type FifoStdio, fifoStdio } from "./fifo_stdio.ts";
 import {
   awaitReady,
@@ -251,27 +252,25 @@ export class SandboxChild implements AsyncDisposable {
     }
     // One budget for both streams: past it, the sandbox is killed and what fits is kept.
     let budget = maxOutputBytes;
-    // Each pipe is pumped into a capped transform; `pumped` settles once the launcher's pipe hit
-    // EOF and every byte went into the transform (the pid namespace is dead by then, so EOF
-    // comes promptly even if a daemon had the pipe: nothing can hang the result).
-    const pumped = new Map<ReadableStream<Uint8Array>, Promise<void>>();
-    const capped = (stream: ReadableStream<Uint8Array>) => {
-      const ts = new TransformStream<Uint8Array, Uint8Array>({
-        transform: (chunk, ctl) => {
-          if (chunk.length <= budget) {
-            budget -= chunk.length;
-            ctl.enqueue(chunk);
-            return;
-          }
-          if (budget > 0) ctl.enqueue(chunk.subarray(0, budget));
-          budget = 0;
-          this.#outputLimited = true;
-          this.#terminate(false);
-          ctl.terminate();
-        },
+    // Each stream is read from its source (the FIFO, or the launcher's pipe) on demand, the cap
+    // applied as bytes arrive; `drained` settles once the source hit EOF and every byte went
+    // into the stream (the pid namespace is dead by then, so EOF comes promptly even if a daemon
+    // had the pipe: nothing can hang the result).
+    const drained = new Map<ReadableStream<Uint8Array>, Promise<void>>();
+    const capped = (source: ByteSource) => {
+      const s = sourceStream(source, (chunk) => {
+        if (chunk.length <= budget) {
+          budget -= chunk.length;
+          return { chunk, end: false };
+        }
+        const part = budget > 0 ? chunk.subarray(0, budget) : null;
+        budget = 0;
+        this.#outputLimited = true;
+        this.#terminate(false);
+        return { chunk: part, end: true };
       });
-      pumped.set(ts.readable, stream.pipeTo(ts.writable).catch(() => {}));
-      return ts.readable;
+      drained.set(s.stream, s.drained);
+      return s.stream;
     };
     let writer: WritableStreamDefaultWriter<Uint8Array>;
     let frameWritten: Promise<void>;
@@ -292,8 +291,8 @@ export class SandboxChild implements AsyncDisposable {
       writer = (fifo.stdin ?? new WritableStream<Uint8Array>()).getWriter();
       frameWritten = Promise.resolve();
     } else {
-      this.stdout = capped(proc!.stdout);
-      this.stderr = capped(proc!.stderr);
+      this.stdout = capped(readerSource(proc!.stdout));
+      this.stderr = capped(readerSource(proc!.stderr));
       writer = proc!.stdin.getWriter();
       frameWritten = writer.write(frame);
     }
@@ -314,7 +313,7 @@ export class SandboxChild implements AsyncDisposable {
       // Drained: the streams someone reads have delivered everything into them. A stream
       // nobody reads does not hold the result back.
       await Promise.all(
-        [this.stdout, this.stderr].filter((s) => s.locked).map((s) => pumped.get(s)),
+        [this.stdout, this.stderr].filter((s) => s.locked).map((s) => drained.get(s)),
       );
       clearTimeout(this.#killTimer);
       options.signal?.removeEventListener("abort", onAbort);
