@@ -27,11 +27,21 @@ function fifoSandbox(config: SandboxConfig = {}) {
   }
 }
 
-/** The run dirs' `*.stdio` entries left on the host (none once every run is done). */
-function leftStdioDirs(): string[] {
+/** The run dirs' `*.stdio` entries on the host. */
+function stdioDirs(): string[] {
   const base = runDirBase();
   if (!base) return [];
   return [...Deno.readDirSync(base)].map((e) => e.name).filter((n) => n.endsWith(".stdio"));
+}
+
+/**
+ * The `*.stdio` entries made since `before` and still there (none once every run is done). An
+ * earlier test file's sandboxes share the dir and this process: their default warm pools keep
+ * the stdio of their prepared runs until they go idle (30 s), under names this file's runs may
+ * also take (each test file counts its runs from 1).
+ */
+function leftStdioDirs(before: ReadonlySet<string>): string[] {
+  return stdioDirs().filter((d) => !before.has(d));
 }
 
 kernelTest("fifo stdio: the target's 0-2 are FIFOs it can reopen through /dev/std*", async () => {
@@ -94,6 +104,7 @@ kernelTest("fifo stdio: exec failures and setup failures keep their message", as
 });
 
 kernelTest("fifo stdio: a launcher killed from outside ends the run; nothing is left", async () => {
+  const before = new Set(stdioDirs());
   const child = fifoSandbox().spawn("sleep", ["30"]);
   const out = collect(child.stdout);
   // Killed at once: before, during or after its FIFO opens, the run must end.
@@ -103,15 +114,16 @@ kernelTest("fifo stdio: a launcher killed from outside ends the run; nothing is 
   assert(result instanceof SandboxError || result.signal === "SIGKILL", String(result));
   await out;
   await child.stderr.cancel().catch(() => {});
-  assertEquals(leftStdioDirs(), []);
+  assertEquals(leftStdioDirs(before), []);
 });
 
 kernelTest("fifo stdio: kill() and timeouts work as with pipes; dirs are removed", async () => {
+  const before = new Set(stdioDirs());
   const sb = fifoSandbox();
   const child = sb.spawn("sleep", ["30"]);
   setTimeout(() => child.kill(), 50);
   assertEquals((await child.status).aborted, true);
   const slow = await sb.run("sleep", ["30"], { timeout: "100ms" });
   assertEquals(slow.reason, "timeout");
-  assertEquals(leftStdioDirs(), []);
+  assertEquals(leftStdioDirs(before), []);
 });
