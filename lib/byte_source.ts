@@ -36,6 +36,8 @@ export function emptySource(): ByteSource {
 export function fileSource(opening: Promise<Deno.FsFile>): ByteSource {
   let file: Deno.FsFile | null = null;
   let ended = false;
+  /** The last read's buffer, when that read was short (taken by a read while it runs). */
+  let spare: Uint8Array | null = null;
   const end = () => {
     if (ended) return;
     ended = true;
@@ -58,8 +60,15 @@ export function fileSource(opening: Promise<Deno.FsFile>): ByteSource {
       try {
         const f = file ?? await opening;
         if (ended) return null;
-        const buf = new Uint8Array(CHUNK);
+        // A short read is copied out and its buffer kept for the next read: a chunk of a few
+        // bytes does not hold 64 KiB alive in whatever keeps it (a caller's list of chunks).
+        const buf = spare ?? new Uint8Array(CHUNK);
+        spare = null;
         const n = await f.read(buf);
+        if (n !== null && n <= CHUNK / 4) {
+          spare = buf;
+          return buf.slice(0, n);
+        }
         if (n !== null) return buf.subarray(0, n);
       } catch {
         // failed open, or closed under the read by cancel()

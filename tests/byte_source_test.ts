@@ -92,6 +92,13 @@ Deno.test("a file source reads a file whole and closes it; a failed open is an e
     assertEquals(got, data);
     const none = await collect(sourceStream(fileSource(Deno.open(`${dir}/missing`))).stream);
     assertEquals(none.length, 0);
+    // A short read is its own small buffer, not a view of the 64 KiB one read into.
+    Deno.writeTextFileSync(`${dir}/short`, "ten bytes\n");
+    const short = fileSource(Deno.open(`${dir}/short`));
+    const chunk = (await short.read())!;
+    assertEquals(dec.decode(chunk), "ten bytes\n");
+    assertEquals(chunk.buffer.byteLength, 10);
+    assertEquals(await short.read(), null);
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }
