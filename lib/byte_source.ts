@@ -3,7 +3,7 @@
  * the host opened, or a pipe Deno made) straight into the stream the caller reads, with the run's
  * output cap applied as they arrive. One `ReadableStream` per output, where the file's own stream
  * was piped through two transforms: at eight runs in flight those streams and pipes took about a
- * third of Deno's main-thread CPU samples (`perf`), and the host's CPU per warm run went from
+ * third of Deno's main-thread CPU samples (`perf`), and Deno's CPU per warm run went from
  * 2.25-2.35 ms to 2.0 ms with one stream.
  *
  * Interface: a {@linkcode ByteSource} is read one chunk at a time (null at its end) and can be
@@ -47,12 +47,15 @@ export function fileSource(opening: Promise<Deno.FsFile>): ByteSource {
       // closed already
     }
   };
-  // Closed as soon as it opens, if the source was cancelled meanwhile.
+  // Closed as soon as it opens, if the source was cancelled meanwhile (end() then had no file
+  // to close).
   opening.then((f) => {
     file = f;
-    if (ended) {
-      ended = false;
-      end();
+    if (!ended) return;
+    try {
+      f.close();
+    } catch {
+      // closed already
     }
   }, end);
   return {

@@ -5,15 +5,16 @@
  *
  * Interface: `fifoStdio(dir, options)` returns the run's stdio at once, before any FIFO exists:
  * `stdout` and `stderr` as byte sources (lib/byte_source.ts: lib/run.ts makes the caller's
- * streams of them), `stdin` writable or null. The launcher makes the FIFOs in `dir` (the host has no mkfifo), opens its read end
- * of stdin and says "ready" (launcher/request.c); then `open()` opens the host's three ends at
- * once: stdin for writing (the launcher's read end is already open: no wait), stdout and stderr
- * for reading (each completes when the launcher opens its write end). Nothing waits on both
- * sides at once, so no order deadlocks. `release()` ends whatever is still waiting (the launcher
- * died before or during its opens) and ends the sources (stdout empty, stderr the fallback's);
- * after the run it is a no-op for sources that already ended. Backpressure is the FIFO's own (64 KiB, then the target's write blocks
- * until the host reads), and each stream delivers its bytes in order; the output cap and the
- * interleaving of the two streams are the caller's (lib/run.ts), as with pipes.
+ * streams of them), `stdin` writable or null. The launcher makes the FIFOs in `dir` (the host has
+ * no mkfifo), opens its read end of stdin and says "ready" (launcher/request.c); then `open()`
+ * opens the host's three ends at once: stdin for writing (the launcher's read end is already
+ * open: no wait), stdout and stderr for reading (each completes when the launcher opens its write
+ * end). Nothing waits on both sides at once, so no order deadlocks. `release()` ends whatever is
+ * still waiting (the launcher died before or during its opens) and ends the sources (stdout
+ * empty, stderr the fallback's); after the run it is a no-op for sources that already ended.
+ * Backpressure is the FIFO's own (64 KiB, then the target's write blocks until the host reads),
+ * and each source delivers its bytes in order; the output cap and the interleaving of the two
+ * streams are the caller's (lib/run.ts), as with pipes.
  *
  * @module
  */
