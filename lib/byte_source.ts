@@ -111,7 +111,6 @@ export function readerSource(stream: ReadableStream<Uint8Array>): ByteSource {
 /** A source chosen later (which one depends on how the run's start went). */
 export function lazySource(choice: Promise<ByteSource>): ByteSource {
   let cancelled = false;
-  choice.then((s) => cancelled && s.cancel(), () => {});
   return {
     async read() {
       const s = await choice;
