@@ -9,17 +9,21 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "buf.h"
 #include "util.h"
 
-static char frame_buf[FRAME_MAX + 1];
+/* On the heap, sized to the frame and its tokens (buf.h says why). */
+static char *frame_buf;
+static size_t frame_cap;
 static uint32_t frame_len; /* of the last frame read */
-static char *token_ptrs[TOKENS_MAX + 1];
-static char *argv_store[TOKENS_MAX + 1];
-static char *envp_store[TOKENS_MAX + 1];
+static char **token_ptrs;
+static size_t token_cap;
+static char **argv_store, **envp_store;
+static size_t argv_cap, envp_cap;
 
 /* op index -> path, for messages; entries [0, op_paths_len) belong to the last parse */
-static const char *op_paths[TOKENS_MAX];
-static size_t op_paths_len;
+static const char **op_paths;
+static size_t op_paths_len, op_paths_cap;
 
 /* Refusals whose reason carries a number are formatted here (one refusal per parse). */
 static char why_buf[96];
@@ -38,24 +42,21 @@ static int frame_read_at(int fd, off_t at, char ***tokens, size_t *count, struct
     snprintf(why_buf, sizeof why_buf, "oversized frame: %u bytes (max %u)", len, FRAME_MAX);
     return fail_input(e, why_buf, NULL, -1);
   }
+  if (buf_reserve(&frame_buf, &frame_cap, len, 1) < 0) return fail(e, STEP_PARSE, -1);
   /* Read exactly the frame: what follows on stdin belongs to the target. */
   n = read_full_at(fd, frame_buf, len, at < 0 ? at : at + (off_t)sizeof header);
   if (n != (ssize_t)len) return fail_input(e, "malformed frame: truncated", NULL, -1);
   if (frame_buf[len - 1] != '\0')
     return fail_input(e, "malformed frame: last token not terminated", NULL, -1);
   frame_len = len;
-  size_t c = 0;
-  for (size_t i = 0; i < len;) {
-    if (c == TOKENS_MAX) {
-      snprintf(why_buf, sizeof why_buf, "oversized frame: more than %u tokens", TOKENS_MAX);
-      return fail_input(e, why_buf, NULL, -1);
-    }
-    token_ptrs[c++] = &frame_buf[i];
-    i += strlen(&frame_buf[i]) + 1;
+  ssize_t c = buf_split(frame_buf, len, TOKENS_MAX, &token_ptrs, &token_cap);
+  if (c < 0 && errno == E2BIG) {
+    snprintf(why_buf, sizeof why_buf, "oversized frame: more than %u tokens", TOKENS_MAX);
+    return fail_input(e, why_buf, NULL, -1);
   }
-  token_ptrs[c] = NULL;
+  if (c < 0) return fail(e, STEP_PARSE, -1);
   *tokens = token_ptrs;
-  *count = c;
+  *count = (size_t)c;
   return 0;
 }
 
@@ -259,13 +260,19 @@ static int check_identity_ops(struct config *cfg, int op, struct sbx_err *e) {
 }
 
 int config_parse(char **t, size_t count, struct config *cfg, struct sbx_err *e) {
-  /* argv is not capped by frame_read: without this, argv_store/envp_store/op_paths overflow. */
+  /* The launcher's own argv is not capped by frame_read: the same bound applies to it. */
   if (count > TOKENS_MAX) {
     snprintf(why_buf, sizeof why_buf, "too many tokens: %zu (max %u)", count, TOKENS_MAX);
     return fail_input(e, why_buf, NULL, -1);
   }
-  /* Forget the paths of an earlier parse (every op index is below count). */
-  memset(op_paths, 0, op_paths_len * sizeof op_paths[0]);
+  /* Room for every op's path (every op index is below count), with an earlier parse's
+   * forgotten, and for argv and envp (at most one entry per token, the exec's name, and NULL):
+   * a parse that follows another (a warm run's request) replaces its arrays. */
+  if (buf_reserve(&op_paths, &op_paths_cap, count, sizeof op_paths[0]) < 0 ||
+      buf_reserve(&argv_store, &argv_cap, count + 2, sizeof argv_store[0]) < 0 ||
+      buf_reserve(&envp_store, &envp_cap, count + 1, sizeof envp_store[0]) < 0)
+    return fail(e, STEP_PARSE, -1);
+  memset(op_paths, 0, count * sizeof op_paths[0]);
   op_paths_len = count;
   memset(cfg, 0, offsetof(struct config, mounts)); /* the tables: see struct config */
   cfg->exec_op = -1;

@@ -187,8 +187,8 @@ int frame_pread(int fd, char ***tokens, size_t *count, struct sbx_err *e);
 /* Writes the last frame read, header and all, to fd (0, or -1 with errno). */
 int frame_save(int fd);
 
-/* Parses tokens into cfg; -1 with a refusal in *e naming the op and why. argv/envp point into a
- * static array sized TOKENS_MAX. */
+/* Parses tokens into cfg; -1 with a refusal in *e naming the op and why. argv/envp point into
+ * arrays of config.c's that the next parse replaces. */
 int config_parse(char **tokens, size_t count, struct config *cfg, struct sbx_err *e);
 
 /* The path an op refers to (for error messages), or NULL. */

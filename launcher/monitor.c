@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
@@ -30,9 +31,7 @@ struct handed {
   int egress;   /* the egress listener (egress.c) */
 };
 
-/* The egress relay's storage: the monitor serves one run. */
 _Static_assert(EGRESS_PAIRS_MAX <= RELAY_CAP_MAX, "the relay tracks at most RELAY_CAP_MAX pairs");
-static struct relay_pair egress_pairs[EGRESS_PAIRS_MAX];
 
 /* How long init has to end the run itself (kill and reap every process) before the monitor
  * SIGKILLs it. Below the library's own grace for the launcher (lib/run.ts KILL_GRACE_MS). */
@@ -172,7 +171,7 @@ void monitor_loop(const struct monitor *m, const struct config *cfg, struct outc
    * is full (connections wait in the backlog). The egress relay's fds follow the named slots. */
   struct handed h = {-1, -1};
   struct relay relay;
-  relay_init(&relay, egress_pairs, EGRESS_PAIRS_MAX);
+  relay_init(&relay, NULL, 0);
   uint64_t window_start = 0;
   unsigned answered = 0;
   for (;;) {
@@ -187,6 +186,16 @@ void monitor_loop(const struct monitor *m, const struct config *cfg, struct outc
       }
     }
     pfd[SLOT_LISTENER].fd = answered < NOTIFY_BUDGET ? h.listener : -1;
+    /* The relay's storage (2 MiB) is taken once egress is handed over: most runs have none.
+     * Without the memory, the listener is closed and the sandbox's connections are refused. */
+    if (h.egress >= 0 && !relay.pairs) {
+      struct relay_pair *pairs = calloc(EGRESS_PAIRS_MAX, sizeof *pairs);
+      if (pairs) relay_init(&relay, pairs, EGRESS_PAIRS_MAX);
+      else {
+        close(h.egress);
+        h.egress = -1;
+      }
+    }
     pfd[SLOT_EGRESS].fd = relay_full(&relay) ? -1 : h.egress;
     if (m->tty) tty_relay_poll(m->tty, &pfd[SLOT_TTY]);
     size_t relayed = relay_poll_fill(&relay, pfd + SLOT_COUNT);
@@ -228,6 +237,7 @@ void monitor_loop(const struct monitor *m, const struct config *cfg, struct outc
   }
   /* The sandbox is gone: nothing is left to relay. */
   relay_close_all(&relay);
+  free(relay.pairs);
   if (h.egress >= 0) close(h.egress);
 }
 

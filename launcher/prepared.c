@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "abi.h"
+#include "buf.h"
 #include "config.h"
 #include "monitor.h"
 #include "setup.h"
@@ -33,23 +34,25 @@ int prepared_send_blob(int sock, const char *buf, uint32_t len) {
 }
 
 /* The request's tokens, in our own buffer: config.c's frame buffer holds the static config. */
-static char blob[FRAME_MAX + 1];
-static char *run_tokens[TOKENS_MAX + 1];
+static char *blob;
+static char **run_tokens;
+static size_t blob_cap, run_tokens_cap;
 
-/* Receives a blob of NUL-terminated tokens; -1 on end of file or a malformed blob. */
+/* Receives a blob of NUL-terminated tokens; -1 on end of file, a malformed blob or no memory. */
 static int recv_tokens(int sock, size_t *count) {
   uint32_t len;
-  if (recv(sock, &len, sizeof len, 0) != (ssize_t)sizeof len || len == 0 || len > FRAME_MAX) return -1;
+  if (recv(sock, &len, sizeof len, 0) != (ssize_t)sizeof len || len == 0 || len > FRAME_MAX ||
+      buf_reserve(&blob, &blob_cap, len, 1) < 0)
+    return -1;
   for (uint32_t off = 0; off < len;) {
     ssize_t n = recv(sock, blob + off, len - off, 0);
     if (n <= 0) return -1;
     off += (uint32_t)n;
   }
   if (blob[len - 1] != '\0') return -1;
-  size_t c = 0;
-  for (uint32_t i = 0; i < len && c < TOKENS_MAX; i += (uint32_t)strlen(blob + i) + 1) run_tokens[c++] = blob + i;
-  run_tokens[c] = NULL;
-  *count = c;
+  ssize_t c = buf_split(blob, len, TOKENS_MAX, &run_tokens, &run_tokens_cap);
+  if (c < 0) return -1;
+  *count = (size_t)c;
   return 0;
 }
 

@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "buf.h"
+
 #define REQUEST_MAGIC 0x31515253u /* "SRQ1" */
 #define REQUEST_CHUNK (32u << 10) /* below any SOCK_SEQPACKET send buffer */
 #define REQUEST_TOKENS_MAX TOKENS_MAX
@@ -105,24 +107,33 @@ fail:
   return -1;
 }
 
-/* Appends "name\0value\0" to buf; false when it would not fit. */
-static bool put(char *buf, size_t *len, const char *name, const char *value) {
+/* The length of "name\0value\0". */
+static size_t pair_len(const char *name, const char *value) { return strlen(name) + strlen(value) + 2; }
+
+/* Appends "name\0value\0" to buf, which has room (pair_len). */
+static void put(char *buf, size_t *len, const char *name, const char *value) {
   size_t a = strlen(name) + 1, b = strlen(value) + 1;
-  if (*len + a + b > REQUEST_MAX) return false;
   memcpy(buf + *len, name, a);
   memcpy(buf + *len + a, value, b);
   *len += a + b;
-  return true;
 }
 
-static char send_buf[REQUEST_MAX];
+/* On the heap, sized to the request (buf.h says why). */
+static char *send_buf;
+static size_t send_cap;
 
 int request_send(int sock, const struct run_request *r, const int fds[3], struct sbx_err *e) {
-  size_t len = 0;
-  bool ok = put(send_buf, &len, "exec", r->exec) && put(send_buf, &len, "chdir", r->cwd ? r->cwd : "/");
-  for (char **p = r->argv; ok && *p; p++) ok = put(send_buf, &len, "arg", *p);
-  for (char **p = r->envp; ok && *p; p++) ok = put(send_buf, &len, "env", *p);
-  if (!ok) return fail_errno(e, STEP_REQUEST, r->exec_op, E2BIG);
+  const char *cwd = r->cwd ? r->cwd : "/";
+  size_t len = pair_len("exec", r->exec) + pair_len("chdir", cwd);
+  for (char **p = r->argv; *p; p++) len += pair_len("arg", *p);
+  for (char **p = r->envp; *p; p++) len += pair_len("env", *p);
+  if (len > REQUEST_MAX) return fail_errno(e, STEP_REQUEST, r->exec_op, E2BIG);
+  if (buf_reserve(&send_buf, &send_cap, len, 1) < 0) return fail(e, STEP_REQUEST, r->exec_op);
+  len = 0;
+  put(send_buf, &len, "exec", r->exec);
+  put(send_buf, &len, "chdir", cwd);
+  for (char **p = r->argv; *p; p++) put(send_buf, &len, "arg", *p);
+  for (char **p = r->envp; *p; p++) put(send_buf, &len, "env", *p);
   struct request_header h = {REQUEST_MAGIC, (uint32_t)len, r->exec_op, r->stdio_from};
   ssize_t n = send_fds(sock, &h, sizeof h, fds, 3);
   if (n != (ssize_t)sizeof h) return fail(e, STEP_REQUEST, -1);
@@ -136,8 +147,9 @@ int request_send(int sock, const struct run_request *r, const int fds[3], struct
   return 0;
 }
 
-static char recv_buf[REQUEST_MAX + 1];
-static char *recv_argv[REQUEST_TOKENS_MAX + 1], *recv_envp[REQUEST_TOKENS_MAX + 1];
+static char *recv_buf;
+static char **recv_argv, **recv_envp;
+static size_t recv_cap, recv_argv_cap, recv_envp_cap;
 
 /* Closes what SCM_RIGHTS delivered when the request is refused. */
 static int refuse(int fds[3], struct sbx_err *e, int err) {
@@ -167,6 +179,13 @@ int request_recv(int sock, struct run_request *r, int fds[3], struct sbx_err *e)
       (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) || fds[0] < 0 || fds[1] < 0 || fds[2] < 0 ||
       h.stdio_from < 0 || h.stdio_from > 3)
     return refuse(fds, e, EPROTO);
+  /* A pair takes at least 5 bytes ("arg\0" and an empty value), so h.len / 4 + 2 entries hold
+   * every arg or env, the exec's name in place of an empty argv, and the NULL. */
+  size_t most = h.len / 4 + 2;
+  if (buf_reserve(&recv_buf, &recv_cap, (size_t)h.len + 1, 1) < 0 ||
+      buf_reserve(&recv_argv, &recv_argv_cap, most, sizeof(char *)) < 0 ||
+      buf_reserve(&recv_envp, &recv_envp_cap, most, sizeof(char *)) < 0)
+    return refuse(fds, e, ENOMEM);
   for (size_t off = 0; off < h.len;) {
     do n = recv(sock, recv_buf + off, h.len - off, 0);
     while (n < 0 && errno == EINTR);

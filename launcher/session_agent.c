@@ -494,8 +494,14 @@ int session_agent_main(int argc, char **argv) {
     fprintf(stderr, "sandbox-launcher: session agent: unknown arguments (allowed: --command-filter HEX)\n");
     return 125;
   }
+  /* On the heap (buf.h says why a static one would cost every launcher process). */
+  const size_t inbuf_size = SW_MAX_FRAME + 4;
+  char *inbuf = malloc(inbuf_size);
+  if (!inbuf) {
+    fprintf(stderr, "sandbox-launcher: session agent: %s\n", strerror(errno));
+    return 125;
+  }
   setup();
-  static char inbuf[SW_MAX_FRAME + 4];
   size_t have = 0;
   char ready[32];
   int rn = snprintf(ready, sizeof ready, "%d", (int)getpid());
@@ -529,7 +535,7 @@ int session_agent_main(int argc, char **argv) {
     session_port_ready(p + conn_first, n - conn_first);
     if (p[1].revents) reap();
     if (p[0].revents) {
-      ssize_t got = read(ctl_in, inbuf + have, sizeof inbuf - have);
+      ssize_t got = read(ctl_in, inbuf + have, inbuf_size - have);
       if (got < 0 && errno == EINTR) continue;
       /* The library closed the channel: the session ends (the launcher kills what is left). */
       if (got <= 0) return 0;

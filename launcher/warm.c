@@ -53,6 +53,7 @@
 #include <unistd.h>
 
 #include "abi.h"
+#include "buf.h"
 #include "config.h"
 #include "monitor.h"
 #include "prepared.h"
@@ -105,22 +106,20 @@ static void event(const char *fmt, ...) {
 
 /* A command frame (config.h's framing: magic, length, NUL-separated tokens) into our own buffer:
  * config.c's frame buffer holds the static config, which frame_save() hands to prepared runs. */
-static char cmd_buf[FRAME_MAX];
-static char *cmd_tokens[TOKENS_MAX + 1];
+static char *cmd_buf;
+static char **cmd_tokens;
+static size_t cmd_cap, cmd_tokens_cap;
 
 static int read_command(size_t *count) {
   unsigned char h[8];
   if (read_full(0, h, sizeof h) != (ssize_t)sizeof h || memcmp(h, FRAME_MAGIC, 4) != 0) return -1;
   uint32_t len = (uint32_t)h[4] | (uint32_t)h[5] << 8 | (uint32_t)h[6] << 16 | (uint32_t)h[7] << 24;
-  if (len == 0 || len > FRAME_MAX || read_full(0, cmd_buf, len) != (ssize_t)len || cmd_buf[len - 1] != '\0')
+  if (len == 0 || len > FRAME_MAX || buf_reserve(&cmd_buf, &cmd_cap, len, 1) < 0 ||
+      read_full(0, cmd_buf, len) != (ssize_t)len || cmd_buf[len - 1] != '\0')
     return -1;
-  size_t c = 0;
-  for (uint32_t i = 0; i < len; i += (uint32_t)strlen(cmd_buf + i) + 1) {
-    if (c == TOKENS_MAX) return -1;
-    cmd_tokens[c++] = cmd_buf + i;
-  }
-  cmd_tokens[c] = NULL;
-  *count = c;
+  ssize_t c = buf_split(cmd_buf, len, TOKENS_MAX, &cmd_tokens, &cmd_tokens_cap);
+  if (c < 0) return -1;
+  *count = (size_t)c;
   return 0;
 }
 
@@ -301,17 +300,12 @@ static int dispatch(const char *id, char *req, uint32_t len, unsigned tries_befo
 /* `run ID OPS...`: the ops, copied, go to a prepared run (the id first, its own message). */
 static void start_run(char **t, size_t count) {
   const char *id = t[1];
-  static char out[FRAME_MAX];
-  size_t off = 0;
+  /* The ops are contiguous in cmd_buf (NUL-separated, in the frame they came in), and the
+   * frame is at most FRAME_MAX: they fit a blob as they are. */
   bool fits = strlen(id) <= WARM_ID_MAX;
-  for (size_t i = 2; fits && i < count; i++) {
-    size_t n = strlen(t[i]) + 1;
-    fits = off + n <= sizeof out;
-    if (fits) memcpy(out + off, t[i], n);
-    off += n;
-  }
+  size_t off = count > 2 ? (size_t)(t[count - 1] + strlen(t[count - 1]) + 1 - t[2]) : 0;
   char *copy = fits ? malloc(off ? off : 1) : NULL;
-  if (copy) memcpy(copy, out, off);
+  if (copy) memcpy(copy, t[2], off);
   if (!copy || dispatch(id, copy, (uint32_t)off, 0) < 0) {
     free(copy);
     event("exit %s %d 0\n", fits ? id : "?", EXIT_SETUP);

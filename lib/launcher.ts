@@ -24,6 +24,8 @@ export const LAUNCHER_SOURCES = [
   "abi.h",
   "budget.c",
   "budget.h",
+  "buf.c",
+  "buf.h",
   "cgroup.c",
   "cgroup.h",
   "child.c",

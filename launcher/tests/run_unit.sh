@@ -18,7 +18,7 @@ echo "== config_test ($CC -fsanitize=address,undefined)"
 if ! "$CC" -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
   -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all \
   -iquote "$launcher" -o "$build/config_test" \
-  "$here/config_test.c" "$launcher/config.c" "$launcher/util.c"; then
+  "$here/config_test.c" "$launcher/config.c" "$launcher/util.c" "$launcher/buf.c"; then
   echo "config_test: build failed"
   fail=$((fail + 1))
 else
