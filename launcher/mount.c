@@ -592,8 +592,9 @@ int mount_apply(const struct config *cfg, struct sbx_err *e) {
   /* The root itself is read-only: nothing can be created beside the mounts. */
   if (mount(NULL, NEWROOT, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) < 0)
     return fail(e, STEP_REMOUNT, -1);
-  /* Detach the host root, then make /newroot the root (pivot_root(".", ".") + detach). */
-  if (umount2(OLDROOT, MNT_DETACH) < 0) return fail(e, STEP_PIVOT, -1);
+  /* Make /newroot the root: pivot_root(".", ".") stacks the scratch root, with the host root
+   * at /oldroot below it, on the new one, and one detach takes both away (one unmount, so one
+   * RCU grace period the kernel waits for, not two). */
   if (chdir(NEWROOT) < 0) return fail(e, STEP_PIVOT, -1);
   if (sys_pivot_root(".", ".") < 0) return fail(e, STEP_PIVOT, -1);
   if (umount2(".", MNT_DETACH) < 0) return fail(e, STEP_PIVOT, -1);

@@ -2,4 +2,4 @@
 // sources, as the Makefile computes it. Do not edit; tests/launcher_trust_test.ts checks it.
 
 /** The build id of the launcher sources shipped with this module. */
-export const LAUNCHER_BUILD_ID = "0eb0a3b8aa0558f7";
+export const LAUNCHER_BUILD_ID = "9adbb7bcd79b8eb3";
