@@ -180,8 +180,9 @@ int request_recv(int sock, struct run_request *r, int fds[3], struct sbx_err *e)
       h.stdio_from < 0 || h.stdio_from > 3)
     return refuse(fds, e, EPROTO);
   /* A pair takes at least 5 bytes ("arg\0" and an empty value), so h.len / 4 + 2 entries hold
-   * every arg or env, the exec's name in place of an empty argv, and the NULL. */
-  size_t most = h.len / 4 + 2;
+   * every arg or env, the exec's name in place of an empty argv, and the NULL; so do
+   * REQUEST_TOKENS_MAX + 1, the most taken below. */
+  size_t most = h.len / 4 + 2 < REQUEST_TOKENS_MAX + 1 ? h.len / 4 + 2 : REQUEST_TOKENS_MAX + 1;
   if (buf_reserve(&recv_buf, &recv_cap, (size_t)h.len + 1, 1) < 0 ||
       buf_reserve(&recv_argv, &recv_argv_cap, most, sizeof(char *)) < 0 ||
       buf_reserve(&recv_envp, &recv_envp_cap, most, sizeof(char *)) < 0)
