@@ -10,7 +10,8 @@
  *    still writes its result; the forwarded signals reach the target); `wake` ends an idle state
  *    (the host sent a run the cold way for want of a prepared one, and it ended; or it waits for
  *    a full pool); `hold` and `go` bracket the start of a run of another of the host's warm
- *    launchers (prepares hold meanwhile, HOLD_US at most). End of file: every
+ *    launchers (prepares hold meanwhile, HOLD_US at most); `busy` and `calm` bracket a time
+ *    the host has more runs in flight than CPUs (no prepare starts meanwhile). End of file: every
  *    prepared run is ended and the warm launcher exits.
  *  - stdout, one line per event, each one write below PIPE_BUF: `held PGID`, `resumed PGID` (a
  *    prepare's process group stopped and continued, pace(): should this process die while one is
@@ -202,6 +203,10 @@ static unsigned preparing(void) {
  * and HOLD_US at most. */
 static uint64_t host_hold_until;
 
+/* `busy` from the host: it has more runs in flight than CPUs, and no CPU to spare for preparing
+ * ahead; no prepare starts until `calm` (those in progress go on, prepared runs wait). */
+static bool host_busy;
+
 /* Microseconds until no run holds the prepares any more: 0 when none does now. */
 static uint64_t hold_left(uint64_t now) {
   uint64_t left = host_hold_until > now ? host_hold_until - now : 0;
@@ -254,7 +259,7 @@ static void resume_all(void) {
 
 /* No new prepare starts while runs hold them (pace()): it would only be held at once. */
 static void refill(bool hold) {
-  if (hold) return;
+  if (hold || host_busy) return;
   while (!idle && lost_in_row < LOST_MAX && waiting() < pool && preparing() < PREPARING_MAX &&
          prepare_one()) {
   }
@@ -523,6 +528,10 @@ int warm_main(int argc, char **argv) {
         host_hold_until = now_us() + HOLD_US;
       } else if (count == 1 && strcmp(tokens[0], "go") == 0) {
         host_hold_until = 0;
+      } else if (count == 1 && strcmp(tokens[0], "busy") == 0) {
+        host_busy = true;
+      } else if (count == 1 && strcmp(tokens[0], "calm") == 0) {
+        host_busy = false;
       } else {
         break;
       }

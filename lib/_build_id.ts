@@ -2,4 +2,4 @@
 // sources, as the Makefile computes it. Do not edit; tests/launcher_trust_test.ts checks it.
 
 /** The build id of the launcher sources shipped with this module. */
-export const LAUNCHER_BUILD_ID = "fbcaf20a1e00f1f8";
+export const LAUNCHER_BUILD_ID = "821e6ff24534cbb9";

@@ -20,7 +20,7 @@ import {
   stdinSource,
   textLines,
 } from "./run_stdio.ts";
-import type { WarmPool } from "./warm.ts";
+import { countRun, type WarmPool } from "./warm.ts";
 import { type Launched, startWarmRun } from "./warm_run.ts";
 import { SandboxError, SandboxSetupError } from "./errors.ts";
 import { runOps, type RunSpec } from "./policy.ts";
@@ -250,6 +250,7 @@ export class SandboxChild implements AsyncDisposable {
         `Cannot start the sandbox launcher "${prepared.launcher}": ${(e as Error).message}`,
       );
     }
+    countRun(this.#proc.status);
     // One budget for both streams: past it, the sandbox is killed and what fits is kept.
     let budget = maxOutputBytes;
     // Each stream is read from its source (the FIFO, or the launcher's pipe) on demand, the cap

@@ -12,17 +12,18 @@
  * the caller goes the cold way); `onReady` fires when the run's FIFOs exist (lib/fifo_stdio.ts
  * then opens the host's ends). `close()` stops it: prepared runs end, runs in progress are killed
  * and still report. Control channel: frames on the launcher's stdin (`run ID OPS...`,
- * `kill ID SIGNO`, `wake`, `hold`, `go`, `fifos KEY DIR`), event lines on its stdout (`ready ID`,
- * `exit ID CODE SIGNAL`, `prepared N`, `idle`, `held PGID`, `resumed PGID`, `lost`, `broken`,
- * `fifos KEY`, `fifos-failed KEY ERRNO`). For each prepared run a status lock and stdio dir are
- * made ahead, the warm launcher making the FIFOs in it (`takeStdio()`): a run that takes them
- * opens its ends as it sends its request, not on "ready".
+ * `kill ID SIGNO`, `wake`, `hold`, `go`, `busy`, `calm`, `fifos KEY DIR`), event lines on its
+ * stdout (`ready ID`, `exit ID CODE SIGNAL`, `prepared N`, `idle`, `held PGID`, `resumed PGID`,
+ * `lost`, `broken`, `fifos KEY`, `fifos-failed KEY ERRNO`). For each prepared run a status lock
+ * and stdio dir are made ahead, the warm launcher making the FIFOs in it (`takeStdio()`): a run
+ * that takes them opens its ends as it sends its request, not on "ready".
  * Nothing is prepared before the launcher starts. After `idleMs` without a run the prepared runs
  * end and the launcher stops (`idle`); the next cold run starts it again. A run goes through the
  * pool only while a prepared run waits (`canStart()`); otherwise it goes the cold way at once, and
- * the pool is woken once it ended (`coldRun()`). A pool that fails (its
- * launcher died, or `broken`: prepared runs keep failing) is reported once with `console.warn`
- * and never used again; runs go the cold way.
+ * the pool is woken once it ended (`coldRun()`). While this process has more runs in flight than
+ * CPUs, no warm launcher starts a prepare (`busy`, until `calm`; `countRun()`). A pool that fails
+ * (its launcher died, or `broken`: prepared runs keep failing) is reported once with
+ * `console.warn` and never used again; runs go the cold way.
  *
  * @module
  */
@@ -166,6 +167,34 @@ function trackLive(gen: Generation): void {
 function dropPremade(gen: Generation): void {
   for (const p of gen.premade.values()) p.status.cleanup();
   gen.premade.clear();
+}
+
+/**
+ * Runs in flight in this process, every sandbox's and either way. Past one per CPU the machine has
+ * no CPU to spare for preparing ahead: a prepare then costs what the cold way costs, and more (the
+ * hand-over and the messages), so the warm launchers stop refilling (`busy`) until the runs are
+ * back down (`calm`). A prepared run that waits is still used.
+ */
+let running = 0;
+let busy = false;
+const CPUS = Math.max(1, navigator.hardwareConcurrency || 1);
+
+/** Counts a run of this process from its start to its end (lib/run.ts). */
+export function countRun(ended: Promise<unknown>): void {
+  running++;
+  updateBusy();
+  const done = () => {
+    running--;
+    updateBusy();
+  };
+  ended.then(done, done);
+}
+
+function updateBusy(): void {
+  const now = running > CPUS;
+  if (now === busy) return;
+  busy = now;
+  for (const w of launchers) w.tellBusy(busy);
 }
 
 /** Resolves what waits for the pool to be full (`full()`): it is, or it will not be. */
@@ -383,10 +412,17 @@ export class WarmPool {
     const gen = this.#gen;
     if (gen.available >= this.#pool) return Promise.resolve();
     // Nothing is prepared before it is asked for; waiting holds the Deno process open (an idle
-    // launcher does not).
+    // launcher does not). Asked for, it fills even while the process is busy (`countRun`).
     this.#send(gen, encodeFrame([["wake"]]));
+    if (busy) this.#send(gen, encodeFrame([["calm"]]));
     gen.proc.ref();
     return new Promise<void>((resolve) => gen.whenFull.push(resolve)).then(() => this.#idle(gen));
+  }
+
+  /** Tells the launcher whether the process has runs past its CPUs in flight (`countRun`). */
+  tellBusy(now: boolean): void {
+    const gen = this.#gen;
+    if (gen && !gen.closing) this.#send(gen, encodeFrame([[now ? "busy" : "calm"]]));
   }
 
   /** Holds this launcher's prepares for a run of another one; returns the release. */
@@ -446,6 +482,7 @@ export class WarmPool {
       done: Promise.resolve(),
     };
     this.#send(gen, this.#frame);
+    if (busy) this.#send(gen, encodeFrame([["busy"]]));
     this.#idle(gen);
     launchers.add(this);
     // Prepares it held stopped when it died: the kernel continues them only where the death

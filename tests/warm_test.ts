@@ -447,6 +447,29 @@ function isZombie(pid: number): boolean {
   }
 }
 
+kernelTest(
+  "warm: with more runs in flight than CPUs no prepare starts; once they are back down the pool refills",
+  async () => {
+    await using sb = warmSandbox({}, 2);
+    const pid = await warmed(sb);
+    const cpus = Math.max(1, navigator.hardwareConcurrency || 1);
+    // The first two take the prepared runs; the rest go the cold way.
+    const runs = Array.from({ length: cpus + 1 }, () => sb.spawn("sleep", ["2"]));
+    assertEquals(runs.filter((r) => r.pid === pid).length, 2);
+    // Without the rule, the two taken are replaced once their start is 50 ms past (pace()).
+    await new Promise((r) => setTimeout(r, 1000));
+    const during = children(pid);
+    assertEquals(during.length, 2, `the warm launcher's children while busy: ${during}`);
+    const results = await Promise.all(runs.map(ended));
+    assert(results.every((r) => r.exitCode === 0));
+    const refilled = () => {
+      const now = children(pid);
+      return now.length === 2 && now.every((p) => !during.includes(p));
+    };
+    assert(await waitFor(refilled, 10_000), `not refilled: ${children(pid)}`);
+  },
+);
+
 kernelTest("warm: disposal leaves nothing (processes, cgroups, FIFOs)", async () => {
   const tag = `warmgone${Math.floor(Math.random() * 1e9)}`;
   let pid = 0;
