@@ -38,25 +38,23 @@ export function fileSource(opening: Promise<Deno.FsFile>): ByteSource {
   let ended = false;
   /** The last read's buffer, when that read was short (taken by a read while it runs). */
   let spare: Uint8Array | null = null;
-  const end = () => {
-    if (ended) return;
-    ended = true;
+  const closeQuietly = (f: Deno.FsFile | null) => {
     try {
-      file?.close();
+      f?.close();
     } catch {
       // closed already
     }
+  };
+  const end = () => {
+    if (ended) return;
+    ended = true;
+    closeQuietly(file);
   };
   // Closed as soon as it opens, if the source was cancelled meanwhile (end() then had no file
   // to close).
   opening.then((f) => {
     file = f;
-    if (!ended) return;
-    try {
-      f.close();
-    } catch {
-      // closed already
-    }
+    if (ended) closeQuietly(f);
   }, end);
   return {
     async read() {
