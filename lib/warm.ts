@@ -289,13 +289,15 @@ export class WarmPool {
    * A run of this sandbox went the cold way (no prepared run waited: a new sandbox's first run, a
    * drained or idle pool). Returns what to call when it ended: then the launcher is started if
    * need be and told to prepare (`wake`), not before, so that neither takes the CPU from that run.
+   * Not while the process is busy (`countRun`): nothing would be prepared, and a launcher that is
+   * up refills on `calm`.
    */
   coldRun(): () => void {
     let done = false;
     return () => {
       if (done) return;
       done = true;
-      if (!this.usable || this.#stopWhenIdle) return;
+      if (busy || !this.usable || this.#stopWhenIdle) return;
       if (this.#gen && !this.#gen.closing) {
         this.#send(this.#gen, encodeFrame([["wake"]]));
         return;
