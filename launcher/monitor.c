@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -192,6 +193,7 @@ void monitor_loop(const struct monitor *m, const struct config *cfg, struct outc
       struct relay_pair *pairs = calloc(EGRESS_PAIRS_MAX, sizeof *pairs);
       if (pairs) relay_init(&relay, pairs, EGRESS_PAIRS_MAX);
       else {
+        fprintf(stderr, "sandbox-launcher: egress: %s: the sandbox's connections are refused\n", strerror(ENOMEM));
         close(h.egress);
         h.egress = -1;
       }

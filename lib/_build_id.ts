@@ -2,4 +2,4 @@
 // sources, as the Makefile computes it. Do not edit; tests/launcher_trust_test.ts checks it.
 
 /** The build id of the launcher sources shipped with this module. */
-export const LAUNCHER_BUILD_ID = "821e6ff24534cbb9";
+export const LAUNCHER_BUILD_ID = "e8f695d5bd44d53f";
